@@ -1,0 +1,266 @@
+// The whole WebSocket protocol between the browser (or any client) and the relay.
+// Every frame is one JSON object keyed on `type`. Requests carry a client-chosen `id`;
+// replies and run events echo it so a client can match them. See docs/protocol.md.
+
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket path on the relay's HTTP server. The access token goes in `?token=`. */
+export const WS_PATH = '/ws';
+
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+} as const;
+
+// ---- shapes shared by events ----------------------------------------------------------
+
+export type StepStatus = 'running' | 'ok' | 'warn' | 'fail' | 'skipped';
+export type RunOutcome = 'pass' | 'fail' | 'error';
+export type RunKind = 'probe';
+
+/** Phases of an mTLS probe, in order. */
+export const PROBE_PHASES = ['inputs', 'dns', 'tcp', 'tls', 'request', 'response', 'verdict'] as const;
+export type ProbePhase = (typeof PROBE_PHASES)[number];
+
+export interface Fix {
+  /** What the person running the harness changes: their certificate, key, request, URL. */
+  client: string;
+  /** What the operator of the target server changes (Apache/nginx directives, trust store). */
+  server: string;
+}
+
+export interface Diagnosis {
+  /** Stable code from shared/diagnoses.ts; support staff search for these. */
+  code: string;
+  /** One line in plain language: what happened and why. */
+  summary: string;
+  /** The signals that led to this diagnosis (alert number, error code, HTTP status, tap). */
+  evidence: string[];
+  fix: Fix;
+}
+
+export interface Step {
+  /** Stable within a run; a later event with the same id replaces the earlier one. */
+  id: string;
+  phase: ProbePhase;
+  status: StepStatus;
+  title: string;
+  /** One line shown beside the title, e.g. "localhost → 127.0.0.1". */
+  summary?: string;
+  /** Milliseconds since run start when the step began. */
+  startMs: number;
+  /** Milliseconds the step took; absent while running. */
+  durationMs?: number;
+  /** Structured evidence. Already redacted. */
+  details?: Record<string, unknown>;
+  diagnosis?: Diagnosis;
+}
+
+// ---- client → relay -------------------------------------------------------------------
+
+export interface ClientCredentials {
+  /** Leaf certificate first, then any intermediates to send, PEM. */
+  certificatePem: string;
+  /** PKCS#8 (or PKCS#1/SEC1) PEM. Lives in relay memory for this run only. */
+  privateKeyPem: string;
+}
+
+export interface ProbeRequest {
+  url: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'PATCH';
+  headers?: Record<string, string>;
+  body?: string;
+  client?: ClientCredentials;
+  /** PEM bundle of CAs to trust for the server's certificate instead of the system store. */
+  caPem?: string;
+  /** When false the run continues past a server verification failure (reported as warn). Default true. */
+  verifyServer?: boolean;
+  /** Whether the built-in lab's CA is trusted for the server certificate. Default true. */
+  trustLab?: boolean;
+}
+
+export type ClientMessage =
+  | { type: 'probe.start'; id: string; probe: ProbeRequest }
+  | { type: 'run.cancel'; id: string; runId: string }
+  | { type: 'lab.sign'; id: string; csrPem: string }
+  | { type: 'ping'; id: string };
+
+// ---- relay → client -------------------------------------------------------------------
+
+export interface LabTarget {
+  id: string;
+  title: string;
+  url: string;
+  /** What a probe against it should show, for trainers. */
+  expect: string;
+}
+
+export interface LabInfo {
+  caCertificatePem: string;
+  caSubject: string;
+  targets: LabTarget[];
+}
+
+export interface RelayInfo {
+  mode: 'local' | 'hosted';
+  version: string;
+  lab: LabInfo | null;
+}
+
+export type ErrorCode =
+  | 'bad_json'
+  | 'bad_message'
+  | 'unknown_type'
+  | 'unsupported_version'
+  | 'too_many_runs'
+  | 'unknown_run'
+  | 'lab_unavailable'
+  | 'csr_invalid'
+  | 'internal';
+
+export type ServerMessage =
+  | { type: 'welcome'; version: typeof PROTOCOL_VERSION; relay: RelayInfo }
+  | { type: 'run.started'; id: string; runId: string; kind: RunKind; target: string }
+  | { type: 'step'; runId: string; step: Step }
+  | {
+      type: 'run.finished';
+      runId: string;
+      outcome: RunOutcome;
+      diagnoses: string[];
+      durationMs: number;
+    }
+  | { type: 'lab.signed'; id: string; certificatePem: string; chainPem: string }
+  | { type: 'pong'; id: string }
+  | { type: 'error'; id?: string; code: ErrorCode; message: string };
+
+export type RunEvent = Extract<ServerMessage, { type: 'run.started' | 'step' | 'run.finished' }>;
+
+// ---- validation at the edge -----------------------------------------------------------
+
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  readonly id: string | undefined;
+  constructor(code: ErrorCode, message: string, id?: string) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.id = id;
+  }
+}
+
+/** Limits on field sizes checked while parsing, in characters. */
+export const FIELD_LIMITS = {
+  id: 64,
+  url: 2048,
+  headerName: 256,
+  headerValue: 8192,
+  headers: 64, // count
+  body: 256 * 1024,
+  pem: 64 * 1024,
+} as const;
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH']);
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Obj, key: string, max: number, path: string, id?: string): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw new ProtocolError('bad_message', `${path}${key} must be a string`, id);
+  if (v.length > max) throw new ProtocolError('bad_message', `${path}${key} is longer than ${max} characters`, id);
+  return v;
+}
+
+function optStr(o: Obj, key: string, max: number, path: string, id?: string): string | undefined {
+  return o[key] === undefined ? undefined : str(o, key, max, path, id);
+}
+
+function optBool(o: Obj, key: string, path: string, id?: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new ProtocolError('bad_message', `${path}${key} must be true or false`, id);
+  return v;
+}
+
+function parseProbe(v: unknown, id: string): ProbeRequest {
+  if (!isObj(v)) throw new ProtocolError('bad_message', 'probe must be an object', id);
+  const p = 'probe.';
+  const probe: ProbeRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id) };
+  const method = optStr(v, 'method', 8, p, id);
+  if (method !== undefined) {
+    if (!METHODS.has(method)) throw new ProtocolError('bad_message', `probe.method must be one of ${[...METHODS].join(', ')}`, id);
+    probe.method = method as ProbeRequest['method'];
+  }
+  if (v.headers !== undefined) {
+    if (!isObj(v.headers)) throw new ProtocolError('bad_message', 'probe.headers must be an object of strings', id);
+    const entries = Object.entries(v.headers);
+    if (entries.length > FIELD_LIMITS.headers) throw new ProtocolError('bad_message', `probe.headers has more than ${FIELD_LIMITS.headers} entries`, id);
+    const headers: Record<string, string> = Object.create(null);
+    for (const [name, value] of entries) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/.test(name)) throw new ProtocolError('bad_message', `probe.headers: "${name.slice(0, 40)}" is not a valid header name`, id);
+      if (typeof value !== 'string' || value.length > FIELD_LIMITS.headerValue || /[\r\n\0]/.test(value)) {
+        throw new ProtocolError('bad_message', `probe.headers.${name} must be a single-line string`, id);
+      }
+      headers[name] = value;
+    }
+    probe.headers = headers;
+  }
+  const body = optStr(v, 'body', FIELD_LIMITS.body, p, id);
+  if (body !== undefined) probe.body = body;
+  if (v.client !== undefined) {
+    if (!isObj(v.client)) throw new ProtocolError('bad_message', 'probe.client must be an object', id);
+    probe.client = {
+      certificatePem: str(v.client, 'certificatePem', FIELD_LIMITS.pem, 'probe.client.', id),
+      privateKeyPem: str(v.client, 'privateKeyPem', FIELD_LIMITS.pem, 'probe.client.', id),
+    };
+  }
+  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
+  if (caPem !== undefined) probe.caPem = caPem;
+  const verifyServer = optBool(v, 'verifyServer', p, id);
+  if (verifyServer !== undefined) probe.verifyServer = verifyServer;
+  const trustLab = optBool(v, 'trustLab', p, id);
+  if (trustLab !== undefined) probe.trustLab = trustLab;
+  return probe;
+}
+
+/**
+ * Parses one text frame into a ClientMessage or throws ProtocolError.
+ * Unknown extra fields are ignored; missing or mistyped ones are named in the message.
+ */
+export function parseClientMessage(text: string): ClientMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('bad_json', 'frame is not valid JSON');
+  }
+  if (!isObj(raw)) throw new ProtocolError('bad_message', 'frame must be a JSON object');
+  const id = typeof raw.id === 'string' && raw.id.length <= FIELD_LIMITS.id ? raw.id : undefined;
+  if (typeof raw.type !== 'string') throw new ProtocolError('bad_message', 'frame has no "type"', id);
+  if (id === undefined) throw new ProtocolError('bad_message', `"id" must be a string of at most ${FIELD_LIMITS.id} characters`);
+  switch (raw.type) {
+    case 'probe.start':
+      return { type: 'probe.start', id, probe: parseProbe(raw.probe, id) };
+    case 'run.cancel':
+      return { type: 'run.cancel', id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id) };
+    case 'lab.sign':
+      return { type: 'lab.sign', id, csrPem: str(raw, 'csrPem', FIELD_LIMITS.pem, '', id) };
+    case 'ping':
+      return { type: 'ping', id };
+    default:
+      throw new ProtocolError('unknown_type', `unknown message type "${raw.type.slice(0, 40)}"`, id);
+  }
+}
+
+/** Parses a relay frame on the client side; throws on anything that is not a ServerMessage. */
+export function parseServerMessage(text: string): ServerMessage {
+  const raw: unknown = JSON.parse(text);
+  if (!isObj(raw) || typeof raw.type !== 'string') throw new Error('relay sent a frame without a type');
+  return raw as ServerMessage;
+}
