@@ -1,0 +1,223 @@
+// `harness` command line: serve the app with its lab, run a probe headless, inspect
+// certificates. Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webcrypto } from 'node:crypto';
+import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
+import { startRelay, VERSION } from './relay.ts';
+import { startLab, type RunningLab } from './lab/lab.ts';
+import { runProbe } from './probe/run-probe.ts';
+import { validateLimits } from './defaults.ts';
+import { formatStep, formatFinished } from './format-steps.ts';
+import { redactDeep } from '../shared/redact.ts';
+import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+
+export interface Io {
+  stdout(s: string): void;
+  stderr(s: string): void;
+}
+
+const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
+
+Usage:
+  harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
+      Serve the web app and relay (with the built-in lab) and print the URL to open.
+  harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
+                    [--data TEXT | --data-file FILE] [--insecure] [--json]
+      Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
+      add --lab-cert to have the lab issue a fresh client certificate for the run.
+  harness cert inspect FILE... [--password P] [--json]
+      Inspect certificates, chains and keys (PEM, DER, PKCS#12, JSON with PEMs).
+
+Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
+`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest, io);
+      case 'probe':
+        return await probe(rest, io);
+      case 'cert':
+        return await cert(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return command === undefined ? 2 : 0;
+      case '--version':
+        io.stdout(`${VERSION}\n`);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`harness: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function port(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${name} must be a port number (0-65535), got "${value}"`);
+  return n;
+}
+
+async function serve(argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: process.env.PORT ?? '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'no-lab': { type: 'boolean', default: false },
+      'lab-port': { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      quiet: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  let relay;
+  try {
+    relay = await startRelay({
+      port: port(values.port, '--port'),
+      host: values.host,
+      lab: !values['no-lab'],
+      labPort: port(values['lab-port'], '--lab-port'),
+      allowOrigins: values['allow-origin'],
+      quiet: values.quiet,
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      io.stderr(`harness: port ${values.port} is in use; choose another with --port N (or PORT=N npm start)\n`);
+      return 2;
+    }
+    if (err instanceof TypeError) {
+      io.stderr(`harness: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  io.stdout(`mTLS & JWT Harness ${VERSION}\n`);
+  io.stdout(`  Open: ${relay.url}\n`);
+  if (relay.lab) for (const t of relay.lab.info.targets) io.stdout(`  Lab:  ${t.title} at ${t.url}\n`);
+  io.stdout('  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await relay.close();
+  return 0;
+}
+
+async function readInput(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UnreadableInput(`cannot read ${what} "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+class UnreadableInput extends Error {}
+
+async function issueLabClient(lab: RunningLab): Promise<{ certificatePem: string; privateKeyPem: string }> {
+  useCrypto(webcrypto as unknown as Crypto);
+  const keys = await generateKeyPair('P-256', true);
+  const signed = await lab.signCsr(await createCsr(keys, 'CN=lab-client, O=mTLS Harness Lab'));
+  return { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
+}
+
+async function probe(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      ca: { type: 'string' },
+      method: { type: 'string', default: 'GET' },
+      header: { type: 'string', short: 'H', multiple: true },
+      data: { type: 'string' },
+      'data-file': { type: 'string' },
+      insecure: { type: 'boolean', short: 'k', default: false },
+      json: { type: 'boolean', default: false },
+      'lab-cert': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const target = positionals[0];
+  if (!target || positionals.length > 1) throw new UsageError('probe takes exactly one URL');
+  if (!!values.cert !== !!values.key) throw new UsageError('--cert and --key go together');
+  const method = values.method.toUpperCase();
+  if (!['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH'].includes(method)) throw new UsageError(`--method ${values.method} is not supported`);
+  const headers: Record<string, string> = {};
+  for (const h of values.header ?? []) {
+    const m = h.match(/^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/);
+    if (!m) throw new UsageError(`--header "${h}" is not "Name: value"`);
+    headers[m[1]!] = m[2]!;
+  }
+
+  let lab: RunningLab | null = null;
+  try {
+    const req: ProbeRequest = { url: target, method: method as ProbeRequest['method'], verifyServer: !values.insecure };
+    if (Object.keys(headers).length) req.headers = headers;
+    try {
+      if (values.cert && values.key) req.client = { certificatePem: await readInput(values.cert, 'certificate'), privateKeyPem: await readInput(values.key, 'key') };
+      if (values.ca) req.caPem = await readInput(values.ca, 'CA bundle');
+      if (values['data-file']) req.body = await readInput(values['data-file'], 'request body');
+      else if (values.data !== undefined) req.body = values.data;
+    } catch (err) {
+      if (err instanceof UnreadableInput) {
+        io.stderr(`harness: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    if (target === 'lab') {
+      lab = await startLab({ dataDir: process.env.HARNESS_LAB_DIR ?? join(tmpdir(), 'mtls-harness-lab') });
+      req.url = lab.info.targets[0]!.url;
+      if (values['lab-cert']) req.client = await issueLabClient(lab);
+    } else if (values['lab-cert']) {
+      throw new UsageError('--lab-cert only goes with the URL "lab"');
+    }
+
+    const runId = 'cli';
+    const emit = (msg: ServerMessage) => {
+      if (values.json) io.stdout(`${JSON.stringify(redactDeep(msg))}\n`);
+    };
+    emit({ type: 'run.started', id: 'cli', runId, kind: 'probe', target: req.url });
+    if (!values.json) io.stdout(`Probe ${method} ${req.url}\n`);
+    const result = await runProbe(req, {
+      limits: validateLimits(),
+      extraTrustedCaPem: lab ? [lab.serverCaPem] : [],
+      onStep: (step) => {
+        emit({ type: 'step', runId, step });
+        if (!values.json && step.status !== 'running') io.stdout(formatStep(redactDeep(step)));
+      },
+    });
+    emit({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+    if (!values.json) io.stdout(formatFinished(result.outcome, result.diagnoses, result.durationMs));
+    return result.outcome === 'pass' ? 0 : 1;
+  } finally {
+    await lab?.close();
+  }
+}
+
+async function cert(argv: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'inspect') throw new UsageError(`unknown cert command "${sub ?? ''}" (try: harness cert inspect FILE...)`);
+  const { certInspect } = await import('./commands/cert-inspect.ts');
+  return certInspect(rest, io);
+}

@@ -1,0 +1,35 @@
+// Human-readable rendering of step events for the terminal: one line per finished step,
+// the diagnosis and its fixes under a failing one. The JSON mode prints the events as they are.
+import type { RunOutcome, Step } from '../shared/protocol.ts';
+
+const ICON: Record<Step['status'], string> = { running: '…', ok: '✓', warn: '!', fail: '✗', skipped: '–' };
+const WORD: Record<Step['status'], string> = { running: 'running', ok: 'ok', warn: 'warn', fail: 'FAIL', skipped: 'skipped' };
+
+function ms(v: number | undefined): string {
+  return v === undefined ? '' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
+}
+
+export function formatStep(step: Step): string {
+  const head = `${ICON[step.status]} ${WORD[step.status].padEnd(7)} ${step.title.padEnd(16)} ${step.summary ?? ''}`;
+  const lines = [`${head}${step.durationMs !== undefined ? `  (${ms(step.durationMs)})` : ''}`];
+  const d = step.diagnosis;
+  if (d && step.status !== 'ok') {
+    lines.push(`    ${d.code}: ${d.summary}`);
+    for (const e of d.evidence) lines.push(`      evidence: ${e}`);
+    lines.push(`      fix (your side):   ${d.fix.client}`);
+    lines.push(`      fix (server side): ${d.fix.server}`);
+  }
+  if (step.id === 'tls' && step.details) {
+    const det = step.details as { serverChain?: { subject: string }[]; sentChain?: string[]; acceptableCAs?: string[]; certificateRequested?: boolean };
+    if (det.certificateRequested !== undefined) lines.push(`    server asked for a client certificate: ${det.certificateRequested ? 'yes' : 'no'}`);
+    if (det.acceptableCAs?.length) lines.push(`    acceptable CAs: ${det.acceptableCAs.join(' · ')}`);
+    if (det.serverChain?.length) lines.push(`    server chain: ${det.serverChain.map((c) => c.subject).join(' ← ')}`);
+    if (det.sentChain?.length) lines.push(`    sent: ${det.sentChain.join(' ← ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatFinished(outcome: RunOutcome, diagnoses: string[], durationMs: number): string {
+  const word = outcome === 'pass' ? 'PASSED' : outcome === 'fail' ? 'FAILED' : 'ERROR';
+  return `${word}${diagnoses.length ? ` — ${diagnoses.join(', ')}` : ''} in ${ms(durationMs)}\n`;
+}

@@ -1,0 +1,119 @@
+// The built-in lab: HTTPS targets on loopback that succeed and fail on purpose, so the
+// harness works with no setup and trainers can show each failure.
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LabInfo } from '../../shared/protocol.ts';
+import { loadOrCreateLabPki, signClientCsr, LAB_CLIENT_CA_SUBJECT, type LabPki } from './lab-pki.ts';
+
+export interface LabOptions {
+  dataDir: string;
+  host?: string;
+  /** Port of the mTLS target; 0 picks a free one. */
+  port?: number;
+}
+
+export interface RunningLab {
+  info: LabInfo;
+  pki: LabPki;
+  /** PEM of the CA that issued the lab's server certificate: probes trust it for lab targets. */
+  serverCaPem: string;
+  signCsr(csrPem: string): Promise<{ certificatePem: string; chainPem: string }>;
+  close(): Promise<void>;
+}
+
+// nginx's own error pages, so the lab teaches the same evidence partners see from real servers.
+function nginxStyle400(reason: string): string {
+  return `<html>\r\n<head><title>400 ${reason}</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>${reason}</center>\r\n<hr><center>harness-lab</center>\r\n</body>\r\n</html>\r\n`;
+}
+
+function describePeer(socket: TLSSocket) {
+  const cert = socket.getPeerX509Certificate();
+  if (!cert) return null;
+  return {
+    subject: cert.subject.split('\n').join(', '),
+    issuer: cert.issuer.split('\n').join(', '),
+    serialNumber: cert.serialNumber,
+    validFrom: new Date(cert.validFrom).toISOString(),
+    validTo: new Date(cert.validTo).toISOString(),
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+function handleMtls(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket as TLSSocket;
+  const peer = describePeer(socket);
+  const send = (status: number, type: string, body: string) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', connection: 'close' });
+    res.end(body);
+  };
+  // Drain any request body before answering so the client sees the response, not a reset.
+  req.resume();
+  req.on('end', () => {
+    if (!peer) return send(400, 'text/html', nginxStyle400('No required SSL certificate was sent'));
+    if (!socket.authorized) {
+      res.setHeader('x-lab-verify-error', String(socket.authorizationError));
+      return send(400, 'text/html', nginxStyle400('The SSL certificate error'));
+    }
+    send(200, 'application/json', JSON.stringify({
+      ok: true,
+      message: 'Client certificate accepted by the harness lab.',
+      protocol: socket.getProtocol(),
+      clientCertificate: peer,
+      request: { method: req.method, path: req.url },
+    }, null, 2));
+  });
+}
+
+function listen(server: https.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startLab(opts: LabOptions): Promise<RunningLab> {
+  const host = opts.host ?? '127.0.0.1';
+  const pki = await loadOrCreateLabPki(opts.dataDir);
+  // Like nginx with `ssl_verify_client optional`: the handshake completes and the verdict is
+  // an HTTP answer, so the probe can show both the TLS evidence and the server's reply.
+  const mtls = https.createServer({
+    cert: pki.serverCertPem,
+    key: pki.serverKeyPem,
+    ca: pki.clientCaPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  }, handleMtls);
+  mtls.headersTimeout = 10_000;
+  mtls.requestTimeout = 30_000;
+  mtls.keepAliveTimeout = 1_000;
+  const port = await listen(mtls, opts.port ?? 0, host);
+  const hostForUrl = host.includes(':') ? `[${host}]` : host === '127.0.0.1' ? 'localhost' : host;
+  const info: LabInfo = {
+    caCertificatePem: pki.clientCaPem,
+    caSubject: LAB_CLIENT_CA_SUBJECT,
+    targets: [
+      {
+        id: 'mtls',
+        title: 'Lab mTLS target',
+        url: `https://${hostForUrl}:${port}/orders`,
+        expect: 'Requires a client certificate issued by the lab CA; answers JSON describing it.',
+      },
+    ],
+  };
+  return {
+    info,
+    pki,
+    serverCaPem: pki.serverCaPem,
+    signCsr: (csrPem) => signClientCsr(pki, csrPem),
+    close: () => new Promise<void>((resolve) => {
+      mtls.close(() => resolve());
+      mtls.closeAllConnections();
+    }),
+  };
+}

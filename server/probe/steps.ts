@@ -1,0 +1,79 @@
+// Records a run's steps with their timings and hands each change to the run's sink, so the
+// UI, the CLI and tests all see the same sequence: `running`, then the final state.
+import type { Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol.ts';
+
+export type StepSink = (step: Step) => void;
+
+export interface OpenStep {
+  readonly id: string;
+  /** Replace the step with its final state. Returns the step as sent. */
+  finish(status: Exclude<StepStatus, 'running'>, fields?: Partial<Pick<Step, 'title' | 'summary' | 'details' | 'diagnosis'>>): Step;
+}
+
+export class StepRecorder {
+  readonly #sink: StepSink;
+  readonly #t0: number;
+  readonly #steps = new Map<string, Step>();
+
+  constructor(sink: StepSink, t0 = performance.now()) {
+    this.#sink = sink;
+    this.#t0 = t0;
+  }
+
+  elapsed(): number {
+    return round(performance.now() - this.#t0);
+  }
+
+  get(id: string): Step | undefined {
+    return this.#steps.get(id);
+  }
+
+  start(id: string, phase: ProbePhase, title: string, summary?: string): OpenStep {
+    const started = performance.now();
+    const step: Step = { id, phase, status: 'running', title, startMs: round(started - this.#t0) };
+    if (summary) step.summary = summary;
+    this.#emit(step);
+    return {
+      id,
+      finish: (status, fields = {}) => {
+        const done: Step = { ...step, ...fields, status, durationMs: round(performance.now() - started) };
+        this.#emit(done);
+        return done;
+      },
+    };
+  }
+
+  /** Re-issue an already finished step with new status (e.g. TLS 1.3 alert after secureConnect). */
+  amend(id: string, status: Exclude<StepStatus, 'running'>, fields: Partial<Pick<Step, 'summary' | 'details' | 'diagnosis' | 'title'>>): void {
+    const prev = this.#steps.get(id);
+    if (!prev) return;
+    this.#emit({ ...prev, ...fields, status, details: { ...prev.details, ...fields.details } });
+  }
+
+  /** A step that was never reached. */
+  skip(id: string, phase: ProbePhase, title: string, summary: string): void {
+    this.#emit({ id, phase, status: 'skipped', title, summary, startMs: this.elapsed() });
+  }
+
+  /** Diagnoses of failed or warning steps, each code once, in step order. */
+  diagnoses(): Diagnosis[] {
+    const byCode = new Map<string, Diagnosis>();
+    for (const s of this.#steps.values()) {
+      if (s.diagnosis && (s.status === 'fail' || s.status === 'warn') && !byCode.has(s.diagnosis.code)) byCode.set(s.diagnosis.code, s.diagnosis);
+    }
+    return [...byCode.values()];
+  }
+
+  steps(): Step[] {
+    return [...this.#steps.values()];
+  }
+
+  #emit(step: Step): void {
+    this.#steps.set(step.id, step);
+    this.#sink(step);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

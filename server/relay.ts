@@ -1,0 +1,120 @@
+// The relay: one HTTP server that serves the built app and the WebSocket endpoint, plus the
+// built-in lab. The upgrade is checked (token, Origin, Host) before ws sees the request.
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { WS_PATH } from '../shared/protocol.ts';
+import { validateLimits, type Limits } from './defaults.ts';
+import { checkUpgrade, loopbackNames, type GuardConfig } from './upgrade-guard.ts';
+import { staticHandler } from './static-files.ts';
+import { Session, type RelayState } from './session.ts';
+import { startLab, type RunningLab } from './lab/lab.ts';
+import { createLogger } from './log.ts';
+
+export const VERSION = '0.1.0';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface RelayOptions {
+  port?: number;
+  host?: string;
+  lab?: boolean;
+  labPort?: number;
+  /** Where the lab keeps its CA; default `.lab/` in the checkout. */
+  dataDir?: string;
+  webRoot?: string;
+  quiet?: boolean;
+  limits?: Partial<Limits>;
+  /** Extra exact origins allowed to open the WebSocket (e.g. the Vite dev server). */
+  allowOrigins?: string[];
+}
+
+export interface RunningRelay {
+  /** The page to open; carries the access token. */
+  url: string;
+  origin: string;
+  port: number;
+  token: string;
+  lab: RunningLab | null;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host)) {
+    throw new TypeError(`host ${host} is not loopback; hosted mode (non-loopback bind) is not available yet — the relay would be an open proxy without the outbound guard`);
+  }
+  const limits = validateLimits(opts.limits);
+  const log = createLogger(opts.quiet);
+  const token = randomBytes(32).toString('hex');
+  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? join(ROOT, '.lab'), port: opts.labPort ?? 0 });
+
+  const state: RelayState = { limits, info: { mode: 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0 };
+  const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
+  const server = http.createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+  }, (req, res) => {
+    serveStatic(req, res).catch(() => res.writeHead(500).end());
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
+  const sessions = new Set<Session>();
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 0, host, () => { server.off('error', fail); ok(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const names = loopbackNames(port);
+  const guard: GuardConfig = {
+    token,
+    allowedHosts: names.hosts,
+    allowedOrigins: new Set([...names.origins, ...(opts.allowOrigins ?? []).map((o) => o.toLowerCase())]),
+  };
+
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const verdict = checkUpgrade(req, guard);
+    if (!verdict.ok) {
+      log.info('websocket upgrade refused', { reason: verdict.reason, origin: req.headers.origin ?? null, host: req.headers.host ?? null });
+      socket.end(`HTTP/1.1 ${verdict.status} ${verdict.status === 403 ? 'Forbidden' : 'Not Found'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${verdict.reason.length}\r\n\r\n${verdict.reason}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const session = new Session(ws, state);
+      sessions.add(session);
+      ws.on('close', () => sessions.delete(session));
+    });
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const s of sessions) if (!s.heartbeat()) sessions.delete(s);
+  }, limits.heartbeatMs);
+  heartbeat.unref();
+
+  const displayHost = host === '::1' ? '[::1]' : host;
+  const origin = `http://${displayHost}:${port}`;
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    port,
+    token,
+    lab,
+    close: async () => {
+      clearInterval(heartbeat);
+      for (const s of sessions) s.close();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await lab?.close();
+    },
+  };
+}
+
+export { WS_PATH };

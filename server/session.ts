@@ -1,0 +1,140 @@
+// One WebSocket connection: parses every frame at the edge, answers bad ones with a
+// structured error (the connection and everyone's runs carry on), starts and cancels runs,
+// and streams their events back. One typed send() does all encoding.
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, type ClientMessage, type RelayInfo, type ServerMessage } from '../shared/protocol.ts';
+import { redactDeep } from '../shared/redact.ts';
+import type { Limits } from './defaults.ts';
+import { runProbe } from './probe/run-probe.ts';
+import type { RunningLab } from './lab/lab.ts';
+import type { Logger } from './log.ts';
+
+export interface RelayState {
+  limits: Limits;
+  info: RelayInfo;
+  lab: RunningLab | null;
+  log: Logger;
+  /** Runs in flight across all sessions. */
+  activeRuns: number;
+}
+
+export class Session {
+  readonly #ws: WebSocket;
+  readonly #state: RelayState;
+  readonly #runs = new Map<string, AbortController>();
+  #alive = true;
+
+  constructor(ws: WebSocket, state: RelayState) {
+    this.#ws = ws;
+    this.#state = state;
+    ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
+    ws.on('pong', () => { this.#alive = true; });
+    ws.on('close', () => this.#cancelAll());
+    ws.on('error', () => this.#cancelAll());
+    this.send({ type: 'welcome', version: PROTOCOL_VERSION, relay: state.info });
+  }
+
+  /** Called by the heartbeat: false when the client missed a whole interval. */
+  heartbeat(): boolean {
+    if (!this.#alive) {
+      this.#cancelAll();
+      this.#ws.terminate();
+      return false;
+    }
+    this.#alive = false;
+    this.#ws.ping();
+    return true;
+  }
+
+  send(msg: ServerMessage): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#ws.send(JSON.stringify(msg));
+  }
+
+  #onFrame(data: unknown, isBinary: boolean): void {
+    if (isBinary) {
+      this.send({ type: 'error', code: 'bad_message', message: 'binary frames are not part of the protocol; send JSON text' });
+      return;
+    }
+    let msg: ClientMessage;
+    try {
+      msg = parseClientMessage(String(data));
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.send({ type: 'error', ...(err.id ? { id: err.id } : {}), code: err.code, message: err.message });
+      } else {
+        this.send({ type: 'error', code: 'internal', message: 'the frame could not be processed' });
+      }
+      return;
+    }
+    this.#dispatch(msg).catch((err: unknown) => {
+      this.#state.log.error('message handler failed', { type: msg.type, error: String(err) });
+      this.send({ type: 'error', id: msg.id, code: 'internal', message: 'the relay failed to handle this request' });
+    });
+  }
+
+  async #dispatch(msg: ClientMessage): Promise<void> {
+    switch (msg.type) {
+      case 'ping':
+        return this.send({ type: 'pong', id: msg.id });
+      case 'run.cancel': {
+        const run = this.#runs.get(msg.runId);
+        if (!run) return this.send({ type: 'error', id: msg.id, code: 'unknown_run', message: `no run ${msg.runId} in progress on this connection` });
+        run.abort();
+        return;
+      }
+      case 'lab.sign': {
+        const lab = this.#state.lab;
+        if (!lab) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
+        try {
+          const signed = await lab.signCsr(msg.csrPem);
+          return this.send({ type: 'lab.signed', id: msg.id, ...signed });
+        } catch (err) {
+          const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
+          return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
+        }
+      }
+      case 'probe.start':
+        return this.#startProbe(msg);
+    }
+  }
+
+  async #startProbe(msg: Extract<ClientMessage, { type: 'probe.start' }>): Promise<void> {
+    const { limits } = this.#state;
+    if (this.#runs.size >= limits.runsPerConnection) {
+      return this.send({ type: 'error', id: msg.id, code: 'too_many_runs', message: `at most ${limits.runsPerConnection} runs at once per connection` });
+    }
+    if (this.#state.activeRuns >= limits.runsTotal) {
+      return this.send({ type: 'error', id: msg.id, code: 'too_many_runs', message: 'the relay is busy; try again in a moment' });
+    }
+    const runId = `r${randomBytes(6).toString('hex')}`;
+    const controller = new AbortController();
+    const runTimer = setTimeout(() => controller.abort(), limits.runTimeoutMs);
+    this.#runs.set(runId, controller);
+    this.#state.activeRuns++;
+    this.send({ type: 'run.started', id: msg.id, runId, kind: 'probe', target: msg.probe.url });
+    try {
+      const result = await runProbe(msg.probe, {
+        limits,
+        extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [],
+        signal: controller.signal,
+        onStep: (step) => this.send({ type: 'step', runId, step: redactDeep(step) }),
+      });
+      this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+    } finally {
+      clearTimeout(runTimer);
+      this.#runs.delete(runId);
+      this.#state.activeRuns--;
+    }
+  }
+
+  #cancelAll(): void {
+    for (const run of this.#runs.values()) run.abort();
+  }
+
+  close(): void {
+    this.#cancelAll();
+    this.#ws.close(CLOSE_CODES.goingAway, 'relay shutting down');
+  }
+}

@@ -1,0 +1,45 @@
+// Decides whether a WebSocket upgrade may proceed, before any frame is read: the access
+// token, an exact Origin allowlist (cross-site WebSocket hijacking) and an exact Host
+// allowlist (DNS rebinding). Fails closed: anything missing is a refusal.
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { WS_PATH } from '../shared/protocol.ts';
+
+export interface GuardConfig {
+  token: string;
+  /** Exact `Host` header values accepted, e.g. "127.0.0.1:8080". */
+  allowedHosts: ReadonlySet<string>;
+  /** Exact `Origin` values accepted, e.g. "http://127.0.0.1:8080". */
+  allowedOrigins: ReadonlySet<string>;
+}
+
+export type GuardVerdict = { ok: true } | { ok: false; status: 403 | 404; reason: string };
+
+export function loopbackNames(port: number): { hosts: Set<string>; origins: Set<string> } {
+  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  const origins = new Set([...hosts].map((h) => `http://${h}`));
+  return { hosts, origins };
+}
+
+function tokenMatches(given: string | null, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function checkUpgrade(req: IncomingMessage, config: GuardConfig): GuardVerdict {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://relay.invalid');
+  } catch {
+    return { ok: false, status: 404, reason: 'bad request target' };
+  }
+  if (url.pathname !== WS_PATH) return { ok: false, status: 404, reason: 'no WebSocket endpoint at this path' };
+  const host = req.headers.host;
+  if (!host || !config.allowedHosts.has(host.toLowerCase())) return { ok: false, status: 403, reason: 'Host not allowed' };
+  const origin = req.headers.origin;
+  if (!origin || !config.allowedOrigins.has(origin.toLowerCase())) return { ok: false, status: 403, reason: 'Origin not allowed' };
+  if (!tokenMatches(url.searchParams.get('token'), config.token)) return { ok: false, status: 403, reason: 'missing or wrong access token' };
+  return { ok: true };
+}
