@@ -1,0 +1,52 @@
+import { createContext } from 'svelte';
+import { KeyRing } from '../keys/keyring.svelte.ts';
+import { LabDemo } from '../lab/demo.svelte.ts';
+import { ProbeSession } from '../probe/probe.svelte.ts';
+import type { RelayAddress } from '../relay/address.ts';
+import { RelayConnection } from '../relay/connection.svelte.ts';
+
+/** The screens in the left navigation. New tools (JWT builder, token flows…) add theirs here. */
+export const VIEWS = [
+  { id: 'keys', title: 'Keys & certs' },
+  { id: 'probe', title: 'Probe' },
+] as const;
+
+export type ViewId = (typeof VIEWS)[number]['id'];
+
+function viewFromHash(hash: string): ViewId | null {
+  const id = hash.replace(/^#\/?/, '');
+  return VIEWS.find((v) => v.id === id)?.id ?? null;
+}
+
+/** Everything the screens share: the relay, the key ring, the probe and which view is open. */
+export class Harness {
+  readonly relay: RelayConnection;
+  readonly keyring = new KeyRing();
+  readonly probe: ProbeSession;
+  readonly demo: LabDemo;
+  view = $state<ViewId>('probe');
+
+  constructor(address: RelayAddress) {
+    this.relay = new RelayConnection(address);
+    this.probe = new ProbeSession(this.relay, this.keyring);
+    this.demo = new LabDemo(this.relay, this.keyring, this.probe);
+  }
+
+  /** Follows the URL hash so Back and bookmarks work; call once from the root component. */
+  followHash(location: Location): () => void {
+    const sync = () => {
+      const view = viewFromHash(location.hash);
+      if (view) this.view = view;
+    };
+    sync();
+    window.addEventListener('hashchange', sync);
+    return () => window.removeEventListener('hashchange', sync);
+  }
+
+  show(view: ViewId): void {
+    this.view = view;
+    if (viewFromHash(window.location.hash) !== view) history.pushState(history.state, '', `#/${view}`);
+  }
+}
+
+export const [getHarness, setHarness] = createContext<Harness>();

@@ -1,0 +1,130 @@
+import { Credential } from './credential.svelte.ts';
+import { summarizeCertificate } from './inspect.ts';
+import { checkCertificatePem, checkPrivateKeyPem } from './pem.ts';
+import { loadPki } from './pki.ts';
+import type { KeyAlgorithmName } from '../../../../shared/pki/issue.ts';
+
+/** Algorithms offered for new keys, most useful first. */
+export const OFFERED_ALGORITHMS: readonly KeyAlgorithmName[] = ['P-256', 'RSA-2048', 'P-384', 'RSA-3072', 'RSA-4096'];
+
+export type LabSigner = (csrPem: string) => Promise<{ certificatePem: string; chainPem: string }>;
+
+/** Escapes a CN value for a string DN (RFC 4514 section 2.4). */
+export function escapeDnValue(value: string): string {
+  return value
+    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/^[#\s]/, (c) => `\\${c}`)
+    .replace(/\s$/, (c) => `\\${c}`);
+}
+
+/** The keys and certificates of this tab. Nothing here is written to disk. */
+export class KeyRing {
+  items = $state<Credential[]>([]);
+  /** Set while a key is being generated, for the progress display. */
+  generating = $state<{ algorithm: KeyAlgorithmName; startedAt: number } | null>(null);
+  #seq = 0;
+
+  get(id: string | null | undefined): Credential | undefined {
+    return id ? this.items.find((c) => c.id === id) : undefined;
+  }
+
+  get ready(): Credential[] {
+    return this.items.filter((c) => c.ready);
+  }
+
+  #nextId(): string {
+    this.#seq += 1;
+    return `k${this.#seq}`;
+  }
+
+  /**
+   * Generates a key pair in this browser and a CSR for it. The key is extractable because
+   * Node's TLS stack needs it as PKCS#8 to present it during a probe.
+   */
+  async generate(algorithm: KeyAlgorithmName, commonName: string): Promise<Credential> {
+    const cn = commonName.trim();
+    if (!cn) throw new TypeError('commonName must not be empty');
+    this.generating = { algorithm, startedAt: performance.now() };
+    try {
+      const pki = await loadPki();
+      const keyPair = await pki.generateKeyPair(algorithm, true);
+      const credential = new Credential({ id: this.#nextId(), origin: 'generated', keyAlgorithm: algorithm, label: cn, keyPair });
+      credential.csrPem = await pki.createCsr(keyPair, `CN=${escapeDnValue(cn)}`);
+      this.items.push(credential);
+      return credential;
+    } finally {
+      this.generating = null;
+    }
+  }
+
+  /** Sends the credential's CSR to the lab CA and attaches the certificate it issues. */
+  async requestLabCertificate(credential: Credential, sign: LabSigner): Promise<void> {
+    if (!credential.csrPem) throw new TypeError('credential has no CSR');
+    credential.busy = 'Asking the lab CA for a certificate…';
+    credential.error = null;
+    try {
+      const { certificatePem, chainPem } = await sign(credential.csrPem);
+      await this.#attach(credential, certificatePem, chainPem, 'the lab CA');
+    } catch (err) {
+      credential.error = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      credential.busy = null;
+    }
+  }
+
+  /** Attaches a certificate issued elsewhere (e.g. by a partner's CA) to a generated key. */
+  async attachCertificate(credential: Credential, pemText: string): Promise<void> {
+    const check = checkCertificatePem(pemText);
+    if (!check.ok) throw new Error(check.message);
+    const summary = await summarizeCertificate(check.leafPem);
+    const keyPair = credential.keyPair;
+    if (keyPair && !(await publicKeysMatch(keyPair.publicKey, check.leafPem))) {
+      throw new Error(`This certificate (${summary.subject}) is for a different key than ${credential.label}.`);
+    }
+    await this.#attach(credential, check.leafPem, check.chainPem, summary.issuer);
+  }
+
+  /** Adds a certificate and key pasted as PEM. */
+  async addPasted(certificateText: string, keyText: string): Promise<Credential> {
+    const cert = checkCertificatePem(certificateText);
+    if (!cert.ok) throw new Error(cert.message);
+    const key = checkPrivateKeyPem(keyText);
+    if (!key.ok) throw new Error(key.message);
+    const summary = await summarizeCertificate(cert.leafPem);
+    const credential = new Credential({
+      id: this.#nextId(),
+      origin: 'pasted',
+      keyAlgorithm: summary.keyAlgorithm,
+      label: summary.commonName,
+      privateKeyPem: key.pem,
+    });
+    credential.certificatePem = cert.leafPem;
+    credential.chainPem = cert.chainPem;
+    credential.certificate = summary;
+    credential.issuedBy = summary.selfSigned ? 'itself (self-signed)' : summary.issuer;
+    this.items.push(credential);
+    return credential;
+  }
+
+  remove(id: string): void {
+    this.items = this.items.filter((c) => c.id !== id);
+  }
+
+  async #attach(credential: Credential, leafPem: string, chainPem: string, issuedBy: string): Promise<void> {
+    const summary = await summarizeCertificate(leafPem);
+    credential.certificatePem = leafPem;
+    credential.chainPem = chainPem;
+    credential.certificate = summary;
+    credential.issuedBy = issuedBy;
+    credential.label = summary.commonName;
+  }
+}
+
+async function publicKeysMatch(publicKey: CryptoKey, certificatePem: string): Promise<boolean> {
+  const { x509 } = await loadPki();
+  const cert = new x509.X509Certificate(certificatePem);
+  const ours = new Uint8Array(await crypto.subtle.exportKey('spki', publicKey));
+  const theirs = new Uint8Array(cert.publicKey.rawData);
+  return ours.length === theirs.length && ours.every((b, i) => b === theirs[i]);
+}

@@ -1,0 +1,54 @@
+import type { ProbeRequest } from '../../../../shared/protocol.ts';
+
+export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type Method = (typeof METHODS)[number];
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** "Name: value" per line; blank lines ignored. */
+export function parseHeaderLines(text: string): Parsed<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      return { ok: false, message: `Header line ${index + 1} is not "Name: value".` };
+    }
+    headers[name] = line.slice(colon + 1).trim();
+  }
+  return { ok: true, value: headers };
+}
+
+export function checkTargetUrl(text: string): Parsed<string> {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return { ok: false, message: 'Enter a full URL, e.g. https://partner.example:8443/orders' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { ok: false, message: `The relay probes https:// URLs (and http:// for comparison), not ${url.protocol}` };
+  }
+  return { ok: true, value: url.href };
+}
+
+export interface ProbeInput {
+  url: string;
+  method: Method;
+  headersText: string;
+  body: string;
+}
+
+/** Builds the request without the client credentials, which are added at the last moment. */
+export function buildProbeRequest(input: ProbeInput): Parsed<ProbeRequest> {
+  const url = checkTargetUrl(input.url);
+  if (!url.ok) return url;
+  const headers = parseHeaderLines(input.headersText);
+  if (!headers.ok) return headers;
+  const probe: ProbeRequest = { url: url.value, method: input.method };
+  if (Object.keys(headers.value).length) probe.headers = headers.value;
+  if (input.body && input.method !== 'GET' && input.method !== 'HEAD') probe.body = input.body;
+  return { ok: true, value: probe };
+}

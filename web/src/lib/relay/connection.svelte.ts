@@ -1,0 +1,287 @@
+import {
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  type ClientMessage,
+  type ProbeRequest,
+  type RelayInfo,
+  type RunEvent,
+  type ServerMessage,
+} from '../../../../shared/protocol.ts';
+import type { RelayAddress } from './address.ts';
+import { RelayError } from './errors.ts';
+
+export type RelayStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused';
+
+/** Receives the events of one run, in order, and hears if the connection drops mid-run. */
+export interface RunHandlers {
+  onEvent(event: RunEvent): void;
+  onLost(reason: string): void;
+}
+
+interface Pending {
+  resolve(message: ServerMessage): void;
+  reject(error: RelayError): void;
+  timer: ReturnType<typeof setTimeout>;
+  run?: RunHandlers;
+}
+
+const RELAY_LIMITS = {
+  replyTimeoutMs: 20_000, // a reply (run.started, lab.signed) slower than this means the relay is stuck
+  retryDelaysMs: [500, 1_000, 2_000, 4_000, 8_000, 10_000],
+} as const;
+
+/**
+ * The one WebSocket to the relay: connection state for the header, requests matched to
+ * replies by `id`, and run events routed to their run by `runId`.
+ */
+export class RelayConnection {
+  status = $state<RelayStatus>('connecting');
+  /** Why the relay is not connected, in a sentence; empty when connected. */
+  reason = $state('');
+  /** What the user can do about `reason`. */
+  hint = $state('');
+  info = $state<RelayInfo | null>(null);
+  attempt = $state(0);
+  /** Epoch ms of the next automatic reconnect, while reconnecting. */
+  nextRetryAt = $state<number | null>(null);
+  /** A relay error that answered no request of ours (shown once, dismissible). */
+  notice = $state<string | null>(null);
+
+  readonly address: RelayAddress;
+  #socket: WebSocket | null = null;
+  #welcomed = false;
+  #pending = new Map<string, Pending>();
+  #runs = new Map<string, RunHandlers>();
+  #seq = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(address: RelayAddress) {
+    this.address = address;
+  }
+
+  get connected(): boolean {
+    return this.status === 'connected';
+  }
+
+  connect(): void {
+    this.#clearRetry();
+    this.#welcomed = false;
+    if (this.status !== 'reconnecting') this.status = 'connecting';
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.address.wsUrl);
+    } catch (err) {
+      this.#refuse('The relay address is not a valid WebSocket URL.', String(err));
+      return;
+    }
+    this.#socket = socket;
+    socket.onmessage = (event) => {
+      if (typeof event.data === 'string') this.#receive(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      void this.#closed(event.code, event.reason);
+    };
+  }
+
+  /** Reconnect now instead of waiting for the next automatic attempt (or after a refusal). */
+  retryNow(): void {
+    if (this.#socket) return;
+    this.attempt = 0;
+    this.status = 'connecting';
+    this.connect();
+  }
+
+  dispose(): void {
+    this.#clearRetry();
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close(1000);
+  }
+
+  async signCsr(csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
+    const reply = await this.#request({ type: 'lab.sign', id: this.#nextId(), csrPem });
+    if (reply.type !== 'lab.signed') throw new RelayError('internal', `the relay answered lab.sign with ${reply.type}`);
+    return { certificatePem: reply.certificatePem, chainPem: reply.chainPem };
+  }
+
+  /** Starts a probe; resolves with the run id once the relay accepted it. Events go to `run`. */
+  async startProbe(probe: ProbeRequest, run: RunHandlers): Promise<string> {
+    const reply = await this.#request({ type: 'probe.start', id: this.#nextId(), probe }, run);
+    if (reply.type !== 'run.started') throw new RelayError('internal', `the relay answered probe.start with ${reply.type}`);
+    return reply.runId;
+  }
+
+  cancelRun(runId: string): void {
+    this.#send({ type: 'run.cancel', id: this.#nextId(), runId });
+  }
+
+  #nextId(): string {
+    this.#seq += 1;
+    return `b${this.#seq}`;
+  }
+
+  #send(message: ClientMessage): void {
+    if (!this.#socket || !this.#welcomed) throw new RelayError('not_connected', 'The relay is not connected');
+    this.#socket.send(JSON.stringify(message));
+  }
+
+  #request(message: ClientMessage, run?: RunHandlers): Promise<ServerMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(message.id);
+        reject(new RelayError('timeout', `The relay did not answer ${message.type} within ${RELAY_LIMITS.replyTimeoutMs / 1000} s`));
+      }, RELAY_LIMITS.replyTimeoutMs);
+      const pending: Pending = { resolve, reject, timer };
+      if (run) pending.run = run;
+      this.#pending.set(message.id, pending);
+      try {
+        this.#send(message);
+      } catch (err) {
+        clearTimeout(timer);
+        this.#pending.delete(message.id);
+        reject(err);
+      }
+    });
+  }
+
+  #settle(id: string): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    clearTimeout(pending.timer);
+    this.#pending.delete(id);
+    return pending;
+  }
+
+  #receive(text: string): void {
+    let message: ServerMessage;
+    try {
+      message = parseServerMessage(text);
+    } catch {
+      this.notice = 'The relay sent a frame this page could not read; it was ignored.';
+      return;
+    }
+    switch (message.type) {
+      case 'welcome':
+        if (message.version !== PROTOCOL_VERSION) {
+          this.#refuse(
+            `The relay speaks protocol version ${String(message.version)}; this page speaks ${PROTOCOL_VERSION}.`,
+            'Reload the page so the relay serves the matching app.',
+          );
+          this.#socket?.close(1000);
+          return;
+        }
+        this.#welcomed = true;
+        this.info = message.relay;
+        this.status = 'connected';
+        this.reason = '';
+        this.hint = '';
+        this.attempt = 0;
+        return;
+      case 'run.started': {
+        const pending = this.#settle(message.id);
+        if (pending?.run) {
+          this.#runs.set(message.runId, pending.run);
+          pending.run.onEvent(message);
+        }
+        pending?.resolve(message);
+        return;
+      }
+      case 'step':
+        this.#runs.get(message.runId)?.onEvent(message);
+        return;
+      case 'run.finished':
+        this.#runs.get(message.runId)?.onEvent(message);
+        this.#runs.delete(message.runId);
+        return;
+      case 'lab.signed':
+      case 'pong':
+        this.#settle(message.id)?.resolve(message);
+        return;
+      case 'error': {
+        const pending = message.id === undefined ? undefined : this.#settle(message.id);
+        if (pending) pending.reject(new RelayError(message.code, message.message));
+        else this.notice = `${message.message} (${message.code})`;
+        return;
+      }
+    }
+  }
+
+  async #closed(code: number, closeReason: string): Promise<void> {
+    const wasWelcomed = this.#welcomed;
+    this.#welcomed = false;
+    const lost = wasWelcomed ? 'The connection to the relay closed' : 'The relay could not be reached';
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new RelayError('disconnected', `${lost} before it answered`));
+      this.#pending.delete(id);
+    }
+    for (const [runId, run] of this.#runs) {
+      run.onLost(`${lost} during the run; its last steps may be missing.`);
+      this.#runs.delete(runId);
+    }
+    if (this.status === 'refused') return;
+
+    if (!wasWelcomed) {
+      const refusal = await this.#askWhyRefused();
+      if (refusal) {
+        this.#refuse(refusal.reason, refusal.hint);
+        return;
+      }
+    }
+    const detail = closeReason ? `: ${closeReason}` : code === 1006 || code === 1005 ? '' : ` (close code ${code})`;
+    this.#scheduleRetry(`${lost}${detail}.`);
+  }
+
+  /**
+   * A browser WebSocket never reveals the HTTP status of a failed upgrade, so ask the same
+   * URL over plain HTTP: the relay checks the token and Origin before anything else and
+   * answers 403 to a refused one.
+   */
+  async #askWhyRefused(): Promise<{ reason: string; hint: string } | null> {
+    let status: number;
+    try {
+      const response = await fetch(this.address.httpUrl, { cache: 'no-store', credentials: 'omit' });
+      status = response.status;
+    } catch {
+      return null;
+    }
+    if (status !== 401 && status !== 403) return null;
+    if (!this.address.token) {
+      return {
+        reason: `This page was opened without the relay's access token (HTTP ${status}).`,
+        hint: 'Open the address the relay printed when it started; it ends in ?token=…',
+      };
+    }
+    return {
+      reason: `The relay refused this page's access token or origin (HTTP ${status}).`,
+      hint: 'The token changes every time the relay starts: open the address it printed this time.',
+    };
+  }
+
+  #refuse(reason: string, hint: string): void {
+    this.#clearRetry();
+    this.status = 'refused';
+    this.reason = reason;
+    this.hint = hint;
+    this.info = null;
+  }
+
+  #scheduleRetry(reason: string): void {
+    const delays = RELAY_LIMITS.retryDelaysMs;
+    const delay = delays[Math.min(this.attempt, delays.length - 1)] ?? 10_000;
+    this.attempt += 1;
+    this.status = 'reconnecting';
+    this.reason = reason;
+    this.hint = '';
+    this.nextRetryAt = Date.now() + delay;
+    this.#retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.nextRetryAt = null;
+  }
+}

@@ -1,0 +1,58 @@
+import type { RunEvent, RunOutcome, Step } from '../../../../shared/protocol.ts';
+
+export type RunState = 'starting' | 'running' | 'finished' | 'interrupted';
+
+/**
+ * One run as the relay reported it. Everything the timeline shows comes from `apply()`:
+ * steps are added in the order they first arrive and replaced when the same id comes again.
+ */
+export class RunTimeline {
+  readonly target: string;
+  readonly method: string;
+  /** The client certificate presented, as the selector described it; null for none. */
+  readonly clientLabel: string | null;
+
+  runId = $state<string | null>(null);
+  steps = $state<Step[]>([]);
+  outcome = $state<RunOutcome | null>(null);
+  diagnoses = $state<string[]>([]);
+  durationMs = $state<number | null>(null);
+  /** Set when the run ended without run.finished: it never started or the relay went away. */
+  problem = $state<string | null>(null);
+
+  state: RunState = $derived(
+    this.outcome !== null ? 'finished' : this.problem !== null ? 'interrupted' : this.runId === null ? 'starting' : 'running',
+  );
+
+  constructor(init: { target: string; method: string; clientLabel: string | null }) {
+    this.target = init.target;
+    this.method = init.method;
+    this.clientLabel = init.clientLabel;
+  }
+
+  get active(): boolean {
+    return this.state === 'starting' || this.state === 'running';
+  }
+
+  apply(event: RunEvent): void {
+    if (event.type === 'run.started') {
+      this.runId = event.runId;
+      return;
+    }
+    if (event.runId !== this.runId) return;
+    if (event.type === 'step') {
+      const index = this.steps.findIndex((s) => s.id === event.step.id);
+      if (index === -1) this.steps.push(event.step);
+      else this.steps[index] = event.step;
+      return;
+    }
+    this.outcome = event.outcome;
+    this.diagnoses = event.diagnoses;
+    this.durationMs = event.durationMs;
+  }
+
+  /** The run could not be followed to its end; keeps what arrived. */
+  interrupt(reason: string): void {
+    if (this.outcome === null) this.problem = reason;
+  }
+}
