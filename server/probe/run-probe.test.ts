@@ -1,0 +1,168 @@
+// The probe against real peers on loopback: openssl s_server (which sends real TLS alerts),
+// a Node tls.Server (which closes silently) and listeners that misbehave on purpose.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { runProbe, type ProbeResult } from './run-probe.ts';
+import { validateLimits } from '../defaults.ts';
+import { makeTestPki, type TestPki, type Pair } from '../testing/test-pki.ts';
+import { opensslServer, rawServer, freePort, type Peer } from '../testing/peers.ts';
+import type { ProbeRequest, Step } from '../../shared/protocol.ts';
+
+let pki: TestPki;
+const pkiReady = makeTestPki().then((p) => { pki = p; });
+const peers: Peer[] = [];
+
+before(() => pkiReady);
+after(async () => {
+  await Promise.all(peers.map((p) => p.close()));
+});
+
+function creds(p: Pair): ProbeRequest['client'] {
+  return { certificatePem: p.cert, privateKeyPem: p.key };
+}
+
+async function probe(req: ProbeRequest, limits = {}): Promise<ProbeResult & { events: Step[] }> {
+  const events: Step[] = [];
+  const result = await runProbe(req, { limits: validateLimits(limits), onStep: (s) => events.push(s) });
+  return { ...result, events };
+}
+
+async function sServer(version: '-tls1_2' | '-tls1_3', extra: string[] = []): Promise<number> {
+  const peer = await opensslServer([
+    '-cert', pki.server.certFile, '-key', pki.server.keyFile,
+    '-CAfile', pki.clientCa.certFile, '-Verify', '3', '-verify_return_error', '-www', version, ...extra,
+  ]);
+  peers.push(peer);
+  return peer.port;
+}
+
+for (const version of ['-tls1_3', '-tls1_2'] as const) {
+  const label = version === '-tls1_3' ? 'TLS 1.3' : 'TLS 1.2';
+  const cases: { name: string; client?: () => Pair; want: string | 'pass' }[] = [
+    { name: 'good client certificate', client: () => pki.client, want: 'pass' },
+    { name: 'no client certificate', want: 'client_cert_required' },
+    { name: 'client certificate from an unknown CA', client: () => pki.clientFromOtherCa, want: 'client_cert_unknown_ca' },
+    { name: 'expired client certificate', client: () => pki.clientExpired, want: 'client_cert_expired' },
+    { name: 'not-yet-valid client certificate', client: () => pki.clientNotYetValid, want: 'client_cert_not_yet_valid' },
+  ];
+  let port: number;
+  before(async () => { await pkiReady; port = await sServer(version); });
+  for (const c of cases) {
+    test(`${label} s_server: ${c.name} → ${c.want}`, async () => {
+      const req: ProbeRequest = { url: `https://localhost:${port}/`, caPem: pki.serverCa.cert };
+      if (c.client) req.client = creds(c.client());
+      const r = await probe(req);
+      if (c.want === 'pass') {
+        assert.equal(r.outcome, 'pass', JSON.stringify(r.steps.at(-1)));
+        assert.deepEqual(r.diagnoses, []);
+        const tlsStep = r.steps.find((s) => s.id === 'tls')!;
+        assert.equal(tlsStep.details?.protocol, version === '-tls1_3' ? 'TLSv1.3' : 'TLSv1.2');
+        assert.equal(r.steps.find((s) => s.id === 'response')?.details?.status, 200);
+      } else {
+        assert.equal(r.outcome, 'fail');
+        assert.equal(r.diagnoses[0], c.want, JSON.stringify(r.steps.filter((s) => s.diagnosis).map((s) => s.diagnosis)));
+        const failed = r.steps.find((s) => s.diagnosis?.code === c.want)!;
+        assert.equal(failed.phase, 'tls', 'a rejected client certificate is reported on the TLS step');
+        assert.ok(failed.diagnosis!.evidence.some((e) => /TLS alert \d+/.test(e)), 'the alert is part of the evidence');
+      }
+      // Every step sent as running is later finished.
+      const last = new Map(r.events.map((s) => [s.id, s.status]));
+      assert.ok(![...last.values()].includes('running'));
+    });
+  }
+}
+
+test('server certificate from a CA the probe does not trust → server_cert_untrusted', async () => {
+  const peer = await opensslServer(['-cert', pki.server.certFile, '-key', pki.server.keyFile, '-cert_chain', pki.serverCa.certFile, '-www']);
+  peers.push(peer);
+  const r = await probe({ url: `https://localhost:${peer.port}/`, caPem: pki.otherCa.cert });
+  assert.deepEqual(r.diagnoses, ['server_cert_untrusted']);
+  const tlsStep = r.steps.find((s) => s.id === 'tls')!;
+  assert.equal(tlsStep.status, 'fail');
+  const chain = tlsStep.details?.serverChain as { subject: string }[];
+  assert.equal(chain[0]!.subject, 'CN=localhost', 'the chain is shown even when it does not verify');
+});
+
+test('self-signed server certificate → server_cert_self_signed; --insecure goes on with a warning', async () => {
+  const peer = await opensslServer(['-cert', pki.serverSelfSigned.certFile, '-key', pki.serverSelfSigned.keyFile, '-www']);
+  peers.push(peer);
+  const strict = await probe({ url: `https://localhost:${peer.port}/` });
+  assert.deepEqual(strict.diagnoses, ['server_cert_self_signed']);
+  const lax = await probe({ url: `https://localhost:${peer.port}/`, verifyServer: false });
+  assert.equal(lax.outcome, 'pass');
+  assert.equal(lax.steps.find((s) => s.id === 'tls')!.status, 'warn');
+});
+
+test('host name not in the server certificate → server_hostname_mismatch', async () => {
+  const peer = await opensslServer(['-cert', pki.serverWrongName.certFile, '-key', pki.serverWrongName.keyFile, '-www']);
+  peers.push(peer);
+  const r = await probe({ url: `https://localhost:${peer.port}/`, caPem: pki.serverCa.cert });
+  assert.deepEqual(r.diagnoses, ['server_hostname_mismatch']);
+});
+
+test('closed port → connect_refused on the TCP step', async () => {
+  const r = await probe({ url: `https://127.0.0.1:${await freePort()}/` });
+  assert.deepEqual(r.diagnoses, ['connect_refused']);
+  assert.equal(r.steps.find((s) => s.id === 'tcp')!.status, 'fail');
+  assert.equal(r.steps.find((s) => s.id === 'tls')!.status, 'skipped');
+});
+
+test('peer that accepts TCP and never speaks → tls_timeout within the TLS limit', async () => {
+  const peer = await rawServer(() => {});
+  peers.push(peer);
+  const t0 = performance.now();
+  const r = await probe({ url: `https://127.0.0.1:${peer.port}/` }, { tlsTimeoutMs: 300 });
+  assert.deepEqual(r.diagnoses, ['tls_timeout']);
+  assert.ok(performance.now() - t0 < 2000);
+});
+
+test('plain HTTP on the port → not_tls', async () => {
+  const peer = await rawServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')));
+  peers.push(peer);
+  const r = await probe({ url: `https://127.0.0.1:${peer.port}/` });
+  assert.deepEqual(r.diagnoses, ['not_tls']);
+});
+
+test('server that never answers the request → response_timeout', async () => {
+  const server = tls.createServer({ cert: pki.server.cert, key: pki.server.key }, () => {});
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  peers.push({ port: 0, close: () => new Promise((ok) => { server.close(() => ok()); for (const s of sockets) s.destroy(); }) });
+  const sockets = new Set<tls.TLSSocket>();
+  server.on('secureConnection', (s) => sockets.add(s));
+  const r = await probe({ url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`, caPem: pki.serverCa.cert }, { responseTimeoutMs: 300 });
+  assert.deepEqual(r.diagnoses, ['response_timeout']);
+});
+
+test('Node tls.Server that rejects silently: no certificate → client_cert_required, stranger → client_cert_rejected', async () => {
+  const server = tls.createServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.clientCa.cert, requestCert: true, rejectUnauthorized: true }, (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  peers.push({ port: 0, close: () => new Promise((ok) => server.close(() => ok())) });
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const none = await probe({ url, caPem: pki.serverCa.cert });
+  assert.deepEqual(none.diagnoses, ['client_cert_required']);
+  const stranger = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.clientFromOtherCa) });
+  assert.deepEqual(stranger.diagnoses, ['client_cert_rejected']);
+  const good = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.client) });
+  assert.equal(good.outcome, 'pass');
+});
+
+const badInputs: { name: string; req: () => ProbeRequest; want: RegExp }[] = [
+  { name: 'not a URL', req: () => ({ url: 'not a url' }), want: /is not a URL/ },
+  { name: 'http URL', req: () => ({ url: 'http://localhost/' }), want: /use an https:\/\/ URL/ },
+  { name: 'key where the certificate belongs', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.key, privateKeyPem: pki.client.key } }), want: /private key was given where the certificate belongs/ },
+  { name: 'certificate where the key belongs', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert, privateKeyPem: pki.client.cert } }), want: /certificate was given where the private key belongs/ },
+  { name: 'key of another certificate', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert, privateKeyPem: pki.clientExpired.key } }), want: /does not belong to the certificate/ },
+  { name: 'truncated certificate', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert.slice(0, 120) + '\n-----END CERTIFICATE-----', privateKeyPem: pki.client.key } }), want: /malformed/ },
+];
+for (const c of badInputs) {
+  test(`bad input: ${c.name} → input_invalid with a specific message`, async () => {
+    const r = await probe(c.req());
+    assert.deepEqual(r.diagnoses, ['input_invalid']);
+    const inputs = r.steps.find((s) => s.id === 'inputs')!;
+    assert.match(inputs.summary ?? '', c.want);
+    assert.ok(r.steps.filter((s) => s.id !== 'inputs' && s.id !== 'verdict').every((s) => s.status === 'skipped'));
+  });
+}

@@ -1,0 +1,97 @@
+// A throwaway PKI for tests, made at run time with the harness's own issuer (so any validity
+// window can be made) and written to a temp dir for openssl/nginx/Apache to read.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webcrypto } from 'node:crypto';
+import { useCrypto, generateKeyPair, selfSign, issue, exportPkcs8Pem, type Issuer, type IssueOptions } from '../../shared/pki/issue.ts';
+
+useCrypto(webcrypto as unknown as Crypto);
+
+export interface Pair {
+  cert: string;
+  key: string;
+  certFile: string;
+  keyFile: string;
+}
+
+const DAY = 86_400_000;
+
+export interface TestPki {
+  dir: string;
+  clientCa: Pair;
+  clientIntermediate: Pair;
+  otherCa: Pair;
+  serverCa: Pair;
+  server: Pair;
+  serverWrongName: Pair;
+  serverSelfSigned: Pair;
+  client: Pair;
+  clientViaIntermediate: Pair;
+  clientExpired: Pair;
+  clientNotYetValid: Pair;
+  clientServerAuthOnly: Pair;
+  clientFromOtherCa: Pair;
+  file(name: string, text: string): Promise<string>;
+}
+
+export async function makeTestPki(): Promise<TestPki> {
+  const dir = await mkdtemp(join(tmpdir(), 'harness-pki-'));
+  const save = async (name: string, cert: string, key: string): Promise<Pair> => {
+    const certFile = join(dir, `${name}.pem`);
+    const keyFile = join(dir, `${name}.key`);
+    await writeFile(certFile, cert);
+    await writeFile(keyFile, key, { mode: 0o600 });
+    return { cert, key, certFile, keyFile };
+  };
+  const root = async (name: string, subject: string) => {
+    const keys = await generateKeyPair('P-256', true);
+    const cert = await selfSign(keys, { subject, profile: 'root-ca' });
+    const issuer: Issuer = { certificate: cert, privateKey: keys.privateKey };
+    return { issuer, pair: await save(name, cert.toString('pem') + '\n', await exportPkcs8Pem(keys.privateKey)) };
+  };
+  const leaf = async (name: string, by: Issuer, opts: IssueOptions) => {
+    const keys = await generateKeyPair('P-256', true);
+    const cert = await issue(keys.publicKey, by, opts);
+    return { issuer: { certificate: cert, privateKey: keys.privateKey }, pair: await save(name, cert.toString('pem') + '\n', await exportPkcs8Pem(keys.privateKey)) };
+  };
+  const now = Date.now();
+  const clientCa = await root('client-ca', 'CN=Test Client Root, O=Harness Tests');
+  const otherCa = await root('other-ca', 'CN=Other Root, O=Elsewhere');
+  const serverCa = await root('server-ca', 'CN=Test Server Root, O=Harness Tests');
+  const clientIntermediate = await leaf('client-int', clientCa.issuer, { subject: 'CN=Test Client Intermediate, O=Harness Tests', profile: 'intermediate-ca' });
+  const server = await leaf('server', serverCa.issuer, { subject: 'CN=localhost', profile: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const serverWrongName = await leaf('server-wrong-name', serverCa.issuer, { subject: 'CN=other.example', profile: 'server', dnsNames: ['other.example'] });
+  const selfKeys = await generateKeyPair('P-256', true);
+  const selfCert = await selfSign(selfKeys, { subject: 'CN=localhost', profile: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const serverSelfSigned = await save('server-self', selfCert.toString('pem') + '\n', await exportPkcs8Pem(selfKeys.privateKey));
+  const client = await leaf('client', clientCa.issuer, { subject: 'CN=test-client, O=Harness Tests', profile: 'client' });
+  const viaInt = await leaf('client-via-int', clientIntermediate.issuer, { subject: 'CN=deep-client', profile: 'client' });
+  const clientViaIntermediate = { ...viaInt.pair, cert: viaInt.pair.cert + clientIntermediate.pair.cert };
+  await writeFile(clientViaIntermediate.certFile, clientViaIntermediate.cert);
+  const clientExpired = await leaf('client-expired', clientCa.issuer, { subject: 'CN=expired-client', profile: 'client', notBefore: new Date(now - 400 * DAY), notAfter: new Date(now - 35 * DAY) });
+  const clientNotYetValid = await leaf('client-future', clientCa.issuer, { subject: 'CN=future-client', profile: 'client', notBefore: new Date(now + 10 * DAY), notAfter: new Date(now + 400 * DAY) });
+  const clientServerAuthOnly = await leaf('client-serverauth', clientCa.issuer, { subject: 'CN=server-auth-only', profile: 'client', extendedKeyUsages: ['1.3.6.1.5.5.7.3.1'] });
+  const clientFromOtherCa = await leaf('client-other', otherCa.issuer, { subject: 'CN=stranger', profile: 'client' });
+  return {
+    dir,
+    clientCa: clientCa.pair,
+    clientIntermediate: clientIntermediate.pair,
+    otherCa: otherCa.pair,
+    serverCa: serverCa.pair,
+    server: server.pair,
+    serverWrongName: serverWrongName.pair,
+    serverSelfSigned,
+    client: client.pair,
+    clientViaIntermediate,
+    clientExpired: clientExpired.pair,
+    clientNotYetValid: clientNotYetValid.pair,
+    clientServerAuthOnly: clientServerAuthOnly.pair,
+    clientFromOtherCa: clientFromOtherCa.pair,
+    file: async (name, text) => {
+      const path = join(dir, name);
+      await writeFile(path, text);
+      return path;
+    },
+  };
+}
