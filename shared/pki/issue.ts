@@ -15,9 +15,14 @@ export function useCrypto(crypto: Crypto): void {
   x509.cryptoProvider.set(crypto);
 }
 
-function subtle(): SubtleCrypto {
+/** The WebCrypto provider installed with useCrypto(); the inspection modules use it too. */
+export function currentCrypto(): Crypto {
   if (!provider) throw new TypeError('useCrypto() must be called before using shared/pki');
-  return provider.subtle;
+  return provider;
+}
+
+function subtle(): SubtleCrypto {
+  return currentCrypto().subtle;
 }
 
 /** WebCrypto parameters to generate and to sign with each key algorithm. */
