@@ -1,0 +1,170 @@
+// X.501 Names (the DER DistinguishedName entries of a CertificateRequest, and certificate
+// subjects) rendered exactly as OpenSSL 3 prints them by default (XN_FLAG_ONELINE, used by
+// `openssl s_client` for "Acceptable client certificate CA names" and by `openssl x509 -subject`),
+// so what the harness shows can be pasted next to what a partner's admin sees. Pure code: no
+// node:* import, so it can move to shared/ unchanged.
+import { children, oidOf, readTlv, type Tlv } from '../../shared/pki/der.ts';
+import { TlsTapError } from './errors.ts';
+
+export interface NameAttribute {
+  /** Dotted OID, e.g. 2.5.4.3. */
+  oid: string;
+  /** OpenSSL's short name (CN, O, emailAddress, …), or the dotted OID when OpenSSL has none. */
+  shortName: string;
+  /** The attribute value as OpenSSL prints it (escaped, quoted when needed). */
+  printed: string;
+}
+
+export interface DistinguishedName {
+  /** The Name exactly as it was on the wire. */
+  der: Uint8Array;
+  /** Relative distinguished names in wire order; multi-valued RDNs hold several attributes. */
+  rdns: NameAttribute[][];
+  /** As `openssl s_client` prints it: `C = US, O = Example, CN = Example Root`. */
+  openssl: string;
+  /** The same without the spaces around `=`: `C=US, O=Example, CN=Example Root`. */
+  normalised: string;
+}
+
+/** OpenSSL's short names (crypto/objects/objects.txt) for the attributes seen in real DNs. */
+const SHORT_NAMES: Readonly<Record<string, string>> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.4': 'SN',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.9': 'street',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.12': 'title',
+  '2.5.4.13': 'description',
+  '2.5.4.15': 'businessCategory',
+  '2.5.4.16': 'postalAddress',
+  '2.5.4.17': 'postalCode',
+  '2.5.4.18': 'postOfficeBox',
+  '2.5.4.20': 'telephoneNumber',
+  '2.5.4.41': 'name',
+  '2.5.4.42': 'GN',
+  '2.5.4.43': 'initials',
+  '2.5.4.44': 'generationQualifier',
+  '2.5.4.45': 'x500UniqueIdentifier',
+  '2.5.4.46': 'dnQualifier',
+  '2.5.4.65': 'pseudonym',
+  '2.5.4.72': 'role',
+  '2.5.4.97': 'organizationIdentifier',
+  '1.2.840.113549.1.9.1': 'emailAddress',
+  '1.2.840.113549.1.9.2': 'unstructuredName',
+  '0.9.2342.19200300.100.1.1': 'UID',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '1.3.6.1.4.1.311.60.2.1.1': 'jurisdictionL',
+  '1.3.6.1.4.1.311.60.2.1.2': 'jurisdictionST',
+  '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
+};
+
+/** Bytes per character of the string types OpenSSL prints as text (a_strex.c tag2nbyte); 0 = UTF-8. */
+const CHARACTER_WIDTH: Readonly<Record<number, number>> = {
+  12: 0, // UTF8String
+  18: 1, // NumericString
+  19: 1, // PrintableString
+  20: 1, // TeletexString (OpenSSL reads it as Latin-1)
+  21: 1, // VideotexString
+  22: 1, // IA5String
+  23: 1, // UTCTime
+  24: 1, // GeneralizedTime
+  25: 1, // GraphicString
+  26: 1, // VisibleString
+  27: 1, // GeneralString
+  28: 4, // UniversalString
+  30: 2, // BMPString
+};
+
+const SEQUENCE = 0x30;
+const SET = 0x31;
+const OID = 0x06;
+
+/** Parses a DER X.501 Name. Throws TlsTapError('malformed') if it is not one. */
+export function parseDistinguishedName(der: Uint8Array): DistinguishedName {
+  let rdns: NameAttribute[][];
+  try {
+    const name = readTlv(der);
+    if (name.tag !== SEQUENCE || name.end !== der.length) throw new TlsTapError('malformed', 'a Name must be exactly one SEQUENCE');
+    rdns = children(der, name).map((rdn) => {
+      if (rdn.tag !== SET) throw new TlsTapError('malformed', 'a RelativeDistinguishedName must be a SET');
+      return children(der, rdn).map((atv) => attribute(der, atv));
+    });
+  } catch (error) {
+    if (error instanceof TlsTapError) throw error;
+    throw new TlsTapError('malformed', `not a DER Name: ${(error as Error).message}`);
+  }
+  const render = (equals: string) => rdns.map((rdn) => rdn.map((a) => `${a.shortName}${equals}${a.printed}`).join(' + ')).join(', ');
+  return { der, rdns, openssl: render(' = '), normalised: render('=') };
+}
+
+function attribute(der: Uint8Array, atv: Tlv): NameAttribute {
+  const parts = atv.tag === SEQUENCE ? children(der, atv) : [];
+  const [type, value] = parts;
+  if (parts.length !== 2 || !type || !value || type.tag !== OID) {
+    throw new TlsTapError('malformed', 'an AttributeTypeAndValue must be SEQUENCE { OID, value }');
+  }
+  const oid = oidOf(der, type);
+  return { oid, shortName: SHORT_NAMES[oid] ?? oid, printed: printValue(der, value) };
+}
+
+function printValue(der: Uint8Array, value: Tlv): string {
+  const width = CHARACTER_WIDTH[value.tag];
+  // Values that are not strings are dumped as # and the hex of their DER (ASN1_STRFLGS_DUMP_DER).
+  if (width === undefined) return `#${hexUpper(der.subarray(value.start, value.end))}`;
+  return escapeValue(utf8BytesOf(der.subarray(value.contentStart, value.contentEnd), width));
+}
+
+/** The value converted to UTF-8 the way OpenSSL does before escaping (ASN1_STRFLGS_UTF8_CONVERT). */
+function utf8BytesOf(content: Uint8Array, width: number): Uint8Array {
+  // UTF8String is taken byte by byte (already UTF-8); so are invalid sequences, as OpenSSL does.
+  if (width === 0) return content;
+  const out: number[] = [];
+  for (let i = 0; i + width <= content.length; i += width) {
+    let codePoint = 0;
+    for (let k = 0; k < width; k++) codePoint = codePoint * 256 + content[i + k]!;
+    pushUtf8(out, codePoint);
+  }
+  return Uint8Array.from(out);
+}
+
+/** UTF8_putc: encodes any code point (surrogates included, as OpenSSL does) without validation. */
+function pushUtf8(out: number[], c: number): void {
+  if (c < 0x80) out.push(c);
+  else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+  else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+  else out.push(0xf0 | ((c >> 18) & 0x07), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+}
+
+/**
+ * RFC 2253 escaping with OpenSSL's ESC_QUOTE twist (a_strex.c do_esc_char): characters that would
+ * need a backslash (, + ; < > and a leading # or leading/trailing space) are left as they are and
+ * the whole value is put in double quotes; " and \ are backslash-escaped; control characters and
+ * every byte above 0x7f become \XX.
+ */
+function escapeValue(bytes: Uint8Array): string {
+  let out = '';
+  let quote = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    const first = i === 0;
+    const last = i === bytes.length - 1;
+    if (b > 0x7e || b < 0x20) out += `\\${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    else if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;
+    else {
+      const c = String.fromCharCode(b);
+      if (',+;<>'.includes(c) || (first && (c === '#' || c === ' ')) || (last && c === ' ')) quote = true;
+      out += c;
+    }
+  }
+  return quote ? `"${out}"` : out;
+}
+
+function hexUpper(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).toUpperCase().padStart(2, '0');
+  return out;
+}

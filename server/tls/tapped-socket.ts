@@ -1,0 +1,90 @@
+// A Duplex that stands between a connected net.Socket and tls.connect({ socket }), forwarding
+// bytes both ways unchanged and showing each chunk to a tee on the way. Node reads and writes a
+// net.Socket's handle natively, so without this stand-in no JavaScript ever sees the handshake.
+// The TLS socket wraps it (JSStreamSocket) and learns of its errors, end and close; this class
+// carries those over from the net.Socket faithfully, and closes the net.Socket when TLS is done.
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+
+export interface ByteTee {
+  /** A chunk read from the socket (sent by the peer). */
+  inbound(chunk: Buffer): void;
+  /** A chunk about to be written to the socket (sent by us). */
+  outbound(chunk: Buffer): void;
+}
+
+/**
+ * Wraps a connected socket for `tls.connect({ socket: tapped })`. Set socket options (noDelay,
+ * keepAlive, timeouts) and read addresses on `socket` itself: the TLS socket cannot reach them
+ * through a JavaScript stream.
+ */
+export function createTappedSocket(socket: Socket, tee: ByteTee): Duplex {
+  return new TappedSocket(socket, tee);
+}
+
+class TappedSocket extends Duplex {
+  private peerEnded = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly tee: ByteTee,
+  ) {
+    super({ allowHalfOpen: socket.allowHalfOpen });
+    socket.on('data', (chunk: Buffer) => {
+      this.show('inbound', chunk);
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.push(null);
+    });
+    // Destroying with the socket's own error makes the TLS socket emit that very error
+    // (same object, same `code`, e.g. ECONNRESET), as it would over a plain socket.
+    socket.on('error', (error) => this.destroy(error));
+    socket.on('close', () => {
+      if (this.destroyed) return;
+      // After a clean end, let the reader take what is still buffered before closing.
+      if (this.peerEnded && !this.readableEnded) this.once('end', () => this.destroy());
+      else this.destroy();
+    });
+  }
+
+  override _read(): void {
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.show('outbound', chunk);
+    this.socket.write(chunk, done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void): void {
+    // TLS hands over a whole flight at once; keep it one write on the wire.
+    this.socket.cork();
+    for (let i = 0; i < chunks.length; i++) {
+      const { chunk } = chunks[i]!;
+      this.show('outbound', chunk);
+      this.socket.write(chunk, i === chunks.length - 1 ? done : undefined);
+    }
+    this.socket.uncork();
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    // Any failure to send the FIN also arrives as the socket's 'error', handled above.
+    this.socket.end(() => done());
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    done(error);
+  }
+
+  /** The tee only watches; a fault in it must not break the connection it is watching. */
+  private show(direction: keyof ByteTee, chunk: Buffer): void {
+    try {
+      this.tee[direction](chunk);
+    } catch {
+      // Deliberately ignored: see above. The tap records its own problems in its observation.
+    }
+  }
+}
