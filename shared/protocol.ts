@@ -203,6 +203,7 @@ function parseProbe(v: unknown, id: string): ProbeRequest {
     if (entries.length > FIELD_LIMITS.headers) throw new ProtocolError('bad_message', `probe.headers has more than ${FIELD_LIMITS.headers} entries`, id);
     const headers: Record<string, string> = Object.create(null);
     for (const [name, value] of entries) {
+      if (name === '__proto__' || name === 'constructor' || name === 'prototype') throw new ProtocolError('bad_message', `probe.headers: "${name}" is not an acceptable header name`, id);
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/.test(name)) throw new ProtocolError('bad_message', `probe.headers: "${name.slice(0, 40)}" is not a valid header name`, id);
       if (typeof value !== 'string' || value.length > FIELD_LIMITS.headerValue || /[\r\n\0]/.test(value)) {
         throw new ProtocolError('bad_message', `probe.headers.${name} must be a single-line string`, id);

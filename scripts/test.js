@@ -1,0 +1,51 @@
+// `npm test`: every check in order — types, unit and integration tests against real peers,
+// then the browser tests in Chromium — and one closing line with the totals.
+import { spawn } from 'node:child_process';
+import { ensureNodeModules, ensureSystemPackages, ROOT } from './ensure.js';
+
+ensureNodeModules();
+ensureSystemPackages();
+
+const totals = { passed: 0, failed: 0 };
+
+function stage(name, cmd, args, count) {
+  console.log(`\n=== ${name}`);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let out = '';
+    child.stdout.on('data', (d) => { process.stdout.write(d); out += d; });
+    child.on('exit', (code) => {
+      if (count) {
+        const { passed, failed } = count(out);
+        totals.passed += passed;
+        totals.failed += failed;
+      }
+      if (code !== 0) console.log(`=== ${name} failed (exit ${code})`);
+      resolve(code === 0);
+    });
+  });
+}
+
+const nodeCount = (out, word) => Number(out.match(new RegExp(`^(?:#|ℹ) ${word} (\\d+)`, 'm'))?.[1] ?? 0);
+const nodeCounts = (out) => ({
+  passed: nodeCount(out, 'pass'),
+  failed: nodeCount(out, 'fail') + nodeCount(out, 'cancelled') + nodeCount(out, 'skipped') + nodeCount(out, 'todo'),
+});
+const playwrightCounts = (out) => ({
+  passed: Number(out.match(/(\d+) passed/)?.[1] ?? 0),
+  failed: Number(out.match(/(\d+) failed/)?.[1] ?? 0) + Number(out.match(/(\d+) skipped/)?.[1] ?? 0) + Number(out.match(/(\d+) flaky/)?.[1] ?? 0),
+});
+
+const results = [];
+results.push(await stage('type check (tsc + svelte-check)', 'npm', ['run', '--silent', 'check']));
+results.push(await stage('unit and integration tests (node:test)', process.execPath, [
+  '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2',
+  'shared/**/*.test.ts', 'server/**/*.test.ts',
+], nodeCounts));
+results.push(await stage('build', 'npx', ['vite', 'build', '--logLevel', 'warn']));
+results.push(await stage('browser tests (Playwright + Chromium)', 'npx', ['playwright', 'test'], playwrightCounts));
+
+const ok = results.every(Boolean);
+console.log(`\n${ok ? 'All checks passed.' : 'Some checks FAILED.'}`);
+console.log(`total: ${totals.passed} passed, ${totals.failed} failed`);
+process.exit(ok && totals.failed === 0 ? 0 : 1);

@@ -1,0 +1,202 @@
+// The relay end to end over a real WebSocket: the upgrade guard, protocol errors that leave
+// the connection and other runs alone, lab CSR signing and probes against the lab.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import { webcrypto } from 'node:crypto';
+import WebSocket from 'ws';
+import { startRelay, type RunningRelay } from './relay.ts';
+import type { ServerMessage } from '../shared/protocol.ts';
+import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+
+useCrypto(webcrypto as unknown as Crypto);
+
+let relay: RunningRelay;
+
+before(async () => {
+  relay = await startRelay({ port: 0, dataDir: await mkdtemp(join(tmpdir(), 'harness-relay-')), quiet: true, webRoot: await mkdtemp(join(tmpdir(), 'harness-web-')) });
+});
+after(() => relay.close());
+
+/** Raw upgrade request, so the status of a refused upgrade can be read. */
+function upgrade(opts: { path?: string; origin?: string | null; host?: string }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      host: opts.host ?? `127.0.0.1:${relay.port}`,
+    };
+    if (opts.origin !== null) headers.origin = opts.origin ?? relay.origin;
+    const req = http.request({ host: '127.0.0.1', port: relay.port, path: opts.path ?? `/ws?token=${relay.token}`, headers });
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.statusCode ?? 0); });
+    req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const upgradeMatrix: { name: string; opts: () => Parameters<typeof upgrade>[0]; want: number }[] = [
+  { name: 'token, own Origin and Host', opts: () => ({}), want: 101 },
+  { name: 'localhost Origin and Host', opts: () => ({ origin: `http://localhost:${relay.port}`, host: `localhost:${relay.port}` }), want: 101 },
+  { name: 'no token', opts: () => ({ path: '/ws' }), want: 403 },
+  { name: 'wrong token', opts: () => ({ path: `/ws?token=${'0'.repeat(64)}` }), want: 403 },
+  { name: 'token of a different length', opts: () => ({ path: '/ws?token=abc' }), want: 403 },
+  { name: 'foreign Origin', opts: () => ({ origin: 'https://evil.example' }), want: 403 },
+  { name: 'missing Origin', opts: () => ({ origin: null }), want: 403 },
+  { name: 'Origin "null"', opts: () => ({ origin: 'null' }), want: 403 },
+  { name: 'Origin with the relay as a prefix', opts: () => ({ origin: `http://localhost:${relay.port}.evil.example` }), want: 403 },
+  { name: 'rebinding Host', opts: () => ({ host: `evil.example:${relay.port}` }), want: 403 },
+  { name: 'Host on another port', opts: () => ({ host: '127.0.0.1:1' }), want: 403 },
+];
+for (const c of upgradeMatrix) {
+  test(`upgrade with ${c.name} → ${c.want}`, async () => {
+    assert.equal(await upgrade(c.opts()), c.want);
+  });
+}
+
+class Client {
+  readonly ws: WebSocket;
+  readonly messages: ServerMessage[] = [];
+  #waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
+
+  constructor() {
+    this.ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin });
+    this.ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as ServerMessage;
+      this.messages.push(msg);
+      this.#waiters = this.#waiters.filter((w) => (w.pred(msg) ? (w.resolve(msg), false) : true));
+    });
+  }
+
+  opened(): Promise<void> {
+    return new Promise((ok, fail) => { this.ws.once('open', () => ok()); this.ws.once('error', fail); });
+  }
+
+  send(v: unknown): void {
+    this.ws.send(typeof v === 'string' ? v : JSON.stringify(v));
+  }
+
+  next<T extends ServerMessage>(pred: (m: ServerMessage) => boolean, timeoutMs = 10_000): Promise<T> {
+    const found = this.messages.find(pred);
+    if (found) return Promise.resolve(found as T);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
+      this.#waiters.push({ pred, resolve: (m) => { clearTimeout(timer); resolve(m as T); } });
+    });
+  }
+
+  async run(probe: unknown): Promise<{ finished: Extract<ServerMessage, { type: 'run.finished' }>; steps: Extract<ServerMessage, { type: 'step' }>[] }> {
+    const id = `req-${Math.random().toString(36).slice(2)}`;
+    this.send({ type: 'probe.start', id, probe });
+    const started = await this.next<Extract<ServerMessage, { type: 'run.started' }>>((m) => m.type === 'run.started' && m.id === id);
+    const finished = await this.next<Extract<ServerMessage, { type: 'run.finished' }>>((m) => m.type === 'run.finished' && m.runId === started.runId);
+    const steps = this.messages.filter((m): m is Extract<ServerMessage, { type: 'step' }> => m.type === 'step' && m.runId === started.runId);
+    return { finished, steps };
+  }
+}
+
+async function labCredentials(client: Client, alg: 'P-256' | 'RSA-2048' = 'P-256') {
+  const keys = await generateKeyPair(alg, true);
+  const csrPem = await createCsr(keys, 'CN=relay-test-client');
+  client.send({ type: 'lab.sign', id: 'sign-1', csrPem });
+  const signed = await client.next<Extract<ServerMessage, { type: 'lab.signed' }>>((m) => m.type === 'lab.signed' && m.id === 'sign-1');
+  return { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
+}
+
+test('welcome names the protocol version and the lab target', async () => {
+  const c = new Client();
+  await c.opened();
+  const welcome = await c.next<Extract<ServerMessage, { type: 'welcome' }>>((m) => m.type === 'welcome');
+  assert.equal(welcome.version, 1);
+  assert.match(welcome.relay.lab!.targets[0]!.url, /^https:\/\/localhost:\d+\/orders$/);
+  c.ws.close();
+});
+
+test('lab signs a browser-style CSR and the probe with it passes', async () => {
+  const c = new Client();
+  await c.opened();
+  const client = await labCredentials(c, 'RSA-2048');
+  const lab = relay.lab!.info.targets[0]!.url;
+  const { finished, steps } = await c.run({ url: lab, client });
+  assert.equal(finished.outcome, 'pass');
+  assert.deepEqual(finished.diagnoses, []);
+  const finalIds = [...new Map(steps.map((s) => [s.step.id, s.step.status])).entries()];
+  assert.deepEqual(finalIds, [['inputs', 'ok'], ['dns', 'ok'], ['tcp', 'ok'], ['tls', 'ok'], ['request', 'ok'], ['response', 'ok'], ['verdict', 'ok']]);
+  const response = steps.findLast((s) => s.step.id === 'response')!.step;
+  assert.match(String(response.details?.body), /relay-test-client/);
+  const keyText = JSON.stringify(c.messages);
+  assert.ok(!keyText.includes(client.privateKeyPem.split('\n')[1]!), 'the private key is never echoed');
+  c.ws.close();
+});
+
+test('probe of the lab without a certificate fails with client_cert_required and its fix', async () => {
+  const c = new Client();
+  await c.opened();
+  const { finished, steps } = await c.run({ url: relay.lab!.info.targets[0]!.url });
+  assert.equal(finished.outcome, 'fail');
+  assert.deepEqual(finished.diagnoses, ['client_cert_required']);
+  const failed = steps.findLast((s) => s.step.diagnosis)!.step;
+  assert.match(failed.diagnosis!.fix.client, /client certificate/);
+  c.ws.close();
+});
+
+const badFrames: { name: string; frame: string; want: string }[] = [
+  { name: 'not JSON', frame: '{nope', want: 'bad_json' },
+  { name: 'an array', frame: '[1,2]', want: 'bad_message' },
+  { name: 'no type', frame: '{"id":"x"}', want: 'bad_message' },
+  { name: 'unknown type', frame: '{"type":"shell.exec","id":"x"}', want: 'unknown_type' },
+  { name: 'no id', frame: '{"type":"ping"}', want: 'bad_message' },
+  { name: 'probe without url', frame: '{"type":"probe.start","id":"x","probe":{}}', want: 'bad_message' },
+  { name: 'header with CRLF', frame: '{"type":"probe.start","id":"x","probe":{"url":"https://a/","headers":{"x":"a\\r\\nb: c"}}}', want: 'bad_message' },
+  { name: '__proto__ key', frame: '{"type":"probe.start","id":"x","probe":{"url":"https://a/","headers":{"__proto__":"x"}}}', want: 'bad_message' },
+  { name: 'cancel of an unknown run', frame: '{"type":"run.cancel","id":"x","runId":"r0"}', want: 'unknown_run' },
+  { name: 'CSR that is not a CSR', frame: '{"type":"lab.sign","id":"x","csrPem":"hello"}', want: 'csr_invalid' },
+];
+
+test('malformed frames get structured errors; the connection and a concurrent run carry on', async () => {
+  const c = new Client();
+  await c.opened();
+  const client = await labCredentials(c);
+  const running = c.run({ url: relay.lab!.info.targets[0]!.url, client });
+  for (const f of badFrames) {
+    const before = c.messages.length;
+    c.send(f.frame);
+    const err = await c.next<Extract<ServerMessage, { type: 'error' }>>((m) => m.type === 'error' && c.messages.indexOf(m) >= before);
+    assert.equal(err.code, f.want, `${f.name}: ${err.message}`);
+    assert.ok(err.message.length > 5);
+  }
+  c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+  await c.next((m) => m.type === 'error' && /binary/.test(m.message));
+  const { finished } = await running;
+  assert.equal(finished.outcome, 'pass');
+  c.send({ type: 'ping', id: 'alive' });
+  await c.next((m) => m.type === 'pong' && m.id === 'alive');
+  c.ws.close();
+});
+
+test('an oversize frame closes only that connection (1009); others keep working', async () => {
+  const big = new Client();
+  const other = new Client();
+  await Promise.all([big.opened(), other.opened()]);
+  const closed = new Promise<number>((ok) => big.ws.on('close', (code) => ok(code)));
+  big.send('x'.repeat(1024 * 1024 + 10));
+  assert.equal(await closed, 1009);
+  other.send({ type: 'ping', id: 'p' });
+  await other.next((m) => m.type === 'pong');
+  other.ws.close();
+});
+
+test('the relay serves the app shell with a strict CSP and no directory escape', async () => {
+  const get = (path: string) => new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((ok, fail) => {
+    http.get({ host: '127.0.0.1', port: relay.port, path }, (res) => { res.resume(); ok({ status: res.statusCode ?? 0, headers: res.headers }); }).on('error', fail);
+  });
+  const escape = await get('/..%2f..%2fetc%2fpasswd');
+  assert.notEqual(escape.status, 200);
+  const missing = await get('/nothing.js');
+  assert.equal(missing.status, 404);
+});

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseClientMessage, ProtocolError, FIELD_LIMITS } from './protocol.ts';
+
+const cases: { name: string; frame: string; want: object | { code: string; message?: RegExp } }[] = [
+  { name: 'ping', frame: '{"type":"ping","id":"1"}', want: { type: 'ping', id: '1' } },
+  { name: 'probe with defaults', frame: '{"type":"probe.start","id":"a","probe":{"url":"https://x/"}}', want: { type: 'probe.start', id: 'a', probe: { url: 'https://x/' } } },
+  { name: 'extra fields ignored', frame: '{"type":"ping","id":"1","extra":true}', want: { type: 'ping', id: '1' } },
+  { name: 'probe with everything', frame: JSON.stringify({ type: 'probe.start', id: 'b', probe: { url: 'https://x/', method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: '<cXML/>', client: { certificatePem: 'C', privateKeyPem: 'K' }, caPem: 'CA', verifyServer: false, trustLab: false } }),
+    want: { type: 'probe.start', id: 'b', probe: { url: 'https://x/', method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: '<cXML/>', client: { certificatePem: 'C', privateKeyPem: 'K' }, caPem: 'CA', verifyServer: false, trustLab: false } } },
+  { name: 'bad JSON', frame: '{', want: { code: 'bad_json' } },
+  { name: 'null', frame: 'null', want: { code: 'bad_message' } },
+  { name: 'string', frame: '"ping"', want: { code: 'bad_message' } },
+  { name: 'id too long', frame: JSON.stringify({ type: 'ping', id: 'x'.repeat(FIELD_LIMITS.id + 1) }), want: { code: 'bad_message', message: /"id"/ } },
+  { name: 'numeric id', frame: '{"type":"ping","id":5}', want: { code: 'bad_message' } },
+  { name: 'unknown type', frame: '{"type":"nope","id":"1"}', want: { code: 'unknown_type', message: /nope/ } },
+  { name: 'bad method', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","method":"TRACE"}}', want: { code: 'bad_message', message: /probe\.method/ } },
+  { name: 'url not a string', frame: '{"type":"probe.start","id":"1","probe":{"url":5}}', want: { code: 'bad_message', message: /probe\.url must be a string/ } },
+  { name: 'url too long', frame: JSON.stringify({ type: 'probe.start', id: '1', probe: { url: 'h'.repeat(FIELD_LIMITS.url + 1) } }), want: { code: 'bad_message', message: /longer than/ } },
+  { name: 'header value not a string', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","headers":{"a":1}}}', want: { code: 'bad_message', message: /probe\.headers\.a/ } },
+  { name: 'header name with space', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","headers":{"a b":"1"}}}', want: { code: 'bad_message', message: /not a valid header name/ } },
+  { name: 'client without key', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","client":{"certificatePem":"C"}}}', want: { code: 'bad_message', message: /privateKeyPem/ } },
+  { name: 'verifyServer as string', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","verifyServer":"no"}}', want: { code: 'bad_message', message: /true or false/ } },
+];
+
+for (const c of cases) {
+  test(`parseClientMessage: ${c.name}`, () => {
+    if ('code' in c.want) {
+      const want = c.want as { code: string; message?: RegExp };
+      assert.throws(() => parseClientMessage(c.frame), (err: unknown) => {
+        assert.ok(err instanceof ProtocolError);
+        assert.equal(err.code, want.code);
+        if (want.message) assert.match(err.message, want.message);
+        return true;
+      });
+    } else {
+      assert.deepEqual(JSON.parse(JSON.stringify(parseClientMessage(c.frame))), c.want);
+    }
+  });
+}
+
+test('an error keeps the request id when it could be read, so the client can match it', () => {
+  try {
+    parseClientMessage('{"type":"probe.start","id":"req-7","probe":{}}');
+    assert.fail('should throw');
+  } catch (err) {
+    assert.equal((err as ProtocolError).id, 'req-7');
+  }
+});
