@@ -200,3 +200,12 @@ test('the relay serves the app shell with a strict CSP and no directory escape',
   const missing = await get('/nothing.js');
   assert.equal(missing.status, 404);
 });
+
+test('a plain GET of /ws tells a wrong token (403) from a right one (426) and nothing more', async () => {
+  const status = (path: string) => new Promise<number>((ok, fail) => {
+    http.get({ host: '127.0.0.1', port: relay.port, path }, (res) => { res.resume(); ok(res.statusCode ?? 0); }).on('error', fail);
+  });
+  assert.equal(await status('/ws'), 403);
+  assert.equal(await status('/ws?token=nope'), 403);
+  assert.equal(await status(`/ws?token=${relay.token}`), 426);
+});

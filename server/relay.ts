@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WS_PATH } from '../shared/protocol.ts';
 import { validateLimits, type Limits } from './defaults.ts';
-import { checkUpgrade, loopbackNames, type GuardConfig } from './upgrade-guard.ts';
+import { checkUpgrade, loopbackNames, tokenMatches, type GuardConfig } from './upgrade-guard.ts';
 import { staticHandler } from './static-files.ts';
 import { Session, type RelayState } from './session.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
@@ -61,6 +61,14 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     requestTimeout: limits.requestTimeoutMs,
     maxHeaderSize: limits.maxHeaderBytes,
   }, (req, res) => {
+    // A plain GET of the WebSocket path lets the app tell "wrong token" from "relay down"
+    // after a refused upgrade. It reveals only whether the token is right.
+    if (req.url?.split('?')[0] === WS_PATH) {
+      const ok = tokenMatches(new URL(req.url, 'http://relay.invalid').searchParams.get('token'), token);
+      res.writeHead(ok ? 426 : 403, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(ok ? 'use a WebSocket upgrade' : 'missing or wrong access token');
+      return;
+    }
     serveStatic(req, res).catch(() => res.writeHead(500).end());
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });

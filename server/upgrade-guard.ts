@@ -21,7 +21,7 @@ export function loopbackNames(port: number): { hosts: Set<string>; origins: Set<
   return { hosts, origins };
 }
 
-function tokenMatches(given: string | null, expected: string): boolean {
+export function tokenMatches(given: string | null, expected: string): boolean {
   if (!given) return false;
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
