@@ -2,6 +2,7 @@
 // negotiated parameters, certificate chains as sent, and what a CertificateRequest asks for.
 // Each parser takes the body of one reassembled message and throws TlsTapError if it is malformed.
 import { ByteReader } from './byte-reader.ts';
+import { equalBytes } from './bytes.ts';
 import { TlsTapError } from './errors.ts';
 import { EXTENSION_TYPE } from './iana-names.ts';
 
@@ -182,10 +183,4 @@ export function parseServerKeyExchangeGroup(body: Uint8Array, cipherSuiteName: s
   const r = new ByteReader(body, 'ServerKeyExchange');
   const curveType = r.u8();
   return curveType === 3 ? r.u16() : undefined;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -2,6 +2,7 @@
 // it follows the handshake far enough to fill a TlsObservation, then goes quiet. It never
 // throws: anything that is not TLS, or that it cannot read, becomes a note in the observation.
 import { alertName } from './alerts.ts';
+import { copyBytes, equalBytes } from './bytes.ts';
 import { parseDistinguishedName, type DistinguishedName } from './distinguished-name.ts';
 import { TlsTapError } from './errors.ts';
 import {
@@ -156,7 +157,7 @@ export class TlsHandshakeObserver {
 
   private wait(direction: Direction, record: TlsRecord): void {
     // Copy: the record views a socket chunk that must not be pinned for long.
-    direction.waiting.push({ ...record, header: record.header.slice(), fragment: record.fragment.slice() });
+    direction.waiting.push({ ...record, header: copyBytes(record.header), fragment: copyBytes(record.fragment) });
     direction.waitingBytes += record.fragment.length;
     if (direction.waitingBytes > MAX_WAITING_BYTES) {
       throw new TlsTapError('decrypt_failed', `gave up after ${direction.waitingBytes} bytes without ${SECRET_LABELS[direction.from][direction.epoch]} in the keylog`);
@@ -237,7 +238,7 @@ export class TlsHandshakeObserver {
     const fromServer = direction.from === 'server';
     switch (type) {
       case HANDSHAKE_TYPE.clientHello:
-        if (!fromServer) this.clientRandom ??= parseClientHello(body).random.slice();
+        if (!fromServer) this.clientRandom ??= copyBytes(parseClientHello(body).random);
         return;
       case HANDSHAKE_TYPE.serverHello: {
         if (!fromServer) return;
@@ -262,7 +263,9 @@ export class TlsHandshakeObserver {
         return;
       }
       case HANDSHAKE_TYPE.certificate: {
-        const { certificates, ocspResponse } = parseCertificate(body, this.versionNumber ?? 0);
+        const { certificates: views, ocspResponse } = parseCertificate(body, this.versionNumber ?? 0);
+        // Standalone copies, so `.buffer` of each is exactly that certificate.
+        const certificates = views.map(copyBytes);
         if (fromServer) r.serverChainDer = certificates;
         else r.clientChainDer = certificates;
         if (fromServer && ocspResponse) this.stapled(ocspResponse);
@@ -277,7 +280,7 @@ export class TlsHandshakeObserver {
         r.certificateRequested = true;
         r.signatureAlgorithms = request.signatureAlgorithms.map(signatureSchemeName);
         r.certificateTypes = request.certificateTypes.map(clientCertificateTypeName);
-        r.acceptableCANames = request.certificateAuthorities.map(readableName);
+        r.acceptableCANames = request.certificateAuthorities.map((der) => readableName(copyBytes(der)));
         r.acceptableCAs = r.acceptableCANames.map((name) => name.normalised);
         return;
       }
@@ -299,7 +302,7 @@ export class TlsHandshakeObserver {
 
   private stapled(response: Uint8Array): void {
     this.result.ocspStapled = true;
-    this.result.ocspResponseDer = response;
+    this.result.ocspResponseDer = copyBytes(response);
   }
 
   private get isTls13(): boolean {
@@ -327,8 +330,4 @@ function readableName(der: Uint8Array): DistinguishedName {
     const dump = `#${Buffer.from(der).toString('hex').toUpperCase()}`;
     return { der, rdns: [], openssl: dump, normalised: dump };
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((value, i) => value === b[i]);
 }

@@ -1,6 +1,7 @@
 // The TLS record layer (RFC 8446 §5, RFC 5246 §6.2), read incrementally: TCP chunks are cut
 // anywhere, records may carry several handshake messages, and one handshake message may span
 // several records. Nothing here decrypts; protected records come out as they are.
+import { copyBytes } from './bytes.ts';
 import { TlsTapError } from './errors.ts';
 
 export const CONTENT_TYPE = {
@@ -72,7 +73,7 @@ export class RecordSplitter {
       offset = end;
     }
     // Copy the tail so a partial record does not pin the whole chunk it arrived in.
-    this.pending = offset === bytes.length ? EMPTY : bytes.slice(offset);
+    this.pending = offset === bytes.length ? EMPTY : copyBytes(bytes.subarray(offset));
     return records;
   }
 
@@ -121,10 +122,10 @@ export class HandshakeReassembler {
       const end = offset + 4 + length;
       if (end > bytes.length) break;
       // Copy: message bodies may be kept (certificates) and must not pin socket buffers.
-      messages.push({ type, body: bytes.slice(offset + 4, end) });
+      messages.push({ type, body: copyBytes(bytes.subarray(offset + 4, end)) });
       offset = end;
     }
-    this.pending = offset === bytes.length ? EMPTY : bytes.slice(offset);
+    this.pending = offset === bytes.length ? EMPTY : copyBytes(bytes.subarray(offset));
     return messages;
   }
 
@@ -145,7 +146,7 @@ export class AlertReassembler {
     for (; offset + 2 <= bytes.length; offset += 2) {
       alerts.push({ level: bytes[offset]!, description: bytes[offset + 1]! });
     }
-    this.pending = offset === bytes.length ? EMPTY : bytes.slice(offset);
+    this.pending = offset === bytes.length ? EMPTY : copyBytes(bytes.subarray(offset));
     return alerts;
   }
 }

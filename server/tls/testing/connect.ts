@@ -1,0 +1,51 @@
+// Connects through the tap the way the relay's probe will, and waits for the connection to end
+// completely, so a test sees everything: the handshake, any alert after it, and the close.
+import net from 'node:net';
+import tls from 'node:tls';
+import { tapConnection, type TlsObservation } from '../tap.ts';
+
+export interface TappedConnection {
+  observation: TlsObservation;
+  secureConnect: boolean;
+  /** getProtocol() at secureConnect (it is null once closed). */
+  protocol: string | null;
+  /** The TLS socket's error, if any. */
+  error?: NodeJS.ErrnoException;
+  /** The underlying net.Socket was destroyed by the time the TLS socket closed. */
+  netSocketDestroyed: boolean;
+}
+
+/**
+ * Connects to 127.0.0.1:port through the tap, sends `request` once secure (so servers that
+ * answer, like s_server -www, answer and close), and resolves when the TLS socket closes.
+ */
+export async function connectThroughTap(port: number, options: tls.ConnectionOptions, request = 'GET / HTTP/1.0\r\n\r\n'): Promise<TappedConnection> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const tap = tapConnection(socket);
+  const tlsSocket = tls.connect({ servername: 'localhost', ...options, socket: tap.duplex });
+  tap.attach(tlsSocket);
+  let secureConnect = false;
+  let protocol: string | null = null;
+  let error: NodeJS.ErrnoException | undefined;
+  tlsSocket.on('secureConnect', () => {
+    secureConnect = true;
+    protocol = tlsSocket.getProtocol();
+    tlsSocket.write(request);
+  });
+  tlsSocket.on('error', (e) => (error ??= e));
+  tlsSocket.resume();
+  const timeout = setTimeout(() => tlsSocket.destroy(new Error('test connection did not close within 5 s')), 5000);
+  await new Promise((resolve) => tlsSocket.once('close', resolve));
+  clearTimeout(timeout);
+  return {
+    observation: tap.observation(),
+    secureConnect,
+    protocol,
+    ...(error && { error }),
+    netSocketDestroyed: socket.destroyed,
+  };
+}
