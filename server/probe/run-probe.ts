@@ -12,8 +12,9 @@ import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
+import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import { StepRecorder } from './steps.ts';
-import { checkCaBundle, checkClient, checkUrl, oneLineDn, summarize } from './inputs.ts';
+import { checkCaBundle, checkClient, checkUrl, oneLineDn, parseCertificates, summarize } from './inputs.ts';
 
 export interface ProbeContext {
   limits: Limits;
@@ -68,6 +69,14 @@ function peerChain(socket: tls.TLSSocket): ReturnType<typeof summarize>[] {
   return out;
 }
 
+function parseCertificatesSafe(pem: string | undefined): X509Certificate[] {
+  try {
+    return pem ? parseCertificates(pem) : [];
+  } catch {
+    return [];
+  }
+}
+
 function prettyBody(body: string, contentType: string | undefined): string {
   if (contentType?.includes('json')) {
     try {
@@ -94,7 +103,10 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
   };
   const verdict = (outcome: RunOutcome, summary: string, code?: DiagnosisCode) => {
     const v = rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
-    v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, ...(code ? { details: { diagnosis: code } } : {}) });
+    // When the lab's CA was trusted implicitly, the copied command needs it as ca.pem.
+    const asRun = !req.caPem && req.trustLab !== false && ctx.extraTrustedCaPem?.length ? { ...req, caPem: ctx.extraTrustedCaPem.join('') } : req;
+    const reproduce = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: parseCertificatesSafe(req.client?.certificatePem).length }) };
+    v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce } });
   };
   const skipRest = (from: string) => {
     const order: [string, Step['phase'], string][] = [['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response']];

@@ -1,0 +1,70 @@
+// "Copy as curl" / "Copy as openssl s_client": the exact probe as commands support staff can
+// run outside the harness. File names stand in for the key and certificates, and secret
+// header values become environment variables, so a copied command carries no secret.
+import type { ProbeRequest } from './protocol.ts';
+import { isSecretHeader } from './redact.ts';
+
+export const REPRO_FILES = {
+  cert: 'client.pem',
+  key: 'client.key',
+  chain: 'client-chain.pem',
+  ca: 'ca.pem',
+  body: 'body.txt',
+} as const;
+
+/** POSIX shell single-quoting. */
+export function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function envName(header: string): string {
+  return header.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+
+export interface ReproOptions {
+  /** Certificates the client sends (leaf + intermediates); decides whether a chain file is named. */
+  clientChainLength?: number;
+}
+
+export function curlCommand(req: ProbeRequest): string {
+  const parts = ['curl', '--verbose', '--show-error'];
+  if (req.client) {
+    // curl sends the whole file given to --cert, so leaf + intermediates go in one file.
+    parts.push('--cert', REPRO_FILES.cert, '--key', REPRO_FILES.key);
+  }
+  if (req.caPem) parts.push('--cacert', REPRO_FILES.ca);
+  if (req.verifyServer === false) parts.push('--insecure');
+  const method = req.method ?? 'GET';
+  if (method === 'HEAD') parts.push('--head');
+  else if (method !== 'GET' || req.body !== undefined) parts.push('--request', method);
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    // Double quotes so the shell expands the variable that stands in for the secret.
+    parts.push('--header', isSecretHeader(name) ? `"${name}: \${${envName(name)}}"` : shellQuote(`${name}: ${value}`));
+  }
+  if (req.body !== undefined) parts.push('--data-binary', `@${REPRO_FILES.body}`);
+  parts.push(shellQuote(req.url));
+  return parts.join(' ');
+}
+
+export function opensslCommand(req: ProbeRequest, opts: ReproOptions = {}): string {
+  let url: URL;
+  try {
+    url = new URL(req.url);
+  } catch {
+    return '# the URL is not valid';
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port || '443';
+  const connect = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const parts = ['openssl', 's_client', '-connect', connect];
+  if (!/^[\d.]+$/.test(host) && !host.includes(':')) parts.push('-servername', host);
+  if (req.client) {
+    parts.push('-cert', REPRO_FILES.cert, '-key', REPRO_FILES.key);
+    if ((opts.clientChainLength ?? 1) > 1) parts.push('-cert_chain', REPRO_FILES.chain);
+  }
+  if (req.caPem) parts.push('-CAfile', REPRO_FILES.ca);
+  parts.push('-verify_return_error', '-showcerts', '-state');
+  if (req.verifyServer === false) parts.splice(parts.indexOf('-verify_return_error'), 1);
+  return `${parts.map(shellQuote).join(' ')} </dev/null`;
+}
