@@ -22,6 +22,14 @@ export interface FoundCertificate {
 
 export type KeyFormat = 'pkcs8' | 'pkcs1' | 'sec1' | 'encrypted-pkcs8' | 'pkcs12';
 
+export const KEY_FORMAT_NAMES: Record<KeyFormat, string> = {
+  pkcs8: 'PKCS#8',
+  pkcs1: 'PKCS#1 (RSA PRIVATE KEY)',
+  sec1: 'SEC1 (EC PRIVATE KEY)',
+  'encrypted-pkcs8': 'encrypted PKCS#8',
+  pkcs12: 'from PKCS#12',
+};
+
 export interface FoundKey {
   /** PKCS#8 PrivateKeyInfo DER (converted from PKCS#1/SEC1, decrypted when it was encrypted). */
   pkcs8: Uint8Array;
