@@ -2,35 +2,10 @@
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { ClientCredentials } from '../../shared/protocol.ts';
+import { oneLineDn, summarize } from '../net/dial.ts';
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
-export interface CertSummary {
-  subject: string;
-  issuer: string;
-  serialNumber: string;
-  notBefore: string;
-  notAfter: string;
-  fingerprint256: string;
-  selfSigned: boolean;
-}
-
-export function oneLineDn(dn: string): string {
-  return dn.split('\n').join(', ');
-}
-
-export function summarize(cert: X509Certificate): CertSummary {
-  return {
-    subject: oneLineDn(cert.subject),
-    issuer: oneLineDn(cert.issuer),
-    serialNumber: cert.serialNumber,
-    notBefore: new Date(cert.validFrom).toISOString(),
-    notAfter: new Date(cert.validTo).toISOString(),
-    fingerprint256: cert.fingerprint256,
-    selfSigned: cert.subject === cert.issuer && cert.verify(cert.publicKey),
-  };
-}
 
 export function parseCertificates(pem: string): X509Certificate[] {
   return (pem.match(PEM_CERT) ?? []).map((block) => new X509Certificate(block));
@@ -141,4 +116,19 @@ export function checkCaBundle(pem: string | undefined): { cas: string[]; problem
   } catch {
     return { cas: [], problem: { code: 'ca_unreadable', fatal: true, message: 'the CA bundle PEM is malformed' } };
   }
+}
+
+/** Attribute set of a DN, order- and case-insensitive: "CN=A, O=B" and "O=B\nCN=A" compare equal. */
+function dnKey(dn: string): string {
+  return dn.split(/\n|,\s*(?=[A-Za-z][\w.]*\s*=)/).map((part) => {
+    const i = part.indexOf('=');
+    return `${part.slice(0, i).trim().toLowerCase()}=${part.slice(i + 1).trim().toLowerCase()}`;
+  }).sort().join('|');
+}
+
+/** Does the client chain reach one of the CA names the server said it accepts? */
+export function describeAcceptance(chain: X509Certificate[], acceptableCAs: string[]): { reaches: boolean; chainNames: string[] } {
+  const acceptable = new Set(acceptableCAs.map(dnKey));
+  const names = chain.flatMap((c) => [c.subject, c.issuer]);
+  return { reaches: names.some((n) => acceptable.has(dnKey(n))), chainNames: [...new Set(names.map(oneLineDn))] };
 }

@@ -60,6 +60,11 @@ for (const version of ['-tls1_3', '-tls1_2'] as const) {
         const tlsStep = r.steps.find((s) => s.id === 'tls')!;
         assert.equal(tlsStep.details?.protocol, version === '-tls1_3' ? 'TLSv1.3' : 'TLSv1.2');
         assert.equal(r.steps.find((s) => s.id === 'response')?.details?.status, 200);
+        // Read off the wire by the tap: the server asked, named its CA, and got our one certificate.
+        assert.equal(tlsStep.details?.certificateRequested, true);
+        assert.deepEqual(tlsStep.details?.acceptableCAs, ['CN=Test Client Root, O=Harness Tests']);
+        assert.equal(tlsStep.details?.clientCertificateMessage, '1 certificate');
+        assert.equal(tlsStep.details?.chainReachesAcceptableCA, true);
       } else {
         assert.equal(r.outcome, 'fail');
         assert.equal(r.diagnoses[0], c.want, JSON.stringify(r.steps.filter((s) => s.diagnosis).map((s) => s.diagnosis)));
@@ -144,7 +149,9 @@ test('Node tls.Server that rejects silently: no certificate → client_cert_requ
   const none = await probe({ url, caPem: pki.serverCa.cert });
   assert.deepEqual(none.diagnoses, ['client_cert_required']);
   const stranger = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.clientFromOtherCa) });
-  assert.deepEqual(stranger.diagnoses, ['client_cert_rejected']);
+  // The silent close says nothing; the pre-flight against the acceptable CA names says why.
+  assert.deepEqual(stranger.diagnoses, ['client_cert_rejected', 'client_ca_not_acceptable']);
+  assert.match(stranger.steps.find((s) => s.id === 'tls')!.diagnosis!.evidence.join('\n'), /client_ca_not_acceptable/);
   const good = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.client) });
   assert.equal(good.outcome, 'pass');
 });

@@ -1,20 +1,20 @@
 // The mTLS probe: inputs → DNS → TCP → TLS → request → response → verdict, each a step
-// event sent the moment it starts and again when it ends. Connects with
-// rejectUnauthorized:false so the server chain can be shown even when it does not verify,
-// then judges verification itself and stops if the user asked for it.
+// event sent the moment it starts and again when it ends. The TLS step reports what the wire
+// tap saw (CertificateRequest, acceptable CA names, both chains as sent); verification of the
+// server is judged here so the chain can be shown even when it fails.
 import net from 'node:net';
 import tls from 'node:tls';
-import http from 'node:http';
-import { lookup } from 'node:dns/promises';
-import { X509Certificate } from 'node:crypto';
-import type { ProbeRequest, RunOutcome, Step } from '../../shared/protocol.ts';
+import type { ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders } from '../../shared/redact.ts';
-import type { Limits } from '../defaults.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
-import { StepRecorder } from './steps.ts';
-import { checkCaBundle, checkClient, checkUrl, oneLineDn, parseCertificates, summarize } from './inputs.ts';
+import type { Limits } from '../defaults.ts';
+import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, wireSignals, type Handshake } from '../net/dial.ts';
+import { exchange, prettyBody, requestHeaders } from '../net/http-exchange.ts';
+import type { TlsObservation } from '../tls/tap.ts';
+import { StepRecorder, type OpenStep } from './steps.ts';
+import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from './inputs.ts';
 
 export interface ProbeContext {
   limits: Limits;
@@ -31,98 +31,60 @@ export interface ProbeResult {
   steps: Step[];
 }
 
-class PhaseError extends Error {
-  constructor(readonly signals: FailureSignals) {
-    super(signals.errorMessage ?? signals.errorCode ?? 'failed');
-  }
-}
+const LATER_STEPS: [string, Step['phase'], string][] = [
+  ['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response'],
+];
 
-/** Resolves with `promise` or rejects with a timeout (and on abort), cleaning up the timer. */
-function withTimeout<T>(promise: Promise<T>, ms: number, signal: AbortSignal | undefined, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
-    const onAbort = () => reject(new Error('run cancelled'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
-}
-
-function errInfo(err: unknown): { errorCode?: string; errorMessage?: string } {
-  const e = err as NodeJS.ErrnoException;
-  return { errorCode: typeof e?.code === 'string' ? e.code : undefined, errorMessage: e instanceof Error ? e.message : String(err) };
-}
-
-const MAX_CHAIN = 10;
-
-function peerChain(socket: tls.TLSSocket): ReturnType<typeof summarize>[] {
-  const out: ReturnType<typeof summarize>[] = [];
-  let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-  const seen = new Set<string>();
-  while (cert && cert.raw && out.length < MAX_CHAIN && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    out.push(summarize(new X509Certificate(cert.raw)));
-    cert = cert.issuerCertificate;
-  }
-  return out;
-}
-
-function parseCertificatesSafe(pem: string | undefined): X509Certificate[] {
-  try {
-    return pem ? parseCertificates(pem) : [];
-  } catch {
-    return [];
-  }
-}
-
-function prettyBody(body: string, contentType: string | undefined): string {
-  if (contentType?.includes('json')) {
-    try {
-      return JSON.stringify(JSON.parse(body), null, 2);
-    } catch {
-      return body;
-    }
-  }
-  return body;
+function wireDetails(wire: TlsObservation | undefined): Record<string, unknown> {
+  if (!wire) return {};
+  return {
+    certificateRequested: wire.certificateRequested,
+    acceptableCAs: wire.acceptableCAs,
+    signatureAlgorithms: wire.signatureAlgorithms,
+    ocspStapled: wire.ocspStapled,
+    clientCertificateMessage: wire.clientChainDer === null ? 'none' : `${wire.clientChainDer.length} certificate${wire.clientChainDer.length === 1 ? '' : 's'}`,
+    ...(wire.decryptionFailed ? { tapNote: wire.decryptionFailed } : {}),
+    ...(wire.alerts.length ? { alertsSeen: wire.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),
+  };
 }
 
 export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
   const t0 = performance.now();
   const rec = new StepRecorder(ctx.onStep, t0);
   const { limits, signal } = ctx;
+  let conn: Handshake | undefined;
   let socket: net.Socket | undefined;
-  let tlsSocket: tls.TLSSocket | undefined;
 
   const finish = (outcome: RunOutcome): ProbeResult => {
-    tlsSocket?.destroy();
+    conn?.socket.destroy();
     socket?.destroy();
-    const diagnoses = rec.diagnoses().map((d) => d.code);
-    return { outcome, diagnoses, durationMs: rec.elapsed(), steps: rec.steps() };
+    return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() };
+  };
+  const skipAfter = (id: string) => {
+    let after = false;
+    for (const [sid, phase, title] of LATER_STEPS) {
+      if (after && !rec.get(sid)) rec.skip(sid, phase, title, 'not reached');
+      if (sid === id) after = true;
+    }
   };
   const verdict = (outcome: RunOutcome, summary: string, code?: DiagnosisCode) => {
     const v = rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
     // When the lab's CA was trusted implicitly, the copied command needs it as ca.pem.
     const asRun = !req.caPem && req.trustLab !== false && ctx.extraTrustedCaPem?.length ? { ...req, caPem: ctx.extraTrustedCaPem.join('') } : req;
-    const reproduce = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: parseCertificatesSafe(req.client?.certificatePem).length }) };
-    v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce } });
+    const reproduce = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: client.chain.length }) };
+    v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce, totalMs: rec.elapsed() } });
+    return finish(outcome);
   };
-  const skipRest = (from: string) => {
-    const order: [string, Step['phase'], string][] = [['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response']];
-    let skipping = false;
-    for (const [id, phase, title] of order) {
-      if (id === from) skipping = true;
-      else if (skipping && !rec.get(id)) rec.skip(id, phase, title, 'not reached');
-    }
-  };
-  const failStep = (open: { finish: (s: 'fail', f: Partial<Step>) => Step }, phase: Step['phase'], signals: FailureSignals, title?: string) => {
+  const fail = (open: OpenStep, signals: FailureSignals, details: Record<string, unknown> = {}) => {
     const { code, evidence } = classifyFailure(signals);
     const d = diagnosis(code, evidence);
-    open.finish('fail', { ...(title ? { title } : {}), summary: d.summary, diagnosis: d, details: { error: signals.errorMessage, code: signals.errorCode } });
-    skipRest(phase);
-    verdict('fail', d.summary, code);
-    return finish('fail');
+    open.finish('fail', { summary: d.summary, diagnosis: d, details: { ...details, error: signals.errorMessage, errorCode: signals.errorCode } });
+    skipAfter(open.id);
+    return verdict('fail', d.summary, code);
+  };
+  const cancelled = () => {
+    for (const s of rec.steps()) if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'cancelled' });
+    return finish('error');
   };
 
   // ---- inputs
@@ -136,183 +98,147 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
   if (fatal.length || !('url' in urlCheck)) {
     const d = diagnosis('input_invalid', fatal.map((p) => `${p.code}: ${p.message}`), fatal[0]?.message);
     inputs.finish('fail', { summary: fatal[0]?.message ?? 'invalid input', details: inputDetails, diagnosis: d });
-    skipRest('inputs');
-    verdict('fail', d.summary, 'input_invalid');
-    return finish('fail');
+    skipAfter('inputs');
+    return verdict('fail', d.summary, 'input_invalid');
   }
   const url = urlCheck.url;
   const leaf = client.chain[0];
-  const inputSummary = leaf
-    ? `${oneLineDn(leaf.subject)} · ${client.details.keyType ?? ''} · ${problems.length ? problems.map((p) => p.code).join(', ') : 'key matches certificate · clientAuth · valid'}`
-    : 'no client certificate';
-  inputs.finish(problems.length ? 'warn' : 'ok', { summary: inputSummary, details: inputDetails });
+  inputs.finish(problems.length ? 'warn' : 'ok', {
+    summary: leaf
+      ? `${oneLineDn(leaf.subject)} · ${client.details.keyType ?? ''} · ${problems.length ? problems.map((p) => p.message).join('; ') : 'key matches certificate · clientAuth · valid'}`
+      : 'no client certificate',
+    details: inputDetails,
+  });
 
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || 443);
   const method = req.method ?? 'GET';
-
-  // ---- DNS
-  const dnsStep = rec.start('dns', 'dns', 'DNS');
-  let address: string;
-  let family: number;
-  if (net.isIP(hostname)) {
-    address = hostname;
-    family = net.isIP(hostname);
-    dnsStep.finish('ok', { summary: `${hostname} is an IP address`, details: { addresses: [hostname] } });
-  } else {
-    try {
-      const all = await withTimeout(lookup(hostname, { all: true, verbatim: true }), limits.dnsTimeoutMs, signal, () => Object.assign(new Error(`DNS lookup took longer than ${limits.dnsTimeoutMs} ms`), { code: 'ETIMEOUT' }));
-      const first = all[0];
-      if (!first) throw Object.assign(new Error(`${hostname} has no addresses`), { code: 'ENOTFOUND' });
-      address = first.address;
-      family = first.family;
-      dnsStep.finish('ok', { summary: `${hostname} → ${all.map((a) => a.address).join(', ')}`, details: { addresses: all.map((a) => a.address) } });
-    } catch (err) {
-      if (signal?.aborted) return cancelled(rec, finish);
-      const info = errInfo(err);
-      return failStep(dnsStep, 'dns', { phase: 'dns', ...info, timedOut: info.errorCode === 'ETIMEOUT' });
-    }
-  }
-
-  // ---- TCP
-  const tcpStep = rec.start('tcp', 'tcp', 'TCP', `${family === 6 ? `[${address}]` : address}:${port}`);
-  try {
-    socket = await withTimeout(new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: address, port, family });
-      s.once('connect', () => { s.off('error', reject); resolve(s); });
-      s.once('error', reject);
-      socket = s;
-    }), limits.connectTimeoutMs, signal, () => Object.assign(new Error(`no TCP answer within ${limits.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
-    tcpStep.finish('ok', { summary: `connected to ${socket.remoteAddress}:${socket.remotePort}`, details: { localPort: socket.localPort } });
-  } catch (err) {
-    if (signal?.aborted) return cancelled(rec, finish);
-    return failStep(tcpStep, 'tcp', { phase: 'tcp', ...errInfo(err), timedOut: errInfo(err).errorCode === 'ETIMEDOUT' });
-  }
-
-  // ---- TLS
-  const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
-  const trusted = ca.cas.length ? [...ca.cas] : [...tls.rootCertificates];
-  if (req.trustLab !== false) trusted.push(...(ctx.extraTrustedCaPem ?? []));
-  const servername = net.isIP(hostname) ? undefined : hostname;
-  let handshakeComplete = false;
-  const signalsBase = (): Partial<FailureSignals> => ({
+  const base: Partial<FailureSignals> = {
     clientCertSent: !!leaf,
     clientChainLength: client.chain.length,
     clientNotBefore: leaf ? Date.parse(leaf.validFrom) : undefined,
     clientNotAfter: leaf ? Date.parse(leaf.validTo) : undefined,
-    handshakeComplete,
-  });
-  let lateError: unknown;
+  };
+
   try {
-    tlsSocket = await withTimeout(new Promise<tls.TLSSocket>((resolve, reject) => {
-      const options: tls.ConnectionOptions = {
-        socket,
+    // ---- DNS
+    const dnsStep = rec.start('dns', 'dns', 'DNS');
+    let resolved;
+    try {
+      resolved = await resolveHost(hostname, limits, signal);
+    } catch (err) {
+      if (err instanceof PhaseError) return fail(dnsStep, err.signals);
+      throw err;
+    }
+    dnsStep.finish('ok', { summary: resolved.literal ? `${hostname} is an IP address` : `${hostname} → ${resolved.all.join(', ')}`, details: { addresses: resolved.all } });
+
+    // ---- TCP
+    const endpoint = `${resolved.family === 6 ? `[${resolved.address}]` : resolved.address}:${port}`;
+    const tcpStep = rec.start('tcp', 'tcp', 'TCP', endpoint);
+    try {
+      socket = await connectTcp(resolved.address, port, resolved.family, limits, signal);
+    } catch (err) {
+      if (err instanceof PhaseError) return fail(tcpStep, err.signals, { endpoint });
+      throw err;
+    }
+    tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket.localPort } });
+
+    // ---- TLS
+    const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
+    const trusted = ca.cas.length ? [...ca.cas] : [...tls.rootCertificates];
+    if (req.trustLab !== false) trusted.push(...(ctx.extraTrustedCaPem ?? []));
+    const servername = net.isIP(hostname) ? undefined : hostname;
+    try {
+      conn = await handshakeTls(socket, {
         servername,
         ca: trusted,
-        rejectUnauthorized: false,
-        ALPNProtocols: ['http/1.1'],
-        minVersion: 'TLSv1.2',
-      };
-      if (leaf && client.key) {
-        options.cert = req.client!.certificatePem;
-        options.key = client.key.export({ type: 'pkcs8', format: 'pem' });
-      }
-      const s = tls.connect(options);
-      tlsSocket = s;
-      s.once('secureConnect', () => { s.off('error', reject); resolve(s); });
-      s.once('error', reject);
-    }), limits.tlsTimeoutMs, signal, () => Object.assign(new Error(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`), { code: 'TLS_TIMEOUT' }));
-    handshakeComplete = true;
-    // A TLS 1.3 server verifies the client certificate after our secureConnect: keep its alert.
-    tlsSocket.on('error', (err) => { lateError ??= err; });
-  } catch (err) {
-    if (signal?.aborted) return cancelled(rec, finish);
-    const info = errInfo(err);
-    return failStep(tlsStep, 'tls', { phase: 'tls', ...signalsBase(), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' });
-  }
-
-  const protocol = tlsSocket.getProtocol();
-  const cipher = tlsSocket.getCipher();
-  const ephemeral = tlsSocket.getEphemeralKeyInfo() as { type?: string; name?: string; size?: number } | null;
-  const serverChain = peerChain(tlsSocket);
-  let verifyError: string | undefined = tlsSocket.authorized ? undefined : String(tlsSocket.authorizationError);
-  if (!verifyError) {
-    const peer = tlsSocket.getPeerCertificate();
-    const identityError = tls.checkServerIdentity(hostname, peer);
-    if (identityError) verifyError = (identityError as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID';
-  }
-  const tlsDetails: Record<string, unknown> = {
-    protocol,
-    cipher: cipher.standardName ?? cipher.name,
-    group: ephemeral?.name ?? ephemeral?.type,
-    alpn: tlsSocket.alpnProtocol || null,
-    sessionReused: tlsSocket.isSessionReused(),
-    servername: servername ?? null,
-    serverVerified: !verifyError,
-    serverVerifyError: verifyError ?? null,
-    serverChain,
-    clientCertificateSent: !!leaf,
-    sentChain: client.chain.map((c) => oneLineDn(c.subject)),
-    trust: ca.cas.length ? 'CA bundle given for this probe' : `system store${req.trustLab !== false && ctx.extraTrustedCaPem?.length ? ' + lab CA' : ''}`,
-  };
-  const tlsTitle = `${protocol?.replace('v', ' ') ?? 'TLS'}`;
-  const tlsSummary = `${tlsDetails.cipher}${tlsDetails.group ? ` · ${tlsDetails.group}` : ''} · ${leaf ? `sent ${client.chain.length} certificate${client.chain.length > 1 ? 's' : ''}` : 'no client certificate sent'}`;
-  if (verifyError) {
-    const code = classifyServerVerification(verifyError);
-    const d = diagnosis(code, [`server verification: ${verifyError}`, `server sent: ${serverChain.map((c) => c.subject).join(' ← ')}`]);
-    if (req.verifyServer !== false) {
-      tlsStep.finish('fail', { title: tlsTitle, summary: d.summary, details: tlsDetails, diagnosis: d });
-      skipRest('tls');
-      verdict('fail', d.summary, code);
-      return finish('fail');
+        ...(leaf && client.key ? { certificatePem: req.client!.certificatePem, privateKeyPem: client.key.export({ type: 'pkcs8', format: 'pem' }) as string } : {}),
+      }, hostname, limits, signal, base);
+    } catch (err) {
+      if (err instanceof PhaseError) return fail(tlsStep, err.signals, wireDetails((err as PhaseError & { wire?: TlsObservation }).wire));
+      throw err;
     }
-    tlsStep.finish('warn', { title: tlsTitle, summary: `${tlsSummary} · server not verified (${verifyError})`, details: tlsDetails, diagnosis: d });
-  } else {
-    tlsStep.finish('ok', { title: tlsTitle, summary: tlsSummary, details: tlsDetails });
-  }
+    const wire = conn.wire();
+    Object.assign(base, wireSignals(wire));
+    const tlsDetails: Record<string, unknown> = {
+      protocol: conn.protocol,
+      cipher: conn.cipher,
+      group: conn.group,
+      alpn: conn.alpn,
+      sessionReused: conn.sessionReused,
+      servername: servername ?? null,
+      ...wireDetails(wire),
+      serverChain: conn.serverChain,
+      serverVerified: !conn.verifyError,
+      serverVerifyError: conn.verifyError,
+      trust: ca.cas.length ? 'CA bundle given for this probe' : `system store${req.trustLab !== false && ctx.extraTrustedCaPem?.length ? ' + lab CA' : ''}`,
+      clientCertificateSent: base.clientCertSent,
+      sentChain: client.chain.map((c) => oneLineDn(c.subject)),
+    };
+    const tlsTitle = conn.protocol?.replace('v', ' ') ?? 'TLS';
+    const sentWhat = leaf ? `sent ${client.chain.length} certificate${client.chain.length > 1 ? 's' : ''}` : 'no client certificate sent';
+    const asked = wire.certificateRequested ? 'server asked for a client certificate' : 'server did not ask for a client certificate';
+    let tlsSummary = `${conn.cipher}${conn.group ? ` · ${conn.group}` : ''} · ${asked} · ${sentWhat}`;
+    let tlsStatus: Exclude<StepStatus, 'running'> = 'ok';
+    let tlsDiagnosis;
 
-  // ---- request and response
-  const reqStep = rec.start('request', 'request', 'Request', `${method} ${url.pathname}${url.search}`);
-  const headers: Record<string, string> = { host: url.host, 'user-agent': 'mtls-harness/0.1', accept: '*/*', ...(req.headers ?? {}) };
-  if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
-  let respStep: ReturnType<StepRecorder['start']> | undefined;
-  try {
-    const result = await withTimeout(new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; truncated: boolean; bytes: number; headersMs: number; firstByteMs: number | null }>((resolve, reject) => {
-      if (lateError) return reject(lateError);
-      const r = http.request({
-        method,
-        path: `${url.pathname}${url.search}`,
-        headers,
-        // Without an agent, http uses this function for the connection: the socket we tapped.
-        createConnection: () => tlsSocket!,
-      });
-      r.on('error', reject);
-      r.on('finish', () => {
-        reqStep.finish('ok', { details: { method, path: `${url.pathname}${url.search}`, headers: redactHeaders(headers), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } });
-        respStep = rec.start('response', 'response', 'Response', 'waiting for headers');
-      });
-      r.on('response', (res) => {
-        const headersMs = rec.elapsed();
-        let firstByteMs: number | null = null;
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => {
-          firstByteMs ??= rec.elapsed();
-          bytes += chunk.length;
-          if (kept < limits.maxResponseBodyBytes) {
-            const part = chunk.subarray(0, limits.maxResponseBodyBytes - kept);
-            chunks.push(part);
-            kept += part.length;
-          }
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), truncated: bytes > kept, bytes, headersMs, firstByteMs }));
-        res.on('error', reject);
-      });
-      r.end(req.body);
-    }), limits.responseTimeoutMs, signal, () => Object.assign(new Error(`no response within ${limits.responseTimeoutMs} ms`), { code: 'RESPONSE_TIMEOUT' }));
+    // Pre-flight: the server named the CAs it accepts; does our chain reach one of them?
+    if (leaf && wire.certificateRequested && wire.acceptableCAs.length) {
+      const acceptance = describeAcceptance(client.chain, wire.acceptableCAs);
+      tlsDetails.chainReachesAcceptableCA = acceptance.reaches;
+      if (!acceptance.reaches) {
+        tlsStatus = 'warn';
+        tlsDiagnosis = diagnosis('client_ca_not_acceptable', [`acceptable CA names: ${wire.acceptableCAs.join(' · ')}`, `client chain: ${acceptance.chainNames.join(' ← ')}`]);
+        tlsSummary += ' · issuer not among the acceptable CAs';
+      }
+    }
+    if (conn.verifyError) {
+      const code = classifyServerVerification(conn.verifyError);
+      const d = diagnosis(code, [`server verification: ${conn.verifyError}`, `server sent: ${conn.serverChain.map((c) => c.subject).join(' ← ')}`]);
+      if (req.verifyServer !== false) {
+        tlsStep.finish('fail', { title: tlsTitle, summary: d.summary, details: tlsDetails, diagnosis: d });
+        skipAfter('tls');
+        return verdict('fail', d.summary, code);
+      }
+      tlsStatus = 'warn';
+      tlsDiagnosis ??= d;
+      tlsSummary += ` · server not verified (${conn.verifyError})`;
+    }
+    tlsStep.finish(tlsStatus, { title: tlsTitle, summary: tlsSummary, details: tlsDetails, ...(tlsDiagnosis ? { diagnosis: tlsDiagnosis } : {}) });
 
-    const ok = result.status < 400;
+    // ---- request and response
+    const path = `${url.pathname}${url.search}`;
+    const outgoing = { method, url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
+    const reqStep = rec.start('request', 'request', 'Request', `${method} ${path}`);
+    let respStep: OpenStep | undefined;
+    let result;
+    try {
+      result = await exchange(conn.socket, outgoing, limits, signal, t0, conn.lateError, base, {
+        onSent: () => {
+          reqStep.finish('ok', { details: { method, path, headers: redactHeaders(requestHeaders(outgoing)), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } });
+          respStep = rec.start('response', 'response', 'Response', 'waiting for headers');
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof PhaseError)) throw err;
+      const { code, evidence } = classifyFailure({ ...err.signals, ...base });
+      const d = diagnosis(code, evidence);
+      const errorDetails = { error: err.signals.errorMessage, errorCode: err.signals.errorCode };
+      if (code.startsWith('client_') || code === 'tls_handshake_failed' || code === 'tls_version_mismatch') {
+        // A TLS 1.3 server judges our certificate after our secureConnect: the handshake was
+        // not really accepted, so the TLS step takes the failure.
+        rec.amend('tls', 'fail', { summary: d.summary, diagnosis: d, details: errorDetails });
+        if (rec.get('request')?.status === 'running') reqStep.finish('skipped', { summary: 'the server closed the connection' });
+        if (respStep) respStep.finish('skipped', { summary: 'no response' });
+        else rec.skip('response', 'response', 'Response', 'no response');
+      } else {
+        const open = respStep ?? (rec.get('request')?.status === 'running' ? reqStep : rec.start('response', 'response', 'Response'));
+        open.finish('fail', { summary: d.summary, diagnosis: d, details: errorDetails });
+        if (!rec.get('response')) rec.skip('response', 'response', 'Response', 'no response');
+      }
+      return verdict('fail', d.summary, code);
+    }
+
     const contentType = String(result.headers['content-type'] ?? '');
     const details = {
       status: result.status,
@@ -320,46 +246,22 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       body: prettyBody(result.body, contentType),
       bodyBytes: result.bytes,
       truncated: result.truncated,
-      timings: { headersMs: result.headersMs, firstByteMs: result.firstByteMs },
+      timings: { requestSentMs: result.sentMs, headersMs: result.headersMs, firstByteMs: result.firstByteMs, endMs: result.endMs },
     };
     const open = respStep ?? rec.start('response', 'response', 'Response');
-    if (ok) {
+    if (result.status < 400) {
       open.finish('ok', { title: `HTTP ${result.status}`, summary: `${contentType || 'no content type'} · ${result.bytes} bytes`, details });
-      verdict('pass', `HTTP ${result.status} over ${protocol} with ${leaf ? 'the client certificate accepted' : 'no client certificate'}`);
-      return finish('pass');
+      return verdict('pass', `HTTP ${result.status} over ${conn.protocol} with ${leaf ? 'the client certificate accepted' : 'no client certificate'}`);
     }
-    const { code, evidence } = classifyFailure({ phase: 'response', ...signalsBase(), httpStatus: result.status, httpBody: result.body });
+    const { code, evidence } = classifyFailure({ phase: 'response', ...base, handshakeComplete: true, httpStatus: result.status, httpBody: result.body });
     const d = diagnosis(code, evidence);
-    // nginx-style rejections are TLS-level problems answered in HTTP: show them on the TLS step too.
-    if (d.code.startsWith('client_cert')) rec.amend('tls', 'fail', { diagnosis: d, summary: d.summary });
+    // nginx answers certificate problems in HTTP: show them on the TLS step too.
+    if (code.startsWith('client_cert')) rec.amend('tls', 'fail', { diagnosis: d, summary: d.summary });
     open.finish('fail', { title: `HTTP ${result.status}`, summary: d.summary, details, diagnosis: d });
-    verdict('fail', d.summary, code);
-    return finish('fail');
+    return verdict('fail', d.summary, code);
   } catch (err) {
-    if (signal?.aborted) return cancelled(rec, finish);
-    const info = errInfo(lateError ?? err);
-    const timedOut = info.errorCode === 'RESPONSE_TIMEOUT';
-    const { code, evidence } = classifyFailure({ phase: 'response', ...signalsBase(), ...info, timedOut });
-    const d = diagnosis(code, evidence);
-    if (d.code.startsWith('client_') || d.code === 'tls_handshake_failed' || d.code === 'tls_version_mismatch') {
-      // The alert came after secureConnect (TLS 1.3): the handshake was not really accepted.
-      rec.amend('tls', 'fail', { summary: d.summary, diagnosis: d });
-      if (!rec.get('request') || rec.get('request')?.status === 'running') reqStep.finish('skipped', { summary: 'connection closed by the server' });
-      if (respStep) respStep.finish('skipped', { summary: 'no response' });
-      else rec.skip('response', 'response', 'Response', 'no response');
-    } else {
-      if (rec.get('request')?.status === 'running') reqStep.finish('fail', { summary: d.summary, diagnosis: d });
-      if (respStep) respStep.finish('fail', { summary: d.summary, diagnosis: d, details: { error: info.errorMessage, code: info.errorCode } });
-      else if (!rec.get('response')) rec.skip('response', 'response', 'Response', 'no response');
-    }
-    verdict('fail', d.summary, code);
-    return finish('fail');
+    if (err instanceof CancelledError || signal?.aborted) return cancelled();
+    throw err;
   }
 }
 
-function cancelled(rec: StepRecorder, finish: (o: RunOutcome) => ProbeResult): ProbeResult {
-  for (const s of rec.steps()) {
-    if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'cancelled' });
-  }
-  return finish('error');
-}

@@ -14,6 +14,8 @@ export class StepRecorder {
   readonly #sink: StepSink;
   readonly #t0: number;
   readonly #steps = new Map<string, Step>();
+  /** Diagnoses that still hold after their step was re-issued with a more decisive one. */
+  readonly #kept: Diagnosis[] = [];
 
   constructor(sink: StepSink, t0 = performance.now()) {
     this.#sink = sink;
@@ -43,10 +45,17 @@ export class StepRecorder {
     };
   }
 
-  /** Re-issue an already finished step with new status (e.g. TLS 1.3 alert after secureConnect). */
+  /**
+   * Re-issue an already finished step with new status (e.g. TLS 1.3 alert after secureConnect).
+   * A diagnosis it replaces stays in the run's list: a pre-flight warning explains the rejection.
+   */
   amend(id: string, status: Exclude<StepStatus, 'running'>, fields: Partial<Pick<Step, 'summary' | 'details' | 'diagnosis' | 'title'>>): void {
     const prev = this.#steps.get(id);
     if (!prev) return;
+    if (prev.diagnosis && fields.diagnosis && prev.diagnosis.code !== fields.diagnosis.code) {
+      this.#kept.push(prev.diagnosis);
+      fields = { ...fields, diagnosis: { ...fields.diagnosis, evidence: [...fields.diagnosis.evidence, `${prev.diagnosis.code}: ${prev.diagnosis.summary}`] } };
+    }
     this.#emit({ ...prev, ...fields, status, details: { ...prev.details, ...fields.details } });
   }
 
@@ -61,6 +70,7 @@ export class StepRecorder {
     for (const s of this.#steps.values()) {
       if (s.diagnosis && (s.status === 'fail' || s.status === 'warn') && !byCode.has(s.diagnosis.code)) byCode.set(s.diagnosis.code, s.diagnosis);
     }
+    for (const d of this.#kept) if (!byCode.has(d.code)) byCode.set(d.code, d);
     return [...byCode.values()];
   }
 

@@ -1,0 +1,227 @@
+// The connection phases every outbound run goes through — DNS, TCP, TLS — each bounded by
+// its own timeout and the run's abort signal, each failing with the signals a diagnosis needs.
+// The probe turns them into steps; token flows call them through httpCall().
+import net from 'node:net';
+import tls from 'node:tls';
+import { lookup } from 'node:dns/promises';
+import { X509Certificate } from 'node:crypto';
+import type { FailureSignals } from '../../shared/diagnose.ts';
+import type { Limits } from '../defaults.ts';
+import { tapConnection, type TlsObservation } from '../tls/tap.ts';
+
+export class PhaseError extends Error {
+  readonly signals: FailureSignals;
+  constructor(signals: FailureSignals) {
+    super(signals.errorMessage ?? signals.errorCode ?? 'failed');
+    this.signals = signals;
+  }
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('run cancelled');
+  }
+}
+
+/** Resolves with `promise`, or rejects on timeout or abort; the timer never outlives it. */
+export function bounded<T>(promise: Promise<T>, ms: number, signal: AbortSignal | undefined, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    const onAbort = () => reject(new CancelledError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
+    promise.then((v) => { done(); resolve(v); }, (e) => { done(); reject(e); });
+  });
+}
+
+export function errInfo(err: unknown): { errorCode?: string; errorMessage?: string } {
+  const e = err as NodeJS.ErrnoException;
+  return { errorCode: typeof e?.code === 'string' ? e.code : undefined, errorMessage: e instanceof Error ? e.message : String(err) };
+}
+
+function timeoutError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+export interface Resolved {
+  address: string;
+  family: number;
+  all: string[];
+  literal: boolean;
+}
+
+export async function resolveHost(hostname: string, limits: Limits, signal?: AbortSignal): Promise<Resolved> {
+  const literal = net.isIP(hostname);
+  if (literal) return { address: hostname, family: literal, all: [hostname], literal: true };
+  try {
+    const all = await bounded(lookup(hostname, { all: true, verbatim: true }), limits.dnsTimeoutMs, signal,
+      () => timeoutError(`DNS lookup took longer than ${limits.dnsTimeoutMs} ms`, 'ETIMEOUT'));
+    const first = all[0];
+    if (!first) throw timeoutError(`${hostname} has no addresses`, 'ENOTFOUND');
+    return { address: first.address, family: first.family, all: all.map((a) => a.address), literal: false };
+  } catch (err) {
+    if (err instanceof CancelledError) throw err;
+    const info = errInfo(err);
+    throw new PhaseError({ phase: 'dns', ...info, timedOut: info.errorCode === 'ETIMEOUT' });
+  }
+}
+
+export async function connectTcp(address: string, port: number, family: number, limits: Limits, signal?: AbortSignal): Promise<net.Socket> {
+  let socket: net.Socket | undefined;
+  try {
+    return await bounded(new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: address, port, family });
+      socket = s;
+      s.once('connect', () => { s.off('error', reject); resolve(s); });
+      s.once('error', reject);
+    }), limits.connectTimeoutMs, signal, () => timeoutError(`no TCP answer within ${limits.connectTimeoutMs} ms`, 'ETIMEDOUT'));
+  } catch (err) {
+    socket?.destroy();
+    if (err instanceof CancelledError) throw err;
+    const info = errInfo(err);
+    throw new PhaseError({ phase: 'tcp', ...info, timedOut: info.errorCode === 'ETIMEDOUT' });
+  }
+}
+
+export interface TlsOptions {
+  servername: string | undefined;
+  ca: string[];
+  certificatePem?: string;
+  privateKeyPem?: string;
+  alpn?: string[];
+}
+
+export interface CertSummary {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprint256: string;
+  selfSigned: boolean;
+}
+
+export function oneLineDn(dn: string): string {
+  return dn.split('\n').join(', ');
+}
+
+export function summarize(cert: X509Certificate): CertSummary {
+  return {
+    subject: oneLineDn(cert.subject),
+    issuer: oneLineDn(cert.issuer),
+    serialNumber: cert.serialNumber,
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: new Date(cert.validTo).toISOString(),
+    fingerprint256: cert.fingerprint256,
+    selfSigned: cert.subject === cert.issuer && cert.verify(cert.publicKey),
+  };
+}
+
+export interface Handshake {
+  socket: tls.TLSSocket;
+  protocol: string | null;
+  cipher: string;
+  group: string | null;
+  alpn: string | null;
+  sessionReused: boolean;
+  /** What the wire said (CertificateRequest, CA names, chains as sent). */
+  wire(): TlsObservation;
+  /** The server's chain as sent, summarised; falls back to Node's view if the tap saw nothing. */
+  serverChain: CertSummary[];
+  /** Null when the certificate verifies and matches the host name. */
+  verifyError: string | null;
+  /** The first error after secureConnect (a TLS 1.3 alert about our certificate arrives then). */
+  lateError(): Error | undefined;
+}
+
+const MAX_CHAIN = 10;
+
+function nodeChain(socket: tls.TLSSocket): CertSummary[] {
+  const out: CertSummary[] = [];
+  let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  const seen = new Set<string>();
+  while (cert?.raw && out.length < MAX_CHAIN && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    out.push(summarize(new X509Certificate(cert.raw)));
+    cert = cert.issuerCertificate;
+  }
+  return out;
+}
+
+/**
+ * TLS over an open socket, through the wire tap. Verification is judged here rather than by
+ * Node so the chain can be shown even when it fails; the caller decides whether to go on.
+ */
+export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostname: string, limits: Limits, signal: AbortSignal | undefined, base: Partial<FailureSignals>): Promise<Handshake> {
+  const tap = tapConnection(socket);
+  let tlsSocket: tls.TLSSocket | undefined;
+  try {
+    tlsSocket = await bounded(new Promise<tls.TLSSocket>((resolve, reject) => {
+      const options: tls.ConnectionOptions = {
+        socket: tap.duplex,
+        servername: opts.servername,
+        ca: opts.ca,
+        rejectUnauthorized: false,
+        ALPNProtocols: opts.alpn ?? ['http/1.1'],
+        minVersion: 'TLSv1.2',
+      };
+      if (opts.certificatePem && opts.privateKeyPem) {
+        options.cert = opts.certificatePem;
+        options.key = opts.privateKeyPem;
+      }
+      const s = tls.connect(options);
+      tlsSocket = s;
+      tap.attach(s);
+      s.once('secureConnect', () => { s.off('error', reject); resolve(s); });
+      s.once('error', reject);
+    }), limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
+  } catch (err) {
+    tlsSocket?.destroy();
+    socket.destroy();
+    if (err instanceof CancelledError) throw err;
+    const info = errInfo(err);
+    const wire = tap.observation();
+    throw Object.assign(new PhaseError({ phase: 'tls', ...base, ...wireSignals(wire), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' }), { wire });
+  }
+
+  let late: Error | undefined;
+  tlsSocket.on('error', (err) => { late ??= err; });
+  const wire = tap.observation();
+  const serverChain = wire.serverChainDer.length
+    ? wire.serverChainDer.slice(0, MAX_CHAIN).map((der) => summarize(new X509Certificate(der)))
+    : nodeChain(tlsSocket);
+  let verifyError: string | null = tlsSocket.authorized ? null : String(tlsSocket.authorizationError);
+  if (!verifyError) {
+    const identityError = tls.checkServerIdentity(hostname, tlsSocket.getPeerCertificate());
+    if (identityError) verifyError = (identityError as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID';
+  }
+  const cipher = tlsSocket.getCipher();
+  const ephemeral = tlsSocket.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
+  const s = tlsSocket;
+  return {
+    socket: s,
+    protocol: s.getProtocol(),
+    cipher: cipher.standardName ?? cipher.name,
+    group: wire.keyExchangeGroup ?? ephemeral?.name ?? ephemeral?.type ?? null,
+    alpn: s.alpnProtocol || null,
+    sessionReused: s.isSessionReused(),
+    wire: () => tap.observation(),
+    serverChain,
+    verifyError,
+    lateError: () => late,
+  };
+}
+
+/** What the tap adds to a diagnosis: did the server ask, and did we send a certificate. */
+export function wireSignals(wire: TlsObservation): Partial<FailureSignals> {
+  const out: Partial<FailureSignals> = {};
+  // "Not requested" is only known once the server's whole first flight was read.
+  const flightEnd = wire.messages.some((m) => m.from === 'server' && (m.type === 'finished' || m.type === 'server_hello_done'));
+  if (wire.certificateRequested || flightEnd) out.certificateRequested = wire.certificateRequested;
+  if (wire.clientChainDer !== null) {
+    out.clientCertSent = wire.clientChainDer.length > 0;
+    out.clientChainLength = wire.clientChainDer.length;
+  }
+  return out;
+}
