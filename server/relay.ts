@@ -13,6 +13,7 @@ import { staticHandler } from './static-files.ts';
 import { Session, type RelayState } from './session.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
 import { createLogger } from './log.ts';
+import { CallbackRegistry } from './flows/callbacks.ts';
 
 export const VERSION = '0.1.0';
 
@@ -54,7 +55,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const token = randomBytes(32).toString('hex');
   const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? join(ROOT, '.lab'), port: opts.labPort ?? 0 });
 
-  const state: RelayState = { limits, info: { mode: 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0 };
+  const callbacks = new CallbackRegistry();
+  const state: RelayState = { limits, info: { mode: 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0, origin: '', callbacks };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -69,6 +71,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       res.end(ok ? 'use a WebSocket upgrade' : 'missing or wrong access token');
       return;
     }
+    if (callbacks.handle(req, res)) return;
     serveStatic(req, res).catch(() => res.writeHead(500).end());
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
@@ -108,6 +111,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 
   const displayHost = host === '::1' ? '[::1]' : host;
   const origin = `http://${displayHost}:${port}`;
+  state.origin = origin;
   return {
     url: `${origin}/?token=${token}`,
     origin,

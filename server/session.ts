@@ -3,12 +3,22 @@
 // and streams their events back. One typed send() does all encoding.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, type ClientMessage, type RelayInfo, type ServerMessage } from '../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, type ClientMessage, type RelayInfo, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
 import { redactDeep } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
+import { runFlow, flowTarget } from './flows/run-flow.ts';
+import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { RunningLab } from './lab/lab.ts';
 import type { Logger } from './log.ts';
+
+/** What a run's executor gets: where to send steps and when to stop. */
+export interface RunContext {
+  signal: AbortSignal;
+  onStep(step: Step): void;
+}
+
+type Executor = (ctx: RunContext) => Promise<{ outcome: RunOutcome; diagnoses: string[]; durationMs: number }>;
 
 export interface RelayState {
   limits: Limits;
@@ -17,6 +27,9 @@ export interface RelayState {
   log: Logger;
   /** Runs in flight across all sessions. */
   activeRuns: number;
+  /** The relay's own origin, e.g. http://127.0.0.1:8080 (redirect URIs point here). */
+  origin: string;
+  callbacks: CallbackRegistry;
 }
 
 export class Session {
@@ -95,33 +108,45 @@ export class Session {
           return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
         }
       }
-      case 'probe.start':
-        return this.#startProbe(msg);
+      case 'probe.start': {
+        const extraTrustedCaPem = this.#labTrust();
+        return this.#startRun(msg.id, 'probe', msg.probe.url, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, extraTrustedCaPem, ...ctx }));
+      }
+      case 'flow.start': {
+        const { limits, origin, callbacks, lab } = this.#state;
+        const target = flowTarget(msg.flow);
+        return this.#startRun(msg.id, 'flow', target, (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#labTrust(), relayOrigin: origin, callbacks, lab, ...ctx }));
+      }
     }
   }
 
-  async #startProbe(msg: Extract<ClientMessage, { type: 'probe.start' }>): Promise<void> {
+  #labTrust(): string[] {
+    return this.#state.lab ? [this.#state.lab.serverCaPem] : [];
+  }
+
+  /** Common life of every run: limits, id, started/finished events, cancellation, cleanup. */
+  async #startRun(requestId: string, kind: RunKind, target: string, execute: Executor): Promise<void> {
     const { limits } = this.#state;
     if (this.#runs.size >= limits.runsPerConnection) {
-      return this.send({ type: 'error', id: msg.id, code: 'too_many_runs', message: `at most ${limits.runsPerConnection} runs at once per connection` });
+      return this.send({ type: 'error', id: requestId, code: 'too_many_runs', message: `at most ${limits.runsPerConnection} runs at once per connection` });
     }
     if (this.#state.activeRuns >= limits.runsTotal) {
-      return this.send({ type: 'error', id: msg.id, code: 'too_many_runs', message: 'the relay is busy; try again in a moment' });
+      return this.send({ type: 'error', id: requestId, code: 'too_many_runs', message: 'the relay is busy; try again in a moment' });
     }
     const runId = `r${randomBytes(6).toString('hex')}`;
     const controller = new AbortController();
     const runTimer = setTimeout(() => controller.abort(), limits.runTimeoutMs);
     this.#runs.set(runId, controller);
     this.#state.activeRuns++;
-    this.send({ type: 'run.started', id: msg.id, runId, kind: 'probe', target: msg.probe.url });
+    this.send({ type: 'run.started', id: requestId, runId, kind, target });
+    const t0 = performance.now();
     try {
-      const result = await runProbe(msg.probe, {
-        limits,
-        extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [],
-        signal: controller.signal,
-        onStep: (step) => this.send({ type: 'step', runId, step: redactDeep(step) }),
-      });
+      const result = await execute({ signal: controller.signal, onStep: (step) => this.send({ type: 'step', runId, step: redactDeep(step) }) });
       this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+    } catch (err) {
+      // A bug in one run must not take the relay or anyone else's runs down.
+      this.#state.log.error('run failed', { runId, kind, error: err instanceof Error ? err.message : String(err) });
+      this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: [], durationMs: Math.round(performance.now() - t0) });
     } finally {
       clearTimeout(runTimer);
       this.#runs.delete(runId);

@@ -2,6 +2,8 @@
 // Every frame is one JSON object keyed on `type`. Requests carry a client-chosen `id`;
 // replies and run events echo it so a client can match them. See docs/protocol.md.
 
+import { parseFlowRequest, type FlowRequest } from './flows/flow-request.ts';
+
 export const PROTOCOL_VERSION = 1;
 
 /** WebSocket path on the relay's HTTP server. The access token goes in `?token=`. */
@@ -19,11 +21,13 @@ export const CLOSE_CODES = {
 
 export type StepStatus = 'running' | 'ok' | 'warn' | 'fail' | 'skipped';
 export type RunOutcome = 'pass' | 'fail' | 'error';
-export type RunKind = 'probe';
+export type RunKind = 'probe' | 'flow';
 
 /** Phases of an mTLS probe, in order. */
 export const PROBE_PHASES = ['inputs', 'dns', 'tcp', 'tls', 'request', 'response', 'verdict'] as const;
-export type ProbePhase = (typeof PROBE_PHASES)[number];
+/** Phases of token flows (each HTTP call of a flow is one step of phase `exchange`). */
+export const FLOW_PHASES = ['inputs', 'discovery', 'authorize', 'callback', 'exchange', 'token', 'call', 'verdict'] as const;
+export type ProbePhase = (typeof PROBE_PHASES)[number] | (typeof FLOW_PHASES)[number];
 
 export interface Fix {
   /** What the person running the harness changes: their certificate, key, request, URL. */
@@ -84,6 +88,7 @@ export interface ProbeRequest {
 
 export type ClientMessage =
   | { type: 'probe.start'; id: string; probe: ProbeRequest }
+  | { type: 'flow.start'; id: string; flow: FlowRequest }
   | { type: 'run.cancel'; id: string; runId: string }
   | { type: 'lab.sign'; id: string; csrPem: string }
   | { type: 'ping'; id: string };
@@ -248,6 +253,8 @@ export function parseClientMessage(text: string): ClientMessage {
   switch (raw.type) {
     case 'probe.start':
       return { type: 'probe.start', id, probe: parseProbe(raw.probe, id) };
+    case 'flow.start':
+      return { type: 'flow.start', id, flow: parseFlowRequest(raw.flow, id) };
     case 'run.cancel':
       return { type: 'run.cancel', id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id) };
     case 'lab.sign':
