@@ -142,7 +142,8 @@ export async function analyzeChain(certificates: readonly InspectedCertificate[]
   for (const c of certificates) {
     const first = firstSeen.get(c.info.fingerprints.sha256);
     if (first) {
-      problems.push(problem('chain_duplicate', `${c.info.subject} appears again; the first copy is at ${first.info.where}`, c.info.where));
+      // The same CA in two files given side by side is normal; twice in one bundle is not.
+      if (bundleOf(first) === bundleOf(c)) problems.push(problem('chain_duplicate', `${c.info.subject} appears again; the first copy is at ${first.info.where}`, c.info.where));
       continue;
     }
     firstSeen.set(c.info.fingerprints.sha256, c);

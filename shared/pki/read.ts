@@ -79,7 +79,7 @@ class Reader {
   constructor(private readonly options: ReadOptions) {}
 
   private where(location: string): string {
-    return at(this.options.name, location);
+    return at(this.options.name, location) || 'input';
   }
 
   private fail(code: Problem['code'], message: string, location: string): void {
@@ -128,7 +128,7 @@ class Reader {
       for (const c of contents.certificates) this.addCertificate(c.der, at(location, c.where));
       for (const k of contents.keys) await this.addKey(k.der, 'pkcs12', at(location, k.where));
     } catch (e) {
-      if (e instanceof Pkcs12Error) this.fail(e.code, e.message, location || 'PKCS#12');
+      if (e instanceof Pkcs12Error) this.fail(e.code, e.message, location);
       else throw e;
     }
   }
@@ -216,7 +216,7 @@ class Reader {
     } catch (e) {
       if (!(e instanceof DerError)) throw e;
       // A file of several DER certificates may be cut short in the last one: keep the whole ones.
-      this.fail(e.code, e.message, location || 'DER');
+      this.fail(e.code, e.message, location);
       elements = [];
       for (let pos = 0; pos < bytes.length; ) {
         try {
