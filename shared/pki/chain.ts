@@ -177,8 +177,13 @@ export async function analyzeChain(certificates: readonly InspectedCertificate[]
     const [leaf] = b.certificates;
     const top = b.certificates.at(-1)!;
     const hint = b.path.missingIssuerUrls ? ` (its AIA caIssuers URL: ${b.path.missingIssuerUrls.join(', ')})` : '';
+    // A stray CA whose own chain does not stop at the same missing issuer sits above a gap
+    // (leaf + root without the intermediate); one that stops at the same issuer is a sibling.
+    const gapBelow = built.some(
+      (other) => other !== b && other.certificates.some((c) => strays.includes(c)) && (other.path.complete || other.certificates.at(-1)!.issuerKey !== top.issuerKey),
+    );
     if (!b.path.complete) {
-      if (strays.length > 0 || b.impostors.length > 0) {
+      if (gapBelow || b.impostors.length > 0) {
         problems.push(problem('chain_missing_intermediate', `no certificate in the set issued ${top.info.subject}: add the intermediate ${top.info.issuer}${hint}`, top.info.where));
       } else if (b.certificates.length === 1) {
         problems.push(problem('chain_leaf_only', `only the leaf ${leaf!.info.subject} is here; its issuer ${top.info.issuer} must be sent with it or already be held by the server${hint}`, leaf!.info.where));
