@@ -23,7 +23,10 @@ const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
 
 Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
+                [--hosted] [--allow-target HOST] [--allow-port N]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
+      A non-loopback --host (or --hosted) turns on the outbound guard: only public
+      addresses on allowed ports (default 443, 8443, 9443) are probed.
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
@@ -83,6 +86,9 @@ async function serve(argv: string[], io: Io): Promise<number> {
       'no-lab': { type: 'boolean', default: false },
       'lab-port': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
+      hosted: { type: 'boolean', default: false },
+      'allow-target': { type: 'string', multiple: true },
+      'allow-port': { type: 'string', multiple: true },
       quiet: { type: 'boolean', default: false },
     },
     strict: true,
@@ -95,6 +101,9 @@ async function serve(argv: string[], io: Io): Promise<number> {
       lab: !values['no-lab'],
       labPort: port(values['lab-port'], '--lab-port'),
       allowOrigins: values['allow-origin'],
+      hosted: values.hosted,
+      allowTargets: values['allow-target'],
+      allowPorts: values['allow-port']?.map((p) => port(p, '--allow-port')!),
       quiet: values.quiet,
     });
   } catch (err) {
@@ -111,6 +120,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
   }
   io.stdout(`mTLS & JWT Harness ${VERSION}\n`);
   io.stdout(`  Open: ${relay.url}\n`);
+  if (relay.hosted) io.stdout('  Hosted mode: targets on loopback, private and other non-public addresses are refused.\n');
   if (relay.lab) for (const t of relay.lab.info.targets) io.stdout(`  Lab:  ${t.title} at ${t.url}\n`);
   io.stdout('  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
   await new Promise<void>((resolve) => {

@@ -14,6 +14,7 @@ import { Session, type RelayState } from './session.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
 import { createLogger } from './log.ts';
 import { CallbackRegistry } from './flows/callbacks.ts';
+import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 
 export const VERSION = '0.1.0';
 
@@ -29,8 +30,14 @@ export interface RelayOptions {
   webRoot?: string;
   quiet?: boolean;
   limits?: Partial<Limits>;
-  /** Extra exact origins allowed to open the WebSocket (e.g. the Vite dev server). */
+  /** Extra exact origins allowed to open the WebSocket (e.g. the Vite dev server, or the public origin in hosted mode). */
   allowOrigins?: string[];
+  /** Hosted mode: the outbound guard refuses non-public targets. On by itself for a non-loopback bind. */
+  hosted?: boolean;
+  /** Hosted mode: private host names admitted anyway (operator's choice). */
+  allowTargets?: string[];
+  /** Hosted mode: ports targets may use (default 443, 8443, 9443). */
+  allowPorts?: number[];
 }
 
 export interface RunningRelay {
@@ -39,6 +46,7 @@ export interface RunningRelay {
   origin: string;
   port: number;
   token: string;
+  hosted: boolean;
   lab: RunningLab | null;
   close(): Promise<void>;
 }
@@ -47,16 +55,17 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host)) {
-    throw new TypeError(`host ${host} is not loopback; hosted mode (non-loopback bind) is not available yet — the relay would be an open proxy without the outbound guard`);
-  }
+  const hosted = opts.hosted === true || !LOOPBACK.has(host);
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet);
   const token = randomBytes(32).toString('hex');
   const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? join(ROOT, '.lab'), port: opts.labPort ?? 0 });
 
   const callbacks = new CallbackRegistry();
-  const state: RelayState = { limits, info: { mode: 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0, origin: '', callbacks };
+  const policy = hosted
+    ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
+    : LOCAL_POLICY;
+  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0, origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -83,10 +92,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   });
   const port = (server.address() as AddressInfo).port;
   const names = loopbackNames(port);
+  const extraOrigins = (opts.allowOrigins ?? []).map((o) => o.toLowerCase().replace(/\/+$/, ''));
   const guard: GuardConfig = {
     token,
-    allowedHosts: names.hosts,
-    allowedOrigins: new Set([...names.origins, ...(opts.allowOrigins ?? []).map((o) => o.toLowerCase())]),
+    // A non-loopback bind is reached by its own address or by the public origins named.
+    allowedHosts: new Set([...names.hosts, ...(LOOPBACK.has(host) ? [] : [`${host.includes(':') ? `[${host}]` : host}:${port}`]), ...extraOrigins.map((o) => new URL(o).host)]),
+    allowedOrigins: new Set([...names.origins, ...(LOOPBACK.has(host) ? [] : [`http://${host.includes(':') ? `[${host}]` : host}:${port}`]), ...extraOrigins]),
   };
 
   server.on('upgrade', (req, socket, head) => {
@@ -109,7 +120,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   }, limits.heartbeatMs);
   heartbeat.unref();
 
-  const displayHost = host === '::1' ? '[::1]' : host;
+  const displayHost = host.includes(':') ? `[${host}]` : host;
   const origin = `http://${displayHost}:${port}`;
   state.origin = origin;
   return {
@@ -117,6 +128,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     origin,
     port,
     token,
+    hosted,
     lab,
     close: async () => {
       clearInterval(heartbeat);

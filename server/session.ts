@@ -9,6 +9,7 @@ import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { runFlow, flowTarget } from './flows/run-flow.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
+import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { RunningLab } from './lab/lab.ts';
 import type { Logger } from './log.ts';
 
@@ -30,6 +31,8 @@ export interface RelayState {
   /** The relay's own origin, e.g. http://127.0.0.1:8080 (redirect URIs point here). */
   origin: string;
   callbacks: CallbackRegistry;
+  /** Which targets runs may reach (hosted mode enforces the outbound guard). */
+  policy: OutboundPolicy;
 }
 
 export class Session {
@@ -110,7 +113,7 @@ export class Session {
       }
       case 'probe.start': {
         const extraTrustedCaPem = this.#labTrust();
-        return this.#startRun(msg.id, 'probe', msg.probe.url, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, extraTrustedCaPem, ...ctx }));
+        return this.#startRun(msg.id, 'probe', msg.probe.url, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, extraTrustedCaPem, policy: this.#state.policy, ...ctx }));
       }
       case 'flow.start': {
         const { limits, origin, callbacks, lab } = this.#state;

@@ -25,6 +25,8 @@ export interface FailureSignals {
   now?: number;
   httpStatus?: number;
   httpBody?: string;
+  /** The outbound guard refused the target (hosted mode); the code says why. */
+  refusal?: 'target_address_refused' | 'target_port_refused' | 'target_scheme_refused' | 'target_userinfo_refused';
 }
 
 export interface Classified {
@@ -81,6 +83,7 @@ function fromAlert(alert: number, s: FailureSignals): DiagnosisCode {
 export function classifyFailure(s: FailureSignals): Classified {
   const evidence = errorEvidence(s);
   const code = s.errorCode ?? '';
+  if (s.refusal) return { code: s.refusal, evidence: s.errorMessage ? [s.errorMessage] : [] };
 
   if (s.phase === 'dns') {
     return { code: s.timedOut ? 'connect_timeout' : 'dns_not_found', evidence };

@@ -247,6 +247,42 @@ export const DIAGNOSES = {
       server: 'Check the application log for this request.',
     },
   },
+  target_address_refused: {
+    phase: 'dns',
+    title: 'Target address not allowed',
+    summary: 'This relay runs in hosted mode and does not connect to loopback, private, link-local or other non-public addresses.',
+    fix: {
+      client: 'Probe a public address, or run the harness locally (npm start) to reach servers on your own network.',
+      server: 'An operator can admit a named private host with harness serve --allow-target HOST.',
+    },
+  },
+  target_port_refused: {
+    phase: 'inputs',
+    title: 'Target port not allowed',
+    summary: 'This relay runs in hosted mode and only connects to the ports its operator allowed.',
+    fix: {
+      client: 'Use one of the allowed ports, or run the harness locally.',
+      server: 'An operator can allow more ports with harness serve --allow-port N.',
+    },
+  },
+  target_scheme_refused: {
+    phase: 'inputs',
+    title: 'URL scheme not allowed',
+    summary: 'Only https:// targets are allowed here.',
+    fix: {
+      client: 'Use an https:// URL.',
+      server: 'Nothing to change.',
+    },
+  },
+  target_userinfo_refused: {
+    phase: 'inputs',
+    title: 'Credentials in the URL',
+    summary: 'URLs with a user name or password in them are refused; credentials belong in headers or the form body, where they are masked.',
+    fix: {
+      client: 'Remove user:password@ from the URL and send credentials as a header.',
+      server: 'Nothing to change.',
+    },
+  },
   input_invalid: {
     phase: 'inputs',
     title: 'Inputs cannot be used',

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type { FailureSignals } from '../../shared/diagnose.ts';
 import type { Limits } from '../defaults.ts';
 import { tapConnection, type TlsObservation } from '../tls/tap.ts';
+import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 
 export class PhaseError extends Error {
   readonly signals: FailureSignals;
@@ -51,17 +52,26 @@ export interface Resolved {
   literal: boolean;
 }
 
-export async function resolveHost(hostname: string, limits: Limits, signal?: AbortSignal): Promise<Resolved> {
-  const literal = net.isIP(hostname);
-  if (literal) return { address: hostname, family: literal, all: [hostname], literal: true };
+/**
+ * Resolves a host name and, under an enforcing policy, checks every answer. The caller must
+ * connect to `address` — the one that was checked — and keep the name for SNI and Host.
+ */
+export async function resolveHost(hostname: string, limits: Limits, signal?: AbortSignal, policy: OutboundPolicy = LOCAL_POLICY, port?: number): Promise<Resolved> {
   try {
+    const literal = net.isIP(hostname);
+    if (literal) {
+      checkAllAddresses(hostname, [hostname], policy, port);
+      return { address: hostname, family: literal, all: [hostname], literal: true };
+    }
     const all = await bounded(lookup(hostname, { all: true, verbatim: true }), limits.dnsTimeoutMs, signal,
       () => timeoutError(`DNS lookup took longer than ${limits.dnsTimeoutMs} ms`, 'ETIMEOUT'));
     const first = all[0];
     if (!first) throw timeoutError(`${hostname} has no addresses`, 'ENOTFOUND');
+    checkAllAddresses(hostname, all.map((a) => a.address), policy, port);
     return { address: first.address, family: first.family, all: all.map((a) => a.address), literal: false };
   } catch (err) {
     if (err instanceof CancelledError) throw err;
+    if (err instanceof OutboundRefused) throw new PhaseError({ phase: 'dns', refusal: err.code, errorMessage: err.message });
     const info = errInfo(err);
     throw new PhaseError({ phase: 'dns', ...info, timedOut: info.errorCode === 'ETIMEOUT' });
   }

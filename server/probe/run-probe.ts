@@ -12,6 +12,7 @@ import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, wireSignals, type Handshake } from '../net/dial.ts';
 import { exchange, prettyBody, requestHeaders } from '../net/http-exchange.ts';
+import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
 import { StepRecorder, type OpenStep } from './steps.ts';
 import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from './inputs.ts';
@@ -20,6 +21,8 @@ export interface ProbeContext {
   limits: Limits;
   /** Extra CAs trusted for server certificates by default (the lab's server CA). */
   extraTrustedCaPem?: string[];
+  /** Which targets may be reached (hosted mode refuses private addresses). Default: local. */
+  policy?: OutboundPolicy;
   signal?: AbortSignal;
   onStep(step: Step): void;
 }
@@ -102,6 +105,16 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     return verdict('fail', d.summary, 'input_invalid');
   }
   const url = urlCheck.url;
+  const policy = ctx.policy ?? LOCAL_POLICY;
+  try {
+    checkUrlAllowed(url, policy);
+  } catch (err) {
+    if (!(err instanceof OutboundRefused)) throw err;
+    const d = diagnosis(err.code, [err.message]);
+    inputs.finish('fail', { summary: err.message, details: inputDetails, diagnosis: d });
+    skipAfter('inputs');
+    return verdict('fail', d.summary, err.code);
+  }
   const leaf = client.chain[0];
   inputs.finish(problems.length ? 'warn' : 'ok', {
     summary: leaf
@@ -125,7 +138,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     const dnsStep = rec.start('dns', 'dns', 'DNS');
     let resolved;
     try {
-      resolved = await resolveHost(hostname, limits, signal);
+      resolved = await resolveHost(hostname, limits, signal, policy, port);
     } catch (err) {
       if (err instanceof PhaseError) return fail(dnsStep, err.signals);
       throw err;
