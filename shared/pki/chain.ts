@@ -200,7 +200,9 @@ export async function analyzeChain(certificates: readonly InspectedCertificate[]
       }
     }
   }
+  const impostors = new Set(built.flatMap((b) => b.impostors.map((i) => i.impostor)));
   for (const s of strays) {
+    if (impostors.has(s)) continue; // already reported as chain_signature_invalid
     problems.push(problem('chain_unrelated', `${s.info.subject} is not in the chain of ${leaves[0]!.certificates[0]!.info.subject}`, s.info.where));
   }
 
