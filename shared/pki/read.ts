@@ -318,8 +318,10 @@ export async function readInput(input: string | Uint8Array, options: ReadOptions
     if (looksLikeJson(text)) r.problems.push(problem('json_malformed', 'the input starts like JSON but does not parse; PEM blocks were read from the raw text', options.name ?? 'input'));
     await reader.pem(text);
   } else {
-    const der = /^[A-Za-z0-9+/=\s]+$/.test(text) ? fromBase64(text) : null;
-    if (der && der.length > 0) {
+    // A bare base64 blob (a certificate copied without its BEGIN/END lines) is at least a few
+    // dozen bytes of DER; shorter text is a typo, not data.
+    const der = /^[A-Za-z0-9+/=\s]+$/.test(text) && text.replace(/\s/g, '').length >= 64 ? fromBase64(text) : null;
+    if (der && der[0] === 0x30) {
       r.format = 'base64';
       await reader.der(der, 'base64 text');
     }
