@@ -16,6 +16,10 @@ export const DEFAULT_LIMITS = {
   runTimeoutMs: 60_000, // ms, whole run
   /** Response body kept for display; the rest is read and counted, not kept. */
   maxResponseBodyBytes: 256 * 1024, // bytes
+  /** Response body read at most; past it the run stops (an endless body). */
+  maxResponseReadBytes: 16 * 1024 * 1024, // bytes
+  /** Response header block accepted from a target. */
+  maxResponseHeaderBytes: 32 * 1024, // bytes
   /** HTTP server hardening for the relay's own port. */
   headersTimeoutMs: 10_000, // ms
   requestTimeoutMs: 30_000, // ms

@@ -71,6 +71,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     maxHeaderSize: limits.maxHeaderBytes,
+    // How often Node looks for connections past headersTimeout/requestTimeout (slowloris).
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
   }, (req, res) => {
     // A plain GET of the WebSocket path lets the app tell "wrong token" from "relay down"
     // after a refused upgrade. It reveals only whether the token is right.

@@ -25,6 +25,8 @@ export interface FailureSignals {
   now?: number;
   httpStatus?: number;
   httpBody?: string;
+  /** In the response phase: still waiting for headers, or reading the body. */
+  stage?: 'headers' | 'body';
   /** The outbound guard refused the target (hosted mode); the code says why. */
   refusal?: 'target_address_refused' | 'target_port_refused' | 'target_scheme_refused' | 'target_userinfo_refused';
 }
@@ -125,6 +127,13 @@ export function classifyFailure(s: FailureSignals): Classified {
     return { code: 'http_error', evidence };
   }
 
+  if (s.stage === 'body') {
+    if (code === 'BODY_TOO_LARGE') return { code: 'response_too_large', evidence };
+    if (s.timedOut) return { code: 'body_timeout', evidence };
+    return { code: 'response_incomplete', evidence };
+  }
+  if (code === 'HPE_HEADER_OVERFLOW') return { code: 'response_headers_too_large', evidence };
+  if (/^HPE_/.test(code)) return { code: 'response_malformed', evidence };
   if (s.timedOut) return { code: s.phase === 'tls' ? 'tls_timeout' : 'response_timeout', evidence };
 
   // A closed or reset connection with no alert: a Node tls.Server (and some proxies) reject

@@ -229,6 +229,51 @@ export const DIAGNOSES = {
       server: 'Check the application behind the TLS endpoint and its logs.',
     },
   },
+  body_timeout: {
+    phase: 'response',
+    title: 'Response body stalled',
+    summary: 'The server sent the response headers but the body did not finish within the time limit.',
+    fix: {
+      client: 'Check whether the endpoint streams or long-polls; the probe expects a complete response.',
+      server: 'Check the application behind the endpoint: it stalled after sending headers.',
+    },
+  },
+  response_incomplete: {
+    phase: 'response',
+    title: 'Response cut off',
+    summary: 'The server closed the connection in the middle of the response body.',
+    fix: {
+      client: 'Retry; if it persists, compare with curl (see "Copy as curl").',
+      server: 'Check the server and any proxy in front of it for errors or connection limits during this response.',
+    },
+  },
+  response_too_large: {
+    phase: 'response',
+    title: 'Response body too large',
+    summary: 'The response body grew past the relay\'s limit, so reading stopped.',
+    fix: {
+      client: 'Probe an endpoint with a bounded answer.',
+      server: 'Check that the endpoint ends its response (Content-Length or a final chunk).',
+    },
+  },
+  response_headers_too_large: {
+    phase: 'response',
+    title: 'Response headers too large',
+    summary: 'The server sent a response header block larger than the relay accepts.',
+    fix: {
+      client: 'Nothing to change on your side.',
+      server: 'Check the response headers (large cookies or a loop adding headers).',
+    },
+  },
+  response_malformed: {
+    phase: 'response',
+    title: 'Malformed HTTP response',
+    summary: 'The server\'s answer is not valid HTTP/1.1.',
+    fix: {
+      client: 'Check that the port serves HTTP over TLS (not another protocol).',
+      server: 'Check the application or proxy answering on this port.',
+    },
+  },
   connection_closed: {
     phase: 'response',
     title: 'Connection closed without an answer',

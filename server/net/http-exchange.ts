@@ -46,14 +46,27 @@ export function requestHeaders(req: OutgoingRequest): Record<string, string> {
 export async function exchange(socket: tls.TLSSocket, req: OutgoingRequest, limits: Limits, signal: AbortSignal | undefined, t0: number, lateError: () => Error | undefined, base: Partial<FailureSignals>, hooks: ExchangeHooks = {}): Promise<HttpResult> {
   const since = () => Math.round((performance.now() - t0) * 10) / 10;
   let sentMs = 0;
+  let stage: 'headers' | 'body' = 'headers';
+  const fail = (err: unknown): never => {
+    socket.destroy();
+    if (err instanceof CancelledError) throw err;
+    const info = errInfo(lateError() ?? err);
+    throw new PhaseError({
+      phase: 'response', ...base, handshakeComplete: true, ...info, stage,
+      timedOut: info.errorCode === 'RESPONSE_TIMEOUT' || info.errorCode === 'BODY_TIMEOUT',
+    });
+  };
+
+  let res: http.IncomingMessage;
   try {
-    return await bounded(new Promise<HttpResult>((resolve, reject) => {
+    res = await bounded(new Promise<http.IncomingMessage>((resolve, reject) => {
       const early = lateError();
       if (early) return reject(early);
       const r = http.request({
         method: req.method,
         path: `${req.url.pathname}${req.url.search}`,
         headers: requestHeaders(req),
+        maxHeaderSize: limits.maxResponseHeaderBytes,
         // Without an agent, http uses this function for the connection: the socket we tapped.
         createConnection: () => socket,
       });
@@ -67,36 +80,45 @@ export async function exchange(socket: tls.TLSSocket, req: OutgoingRequest, limi
       };
       r.on('error', reject);
       r.on('finish', markSent);
-      r.on('response', (res) => {
-        markSent();
-        const headersMs = since();
-        let firstByteMs: number | null = null;
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => {
-          firstByteMs ??= since();
-          bytes += chunk.length;
-          if (kept < limits.maxResponseBodyBytes) {
-            const part = chunk.subarray(0, limits.maxResponseBodyBytes - kept);
-            chunks.push(part);
-            kept += part.length;
-          }
-        });
-        res.on('end', () => resolve({
-          status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'),
-          bytes, truncated: bytes > kept, sentMs, headersMs, firstByteMs, endMs: since(),
-        }));
-        res.on('error', reject);
-      });
+      r.on('response', (response) => { markSent(); resolve(response); });
       r.end(req.body);
-    }), limits.responseTimeoutMs, signal, () => Object.assign(new Error(`no response within ${limits.responseTimeoutMs} ms`), { code: 'RESPONSE_TIMEOUT' }));
+    }), limits.responseTimeoutMs, signal, () => Object.assign(new Error(`no response headers within ${limits.responseTimeoutMs} ms`), { code: 'RESPONSE_TIMEOUT' }));
   } catch (err) {
-    socket.destroy();
-    if (err instanceof CancelledError) throw err;
-    const info = errInfo(lateError() ?? err);
-    throw new PhaseError({ phase: 'response', ...base, handshakeComplete: true, ...info, timedOut: info.errorCode === 'RESPONSE_TIMEOUT' });
+    return fail(err);
   }
+
+  stage = 'body';
+  const headersMs = since();
+  let firstByteMs: number | null = null;
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let bytes = 0;
+  try {
+    await bounded(new Promise<void>((resolve, reject) => {
+      res.on('data', (chunk: Buffer) => {
+        firstByteMs ??= since();
+        bytes += chunk.length;
+        if (kept < limits.maxResponseBodyBytes) {
+          const part = chunk.subarray(0, limits.maxResponseBodyBytes - kept);
+          chunks.push(part);
+          kept += part.length;
+        }
+        // An endless body must not keep the run (and a core) busy until the body timeout.
+        if (bytes > limits.maxResponseReadBytes) {
+          reject(Object.assign(new Error(`the response body passed ${limits.maxResponseReadBytes} bytes; reading stopped`), { code: 'BODY_TOO_LARGE' }));
+        }
+      });
+      res.on('end', () => resolve());
+      res.on('aborted', () => reject(Object.assign(new Error('the server closed the connection in the middle of the response body'), { code: 'ECONNRESET' })));
+      res.on('error', reject);
+    }), limits.bodyTimeoutMs, signal, () => Object.assign(new Error(`the response body did not finish within ${limits.bodyTimeoutMs} ms`), { code: 'BODY_TIMEOUT' }));
+  } catch (err) {
+    return fail(err);
+  }
+  return {
+    status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'),
+    bytes, truncated: bytes > kept, sentMs, headersMs, firstByteMs, endMs: since(),
+  };
 }
 
 export function prettyBody(body: string, contentType: string | undefined): string {

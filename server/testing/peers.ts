@@ -49,6 +49,9 @@ export async function rawServer(onConnection: (socket: net.Socket) => void): Pro
     s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
     onConnection(s);
+    // Read whatever arrives (unless the handler did): a paused socket never sees the client's
+    // FIN, and its descriptor would outlive the test.
+    if (s.listenerCount('data') === 0) s.resume();
   });
   await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
   return {
