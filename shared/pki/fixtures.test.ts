@@ -143,12 +143,12 @@ export interface IssuedPki {
   issueWith(issuer: 'root' | 'intermediate', options: Partial<IssueOptions> & { subject: string }, algorithm?: KeyAlgorithmName): Promise<{ pem: string; keyPem: string }>;
 }
 
-/** A root → intermediate → client PKI made by issue.ts (WebCrypto, P-256: milliseconds). */
-export async function issuedPki(validFrom = new Date(Date.now() - 60_000)): Promise<IssuedPki> {
+/** A root → intermediate → client PKI made by issue.ts (WebCrypto, P-256: milliseconds); `caName` names its CAs. */
+export async function issuedPki(validFrom = new Date(Date.now() - 60_000), caName = 'Harness Test'): Promise<IssuedPki> {
   const rootKeys = await generateKeyPair('P-256', true);
-  const root = await selfSign(rootKeys, { subject: 'CN=Harness Test Root, O=Harness', profile: 'root-ca', notBefore: validFrom });
+  const root = await selfSign(rootKeys, { subject: `CN=${caName} Root, O=Harness`, profile: 'root-ca', notBefore: validFrom });
   const intKeys = await generateKeyPair('P-256', true);
-  const intermediate = await issue(intKeys.publicKey, { certificate: root, privateKey: rootKeys.privateKey }, { subject: 'CN=Harness Test Intermediate, O=Harness', profile: 'intermediate-ca', pathLength: 0, notBefore: validFrom });
+  const intermediate = await issue(intKeys.publicKey, { certificate: root, privateKey: rootKeys.privateKey }, { subject: `CN=${caName} Intermediate, O=Harness`, profile: 'intermediate-ca', pathLength: 0, notBefore: validFrom });
   const issuers = { root: { certificate: root, privateKey: rootKeys.privateKey }, intermediate: { certificate: intermediate, privateKey: intKeys.privateKey } };
   const issueWith: IssuedPki['issueWith'] = async (issuer, options, algorithm = 'P-256') => {
     const keys = await generateKeyPair(algorithm, true);

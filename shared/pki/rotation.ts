@@ -78,7 +78,12 @@ async function judge(label: string, role: RotationRole, pem: string, trust: Insp
     entry.problems.push(problem('trust_anchor_missing_root', `the chain reaches ${top.info.subject} in the CA bundle, but not its root ${top.info.issuer}`, label));
   } else {
     const via = built.certificates.length > 1 ? ` (chain: ${built.certificates.map((c) => c.info.subject).join(' → ')})` : '';
-    const reason = top.info.selfSigned ? `ends at ${top.info.subject}, which is not in the CA bundle` : `needs ${top.info.issuer}, which is neither sent by the client nor in the CA bundle`;
+    const rekeyed = built.impostors.some((i) => i.child === top);
+    const reason = top.info.selfSigned
+      ? `ends at ${top.info.subject}, which is not in the CA bundle`
+      : rekeyed
+        ? `needs ${top.info.issuer}; the CA bundle has a certificate with that name but a different key (a re-keyed CA, or another CA with the same name)`
+        : `needs ${top.info.issuer}, which is neither sent by the client nor in the CA bundle`;
     entry.problems.push(problem('chain_untrusted', `${leaf.info.subject} ${reason}${via}`, label));
   }
 
