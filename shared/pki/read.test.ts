@@ -153,7 +153,7 @@ test('readInput: a key from any form becomes the same PKCS#8', async () => {
   const [pkcs8, sec1, der, sec1Der] = await Promise.all(forms.map((f) => readInput(f)));
   const viaEncrypted = await readInput(pem('client-enc.key'), { password: 'key secret' });
   const fromP12 = await readInput(pki.readBytes('client.p12'), { password: 'p12 secret' });
-  const reference = pkcs8.keys[0]!.pkcs8;
+  const reference = pkcs8!.keys[0]!.pkcs8;
   // SEC1 → PKCS#8 wrapping differs from openssl's own encoding only in the optional fields, so compare what WebCrypto sees.
   const { subtle } = globalThis.crypto;
   const d = async (bytes: Uint8Array): Promise<string | undefined> => {
@@ -161,5 +161,5 @@ test('readInput: a key from any form becomes the same PKCS#8', async () => {
     return ((await subtle.exportKey('jwk', key)) as JsonWebKey).d;
   };
   const expected = await d(reference);
-  for (const r of [sec1, der, sec1Der, viaEncrypted, fromP12]) assert.equal(await d(r.keys[0]!.pkcs8), expected);
+  for (const r of [sec1, der, sec1Der, viaEncrypted, fromP12]) assert.equal(await d(r!.keys[0]!.pkcs8), expected);
 });
