@@ -23,10 +23,11 @@ const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
 
 Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
-                [--hosted] [--allow-target HOST] [--allow-port N]
+                [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
-      addresses on allowed ports (default 443, 8443, 9443) are probed.
+      addresses on allowed ports (default 443, 8443, 9443) are probed. --limit overrides a
+      limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000.
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
@@ -77,6 +78,17 @@ function port(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** `--limit runTimeoutMs=30000` → { runTimeoutMs: 30000 }; names and values are checked by validateLimits. */
+function parseLimitFlags(flags: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const flag of flags) {
+    const m = flag.match(/^(\w+)=(\d+(?:\.\d+)?)$/);
+    if (!m) throw new UsageError(`--limit ${flag} is not NAME=NUMBER (see server/defaults.ts for the names)`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
 async function serve(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -89,6 +101,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       hosted: { type: 'boolean', default: false },
       'allow-target': { type: 'string', multiple: true },
       'allow-port': { type: 'string', multiple: true },
+      limit: { type: 'string', multiple: true },
       quiet: { type: 'boolean', default: false },
     },
     strict: true,
@@ -104,6 +117,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       hosted: values.hosted,
       allowTargets: values['allow-target'],
       allowPorts: values['allow-port']?.map((p) => port(p, '--allow-port')!),
+      limits: parseLimitFlags(values.limit ?? []),
       quiet: values.quiet,
     });
   } catch (err) {

@@ -209,3 +209,28 @@ test('a plain GET of /ws tells a wrong token (403) from a right one (426) and no
   assert.equal(await status('/ws?token=nope'), 403);
   assert.equal(await status(`/ws?token=${relay.token}`), 426);
 });
+
+test('a browser that vanishes is noticed within two heartbeats; its runs are cancelled and their sockets closed', async () => {
+  const { rawServer } = await import('./testing/peers.ts');
+  let live = 0;
+  const silent = await rawServer((s) => { live++; s.on('close', () => live--); });
+  const quick = await startRelay({ port: 0, quiet: true, lab: false, limits: { heartbeatMs: 200, tlsTimeoutMs: 30_000 }, dataDir: await mkdtemp(join(tmpdir(), 'hb-')), webRoot: await mkdtemp(join(tmpdir(), 'hb-')) });
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${quick.port}/ws?token=${quick.token}`, { origin: quick.origin });
+    await new Promise((ok) => ws.once('open', ok));
+    ws.send(JSON.stringify({ type: 'probe.start', id: 'hang', probe: { url: `https://127.0.0.1:${silent.port}/` } }));
+    await new Promise((ok) => ws.on('message', (d) => { if (JSON.parse(String(d)).type === 'run.started') ok(undefined); }));
+    for (let i = 0; i < 50 && live === 0; i++) await new Promise((ok) => setTimeout(ok, 20));
+    assert.equal(live, 1, 'the run holds a connection to the target');
+    // Stop reading: pings go unanswered, like a laptop lid closed mid-run.
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const t0 = performance.now();
+    for (let i = 0; i < 100 && live > 0; i++) await new Promise((ok) => setTimeout(ok, 20));
+    assert.equal(live, 0, 'the target connection was closed');
+    assert.ok(performance.now() - t0 < 2 * 200 + 400, `took ${Math.round(performance.now() - t0)} ms`);
+    ws.terminate();
+  } finally {
+    await quick.close();
+    await silent.close();
+  }
+});
