@@ -112,9 +112,9 @@ export async function inspectSet(inputs: readonly InspectInput[], options: { pas
         // not loadable, so not a match
       }
     }
-    const leaves = found.filter((c) => !c.info.isCa);
-    if (summary.matches.length === 0 && leaves.length > 0) {
-      report.problems.push(problem('key_cert_mismatch', `the private key (${k.key.text}) belongs to none of the ${found.length} certificate(s) given (e.g. ${leaves[0]!.info.subject})`, k.where));
+    if (summary.matches.length === 0 && found.length > 0) {
+      const example = found.find((c) => !c.info.isCa) ?? found[0]!;
+      report.problems.push(problem('key_cert_mismatch', `the private key (${k.key.text}) belongs to none of the ${found.length} certificate(s) given (e.g. ${example.info.subject})`, k.where));
     }
   }
   return report;

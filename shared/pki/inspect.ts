@@ -71,7 +71,7 @@ export interface CertificateInfo {
   /** Every extension present, with the ones the inspector does not decode. */
   extensions: { oid: string; name: string; critical: boolean }[];
   fingerprints: Fingerprints;
-  /** Subject equals issuer and the certificate's own key verifies its signature: a trust anchor. */
+  /** Subject equals issuer and the certificate's own key verifies its signature (or cannot be checked here): a trust anchor. */
   selfSigned: boolean;
   pem: string;
 }
@@ -201,7 +201,9 @@ export async function inspectCertificate(der: Uint8Array, options: { where?: str
   const cn = commonName(parsed.subject);
   if (cn !== undefined) info.commonName = cn;
   const inspected: InspectedCertificate = { info, parsed, certificate: cert, subjectKey, issuerKey, signedBy };
-  info.selfSigned = subjectKey === issuerKey && (await signedBy(inspected)) === true;
+  // A self-issued certificate whose signature this runtime cannot check (e.g. Ed448 in a
+  // browser) is still almost certainly a root; one whose signature fails is not.
+  info.selfSigned = subjectKey === issuerKey && (await signedBy(inspected)) !== false;
   return inspected;
 }
 
