@@ -86,7 +86,7 @@ export function formatReport(report: InspectionReport): string {
 
   const chained = report.chain.paths.filter((p) => p.members.length > 1 || p.members[0]?.role === 'leaf');
   if (chained.length > 0) {
-    out.push(report.chain.paths.length === 1 ? 'Chain\n' : 'Chains\n');
+    out.push(chained.length === 1 ? 'Chain\n' : 'Chains\n');
     const width = Math.max(...chained.flatMap((p) => p.members.map((m) => m.subject.length)));
     for (const path of chained) {
       path.members.forEach((m, i) => {

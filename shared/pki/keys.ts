@@ -122,6 +122,7 @@ export function sec1ToPkcs8(sec1: Uint8Array): Uint8Array {
   });
 }
 
+/** PKCS#8 PEM, the form Node TLS and WebCrypto both take, whatever form the key arrived in. */
 export function pkcs8Pem(pkcs8: Uint8Array): string {
   const lines = toBase64(pkcs8).match(/.{1,64}/g) ?? [];
   return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
@@ -206,11 +207,4 @@ export async function jwkOfSpki(spki: Uint8Array, key: KeyDescription = describe
     async (params) => publicJwk(await subtle.exportKey('jwk', await subtle.importKey('spki', toArrayBuffer(spki), params, true, key.kind.startsWith('X') ? [] : ['verify']))),
     `the ${key.text} public key`,
   );
-}
-
-/** Imports a PKCS#8 key for signing (used by tests and by callers that prove possession). */
-export async function importSigningKey(pkcs8: Uint8Array, extractable = false): Promise<CryptoKey> {
-  const { subtle } = currentCrypto();
-  const key = describePkcs8(pkcs8);
-  return firstImport(importParams(key), (params) => subtle.importKey('pkcs8', toArrayBuffer(pkcs8), params, extractable, ['sign']), `the ${key.text} private key`);
 }

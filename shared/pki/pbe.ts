@@ -2,6 +2,7 @@
 // AES-CBC or DES-EDE3-CBC, OpenSSL 3's default) over WebCrypto, and the legacy PKCS#12 schemes
 // (SHA-1 + Triple-DES or RC2) over legacy-ciphers.ts.
 import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './der.ts';
+import { PKI_DEFAULTS } from './defaults.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
 import { currentCrypto } from './issue.ts';
 import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf, rc2CbcDecrypt, tripleDesCbcDecrypt, unpad } from './legacy-ciphers.ts';
@@ -14,12 +15,6 @@ export class PbeError extends Error {
     super(message);
   }
 }
-
-/** Named limits: an attacker-supplied file must not make the inspector spin. */
-export const PBE_LIMITS = {
-  maxPbkdf2Iterations: 10_000_000, // PBKDF2 runs natively in WebCrypto
-  maxPkcs12KdfIterations: 200_000, // the PKCS#12 KDF runs in JavaScript
-} as const;
 
 const PBES2 = '1.2.840.113549.1.5.13';
 const PBKDF2 = '1.2.840.113549.1.5.12';
@@ -73,7 +68,7 @@ function parseScheme(alg: Uint8Array): Scheme {
     const iterations = integer(alg, iter);
     const text = `${legacy.name}, ${iterations} iterations`;
     if (legacy.cipher === 'rc4') throw new PbeError('unsupported', `${legacy.name} (RC4) is not supported`);
-    if (iterations > PBE_LIMITS.maxPkcs12KdfIterations) throw new PbeError('unsupported', `${text}: too many iterations`);
+    if (iterations > PKI_DEFAULTS.maxPkcs12KdfIterations) throw new PbeError('unsupported', `${text}: too many iterations`);
     const saltBytes = contentOf(alg, salt).slice();
     return {
       text,
@@ -110,7 +105,7 @@ function parseScheme(alg: Uint8Array): Scheme {
   const cipher = encOid ? PBES2_CIPHERS[oidOf(alg, encOid)] : undefined;
   if (!cipher || !ivTlv || ivTlv.tag !== TAG.octetString) throw new PbeError('unsupported', `PBES2 cipher ${encOid ? oidOf(alg, encOid) : '?'} is not supported`);
   const text = `PBES2 (PBKDF2-HMAC-${hash}, ${cipher.name}, ${iterations} iterations)`;
-  if (iterations > PBE_LIMITS.maxPbkdf2Iterations) throw new PbeError('unsupported', `${text}: too many iterations`);
+  if (iterations > PKI_DEFAULTS.maxPbkdf2Iterations) throw new PbeError('unsupported', `${text}: too many iterations`);
   const saltBytes = contentOf(alg, salt).slice();
   const iv = contentOf(alg, ivTlv).slice();
   return {

@@ -6,6 +6,7 @@
 // must be taken over the exact bytes in the file. pkijs does the integrity check (its PKCS#12
 // MAC key derivation handles SHA-1 and the SHA-2 family OpenSSL 3 uses).
 import * as pkijs from 'pkijs';
+import { PKI_DEFAULTS } from './defaults.ts';
 import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
 import { currentCrypto } from './issue.ts';
@@ -153,7 +154,7 @@ async function verifyMac(bytes: Uint8Array, macData: Tlv, content: Uint8Array, p
     iterations = 0;
     for (let i = iterTlv.contentStart; i < iterTlv.contentEnd; i++) iterations = iterations * 256 + bytes[i]!;
   }
-  if (iterations > 200_000) throw new Pkcs12Error('p12_unsupported', `the PKCS#12 integrity check uses ${iterations} iterations, more than this tool runs`);
+  if (iterations > PKI_DEFAULTS.maxPkcs12KdfIterations) throw new Pkcs12Error('p12_unsupported', `the PKCS#12 integrity check uses ${iterations} iterations, more than this tool runs`);
   const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto: currentCrypto() });
   const ok = await engine.verifyDataStampedWithPassword({
     password: toArrayBuffer(utf8(password)),

@@ -237,7 +237,3 @@ export function problem(code: ProblemCode, message: string, where?: string): Pro
   if (where !== undefined) p.where = where;
   return p;
 }
-
-export function hasErrors(problems: readonly Problem[]): boolean {
-  return problems.some((p) => p.severity === 'error');
-}

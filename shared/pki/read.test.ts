@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { opensslPki, openssl, type OpensslPki } from './fixtures.test.ts';
+import { pkcs8Pem } from './keys.ts';
 import { readInput, type ReadOptions } from './read.ts';
 
 const pki: OpensslPki = opensslPki();
@@ -162,4 +163,7 @@ test('readInput: a key from any form becomes the same PKCS#8', async () => {
   };
   const expected = await d(reference);
   for (const r of [sec1, der, sec1Der, viaEncrypted, fromP12]) assert.equal(await d(r!.keys[0]!.pkcs8), expected);
+  // The PKCS#8 PEM handed to Node TLS is one openssl reads as the same key.
+  const roundTrip = openssl(pki.dir, ['pkey', '-pubout'], pkcs8Pem(sec1!.keys[0]!.pkcs8));
+  assert.equal(roundTrip, openssl(pki.dir, ['pkey', '-in', 'client.key', '-pubout']));
 });
