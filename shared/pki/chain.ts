@@ -122,10 +122,6 @@ function list(certs: readonly InspectedCertificate[]): string {
   return certs.map((c) => c.info.subject).join(' → ');
 }
 
-/**
- * Analyses a set of certificates as a bundle, in the order given (the order matters: a TLS peer
- * sends its own certificate first, then each issuer).
- */
 export interface AnalyzeOptions {
   /**
    * Names the bundle each certificate came from; order is judged only within one bundle (two
@@ -134,6 +130,10 @@ export interface AnalyzeOptions {
   bundleOf?: (certificate: InspectedCertificate) => string;
 }
 
+/**
+ * Analyses a set of certificates as a bundle, in the order given (the order matters: a TLS peer
+ * sends its own certificate first, then each issuer).
+ */
 export async function analyzeChain(certificates: readonly InspectedCertificate[], options: AnalyzeOptions = {}): Promise<ChainReport> {
   const bundleOf = options.bundleOf ?? (() => '');
   const problems: Problem[] = [];
