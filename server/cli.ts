@@ -11,7 +11,7 @@ import { startLab, type RunningLab } from './lab/lab.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { validateLimits } from './defaults.ts';
 import { formatStep, formatFinished } from './format-steps.ts';
-import { redactDeep } from '../shared/redact.ts';
+import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 
 export interface Io {
@@ -218,17 +218,19 @@ async function probe(argv: string[], io: Io): Promise<number> {
     }
 
     const runId = 'cli';
+    const secrets = secretValues({ headers: req.headers, body: req.body, privateKeyPems: req.client ? [req.client.privateKeyPem] : [] });
+    const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const emit = (msg: ServerMessage) => {
-      if (values.json) io.stdout(`${JSON.stringify(redactDeep(msg))}\n`);
+      if (values.json) io.stdout(`${JSON.stringify(clean(msg))}\n`);
     };
     emit({ type: 'run.started', id: 'cli', runId, kind: 'probe', target: req.url });
-    if (!values.json) io.stdout(`Probe ${method} ${req.url}\n`);
+    if (!values.json) io.stdout(clean(`Probe ${method} ${redactUrl(req.url)}\n`));
     const result = await runProbe(req, {
       limits: validateLimits(),
       extraTrustedCaPem: lab ? [lab.serverCaPem] : [],
       onStep: (step) => {
         emit({ type: 'step', runId, step });
-        if (!values.json && step.status !== 'running') io.stdout(formatStep(redactDeep(step)));
+        if (!values.json && step.status !== 'running') io.stdout(formatStep(clean(step)));
       },
     });
     emit({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });

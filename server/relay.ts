@@ -29,6 +29,8 @@ export interface RelayOptions {
   dataDir?: string;
   webRoot?: string;
   quiet?: boolean;
+  /** Where log lines go (default stderr). */
+  logWriter?: (line: string) => void;
   limits?: Partial<Limits>;
   /** Extra exact origins allowed to open the WebSocket (e.g. the Vite dev server, or the public origin in hosted mode). */
   allowOrigins?: string[];
@@ -57,7 +59,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const host = opts.host ?? '127.0.0.1';
   const hosted = opts.hosted === true || !LOOPBACK.has(host);
   const limits = validateLimits(opts.limits);
-  const log = createLogger(opts.quiet);
+  const log = createLogger(opts.quiet, opts.logWriter);
   const token = randomBytes(32).toString('hex');
   const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? join(ROOT, '.lab'), port: opts.labPort ?? 0 });
 

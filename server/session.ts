@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, type ClientMessage, type RelayInfo, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
-import { redactDeep } from '../shared/redact.ts';
+import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
-import { runFlow, flowTarget } from './flows/run-flow.ts';
+import { runFlow, flowTarget, flowSecrets } from './flows/run-flow.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { RunningLab } from './lab/lab.ts';
@@ -113,12 +113,14 @@ export class Session {
       }
       case 'probe.start': {
         const extraTrustedCaPem = this.#labTrust();
-        return this.#startRun(msg.id, 'probe', msg.probe.url, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, extraTrustedCaPem, policy: this.#state.policy, ...ctx }));
+        const { headers, body, client } = msg.probe;
+        const secrets = secretValues({ headers, body, privateKeyPems: client ? [client.privateKeyPem] : [] });
+        return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, extraTrustedCaPem, policy: this.#state.policy, ...ctx }));
       }
       case 'flow.start': {
         const { limits, origin, callbacks, lab } = this.#state;
         const target = flowTarget(msg.flow);
-        return this.#startRun(msg.id, 'flow', target, (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#labTrust(), relayOrigin: origin, callbacks, lab, ...ctx }));
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#labTrust(), relayOrigin: origin, callbacks, lab, ...ctx }));
       }
     }
   }
@@ -128,7 +130,11 @@ export class Session {
   }
 
   /** Common life of every run: limits, id, started/finished events, cancellation, cleanup. */
-  async #startRun(requestId: string, kind: RunKind, target: string, execute: Executor): Promise<void> {
+  /**
+   * `secrets` are the values the request carries (credentials, key lines): they are scrubbed
+   * from every event of the run, whatever echoes them.
+   */
+  async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor): Promise<void> {
     const { limits } = this.#state;
     if (this.#runs.size >= limits.runsPerConnection) {
       return this.send({ type: 'error', id: requestId, code: 'too_many_runs', message: `at most ${limits.runsPerConnection} runs at once per connection` });
@@ -141,14 +147,14 @@ export class Session {
     const runTimer = setTimeout(() => controller.abort(), limits.runTimeoutMs);
     this.#runs.set(runId, controller);
     this.#state.activeRuns++;
-    this.send({ type: 'run.started', id: requestId, runId, kind, target });
+    this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
     const t0 = performance.now();
     try {
-      const result = await execute({ signal: controller.signal, onStep: (step) => this.send({ type: 'step', runId, step: redactDeep(step) }) });
+      const result = await execute({ signal: controller.signal, onStep: (step) => this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) }) });
       this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
     } catch (err) {
       // A bug in one run must not take the relay or anyone else's runs down.
-      this.#state.log.error('run failed', { runId, kind, error: err instanceof Error ? err.message : String(err) });
+      this.#state.log.error('run failed', { runId, kind, error: scrubDeep(err instanceof Error ? err.message : String(err), secrets) });
       this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: [], durationMs: Math.round(performance.now() - t0) });
     } finally {
       clearTimeout(runTimer);

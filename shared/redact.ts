@@ -80,3 +80,72 @@ export function redactForm(body: string): string {
   }
   return out.join('&');
 }
+
+/** Masks secret query parameters (access_token, code, apiKey…) in a URL or a path with a query. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const hash = url.indexOf('#', q);
+  const query = url.slice(q + 1, hash < 0 ? undefined : hash);
+  return `${url.slice(0, q)}?${redactForm(query)}${hash < 0 ? '' : url.slice(hash)}`;
+}
+
+/** Shortest value treated as a secret to scrub; shorter ones would mask ordinary text. */
+const MIN_SECRET_LENGTH = 6;
+
+/**
+ * The secret values a request carries, so they can be scrubbed wherever they show up again —
+ * a target that echoes its request, an error message that quotes it.
+ */
+export function secretValues(req: { headers?: Record<string, string>; body?: string; privateKeyPems?: string[]; extra?: string[] }): string[] {
+  const out = new Set<string>();
+  const add = (v: string | undefined) => {
+    const t = v?.trim();
+    if (t && t.length >= MIN_SECRET_LENGTH) out.add(t);
+  };
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    if (!isSecretHeader(name)) continue;
+    add(value);
+    add(value.replace(/^\w+\s+/, '')); // the credential after "Bearer " / "Basic "
+  }
+  if (req.body) {
+    for (const [k, v] of new URLSearchParams(req.body)) if (isSecretField(k) || FORM_ONLY_SECRET_FIELDS.has(k.toLowerCase())) add(v);
+    try {
+      const json: unknown = JSON.parse(req.body);
+      collectSecretFields(json, add, 0);
+    } catch {
+      // not JSON
+    }
+  }
+  for (const pem of req.privateKeyPems ?? []) {
+    for (const line of pem.split(/\r?\n/)) if (!line.startsWith('-----') && line.length >= 16) add(line);
+  }
+  for (const v of req.extra ?? []) add(v);
+  return [...out];
+}
+
+function collectSecretFields(v: unknown, add: (s: string) => void, depth: number): void {
+  if (depth > MAX_DEPTH || !v || typeof v !== 'object') return;
+  for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof child === 'string' && (isSecretField(k) || isSecretHeader(k))) add(child);
+    else collectSecretFields(child, add, depth + 1);
+  }
+}
+
+/** Replaces every occurrence of the given secret values in all strings of `value`. */
+export function scrubDeep<T>(value: T, secrets: readonly string[], depth = 0): T {
+  if (secrets.length === 0) return value;
+  if (depth > MAX_DEPTH) return '[too deep]' as unknown as T;
+  if (typeof value === 'string') {
+    let out: string = value;
+    for (const s of secrets) if (out.includes(s)) out = out.split(s).join(MASK);
+    return out as unknown as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets, depth + 1)) as unknown as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = scrubDeep(v, secrets, depth + 1);
+    return out as T;
+  }
+  return value;
+}

@@ -29,6 +29,12 @@ export function flowTarget(flow: FlowRequest): string {
   return flow.issuer;
 }
 
+/** Secret values the flow request carries, scrubbed from all of its events. */
+export function flowSecrets(flow: FlowRequest): string[] {
+  void flow;
+  return [];
+}
+
 export async function runFlow(flow: FlowRequest, ctx: FlowContext): Promise<FlowResult> {
   void ctx;
   throw new TypeError(`flow kind ${flow.kind} is not implemented yet`);

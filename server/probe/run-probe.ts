@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
-import { redactHeaders } from '../../shared/redact.ts';
+import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, wireSignals, type Handshake } from '../net/dial.ts';
@@ -222,13 +222,13 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     // ---- request and response
     const path = `${url.pathname}${url.search}`;
     const outgoing = { method, url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
-    const reqStep = rec.start('request', 'request', 'Request', `${method} ${path}`);
+    const reqStep = rec.start('request', 'request', 'Request', `${method} ${redactUrl(path)}`);
     let respStep: OpenStep | undefined;
     let result;
     try {
       result = await exchange(conn.socket, outgoing, limits, signal, t0, conn.lateError, base, {
         onSent: () => {
-          reqStep.finish('ok', { details: { method, path, headers: redactHeaders(requestHeaders(outgoing)), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } });
+          reqStep.finish('ok', { details: { method, path: redactUrl(path), headers: redactHeaders(requestHeaders(outgoing)), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } });
           respStep = rec.start('response', 'response', 'Response', 'waiting for headers');
         },
       });

@@ -1,0 +1,124 @@
+// Secret canaries: a unique marker in every secret field, through success and failure paths.
+// The markers must appear nowhere: not in events, logs, CLI output or error messages.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
+import { startRelay, type RunningRelay } from './relay.ts';
+import { makeTestPki, type TestPki } from './testing/test-pki.ts';
+import { freePort } from './testing/peers.ts';
+
+const marker = (field: string) => `CANARY${field}${randomBytes(6).toString('hex')}`;
+const M = {
+  authorization: marker('AUTHZ'),
+  cookie: marker('COOKIE'),
+  apiKey: marker('APIKEY'),
+  proxy: marker('PROXY'),
+  clientSecret: marker('CLIENTSECRET'),
+  password: marker('PASSWORD'),
+  jwt: marker('JWT'),
+};
+const ALL = Object.values(M);
+
+let pki: TestPki;
+let relay: RunningRelay;
+let echoUrl: string;
+const logs: string[] = [];
+let echo: https.Server;
+
+before(async () => {
+  pki = await makeTestPki();
+  // A careless server that echoes back everything it was sent.
+  echo = https.createServer({ cert: pki.server.cert, key: pki.server.key }, (req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      res.writeHead(500, { 'content-type': 'application/json', 'set-cookie': `session=${M.cookie}`, 'x-echo-auth': String(req.headers.authorization) });
+      res.end(JSON.stringify({ error: `bad request: ${body}`, headers: req.headers }));
+    });
+  });
+  await new Promise<void>((ok) => echo.listen(0, '127.0.0.1', ok));
+  echoUrl = `https://localhost:${(echo.address() as AddressInfo).port}/orders?apiKey=${M.apiKey}&x=1`;
+  relay = await startRelay({ port: 0, logWriter: (l) => logs.push(l), dataDir: await mkdtemp(join(tmpdir(), 'canary-')), webRoot: await mkdtemp(join(tmpdir(), 'canary-')) });
+});
+after(async () => {
+  await relay.close();
+  echo.close();
+});
+
+function probeRequest(url: string) {
+  return {
+    url,
+    method: 'POST' as const,
+    headers: {
+      Authorization: `Bearer ${M.authorization}`,
+      Cookie: `sid=${M.cookie}`,
+      apiKey: M.apiKey,
+      'Proxy-Authorization': `Basic ${M.proxy}`,
+      'X-Trace': `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.${M.jwt}`,
+    },
+    body: `client_secret=${M.clientSecret}&password=${M.password}&grant_type=client_credentials`,
+    client: { certificatePem: pki.client.cert, privateKeyPem: pki.client.key },
+    caPem: pki.serverCa.cert,
+  };
+}
+
+async function runOverWs(probe: unknown): Promise<string> {
+  const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin });
+  await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
+  const frames: string[] = [];
+  ws.send(JSON.stringify({ type: 'probe.start', id: 'c', probe }));
+  await new Promise<void>((ok) => ws.on('message', (d) => {
+    frames.push(String(d));
+    if (JSON.parse(String(d)).type === 'run.finished') ok();
+  }));
+  ws.close();
+  return frames.join('\n');
+}
+
+function assertNoMarkers(where: string, text: string): void {
+  for (const m of ALL) assert.ok(!text.includes(m), `${where} contains ${m.slice(0, 20)}…`);
+  const keyLine = pki.client.key.split('\n')[1]!;
+  assert.ok(!text.includes(keyLine), `${where} contains the private key`);
+}
+
+test('success path with an echoing server: no marker in any event or log line', async () => {
+  const text = await runOverWs(probeRequest(echoUrl));
+  assert.match(text, /"status":500/, 'the run reached the echoing server');
+  assertNoMarkers('events', text);
+  assertNoMarkers('logs', logs.join(''));
+});
+
+test('failure paths (closed port, bad input): no marker in events or errors', async () => {
+  const closed = await runOverWs(probeRequest(`https://127.0.0.1:${await freePort()}/x?apiKey=${M.apiKey}`));
+  assert.match(closed, /connect_refused/);
+  assertNoMarkers('closed-port events', closed);
+  const bad = await runOverWs({ ...probeRequest(echoUrl), client: { certificatePem: pki.client.cert, privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${M.password}\n-----END PRIVATE KEY-----\n` } });
+  assert.match(bad, /input_invalid/);
+  assertNoMarkers('bad-input events', bad);
+  assertNoMarkers('logs', logs.join(''));
+});
+
+test('CLI output (human and --json) carries no marker', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'canary-cli-'));
+  await writeFile(join(dir, 'c.pem'), pki.client.cert);
+  await writeFile(join(dir, 'c.key'), pki.client.key);
+  await writeFile(join(dir, 'ca.pem'), pki.serverCa.cert);
+  await writeFile(join(dir, 'body'), `client_secret=${M.clientSecret}&password=${M.password}`);
+  const bin = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
+  for (const extra of [[], ['--json']]) {
+    const out = await new Promise<string>((ok) => execFile(process.execPath, [
+      bin, 'probe', echoUrl, '--cert', join(dir, 'c.pem'), '--key', join(dir, 'c.key'), '--ca', join(dir, 'ca.pem'), '--method', 'POST',
+      '-H', `Authorization: Bearer ${M.authorization}`, '-H', `apiKey: ${M.apiKey}`, '-H', `Cookie: a=${M.cookie}`, '--data-file', join(dir, 'body'), ...extra,
+    ], (_e, stdout, stderr) => ok(stdout + stderr)));
+    assert.match(out, /500/);
+    assertNoMarkers(`CLI ${extra.join(' ') || 'human'} output`, out);
+  }
+});
