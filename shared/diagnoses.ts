@@ -337,6 +337,396 @@ export const DIAGNOSES = {
       server: 'Nothing to change.',
     },
   },
+  // ---- token flows (server/flows/): client authentication, JWTs, grants, tokens, API calls.
+  // Authorization servers refuse with one opaque error (invalid_client / invalid_grant), so
+  // these codes come from what the harness checked itself; the evidence names those checks.
+  client_secret_rejected: {
+    phase: 'exchange',
+    title: 'Client secret refused',
+    summary: 'The authorization server refused the client credentials (invalid_client): the secret is wrong, the client id is unknown there, or the client is registered for another authentication method.',
+    fix: {
+      client: 'Check client_id and client_secret for stray spaces and the right environment (test vs production), and send the secret the way the client is registered (Basic header for client_secret_basic, form fields for client_secret_post).',
+      server: 'Look the client up: is this client_id registered, is the secret current (not rotated or expired), and is its token_endpoint_auth_method the one the partner uses?',
+    },
+  },
+  auth_method_not_supported: {
+    phase: 'exchange',
+    title: 'Client authentication method not offered',
+    summary: 'The client authenticated with a method the server does not list in token_endpoint_auth_methods_supported, so it cannot succeed.',
+    fix: {
+      client: 'Use one of the methods the discovery document lists, the one the client is registered with.',
+      server: 'If this method should work, enable it (oidc-provider: clientAuthMethods and features.mTLS; Keycloak: the client authenticator) and publish it in discovery.',
+    },
+  },
+  auth_method_mismatch: {
+    phase: 'exchange',
+    title: 'Client registered for another authentication method',
+    summary: 'The client is registered with a different token_endpoint_auth_method than the one used, so the server refuses it (invalid_client).',
+    fix: {
+      client: 'Authenticate the way the client is registered (the evidence names the registered method).',
+      server: 'Change the client\'s registered token_endpoint_auth_method if the partner should use this one.',
+    },
+  },
+  client_auth_missing: {
+    phase: 'exchange',
+    title: 'No client authentication sent',
+    summary: 'The token request carried no client credentials, and the server requires them for this client (invalid_client).',
+    fix: {
+      client: 'Send client credentials as registered: a secret (Basic header or form), a private_key_jwt client assertion, or a TLS client certificate.',
+      server: 'If this is a public client (a browser or mobile app using PKCE), register it with token_endpoint_auth_method "none".',
+    },
+  },
+  client_assertion_rejected: {
+    phase: 'exchange',
+    title: 'Client assertion refused',
+    summary: 'The server refused the private_key_jwt client assertion although every claim the harness can check is right: most likely the signing key is not the one registered for the client, or the jti was used before.',
+    fix: {
+      client: 'Check that the public key registered for the client (JWKS or jwks_uri) pairs with the signing key and that its kid is the one in the header; make a fresh assertion (new jti) for every request.',
+      server: 'Check the client\'s registered JWKS or jwks_uri (reachable, current key present, kid as sent) and the server log for the exact reason.',
+    },
+  },
+  tls_client_auth_no_certificate: {
+    phase: 'exchange',
+    title: 'No client certificate for certificate authentication',
+    summary: 'The client authenticates with its TLS certificate (tls_client_auth / self_signed_tls_client_auth), but no client certificate reached the server on this connection.',
+    fix: {
+      client: 'Select the client certificate and key for the flow. If the server did not ask for one, the mTLS token endpoint may be another URL (mtls_endpoint_aliases in discovery).',
+      server: 'Ask for client certificates on the token endpoint (nginx ssl_verify_client optional_no_ca, Apache SSLVerifyClient optional_no_ca) and pass the certificate to the authorization server; publish mtls_endpoint_aliases if mTLS uses another host.',
+    },
+  },
+  tls_client_auth_rejected: {
+    phase: 'exchange',
+    title: 'Client certificate refused for client authentication',
+    summary: 'The TLS handshake carried the client certificate, but the authorization server did not accept it for this client: the subject does not match the registration, the CA is not trusted for client authentication, or the self-signed certificate is not registered.',
+    fix: {
+      client: 'Compare the certificate subject (shown in the step) with the value registered for the client (tls_client_auth_subject_dn or SAN), exactly; for self_signed_tls_client_auth register the certificate in the client JWKS (x5c).',
+      server: 'Check the client\'s tls_client_auth_subject_dn (or SAN) against the certificate subject and that the TLS terminator passes the certificate on (nginx $ssl_client_escaped_cert, Apache SSL_CLIENT_CERT).',
+    },
+  },
+  jwt_expired: {
+    phase: 'exchange',
+    title: 'JWT expired',
+    summary: 'The JWT had already expired when it was sent (exp is in the past), so the server refused it.',
+    fix: {
+      client: 'Make a fresh JWT right before each request, with exp one or two minutes ahead, and check the clock of the machine that signs it.',
+      server: 'Nothing to change: expired assertions must be refused. A small clock leeway (30–60 s) helps clients whose clocks drift.',
+    },
+  },
+  jwt_not_yet_valid: {
+    phase: 'exchange',
+    title: 'JWT not yet valid',
+    summary: 'The JWT\'s nbf lies in the future, so the server does not accept it yet.',
+    fix: {
+      client: 'Set nbf to the signing time (or leave it out) and check the signing machine\'s clock.',
+      server: 'Allow a small clock leeway for nbf and iat.',
+    },
+  },
+  jwt_audience_mismatch: {
+    phase: 'exchange',
+    title: 'JWT audience is not this server',
+    summary: 'The JWT\'s aud claim does not name this token endpoint (or the issuer), so the server refuses it.',
+    fix: {
+      client: 'Set aud to the token endpoint URL exactly as the server publishes it (token_endpoint in discovery): scheme, host, port and path, no trailing slash.',
+      server: 'If another audience should be accepted (the issuer, an alias host), configure it; oidc-provider accepts the issuer, the token endpoint and the endpoint URL.',
+    },
+  },
+  jwt_key_unknown: {
+    phase: 'exchange',
+    title: 'Signing key not registered',
+    summary: 'The JWT was signed with a key the server does not have for this client or issuer: its kid is not among the registered keys.',
+    fix: {
+      client: 'Register the public key (JWK with the same kid) for the client, or sign with the registered key and put its kid in the header.',
+      server: 'Add the partner\'s public key to the client\'s JWKS (or check that its jwks_uri serves it); keys are looked up by kid.',
+    },
+  },
+  jwt_alg_key_mismatch: {
+    phase: 'exchange',
+    title: 'Algorithm does not fit the key',
+    summary: 'The JWT header\'s alg does not fit the key, or is not one the server accepts, so the signature cannot be verified.',
+    fix: {
+      client: 'Use the key\'s algorithm (RS256 or PS256 for RSA, ES256 for P-256) and one of token_endpoint_auth_signing_alg_values_supported.',
+      server: 'Accept the algorithm in the client registration (token_endpoint_auth_signing_alg) if it should be allowed.',
+    },
+  },
+  jwt_lifetime_too_long: {
+    phase: 'exchange',
+    title: 'JWT lives too long',
+    summary: 'The JWT lives longer than servers commonly allow for assertions (5 minutes); many refuse it for that alone.',
+    fix: {
+      client: 'Set exp at most a few minutes after iat.',
+      server: 'If longer-lived assertions are acceptable, raise the maximum assertion lifetime and say so in the integration guide.',
+    },
+  },
+  jwt_claims_invalid: {
+    phase: 'exchange',
+    title: 'JWT claims incomplete or wrong',
+    summary: 'A claim the server requires is missing or has the wrong value (the evidence names it: exp, iss, sub, jti, iat).',
+    fix: {
+      client: 'Fix the named claim. Client assertions need iss = sub = client_id, aud = the token endpoint, exp and a unique jti.',
+      server: 'Nothing to change if your profile requires the claim; name it in the integration guide.',
+    },
+  },
+  jwt_malformed: {
+    phase: 'inputs',
+    title: 'Not a readable JWT',
+    summary: 'The value given as a JWT is not a signed JWT the server can read (three base64url parts: header, claims, signature).',
+    fix: {
+      client: 'Send the compact signed JWT itself, without quotes, "Bearer " or line breaks.',
+      server: 'Nothing to change.',
+    },
+  },
+  clock_skew: {
+    phase: 'exchange',
+    title: 'Clocks differ',
+    summary: 'The clock that signed the JWT, the relay\'s or the server\'s clock is off by more than a minute, so time claims look expired or not yet valid to the server.',
+    fix: {
+      client: 'Synchronise the signing machine\'s clock (NTP) and take iat and exp from it.',
+      server: 'Synchronise the server clock (NTP) and allow a small leeway for time claims.',
+    },
+  },
+  grant_assertion_rejected: {
+    phase: 'exchange',
+    title: 'JWT grant refused',
+    summary: 'The server refused the JWT (invalid_grant) although the claims the harness can check are right: the signing key is not registered for this issuer, the subject is unknown to the server, or the jti was used before.',
+    fix: {
+      client: 'Check that the server has your public key for this iss (same kid), that sub is a user it knows, and use a fresh jti every time.',
+      server: 'Check the trusted-issuer registration (key, iss) and the user mapping for sub; the server log has the exact reason.',
+    },
+  },
+  grant_not_allowed_for_client: {
+    phase: 'exchange',
+    title: 'Grant type not allowed for this client',
+    summary: 'The server knows the client but it is not allowed to use this grant type (unauthorized_client).',
+    fix: {
+      client: 'Use a grant the client is registered for, or ask the provider to enable this one.',
+      server: 'Add the grant type to the client\'s registered grant_types.',
+    },
+  },
+  grant_type_not_supported: {
+    phase: 'exchange',
+    title: 'Grant type not supported',
+    summary: 'The server does not support this grant type at all (unsupported_grant_type).',
+    fix: {
+      client: 'Use one of the grant types in discovery\'s grant_types_supported.',
+      server: 'Enable the grant type (oidc-provider: features.clientCredentials, a registered JWT-bearer grant handler) if partners need it.',
+    },
+  },
+  scope_rejected: {
+    phase: 'exchange',
+    title: 'Scope refused',
+    summary: 'The server refused the requested scope (invalid_scope): it is unknown or not allowed for this client.',
+    fix: {
+      client: 'Request only scopes the server lists (scopes_supported) and the client is allowed.',
+      server: 'Allow the scope for the client, or tell the partner which scopes to request.',
+    },
+  },
+  token_request_invalid: {
+    phase: 'exchange',
+    title: 'Token request malformed',
+    summary: 'The server says the token request itself is malformed (invalid_request): a parameter is missing, repeated, or not allowed.',
+    fix: {
+      client: 'Read the error_description in the evidence and correct that parameter; send each parameter once, form-encoded.',
+      server: 'Return a precise error_description so partners can fix the request.',
+    },
+  },
+  oauth_error: {
+    phase: 'exchange',
+    title: 'Authorization server error',
+    summary: 'The authorization server answered with an OAuth error the harness has no more specific explanation for.',
+    fix: {
+      client: 'Read the error and error_description in the evidence; retry later if the server says it is unavailable.',
+      server: 'Check the authorization server log for this request.',
+    },
+  },
+  token_endpoint_not_found: {
+    phase: 'exchange',
+    title: 'No token endpoint at this URL',
+    summary: 'The URL does not answer token requests (HTTP 404 or 405): wrong path, wrong host, or a GET-only page.',
+    fix: {
+      client: 'Take the token endpoint from the discovery document (token_endpoint) and POST to it.',
+      server: 'Publish the token endpoint in discovery and route POST requests to it.',
+    },
+  },
+  token_response_invalid: {
+    phase: 'token',
+    title: 'Token response unusable',
+    summary: 'The server answered with success, but the body is not a token response (JSON with access_token and token_type).',
+    fix: {
+      client: 'Check that the URL is the token endpoint and not a login page or proxy.',
+      server: 'Answer token requests with application/json: access_token, token_type, expires_in (RFC 6749 §5.1).',
+    },
+  },
+  refresh_token_missing: {
+    phase: 'token',
+    title: 'No refresh token issued',
+    summary: 'The provider issued no refresh token, so the partner cannot keep access without sending the user through the login again.',
+    fix: {
+      client: 'Request the scope the provider needs for refresh tokens (often offline_access) and check that the client may use the refresh_token grant.',
+      server: 'Allow the refresh_token grant for the client and issue refresh tokens for this scope (oidc-provider: issueRefreshToken).',
+    },
+  },
+  refresh_token_rejected: {
+    phase: 'exchange',
+    title: 'Refresh token refused',
+    summary: 'The server refused the refresh token (invalid_grant): it expired, was already used and rotated out (replaying one revokes the whole grant), or belongs to another client.',
+    fix: {
+      client: 'Always store and use the newest refresh token from the last response; never reuse one that was rotated.',
+      server: 'If the server rejects a refresh token it just issued, check its rotation and lifetime settings and the server log.',
+    },
+  },
+  authorization_code_rejected: {
+    phase: 'exchange',
+    title: 'Authorization code refused',
+    summary: 'The server refused the authorization code (invalid_grant): the redirect_uri or the PKCE code_verifier does not match the authorization request, the code was already used or expired, or it was issued to another client.',
+    fix: {
+      client: 'Exchange each code once, at once, with the same redirect_uri and the code_verifier of the same authorization request.',
+      server: 'Check the server log for which of the code\'s bindings failed.',
+    },
+  },
+  access_token_unverified: {
+    phase: 'token',
+    title: 'Access token does not verify',
+    summary: 'The access token is a JWT that does not verify with the server\'s published keys (JWKS); resource servers that validate it locally will refuse it.',
+    fix: {
+      client: 'Nothing to change in the request; tell the provider.',
+      server: 'Publish the key that signs access tokens in jwks_uri, with the kid used in the token header.',
+    },
+  },
+  access_token_expired: {
+    phase: 'token',
+    title: 'Access token expired',
+    summary: 'The access token had expired when it was used.',
+    fix: {
+      client: 'Refresh the token before expires_in runs out (the harness refreshes on 401 and retries once).',
+      server: 'Check the access token lifetime and the server clock.',
+    },
+  },
+  access_token_short_lived: {
+    phase: 'token',
+    title: 'Access token lives only seconds',
+    summary: 'The provider issues access tokens that expire within seconds; clients must refresh before almost every call.',
+    fix: {
+      client: 'Refresh when the token is about to expire, not only after a 401.',
+      server: 'Use an access token lifetime of minutes (5–60) unless seconds are intended.',
+    },
+  },
+  access_token_binding_mismatch: {
+    phase: 'token',
+    title: 'Certificate binding does not match',
+    summary: 'The access token is bound to a certificate (cnf x5t#S256, RFC 8705) other than the client certificate used, or is used without it; resource servers will refuse it.',
+    fix: {
+      client: 'Call the API over mTLS with the same certificate that was used at the token endpoint.',
+      server: 'Bind tokens to the certificate presented at the token endpoint and compare cnf x5t#S256 with the certificate at the API.',
+    },
+  },
+  id_token_invalid: {
+    phase: 'token',
+    title: 'ID token does not verify',
+    summary: 'The ID token does not verify against the provider\'s keys, or its iss/aud do not match the provider and the client.',
+    fix: {
+      client: 'Check the client_id and the issuer; do not trust the ID token until it verifies.',
+      server: 'Sign ID tokens with a key published in jwks_uri; set iss to the issuer and aud to the client_id.',
+    },
+  },
+  api_token_rejected: {
+    phase: 'call',
+    title: 'API refused the access token',
+    summary: 'The API answered 401 to the Bearer token: it is expired, revoked, meant for another audience, or signed with a key the API does not trust.',
+    fix: {
+      client: 'Check the token\'s aud and scope in the token step and refresh it; the WWW-Authenticate header in the evidence often says why.',
+      server: 'Check that the API trusts the provider\'s keys and accepts this audience; return WWW-Authenticate with error and error_description.',
+    },
+  },
+  api_forbidden: {
+    phase: 'call',
+    title: 'API refused the call',
+    summary: 'The API accepted who is calling but refused the call (HTTP 403): a scope, role or access rule is missing.',
+    fix: {
+      client: 'Request the scope the API needs (the evidence shows the WWW-Authenticate scope if it said so).',
+      server: 'Grant the client or user the scope or role for this resource.',
+    },
+  },
+  api_key_rejected: {
+    phase: 'call',
+    title: 'API key refused',
+    summary: 'The API refused the API key and user name (HTTP 401 or 403): the key is wrong or revoked, the user name does not belong to it, or the header names differ from what the API expects.',
+    fix: {
+      client: 'Check the key and user name for the right environment, and the exact header names the API documents (they may be case-sensitive behind some gateways).',
+      server: 'Check that the key is active for this user and which header names the gateway reads.',
+    },
+  },
+  discovery_not_found: {
+    phase: 'discovery',
+    title: 'No discovery document',
+    summary: 'Neither /.well-known/openid-configuration nor /.well-known/oauth-authorization-server answered with a metadata document at this issuer.',
+    fix: {
+      client: 'Check the issuer URL (scheme, host, path, no trailing slash), or give the token and authorization endpoints directly.',
+      server: 'Publish OpenID Connect Discovery or RFC 8414 metadata at the issuer\'s well-known path.',
+    },
+  },
+  discovery_invalid: {
+    phase: 'discovery',
+    title: 'Discovery document unusable',
+    summary: 'The discovery document is not JSON, or lacks endpoints a client needs (token_endpoint, jwks_uri, authorization_endpoint).',
+    fix: {
+      client: 'Give the endpoints directly for now and tell the provider.',
+      server: 'Serve application/json metadata with issuer, token_endpoint, jwks_uri and the *_supported lists (RFC 8414 §2).',
+    },
+  },
+  discovery_issuer_mismatch: {
+    phase: 'discovery',
+    title: 'Issuer in the document differs',
+    summary: 'The discovery document\'s issuer is not the issuer URL it was fetched for; clients that check it (as they must) refuse the provider.',
+    fix: {
+      client: 'Use exactly the issuer the document names (trailing slash, case and path included).',
+      server: 'Make the issuer value equal the URL the document is published under (behind proxies: the external URL).',
+    },
+  },
+  jwks_unavailable: {
+    phase: 'discovery',
+    title: 'Provider keys unavailable',
+    summary: 'The jwks_uri did not answer with a JSON Web Key Set, so no one can verify the provider\'s tokens.',
+    fix: {
+      client: 'Tell the provider; tokens cannot be verified until the JWKS is reachable.',
+      server: 'Serve {"keys":[…]} with the public signing keys at jwks_uri.',
+    },
+  },
+  state_missing: {
+    phase: 'callback',
+    title: 'Redirect without state',
+    summary: 'The authorization response came back without the state the client sent, so the client cannot tell it from a forged redirect (CSRF) and must refuse it.',
+    fix: {
+      client: 'Always send state and refuse redirects that lack it.',
+      server: 'Return the state parameter unchanged in every authorization response, success or error (RFC 6749 §4.1.2).',
+    },
+  },
+  state_mismatch: {
+    phase: 'callback',
+    title: 'Redirect with another state',
+    summary: 'The authorization response carried a state other than the one sent: it belongs to another request, was altered, or is forged.',
+    fix: {
+      client: 'Refuse the response; keep state per request and compare it exactly.',
+      server: 'Return state byte for byte as received, without decoding or re-encoding it.',
+    },
+  },
+  authorization_error: {
+    phase: 'callback',
+    title: 'Authorization refused',
+    summary: 'The provider redirected back with an error instead of a code (the evidence has error and error_description).',
+    fix: {
+      client: 'Check client_id, redirect_uri (registered exactly), response_type=code, scope and PKCE; access_denied means the user or a policy refused.',
+      server: 'Register the redirect URI exactly and allow the requested scopes for the client.',
+    },
+  },
+  callback_timeout: {
+    phase: 'callback',
+    title: 'No redirect came back',
+    summary: 'No authorization response reached the harness\'s redirect URI in time: the login was not finished, or the provider redirected elsewhere.',
+    fix: {
+      client: 'Finish the login in the window that opened; check that the redirect URI registered at the provider is the one shown in the authorize step.',
+      server: 'Register the harness\'s redirect URI for the client (exact match).',
+    },
+  },
 } as const satisfies Record<string, DiagnosisEntry>;
 
 export type DiagnosisCode = keyof typeof DIAGNOSES;
