@@ -2,6 +2,7 @@
 // sent: CA names as s_client prints them, the chain as -showcerts prints it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type tls from 'node:tls';
 import { connectThroughTap } from './testing/connect.ts';
 import { sClient, startOpenSslServer, stopAllOpenSslServers, type OpenSslServer } from './testing/openssl-peers.ts';
 import { makeTestPki, type TestPki } from './testing/pki.ts';
@@ -171,7 +172,9 @@ describe('s_server variations', () => {
     for (const flag of ['-tls1_2', '-tls1_3']) {
       const server = await startOpenSslServer(serverArgs(flag, '-status_file', pki.serverOcspResponsePath));
       try {
-        const result = await connectThroughTap(server.port, { ...withClientCert(), requestOCSP: true });
+        // requestOCSP is a documented tls.connect option that @types/node leaves out.
+        const options: tls.ConnectionOptions & { requestOCSP: boolean } = { ...withClientCert(), requestOCSP: true };
+        const result = await connectThroughTap(server.port, options);
         assert.equal(result.error, undefined);
         assert.equal(result.observation.ocspStapled, true, flag);
         assert.deepEqual(result.observation.ocspResponseDer, pki.serverOcspResponseDer, flag);

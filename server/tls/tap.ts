@@ -7,7 +7,7 @@
 //   ... later: tap.observation().acceptableCAs
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { TlsObservation } from './observation.ts';
 import { TlsHandshakeObserver } from './observer.ts';
 import { createTappedSocket } from './tapped-socket.ts';
@@ -17,20 +17,23 @@ export type { DistinguishedName } from './distinguished-name.ts';
 export { TLS_ALERTS, alertName } from './alerts.ts';
 
 export interface TlsTap {
-  /** Hand this to tls.connect({ socket }). */
+  /** Hand this to tls.connect({ socket }), then call attach() at once. */
   duplex: Duplex;
   /**
-   * Subscribes to the TLS socket's `keylog` event, which TLS 1.3 decryption needs. Call it right
-   * after tls.connect() returns, before the handshake gets going; calling it twice is harmless.
+   * Subscribes to the TLS socket's `keylog` event, which TLS 1.3 decryption needs, and gives it
+   * the half-close behaviour it would have had over the plain socket. Call it right after
+   * tls.connect() returns, before the handshake gets going; calling it twice is harmless.
    */
   attach(tlsSocket: TLSSocket): void;
+  /** tls.connect() over the tap with attach() done: the simplest correct use. `socket` is ignored. */
+  connect(options: ConnectionOptions): TLSSocket;
   /** A snapshot of what has been seen so far; safe to call at any time, never throws. */
   observation(): TlsObservation;
 }
 
 export function tapConnection(socket: Socket): TlsTap {
   const observer = new TlsHandshakeObserver();
-  const duplex = createTappedSocket(socket, {
+  const { duplex, restoreHalfOpenPolicy } = createTappedSocket(socket, {
     inbound: (chunk) => {
       if (!observer.done) observer.serverBytes(chunk);
     },
@@ -39,11 +42,12 @@ export function tapConnection(socket: Socket): TlsTap {
     },
   });
   const attached = new WeakSet<TLSSocket>();
-  return {
+  const tap: TlsTap = {
     duplex,
     attach(tlsSocket) {
       if (attached.has(tlsSocket)) return;
       attached.add(tlsSocket);
+      restoreHalfOpenPolicy(tlsSocket);
       const onKeylog = (line: Buffer) => {
         observer.keylog(line);
         // Once the handshake is read, stop receiving secrets for the rest of the connection.
@@ -51,6 +55,12 @@ export function tapConnection(socket: Socket): TlsTap {
       };
       tlsSocket.on('keylog', onKeylog);
     },
+    connect(options) {
+      const tlsSocket = tlsConnect({ ...options, socket: duplex });
+      tap.attach(tlsSocket);
+      return tlsSocket;
+    },
     observation: () => observer.observation(),
   };
+  return tap;
 }

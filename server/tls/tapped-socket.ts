@@ -17,9 +17,23 @@ export interface ByteTee {
  * Wraps a connected socket for `tls.connect({ socket: tapped })`. Set socket options (noDelay,
  * keepAlive, timeouts) and read addresses on `socket` itself: the TLS socket cannot reach them
  * through a JavaScript stream.
+ *
+ * Half-close: when TLS owns a socket's handle natively, a peer's FIN reaches TLS, which answers
+ * with close_notify and only then sends its own FIN. To keep that order here, neither the
+ * net.Socket nor this Duplex may end its writing side by itself when the peer ends, so both are
+ * made half-open and the FIN is sent when TLS shuts down. The TLS socket copies allowHalfOpen
+ * from this Duplex, which is therefore true: give the TLS socket the policy it would have had
+ * with `restoreHalfOpenPolicy` (the tap's attach() does).
  */
-export function createTappedSocket(socket: Socket, tee: ByteTee): Duplex {
-  return new TappedSocket(socket, tee);
+export function createTappedSocket(socket: Socket, tee: ByteTee): { duplex: Duplex; restoreHalfOpenPolicy(tlsSocket: Socket): void } {
+  const allowHalfOpen = socket.allowHalfOpen;
+  socket.allowHalfOpen = true;
+  return {
+    duplex: new TappedSocket(socket, tee),
+    restoreHalfOpenPolicy: (tlsSocket) => {
+      tlsSocket.allowHalfOpen = allowHalfOpen;
+    },
+  };
 }
 
 class TappedSocket extends Duplex {
@@ -29,7 +43,7 @@ class TappedSocket extends Duplex {
     private readonly socket: Socket,
     private readonly tee: ByteTee,
   ) {
-    super({ allowHalfOpen: socket.allowHalfOpen });
+    super({ allowHalfOpen: true });
     socket.on('data', (chunk: Buffer) => {
       this.show('inbound', chunk);
       if (!this.push(chunk)) socket.pause();

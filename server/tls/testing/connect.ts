@@ -1,7 +1,8 @@
 // Connects through the tap the way the relay's probe will, and waits for the connection to end
 // completely, so a test sees everything: the handshake, any alert after it, and the close.
 import net from 'node:net';
-import tls from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
+import type tls from 'node:tls';
 import { tapConnection, type TlsObservation } from '../tap.ts';
 
 export interface TappedConnection {
@@ -26,8 +27,7 @@ export async function connectThroughTap(port: number, options: tls.ConnectionOpt
     socket.once('error', reject);
   });
   const tap = tapConnection(socket);
-  const tlsSocket = tls.connect({ servername: 'localhost', ...options, socket: tap.duplex });
-  tap.attach(tlsSocket);
+  const tlsSocket = tap.connect({ servername: 'localhost', ...options });
   let secureConnect = false;
   let protocol: string | null = null;
   let error: NodeJS.ErrnoException | undefined;
@@ -48,4 +48,32 @@ export async function connectThroughTap(port: number, options: tls.ConnectionOpt
     ...(error && { error }),
     netSocketDestroyed: socket.destroyed,
   };
+}
+
+export interface ConnectionOutcome {
+  secureConnect: boolean;
+  errorCode?: string;
+  /** Bytes the server sent after the handshake. */
+  received: string;
+}
+
+/** What the application sees, through the tap or over the plain socket: must be the same. */
+export async function connectionOutcome(port: number, options: tls.ConnectionOptions, through: 'tap' | 'plain'): Promise<ConnectionOutcome> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const connectOptions = { servername: 'localhost', ...options };
+  const tlsSocket = through === 'tap' ? tapConnection(socket).connect(connectOptions) : tlsConnect({ ...connectOptions, socket });
+  let secureConnect = false;
+  let errorCode: string | undefined;
+  let received = '';
+  tlsSocket.on('secureConnect', () => (secureConnect = true));
+  tlsSocket.on('error', (e: NodeJS.ErrnoException) => (errorCode ??= e.code ?? e.message));
+  tlsSocket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+  const timeout = setTimeout(() => tlsSocket.destroy(new Error('test connection did not close within 5 s')), 5000);
+  await new Promise((resolve) => tlsSocket.once('close', resolve));
+  clearTimeout(timeout);
+  return { secureConnect, received, ...(errorCode && { errorCode }) };
 }
