@@ -1,10 +1,10 @@
 // `harness` command line: serve the app with its lab, run a probe headless, inspect
 // certificates. Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
+import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
 import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
 import { startRelay, VERSION } from './relay.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
@@ -12,7 +12,7 @@ import { runProbe } from './probe/run-probe.ts';
 import { validateLimits } from './defaults.ts';
 import { formatStep, formatFinished } from './format-steps.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
-import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -157,8 +157,7 @@ async function readInput(path: string, what: string): Promise<string> {
 class UnreadableInput extends Error {}
 
 async function issueLabClient(lab: RunningLab): Promise<{ certificatePem: string; privateKeyPem: string }> {
-  useCrypto(webcrypto as unknown as Crypto);
-  const keys = await generateKeyPair('P-256', true);
+    const keys = await generateKeyPair('P-256', true);
   const signed = await lab.signCsr(await createCsr(keys, 'CN=lab-client, O=mTLS Harness Lab'));
   return { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
 }

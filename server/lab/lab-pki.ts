@@ -1,10 +1,11 @@
 // The lab's private PKI: a client CA that signs certificates for browser-made CSRs and a
 // server CA + localhost certificate for the lab targets. Made fresh on first start and kept
 // in the data directory (never in the repository) so a restart keeps issued certs valid.
+import '../pki/provider.ts';
+import { webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
-import { useCrypto, generateKeyPair, selfSign, issue, exportPkcs8Pem, readCsr, x509, type Issuer } from '../../shared/pki/issue.ts';
+import { generateKeyPair, selfSign, issue, exportPkcs8Pem, readCsr, x509, type Issuer } from '../../shared/pki/issue.ts';
 
 export const LAB_CLIENT_CA_SUBJECT = 'CN=Harness Lab Client CA, O=mTLS Harness Lab';
 export const LAB_SERVER_CA_SUBJECT = 'CN=Harness Lab Server CA, O=mTLS Harness Lab';
@@ -25,7 +26,6 @@ const FILES = {
   serverKey: 'server.key',
 } as const;
 
-useCrypto(webcrypto as unknown as Crypto);
 
 async function importSigningKey(pem: string): Promise<CryptoKey> {
   const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');

@@ -2,9 +2,9 @@
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { ClientCredentials } from '../../shared/protocol.ts';
-import { oneLineDn, summarize } from '../net/dial.ts';
-
-const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+import '../pki/provider.ts';
+import { checkClientCredentials } from '../../shared/pki/credentials.ts';
+import { oneLineDn } from '../net/dial.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 export function parseCertificates(pem: string): X509Certificate[] {
@@ -12,7 +12,8 @@ export function parseCertificates(pem: string): X509Certificate[] {
 }
 
 export interface InputProblem {
-  code: 'url_invalid' | 'cert_unreadable' | 'key_unreadable' | 'key_cert_mismatch' | 'cert_expired' | 'cert_not_yet_valid' | 'expires_soon' | 'eku_missing_client_auth' | 'ca_unreadable';
+  /** `url_invalid`, `ca_unreadable`, or a problem code of the certificate engine (shared/pki/problems.ts). */
+  code: string;
   /** True when the run cannot go on (the TLS stack would refuse the input). */
   fatal: boolean;
   message: string;
@@ -42,7 +43,6 @@ export function checkUrl(raw: string): { url: URL } | { problem: InputProblem } 
   return { url };
 }
 
-const DAY = 86_400_000;
 const CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 
 export function describeKey(key: KeyObject): string {
@@ -52,58 +52,56 @@ export function describeKey(key: KeyObject): string {
   return key.asymmetricKeyType === 'ed25519' ? 'Ed25519' : String(key.asymmetricKeyType);
 }
 
-export function checkClient(client: ClientCredentials | undefined, now = Date.now()): Pick<CheckedInputs, 'chain' | 'key' | 'problems' | 'details'> {
-  const problems: InputProblem[] = [];
-  if (!client) return { chain: [], key: null, problems, details: { clientCertificate: null } };
+/**
+ * Problems the server should judge, not the harness: a probe with an expired or serverAuth-only
+ * certificate still runs, so a partner (or a trainer) sees how the server rejects it.
+ */
+const SERVER_JUDGES = new Set(['cert_expired', 'cert_not_yet_valid', 'expires_soon', 'eku_missing_client_auth', 'key_usage_no_signature']);
+/** Chain remarks that are normal for a client certificate (servers hold the root). */
+const QUIET = new Set(['chain_leaf_only', 'chain_root_not_included']);
 
-  let chain: X509Certificate[] = [];
+/**
+ * Checks the client certificate and key with the shared certificate engine (the same checks
+ * the workshop shows), then loads them for Node's TLS stack.
+ */
+export async function checkClient(client: ClientCredentials | undefined, now = new Date()): Promise<Pick<CheckedInputs, 'chain' | 'key' | 'problems' | 'details'>> {
+  if (!client) return { chain: [], key: null, problems: [], details: { clientCertificate: null } };
+  const report = await checkClientCredentials(client.certificatePem, client.privateKeyPem, now);
+  const problems: InputProblem[] = report.problems
+    .filter((p) => !QUIET.has(p.code))
+    .map((p) => ({ code: p.code, fatal: p.severity === 'error' && !SERVER_JUDGES.has(p.code), message: p.where && !p.message.includes(p.where) ? `${p.message} (${p.where})` : p.message }));
+  const details: Record<string, unknown> = { notes: report.notes.map((n) => n.message) };
+  if (report.leaf) {
+    details.clientCertificate = {
+      subject: report.leaf.subject,
+      issuer: report.leaf.issuer,
+      serialNumber: report.leaf.serial,
+      notBefore: report.leaf.notBefore,
+      notAfter: report.leaf.notAfter,
+      fingerprint256: report.leaf.fingerprints.sha256,
+      extendedKeyUsage: report.leaf.extendedKeyUsage?.usages ?? 'any (no EKU extension)',
+    };
+    details.chainToSend = report.certificates.map((c) => c.subject);
+  }
+  if (problems.some((p) => p.fatal)) return { chain: [], key: null, problems, details };
+
+  // The engine accepted both; Node's parsers read the same bytes for the TLS stack.
+  let chain: X509Certificate[];
+  let key: KeyObject;
   try {
     chain = parseCertificates(client.certificatePem);
-    if (chain.length === 0) {
-      const looksLikeKey = /PRIVATE KEY-----/.test(client.certificatePem);
-      problems.push({ code: 'cert_unreadable', fatal: true, message: looksLikeKey ? 'a private key was given where the certificate belongs' : 'no -----BEGIN CERTIFICATE----- block found in the client certificate' });
-    }
-  } catch {
-    problems.push({ code: 'cert_unreadable', fatal: true, message: 'the client certificate PEM is malformed (the base64 between the markers does not decode to a certificate)' });
-  }
-
-  let key: KeyObject | null = null;
-  try {
     key = createPrivateKey(client.privateKeyPem);
   } catch (err) {
-    const encrypted = /ENCRYPTED/.test(client.privateKeyPem);
-    const isCert = /BEGIN CERTIFICATE/.test(client.privateKeyPem);
-    problems.push({
-      code: 'key_unreadable',
-      fatal: true,
-      message: encrypted ? 'the private key is encrypted; decrypt it first (openssl pkey -in key.pem -out plain.pem)'
-        : isCert ? 'a certificate was given where the private key belongs'
-        : 'the private key PEM cannot be read (expected PKCS#8, PKCS#1 or SEC1)',
-    });
-    void err;
+    problems.push({ code: 'pem_malformed', fatal: true, message: `the TLS stack cannot load the certificate or key: ${(err as Error).message}` });
+    return { chain: [], key: null, problems, details };
   }
-
-  const leaf = chain[0];
-  const details: Record<string, unknown> = {};
-  if (leaf) {
-    details.clientCertificate = summarize(leaf);
-    details.chainToSend = chain.map((c) => oneLineDn(c.subject));
-    if (key && !leaf.checkPrivateKey(key)) {
-      problems.push({ code: 'key_cert_mismatch', fatal: true, message: 'the private key does not belong to the certificate (their public keys differ)' });
-    }
-    const from = Date.parse(leaf.validFrom);
-    const to = Date.parse(leaf.validTo);
-    details.daysLeft = Math.floor((to - now) / DAY);
-    if (to < now) problems.push({ code: 'cert_expired', fatal: false, message: `the client certificate expired on ${new Date(to).toISOString()}` });
-    else if (from > now) problems.push({ code: 'cert_not_yet_valid', fatal: false, message: `the client certificate is valid only from ${new Date(from).toISOString()}` });
-    else if (to - now < 30 * DAY) problems.push({ code: 'expires_soon', fatal: false, message: `the client certificate expires in ${Math.floor((to - now) / DAY)} days` });
-    const eku = leaf.keyUsage;
-    details.extendedKeyUsage = eku ?? 'any (no EKU extension)';
-    if (eku && !eku.includes(CLIENT_AUTH_OID)) {
-      problems.push({ code: 'eku_missing_client_auth', fatal: false, message: 'the certificate\'s Extended Key Usage does not include clientAuth; servers will refuse it as a client certificate' });
-    }
+  if (chain.length === 0) {
+    problems.push({ code: 'cert_missing', fatal: true, message: 'no -----BEGIN CERTIFICATE----- block for the TLS stack (JSON or DER input must be converted to PEM first)' });
+    return { chain: [], key: null, problems, details };
   }
-  if (key) details.keyType = describeKey(key);
+  details.keyType = describeKey(key);
+  const leaf = chain[0]!;
+  details.daysLeft = Math.floor((Date.parse(leaf.validTo) - now.getTime()) / 86_400_000);
   return { chain, key, problems, details };
 }
 

@@ -159,10 +159,11 @@ test('Node tls.Server that rejects silently: no certificate → client_cert_requ
 const badInputs: { name: string; req: () => ProbeRequest; want: RegExp }[] = [
   { name: 'not a URL', req: () => ({ url: 'not a url' }), want: /is not a URL/ },
   { name: 'http URL', req: () => ({ url: 'http://localhost/' }), want: /use an https:\/\/ URL/ },
-  { name: 'key where the certificate belongs', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.key, privateKeyPem: pki.client.key } }), want: /private key was given where the certificate belongs/ },
-  { name: 'certificate where the key belongs', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert, privateKeyPem: pki.client.cert } }), want: /certificate was given where the private key belongs/ },
-  { name: 'key of another certificate', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert, privateKeyPem: pki.clientExpired.key } }), want: /does not belong to the certificate/ },
-  { name: 'truncated certificate', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert.slice(0, 120) + '\n-----END CERTIFICATE-----', privateKeyPem: pki.client.key } }), want: /malformed/ },
+  { name: 'key where the certificate belongs', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.key, privateKeyPem: pki.client.key } }), want: /certificate was expected but this is a private key/ },
+  { name: 'certificate where the key belongs', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert, privateKeyPem: pki.client.cert } }), want: /private key was expected but this is a certificate/ },
+  { name: 'key of another certificate', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert, privateKeyPem: pki.clientExpired.key } }), want: /is not the key of .*test-client/ },
+  { name: 'truncated certificate', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert.slice(0, 120) + '\n-----END CERTIFICATE-----', privateKeyPem: pki.client.key } }), want: /declares \d+ bytes of content but only \d+ follow/ },
+  { name: 'encrypted key', req: () => ({ url: 'https://localhost/', client: { certificatePem: pki.client.cert, privateKeyPem: '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n' } }), want: /encrypted|passphrase|truncated|declares/i },
 ];
 for (const c of badInputs) {
   test(`bad input: ${c.name} → input_invalid with a specific message`, async () => {

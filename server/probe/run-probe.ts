@@ -93,7 +93,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
   // ---- inputs
   const inputs = rec.start('inputs', 'inputs', 'Inputs');
   const urlCheck = checkUrl(req.url);
-  const client = checkClient(req.client);
+  const client = await checkClient(req.client);
   const ca = checkCaBundle(req.caPem);
   const problems = [...('problem' in urlCheck ? [urlCheck.problem] : []), ...client.problems, ...(ca.problem ? [ca.problem] : [])];
   const fatal = problems.filter((p) => p.fatal);

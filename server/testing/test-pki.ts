@@ -1,18 +1,23 @@
 // A throwaway PKI for tests, made at run time with the harness's own issuer (so any validity
 // window can be made) and written to a temp dir for openssl/nginx/Apache to read.
+import '../pki/provider.ts';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
-import { useCrypto, generateKeyPair, selfSign, issue, exportPkcs8Pem, type Issuer, type IssueOptions } from '../../shared/pki/issue.ts';
+import { generateKeyPair, selfSign, issue, exportPkcs8Pem, type Issuer, type IssueOptions } from '../../shared/pki/issue.ts';
+import { createCrl, crlPem } from '../../shared/pki/crl.ts';
 
-useCrypto(webcrypto as unknown as Crypto);
 
 export interface Pair {
   cert: string;
   key: string;
   certFile: string;
   keyFile: string;
+}
+
+export interface Crl {
+  pem: string;
+  file: string;
 }
 
 const DAY = 86_400_000;
@@ -32,6 +37,21 @@ export interface TestPki {
   clientNotYetValid: Pair;
   clientServerAuthOnly: Pair;
   clientFromOtherCa: Pair;
+  /** Issued by clientIntermediate; for chains longer than a server's verify depth. */
+  clientIntermediate2: Pair;
+  /** Leaf, intermediate 2 and intermediate 1 in one PEM: four certificates with the root. */
+  clientViaTwoIntermediates: Pair;
+  /** Issued by the client root and listed on its CRL. */
+  clientRevoked: Pair;
+  /** The client root's CRL alone: it revokes clientRevoked. */
+  clientRootCrl: Crl;
+  /** CRLs of every client CA (root, intermediate, intermediate 2) in one file, as chain checking needs. */
+  clientCrls: Crl;
+  serverIntermediate: Pair;
+  /** CN=localhost issued by serverIntermediate; the file holds the leaf alone (no intermediate). */
+  serverViaIntermediate: Pair;
+  /** Issues another client certificate from the client root (subjects with odd characters, SANs…). */
+  issueClient(name: string, opts: Omit<IssueOptions, 'profile'>): Promise<Pair>;
   file(name: string, text: string): Promise<string>;
 }
 
@@ -73,6 +93,20 @@ export async function makeTestPki(): Promise<TestPki> {
   const clientNotYetValid = await leaf('client-future', clientCa.issuer, { subject: 'CN=future-client', profile: 'client', notBefore: new Date(now + 10 * DAY), notAfter: new Date(now + 400 * DAY) });
   const clientServerAuthOnly = await leaf('client-serverauth', clientCa.issuer, { subject: 'CN=server-auth-only', profile: 'client', extendedKeyUsages: ['1.3.6.1.5.5.7.3.1'] });
   const clientFromOtherCa = await leaf('client-other', otherCa.issuer, { subject: 'CN=stranger', profile: 'client' });
+  const clientIntermediate2 = await leaf('client-int2', clientIntermediate.issuer, { subject: 'CN=Test Client Intermediate 2, O=Harness Tests', profile: 'intermediate-ca' });
+  const viaTwo = await leaf('client-via-int2', clientIntermediate2.issuer, { subject: 'CN=deeper-client', profile: 'client' });
+  const clientViaTwoIntermediates = { ...viaTwo.pair, cert: viaTwo.pair.cert + clientIntermediate2.pair.cert + clientIntermediate.pair.cert };
+  await writeFile(clientViaTwoIntermediates.certFile, clientViaTwoIntermediates.cert);
+  const clientRevoked = await leaf('client-revoked', clientCa.issuer, { subject: 'CN=revoked-client', profile: 'client' });
+  const rootCrl = crlPem(await createCrl(clientCa.issuer, { revoked: [{ serialNumber: clientRevoked.issuer.certificate.serialNumber }] }));
+  const intermediateCrls = crlPem(await createCrl(clientIntermediate.issuer)) + crlPem(await createCrl(clientIntermediate2.issuer));
+  const saveCrl = async (name: string, pem: string): Promise<Crl> => {
+    const file = join(dir, name);
+    await writeFile(file, pem);
+    return { pem, file };
+  };
+  const serverIntermediate = await leaf('server-int', serverCa.issuer, { subject: 'CN=Test Server Intermediate, O=Harness Tests', profile: 'intermediate-ca' });
+  const serverViaIntermediate = await leaf('server-via-int', serverIntermediate.issuer, { subject: 'CN=localhost', profile: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   return {
     dir,
     clientCa: clientCa.pair,
@@ -88,6 +122,14 @@ export async function makeTestPki(): Promise<TestPki> {
     clientNotYetValid: clientNotYetValid.pair,
     clientServerAuthOnly: clientServerAuthOnly.pair,
     clientFromOtherCa: clientFromOtherCa.pair,
+    clientIntermediate2: clientIntermediate2.pair,
+    clientViaTwoIntermediates,
+    clientRevoked: clientRevoked.pair,
+    clientRootCrl: await saveCrl('client-root.crl.pem', rootCrl),
+    clientCrls: await saveCrl('client-all.crl.pem', rootCrl + intermediateCrls),
+    serverIntermediate: serverIntermediate.pair,
+    serverViaIntermediate: serverViaIntermediate.pair,
+    issueClient: async (name, opts) => (await leaf(name, clientCa.issuer, { ...opts, profile: 'client' })).pair,
     file: async (name, text) => {
       const path = join(dir, name);
       await writeFile(path, text);
