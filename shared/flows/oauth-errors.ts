@@ -1,0 +1,67 @@
+// Reading what an authorization server or API said when it refused: the RFC 6749 §5.2 error
+// body, and RFC 6750 / RFC 7235 WWW-Authenticate challenges.
+
+export interface OAuthError {
+  error: string;
+  description?: string;
+  uri?: string;
+}
+
+/** Error codes of RFC 6749 §5.2, RFC 8707 and RFC 6750 that have their own explanation. */
+export const KNOWN_OAUTH_ERRORS = [
+  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
+  'invalid_target', 'access_denied', 'server_error', 'temporarily_unavailable', 'invalid_token', 'insufficient_scope',
+] as const;
+
+function fromRecord(o: Record<string, unknown>): OAuthError | null {
+  if (typeof o.error !== 'string' || o.error === '') return null;
+  const out: OAuthError = { error: o.error };
+  if (typeof o.error_description === 'string') out.description = o.error_description;
+  if (typeof o.error_uri === 'string') out.uri = o.error_uri;
+  return out;
+}
+
+/** The error in a token endpoint response body: JSON (the standard) or a form-encoded body (some gateways). */
+export function parseOAuthError(body: string, contentType = ''): OAuthError | null {
+  const text = body.trim();
+  if (text.startsWith('{')) {
+    try {
+      const json: unknown = JSON.parse(text);
+      return json && typeof json === 'object' && !Array.isArray(json) ? fromRecord(json as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  }
+  if (contentType.includes('x-www-form-urlencoded') || /^error=/.test(text)) {
+    return fromRecord(Object.fromEntries(new URLSearchParams(text)));
+  }
+  return null;
+}
+
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="api", error="invalid_token", error_description="expired"`; several challenges allowed. */
+export function parseWwwAuthenticate(value: string | string[] | undefined): Challenge[] {
+  const text = Array.isArray(value) ? value.join(', ') : value ?? '';
+  const out: Challenge[] = [];
+  // A scheme is a token not followed by "="; parameters are token=token or token="quoted".
+  const re = /([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*))?\s*,?\s*/g;
+  let current: Challenge | undefined;
+  for (let m = re.exec(text); m && m[0] !== ''; m = re.exec(text)) {
+    const [, name, raw] = m as unknown as [string, string, string | undefined];
+    if (raw === undefined) {
+      current = { scheme: name, params: {} };
+      out.push(current);
+    } else if (current) {
+      current.params[name.toLowerCase()] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+    }
+  }
+  return out;
+}
+
+export function describeOAuthError(e: OAuthError): string {
+  return `${e.error}${e.description ? `: ${e.description}` : ''}`;
+}
