@@ -41,6 +41,8 @@ export interface TestPki {
   clientIntermediate2: Pair;
   /** Leaf, intermediate 2 and intermediate 1 in one PEM: four certificates with the root. */
   clientViaTwoIntermediates: Pair;
+  /** Valid and issued by the client root, but CN=someone-else: for access rules on the CN. */
+  clientWrongCn: Pair;
   /** Issued by the client root and listed on its CRL. */
   clientRevoked: Pair;
   /** The client root's CRL alone: it revokes clientRevoked. */
@@ -97,6 +99,7 @@ export async function makeTestPki(): Promise<TestPki> {
   const viaTwo = await leaf('client-via-int2', clientIntermediate2.issuer, { subject: 'CN=deeper-client', profile: 'client' });
   const clientViaTwoIntermediates = { ...viaTwo.pair, cert: viaTwo.pair.cert + clientIntermediate2.pair.cert + clientIntermediate.pair.cert };
   await writeFile(clientViaTwoIntermediates.certFile, clientViaTwoIntermediates.cert);
+  const clientWrongCn = await leaf('client-wrong-cn', clientCa.issuer, { subject: 'CN=someone-else, O=Harness Tests', profile: 'client' });
   const clientRevoked = await leaf('client-revoked', clientCa.issuer, { subject: 'CN=revoked-client', profile: 'client' });
   const rootCrl = crlPem(await createCrl(clientCa.issuer, { revoked: [{ serialNumber: clientRevoked.issuer.certificate.serialNumber }] }));
   const intermediateCrls = crlPem(await createCrl(clientIntermediate.issuer)) + crlPem(await createCrl(clientIntermediate2.issuer));
@@ -124,6 +127,7 @@ export async function makeTestPki(): Promise<TestPki> {
     clientFromOtherCa: clientFromOtherCa.pair,
     clientIntermediate2: clientIntermediate2.pair,
     clientViaTwoIntermediates,
+    clientWrongCn: clientWrongCn.pair,
     clientRevoked: clientRevoked.pair,
     clientRootCrl: await saveCrl('client-root.crl.pem', rootCrl),
     clientCrls: await saveCrl('client-all.crl.pem', rootCrl + intermediateCrls),
