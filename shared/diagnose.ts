@@ -121,6 +121,17 @@ export function classifyFailure(s: FailureSignals): Classified {
     }
     if (s.httpStatus === 400 && NGINX_CERT_ERROR.test(body)) {
       evidence.push('response body: "The SSL certificate error"');
+      // nginx gives one page for every verification failure; the certificate's own dates,
+      // which the probe knows, tell the two time-related ones apart.
+      const now = s.now ?? Date.now();
+      if (s.clientNotAfter !== undefined && s.clientNotAfter < now) {
+        evidence.push(`the client certificate expired on ${new Date(s.clientNotAfter).toISOString()}`);
+        return { code: 'client_cert_expired', evidence };
+      }
+      if (s.clientNotBefore !== undefined && s.clientNotBefore > now) {
+        evidence.push(`the client certificate is valid only from ${new Date(s.clientNotBefore).toISOString()}`);
+        return { code: 'client_cert_not_yet_valid', evidence };
+      }
       return { code: 'client_cert_rejected', evidence };
     }
     if (s.httpStatus === 403) return { code: 'access_denied', evidence };
