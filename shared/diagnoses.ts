@@ -28,7 +28,7 @@ export const DIAGNOSES = {
     summary: 'The server does not trust the CA that issued the client certificate (TLS alert unknown_ca).',
     fix: {
       client: 'Use a certificate issued by one of the CAs the server accepts (see its acceptable CA names), and send the intermediate certificates with it.',
-      server: 'Add the issuing CA (root and intermediates) to the trusted client CA file: Apache SSLCACertificateFile, nginx ssl_client_certificate (or ssl_trusted_certificate).',
+      server: 'Add the issuing CA (root and intermediates) to the trusted client CA file: Apache SSLCACertificateFile, nginx ssl_client_certificate (or ssl_trusted_certificate). If the chain does reach a trusted CA, look for "unable to get certificate CRL" in the error log: with SSLCARevocationCheck chain (or nginx ssl_crl) every CA in the chain needs a CRL, and a missing one is sent as unknown_ca.',
     },
   },
   client_cert_expired: {
@@ -43,7 +43,7 @@ export const DIAGNOSES = {
   client_cert_not_yet_valid: {
     phase: 'tls',
     title: 'Client certificate not yet valid',
-    summary: 'The client certificate\'s validity starts in the future, so the server refused it (TLS alert bad_certificate).',
+    summary: 'The client certificate\'s validity starts in the future, so the server refused it (Apache: TLS alert bad_certificate; nginx: HTTP 400).',
     fix: {
       client: 'Wait until the certificate\'s notBefore date, or reissue it with a validity that starts now; check the clock of the machine that issued it.',
       server: 'Check the server clock (NTP); a server clock running behind refuses fresh certificates.',
@@ -82,7 +82,7 @@ export const DIAGNOSES = {
     summary: 'The server stopped the handshake (TLS alert internal_error) because the client certificate chain is longer than its verify depth.',
     fix: {
       client: 'Send a shorter chain if the CA offers one, or ask the partner to raise the verify depth.',
-      server: 'Raise the verify depth to cover the whole chain: Apache SSLVerifyDepth (counts CAs above the leaf), nginx ssl_verify_depth.',
+      server: 'Raise the verify depth to cover the whole chain: Apache SSLVerifyDepth counts the CAs above the client certificate, root included; nginx ssl_verify_depth counts intermediates only, so the same chain needs one less there.',
     },
   },
   client_cert_rejected: {
@@ -100,7 +100,7 @@ export const DIAGNOSES = {
     summary: 'The TLS handshake succeeded and the certificate was accepted, but the server\'s access rule refused this client (HTTP 403).',
     fix: {
       client: 'Check that the certificate subject (CN) or SAN is the one the partner expects.',
-      server: 'Check the access rule against the certificate subject: Apache Require expr %{SSL_CLIENT_S_DN_CN} == "…", nginx if ($ssl_client_s_dn !~ "CN=…") { return 403; }.',
+      server: 'Check the access rule against the certificate subject: Apache Require expr %{SSL_CLIENT_S_DN_CN} == "…", nginx if ($ssl_client_s_dn !~ "(^|,)CN=…(,|$)") { return 403; }.',
     },
   },
   client_ca_not_acceptable: {
