@@ -1,7 +1,7 @@
 // Real nginx for tests: a minimal main config in a temp dir used as the prefix (-p), its own
 // pid file, error log and temp paths, master and one worker in the foreground. One instance
 // serves many `server` blocks on their own ports, so a test file starts it once.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, startWithPorts, type RunningDaemon } from './daemon.ts';
@@ -28,6 +28,9 @@ export interface NginxServer<K extends string> extends Omit<RunningDaemon, 'stop
   stop(): Promise<void>;
 }
 
+/** What "/" answers in a server block without locations: the default root, html/ in the prefix. */
+export const NGINX_BODY = 'ok from nginx\n';
+
 export function mainConfig(dir: string, sites: string[], opts: { logLevel?: string } = {}): string {
   const asRoot = process.getuid?.() === 0;
   return [
@@ -51,6 +54,8 @@ export function mainConfig(dir: string, sites: string[], opts: { logLevel?: stri
 
 export async function startNginx<K extends string>(opts: NginxOptions<K>): Promise<NginxServer<K>> {
   const dir = await mkdtemp(join(tmpdir(), 'harness-nginx-'));
+  await mkdir(join(dir, 'html'));
+  await writeFile(join(dir, 'html', 'index.html'), NGINX_BODY);
   const names = Object.keys(opts.sites) as K[];
   const confFile = join(dir, 'nginx.conf');
   const errorLogFile = join(dir, 'error.log');
