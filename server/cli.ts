@@ -226,7 +226,7 @@ async function probe(argv: string[], io: Io): Promise<number> {
     if (!values.json) io.stdout(clean(`Probe ${method} ${redactUrl(req.url)}\n`));
     const result = await runProbe(req, {
       limits: validateLimits(),
-      extraTrustedCaPem: lab ? [lab.serverCaPem] : [],
+      ...(lab ? { lab: { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } } : {}),
       onStep: (step) => {
         emit({ type: 'step', runId, step });
         if (!values.json && step.status !== 'running') io.stdout(formatStep(clean(step)));

@@ -10,6 +10,7 @@ import { runProbe } from './probe/run-probe.ts';
 import { runFlow, flowTarget, flowSecrets } from './flows/run-flow.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
+import type { LabTrust } from './net/dial.ts';
 import type { RunningLab } from './lab/lab.ts';
 import type { Logger } from './log.ts';
 
@@ -112,21 +113,22 @@ export class Session {
         }
       }
       case 'probe.start': {
-        const extraTrustedCaPem = this.#labTrust();
+        const lab = this.#labTrust();
         const { headers, body, client } = msg.probe;
         const secrets = secretValues({ headers, body, privateKeyPems: client ? [client.privateKeyPem] : [] });
-        return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, extraTrustedCaPem, policy: this.#state.policy, ...ctx }));
+        return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
       }
       case 'flow.start': {
         const { limits, origin, callbacks, lab } = this.#state;
         const target = flowTarget(msg.flow);
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#labTrust(), relayOrigin: origin, callbacks, lab, ...ctx }));
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, ...ctx }));
       }
     }
   }
 
-  #labTrust(): string[] {
-    return this.#state.lab ? [this.#state.lab.serverCaPem] : [];
+  #labTrust(): LabTrust | undefined {
+    const lab = this.#state.lab;
+    return lab ? { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } : undefined;
   }
 
   /** Common life of every run: limits, id, started/finished events, cancellation, cleanup. */

@@ -96,7 +96,8 @@ export async function connectTcp(address: string, port: number, family: number, 
 
 export interface TlsOptions {
   servername: string | undefined;
-  ca: string[];
+  /** Trusted CAs; undefined = Node's built-in root store (shared, so no per-connection cost). */
+  ca: string[] | undefined;
   certificatePem?: string;
   privateKeyPem?: string;
   alpn?: string[];
@@ -171,7 +172,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
       const options: tls.ConnectionOptions = {
         socket: tap.duplex,
         servername: opts.servername,
-        ca: opts.ca,
+        ...(opts.ca ? { ca: opts.ca } : {}),
         rejectUnauthorized: false,
         ALPNProtocols: opts.alpn ?? ['http/1.1'],
         minVersion: 'TLSv1.2',
@@ -221,6 +222,24 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
     verifyError,
     lateError: () => late,
   };
+}
+
+/** The built-in lab's server CA and the endpoints (`host:port`) it is trusted for. */
+export interface LabTrust {
+  serverCaPem: string;
+  endpoints: string[];
+}
+
+/**
+ * Which CAs verify the server: the bundle the user gave; else the lab CA for a lab target;
+ * else Node's built-in roots. Passing the ~140 system roots as `ca` would rebuild a trust store
+ * on every connection (about 30 ms); leaving `ca` out reuses Node's.
+ */
+export function trustFor(url: URL, bundle: string[], lab: LabTrust | undefined, trustLab: boolean): { ca: string[] | undefined; label: string; labCaPem?: string } {
+  if (bundle.length) return { ca: bundle, label: 'CA bundle given for this probe' };
+  const endpoint = `${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || 443}`;
+  if (lab && trustLab && lab.endpoints.includes(endpoint)) return { ca: [lab.serverCaPem], label: 'lab CA (lab target)', labCaPem: lab.serverCaPem };
+  return { ca: undefined, label: 'system store' };
 }
 
 /** What the tap adds to a diagnosis: did the server ask, and did we send a certificate. */

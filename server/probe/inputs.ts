@@ -1,9 +1,9 @@
 // The probe's first step: is what the user gave us usable, before any packet is sent?
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { ClientCredentials } from '../../shared/protocol.ts';
 import '../pki/provider.ts';
-import { checkClientCredentials } from '../../shared/pki/credentials.ts';
+import { checkClientCredentials, type ClientCredentialsReport } from '../../shared/pki/credentials.ts';
 import { oneLineDn } from '../net/dial.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -52,6 +52,26 @@ export function describeKey(key: KeyObject): string {
   return key.asymmetricKeyType === 'ed25519' ? 'Ed25519' : String(key.asymmetricKeyType);
 }
 
+/** How long a credentials report is reused for the same certificate and key. */
+const REPORT_TTL_MS = 60_000;
+const REPORT_CACHE_SIZE = 64;
+const reports = new Map<string, { at: number; report: ClientCredentialsReport }>();
+
+/**
+ * Partners re-run the same probe many times; the full engine check (chain, signatures, key
+ * match) costs milliseconds each time. Reports hold no key material; the cache key is a hash.
+ */
+async function cachedCheck(client: ClientCredentials, now: Date): Promise<ClientCredentialsReport> {
+  const id = createHash('sha256').update(client.certificatePem).update('\0').update(client.privateKeyPem).digest('base64');
+  const hit = reports.get(id);
+  if (hit && now.getTime() - hit.at < REPORT_TTL_MS && now.getTime() >= hit.at) return hit.report;
+  const report = await checkClientCredentials(client.certificatePem, client.privateKeyPem, now);
+  reports.delete(id);
+  reports.set(id, { at: now.getTime(), report });
+  if (reports.size > REPORT_CACHE_SIZE) reports.delete(reports.keys().next().value!);
+  return report;
+}
+
 /**
  * Problems the server should judge, not the harness: a probe with an expired or serverAuth-only
  * certificate still runs, so a partner (or a trainer) sees how the server rejects it.
@@ -66,7 +86,7 @@ const QUIET = new Set(['chain_leaf_only', 'chain_root_not_included']);
  */
 export async function checkClient(client: ClientCredentials | undefined, now = new Date()): Promise<Pick<CheckedInputs, 'chain' | 'key' | 'problems' | 'details'>> {
   if (!client) return { chain: [], key: null, problems: [], details: { clientCertificate: null } };
-  const report = await checkClientCredentials(client.certificatePem, client.privateKeyPem, now);
+  const report = await cachedCheck(client, now);
   const problems: InputProblem[] = report.problems
     .filter((p) => !QUIET.has(p.code))
     .map((p) => ({ code: p.code, fatal: p.severity === 'error' && !SERVER_JUDGES.has(p.code), message: p.where && !p.message.includes(p.where) ? `${p.message} (${p.where})` : p.message }));

@@ -3,14 +3,13 @@
 // tap saw (CertificateRequest, acceptable CA names, both chains as sent); verification of the
 // server is judged here so the chain can be shown even when it fails.
 import net from 'node:net';
-import tls from 'node:tls';
 import type { ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
-import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, wireSignals, type Handshake } from '../net/dial.ts';
+import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
 import { exchange, prettyBody, requestHeaders } from '../net/http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
@@ -19,8 +18,8 @@ import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from './inpu
 
 export interface ProbeContext {
   limits: Limits;
-  /** Extra CAs trusted for server certificates by default (the lab's server CA). */
-  extraTrustedCaPem?: string[];
+  /** The lab's server CA, trusted for lab targets unless the request says otherwise. */
+  lab?: LabTrust;
   /** Which targets may be reached (hosted mode refuses private addresses). Default: local. */
   policy?: OutboundPolicy;
   signal?: AbortSignal;
@@ -73,7 +72,8 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
   const verdict = (outcome: RunOutcome, summary: string, code?: DiagnosisCode) => {
     const v = rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
     // When the lab's CA was trusted implicitly, the copied command needs it as ca.pem.
-    const asRun = !req.caPem && req.trustLab !== false && ctx.extraTrustedCaPem?.length ? { ...req, caPem: ctx.extraTrustedCaPem.join('') } : req;
+    const labCaPem = 'url' in urlCheck ? trustFor(urlCheck.url, [], ctx.lab, req.trustLab !== false).labCaPem : undefined;
+    const asRun = !req.caPem && labCaPem ? { ...req, caPem: labCaPem } : req;
     const reproduce = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: client.chain.length }) };
     v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce, totalMs: rec.elapsed() } });
     return finish(outcome);
@@ -158,13 +158,12 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
 
     // ---- TLS
     const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
-    const trusted = ca.cas.length ? [...ca.cas] : [...tls.rootCertificates];
-    if (req.trustLab !== false) trusted.push(...(ctx.extraTrustedCaPem ?? []));
+    const trust = trustFor(url, ca.cas, ctx.lab, req.trustLab !== false);
     const servername = net.isIP(hostname) ? undefined : hostname;
     try {
       conn = await handshakeTls(socket, {
         servername,
-        ca: trusted,
+        ca: trust.ca,
         ...(leaf && client.key ? { certificatePem: req.client!.certificatePem, privateKeyPem: client.key.export({ type: 'pkcs8', format: 'pem' }) as string } : {}),
       }, hostname, limits, signal, base);
     } catch (err) {
@@ -184,7 +183,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       serverChain: conn.serverChain,
       serverVerified: !conn.verifyError,
       serverVerifyError: conn.verifyError,
-      trust: ca.cas.length ? 'CA bundle given for this probe' : `system store${req.trustLab !== false && ctx.extraTrustedCaPem?.length ? ' + lab CA' : ''}`,
+      trust: trust.label,
       clientCertificateSent: base.clientCertSent,
       sentChain: client.chain.map((c) => oneLineDn(c.subject)),
     };

@@ -1,0 +1,349 @@
+// `npm run bench`: the relay's figures against their floor, each measured in the same run as
+// its baseline (this machine is shared and noisy, so only ratios measured together count).
+// Writes bench/results.json and the table in docs/performance.md.
+//   npm run bench                     all figures
+//   npm run bench -- overhead tap     only some (overhead, concurrency, scale, endurance, tap, frontend, keygen)
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import tls from 'node:tls';
+import net from 'node:net';
+import { webcrypto } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import WebSocket from 'ws';
+import type { ServerMessage } from '../shared/protocol.ts';
+import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { tapConnection } from '../server/tls/tap.ts';
+
+useCrypto(webcrypto as unknown as Crypto);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Result {
+  name: string;
+  value: number;
+  unit: string;
+  baseline: number | null;
+  ratio: number | null;
+  goal: string;
+  met: boolean;
+  command: string;
+  note?: string;
+}
+
+const results: Result[] = [];
+function record(r: Omit<Result, 'command'>): void {
+  const full = { ...r, command: `npm run bench -- ${section}` };
+  results.push(full);
+  console.log(`${r.name}: ${fmt(r.value)} ${r.unit}${r.baseline !== null ? ` (baseline ${fmt(r.baseline)}, ratio ${fmt(r.ratio!)})` : ''} — goal ${r.goal}: ${r.met ? 'met' : 'NOT met'}`);
+}
+let section = '';
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2);
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+// ---- the relay in its own process
+
+interface Ready { port: number; token: string; origin: string; target: string; serverCaPem: string }
+interface Stats { heapUsed: number; rss: number; fds: number; loopP99Ms: number; loopMaxMs: number }
+
+async function startRelayProcess(): Promise<{ child: ChildProcess; ready: Ready; stats(): Promise<Stats>; sign(csrPem: string): Promise<{ certificatePem: string }>; stop(): Promise<void> }> {
+  const labChild = fork(join(ROOT, 'bench', 'lab-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(ROOT, 'bench', 'relay-process.ts'), [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const lab = await new Promise<{ target: string; serverCaPem: string }>((ok) => labChild.once('message', (m) => ok(m as { target: string; serverCaPem: string })));
+  const relayReady = await new Promise<Omit<Ready, 'target' | 'serverCaPem'>>((ok) => child.once('message', (m) => ok(m as Ready)));
+  const ready: Ready = { ...relayReady, ...lab };
+  return {
+    child,
+    ready,
+    sign: (csrPem) => new Promise((ok) => {
+      labChild.once('message', (m) => ok(m as { certificatePem: string }));
+      labChild.send({ type: 'sign', csrPem });
+    }),
+    stats: () => new Promise((ok) => {
+      child.once('message', (m) => ok(m as Stats));
+      child.send({ type: 'stats' });
+    }),
+    stop: async () => {
+      await Promise.all([child, labChild].map((c) => new Promise<void>((ok) => { c.once('exit', () => ok()); c.send({ type: 'stop' }); })));
+    },
+  };
+}
+
+class RelayClient {
+  readonly ws: WebSocket;
+  #n = 0;
+  readonly #waiting = new Map<string, (m: ServerMessage) => void>();
+  readonly #byRun = new Map<string, { firstStep?: () => void; finished: (m: ServerMessage) => void }>();
+
+  constructor(r: Ready) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${r.port}/ws?token=${r.token}`, { origin: r.origin });
+    this.ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as ServerMessage;
+      if ('id' in m && m.id && this.#waiting.has(m.id)) {
+        this.#waiting.get(m.id)!(m);
+        this.#waiting.delete(m.id);
+      }
+      if (m.type === 'step') {
+        const run = this.#byRun.get(m.runId);
+        run?.firstStep?.();
+        if (run) run.firstStep = undefined;
+      }
+      if (m.type === 'run.finished') {
+        this.#byRun.get(m.runId)?.finished(m);
+        this.#byRun.delete(m.runId);
+      }
+    });
+  }
+
+  open(): Promise<void> {
+    return new Promise((ok, fail) => { this.ws.once('open', () => ok()); this.ws.once('error', fail); });
+  }
+
+  request(msg: Record<string, unknown>): Promise<ServerMessage> {
+    const id = `q${this.#n++}`;
+    return new Promise((ok) => {
+      this.#waiting.set(id, ok);
+      this.ws.send(JSON.stringify({ ...msg, id }));
+    });
+  }
+
+  /** Resolves when the run finishes; `onFirstStep` fires at the first step event. */
+  async probe(probe: unknown, onFirstStep?: () => void): Promise<Extract<ServerMessage, { type: 'run.finished' }>> {
+    const id = `q${this.#n++}`;
+    return new Promise((ok) => {
+      this.#waiting.set(id, (m) => {
+        if (m.type !== 'run.started') throw new Error(`probe refused: ${JSON.stringify(m)}`);
+        const entry = { finished: ok as (m: ServerMessage) => void, ...(onFirstStep ? { firstStep: onFirstStep } : {}) };
+        this.#byRun.set(m.runId, entry);
+      });
+      this.ws.send(JSON.stringify({ type: 'probe.start', id, probe }));
+    });
+  }
+}
+
+async function labCredentials(sign: (csrPem: string) => Promise<{ certificatePem: string }>): Promise<{ certificatePem: string; privateKeyPem: string }> {
+  const keys = await generateKeyPair('RSA-2048', true);
+  const signed = await sign(await createCsr(keys, 'CN=bench-client'));
+  return { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
+}
+
+/** The floor: the same handshake and request with bare tls.connect, no relay, no tap. */
+function bareProbe(r: Ready, client: { certificatePem: string; privateKeyPem: string }, tap = false): Promise<number> {
+  const url = new URL(r.target);
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const options: tls.ConnectionOptions = { host: '127.0.0.1', port: Number(url.port), servername: 'localhost', cert: client.certificatePem, key: client.privateKeyPem, ca: r.serverCaPem };
+    const finish = (s: tls.TLSSocket) => {
+      s.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+      s.on('data', () => {});
+      s.on('end', () => resolve(performance.now() - t0));
+    };
+    if (!tap) {
+      const s = tls.connect(options, () => finish(s));
+      s.on('error', reject);
+      return;
+    }
+    const raw = net.connect(Number(url.port), '127.0.0.1', () => {
+      const t = tapConnection(raw);
+      const s = tls.connect({ ...options, socket: t.duplex }, () => finish(s));
+      t.attach(s);
+      s.on('error', reject);
+    });
+  });
+}
+
+/** Handshake only, for the tap's own overhead. */
+function handshake(r: Ready, client: { certificatePem: string; privateKeyPem: string }, tap: boolean): Promise<number> {
+  const url = new URL(r.target);
+  return new Promise((resolve, reject) => {
+    const raw = net.connect(Number(url.port), '127.0.0.1', () => {
+      const t0 = performance.now();
+      const options: tls.ConnectionOptions = { servername: 'localhost', cert: client.certificatePem, key: client.privateKeyPem, ca: r.serverCaPem };
+      let s: tls.TLSSocket;
+      if (tap) {
+        const t = tapConnection(raw);
+        s = tls.connect({ ...options, socket: t.duplex });
+        t.attach(s);
+      } else {
+        s = tls.connect({ ...options, socket: raw });
+      }
+      s.once('secureConnect', () => { const ms = performance.now() - t0; s.destroy(); raw.destroy(); resolve(ms); });
+      s.once('error', reject);
+    });
+  });
+}
+
+// ---- sections
+
+async function overhead(r: Ready, client: { certificatePem: string; privateKeyPem: string }): Promise<void> {
+  const ws = new RelayClient(r);
+  await ws.open();
+  const probe = { url: r.target, client, caPem: r.serverCaPem };
+  for (let i = 0; i < 20; i++) { await bareProbe(r, client); await ws.probe(probe); } // warm-up
+  const relay: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    bare.push(await bareProbe(r, client));
+    const t0 = performance.now();
+    const f = await ws.probe(probe);
+    if (f.outcome !== 'pass') throw new Error(`probe failed: ${f.diagnoses.join(',')}`);
+    relay.push(performance.now() - t0);
+  }
+  ws.ws.close();
+  const ratio = median(relay) / median(bare);
+  record({ name: 'probe overhead: median time per mTLS probe through the relay', value: median(relay), unit: 'ms', baseline: median(bare), ratio, goal: 'ratio ≤ 1.15', met: ratio <= 1.15 });
+}
+
+async function concurrency(r: Ready, client: { certificatePem: string; privateKeyPem: string }): Promise<void> {
+  const WORKERS = 16;
+  const PER = 25;
+  const clients = await Promise.all(Array.from({ length: WORKERS }, async () => { const c = new RelayClient(r); await c.open(); return c; }));
+  const probe = { url: r.target, client, caPem: r.serverCaPem };
+  const run = async (one: (i: number) => Promise<unknown>) => {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: WORKERS }, async (_, w) => { for (let i = 0; i < PER; i++) await one(w); }));
+    return (WORKERS * PER) / ((performance.now() - t0) / 1000);
+  };
+  const relayRates: number[] = [];
+  const bareRates: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    bareRates.push(await run(() => bareProbe(r, client)));
+    relayRates.push(await run((w) => clients[w]!.probe(probe)));
+  }
+  for (const c of clients) c.ws.close();
+  const ratio = median(relayRates) / median(bareRates);
+  record({ name: 'concurrency: probes per second with 16 clients at once', value: median(relayRates), unit: 'probes/s', baseline: median(bareRates), ratio, goal: 'ratio ≥ 0.8', met: ratio >= 0.8 });
+}
+
+async function scale(r: Ready, client: { certificatePem: string; privateKeyPem: string }, stats: () => Promise<Stats>): Promise<void> {
+  const before = await stats();
+  const idle: RelayClient[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const c = new RelayClient(r);
+    idle.push(c);
+    if (i % 50 === 49) await Promise.all(idle.slice(-50).map((x) => x.open()));
+  }
+  await Promise.all(idle.map((c) => c.open().catch(() => {})));
+  await new Promise((ok) => setTimeout(ok, 500));
+  const after = await stats();
+  const perSessionKb = (after.rss - before.rss) / 1000 / 1024;
+  const perSessionHeapKb = (after.heapUsed - before.heapUsed) / 1000 / 1024;
+  record({ name: 'scale: relay memory per idle WebSocket session (RSS)', value: perSessionKb, unit: 'KiB', baseline: null, ratio: null, goal: '< 64 KiB', met: perSessionKb < 64, note: `heap ${perSessionHeapKb.toFixed(1)} KiB per session` });
+
+  const probe = { url: r.target, client, caPem: r.serverCaPem };
+  const firstStep: number[] = [];
+  await stats(); // resets the event-loop histogram
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(idle.slice(round * 100, round * 100 + 100).map(async (c) => {
+      const t0 = performance.now();
+      await c.probe(probe, () => firstStep.push(performance.now() - t0));
+    }));
+  }
+  const loop = await stats();
+  const p99 = percentile(firstStep, 99);
+  record({ name: 'scale: p99 time from run request to first step event (1,000 sessions open, 100 probes at once)', value: p99, unit: 'ms', baseline: null, ratio: null, goal: '< 50 ms', met: p99 < 50, note: `median ${median(firstStep).toFixed(1)} ms over ${firstStep.length} runs` });
+  record({ name: 'scale: relay event-loop delay p99 during 100 concurrent probes', value: loop.loopP99Ms, unit: 'ms', baseline: null, ratio: null, goal: 'reported', met: true, note: `max ${loop.loopMaxMs.toFixed(1)} ms` });
+  for (const c of idle) c.ws.close();
+}
+
+async function endurance(r: Ready, client: { certificatePem: string; privateKeyPem: string }, stats: () => Promise<Stats>): Promise<void> {
+  const N = Number(process.env.BENCH_ENDURANCE ?? 10_000);
+  const clients = await Promise.all(Array.from({ length: 8 }, async () => { const c = new RelayClient(r); await c.open(); return c; }));
+  const probe = { url: r.target, client, caPem: r.serverCaPem };
+  for (let i = 0; i < 200; i++) await clients[0]!.probe(probe); // warm-up
+  await new Promise((ok) => setTimeout(ok, 500));
+  const base = await stats();
+  let done = 0;
+  let failed = 0;
+  await Promise.all(clients.map(async (c) => {
+    while (done < N) {
+      done++;
+      const f = await c.probe(probe);
+      if (f.outcome !== 'pass') failed++;
+    }
+  }));
+  await new Promise((ok) => setTimeout(ok, 1000));
+  const end = await stats();
+  for (const c of clients) c.ws.close();
+  const within = (a: number, b: number) => b <= a * 1.1;
+  record({ name: `endurance: heap after ${N} probes`, value: end.heapUsed / 1024 / 1024, unit: 'MiB', baseline: base.heapUsed / 1024 / 1024, ratio: end.heapUsed / base.heapUsed, goal: 'within 10 % of baseline', met: within(base.heapUsed, end.heapUsed), note: `${failed} probes failed` });
+  record({ name: `endurance: RSS after ${N} probes`, value: end.rss / 1024 / 1024, unit: 'MiB', baseline: base.rss / 1024 / 1024, ratio: end.rss / base.rss, goal: 'within 10 % of baseline', met: within(base.rss, end.rss) });
+  record({ name: `endurance: open file descriptors after ${N} probes`, value: end.fds, unit: 'fds', baseline: base.fds, ratio: end.fds / base.fds, goal: 'within 10 % of baseline', met: within(base.fds, end.fds) });
+}
+
+async function tapOverhead(r: Ready, client: { certificatePem: string; privateKeyPem: string }): Promise<void> {
+  for (let i = 0; i < 20; i++) { await handshake(r, client, true); await handshake(r, client, false); }
+  const tapped: number[] = [];
+  const plain: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    plain.push(await handshake(r, client, false));
+    tapped.push(await handshake(r, client, true));
+  }
+  const ratio = median(tapped) / median(plain);
+  record({ name: 'TLS tap: median handshake time (TLS 1.3, RSA-2048 client certificate)', value: median(tapped), unit: 'ms', baseline: median(plain), ratio, goal: 'ratio ≤ 1.10', met: ratio <= 1.1 });
+}
+
+async function frontend(): Promise<void> {
+  const html = await readFile(join(ROOT, 'dist', 'web', 'index.html'), 'utf8');
+  const files = [...html.matchAll(/(?:src|href)="\/?(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
+  let js = 0;
+  let css = 0;
+  for (const f of files) {
+    const size = gzipSync(await readFile(join(ROOT, 'dist', 'web', f))).length;
+    if (f.endsWith('.js')) js += size;
+    else css += size;
+  }
+  record({ name: 'front end: JavaScript on first load (gzip)', value: js / 1024, unit: 'KiB', baseline: null, ratio: null, goal: '≤ 100 KiB', met: js / 1024 <= 100, note: `CSS ${(css / 1024).toFixed(1)} KiB gzip; files: ${files.join(', ')}` });
+  const { frontendTimings } = await import('./frontend.ts');
+  const t = await frontendTimings();
+  record({ name: 'front end: click Run → first step on screen (Chromium, lab target)', value: median(t.runToFirstStep), unit: 'ms', baseline: null, ratio: null, goal: 'p50 < 100 ms', met: median(t.runToFirstStep) < 100, note: `${t.runToFirstStep.length} runs, p90 ${percentile(t.runToFirstStep, 90).toFixed(0)} ms` });
+  for (const [alg, times] of Object.entries(t.keygen)) {
+    record({ name: `key generation in headless Chromium: ${alg}`, value: median(times), unit: 'ms', baseline: null, ratio: null, goal: 'reported (median)', met: true, note: `${times.length} keys, p90 ${percentile(times, 90).toFixed(0)} ms` });
+  }
+}
+
+// ---- main
+
+const wanted = new Set(process.argv.slice(2));
+const want = (name: string) => wanted.size === 0 || wanted.has(name);
+
+const relay = await startRelayProcess();
+try {
+  const client = await labCredentials(relay.sign);
+  for (const [name, fn] of [
+    ['overhead', () => overhead(relay.ready, client)],
+    ['concurrency', () => concurrency(relay.ready, client)],
+    ['tap', () => tapOverhead(relay.ready, client)],
+    ['scale', () => scale(relay.ready, client, relay.stats)],
+    ['endurance', () => endurance(relay.ready, client, relay.stats)],
+    ['frontend', () => frontend()],
+  ] as const) {
+    if (!want(name)) continue;
+    section = name;
+    console.log(`\n== ${name}`);
+    await fn();
+  }
+} finally {
+  await relay.stop();
+}
+
+const path = join(ROOT, 'bench', 'results.json');
+const previous: Result[] = await readFile(path, 'utf8').then((t) => JSON.parse(t) as Result[], () => []);
+const merged = [...previous.filter((p) => !results.some((r) => r.name === p.name)), ...results];
+await writeFile(path, `${JSON.stringify(merged, null, 2)}\n`);
+const { writePerformanceDoc } = await import('./report.ts');
+await writePerformanceDoc(merged, join(ROOT, 'docs', 'performance.md'));
+console.log(`\nwrote bench/results.json and docs/performance.md (${results.length} figures this run)`);
