@@ -14,6 +14,11 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>Harness: redirect rece
 export class CallbackRegistry {
   readonly #waiting = new Map<string, (query: URLSearchParams) => void>();
 
+  /** True while a flow waits on `key`: a second flow on the same key would steal its redirect. */
+  isWaiting(key: string): boolean {
+    return this.#waiting.has(key);
+  }
+
   /** Resolves with the redirect's query parameters, or rejects on timeout/abort. */
   expect(key: string, timeoutMs: number, signal?: AbortSignal): Promise<URLSearchParams> {
     return new Promise((resolve, reject) => {

@@ -1,10 +1,24 @@
 // Runs a token flow as a stream of steps, like the probe. Each kind of flow lives in its own
-// file in this folder; this one only dispatches.
+// file in this folder; this one only dispatches, and turns an early stop or a cancel into the
+// verdict.
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
 import type { RunOutcome, Step } from '../../shared/protocol.ts';
+import { secretValues } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
+import type { OutboundPolicy } from '../net/outbound-guard.ts';
+import { CancelledError } from '../net/dial.ts';
 import type { CallbackRegistry } from './callbacks.ts';
+import { FlowRun, FlowStopped } from './flow-run.ts';
+import { runDiscovery } from './discovery.ts';
+import { runJwtExchange } from './jwt-exchange.ts';
+import { runJwtBearer } from './jwt-bearer.ts';
+import { runClientCredentials } from './client-credentials.ts';
+import { runRefreshToken } from './refresh-token.ts';
+import { runAuthorizationCode } from './authorization-code.ts';
+import { runApiKey } from './api-key.ts';
+
+export { flowTarget } from '../../shared/flows/flow-request.ts';
 
 export interface FlowContext {
   limits: Limits;
@@ -15,6 +29,13 @@ export interface FlowContext {
   relayOrigin: string;
   callbacks: CallbackRegistry;
   lab: RunningLab | null;
+  /** The outbound guard (hosted mode); default: local, nothing refused. */
+  policy?: OutboundPolicy;
+  /**
+   * Called with the authorization URL once the relay listens for the redirect. The browser
+   * reads it from the `authorize` step instead; the CLI and tests follow it here.
+   */
+  openAuthorizationUrl?(url: string): void;
 }
 
 export interface FlowResult {
@@ -24,18 +45,70 @@ export interface FlowResult {
   steps: Step[];
 }
 
-/** What the run is aimed at, for `run.started.target`. */
-export function flowTarget(flow: FlowRequest): string {
-  return flow.issuer;
-}
-
 /** Secret values the flow request carries, scrubbed from all of its events. */
 export function flowSecrets(flow: FlowRequest): string[] {
-  void flow;
-  return [];
+  const extra: (string | undefined)[] = [];
+  const headers: Record<string, string> = {};
+  let body: string | undefined;
+  const privateKeyPems: string[] = [];
+  if ('tls' in flow && flow.tls?.client) privateKeyPems.push(flow.tls.client.privateKeyPem);
+  if ('clientAuth' in flow && flow.clientAuth) {
+    const a = flow.clientAuth;
+    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') extra.push(a.clientSecret);
+    if (a.method === 'private_key_jwt') extra.push(...a.clientAssertions);
+  }
+  if ('call' in flow && flow.call) {
+    Object.assign(headers, flow.call.headers);
+    body = flow.call.body;
+  }
+  switch (flow.kind) {
+    case 'jwt-exchange':
+      extra.push(flow.clientSecret, flow.jwt);
+      break;
+    case 'jwt-bearer':
+      extra.push(flow.assertion);
+      break;
+    case 'refresh-token':
+      extra.push(flow.refreshToken);
+      break;
+    case 'api-key':
+      extra.push(flow.apiKey);
+      Object.assign(headers, flow.headers);
+      body = flow.body;
+      break;
+    default:
+      break;
+  }
+  return secretValues({ headers, ...(body !== undefined ? { body } : {}), privateKeyPems, extra: extra.filter((v): v is string => typeof v === 'string') });
 }
 
 export async function runFlow(flow: FlowRequest, ctx: FlowContext): Promise<FlowResult> {
-  void ctx;
-  throw new TypeError(`flow kind ${flow.kind} is not implemented yet`);
+  const run = new FlowRun(ctx);
+  try {
+    const summary = await dispatch(flow, run);
+    return run.verdict('pass', summary);
+  } catch (err) {
+    if (err instanceof FlowStopped) return run.verdict('fail', err.message, err.code);
+    if (err instanceof CancelledError || ctx.signal?.aborted) return run.cancelled();
+    throw err;
+  }
+}
+
+function dispatch(flow: FlowRequest, run: FlowRun): Promise<string> {
+  switch (flow.kind) {
+    case 'discovery':
+      return runDiscovery(flow, run);
+    case 'jwt-exchange':
+      return runJwtExchange(flow, run);
+    case 'jwt-bearer':
+      return runJwtBearer(flow, run);
+    case 'client-credentials':
+      return runClientCredentials(flow, run);
+    case 'refresh-token':
+      return runRefreshToken(flow, run);
+    case 'authorization-code':
+      return runAuthorizationCode(flow, run);
+    case 'api-key':
+      return runApiKey(flow, run);
+  }
 }

@@ -68,6 +68,11 @@ const LINT_PRIORITY: [LintCode, DiagnosisCode][] = [
 
 export const CLOCK_OFFSET_TOLERANCE_SEC = 60;
 
+/** The diagnosis a lint finding becomes when it explains a refusal (or a risky acceptance). */
+export function diagnosisForLint(code: LintCode): DiagnosisCode {
+  return LINT_PRIORITY.find(([lint]) => lint === code)?.[1] ?? 'jwt_claims_invalid';
+}
+
 /** The most telling lint finding of a JWT check, as a diagnosis; errors before warnings. */
 export function jwtCause(check: JwtCheck | undefined, severities: LintFinding['severity'][] = ['error']): Explanation | null {
   if (!check) return null;

@@ -1,0 +1,190 @@
+// One HTTP call of a token flow, through the same connection phases as the probe (DNS, TCP,
+// TLS with the wire tap, one HTTP exchange): client certificates, timeouts, the outbound guard
+// and the transport diagnoses come with it. A failure is thrown as a CallFailure that already
+// carries its diagnosis, so every flow step explains a dead connection the way the probe does.
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
+import type { DiagnosisCode } from '../../shared/diagnoses.ts';
+import type { Limits } from '../defaults.ts';
+import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, wireSignals, type CertSummary } from '../net/dial.ts';
+import { exchange, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
+import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
+import { describeAcceptance } from '../probe/inputs.ts';
+
+/** The TLS side of every call of a flow, checked once in the flow's inputs step. */
+export interface CallTls {
+  /** Leaf first; empty when no client certificate is used. */
+  chain: X509Certificate[];
+  certificatePem?: string;
+  key: KeyObject | null;
+  /** CAs trusted for server certificates. */
+  ca: string[];
+  verifyServer: boolean;
+}
+
+export interface CallContext {
+  limits: Limits;
+  signal?: AbortSignal;
+  policy?: OutboundPolicy;
+}
+
+export interface ConnectionInfo {
+  endpoint: string;
+  tls: boolean;
+  protocol?: string | null;
+  cipher?: string;
+  serverCertificate?: CertSummary;
+  serverVerified?: boolean;
+  serverVerifyError?: string | null;
+  certificateRequested?: boolean;
+  acceptableCAs?: string[];
+  /** What the tap saw in our Certificate message. */
+  clientCertificateSent?: boolean;
+  clientCertificateSubject?: string;
+  /** Does the client chain reach one of the acceptable CA names (when the server named any)? */
+  chainReachesAcceptableCA?: boolean;
+}
+
+export interface CallTimings {
+  dnsMs: number;
+  connectMs: number;
+  tlsMs: number | null;
+  requestSentMs: number;
+  headersMs: number;
+  endMs: number;
+}
+
+export interface CallResult extends HttpResult {
+  connection: ConnectionInfo;
+  timings: CallTimings;
+  /** The server's Date header, epoch ms, when it sent a parseable one. */
+  serverDate?: number;
+}
+
+/** A call that did not get an HTTP answer, with the diagnosis the probe would give. */
+export class CallFailure extends Error {
+  readonly code: DiagnosisCode;
+  readonly evidence: string[];
+  readonly connection: ConnectionInfo | undefined;
+  readonly phase: FailureSignals['phase'] | 'url';
+  constructor(code: DiagnosisCode, evidence: string[], message: string, phase: CallFailure['phase'], connection?: ConnectionInfo) {
+    super(message);
+    this.name = 'CallFailure';
+    this.code = code;
+    this.evidence = evidence;
+    this.phase = phase;
+    this.connection = connection;
+  }
+}
+
+function fromSignals(signals: FailureSignals, connection?: ConnectionInfo): CallFailure {
+  const { code, evidence } = classifyFailure(signals);
+  return new CallFailure(code, evidence, signals.errorMessage ?? signals.errorCode ?? code, signals.phase, connection);
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: CallContext): Promise<CallResult> {
+  const { limits, signal } = ctx;
+  const policy = ctx.policy ?? LOCAL_POLICY;
+  const url = req.url;
+  try {
+    checkUrlAllowed(url, policy);
+  } catch (err) {
+    if (err instanceof OutboundRefused) throw new CallFailure(err.code, [err.message], err.message, 'url');
+    throw err;
+  }
+  const secure = url.protocol === 'https:';
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (secure ? 443 : 80));
+  const leaf = callTls.chain[0];
+  const base: Partial<FailureSignals> = {
+    clientCertSent: secure && !!leaf,
+    clientChainLength: callTls.chain.length,
+    ...(leaf ? { clientNotBefore: Date.parse(leaf.validFrom), clientNotAfter: Date.parse(leaf.validTo) } : {}),
+  };
+  const t0 = performance.now();
+  let socket: net.Socket | undefined;
+  let tlsSocket: tls.TLSSocket | undefined;
+  try {
+    let resolved;
+    try {
+      resolved = await resolveHost(hostname, limits, signal, policy, port);
+    } catch (err) {
+      if (err instanceof PhaseError) throw fromSignals(err.signals);
+      throw err;
+    }
+    const dnsMs = round(performance.now() - t0);
+    const endpoint = `${resolved.family === 6 ? `[${resolved.address}]` : resolved.address}:${port}`;
+    const connection: ConnectionInfo = { endpoint, tls: secure };
+    try {
+      socket = await connectTcp(resolved.address, port, resolved.family, limits, signal);
+    } catch (err) {
+      if (err instanceof PhaseError) throw fromSignals(err.signals, connection);
+      throw err;
+    }
+    const connectMs = round(performance.now() - t0);
+    let tlsMs: number | null = null;
+    let lateError: () => Error | undefined = () => undefined;
+    let conversation: tls.TLSSocket | net.Socket = socket;
+    if (secure) {
+      let hs;
+      try {
+        hs = await handshakeTls(socket, {
+          servername: net.isIP(hostname) ? undefined : hostname,
+          ca: callTls.ca,
+          ...(leaf && callTls.key && callTls.certificatePem ? { certificatePem: callTls.certificatePem, privateKeyPem: callTls.key.export({ type: 'pkcs8', format: 'pem' }) as string } : {}),
+        }, hostname, limits, signal, base);
+      } catch (err) {
+        if (err instanceof PhaseError) throw fromSignals(err.signals, connection);
+        throw err;
+      }
+      tlsSocket = hs.socket;
+      conversation = hs.socket;
+      lateError = hs.lateError;
+      tlsMs = round(performance.now() - t0);
+      const wire = hs.wire();
+      Object.assign(base, wireSignals(wire));
+      Object.assign(connection, {
+        protocol: hs.protocol,
+        cipher: hs.cipher,
+        serverCertificate: hs.serverChain[0],
+        serverVerified: !hs.verifyError,
+        serverVerifyError: hs.verifyError,
+        certificateRequested: wire.certificateRequested,
+        acceptableCAs: wire.acceptableCAs,
+        clientCertificateSent: wire.clientChainDer === null ? !!leaf : wire.clientChainDer.length > 0,
+        ...(leaf ? { clientCertificateSubject: oneLineDn(leaf.subject) } : {}),
+      });
+      if (leaf && wire.certificateRequested && wire.acceptableCAs.length) {
+        connection.chainReachesAcceptableCA = describeAcceptance(callTls.chain, wire.acceptableCAs).reaches;
+      }
+      if (hs.verifyError && callTls.verifyServer) {
+        const code = classifyServerVerification(hs.verifyError);
+        throw new CallFailure(code, [`server verification: ${hs.verifyError}`, `server sent: ${hs.serverChain.map((c) => c.subject).join(' ← ')}`], hs.verifyError, 'tls', connection);
+      }
+    }
+    let result: HttpResult;
+    try {
+      // exchange() speaks HTTP/1.1 over any stream socket; a plain one has no late TLS error.
+      result = await exchange(conversation as tls.TLSSocket, req, limits, signal, t0, lateError, base);
+    } catch (err) {
+      if (err instanceof PhaseError) throw fromSignals(err.signals, connection);
+      throw err;
+    }
+    const date = typeof result.headers.date === 'string' ? Date.parse(result.headers.date) : NaN;
+    return {
+      ...result,
+      connection,
+      timings: { dnsMs, connectMs, tlsMs, requestSentMs: result.sentMs, headersMs: result.headersMs, endMs: result.endMs },
+      ...(Number.isFinite(date) ? { serverDate: date } : {}),
+    };
+  } finally {
+    tlsSocket?.destroy();
+    socket?.destroy();
+  }
+}
+
+export { CancelledError };
