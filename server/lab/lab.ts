@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LabInfo } from '../../shared/protocol.ts';
 import { loadOrCreateLabPki, signClientCsr, LAB_CLIENT_CA_SUBJECT, type LabPki } from './lab-pki.ts';
+import { startTokenService, type LabTokenService } from './token-service.ts';
 
 export interface LabOptions {
   dataDir: string;
@@ -20,6 +21,8 @@ export interface RunningLab {
   /** PEM of the CA that issued the lab's server certificate: probes trust it for lab targets. */
   serverCaPem: string;
   signCsr(csrPem: string): Promise<{ certificatePem: string; chainPem: string }>;
+  /** The lab's authorization server (token flows); its targets are in info.targets. */
+  tokens?: LabTokenService;
   close(): Promise<void>;
 }
 
@@ -106,14 +109,19 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
       },
     ],
   };
+  const tokens = await startTokenService({ pki, dataDir: opts.dataDir, host, hostForUrl });
+  info.targets.push(...tokens.targets);
   return {
     info,
     pki,
     serverCaPem: pki.serverCaPem,
     signCsr: (csrPem) => signClientCsr(pki, csrPem),
-    close: () => new Promise<void>((resolve) => {
-      mtls.close(() => resolve());
-      mtls.closeAllConnections();
-    }),
+    tokens,
+    close: async () => {
+      await Promise.all([tokens.close(), new Promise<void>((resolve) => {
+        mtls.close(() => resolve());
+        mtls.closeAllConnections();
+      })]);
+    },
   };
 }
