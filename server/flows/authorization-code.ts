@@ -77,7 +77,7 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
   redirect.catch(() => {});
   authorize.finish(remarks.length ? 'warn' : 'ok', {
     summary: `open the authorization URL to sign in; the redirect comes back to ${redirectUri}`,
-    details: { authorizationUrl, redirectUri, state, codeChallengeMethod: pkce ? 'S256' : null, ...(nonce ? { nonce } : {}), scope: flow.scope ?? null, waitMs, remarks },
+    details: { authorizationUrl, redirectUri, state, codeChallengeMethod: pkce ? 'S256' : null, ...(nonce ? { nonce } : {}), scope: flow.scope ?? null, waitMs: Math.round(waitMs), remarks },
   });
   ctx.openAuthorizationUrl?.(authorizationUrl);
 

@@ -2,7 +2,6 @@
 // HTTP call per step with the exact request and response shown (secrets masked), the verdict,
 // and an early stop that skips the steps not reached. Each flow file is the story of its kind;
 // the mechanics live here.
-import tls from 'node:tls';
 import type { Diagnosis, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
 import type { FlowTls } from '../../shared/flows/flow-request.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
@@ -82,8 +81,7 @@ export class FlowRun {
   readonly #secrets = new Set<string>();
   #plan: readonly PlannedStep[] = [];
   #curls: { step: string; command: string }[] = [];
-  callTls: CallTls = { chain: [], key: null, ca: [], verifyServer: true };
-  #trustNote = 'system store';
+  callTls: CallTls = { chain: [], key: null, bundle: [], trustLab: true, verifyServer: true };
 
   constructor(ctx: FlowContext) {
     this.ctx = ctx;
@@ -145,15 +143,14 @@ export class FlowRun {
     for (const p of client.problems) (p.fatal ? problems : warnings).push(`${p.code}: ${p.message}`);
     const ca = checkCaBundle(opts.tls?.caPem);
     if (ca.problem) problems.push(`${ca.problem.code}: ${ca.problem.message}`);
-    const trusted = ca.cas.length ? [...ca.cas] : [...tls.rootCertificates];
-    const trustLab = opts.tls?.trustLab !== false && (this.ctx.extraTrustedCaPem?.length ?? 0) > 0;
-    if (trustLab) trusted.push(...(this.ctx.extraTrustedCaPem ?? []));
-    this.#trustNote = `${ca.cas.length ? 'CA bundle given for this flow' : 'system store'}${trustLab ? ' + lab CA' : ''}`;
+    const lab = this.ctx.lab;
     this.callTls = {
       chain: client.chain,
       key: client.key,
       ...(opts.tls?.client ? { certificatePem: opts.tls.client.certificatePem } : {}),
-      ca: trusted,
+      bundle: ca.cas,
+      ...(lab ? { lab: { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } } : {}),
+      trustLab: opts.tls?.trustLab !== false,
       verifyServer: opts.tls?.verifyServer !== false,
     };
     const jwts: Record<string, unknown> = {};
@@ -170,7 +167,7 @@ export class FlowRun {
       ...opts.details,
       urls,
       ...(opts.tls?.client ? { clientCertificate: client.details.clientCertificate, chainToSend: client.details.chainToSend, keyType: client.details.keyType } : {}),
-      trust: this.#trustNote,
+      trust: ca.cas.length ? 'CA bundle given for this flow' : `system store${lab && this.callTls.trustLab ? ' (lab CA for lab targets)' : ''}`,
       verifyServer: this.callTls.verifyServer,
       ...(Object.keys(jwts).length ? { jwts } : {}),
       problems,
@@ -219,7 +216,7 @@ export class FlowRun {
       ...(req.basic ? { basic: { user: req.basic.user, password: { env: 'CLIENT_SECRET' } } } : {}),
       ...(req.body !== undefined ? { body: true } : {}),
       clientCertificate: this.callTls.chain.length > 0,
-      caFile: this.#trustNote !== 'system store',
+      caFile: this.callTls.bundle.length > 0 || (this.callTls.lab !== undefined && this.callTls.trustLab && this.callTls.lab.endpoints.includes(`${req.url.hostname}:${req.url.port}`)),
       insecure: !this.callTls.verifyServer,
     });
   }
@@ -262,7 +259,7 @@ export class FlowRun {
   }
 
   #connection(c: CallResult['connection']): Record<string, unknown> {
-    return { ...c, trust: this.#trustNote };
+    return { ...c };
   }
 
   /** Skips planned steps not reached and sends the verdict. */

@@ -8,7 +8,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import type { Limits } from '../defaults.ts';
-import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, wireSignals, type CertSummary } from '../net/dial.ts';
+import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type CertSummary, type LabTrust } from '../net/dial.ts';
 import { exchange, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import { describeAcceptance } from '../probe/inputs.ts';
@@ -19,8 +19,10 @@ export interface CallTls {
   chain: X509Certificate[];
   certificatePem?: string;
   key: KeyObject | null;
-  /** CAs trusted for server certificates. */
-  ca: string[];
+  /** CAs the user gave to trust for server certificates; empty: Node's roots (and the lab CA for lab targets). */
+  bundle: string[];
+  lab?: LabTrust;
+  trustLab: boolean;
   verifyServer: boolean;
 }
 
@@ -33,6 +35,8 @@ export interface CallContext {
 export interface ConnectionInfo {
   endpoint: string;
   tls: boolean;
+  /** Which CAs verified the server: "system store", "lab CA (lab target)", "CA bundle given…". */
+  trust?: string;
   protocol?: string | null;
   cipher?: string;
   serverCertificate?: CertSummary;
@@ -118,7 +122,8 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
     }
     const dnsMs = round(performance.now() - t0);
     const endpoint = `${resolved.family === 6 ? `[${resolved.address}]` : resolved.address}:${port}`;
-    const connection: ConnectionInfo = { endpoint, tls: secure };
+    const trust = trustFor(url, callTls.bundle, callTls.lab, callTls.trustLab);
+    const connection: ConnectionInfo = { endpoint, tls: secure, ...(secure ? { trust: trust.label } : {}) };
     try {
       socket = await connectTcp(resolved.address, port, resolved.family, limits, signal);
     } catch (err) {
@@ -134,7 +139,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
       try {
         hs = await handshakeTls(socket, {
           servername: net.isIP(hostname) ? undefined : hostname,
-          ca: callTls.ca,
+          ca: trust.ca,
           ...(leaf && callTls.key && callTls.certificatePem ? { certificatePem: callTls.certificatePem, privateKeyPem: callTls.key.export({ type: 'pkcs8', format: 'pem' }) as string } : {}),
         }, hostname, limits, signal, base);
       } catch (err) {

@@ -1,0 +1,271 @@
+// Every token flow end to end against the built-in lab's authorization server: the passing
+// paths, and each refusal with the diagnosis the harness must give from its own checks.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webcrypto } from 'node:crypto';
+import { generateKeyPair, type CryptoKey } from 'jose';
+import type { FlowRequest, ClientAuth } from '../../shared/flows/flow-request.ts';
+import type { Step } from '../../shared/protocol.ts';
+import { templateClaims, newJti, type JwtTemplate, type TemplateInput } from '../../shared/jwt/claims.ts';
+import { signJwt, importSigningKey, publicJwkOf } from '../../shared/jwt/sign.ts';
+import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem, selfSign } from '../../shared/pki/issue.ts';
+import { validateLimits } from '../defaults.ts';
+import { startLab, type RunningLab } from '../lab/lab.ts';
+import { runFlow, type FlowResult } from './run-flow.ts';
+import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
+import { followRedirects } from './user-agent.ts';
+
+let lab: RunningLab;
+let listener: CallbackListener;
+let iss: string;
+let demoKey: CryptoKey;
+let demoKid: string;
+let otherKey: CryptoKey;
+let labClient: { certificatePem: string; privateKeyPem: string };
+let strangerClient: { certificatePem: string; privateKeyPem: string };
+const t = (id: string) => lab.info.targets.find((x) => x.id === id)!.url;
+
+before(async () => {
+  lab = await startLab({ dataDir: await mkdtemp(join(tmpdir(), 'flows-lab-')) });
+  listener = await startCallbackListener();
+  iss = lab.tokens!.issuer;
+  demoKey = await importSigningKey(lab.tokens!.demo.signingKeyPem, 'RS256');
+  demoKid = lab.tokens!.demo.signingKid;
+  otherKey = (await generateKeyPair('RS256', { extractable: true })).privateKey;
+  useCrypto(webcrypto as unknown as Crypto);
+  const keys = await pkiKeyPair('P-256', true);
+  const signed = await lab.signCsr(await createCsr(keys, 'CN=lab-client, O=mTLS Harness Lab'));
+  labClient = { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
+  const strangerKeys = await pkiKeyPair('P-256', true);
+  strangerClient = { certificatePem: (await selfSign(strangerKeys, { subject: 'CN=stranger', profile: 'client' })).toString('pem'), privateKeyPem: await exportPkcs8Pem(strangerKeys.privateKey) };
+});
+
+after(async () => {
+  await listener.close();
+  await lab.close();
+});
+
+interface Run extends FlowResult {
+  events: Step[];
+  json: string;
+  step(id: string): Step;
+}
+
+async function run(flow: FlowRequest, opts: { follow?: boolean } = {}): Promise<Run> {
+  const events: Step[] = [];
+  const result = await runFlow(flow, {
+    limits: validateLimits(),
+    relayOrigin: listener.origin,
+    callbacks: listener.callbacks,
+    lab,
+    onStep: (s) => events.push(s),
+    openAuthorizationUrl: (url) => {
+      if (opts.follow !== false) followRedirects(url, { ca: [lab.serverCaPem] }).catch(() => {});
+    },
+  });
+  const final = new Map(events.map((s) => [s.id, s]));
+  return { ...result, events, json: JSON.stringify(events), step: (id) => final.get(id)! };
+}
+
+async function jwt(template: JwtTemplate, input: Omit<TemplateInput, 'now'> & { now?: number }, key = demoKey, kid = demoKid): Promise<string> {
+  return signJwt(templateClaims(template, { now: Date.now(), jti: newJti(), ...input }), { alg: 'RS256', kid }, key);
+}
+
+const assertion = (o: Partial<TemplateInput> = {}, key?: CryptoKey, kid?: string) => jwt('client-assertion', { clientId: 'lab-pkjwt', audience: `${iss}/token`, ...o }, key, kid);
+const basic: ClientAuth = { method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: 'lab-basic-secret' };
+
+function expectPass(r: Run, diagnoses: string[] = []) {
+  assert.equal(r.outcome, 'pass', r.events.filter((s) => s.status === 'fail').map((s) => `${s.id}: ${s.summary} ${JSON.stringify(s.diagnosis?.evidence)}`).join('\n'));
+  assert.deepEqual(r.diagnoses, diagnoses);
+}
+
+function expectFail(r: Run, code: string, at?: string) {
+  assert.equal(r.outcome, 'fail');
+  assert.equal(r.diagnoses[0], code, JSON.stringify(r.events.filter((s) => s.diagnosis).map((s) => s.diagnosis)));
+  if (at) assert.equal(r.step(at).diagnosis?.code, code);
+  assert.equal(r.step('verdict').status, 'fail');
+}
+
+// ---- discovery
+
+test('discovery: metadata and JWKS', async () => {
+  const r = await run({ kind: 'discovery', issuer: iss });
+  expectPass(r);
+  assert.deepEqual(r.events.filter((s) => s.status !== 'running').map((s) => s.id), ['inputs', 'discovery', 'jwks', 'verdict']);
+  const d = r.step('discovery').details as { metadata: { token_endpoint: string }; attempts: unknown[] };
+  assert.equal(d.metadata.token_endpoint, `${iss}/token`);
+  assert.equal(d.attempts.length, 1);
+});
+
+test('discovery: RFC 8414 path for a tenant issuer, and failures', async () => {
+  expectPass(await run({ kind: 'discovery', issuer: t('no-state') }));
+  expectFail(await run({ kind: 'discovery', issuer: `${iss}/` }), 'discovery_issuer_mismatch', 'discovery');
+  const missing = await run({ kind: 'discovery', issuer: `${iss}/nothing-here` });
+  expectFail(missing, 'discovery_not_found', 'discovery');
+  assert.equal((missing.step('discovery').details as { attempts: unknown[] }).attempts.length, 2);
+  expectFail(await run({ kind: 'discovery', issuer: 'https://localhost:1' }), 'connect_refused', 'discovery');
+  expectFail(await run({ kind: 'discovery', issuer: 'not a url' }), 'input_invalid', 'inputs');
+});
+
+// ---- client credentials, every client authentication method
+
+test('client_credentials: each client authentication method, token verified, API called', async () => {
+  const call = { url: t('api') };
+  const cases: [string, FlowRequest][] = [
+    ['client_secret_basic', { kind: 'client-credentials', issuer: iss, clientAuth: basic, scope: 'orders:read', call }],
+    ['client_secret_post', { kind: 'client-credentials', tokenUrl: t('token'), clientAuth: { method: 'client_secret_post', clientId: 'lab-post', clientSecret: 'lab-post-secret' }, jwksUrl: `${iss}/jwks`, call }],
+    ['private_key_jwt', { kind: 'client-credentials', issuer: iss, clientAuth: { method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: [await assertion()] }, call }],
+    ['tls_client_auth', { kind: 'client-credentials', issuer: iss, clientAuth: { method: 'tls_client_auth', clientId: 'lab-mtls' }, tls: { client: labClient }, call }],
+    ['self_signed_tls_client_auth', { kind: 'client-credentials', issuer: iss, clientAuth: { method: 'self_signed_tls_client_auth', clientId: 'lab-selfsigned' }, tls: { client: lab.tokens!.demo.selfSigned }, call }],
+  ];
+  for (const [name, flow] of cases) {
+    const r = await run(flow);
+    expectPass(r);
+    const token = r.step('token').details as { accessToken: { verification: { verified: boolean }; binding?: { matches: boolean } } };
+    assert.equal(token.accessToken.verification.verified, true, name);
+    if (name.includes('tls')) assert.equal(token.accessToken.binding?.matches, true, `${name}: cnf x5t#S256 matches the certificate`);
+    assert.equal(r.step('call').status, 'ok', name);
+    assert.doesNotMatch(r.json, /lab-(basic|post)-secret/, `${name}: no secret in the events`);
+  }
+});
+
+test('client_credentials refusals are explained from the harness\'s own checks', async () => {
+  const cc = (clientAuth: ClientAuth, extra: Partial<Extract<FlowRequest, { kind: 'client-credentials' }>> = {}): FlowRequest => ({ kind: 'client-credentials', issuer: iss, clientAuth, ...extra });
+  const cases: [string, FlowRequest, string][] = [
+    ['wrong secret', cc({ ...basic, clientSecret: 'nope' }), 'client_secret_rejected'],
+    ['unknown client', cc({ ...basic, clientId: 'nobody' }), 'client_secret_rejected'],
+    ['registered for another method', cc({ method: 'client_secret_basic', clientId: 'lab-pkjwt', clientSecret: 'x' }), 'auth_method_mismatch'],
+    ['expired assertion', cc({ method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: [await assertion({ now: Date.now() - 600_000 })] }), 'jwt_expired'],
+    ['assertion for the issuer\'s wrong path', cc({ method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: [await assertion({ audience: `${iss}/oauth/token` })] }), 'jwt_audience_mismatch'],
+    ['unknown key', cc({ method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: [await assertion({}, otherKey, 'not-registered')] }), 'jwt_key_unknown'],
+    ['certificate from another CA', cc({ method: 'tls_client_auth', clientId: 'lab-mtls' }, { tls: { client: strangerClient } }), 'client_ca_not_acceptable'],
+    ['unknown scope', cc(basic, { scope: 'admin' }), 'scope_rejected'],
+  ];
+  for (const [name, flow, code] of cases) {
+    const r = await run(flow);
+    expectFail(r, code, 'exchange');
+    assert.equal(r.step('token').status, 'skipped', name);
+    const response = (r.step('exchange').details as { response: { status: number; headers: Record<string, string> } }).response;
+    assert.ok(response.headers['x-lab-reason'], `${name}: the lab's real reason is shown to trainers`);
+  }
+  const noCert = await run(cc({ method: 'tls_client_auth', clientId: 'lab-mtls' }));
+  expectFail(noCert, 'input_invalid', 'inputs');
+});
+
+test('a browser-made key registered with the lab authenticates with private_key_jwt', async () => {
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await publicJwkOf(pair.publicKey);
+  const reg = await lab.tokens!.register({ publicJwk });
+  assert.match(reg.clientId, /^lab-reg-/);
+  const a = await signJwt(templateClaims('client-assertion', { now: Date.now(), clientId: reg.clientId, audience: reg.tokenUrl, jti: newJti() }), { alg: 'ES256', kid: reg.kid }, pair.privateKey);
+  expectPass(await run({ kind: 'client-credentials', issuer: iss, clientAuth: { method: 'private_key_jwt', clientId: reg.clientId, clientAssertions: [a] } }));
+  assert.equal((await lab.tokens!.register({ publicJwk })).clientId, reg.clientId, 'registering the same key again gives the same client');
+});
+
+// ---- JWT exchange and RFC 7523
+
+test('jwt-exchange: the form-encoded jwt_token exchange', async () => {
+  const flow = (jwtToken: string, extra: Partial<Extract<FlowRequest, { kind: 'jwt-exchange' }>> = {}): FlowRequest => ({ kind: 'jwt-exchange', tokenUrl: t('jwt-exchange'), clientId: 'lab-seed', clientSecret: 'lab-seed-secret', jwt: jwtToken, jwksUrl: `${iss}/jwks`, call: { url: t('api') }, ...extra });
+  const ok = await run(flow(await jwt('seed', { clientId: 'lab-seed', subject: 'user-7' })));
+  expectPass(ok);
+  const body = (ok.step('exchange').details as { request: { body: string } }).request.body;
+  assert.match(body, /^client_id=lab-seed&client_secret=••••••&jwt_token=••••••$/);
+  expectFail(await run(flow(await jwt('seed', { clientId: 'lab-seed', subject: 'u', now: Date.now() - 300_000 }))), 'jwt_expired', 'exchange');
+  expectFail(await run(flow(await jwt('seed', { clientId: 'lab-seed', subject: 'u' }), { clientSecret: 'wrong' })), 'client_secret_rejected', 'exchange');
+  expectFail(await run(flow(await jwt('seed', { clientId: 'lab-seed', subject: 'u' }, otherKey, 'mine'))), 'jwt_key_unknown', 'exchange');
+  expectFail(await run(flow(await jwt('seed', { clientId: 'lab-seed', subject: 'u', lifetimeSec: 3600 }))), 'jwt_lifetime_too_long', 'exchange');
+  expectFail(await run(flow('not-a-jwt')), 'jwt_malformed', 'inputs');
+  // A renamed field is masked under its new name, in the display and in the curl command.
+  const renamed = await run(flow(await jwt('seed', { clientId: 'lab-seed', subject: 'u' }), { fieldNames: { jwt: 'seed_token', clientSecret: 'key' } }));
+  const d = renamed.step('exchange').details as { request: { body: string }; curl: string };
+  assert.match(d.request.body, /key=••••••&seed_token=••••••/);
+  assert.match(d.curl, /"key=\$\{KEY\}".*"seed_token=\$\{SEED_TOKEN\}"/);
+  // The lab reads only the standard names, so it sees no secret at all.
+  expectFail(renamed, 'client_secret_rejected', 'exchange');
+});
+
+test('jwt-bearer: RFC 7523 grant, and its refusals', async () => {
+  const grant = (a: string): FlowRequest => ({ kind: 'jwt-bearer', issuer: iss, assertion: a, scope: 'orders:read', call: { url: t('api') } });
+  const bearer = (o: Partial<TemplateInput> = {}, key?: CryptoKey, kid?: string) => jwt('jwt-bearer', { clientId: 'lab-seed', subject: 'user-9', audience: `${iss}/token`, ...o }, key, kid);
+  expectPass(await run(grant(await bearer())));
+  expectFail(await run(grant(await bearer({ audience: 'https://wrong.example/token' }))), 'jwt_audience_mismatch', 'exchange');
+  expectFail(await run(grant(await bearer({ now: Date.now() - 900_000 }))), 'jwt_expired', 'exchange');
+  expectFail(await run(grant(await bearer({}, otherKey, 'other')))   , 'jwt_key_unknown', 'exchange');
+  expectFail(await run(grant(await bearer({ claims: { sub: undefined } as never }))), 'grant_assertion_rejected', 'exchange');
+});
+
+// ---- refresh
+
+test('refresh-token: rotation, and a rotated-out token refused', async () => {
+  const rt = lab.tokens!.issueRefreshToken('lab-basic');
+  const flow: FlowRequest = { kind: 'refresh-token', issuer: iss, refreshToken: rt, clientAuth: basic };
+  const r = await run(flow);
+  expectPass(r);
+  assert.match(r.step('exchange').summary!, /rotated refresh token/);
+  expectFail(await run(flow), 'refresh_token_rejected', 'exchange');
+  expectFail(await run({ ...flow, refreshToken: 'made-up-token' }), 'refresh_token_rejected', 'exchange');
+});
+
+// ---- authorization code
+
+test('authorization code + PKCE + state: redirect, exchange, call, refresh', async () => {
+  const r = await run({ kind: 'authorization-code', issuer: iss, clientAuth: basic, scope: 'openid offline_access orders:read', redirectKey: 'lab-test', call: { url: t('api') } });
+  expectPass(r);
+  assert.deepEqual(r.events.filter((s) => s.status !== 'running').map((s) => s.id), ['inputs', 'discovery', 'authorize', 'callback', 'exchange', 'token', 'call', 'refresh', 'verdict']);
+  const authorize = r.step('authorize').details as { authorizationUrl: string; redirectUri: string; state: string };
+  const url = new URL(authorize.authorizationUrl);
+  assert.equal(url.origin, lab.tokens!.authorizeOrigin);
+  assert.equal(url.searchParams.get('redirect_uri'), `${listener.origin}/callback/lab-test`);
+  assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(url.searchParams.get('state'), authorize.state);
+  assert.match((r.step('callback').details as { query: string }).query, /code=••••••/);
+  assert.equal((r.step('token').details as { idToken: { verification: { verified: boolean } } }).idToken.verification.verified, true);
+  assert.match(r.step('refresh').summary!, /refresh token works/);
+});
+
+test('authorization code: public client with PKCE, and private_key_jwt with one assertion per token request', async () => {
+  expectPass(await run({ kind: 'authorization-code', issuer: iss, clientAuth: { method: 'none', clientId: 'lab-public' }, scope: 'offline_access' }));
+  const pk = (n: number) => Promise.all(Array.from({ length: n }, () => assertion()));
+  expectPass(await run({ kind: 'authorization-code', issuer: iss, clientAuth: { method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: await pk(2) } }));
+  const short = await run({ kind: 'authorization-code', issuer: iss, clientAuth: { method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: await pk(1) } });
+  expectFail(short, 'input_invalid', 'refresh');
+});
+
+test('authorization code against the failing tenants', async () => {
+  const flow = (issuer: string, extra: object = {}): FlowRequest => ({ kind: 'authorization-code', issuer, clientAuth: basic, scope: 'offline_access', call: { url: t('api') }, ...extra });
+  expectFail(await run(flow(t('no-state'))), 'state_missing', 'callback');
+  expectFail(await run(flow(t('no-refresh'))), 'refresh_token_missing', 'refresh');
+  const optional = await run(flow(t('no-refresh'), { requireRefreshToken: false }));
+  expectPass(optional, ['refresh_token_missing']);
+  const bad = await run(flow(t('bad-refresh')));
+  expectFail(bad, 'refresh_token_rejected', 'refresh');
+  assert.equal(bad.step('refresh').summary, 'The provider refused the refresh token it had just issued.');
+  const short = await run(flow(t('short-tokens')));
+  expectPass(short, ['access_token_short_lived']);
+  assert.match(short.step('refresh').summary!, /expires within 10 s: refreshed before the call/);
+  const ids = short.events.filter((s) => s.status !== 'running').map((s) => s.id);
+  assert.ok(ids.indexOf('refresh') < ids.indexOf('call'), 'refreshed before calling');
+});
+
+test('authorization code: nobody comes back', async () => {
+  const r = await run({ kind: 'authorization-code', issuer: iss, clientAuth: basic, callbackTimeoutMs: 1000 }, { follow: false });
+  expectFail(r, 'callback_timeout', 'callback');
+  assert.equal(r.step('exchange').status, 'skipped');
+});
+
+// ---- API key
+
+test('api-key: accepted, refused, and custom header names masked', async () => {
+  expectPass(await run({ kind: 'api-key', url: t('apikey'), apiKey: 'lab-api-key', username: 'lab-user' }));
+  expectFail(await run({ kind: 'api-key', url: t('apikey'), apiKey: 'wrong-key-123', username: 'lab-user' }), 'api_key_rejected', 'call');
+  const renamed = await run({ kind: 'api-key', url: t('apikey'), apiKey: 'lab-api-key', username: 'lab-user', headerNames: { apiKey: 'X-Partner-Key', username: 'X-Partner-User' } });
+  expectFail(renamed, 'api_key_rejected', 'call');
+  const req = (renamed.step('call').details as { request: { headers: Record<string, string> }; curl: string });
+  assert.equal(req.request.headers['X-Partner-Key'], '••••••');
+  assert.equal(req.request.headers['X-Partner-User'], 'lab-user');
+  assert.match(req.curl, /"X-Partner-Key: \$\{X_PARTNER_KEY\}"/);
+  assert.doesNotMatch(renamed.json, /lab-api-key/);
+});
