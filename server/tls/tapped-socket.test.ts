@@ -24,7 +24,18 @@ interface Listening {
   closed(): Promise<void>;
 }
 
+/** Everything a test opened, so a failing test cannot keep the process alive. */
+const opened = new Set<net.Server | net.Socket>();
+after(() => {
+  for (const handle of opened) {
+    if (handle instanceof net.Socket) handle.destroy();
+    else handle.close();
+  }
+});
+
 async function listen(server: net.Server): Promise<Listening> {
+  opened.add(server);
+  server.on('connection', (socket: net.Socket) => opened.add(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
@@ -38,6 +49,7 @@ function tlsServer(onSecure: (socket: tls.TLSSocket) => void, options: tls.TlsOp
 
 async function connectedSocket(port: number, options: net.NetConnectOpts = { port }): Promise<net.Socket> {
   const socket = net.connect({ ...options, port, host: '127.0.0.1' } as net.NetConnectOpts);
+  opened.add(socket);
   await new Promise((resolve) => socket.once('connect', resolve));
   return socket;
 }
@@ -194,6 +206,25 @@ describe('data', { timeout: 20_000 }, () => {
     await closed(tlsSocket);
     assert.equal(received, size);
     assert.equal(hash.digest('hex'), createHash('sha256').update(payload).digest('hex'));
+    await server.closed();
+  });
+
+  test('a stalled reader stops the reading from the network (backpressure reaches the net.Socket)', async () => {
+    const payload = randomBytes(size);
+    const server = await listen(tlsServer((peer) => peer.end(payload)));
+    const socket = await connectedSocket(server.port);
+    const tap = tapConnection(socket);
+    const tlsSocket = tap.connect(clientOptions());
+    await new Promise((resolve) => tlsSocket.once('secureConnect', resolve));
+    tlsSocket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(socket.isPaused(), true, 'the net.Socket was paused');
+    assert.ok(tap.duplex.readableLength < 256 * 1024, `only a little is buffered in the tap (${tap.duplex.readableLength} bytes)`);
+    let received = 0;
+    tlsSocket.on('data', (chunk: Buffer) => (received += chunk.length));
+    tlsSocket.resume();
+    await closed(tlsSocket);
+    assert.equal(received, size);
     await server.closed();
   });
 

@@ -38,7 +38,7 @@ export async function connectThroughTap(port: number, options: tls.ConnectionOpt
   });
   tlsSocket.on('error', (e) => (error ??= e));
   tlsSocket.resume();
-  const timeout = setTimeout(() => tlsSocket.destroy(new Error('test connection did not close within 5 s')), 5000);
+  const timeout = giveUpAfter(5000, tlsSocket, socket);
   await new Promise((resolve) => tlsSocket.once('close', resolve));
   clearTimeout(timeout);
   return {
@@ -72,8 +72,16 @@ export async function connectionOutcome(port: number, options: tls.ConnectionOpt
   tlsSocket.on('secureConnect', () => (secureConnect = true));
   tlsSocket.on('error', (e: NodeJS.ErrnoException) => (errorCode ??= e.code ?? e.message));
   tlsSocket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
-  const timeout = setTimeout(() => tlsSocket.destroy(new Error('test connection did not close within 5 s')), 5000);
+  const timeout = giveUpAfter(5000, tlsSocket, socket);
   await new Promise((resolve) => tlsSocket.once('close', resolve));
   clearTimeout(timeout);
   return { secureConnect, received, ...(errorCode && { errorCode }) };
+}
+
+/** Closes both sockets if the connection has not closed by itself, so a broken tap fails a test instead of hanging it. */
+function giveUpAfter(ms: number, tlsSocket: tls.TLSSocket, socket: net.Socket): NodeJS.Timeout {
+  return setTimeout(() => {
+    tlsSocket.destroy(new Error(`test connection did not close within ${ms} ms`));
+    socket.destroy();
+  }, ms);
 }
