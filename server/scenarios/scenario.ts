@@ -1,0 +1,344 @@
+// Scenario files: a probe or a token flow saved as JSON so it can be re-run headless
+// (`harness run FILE`), attached to a ticket, or shipped as an example. Secrets are not in the
+// file unless someone put them there on purpose: they are named in `secrets` and come from an
+// environment variable, a file, the built-in lab, or a fresh key made for the run. JWTs are
+// described by a template and signed at run time, so an example never holds an expired token.
+// See docs/scenarios.md.
+import { readFile } from 'node:fs/promises';
+import { createPrivateKey, webcrypto } from 'node:crypto';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose';
+import { parseClientMessage, ProtocolError, type ProbeRequest, type RunOutcome } from '../../shared/protocol.ts';
+import { parseFlowRequest, type FlowRequest } from '../../shared/flows/flow-request.ts';
+import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
+import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
+import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
+import type { RunningLab } from '../lab/lab.ts';
+
+export const SCENARIO_VERSION = 1;
+
+export type SecretSource =
+  | { env: string }
+  | { file: string }
+  | { value: string }
+  /** Something the in-process lab made: signing-key, client-certificate, client-key, self-signed-certificate, self-signed-key, refresh-token:<client id>. */
+  | { lab: string }
+  /** A fresh private key made for this run (PKCS#8 PEM): RS256, ES256 or EdDSA. */
+  | { generate: 'RS256' | 'ES256' | 'EdDSA' };
+
+export interface ScenarioExpect {
+  outcome: RunOutcome;
+  /** The run's diagnosis codes, exactly and in order. */
+  diagnoses?: string[];
+}
+
+export interface Scenario {
+  version: typeof SCENARIO_VERSION;
+  name: string;
+  description?: string;
+  kind: 'probe' | 'flow';
+  /** The request, with placeholders ({"$secret"}, {"$jwt"}, "lab:<target>") still in it. */
+  request: unknown;
+  secrets: Record<string, SecretSource>;
+  /** "lab": start the built-in lab even if no placeholder names it. */
+  target?: 'lab';
+  expect?: ScenarioExpect;
+}
+
+export class ScenarioError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const LAB_SECRETS = ['signing-key', 'client-certificate', 'client-key', 'self-signed-certificate', 'self-signed-key'];
+
+function parseSecret(name: string, v: unknown): SecretSource {
+  const path = `secrets.${name}`;
+  if (!isObj(v)) throw new ScenarioError(`${path} must be an object with one of env, file, value, lab, generate`);
+  const keys = Object.keys(v);
+  if (keys.length !== 1) throw new ScenarioError(`${path} must have exactly one of env, file, value, lab, generate`);
+  const [key] = keys as [string];
+  const val = v[key];
+  switch (key) {
+    case 'env':
+      if (typeof val !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(val)) throw new ScenarioError(`${path}.env must be an environment variable name`);
+      return { env: val };
+    case 'file':
+    case 'value':
+      if (typeof val !== 'string' || val === '') throw new ScenarioError(`${path}.${key} must be a non-empty string`);
+      return key === 'file' ? { file: val } : { value: val };
+    case 'lab':
+      if (typeof val !== 'string' || !(LAB_SECRETS.includes(val) || /^refresh-token:[\w.-]+$/.test(val))) {
+        throw new ScenarioError(`${path}.lab must be one of ${LAB_SECRETS.join(', ')} or refresh-token:<client id>`);
+      }
+      return { lab: val };
+    case 'generate':
+      if (val !== 'RS256' && val !== 'ES256' && val !== 'EdDSA') throw new ScenarioError(`${path}.generate must be RS256, ES256 or EdDSA`);
+      return { generate: val };
+    default:
+      throw new ScenarioError(`${path}.${key} is not a secret source (env, file, value, lab, generate)`);
+  }
+}
+
+/** Checks the file's shape; the request itself is checked after its placeholders are filled in. */
+export function parseScenario(text: string): Scenario {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ScenarioError(`not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isObj(raw)) throw new ScenarioError('a scenario is a JSON object');
+  if (raw.version !== SCENARIO_VERSION) throw new ScenarioError(`version must be ${SCENARIO_VERSION} (this harness reads version ${SCENARIO_VERSION} scenarios)`);
+  if (typeof raw.name !== 'string' || raw.name.trim() === '') throw new ScenarioError('name must be a non-empty string');
+  if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description must be a string');
+  if (raw.kind !== 'probe' && raw.kind !== 'flow') throw new ScenarioError('kind must be "probe" or "flow"');
+  const request = raw[raw.kind];
+  if (!isObj(request)) throw new ScenarioError(`${raw.kind} must be an object (the ${raw.kind} request)`);
+  const secrets: Record<string, SecretSource> = {};
+  if (raw.secrets !== undefined) {
+    if (!isObj(raw.secrets)) throw new ScenarioError('secrets must be an object');
+    for (const [name, v] of Object.entries(raw.secrets)) {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ScenarioError(`secrets: "${name.slice(0, 40)}" is not a usable name`);
+      secrets[name] = parseSecret(name, v);
+    }
+  }
+  const scenario: Scenario = { version: SCENARIO_VERSION, name: raw.name, kind: raw.kind, request, secrets };
+  if (raw.description !== undefined) scenario.description = raw.description as string;
+  if (raw.target !== undefined) {
+    if (raw.target !== 'lab') throw new ScenarioError('target may only be "lab"');
+    scenario.target = 'lab';
+  }
+  if (raw.expect !== undefined) {
+    const e = raw.expect;
+    if (!isObj(e) || !['pass', 'fail', 'error'].includes(e.outcome as string)) throw new ScenarioError('expect.outcome must be "pass", "fail" or "error"');
+    if (e.diagnoses !== undefined && !(Array.isArray(e.diagnoses) && e.diagnoses.every((d) => typeof d === 'string'))) throw new ScenarioError('expect.diagnoses must be a list of diagnosis codes');
+    scenario.expect = { outcome: e.outcome as RunOutcome, ...(e.diagnoses ? { diagnoses: e.diagnoses as string[] } : {}) };
+  }
+  return scenario;
+}
+
+/** Does running this scenario need the built-in lab? */
+export function needsLab(s: Scenario): boolean {
+  if (s.target === 'lab' || Object.values(s.secrets).some((v) => 'lab' in v)) return true;
+  const walk = (v: unknown): boolean => (typeof v === 'string' ? v.startsWith('lab:') : Array.isArray(v) ? v.some(walk) : isObj(v) ? Object.values(v).some(walk) : false);
+  return walk(s.request);
+}
+
+export interface ResolveOptions {
+  /** Directory `file` secrets are relative to (the scenario file's). */
+  baseDir: string;
+  lab: RunningLab | null;
+  env?: Record<string, string | undefined>;
+  now?: number;
+}
+
+export type ResolvedScenario =
+  | { kind: 'probe'; probe: ProbeRequest; secrets: string[] }
+  | { kind: 'flow'; flow: FlowRequest; secrets: string[] };
+
+/** Everything secret the scenario resolved to, for scrubbing from output. */
+function secretList(values: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    if (v.includes('-----BEGIN')) {
+      for (const line of v.split(/\r?\n/)) if (!line.startsWith('-----') && line.length >= 16) out.add(line);
+    } else if (v.length >= 6) out.add(v);
+  }
+  return [...out];
+}
+
+function labUrl(ref: string, lab: RunningLab | null, path: string): string {
+  if (!lab) throw new ScenarioError(`${path}: "${ref}" needs the built-in lab`);
+  const m = /^lab:([a-z0-9-]+)(\/.*)?$/.exec(ref);
+  const target = m && lab.info.targets.find((t) => t.id === m[1]);
+  if (!target) throw new ScenarioError(`${path}: "${ref}" names no lab target (known: ${lab.info.targets.map((t) => `lab:${t.id}`).join(', ')})`);
+  return `${target.url.replace(/\/$/, '')}${m[2] ?? ''}`;
+}
+
+function algOf(pem: string): 'RS256' | 'ES256' | 'ES384' | 'EdDSA' {
+  const key = createPrivateKey(pem);
+  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'ec') return key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'ES384' : 'ES256';
+  throw new ScenarioError(`keys of type ${key.asymmetricKeyType} cannot sign JWTs here`);
+}
+
+export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promise<ResolvedScenario> {
+  const env = opts.env ?? process.env;
+  const cache = new Map<string, string>();
+  const kids = new Map<string, string>();
+  let labClientPair: { certificatePem: string; privateKeyPem: string } | undefined;
+
+  const secret = async (name: string, path: string): Promise<string> => {
+    const cached = cache.get(name);
+    if (cached !== undefined) return cached;
+    const src = s.secrets[name];
+    if (!src) throw new ScenarioError(`${path}: secret "${name}" is not declared in secrets`);
+    let value: string;
+    if ('env' in src) {
+      const v = env[src.env];
+      if (v === undefined || v === '') throw new ScenarioError(`secret "${name}" comes from the environment variable ${src.env}, which is not set`);
+      value = v;
+    } else if ('file' in src) {
+      const file = isAbsolute(src.file) ? src.file : resolve(opts.baseDir, src.file);
+      try {
+        value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+      } catch (err) {
+        throw new ScenarioError(`secret "${name}": cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+      }
+    } else if ('value' in src) {
+      value = src.value;
+    } else if ('generate' in src) {
+      const pair = await generateKeyPair(src.generate, { extractable: true, ...(src.generate === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+      value = await exportPKCS8(pair.privateKey);
+    } else {
+      const lab = opts.lab;
+      const tokens = lab?.tokens;
+      if (!lab || !tokens) throw new ScenarioError(`secret "${name}" comes from the lab, which is not running`);
+      const ref = src.lab;
+      if (ref === 'signing-key') {
+        value = tokens.demo.signingKeyPem;
+        kids.set(name, tokens.demo.signingKid);
+      } else if (ref === 'self-signed-certificate') value = tokens.demo.selfSigned.certificatePem;
+      else if (ref === 'self-signed-key') value = tokens.demo.selfSigned.privateKeyPem;
+      else if (ref === 'client-certificate' || ref === 'client-key') {
+        if (!labClientPair) {
+          useCrypto(webcrypto as unknown as Crypto);
+          const keys = await pkiKeyPair('P-256', true);
+          const signed = await lab.signCsr(await createCsr(keys, 'CN=lab-client, O=mTLS Harness Lab'));
+          labClientPair = { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
+        }
+        value = ref === 'client-certificate' ? labClientPair.certificatePem : labClientPair.privateKeyPem;
+      } else {
+        value = tokens.issueRefreshToken(ref.slice('refresh-token:'.length));
+      }
+    }
+    cache.set(name, value);
+    return value;
+  };
+
+  // The flow around a $jwt supplies its defaults (client id, token endpoint).
+  let flowContext: Obj = {};
+
+  const jwt = async (spec: unknown, path: string): Promise<string | string[]> => {
+    if (!isObj(spec)) throw new ScenarioError(`${path} must be an object`);
+    const template = spec.template;
+    if (typeof template !== 'string' || !(JWT_TEMPLATES as readonly string[]).includes(template)) throw new ScenarioError(`${path}.template must be one of ${JWT_TEMPLATES.join(', ')}`);
+    if (typeof spec.key !== 'string') throw new ScenarioError(`${path}.key must name a secret holding the private key (PEM)`);
+    const keyPem = await secret(spec.key, `${path}.key`);
+    let alg: string;
+    try {
+      alg = typeof spec.alg === 'string' ? spec.alg : algOf(keyPem);
+    } catch (err) {
+      if (err instanceof ScenarioError) throw err;
+      throw new ScenarioError(`${path}: secret "${spec.key}" is not a private key PEM`);
+    }
+    let key: CryptoKey;
+    try {
+      key = await importSigningKey(keyPem, alg);
+    } catch (err) {
+      throw new ScenarioError(`${path}: the key cannot sign ${alg}: ${(err as Error).message}`);
+    }
+    const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? (await publicJwkOf(key)).kid;
+    const auth = isObj(flowContext.clientAuth) ? flowContext.clientAuth : {};
+    const str = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'string' ? (spec[k] as string) : (() => { throw new ScenarioError(`${path}.${k} must be a string`); })());
+    const num = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'number' ? (spec[k] as number) : (() => { throw new ScenarioError(`${path}.${k} must be a number`); })());
+    if (spec.claims !== undefined && !isObj(spec.claims)) throw new ScenarioError(`${path}.claims must be an object`);
+    const clientId = str('clientId') ?? (typeof auth.clientId === 'string' ? auth.clientId : typeof flowContext.clientId === 'string' ? flowContext.clientId : undefined);
+    const audience = str('audience') ?? (typeof flowContext.tokenUrl === 'string' ? flowContext.tokenUrl : typeof flowContext.issuer === 'string' ? flowContext.issuer : undefined);
+    const count = num('count') ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > 8) throw new ScenarioError(`${path}.count must be 1 to 8`);
+    const make = async () => {
+      try {
+        const claims = templateClaims(template as JwtTemplate, {
+          now: (opts.now ?? Date.now()) + (num('offsetSec') ?? 0) * 1000,
+          ...(clientId ? { clientId } : {}),
+          ...(str('subject') ? { subject: str('subject')! } : {}),
+          ...(str('issuer') ? { issuer: str('issuer')! } : {}),
+          ...(audience ? { audience } : {}),
+          ...(num('lifetimeSec') !== undefined ? { lifetimeSec: num('lifetimeSec')! } : {}),
+          jti: newJti(),
+          ...(spec.claims ? { claims: spec.claims as Obj } : {}),
+        });
+        return await signJwt(claims, { alg, ...(kid ? { kid } : {}), ...(typeof spec.typ === 'string' ? { typ: spec.typ } : {}) }, key);
+      } catch (err) {
+        throw new ScenarioError(`${path}: ${(err as Error).message}`);
+      }
+    };
+    if (spec.count === undefined) return make();
+    return Promise.all(Array.from({ length: count }, make));
+  };
+
+  const fill = async (v: unknown, path: string): Promise<unknown> => {
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) {
+      const out: unknown[] = [];
+      for (const [i, x] of v.entries()) {
+        const r = await fill(x, `${path}[${i}]`);
+        if (Array.isArray(r) && isObj(x) && '$jwt' in x) out.push(...r);
+        else out.push(r);
+      }
+      return out;
+    }
+    if (!isObj(v)) return v;
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === '$secret') {
+      if (typeof v.$secret !== 'string') throw new ScenarioError(`${path}.$secret must name a secret`);
+      return secret(v.$secret, path);
+    }
+    if (keys.length === 1 && keys[0] === '$jwt') return jwt(await fill(v.$jwt, `${path}.$jwt`), `${path}.$jwt`);
+    const out: Obj = {};
+    for (const [k, x] of Object.entries(v)) out[k] = await fill(x, `${path}.${k}`);
+    return out;
+  };
+
+  // URLs first, so a JWT template's default audience is the real token endpoint.
+  const urlsFilled = (await fillUrls(s.request, opts.lab, s.kind)) as Obj;
+  if (s.kind === 'flow') flowContext = urlsFilled;
+  const filled = await fill(urlsFilled, s.kind);
+  const secrets = secretList(cache.values());
+  try {
+    if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets };
+    const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
+    if (msg.type !== 'probe.start') throw new ScenarioError('probe is not a probe request');
+    return { kind: 'probe', probe: msg.probe, secrets };
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new ScenarioError(`${s.kind} request: ${err.message}`);
+    throw err;
+  }
+}
+
+async function fillUrls(v: unknown, lab: RunningLab | null, path: string): Promise<unknown> {
+  if (typeof v === 'string') return v.startsWith('lab:') ? labUrl(v, lab, path) : v;
+  if (Array.isArray(v)) return Promise.all(v.map((x, i) => fillUrls(x, lab, `${path}[${i}]`)));
+  if (!isObj(v)) return v;
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) out[k] = await fillUrls(x, lab, `${path}.${k}`);
+  return out;
+}
+
+export async function loadScenario(file: string): Promise<{ scenario: Scenario; baseDir: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ScenarioError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return { scenario: parseScenario(text), baseDir: dirname(resolve(file)) };
+}
+
+/** Does a finished run match the scenario's expect block? Null when it has none. */
+export function checkExpect(s: Scenario, result: { outcome: RunOutcome; diagnoses: string[] }): { ok: boolean; message: string } | null {
+  if (!s.expect) return null;
+  const wantDiagnoses = s.expect.diagnoses;
+  const outcomeOk = result.outcome === s.expect.outcome;
+  const diagnosesOk = wantDiagnoses === undefined || JSON.stringify(wantDiagnoses) === JSON.stringify(result.diagnoses);
+  const want = `${s.expect.outcome}${wantDiagnoses ? ` [${wantDiagnoses.join(', ')}]` : ''}`;
+  const got = `${result.outcome} [${result.diagnoses.join(', ')}]`;
+  return outcomeOk && diagnosesOk ? { ok: true, message: `as expected: ${got}` } : { ok: false, message: `expected ${want}, got ${got}` };
+}
