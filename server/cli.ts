@@ -32,6 +32,9 @@ Usage:
                     [--data TEXT | --data-file FILE] [--insecure] [--json]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
       add --lab-cert to have the lab issue a fresh client certificate for the run.
+  harness run FILE [--json] [--check]
+      Run a scenario file (a probe or a token flow, docs/scenarios.md) headless; scenarios
+      that name the lab start it in-process. --check: exit 0 when the run matched "expect".
   harness cert inspect FILE... [--password P] [--json]
       Inspect certificates, chains and keys (PEM, DER, PKCS#12, JSON with PEMs).
 
@@ -50,6 +53,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await probe(rest, io);
       case 'cert':
         return await cert(rest, io);
+      case 'run': {
+        const { run } = await import('./commands/run.ts');
+        return await run(rest, io);
+      }
       case undefined:
       case 'help':
       case '--help':
