@@ -33,17 +33,22 @@ const TLS13 = 0x0304;
 /** Protected records held while waiting for their secret; a real handshake needs a few KiB. */
 const MAX_WAITING_BYTES = 1 << 20;
 
-/**
- * After the handshake, records are opened only to catch what follows it: session tickets and,
- * above all, the alert a TLS 1.3 server sends when it rejects the client certificate. The first
- * application data record (or this many records) ends the look, so long transfers cost nothing.
- */
-const MAX_POST_HANDSHAKE_RECORDS = 8;
-
-const SECRET_LABELS: Readonly<Record<Peer, Record<'handshake' | 'application', KeylogLabel>>> = {
-  client: { handshake: 'CLIENT_HANDSHAKE_TRAFFIC_SECRET', application: 'CLIENT_TRAFFIC_SECRET_0' },
-  server: { handshake: 'SERVER_HANDSHAKE_TRAFFIC_SECRET', application: 'SERVER_TRAFFIC_SECRET_0' },
+const HANDSHAKE_SECRETS: Readonly<Record<Peer, KeylogLabel>> = {
+  client: 'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+  server: 'SERVER_HANDSHAKE_TRAFFIC_SECRET',
 };
+
+/**
+ * After its Finished, the server's records are followed for one more record only: either a
+ * session ticket (the server accepted the client) or the alert a TLS 1.3 server sends when it
+ * rejects the client certificate, which TLS 1.3 protects with the application secret. Nothing
+ * after the client's Finished is needed.
+ */
+const SERVER_APPLICATION_SECRET: KeylogLabel = 'SERVER_TRAFFIC_SECRET_0';
+
+function secretLabel(direction: Direction): KeylogLabel {
+  return direction.epoch === 'handshake' ? HANDSHAKE_SECRETS[direction.from] : SERVER_APPLICATION_SECRET;
+}
 
 class Direction {
   readonly records = new RecordSplitter();
@@ -55,7 +60,6 @@ class Direction {
   /** Protected records that arrived before the keylog line for their secret. */
   readonly waiting: TlsRecord[] = [];
   waitingBytes = 0;
-  recordsAfterHandshake = 0;
 
   constructor(readonly from: Peer) {}
 }
@@ -112,7 +116,7 @@ export class TlsHandshakeObserver {
     const waiting = [this.server, this.client].find((d) => !d.stopped && d.waiting.length > 0);
     const decryptionFailed =
       this.decryptionProblem ??
-      (waiting && `${waiting.waiting.length} protected ${waiting.from} record(s) still wait for ${SECRET_LABELS[waiting.from][waiting.epoch]} from the keylog event (was attach() called on the TLS socket?)`);
+      (waiting && `${waiting.waiting.length} protected ${waiting.from} record(s) still wait for ${secretLabel(waiting)} from the keylog event (was attach() called on the TLS socket?)`);
     return {
       ...r,
       acceptableCAs: [...r.acceptableCAs],
@@ -160,7 +164,7 @@ export class TlsHandshakeObserver {
     direction.waiting.push({ ...record, header: copyBytes(record.header), fragment: copyBytes(record.fragment) });
     direction.waitingBytes += record.fragment.length;
     if (direction.waitingBytes > MAX_WAITING_BYTES) {
-      throw new TlsTapError('decrypt_failed', `gave up after ${direction.waitingBytes} bytes without ${SECRET_LABELS[direction.from][direction.epoch]} in the keylog`);
+      throw new TlsTapError('decrypt_failed', `gave up after ${direction.waitingBytes} bytes without ${secretLabel(direction)} in the keylog`);
     }
   }
 
@@ -202,16 +206,17 @@ export class TlsHandshakeObserver {
     }
     direction.decryptor ??= this.decryptorFor(direction);
     if (!direction.decryptor) return false;
+    const afterFinished = direction.epoch === 'application';
     const inner = direction.decryptor.decrypt(record);
     if (inner.contentType === CONTENT_TYPE.handshake) this.handshakeBytes(direction, inner.content, true);
     else if (inner.contentType === CONTENT_TYPE.alert) this.alerts(direction, inner.content, true);
-    else if (inner.contentType === CONTENT_TYPE.applicationData) this.stop(direction);
-    if (direction.epoch === 'application' && ++direction.recordsAfterHandshake >= MAX_POST_HANDSHAKE_RECORDS) this.stop(direction);
+    // One record past the server's Finished says whether it accepted the client (see SERVER_APPLICATION_SECRET).
+    if (afterFinished || inner.contentType === CONTENT_TYPE.applicationData) this.stop(direction);
     return true;
   }
 
   private decryptorFor(direction: Direction): Tls13RecordDecryptor | null {
-    const secret = this.secrets.get(SECRET_LABELS[direction.from][direction.epoch]);
+    const secret = this.secrets.get(secretLabel(direction));
     if (!secret || this.cipherSuiteNumber === undefined) return null;
     if (!isDecryptableTls13Suite(this.cipherSuiteNumber)) {
       throw new TlsTapError('decrypt_failed', `cannot decrypt ${cipherSuiteName(this.cipherSuiteNumber)}`);
@@ -286,10 +291,11 @@ export class TlsHandshakeObserver {
       }
       case HANDSHAKE_TYPE.finished:
         // TLS 1.3: the sender switches to its application traffic secret after its Finished.
-        if (encrypted) {
+        if (!encrypted) return;
+        if (fromServer) {
           direction.epoch = 'application';
           direction.decryptor = null;
-        }
+        } else this.stop(direction);
         return;
       case HANDSHAKE_TYPE.keyUpdate:
         // Following key updates would mean holding secrets for the life of the connection.

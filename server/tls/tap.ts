@@ -32,15 +32,13 @@ export interface TlsTap {
 }
 
 export function tapConnection(socket: Socket): TlsTap {
-  const observer = new TlsHandshakeObserver();
+  const queue = new DeferredObserver(new TlsHandshakeObserver());
   const { duplex, restoreHalfOpenPolicy } = createTappedSocket(socket, {
-    inbound: (chunk) => {
-      if (!observer.done) observer.serverBytes(chunk);
-    },
-    outbound: (chunk) => {
-      if (!observer.done) observer.clientBytes(chunk);
-    },
+    inbound: (chunk) => queue.add('server', chunk),
+    outbound: (chunk) => queue.add('client', chunk),
   });
+  // Read what is queued while it is still the handshake's, and let go of it.
+  duplex.once('close', () => queue.flush());
   const attached = new WeakSet<TLSSocket>();
   const tap: TlsTap = {
     duplex,
@@ -49,9 +47,9 @@ export function tapConnection(socket: Socket): TlsTap {
       attached.add(tlsSocket);
       restoreHalfOpenPolicy(tlsSocket);
       const onKeylog = (line: Buffer) => {
-        observer.keylog(line);
+        queue.add('keylog', line);
         // Once the handshake is read, stop receiving secrets for the rest of the connection.
-        if (observer.done) tlsSocket.off('keylog', onKeylog);
+        if (queue.done) tlsSocket.off('keylog', onKeylog);
       };
       tlsSocket.on('keylog', onKeylog);
     },
@@ -60,7 +58,50 @@ export function tapConnection(socket: Socket): TlsTap {
       tap.attach(tlsSocket);
       return tlsSocket;
     },
-    observation: () => observer.observation(),
+    observation: () => queue.observation(),
   };
   return tap;
+}
+
+/** Queued bytes that force a read even before anyone asks: bounds memory on long connections. */
+const READ_AT_LEAST_EVERY_BYTES = 64 * 1024;
+
+/**
+ * Parsing and decrypting cost a few hundred microseconds per handshake. Done as bytes pass, that
+ * time would sit on the handshake's critical path (the keylog event even fires inside OpenSSL's
+ * processing of the server's flight, before the client's reply goes out). So events are only
+ * queued, in the order they happen, and read when someone asks for the observation, when the
+ * connection closes, or when enough has queued up to be worth bounding.
+ */
+class DeferredObserver {
+  private readonly pending: { kind: 'client' | 'server' | 'keylog'; bytes: Buffer }[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly observer: TlsHandshakeObserver) {}
+
+  get done(): boolean {
+    return this.observer.done;
+  }
+
+  add(kind: 'client' | 'server' | 'keylog', bytes: Buffer): void {
+    if (this.observer.done) return;
+    this.pending.push({ kind, bytes });
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= READ_AT_LEAST_EVERY_BYTES) this.flush();
+  }
+
+  observation(): TlsObservation {
+    this.flush();
+    return this.observer.observation();
+  }
+
+  flush(): void {
+    this.pendingBytes = 0;
+    for (const { kind, bytes } of this.pending.splice(0)) {
+      if (this.observer.done) return;
+      if (kind === 'client') this.observer.clientBytes(bytes);
+      else if (kind === 'server') this.observer.serverBytes(bytes);
+      else this.observer.keylog(bytes);
+    }
+  }
 }
