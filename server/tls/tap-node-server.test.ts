@@ -2,10 +2,11 @@
 // (measured: the `ca` list goes out as CA names on TLS 1.2 and as certificate_authorities on
 // TLS 1.3), and proof that the tap changes nothing the application sees.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { certificateNames } from './certificate-names.ts';
+import { tapConnection } from './tap.ts';
 import { connectionOutcome, connectThroughTap } from './testing/connect.ts';
 import { sClient } from './testing/openssl-peers.ts';
 import { makeTestPki, type TestPki } from './testing/pki.ts';
@@ -44,6 +45,26 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
         assert.deepEqual(o.serverChainDer, [pki.server.der, pki.serverIntermediate.der]);
         assert.deepEqual(o.clientChainDer, [pki.client.der]);
       } finally {
+        server.close();
+      }
+    });
+
+    test('at secureConnect the observation already holds the CertificateRequest and both chains', async () => {
+      const server = await nodeServer({ ...pinned, requestCert: true, ca: [pki.clientRoot.certPem] });
+      const socket = net.connect(server.port, '127.0.0.1');
+      try {
+        await new Promise((resolve) => socket.once('connect', resolve));
+        const tap = tapConnection(socket);
+        const tlsSocket = tap.connect({ servername: 'localhost', ca: pki.serverRoot.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
+        await new Promise((resolve) => tlsSocket.once('secureConnect', resolve));
+        const o = tap.observation();
+        assert.equal(o.certificateRequested, true);
+        assert.deepEqual(o.acceptableCAs, ['C=US, O=Harness Test, CN=Tap Client Root']);
+        assert.deepEqual(o.serverChainDer, [pki.server.der, pki.serverIntermediate.der]);
+        assert.deepEqual(o.clientChainDer, [pki.client.der]);
+        tlsSocket.destroy();
+      } finally {
+        socket.destroy();
         server.close();
       }
     });

@@ -1,20 +1,28 @@
-// The public face of the TLS tap: put it between a connected socket and tls.connect(), attach
-// the TLS socket, and read what the handshake said that Node's API does not (nodejs/node#40008).
+// The public face of the TLS tap: put it between a connected socket and TLS, and read what the
+// handshake said that Node's API does not (nodejs/node#40008).
 //
-//   const tap = tapConnection(socket);
-//   const tlsSocket = tls.connect({ socket: tap.duplex, servername, cert, key, ... });
-//   tap.attach(tlsSocket);            // at once: the keylog lines come during the handshake
-//   ... later: tap.observation().acceptableCAs
+//   const tap = tapConnection(socket);                 // socket: a connected net.Socket
+//   const tlsSocket = tap.connect({ servername, cert, key, ... });
+//   ... once the handshake is over (or failed): tap.observation().acceptableCAs
+//
+// or, to call tls.connect() yourself: tls.connect({ socket: tap.duplex, ... }), then at once
+// tap.attach(tlsSocket), before the handshake gets going.
+//
+// Set socket options and read addresses on the net.Socket: through a JavaScript stream the TLS
+// socket cannot reach them (its remoteAddress is undefined).
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { TlsObservation } from './observation.ts';
+import { DeferredObserver } from './deferred-observer.ts';
 import { TlsHandshakeObserver } from './observer.ts';
 import { createTappedSocket } from './tapped-socket.ts';
 
 export type { ObservedAlert, ObservedMessage, Peer, TlsObservation } from './observation.ts';
 export type { DistinguishedName } from './distinguished-name.ts';
 export { TLS_ALERTS, alertName } from './alerts.ts';
+export { certificateNames, type CertificateNames } from './certificate-names.ts';
+export { parseDistinguishedName } from './distinguished-name.ts';
 
 export interface TlsTap {
   /** Hand this to tls.connect({ socket }), then call attach() at once. */
@@ -61,47 +69,4 @@ export function tapConnection(socket: Socket): TlsTap {
     observation: () => queue.observation(),
   };
   return tap;
-}
-
-/** Queued bytes that force a read even before anyone asks: bounds memory on long connections. */
-const READ_AT_LEAST_EVERY_BYTES = 64 * 1024;
-
-/**
- * Parsing and decrypting cost a few hundred microseconds per handshake. Done as bytes pass, that
- * time would sit on the handshake's critical path (the keylog event even fires inside OpenSSL's
- * processing of the server's flight, before the client's reply goes out). So events are only
- * queued, in the order they happen, and read when someone asks for the observation, when the
- * connection closes, or when enough has queued up to be worth bounding.
- */
-class DeferredObserver {
-  private readonly pending: { kind: 'client' | 'server' | 'keylog'; bytes: Buffer }[] = [];
-  private pendingBytes = 0;
-
-  constructor(private readonly observer: TlsHandshakeObserver) {}
-
-  get done(): boolean {
-    return this.observer.done;
-  }
-
-  add(kind: 'client' | 'server' | 'keylog', bytes: Buffer): void {
-    if (this.observer.done) return;
-    this.pending.push({ kind, bytes });
-    this.pendingBytes += bytes.length;
-    if (this.pendingBytes >= READ_AT_LEAST_EVERY_BYTES) this.flush();
-  }
-
-  observation(): TlsObservation {
-    this.flush();
-    return this.observer.observation();
-  }
-
-  flush(): void {
-    this.pendingBytes = 0;
-    for (const { kind, bytes } of this.pending.splice(0)) {
-      if (this.observer.done) return;
-      if (kind === 'client') this.observer.clientBytes(bytes);
-      else if (kind === 'server') this.observer.serverBytes(bytes);
-      else this.observer.keylog(bytes);
-    }
-  }
 }
