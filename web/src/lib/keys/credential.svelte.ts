@@ -21,6 +21,8 @@ export class Credential {
   certificatePem = $state<string | null>(null);
   /** Intermediates sent after the leaf, PEM; may be empty. */
   chainPem = $state('');
+  /** Self-signed CA certificates that came with the certificate; kept for reference, not sent. */
+  caPem = $state('');
   certificate = $state<CertificateSummary | null>(null);
   /** Who issued the certificate, as the UI says it. */
   issuedBy = $state<string | null>(null);

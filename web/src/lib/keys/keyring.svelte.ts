@@ -1,6 +1,6 @@
 import { Credential } from './credential.svelte.ts';
 import { summarizeCertificate } from './inspect.ts';
-import { checkCertificatePem, checkPrivateKeyPem } from './pem.ts';
+import { checkCertificatePem, checkPrivateKeyPem, pemBlocks } from './pem.ts';
 import { loadPki } from './pki.ts';
 import type { KeyAlgorithmName } from '../../../../shared/pki/issue.ts';
 
@@ -99,8 +99,10 @@ export class KeyRing {
       label: summary.commonName,
       privateKeyPem: key.pem,
     });
+    const { intermediatesPem, rootsPem } = await splitChain(cert.chainPem);
     credential.certificatePem = cert.leafPem;
-    credential.chainPem = cert.chainPem;
+    credential.chainPem = intermediatesPem;
+    credential.caPem = rootsPem;
     credential.certificate = summary;
     credential.issuedBy = summary.selfSigned ? 'itself (self-signed)' : summary.issuer;
     this.items.push(credential);
@@ -113,12 +115,29 @@ export class KeyRing {
 
   async #attach(credential: Credential, leafPem: string, chainPem: string, issuedBy: string): Promise<void> {
     const summary = await summarizeCertificate(leafPem);
+    const { intermediatesPem, rootsPem } = await splitChain(chainPem);
     credential.certificatePem = leafPem;
-    credential.chainPem = chainPem;
+    credential.chainPem = intermediatesPem;
+    credential.caPem = rootsPem;
     credential.certificate = summary;
     credential.issuedBy = issuedBy;
     credential.label = summary.commonName;
   }
+}
+
+/**
+ * Separates intermediates (sent after the leaf) from self-signed roots: the server must
+ * already hold the root, so sending it only adds bytes and confuses "what did we send".
+ */
+async function splitChain(chainPem: string): Promise<{ intermediatesPem: string; rootsPem: string }> {
+  let intermediatesPem = '';
+  let rootsPem = '';
+  for (const block of pemBlocks(chainPem)) {
+    if (block.label !== 'CERTIFICATE') continue;
+    if ((await summarizeCertificate(block.text)).selfSigned) rootsPem += block.text;
+    else intermediatesPem += block.text;
+  }
+  return { intermediatesPem, rootsPem };
 }
 
 async function publicKeysMatch(publicKey: CryptoKey, certificatePem: string): Promise<boolean> {

@@ -40,6 +40,8 @@ export class RelayConnection {
   reason = $state('');
   /** What the user can do about `reason`. */
   hint = $state('');
+  /** A few words for the header, e.g. "no access token". */
+  shortReason = $state('');
   info = $state<RelayInfo | null>(null);
   attempt = $state(0);
   /** Epoch ms of the next automatic reconnect, while reconnecting. */
@@ -71,7 +73,7 @@ export class RelayConnection {
     try {
       socket = new WebSocket(this.address.wsUrl);
     } catch (err) {
-      this.#refuse('The relay address is not a valid WebSocket URL.', String(err));
+      this.#refuse('bad relay address', 'The relay address is not a valid WebSocket URL.', String(err));
       return;
     }
     this.#socket = socket;
@@ -166,6 +168,7 @@ export class RelayConnection {
       case 'welcome':
         if (message.version !== PROTOCOL_VERSION) {
           this.#refuse(
+            'protocol version mismatch',
             `The relay speaks protocol version ${String(message.version)}; this page speaks ${PROTOCOL_VERSION}.`,
             'Reload the page so the relay serves the matching app.',
           );
@@ -177,6 +180,7 @@ export class RelayConnection {
         this.status = 'connected';
         this.reason = '';
         this.hint = '';
+        this.shortReason = '';
         this.attempt = 0;
         return;
       case 'run.started': {
@@ -226,7 +230,7 @@ export class RelayConnection {
     if (!wasWelcomed) {
       const refusal = await this.#askWhyRefused();
       if (refusal) {
-        this.#refuse(refusal.reason, refusal.hint);
+        this.#refuse(refusal.short, refusal.reason, refusal.hint);
         return;
       }
     }
@@ -235,34 +239,39 @@ export class RelayConnection {
   }
 
   /**
-   * A browser WebSocket never reveals the HTTP status of a failed upgrade, so ask the same
-   * URL over plain HTTP: the relay checks the token and Origin before anything else and
-   * answers 403 to a refused one.
+   * A browser WebSocket never reveals the HTTP status of a failed upgrade. If the relay's
+   * origin answers plain HTTP, it is running and chose to refuse the upgrade (its guard checks
+   * token, Origin and Host and answers 403); if it does not answer, it is down or restarting.
    */
-  async #askWhyRefused(): Promise<{ reason: string; hint: string } | null> {
+  async #askWhyRefused(): Promise<{ short: string; reason: string; hint: string } | null> {
     let status: number;
+    let said = '';
     try {
       const response = await fetch(this.address.httpUrl, { cache: 'no-store', credentials: 'omit' });
       status = response.status;
+      if (status === 401 || status === 403) said = (await response.text()).trim().slice(0, 200);
     } catch {
       return null;
     }
-    if (status !== 401 && status !== 403) return null;
+    const because = said ? ` (HTTP ${status}: ${said})` : status === 401 || status === 403 ? ` (HTTP ${status})` : '';
     if (!this.address.token) {
       return {
-        reason: `This page was opened without the relay's access token (HTTP ${status}).`,
+        short: 'no access token',
+        reason: `This page was opened without the relay's access token, so the relay refused the connection${because}.`,
         hint: 'Open the address the relay printed when it started; it ends in ?token=…',
       };
     }
     return {
-      reason: `The relay refused this page's access token or origin (HTTP ${status}).`,
+      short: 'token or origin not accepted',
+      reason: `The relay is running but refused this page's connection${because}: the access token is not the current one, or this page's origin is not allowed.`,
       hint: 'The token changes every time the relay starts: open the address it printed this time.',
     };
   }
 
-  #refuse(reason: string, hint: string): void {
+  #refuse(short: string, reason: string, hint: string): void {
     this.#clearRetry();
     this.status = 'refused';
+    this.shortReason = short;
     this.reason = reason;
     this.hint = hint;
     this.info = null;
@@ -275,6 +284,7 @@ export class RelayConnection {
     this.status = 'reconnecting';
     this.reason = reason;
     this.hint = '';
+    this.shortReason = 'connection lost';
     this.nextRetryAt = Date.now() + delay;
     this.#retryTimer = setTimeout(() => this.connect(), delay);
   }

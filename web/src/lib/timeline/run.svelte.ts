@@ -20,6 +20,10 @@ export class RunTimeline {
   /** Set when the run ended without run.finished: it never started or the relay went away. */
   problem = $state<string | null>(null);
 
+  /** The steps shown as lines; the relay's closing `verdict` step feeds the verdict line instead. */
+  lines: Step[] = $derived(this.steps.filter((s) => s.phase !== 'verdict'));
+  verdictStep: Step | undefined = $derived(this.steps.find((s) => s.phase === 'verdict'));
+
   state: RunState = $derived(
     this.outcome !== null ? 'finished' : this.problem !== null ? 'interrupted' : this.runId === null ? 'starting' : 'running',
   );
