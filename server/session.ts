@@ -112,6 +112,12 @@ export class Session {
           return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
         }
       }
+      case 'lab.register': {
+        const tokens = this.#state.lab?.tokens;
+        if (!tokens) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
+        const registered = await tokens.register({ publicJwk: msg.publicJwk, ...(msg.method ? { method: msg.method } : {}) });
+        return this.send({ type: 'lab.registered', id: msg.id, ...registered });
+      }
       case 'probe.start': {
         const lab = this.#labTrust();
         const { headers, body, client } = msg.probe;
@@ -121,7 +127,7 @@ export class Session {
       case 'flow.start': {
         const { limits, origin, callbacks, lab } = this.#state;
         const target = flowTarget(msg.flow);
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, ...ctx }));
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }));
       }
     }
   }

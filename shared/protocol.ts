@@ -2,7 +2,7 @@
 // Every frame is one JSON object keyed on `type`. Requests carry a client-chosen `id`;
 // replies and run events echo it so a client can match them. See docs/protocol.md.
 
-import { parseFlowRequest, type FlowRequest } from './flows/flow-request.ts';
+import { parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -91,6 +91,7 @@ export type ClientMessage =
   | { type: 'flow.start'; id: string; flow: FlowRequest }
   | { type: 'run.cancel'; id: string; runId: string }
   | { type: 'lab.sign'; id: string; csrPem: string }
+  | ({ type: 'lab.register'; id: string } & LabRegistration)
   | { type: 'ping'; id: string };
 
 // ---- relay → client -------------------------------------------------------------------
@@ -138,6 +139,7 @@ export type ServerMessage =
       durationMs: number;
     }
   | { type: 'lab.signed'; id: string; certificatePem: string; chainPem: string }
+  | { type: 'lab.registered'; id: string; clientId: string; clientSecret: string; kid: string; method: string; issuer: string; tokenUrl: string }
   | { type: 'pong'; id: string }
   | { type: 'error'; id?: string; code: ErrorCode; message: string };
 
@@ -259,6 +261,8 @@ export function parseClientMessage(text: string): ClientMessage {
       return { type: 'run.cancel', id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id) };
     case 'lab.sign':
       return { type: 'lab.sign', id, csrPem: str(raw, 'csrPem', FIELD_LIMITS.pem, '', id) };
+    case 'lab.register':
+      return { type: 'lab.register', id, ...parseLabRegistration(raw, id) };
     case 'ping':
       return { type: 'ping', id };
     default:
