@@ -237,6 +237,11 @@ test('authorization code: public client with PKCE, and private_key_jwt with one 
 test('authorization code against the failing tenants', async () => {
   const flow = (issuer: string, extra: object = {}): FlowRequest => ({ kind: 'authorization-code', issuer, clientAuth: basic, scope: 'offline_access', call: { url: t('api') }, ...extra });
   expectFail(await run(flow(t('no-state'))), 'state_missing', 'callback');
+  expectFail(await run(flow(t('altered-state'))), 'state_mismatch', 'callback');
+  const revoked = await run(flow(t('revoked-token')));
+  expectPass(revoked, ['api_token_rejected']);
+  const tail = revoked.events.filter((s) => s.status !== 'running').map((s) => `${s.id}:${s.status}`).slice(-4);
+  assert.deepEqual(tail, ['call:warn', 'refresh:ok', 'call-retry:ok', 'verdict:warn'], 'a 401, one refresh, one retry');
   expectFail(await run(flow(t('no-refresh'))), 'refresh_token_missing', 'refresh');
   const optional = await run(flow(t('no-refresh'), { requireRefreshToken: false }));
   expectPass(optional, ['refresh_token_missing']);

@@ -102,6 +102,9 @@ interface Tenant {
   noRefresh?: boolean;
   refuseRefresh?: boolean;
   shortTokens?: boolean;
+  alterState?: boolean;
+  /** The first access token of each authorization is revoked at the API (a 401 the client must recover from). */
+  revokeFirstToken?: boolean;
 }
 
 const TENANTS: Tenant[] = [
@@ -110,6 +113,8 @@ const TENANTS: Tenant[] = [
   { name: 'no-refresh', prefix: '/t/no-refresh', title: 'Lab issuer without refresh tokens', noRefresh: true, expect: 'Authorization code: no refresh token is issued → refresh_token_missing.' },
   { name: 'bad-refresh', prefix: '/t/bad-refresh', title: 'Lab issuer that refuses its refresh tokens', refuseRefresh: true, expect: 'Authorization code: the refresh token it issued is refused → refresh_token_rejected.' },
   { name: 'short-tokens', prefix: '/t/short-tokens', title: 'Lab issuer with 2-second access tokens', shortTokens: true, expect: 'Access tokens live 2 s → access_token_short_lived; the flow refreshes before calling.' },
+  { name: 'altered-state', prefix: '/t/altered-state', title: 'Lab issuer that alters state', alterState: true, expect: 'Authorization code: the redirect comes back with another state → state_mismatch.' },
+  { name: 'revoked-token', prefix: '/t/revoked-token', title: 'Lab issuer whose first access token is revoked', revokeFirstToken: true, expect: 'Authorization code: the API answers 401 to the first access token; the flow refreshes and retries once → passes, noting api_token_rejected.' },
 ];
 
 // ---- persisted keys ---------------------------------------------------------------------------
@@ -269,6 +274,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
   const codes = new Store<CodeEntry>();
   const refreshTokens = new Store<RefreshEntry>();
   const seenJti = new Store<number>();
+  const revokedJti = new Store<number>();
 
   const tokenServer = https.createServer({
     cert: opts.pki.serverCertPem,
@@ -522,7 +528,9 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
           if (createHash('sha256').update(verifier).digest('base64url') !== code.challenge) throw invalidGrant('code_verifier does not match the code_challenge');
         }
         const cnf = cnfOf(client);
-        return send(res, 200, await issueTokens(t, client, { sub: LAB_USER, scope: code.scope, ...(cnf ? { cnf } : {}), ...(code.nonce ? { nonce: code.nonce } : {}) }));
+        const issued = await issueTokens(t, client, { sub: LAB_USER, scope: code.scope, ...(cnf ? { cnf } : {}), ...(code.nonce ? { nonce: code.nonce } : {}) });
+        if (t.revokeFirstToken) revokedJti.set(String(decodeJwt(String(issued.access_token)).jti), Date.now());
+        return send(res, 200, issued);
       }
       case 'refresh_token': {
         const rt = form.get('refresh_token') ?? '';
@@ -566,6 +574,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
       return challenge('invalid_token', (err as { code?: string }).code === 'ERR_JWT_EXPIRED' ? 'the access token expired' : 'the access token is not valid here');
     }
     if (typeof payload.iss !== 'string' || !TENANTS.some((t) => issuerOf(t) === payload.iss)) return challenge('invalid_token', 'unknown issuer');
+    if (typeof payload.jti === 'string' && revokedJti.has(payload.jti)) return challenge('invalid_token', 'the access token was revoked');
     const bound = (payload.cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
     if (bound !== undefined && bound !== peerThumbprint(req.socket as TLSSocket)) return challenge('invalid_token', 'the token is bound to another client certificate');
     return send(res, 200, { ok: true, message: 'Access token accepted by the harness lab.', sub: payload.sub, client_id: payload.client_id, scope: payload.scope ?? null, certificateBound: bound !== undefined });
@@ -590,7 +599,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
     const back = (params: Record<string, string>) => {
       const u = new URL(redirectUri);
       for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-      if (!t.dropState && q.get('state') !== null) u.searchParams.set('state', q.get('state')!);
+      if (!t.dropState && q.get('state') !== null) u.searchParams.set('state', t.alterState ? `${q.get('state')!}x` : q.get('state')!);
       u.searchParams.set('iss', issuerOf(t));
       res.writeHead(302, { location: u.toString(), 'cache-control': 'no-store', connection: 'close' }).end();
     };
