@@ -75,11 +75,17 @@ function day(v: unknown): string {
   return typeof v === 'string' ? v.slice(0, 10) : '?';
 }
 
+/** First and last bytes are enough to tell certificates apart on screen; the raw event has all. */
+function shortFingerprint(hex: string): string {
+  const bytes = hex.split(':');
+  return bytes.length > 8 ? `${bytes.slice(0, 4).join(':')}…${bytes.slice(-2).join(':')}` : hex;
+}
+
 function certificateItem(cert: Obj & { subject: string; issuer: string }): DetailItem {
   const from = cert.notBefore ?? cert.validFrom;
   const to = cert.notAfter ?? cert.validTo;
   const issued = cert.selfSigned === true ? 'self-signed' : `issued by ${cert.issuer}`;
-  const note = [issued, from || to ? `valid ${day(from)} → ${day(to)}` : '', typeof cert.fingerprint256 === 'string' ? `SHA-256 ${cert.fingerprint256}` : '']
+  const note = [issued, from || to ? `valid ${day(from)} → ${day(to)}` : '', typeof cert.fingerprint256 === 'string' ? `SHA-256 ${shortFingerprint(cert.fingerprint256)}` : '']
     .filter(Boolean)
     .join(' · ');
   return { text: cert.subject, note };
@@ -104,7 +110,7 @@ function scalar(value: unknown): string {
  */
 const PRIMARY: Partial<Record<string, readonly string[]>> = {
   inputs: ['clientCertificate', 'chainToSend', 'extendedKeyUsage', 'daysLeft', 'problems'],
-  tls: ['protocol', 'cipher', 'certificateRequested', 'acceptableCAs', 'clientCertificateSent', 'sentChain', 'serverChain', 'serverVerified', 'serverVerifyError', 'error', 'code'],
+  tls: ['certificateRequested', 'acceptableCAs', 'clientCertificateSent', 'sentChain', 'serverChain', 'serverVerified', 'serverVerifyError', 'error', 'code'],
   request: ['method', 'path', 'headers', 'bodyBytes'],
   response: ['status', 'body', 'error', 'code'],
 };
@@ -114,8 +120,10 @@ export function splitDetails(phase: string, details: Record<string, unknown>): {
   const entries = detailEntries(details);
   const keys = PRIMARY[phase];
   if (!keys) return { primary: entries, rest: [] };
-  const primary = entries.filter((e) => keys.includes(e.key)).sort((a, b) => keys.indexOf(a.key) - keys.indexOf(b.key));
-  return { primary, rest: entries.filter((e) => !keys.includes(e.key)) };
+  // An empty field ("none") says nothing at first glance; it stays among the rest.
+  const isPrimary = (e: DetailEntry) => keys.includes(e.key) && details[e.key] !== null && details[e.key] !== undefined;
+  const primary = entries.filter(isPrimary).sort((a, b) => keys.indexOf(a.key) - keys.indexOf(b.key));
+  return { primary, rest: entries.filter((e) => !isPrimary(e)) };
 }
 
 export function detailEntries(details: Record<string, unknown>): DetailEntry[] {
@@ -128,7 +136,7 @@ export function detailEntries(details: Record<string, unknown>): DetailEntry[] {
       if (value.every((v) => typeof v === 'string' || typeof v === 'number')) {
         const strings = value.map(String);
         if (CHAIN_KEYS.has(key)) {
-          return { ...base, kind: 'list', items: strings.map((text, i) => ({ text, note: i === 0 ? 'leaf' : undefined }) as DetailItem) };
+          return { ...base, kind: 'list', items: strings.map((text, i) => ({ text: i === 0 ? text : `← ${text}` })) };
         }
         if (key === 'extendedKeyUsage') return { ...base, kind: 'text', text: strings.map((oid) => EKU_NAMES[oid] ?? oid).join(', ') };
         if (strings.length > 3 && strings.every((v) => v.length <= 32)) return { ...base, kind: 'inline', items: strings };
