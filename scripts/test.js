@@ -1,10 +1,25 @@
 // `npm test`: every check in order — types, unit and integration tests against real peers,
 // then the browser tests in Chromium — and one closing line with the totals.
+// `node scripts/test.js unit` (or check, build, e2e) runs only those stages.
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ensureNodeModules, ensureSystemPackages, ROOT } from './ensure.js';
 
 ensureNodeModules();
 ensureSystemPackages();
+
+const only = new Set(process.argv.slice(2));
+const want = (name) => only.size === 0 || only.has(name);
+
+/** Node 20's test runner takes no globs: list the test files ourselves. */
+function testFiles(dir) {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : testFiles(path);
+    return e.name.endsWith('.test.ts') ? [relative(ROOT, join(ROOT, path))] : [];
+  });
+}
 
 const totals = { passed: 0, failed: 0 };
 
@@ -37,13 +52,15 @@ const playwrightCounts = (out) => ({
 });
 
 const results = [];
-results.push(await stage('type check (tsc + svelte-check)', 'npm', ['run', '--silent', 'check']));
-results.push(await stage('unit and integration tests (node:test)', process.execPath, [
-  '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2',
-  'shared/**/*.test.ts', 'server/**/*.test.ts',
-], nodeCounts));
-results.push(await stage('build', 'npx', ['vite', 'build', '--logLevel', 'warn']));
-results.push(await stage('browser tests (Playwright + Chromium)', 'npx', ['playwright', 'test'], playwrightCounts));
+if (want('check')) results.push(await stage('type check (tsc + svelte-check)', 'npm', ['run', '--silent', 'check']));
+if (want('unit')) {
+  results.push(await stage('unit and integration tests (node:test)', process.execPath, [
+    '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2',
+    ...testFiles('shared'), ...testFiles('server'),
+  ], nodeCounts));
+}
+if (want('build') || want('e2e')) results.push(await stage('build', 'npx', ['vite', 'build', '--logLevel', 'warn']));
+if (want('e2e')) results.push(await stage('browser tests (Playwright + Chromium)', 'npx', ['playwright', 'test'], playwrightCounts));
 
 const ok = results.every(Boolean);
 console.log(`\n${ok ? 'All checks passed.' : 'Some checks FAILED.'}`);
