@@ -22,6 +22,8 @@ export interface FailureSignals {
   /** Client certificate validity, epoch ms, to tell "not yet valid" from other bad_certificate cases. */
   clientNotBefore?: number;
   clientNotAfter?: number;
+  /** False when the client certificate has an Extended Key Usage without clientAuth. */
+  clientCertClientAuth?: boolean;
   now?: number;
   httpStatus?: number;
   httpBody?: string;
@@ -131,6 +133,10 @@ export function classifyFailure(s: FailureSignals): Classified {
       if (s.clientNotBefore !== undefined && s.clientNotBefore > now) {
         evidence.push(`the client certificate is valid only from ${new Date(s.clientNotBefore).toISOString()}`);
         return { code: 'client_cert_not_yet_valid', evidence };
+      }
+      if (s.clientCertClientAuth === false) {
+        evidence.push('the client certificate\'s Extended Key Usage does not include clientAuth');
+        return { code: 'client_cert_wrong_usage', evidence };
       }
       return { code: 'client_cert_rejected', evidence };
     }
