@@ -202,8 +202,8 @@ export function apacheSnippet(input: ServerConfigInput): string {
   ];
   if (c.crlFile !== undefined) {
     lines.push(
-      '  # Revoked client certificates. With "chain" every CA in the client\'s chain needs a CRL',
-      '  # in this file (an empty one will do), or every client is refused; renew CRLs before nextUpdate.',
+      '  # Revoked client certificates. With "chain" every CA in a client\'s chain needs a CRL in this',
+      '  # file (an empty one will do): clients under a CA without one are refused. Renew before nextUpdate.',
       `  SSLCARevocationFile ${apacheQuoted(c.crlFile)}`,
       '  SSLCARevocationCheck chain',
     );
@@ -248,8 +248,8 @@ export function nginxSnippet(input: ServerConfigInput): string {
   ];
   if (c.crlFile !== undefined) {
     lines.push(
-      '  # Revoked client certificates. nginx checks the whole chain: every CA in it needs a CRL',
-      '  # in this file (an empty one will do), or every client is refused; renew CRLs before nextUpdate.',
+      '  # Revoked client certificates. nginx checks the whole chain: every CA in a client\'s chain needs a',
+      '  # CRL in this file (an empty one will do): clients under a CA without one are refused. Renew before nextUpdate.',
       `  ssl_crl ${nginxQuoted(c.crlFile)};`,
     );
   }

@@ -1,6 +1,6 @@
 // Certificate revocation lists signed by a CA's key, for the lab and the tests: Apache's
 // SSLCARevocationFile and nginx's ssl_crl read them as PEM. With revocation checked for the
-// whole chain, every CA needs a CRL (an empty one is fine), or every client is refused.
+// whole chain, every CA needs a CRL (an empty one is fine), or the clients under it are refused.
 import { x509, algorithmParams, keyAlgorithmOf, toPem, type Issuer } from './issue.ts';
 
 const CRL_NUMBER_OID = '2.5.29.20';
