@@ -29,6 +29,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await noHorizontalOverflow(page);
     await page.getByRole('heading', { name: /^Run r/ }).scrollIntoViewIfNeeded();
     await page.evaluate(`document.querySelector('main').scrollBy(0, document.querySelector('.timeline').getBoundingClientRect().top - 64)`);
+    await page.mouse.move(1270, 790); // no hover highlight in the picture
     await page.screenshot({ path: `${SCREENS}/probe-pass-${colorScheme}.png` });
     if (colorScheme === 'light' && process.env.HARNESS_DOCS_SCREENSHOT) {
       await page.screenshot({ path: process.env.HARNESS_DOCS_SCREENSHOT });
