@@ -76,7 +76,10 @@ export class DaemonStartError extends Error {
 export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
   const child = spawn(spec.command, spec.args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`${spec.name} could not be started (${spec.command})`);
+  if (pid === undefined) {
+    const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw new Error(`${spec.name} could not be started (${spec.command}): ${error.message}`);
+  }
   groups.add(pid);
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString('utf8'); });
