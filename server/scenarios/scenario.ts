@@ -1,133 +1,21 @@
-// Scenario files: a probe or a token flow saved as JSON so it can be re-run headless
-// (`harness run FILE`), attached to a ticket, or shipped as an example. Secrets are not in the
-// file unless someone put them there on purpose: they are named in `secrets` and come from an
-// environment variable, a file, the built-in lab, or a fresh key made for the run. JWTs are
-// described by a template and signed at run time, so an example never holds an expired token.
-// See docs/scenarios.md.
+// Running a scenario file (format and parsing: shared/flows/scenario.ts): its secrets come from
+// an environment variable, a file, the built-in lab, or a fresh key made for the run; its JWT
+// templates are signed now, so an example never holds an expired token; "lab:<target>" URLs
+// point at the lab started for the run. The filled-in request goes through the same edge
+// validation as a WebSocket frame. See docs/scenarios.md.
 import { readFile } from 'node:fs/promises';
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose';
-import { parseClientMessage, ProtocolError, type ProbeRequest, type RunOutcome } from '../../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, type ProbeRequest } from '../../shared/protocol.ts';
+import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '../../shared/flows/scenario.ts';
 import { parseFlowRequest, type FlowRequest } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
 
-export const SCENARIO_VERSION = 1;
-
-export type SecretSource =
-  | { env: string }
-  | { file: string }
-  | { value: string }
-  /** Something the in-process lab made: signing-key, client-certificate, client-key, self-signed-certificate, self-signed-key, refresh-token:<client id>. */
-  | { lab: string }
-  /** A fresh private key made for this run (PKCS#8 PEM): RS256, ES256 or EdDSA. */
-  | { generate: 'RS256' | 'ES256' | 'EdDSA' };
-
-export interface ScenarioExpect {
-  outcome: RunOutcome;
-  /** The run's diagnosis codes, exactly and in order. */
-  diagnoses?: string[];
-}
-
-export interface Scenario {
-  version: typeof SCENARIO_VERSION;
-  name: string;
-  description?: string;
-  kind: 'probe' | 'flow';
-  /** The request, with placeholders ({"$secret"}, {"$jwt"}, "lab:<target>") still in it. */
-  request: unknown;
-  secrets: Record<string, SecretSource>;
-  /** "lab": start the built-in lab even if no placeholder names it. */
-  target?: 'lab';
-  expect?: ScenarioExpect;
-}
-
-export class ScenarioError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScenarioError';
-  }
-}
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const LAB_SECRETS = ['signing-key', 'client-certificate', 'client-key', 'self-signed-certificate', 'self-signed-key'];
-
-function parseSecret(name: string, v: unknown): SecretSource {
-  const path = `secrets.${name}`;
-  if (!isObj(v)) throw new ScenarioError(`${path} must be an object with one of env, file, value, lab, generate`);
-  const keys = Object.keys(v);
-  if (keys.length !== 1) throw new ScenarioError(`${path} must have exactly one of env, file, value, lab, generate`);
-  const [key] = keys as [string];
-  const val = v[key];
-  switch (key) {
-    case 'env':
-      if (typeof val !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(val)) throw new ScenarioError(`${path}.env must be an environment variable name`);
-      return { env: val };
-    case 'file':
-    case 'value':
-      if (typeof val !== 'string' || val === '') throw new ScenarioError(`${path}.${key} must be a non-empty string`);
-      return key === 'file' ? { file: val } : { value: val };
-    case 'lab':
-      if (typeof val !== 'string' || !(LAB_SECRETS.includes(val) || /^refresh-token:[\w.-]+$/.test(val))) {
-        throw new ScenarioError(`${path}.lab must be one of ${LAB_SECRETS.join(', ')} or refresh-token:<client id>`);
-      }
-      return { lab: val };
-    case 'generate':
-      if (val !== 'RS256' && val !== 'ES256' && val !== 'EdDSA') throw new ScenarioError(`${path}.generate must be RS256, ES256 or EdDSA`);
-      return { generate: val };
-    default:
-      throw new ScenarioError(`${path}.${key} is not a secret source (env, file, value, lab, generate)`);
-  }
-}
-
-/** Checks the file's shape; the request itself is checked after its placeholders are filled in. */
-export function parseScenario(text: string): Scenario {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ScenarioError(`not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isObj(raw)) throw new ScenarioError('a scenario is a JSON object');
-  if (raw.version !== SCENARIO_VERSION) throw new ScenarioError(`version must be ${SCENARIO_VERSION} (this harness reads version ${SCENARIO_VERSION} scenarios)`);
-  if (typeof raw.name !== 'string' || raw.name.trim() === '') throw new ScenarioError('name must be a non-empty string');
-  if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description must be a string');
-  if (raw.kind !== 'probe' && raw.kind !== 'flow') throw new ScenarioError('kind must be "probe" or "flow"');
-  const request = raw[raw.kind];
-  if (!isObj(request)) throw new ScenarioError(`${raw.kind} must be an object (the ${raw.kind} request)`);
-  const secrets: Record<string, SecretSource> = {};
-  if (raw.secrets !== undefined) {
-    if (!isObj(raw.secrets)) throw new ScenarioError('secrets must be an object');
-    for (const [name, v] of Object.entries(raw.secrets)) {
-      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ScenarioError(`secrets: "${name.slice(0, 40)}" is not a usable name`);
-      secrets[name] = parseSecret(name, v);
-    }
-  }
-  const scenario: Scenario = { version: SCENARIO_VERSION, name: raw.name, kind: raw.kind, request, secrets };
-  if (raw.description !== undefined) scenario.description = raw.description as string;
-  if (raw.target !== undefined) {
-    if (raw.target !== 'lab') throw new ScenarioError('target may only be "lab"');
-    scenario.target = 'lab';
-  }
-  if (raw.expect !== undefined) {
-    const e = raw.expect;
-    if (!isObj(e) || !['pass', 'fail', 'error'].includes(e.outcome as string)) throw new ScenarioError('expect.outcome must be "pass", "fail" or "error"');
-    if (e.diagnoses !== undefined && !(Array.isArray(e.diagnoses) && e.diagnoses.every((d) => typeof d === 'string'))) throw new ScenarioError('expect.diagnoses must be a list of diagnosis codes');
-    scenario.expect = { outcome: e.outcome as RunOutcome, ...(e.diagnoses ? { diagnoses: e.diagnoses as string[] } : {}) };
-  }
-  return scenario;
-}
-
-/** Does running this scenario need the built-in lab? */
-export function needsLab(s: Scenario): boolean {
-  if (s.target === 'lab' || Object.values(s.secrets).some((v) => 'lab' in v)) return true;
-  const walk = (v: unknown): boolean => (typeof v === 'string' ? v.startsWith('lab:') : Array.isArray(v) ? v.some(walk) : isObj(v) ? Object.values(v).some(walk) : false);
-  return walk(s.request);
-}
+export { checkExpect, needsLab, parseScenario, ScenarioError, SCENARIO_VERSION, type Scenario, type ScenarioExpect, type SecretSource } from '../../shared/flows/scenario.ts';
 
 export interface ResolveOptions {
   /** Directory `file` secrets are relative to (the scenario file's). */
@@ -332,13 +220,3 @@ export async function loadScenario(file: string): Promise<{ scenario: Scenario; 
   return { scenario: parseScenario(text), baseDir: dirname(resolve(file)) };
 }
 
-/** Does a finished run match the scenario's expect block? Null when it has none. */
-export function checkExpect(s: Scenario, result: { outcome: RunOutcome; diagnoses: string[] }): { ok: boolean; message: string } | null {
-  if (!s.expect) return null;
-  const wantDiagnoses = s.expect.diagnoses;
-  const outcomeOk = result.outcome === s.expect.outcome;
-  const diagnosesOk = wantDiagnoses === undefined || JSON.stringify(wantDiagnoses) === JSON.stringify(result.diagnoses);
-  const want = `${s.expect.outcome}${wantDiagnoses ? ` [${wantDiagnoses.join(', ')}]` : ''}`;
-  const got = `${result.outcome} [${result.diagnoses.join(', ')}]`;
-  return outcomeOk && diagnosesOk ? { ok: true, message: `as expected: ${got}` } : { ok: false, message: `expected ${want}, got ${got}` };
-}

@@ -1,0 +1,80 @@
+// A request exported as a scenario (what the app's "Save as scenario" does) carries no secret
+// unless asked, maps lab URLs to lab:<target>, turns signed JWTs into templates — and runs
+// again to the same verdict once its secrets are supplied.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FlowRequest } from '../../shared/flows/flow-request.ts';
+import { toScenario } from '../../shared/flows/scenario.ts';
+import { newJti, templateClaims } from '../../shared/jwt/claims.ts';
+import { importSigningKey, signJwt } from '../../shared/jwt/sign.ts';
+import { startLab, type RunningLab } from '../lab/lab.ts';
+import { parseScenario, resolveScenario, checkExpect } from './scenario.ts';
+import { runScenario } from '../commands/run.ts';
+
+let lab: RunningLab;
+let dir: string;
+const url = (id: string) => lab.info.targets.find((t) => t.id === id)!.url;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'export-'));
+  lab = await startLab({ dataDir: join(dir, 'lab') });
+  await writeFile(join(dir, 'signing-key.pem'), lab.tokens!.demo.signingKeyPem);
+});
+after(() => lab.close());
+
+async function roundTrip(flow: FlowRequest, env: Record<string, string>) {
+  const file = toScenario({ kind: 'flow', flow }, { name: 'saved', labTargets: lab.info.targets, expect: { outcome: 'pass', diagnoses: [] } });
+  const text = JSON.stringify(file, null, 2);
+  const scenario = parseScenario(text);
+  const events: unknown[] = [];
+  const result = await runScenario(scenario, { baseDir: dir, lab, env, onEvent: (m) => events.push(m) });
+  return { file, text, result, check: checkExpect(scenario, result)! };
+}
+
+test('client_secret_basic: the secret becomes an environment variable, lab URLs become lab:<target>', async () => {
+  const flow: FlowRequest = { kind: 'client-credentials', issuer: url('issuer'), clientAuth: { method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: 'lab-basic-secret' }, call: { url: url('api'), headers: { Authorization: 'Bearer should-not-be-here-123' } } };
+  const { file, text, check } = await roundTrip({ ...flow, call: { url: url('api') } }, { CLIENT_SECRET: 'lab-basic-secret' });
+  assert.ok(check.ok, check.message);
+  assert.doesNotMatch(text, /lab-basic-secret/);
+  assert.deepEqual(file.secrets, { client_secret: { env: 'CLIENT_SECRET' } });
+  assert.equal((file.flow as { issuer: string }).issuer, 'lab:issuer');
+  assert.equal((file.flow as { call: { url: string } }).call.url, 'lab:api');
+  const withHeader = toScenario({ kind: 'flow', flow }, { name: 'x' });
+  assert.doesNotMatch(JSON.stringify(withHeader), /should-not-be-here/);
+  assert.deepEqual(withHeader.secrets?.authorization, { env: 'AUTHORIZATION' });
+});
+
+test('private_key_jwt: signed assertions become a template over a key file, and run again', async () => {
+  const key = await importSigningKey(lab.tokens!.demo.signingKeyPem, 'RS256');
+  const sign = () => signJwt(templateClaims('client-assertion', { now: Date.now(), clientId: 'lab-pkjwt', audience: url('token'), jti: newJti(), lifetimeSec: 90 }), { alg: 'RS256', kid: lab.tokens!.demo.signingKid }, key);
+  const flow: FlowRequest = { kind: 'client-credentials', issuer: url('issuer'), clientAuth: { method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: [await sign(), await sign()] } };
+  const { file, check } = await roundTrip(flow, {});
+  assert.ok(check.ok, check.message);
+  const spec = (file.flow as { clientAuth: { clientAssertions: { $jwt: Record<string, unknown> } } }).clientAuth.clientAssertions.$jwt;
+  assert.deepEqual(spec, { template: 'client-assertion', key: 'signing_key', alg: 'RS256', kid: lab.tokens!.demo.signingKid, lifetimeSec: 90, audience: 'lab:token', count: 2 });
+  assert.deepEqual(file.secrets, { signing_key: { file: 'signing-key.pem' } });
+});
+
+test('jwt exchange: the seed JWT keeps its subject and issuer; includeSecrets keeps the values', async () => {
+  const key = await importSigningKey(lab.tokens!.demo.signingKeyPem, 'RS256');
+  const jwt = await signJwt(templateClaims('seed', { now: Date.now(), clientId: 'lab-seed', subject: 'user-5', claims: { tenant: 'acme' } }), { alg: 'RS256', kid: lab.tokens!.demo.signingKid }, key);
+  const flow: FlowRequest = { kind: 'jwt-exchange', tokenUrl: url('jwt-exchange'), clientId: 'lab-seed', clientSecret: 'lab-seed-secret', jwt };
+  const { file, check } = await roundTrip(flow, { CLIENT_SECRET: 'lab-seed-secret' });
+  assert.ok(check.ok, check.message);
+  assert.deepEqual((file.flow as { jwt: unknown }).jwt, { $jwt: { template: 'seed', key: 'signing_key', alg: 'RS256', kid: lab.tokens!.demo.signingKid, lifetimeSec: 60, clientId: 'lab-seed', subject: 'user-5', claims: { tenant: 'acme' } } });
+  const included = toScenario({ kind: 'flow', flow }, { name: 'x', includeSecrets: true });
+  assert.deepEqual(included.secrets, { jwt: { value: jwt }, client_secret: { value: 'lab-seed-secret' } });
+  const resolved = await resolveScenario(parseScenario(JSON.stringify(included)), { baseDir: dir, lab });
+  assert.deepEqual(resolved.kind === 'flow' ? { ...resolved.flow } : null, flow);
+});
+
+test('probe: the private key becomes a file reference, the certificate stays', () => {
+  const file = toScenario({ kind: 'probe', probe: { url: url('mtls'), client: { certificatePem: 'CERT', privateKeyPem: 'KEY' }, headers: { 'X-Api-Key': 'k-123456' } } }, { name: 'p', labTargets: lab.info.targets });
+  assert.deepEqual(file.probe, { url: 'lab:mtls', client: { certificatePem: 'CERT', privateKeyPem: { $secret: 'client_key' } }, headers: { 'X-Api-Key': { $secret: 'x_api_key' } } });
+  assert.deepEqual(file.secrets, { client_key: { file: 'client-key.pem' }, x_api_key: { env: 'X_API_KEY' } });
+  const tenant = toScenario({ kind: 'flow', flow: { kind: 'discovery', issuer: url('no-state') } }, { name: 'd', labTargets: lab.info.targets });
+  assert.equal((tenant.flow as { issuer: string }).issuer, 'lab:no-state');
+});

@@ -1,0 +1,295 @@
+// The scenario file format (docs/scenarios.md): a probe or a token flow saved as JSON, with its
+// secrets named rather than stored and its JWTs described by templates, so a scenario can be
+// re-run headless (`harness run FILE`), attached to a ticket, or shipped as an example. Pure:
+// the browser validates an imported file and exports one with the same code; the relay side
+// (server/scenarios/) fills the placeholders in and runs it.
+import type { LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
+import type { FlowRequest } from './flow-request.ts';
+import { isSecretField, isSecretHeader } from '../redact.ts';
+import { decodeJwt } from '../jwt/decode.ts';
+import { envName } from './curl.ts';
+
+export const SCENARIO_VERSION = 1;
+
+export type SecretSource =
+  | { env: string }
+  | { file: string }
+  | { value: string }
+  /** Something the in-process lab made: signing-key, client-certificate, client-key, self-signed-certificate, self-signed-key, refresh-token:<client id>. */
+  | { lab: string }
+  /** A fresh private key made for this run (PKCS#8 PEM): RS256, ES256 or EdDSA. */
+  | { generate: 'RS256' | 'ES256' | 'EdDSA' };
+
+export interface ScenarioExpect {
+  outcome: RunOutcome;
+  /** The run's diagnosis codes, exactly and in order. */
+  diagnoses?: string[];
+}
+
+export interface Scenario {
+  version: typeof SCENARIO_VERSION;
+  name: string;
+  description?: string;
+  kind: 'probe' | 'flow';
+  /** The request, with placeholders ({"$secret"}, {"$jwt"}, "lab:<target>") still in it. */
+  request: unknown;
+  secrets: Record<string, SecretSource>;
+  /** "lab": start the built-in lab even if no placeholder names it. */
+  target?: 'lab';
+  expect?: ScenarioExpect;
+}
+
+export class ScenarioError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const LAB_SECRETS = ['signing-key', 'client-certificate', 'client-key', 'self-signed-certificate', 'self-signed-key'];
+
+function parseSecret(name: string, v: unknown): SecretSource {
+  const path = `secrets.${name}`;
+  if (!isObj(v)) throw new ScenarioError(`${path} must be an object with one of env, file, value, lab, generate`);
+  const keys = Object.keys(v);
+  if (keys.length !== 1) throw new ScenarioError(`${path} must have exactly one of env, file, value, lab, generate`);
+  const [key] = keys as [string];
+  const val = v[key];
+  switch (key) {
+    case 'env':
+      if (typeof val !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(val)) throw new ScenarioError(`${path}.env must be an environment variable name`);
+      return { env: val };
+    case 'file':
+    case 'value':
+      if (typeof val !== 'string' || val === '') throw new ScenarioError(`${path}.${key} must be a non-empty string`);
+      return key === 'file' ? { file: val } : { value: val };
+    case 'lab':
+      if (typeof val !== 'string' || !(LAB_SECRETS.includes(val) || /^refresh-token:[\w.-]+$/.test(val))) {
+        throw new ScenarioError(`${path}.lab must be one of ${LAB_SECRETS.join(', ')} or refresh-token:<client id>`);
+      }
+      return { lab: val };
+    case 'generate':
+      if (val !== 'RS256' && val !== 'ES256' && val !== 'EdDSA') throw new ScenarioError(`${path}.generate must be RS256, ES256 or EdDSA`);
+      return { generate: val };
+    default:
+      throw new ScenarioError(`${path}.${key} is not a secret source (env, file, value, lab, generate)`);
+  }
+}
+
+/** Checks the file's shape; the request itself is checked after its placeholders are filled in. */
+export function parseScenario(text: string): Scenario {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ScenarioError(`not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isObj(raw)) throw new ScenarioError('a scenario is a JSON object');
+  if (raw.version !== SCENARIO_VERSION) throw new ScenarioError(`version must be ${SCENARIO_VERSION} (this harness reads version ${SCENARIO_VERSION} scenarios)`);
+  if (typeof raw.name !== 'string' || raw.name.trim() === '') throw new ScenarioError('name must be a non-empty string');
+  if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description must be a string');
+  if (raw.kind !== 'probe' && raw.kind !== 'flow') throw new ScenarioError('kind must be "probe" or "flow"');
+  const request = raw[raw.kind];
+  if (!isObj(request)) throw new ScenarioError(`${raw.kind} must be an object (the ${raw.kind} request)`);
+  const secrets: Record<string, SecretSource> = {};
+  if (raw.secrets !== undefined) {
+    if (!isObj(raw.secrets)) throw new ScenarioError('secrets must be an object');
+    for (const [name, v] of Object.entries(raw.secrets)) {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ScenarioError(`secrets: "${name.slice(0, 40)}" is not a usable name`);
+      secrets[name] = parseSecret(name, v);
+    }
+  }
+  const scenario: Scenario = { version: SCENARIO_VERSION, name: raw.name, kind: raw.kind, request, secrets };
+  if (raw.description !== undefined) scenario.description = raw.description as string;
+  if (raw.target !== undefined) {
+    if (raw.target !== 'lab') throw new ScenarioError('target may only be "lab"');
+    scenario.target = 'lab';
+  }
+  if (raw.expect !== undefined) {
+    const e = raw.expect;
+    if (!isObj(e) || !['pass', 'fail', 'error'].includes(e.outcome as string)) throw new ScenarioError('expect.outcome must be "pass", "fail" or "error"');
+    if (e.diagnoses !== undefined && !(Array.isArray(e.diagnoses) && e.diagnoses.every((d) => typeof d === 'string'))) throw new ScenarioError('expect.diagnoses must be a list of diagnosis codes');
+    scenario.expect = { outcome: e.outcome as RunOutcome, ...(e.diagnoses ? { diagnoses: e.diagnoses as string[] } : {}) };
+  }
+  return scenario;
+}
+
+/** Does running this scenario need the built-in lab? */
+export function needsLab(s: Scenario): boolean {
+  if (s.target === 'lab' || Object.values(s.secrets).some((v) => 'lab' in v)) return true;
+  const walk = (v: unknown): boolean => (typeof v === 'string' ? v.startsWith('lab:') : Array.isArray(v) ? v.some(walk) : isObj(v) ? Object.values(v).some(walk) : false);
+  return walk(s.request);
+}
+
+
+/** Does a finished run match the scenario's expect block? Null when it has none. */
+export function checkExpect(s: Scenario, result: { outcome: RunOutcome; diagnoses: string[] }): { ok: boolean; message: string } | null {
+  if (!s.expect) return null;
+  const wantDiagnoses = s.expect.diagnoses;
+  const outcomeOk = result.outcome === s.expect.outcome;
+  const diagnosesOk = wantDiagnoses === undefined || JSON.stringify(wantDiagnoses) === JSON.stringify(result.diagnoses);
+  const want = `${s.expect.outcome}${wantDiagnoses ? ` [${wantDiagnoses.join(', ')}]` : ''}`;
+  const got = `${result.outcome} [${result.diagnoses.join(', ')}]`;
+  return outcomeOk && diagnosesOk ? { ok: true, message: `as expected: ${got}` } : { ok: false, message: `expected ${want}, got ${got}` };
+}
+
+// ---- export: a request as a scenario, secrets left out unless asked for ---------------------
+
+export interface ScenarioFile {
+  version: typeof SCENARIO_VERSION;
+  name: string;
+  description?: string;
+  kind: 'probe' | 'flow';
+  probe?: unknown;
+  flow?: unknown;
+  secrets?: Record<string, SecretSource>;
+  expect?: ScenarioExpect;
+}
+
+export interface ExportOptions {
+  name: string;
+  description?: string;
+  /** Put secret values in the file ({"value": …}). Default false: they become env/file references. */
+  includeSecrets?: boolean;
+  /** Lab targets of the relay the request ran on: their URLs become "lab:<id>" (ports change per start). */
+  labTargets?: LabTarget[];
+  expect?: ScenarioExpect;
+}
+
+/** Builds the placeholders for one request. */
+class Exporter {
+  readonly secrets: Record<string, SecretSource> = {};
+  readonly #opts: ExportOptions;
+  readonly #targets: LabTarget[];
+  constructor(opts: ExportOptions) {
+    this.#opts = opts;
+    // Longest URL first, so a tenant issuer wins over the default one it starts with.
+    this.#targets = [...(opts.labTargets ?? [])].sort((a, b) => b.url.length - a.url.length);
+  }
+
+  url(u: string): string {
+    for (const t of this.#targets) {
+      const base = t.url.replace(/\/$/, '');
+      if (u === base || u === t.url) return `lab:${t.id}`;
+      if (u.startsWith(`${base}/`)) {
+        const rest = u.slice(base.length);
+        // Only targets that are an origin or an issuer take a path after them.
+        if (!/\/(token|exchange|api\/|orders)/.test(new URL(t.url).pathname)) return `lab:${t.id}${rest}`;
+      }
+    }
+    return u;
+  }
+
+  /** A secret string: a reference to an environment variable (or a file), or the value if asked. */
+  secret(name: string, value: string, source: 'env' | 'file' = 'env'): unknown {
+    let key = name;
+    for (let i = 2; this.secrets[key] && !('value' in this.secrets[key]! && (this.secrets[key] as { value: string }).value === value); i++) key = `${name}_${i}`;
+    this.secrets[key] = this.#opts.includeSecrets ? { value } : source === 'file' ? { file: `${key.replace(/_/g, '-')}.pem` } : { env: envName(key) };
+    return { $secret: key };
+  }
+
+  /** A signed JWT: kept as-is when secrets are included, else described as a template signed at run time. */
+  jwt(token: string, template: 'seed' | 'jwt-bearer' | 'client-assertion', name: string, count?: number): unknown {
+    if (this.#opts.includeSecrets) return this.secret(name, token);
+    const d = decodeJwt(token);
+    const spec: Obj = { template, key: 'signing_key' };
+    this.secrets.signing_key ??= { file: 'signing-key.pem' };
+    if (d.ok) {
+      const { header, claims } = d.jwt;
+      if (typeof header.alg === 'string') spec.alg = header.alg;
+      if (typeof header.kid === 'string') spec.kid = header.kid;
+      if (typeof claims.exp === 'number' && typeof claims.iat === 'number' && claims.exp > claims.iat) spec.lifetimeSec = claims.exp - claims.iat;
+      const extra: Obj = {};
+      for (const [k, v] of Object.entries(claims)) {
+        if (['iat', 'exp', 'nbf', 'jti'].includes(k)) continue;
+        if (k === 'sub' && template !== 'client-assertion' && typeof v === 'string') spec.subject = v;
+        else if (k === 'iss' && template !== 'client-assertion' && typeof v === 'string') spec.clientId = v;
+        else if (k === 'aud' && template !== 'seed' && typeof v === 'string') spec.audience = this.url(v);
+        else if (!(template === 'client-assertion' && ['iss', 'sub', 'aud'].includes(k))) extra[k] = v;
+      }
+      if (Object.keys(extra).length) spec.claims = extra;
+    }
+    if (count !== undefined) spec.count = count;
+    return { $jwt: spec };
+  }
+
+  headers(h: Record<string, string> | undefined): Record<string, unknown> | undefined {
+    if (!h) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(h)) out[k] = isSecretHeader(k) ? this.secret(k.toLowerCase().replace(/-/g, '_'), v) : v;
+    return out;
+  }
+
+  params(p: Record<string, string> | undefined): Record<string, unknown> | undefined {
+    if (!p) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(p)) out[k] = isSecretField(k) ? this.secret(k, v) : v;
+    return out;
+  }
+
+  tls<T extends { client?: { certificatePem: string; privateKeyPem: string } }>(tls: T | undefined): unknown {
+    if (!tls) return undefined;
+    return { ...tls, ...(tls.client ? { client: { certificatePem: tls.client.certificatePem, privateKeyPem: this.secret('client_key', tls.client.privateKeyPem, 'file') } } : {}) };
+  }
+}
+
+function compact(o: Obj): Obj {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function exportFlow(flow: FlowRequest, x: Exporter): Obj {
+  const out: Obj = { ...flow };
+  for (const k of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'url'] as const) {
+    const v = (flow as unknown as Obj)[k];
+    if (typeof v === 'string') out[k] = x.url(v);
+  }
+  if ('tls' in flow) out.tls = x.tls(flow.tls);
+  if ('extraParams' in flow) out.extraParams = x.params(flow.extraParams);
+  if ('call' in flow && flow.call) out.call = compact({ ...flow.call, url: x.url(flow.call.url), headers: x.headers(flow.call.headers) });
+  if ('clientAuth' in flow && flow.clientAuth) {
+    const a = flow.clientAuth;
+    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
+    else if (a.method === 'private_key_jwt') out.clientAuth = { ...a, clientAssertions: x.jwt(a.clientAssertions[0]!, 'client-assertion', 'client_assertions', a.clientAssertions.length) };
+  }
+  switch (flow.kind) {
+    case 'jwt-exchange':
+      out.jwt = x.jwt(flow.jwt, 'seed', 'jwt');
+      if (flow.clientSecret !== undefined) out.clientSecret = x.secret('client_secret', flow.clientSecret);
+      break;
+    case 'jwt-bearer':
+      out.assertion = x.jwt(flow.assertion, 'jwt-bearer', 'assertion');
+      break;
+    case 'refresh-token':
+      out.refreshToken = x.secret('refresh_token', flow.refreshToken);
+      break;
+    case 'api-key':
+      out.apiKey = x.secret('api_key', flow.apiKey);
+      out.headers = x.headers(flow.headers);
+      break;
+    default:
+      break;
+  }
+  return compact(out);
+}
+
+/** A flow or probe request as a scenario file. Secrets become references unless `includeSecrets`. */
+export function toScenario(request: { kind: 'flow'; flow: FlowRequest } | { kind: 'probe'; probe: ProbeRequest }, opts: ExportOptions): ScenarioFile {
+  const x = new Exporter(opts);
+  let body: Obj;
+  if (request.kind === 'flow') body = exportFlow(request.flow, x);
+  else {
+    const p = request.probe;
+    body = compact({ ...p, url: x.url(p.url), headers: x.headers(p.headers), ...(p.client ? { client: { certificatePem: p.client.certificatePem, privateKeyPem: x.secret('client_key', p.client.privateKeyPem, 'file') } } : {}) });
+  }
+  return {
+    version: SCENARIO_VERSION,
+    name: opts.name,
+    ...(opts.description ? { description: opts.description } : {}),
+    kind: request.kind,
+    [request.kind]: body,
+    ...(Object.keys(x.secrets).length ? { secrets: x.secrets } : {}),
+    ...(opts.expect ? { expect: opts.expect } : {}),
+  };
+}
