@@ -203,7 +203,7 @@ async function check(server: ApacheServer<string> | NginxServer<string>, site: s
   const req: ProbeRequest = { url: server.url(site), caPem: pki.serverCa.cert };
   if (c.client) req.client = creds(c.client(pki));
   const r = await probe(req);
-  const log = await server.errorLogSince(mark);
+  const log = c.log ? await server.waitForLog(mark, c.log) : await server.errorLogSince(mark);
   const context = `\ndiagnoses: ${JSON.stringify(r.diagnoses)}\nsteps: ${JSON.stringify(r.steps.map((s) => [s.id, s.status, s.summary]))}\nserver log:\n${log}`;
   if (c.want === 'pass') {
     assert.equal(r.outcome, 'pass', context);
@@ -246,7 +246,7 @@ for (const [name, server] of bothServers) {
     assert.equal(direct.outcome, 'pass', JSON.stringify(direct.diagnoses));
     const mark = await server().logMark();
     const r = await probe({ url: server().url('crlMissing'), caPem: pki.serverCa.cert, client: creds(pki.clientViaIntermediate) });
-    const log = await server().errorLogSince(mark);
+    const log = await server().waitForLog(mark, /unable to get certificate CRL/);
     assert.match(log, /unable to get certificate CRL/, log);
     if (name === 'Apache') {
       assert.equal(alertOf(r), 48);
@@ -275,7 +275,7 @@ for (const [name, server] of bothServers) {
     const r = await probe({ url: server().url('tls11'), caPem: pki.serverCa.cert });
     assert.deepEqual(r.diagnoses, ['tls_version_mismatch']);
     assert.equal(alertOf(r), 70);
-    assert.match(await server().errorLogSince(mark), /unsupported protocol/);
+    assert.match(await server().waitForLog(mark, /unsupported protocol/), /unsupported protocol/);
   });
 
   test(`${name}: plain HTTP on the port → not_tls`, async () => {

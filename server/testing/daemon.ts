@@ -8,6 +8,8 @@ import { freePort } from './peers.ts';
 
 /** How long a server may take to accept on all its ports. */
 const START_TIMEOUT_MS = 10_000;
+/** How long waitForLog() waits by default. */
+const LOG_WAIT_MS = 2_000;
 /** How long SIGTERM gets before SIGKILL. */
 const STOP_GRACE_MS = 3_000;
 const POLL_MS = 15;
@@ -22,6 +24,12 @@ export interface RunningDaemon {
   logMark(): Promise<number>;
   /** The error log written after `mark`: the server's reason for one connection. */
   errorLogSince(mark: number): Promise<string>;
+  /**
+   * The error log after `mark` once it matches `pattern`, or as it is after `timeoutMs`.
+   * A server may log a failure only after the client has seen it (Apache logs a refused
+   * handshake after sending the alert), so a test reading at once can be early.
+   */
+  waitForLog(mark: number, pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +121,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
     if (pending.size) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 
+  const errorLogSince = async (mark: number) => Buffer.from(await readLog(spec.errorLogFile), 'utf8').subarray(mark).toString('utf8');
   return {
     pid,
     output: () => out,
@@ -124,7 +133,15 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
         return 0;
       }
     },
-    errorLogSince: async (mark) => Buffer.from(await readLog(spec.errorLogFile), 'utf8').subarray(mark).toString('utf8'),
+    errorLogSince,
+    waitForLog: async (mark, pattern, timeoutMs = LOG_WAIT_MS) => {
+      const until = performance.now() + timeoutMs;
+      for (;;) {
+        const text = await errorLogSince(mark);
+        if (pattern.test(text) || performance.now() > until) return text;
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    },
     stop,
   };
 }
