@@ -180,6 +180,8 @@ const nginxCases: Case[] = [
   { name: 'certificate from an unknown CA', site: 'main', client: (p) => p.clientFromOtherCa, want: 'client_cert_rejected', status: 400, log: /client SSL certificate verify error: \(21:unable to verify the first certificate\)/, also: { '1.2': ['client_ca_not_acceptable'], '1.3': ['client_ca_not_acceptable'] } },
   { name: 'expired certificate', site: 'main', client: (p) => p.clientExpired, want: 'client_cert_expired', status: 400, log: /\(10:certificate has expired\)/ },
   { name: 'not-yet-valid certificate', site: 'main', client: (p) => p.clientNotYetValid, want: 'client_cert_not_yet_valid', status: 400, log: /\(9:certificate is not yet valid\)/ },
+  // The 400 page does not say which check failed. Once the probe passes the clientCertClientAuth
+  // signal to classifyFailure, this becomes client_cert_wrong_usage, as on Apache.
   { name: 'serverAuth-only EKU', site: 'main', client: (p) => p.clientServerAuthOnly, want: 'client_cert_rejected', status: 400, log: /\(26:unsuitable certificate purpose\)/ },
   // nginx reports the depth limit as a missing issuer: the intermediate's issuer is beyond it.
   { name: 'chain deeper than ssl_verify_depth 0', site: 'main', client: (p) => p.clientViaIntermediate, want: 'client_cert_rejected', status: 400, log: /\(20:unable to get local issuer certificate\)/ },
