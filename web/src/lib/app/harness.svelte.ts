@@ -8,7 +8,12 @@ import { RelayConnection } from '../relay/connection.svelte.ts';
 /** The screens in the left navigation. New tools (JWT builder, token flows…) add theirs here. */
 export const VIEWS = [
   { id: 'keys', title: 'Keys & certs' },
+  { id: 'workshop', title: 'Certificate workshop' },
   { id: 'probe', title: 'Probe' },
+  { id: 'jwt', title: 'JWT builder' },
+  { id: 'flows', title: 'Token flows' },
+  { id: 'inbound', title: 'Inbound check' },
+  { id: 'server-config', title: 'Server config' },
 ] as const;
 
 export type ViewId = (typeof VIEWS)[number]['id'];

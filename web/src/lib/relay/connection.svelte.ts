@@ -54,6 +54,7 @@ export class RelayConnection {
   #welcomed = false;
   #pending = new Map<string, Pending>();
   #runs = new Map<string, RunHandlers>();
+  #adopters = new Set<(started: Extract<ServerMessage, { type: 'run.started' }>) => RunHandlers | null>();
   #seq = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -113,6 +114,36 @@ export class RelayConnection {
     const reply = await this.#request({ type: 'probe.start', id: this.#nextId(), probe }, run);
     if (reply.type !== 'run.started') throw new RelayError('internal', `the relay answered probe.start with ${reply.type}`);
     return reply.runId;
+  }
+
+  /**
+   * Starts any run-starting request (flow.start, …); resolves with the run id once accepted.
+   * Feature screens use this rather than a method each.
+   */
+  async startRun(message: Extract<ClientMessage, { type: 'flow.start' | 'probe.start' }>, run: RunHandlers): Promise<string> {
+    const reply = await this.#request(message, run);
+    if (reply.type !== 'run.started') throw new RelayError('internal', `the relay answered ${message.type} with ${reply.type}`);
+    return reply.runId;
+  }
+
+  /** Any other request with a single reply (matched by id). Rejects with the relay's error. */
+  request(message: ClientMessage): Promise<ServerMessage> {
+    return this.#request(message);
+  }
+
+  /** A fresh request id for `request()` / `startRun()`. */
+  nextId(): string {
+    return this.#nextId();
+  }
+
+  /**
+   * Runs the relay starts on its own (e.g. one per client reaching an inbound listener) arrive
+   * with a run.started whose `id` no request of ours carries; `handler` adopts them.
+   * Returns an unsubscribe function.
+   */
+  onUnsolicitedRun(handler: (started: Extract<ServerMessage, { type: 'run.started' }>) => RunHandlers | null): () => void {
+    this.#adopters.add(handler);
+    return () => this.#adopters.delete(handler);
   }
 
   cancelRun(runId: string): void {
@@ -189,7 +220,18 @@ export class RelayConnection {
           this.#runs.set(message.runId, pending.run);
           pending.run.onEvent(message);
         }
-        pending?.resolve(message);
+        if (pending) {
+          pending.resolve(message);
+          return;
+        }
+        for (const adopt of this.#adopters) {
+          const run = adopt(message);
+          if (run) {
+            this.#runs.set(message.runId, run);
+            run.onEvent(message);
+            return;
+          }
+        }
         return;
       }
       case 'step':
@@ -199,16 +241,16 @@ export class RelayConnection {
         this.#runs.get(message.runId)?.onEvent(message);
         this.#runs.delete(message.runId);
         return;
-      case 'lab.signed':
-      case 'pong':
-        this.#settle(message.id)?.resolve(message);
-        return;
       case 'error': {
         const pending = message.id === undefined ? undefined : this.#settle(message.id);
         if (pending) pending.reject(new RelayError(message.code, message.message));
         else this.notice = `${message.message} (${message.code})`;
         return;
       }
+      default:
+        // Every other reply (lab.signed, pong, and those of newer features) answers one request.
+        if ('id' in message && typeof message.id === 'string') this.#settle(message.id)?.resolve(message);
+        return;
     }
   }
 
