@@ -161,9 +161,9 @@ const apacheCases: Case[] = [
   { name: 'good certificate', site: 'main', client: (p) => p.client, want: 'pass', status: 200 },
   { name: 'no certificate', site: 'main', want: 'client_cert_required', alert: { '1.2': 40, '1.3': 116 }, log: /peer did not return a certificate/ },
   { name: 'certificate from an unknown CA', site: 'main', client: (p) => p.clientFromOtherCa, want: 'client_cert_unknown_ca', alert: { '1.2': 48, '1.3': 48 }, log: /Error \(20\): unable to get local issuer certificate/,
-    // The pre-flight against the acceptable CA names runs once secureConnect fires: on TLS 1.2
-    // Apache's alert comes first, so only TLS 1.3 reports it.
-    also: { '1.3': ['client_ca_not_acceptable'] } },
+    // The pre-flight against the acceptable CA names: on TLS 1.2 Apache's alert comes before
+    // secureConnect, but the CertificateRequest was already read off the wire.
+    also: { '1.2': ['client_ca_not_acceptable'], '1.3': ['client_ca_not_acceptable'] } },
   { name: 'expired certificate', site: 'main', client: (p) => p.clientExpired, want: 'client_cert_expired', alert: { '1.2': 45, '1.3': 45 }, log: /Error \(10\): certificate has expired/ },
   { name: 'not-yet-valid certificate', site: 'main', client: (p) => p.clientNotYetValid, want: 'client_cert_not_yet_valid', alert: { '1.2': 42, '1.3': 42 }, log: /Error \(9\): certificate is not yet valid/ },
   { name: 'serverAuth-only EKU', site: 'main', client: (p) => p.clientServerAuthOnly, want: 'client_cert_wrong_usage', alert: { '1.2': 43, '1.3': 43 }, log: /Error \(26\): unsuitable certificate purpose/ },
@@ -182,7 +182,7 @@ const nginxCases: Case[] = [
   { name: 'not-yet-valid certificate', site: 'main', client: (p) => p.clientNotYetValid, want: 'client_cert_not_yet_valid', status: 400, log: /\(9:certificate is not yet valid\)/ },
   // The 400 page does not say which check failed. Once the probe passes the clientCertClientAuth
   // signal to classifyFailure, this becomes client_cert_wrong_usage, as on Apache.
-  { name: 'serverAuth-only EKU', site: 'main', client: (p) => p.clientServerAuthOnly, want: 'client_cert_rejected', status: 400, log: /\(26:unsuitable certificate purpose\)/ },
+  { name: 'serverAuth-only EKU', site: 'main', client: (p) => p.clientServerAuthOnly, want: 'client_cert_wrong_usage', status: 400, log: /\(26:unsuitable certificate purpose\)/ },
   // nginx reports the depth limit as a missing issuer: the intermediate's issuer is beyond it.
   { name: 'chain deeper than ssl_verify_depth 0', site: 'main', client: (p) => p.clientViaIntermediate, want: 'client_cert_rejected', status: 400, log: /\(20:unable to get local issuer certificate\)/ },
   { name: 'CN refused by the if rule', site: 'main', client: (p) => p.clientWrongCn, want: 'access_denied', status: 403 },

@@ -3,7 +3,8 @@
 // tap saw (CertificateRequest, acceptable CA names, both chains as sent); verification of the
 // server is judged here so the chain can be shown even when it fails.
 import net from 'node:net';
-import type { ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
+import type { X509Certificate } from 'node:crypto';
+import type { Diagnosis, ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
@@ -48,6 +49,14 @@ function wireDetails(wire: TlsObservation | undefined): Record<string, unknown> 
     ...(wire.decryptionFailed ? { tapNote: wire.decryptionFailed } : {}),
     ...(wire.alerts.length ? { alertsSeen: wire.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),
   };
+}
+
+/** `client_ca_not_acceptable` when the server listed CA names and the client chain reaches none. */
+function preflightAcceptance(chain: X509Certificate[], wire: TlsObservation): Diagnosis | undefined {
+  if (!wire.certificateRequested || wire.acceptableCAs.length === 0) return undefined;
+  const acceptance = describeAcceptance(chain, wire.acceptableCAs);
+  if (acceptance.reaches) return undefined;
+  return diagnosis('client_ca_not_acceptable', [`acceptable CA names: ${wire.acceptableCAs.join(' · ')}`, `client chain: ${acceptance.chainNames.join(' ← ')}`]);
 }
 
 export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
@@ -131,6 +140,8 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     clientChainLength: client.chain.length,
     clientNotBefore: leaf ? Date.parse(leaf.validFrom) : undefined,
     clientNotAfter: leaf ? Date.parse(leaf.validTo) : undefined,
+    // nginx answers a wrong EKU with a generic 400; the certificate itself says which case it is.
+    clientCertClientAuth: leaf ? !client.problems.some((p) => p.code === 'eku_missing_client_auth') : undefined,
   };
 
   try {
@@ -167,8 +178,12 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
         ...(leaf && client.key ? { certificatePem: req.client!.certificatePem, privateKeyPem: client.key.export({ type: 'pkcs8', format: 'pem' }) as string } : {}),
       }, hostname, limits, signal, base);
     } catch (err) {
-      if (err instanceof PhaseError) return fail(tlsStep, err.signals, wireDetails((err as PhaseError & { wire?: TlsObservation }).wire));
-      throw err;
+      if (!(err instanceof PhaseError)) throw err;
+      const failedWire = (err as PhaseError & { wire?: TlsObservation }).wire;
+      // TLS 1.2 servers reject before secureConnect, but the CertificateRequest was already read.
+      const preflight = leaf && failedWire ? preflightAcceptance(client.chain, failedWire) : undefined;
+      if (preflight) rec.keep(preflight);
+      return fail(tlsStep, err.signals, wireDetails(failedWire));
     }
     const wire = conn.wire();
     Object.assign(base, wireSignals(wire));
@@ -196,11 +211,11 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
 
     // Pre-flight: the server named the CAs it accepts; does our chain reach one of them?
     if (leaf && wire.certificateRequested && wire.acceptableCAs.length) {
-      const acceptance = describeAcceptance(client.chain, wire.acceptableCAs);
-      tlsDetails.chainReachesAcceptableCA = acceptance.reaches;
-      if (!acceptance.reaches) {
+      const preflight = preflightAcceptance(client.chain, wire);
+      tlsDetails.chainReachesAcceptableCA = !preflight;
+      if (preflight) {
         tlsStatus = 'warn';
-        tlsDiagnosis = diagnosis('client_ca_not_acceptable', [`acceptable CA names: ${wire.acceptableCAs.join(' · ')}`, `client chain: ${acceptance.chainNames.join(' ← ')}`]);
+        tlsDiagnosis = preflight;
         tlsSummary += ' · issuer not among the acceptable CAs';
       }
     }

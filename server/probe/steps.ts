@@ -59,6 +59,11 @@ export class StepRecorder {
     this.#emit({ ...prev, ...fields, status, details: { ...prev.details, ...fields.details } });
   }
 
+  /** A diagnosis that holds for the run though no step shows it (e.g. a pre-flight after a failed handshake). */
+  keep(d: Diagnosis): void {
+    this.#kept.push(d);
+  }
+
   /** A step that was never reached. */
   skip(id: string, phase: ProbePhase, title: string, summary: string): void {
     this.#emit({ id, phase, status: 'skipped', title, summary, startMs: this.elapsed() });
