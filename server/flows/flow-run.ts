@@ -2,7 +2,7 @@
 // HTTP call per step with the exact request and response shown (secrets masked), the verdict,
 // and an early stop that skips the steps not reached. Each flow file is the story of its kind;
 // the mechanics live here.
-import type { Diagnosis, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
+import type { Diagnosis, RunOutcome, StepStatus } from '../../shared/protocol.ts';
 import type { FlowTls } from '../../shared/flows/flow-request.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { MASK, isSecretField, isSecretHeader, redactDeep, redactForm, redactHeaders, redactText, redactUrl, scrubDeep } from '../../shared/redact.ts';
@@ -284,4 +284,3 @@ export class FlowRun {
   }
 }
 
-export type { Step };

@@ -83,8 +83,11 @@ test('parseLabRegistration', () => {
   assert.deepEqual(parseLabRegistration({ publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k', ext: true } }, 'i'), { publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k' } });
   assert.throws(() => parseLabRegistration({}, 'i'), /publicJwk is required/);
   assert.throws(() => parseLabRegistration({ publicJwk: { kty: 'EC', d: 'x' } }, 'i'), /private key/);
-  assert.throws(() => parseLabRegistration({ publicJwk: { kty: 'EC' }, method: 'self_signed_tls_client_auth' }, 'i'), /x5c/);
-  assert.throws(() => parseLabRegistration({ publicJwk: { kty: 'EC' }, method: 'client_secret_basic' }, 'i'), /method must be one of/);
+  const ec = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' };
+  assert.throws(() => parseLabRegistration({ publicJwk: ec, method: 'self_signed_tls_client_auth' }, 'i'), /x5c/);
+  assert.throws(() => parseLabRegistration({ publicJwk: ec, method: 'client_secret_basic' }, 'i'), /method must be one of/);
+  assert.throws(() => parseLabRegistration({ publicJwk: { kty: 'oct', k: 'secret' } }, 'i'), /publicJwk\.kty must be RSA, EC or OKP/);
+  assert.throws(() => parseLabRegistration({ publicJwk: { kty: 'RSA', n: 'n' } }, 'i'), /publicJwk\.e is required for a RSA key/);
 });
 
 test('flowTarget names the URL the run is aimed at', () => {

@@ -454,6 +454,11 @@ export function parseLabRegistration(raw: Record<string, unknown>, id: string): 
   const p = new Parser(id);
   if (raw.publicJwk === undefined) p.fail('publicJwk is required');
   const reg: LabRegistration = { publicJwk: p.jwk(raw.publicJwk, 'publicJwk') };
+  const k = reg.publicJwk;
+  const needs: Record<string, string[]> = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'] };
+  const members = needs[k.kty];
+  if (!members) p.fail(`publicJwk.kty must be RSA, EC or OKP (an asymmetric key), not ${k.kty}`);
+  for (const m of members ?? []) if (typeof k[m] !== 'string' || k[m] === '') p.fail(`publicJwk.${m} is required for a ${k.kty} key`);
   const method = p.optEnum(raw, 'method', ['private_key_jwt', 'self_signed_tls_client_auth'] as const, '');
   if (method) reg.method = method;
   if (method === 'self_signed_tls_client_auth' && !reg.publicJwk.x5c?.length) p.fail('publicJwk.x5c (the self-signed certificate) is required for self_signed_tls_client_auth');
