@@ -1,0 +1,101 @@
+// Secret canaries through token flows on a live relay: a careless token endpoint and API echo
+// back everything they are sent and hand out tokens that are themselves canaries. No canary —
+// from the request or obtained during the run — may appear in any frame.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
+import { generateKeyPair } from 'jose';
+import type { ServerMessage } from '../../shared/protocol.ts';
+import type { FlowRequest } from '../../shared/flows/flow-request.ts';
+import { templateClaims } from '../../shared/jwt/claims.ts';
+import { signJwt } from '../../shared/jwt/sign.ts';
+import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
+import { startRelay, type RunningRelay } from '../relay.ts';
+
+const canary = (what: string) => `CANARY${what}${randomBytes(6).toString('hex')}`;
+const M = {
+  clientSecret: canary('SECRET'),
+  refreshToken: canary('REFRESHIN'),
+  apiKey: canary('APIKEY'),
+  issuedAccess: canary('ACCESS'),
+  issuedRefresh: canary('REFRESHOUT'),
+  issuedId: canary('IDTOKEN'),
+  seedSecret: canary('SEED'),
+};
+
+let pki: TestPki;
+let relay: RunningRelay;
+let echo: https.Server;
+let base: string;
+let assertion: string;
+
+before(async () => {
+  pki = await makeTestPki();
+  echo = https.createServer({ cert: pki.server.cert, key: pki.server.key }, (req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const echoed = { method: req.method, url: req.url, headers: req.headers, body };
+      if (req.url === '/token') {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-echo': String(req.headers.authorization) });
+        res.end(JSON.stringify({ access_token: M.issuedAccess, token_type: 'Bearer', expires_in: 300, refresh_token: M.issuedRefresh, id_token: M.issuedId, echoed }));
+      } else {
+        // The API refuses, quoting the token it was given, then everything else.
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': `Bearer error="invalid_token", error_description="${String(req.headers.authorization)}"` });
+        res.end(`refused: ${JSON.stringify(echoed)}`);
+      }
+    });
+  });
+  await new Promise<void>((ok) => echo.listen(0, '127.0.0.1', ok));
+  base = `https://localhost:${(echo.address() as AddressInfo).port}`;
+  const key = (await generateKeyPair('RS256', { extractable: true })).privateKey;
+  assertion = await signJwt(templateClaims('client-assertion', { now: Date.now(), clientId: 'c', audience: `${base}/token`, jti: canary('JTI') }), { alg: 'RS256', kid: 'k' }, key);
+  relay = await startRelay({ port: 0, quiet: true, dataDir: await mkdtemp(join(tmpdir(), 'flow-canary-')), webRoot: await mkdtemp(join(tmpdir(), 'flow-canary-web-')) });
+});
+
+after(async () => {
+  await relay.close();
+  echo.closeAllConnections();
+  await new Promise<void>((ok) => echo.close(() => ok()));
+});
+
+async function frames(flow: FlowRequest): Promise<string[]> {
+  const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin });
+  const out: string[] = [];
+  await new Promise<void>((ok, fail) => {
+    ws.on('message', (d) => {
+      out.push(String(d));
+      const m = JSON.parse(String(d)) as ServerMessage;
+      if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'flow.start', id: 'x', flow }));
+      if (m.type === 'run.finished' || m.type === 'error') ok();
+    });
+    ws.on('error', fail);
+  });
+  ws.close();
+  return out;
+}
+
+test('no canary in any frame: request secrets, custom field names, and tokens obtained during the run', async () => {
+  const tls = { caPem: pki.serverCa.cert };
+  const call = { url: `${base}/api` };
+  const flows: FlowRequest[] = [
+    { kind: 'client-credentials', tokenUrl: `${base}/token`, clientAuth: { method: 'client_secret_basic', clientId: 'c', clientSecret: M.clientSecret }, tls, call },
+    { kind: 'client-credentials', tokenUrl: `${base}/token`, clientAuth: { method: 'client_secret_post', clientId: 'c', clientSecret: M.clientSecret }, tls, call },
+    { kind: 'client-credentials', tokenUrl: `${base}/token`, clientAuth: { method: 'private_key_jwt', clientId: 'c', clientAssertions: [assertion] }, tls, call },
+    { kind: 'refresh-token', tokenUrl: `${base}/token`, refreshToken: M.refreshToken, clientAuth: { method: 'none', clientId: 'c' }, tls, call },
+    { kind: 'jwt-exchange', tokenUrl: `${base}/token`, clientId: 'c', clientSecret: M.seedSecret, jwt: assertion, fieldNames: { clientSecret: 'partner_key', jwt: 'seed' }, tls, call },
+    { kind: 'api-key', url: `${base}/api`, apiKey: M.apiKey, username: 'u', headerNames: { apiKey: 'X-Partner-Key' }, tls },
+  ];
+  for (const flow of flows) {
+    const text = (await frames(flow)).join('\n');
+    assert.match(text, /"run\.finished"/, `${flow.kind} ran`);
+    for (const [name, value] of Object.entries(M)) assert.ok(!text.includes(value), `${flow.kind}: ${name} leaked`);
+    assert.ok(!text.includes(assertion), `${flow.kind}: the client assertion leaked`);
+  }
+});
