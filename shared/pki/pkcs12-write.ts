@@ -64,7 +64,9 @@ export async function writePkcs12(input: Pkcs12WriteInput, options: Pkcs12WriteO
 
   const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto: currentCrypto() });
   const password = toArrayBuffer(utf8(options.password));
-  const encryption = { password, contentEncryptionAlgorithm: { name: 'AES-CBC', length: 256 }, hmacHashAlgorithm: 'SHA-256', iterationCount: iterations };
+  // pkijs types AES-CBC parameters as including the IV, which it generates itself.
+  const contentEncryptionAlgorithm = { name: 'AES-CBC', length: 256 } as pkijs.ContentEncryptionAlgorithm;
+  const encryption = { password, contentEncryptionAlgorithm, hmacHashAlgorithm: 'SHA-256', iterationCount: iterations };
 
   // localKeyID ties the key to its certificate (OpenSSL uses the certificate's SHA-1, as here);
   // friendlyName names the entry in Windows' and Java's key stores.
