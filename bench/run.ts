@@ -61,7 +61,7 @@ interface Stats { heapUsed: number; rss: number; fds: number; loopP99Ms: number;
 
 async function startRelayProcess(): Promise<{ child: ChildProcess; ready: Ready; stats(): Promise<Stats>; sign(csrPem: string): Promise<{ certificatePem: string }>; stop(): Promise<void> }> {
   const labChild = fork(join(ROOT, 'bench', 'lab-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const child = fork(join(ROOT, 'bench', 'relay-process.ts'), [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(ROOT, 'bench', 'relay-process.ts'), [], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_RELAY_ARGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const lab = await new Promise<{ target: string; serverCaPem: string }>((ok) => labChild.once('message', (m) => ok(m as { target: string; serverCaPem: string })));
   const relayReady = await new Promise<Omit<Ready, 'target' | 'serverCaPem'>>((ok) => child.once('message', (m) => ok(m as Ready)));
   const ready: Ready = { ...relayReady, ...lab };

@@ -1,9 +1,10 @@
 // The probe's first step: is what the user gave us usable, before any packet is sent?
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
-import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import type { ClientCredentials } from '../../shared/protocol.ts';
 import '../pki/provider.ts';
 import { checkClientCredentials, type ClientCredentialsReport } from '../../shared/pki/credentials.ts';
+import type { KeyDescription } from '../../shared/pki/keys.ts';
 import { oneLineDn } from '../net/dial.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -22,7 +23,8 @@ export interface InputProblem {
 export interface CheckedInputs {
   url: URL | null;
   chain: X509Certificate[];
-  key: KeyObject | null;
+  /** The private key PEM to hand to TLS, once the engine has checked it. */
+  key: string | null;
   problems: InputProblem[];
   details: Record<string, unknown>;
 }
@@ -43,13 +45,10 @@ export function checkUrl(raw: string): { url: URL } | { problem: InputProblem } 
   return { url };
 }
 
-const CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
-
-export function describeKey(key: KeyObject): string {
-  const d = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') return `RSA-${d?.modulusLength}`;
-  if (key.asymmetricKeyType === 'ec') return CURVES[d?.namedCurve ?? ''] ?? d?.namedCurve ?? 'EC';
-  return key.asymmetricKeyType === 'ed25519' ? 'Ed25519' : String(key.asymmetricKeyType);
+/** `RSA-2048`, `P-256`, `Ed25519`: the names the key ring uses. */
+function shortKeyName(key: KeyDescription): string {
+  if (key.kind === 'RSA' || key.kind === 'RSA-PSS') return `RSA-${key.bits}`;
+  return key.curve ?? key.text;
 }
 
 /** How long a credentials report is reused for the same certificate and key. */
@@ -105,21 +104,20 @@ export async function checkClient(client: ClientCredentials | undefined, now = n
   }
   if (problems.some((p) => p.fatal)) return { chain: [], key: null, problems, details };
 
-  // The engine accepted both; Node's parsers read the same bytes for the TLS stack.
+  // The engine accepted both; OpenSSL reads the same PEM text (PKCS#8, PKCS#1 or SEC1) itself.
   let chain: X509Certificate[];
-  let key: KeyObject;
   try {
     chain = parseCertificates(client.certificatePem);
-    key = createPrivateKey(client.privateKeyPem);
   } catch (err) {
-    problems.push({ code: 'pem_malformed', fatal: true, message: `the TLS stack cannot load the certificate or key: ${(err as Error).message}` });
+    problems.push({ code: 'pem_malformed', fatal: true, message: `the TLS stack cannot load the certificate: ${(err as Error).message}` });
     return { chain: [], key: null, problems, details };
   }
-  if (chain.length === 0) {
-    problems.push({ code: 'cert_missing', fatal: true, message: 'no -----BEGIN CERTIFICATE----- block for the TLS stack (JSON or DER input must be converted to PEM first)' });
+  if (chain.length === 0 || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(client.privateKeyPem)) {
+    problems.push({ code: 'pem_required', fatal: true, message: 'the TLS stack takes PEM: convert DER, PKCS#12 or JSON input to a PEM certificate and key first (the workshop exports them)' });
     return { chain: [], key: null, problems, details };
   }
-  details.keyType = describeKey(key);
+  const key = client.privateKeyPem;
+  if (report.key) details.keyType = shortKeyName(report.key.key);
   const leaf = chain[0]!;
   details.daysLeft = Math.floor((Date.parse(leaf.validTo) - now.getTime()) / 86_400_000);
   return { chain, key, problems, details };

@@ -175,7 +175,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       conn = await handshakeTls(socket, {
         servername,
         ca: trust.ca,
-        ...(leaf && client.key ? { certificatePem: req.client!.certificatePem, privateKeyPem: client.key.export({ type: 'pkcs8', format: 'pem' }) as string } : {}),
+        ...(leaf && client.key ? { certificatePem: req.client!.certificatePem, privateKeyPem: client.key } : {}),
       }, hostname, limits, signal, base);
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
