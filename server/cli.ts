@@ -142,7 +142,10 @@ async function serve(argv: string[], io: Io): Promise<number> {
   io.stdout(`mTLS & JWT Harness ${VERSION}\n`);
   io.stdout(`  Open: ${relay.url}\n`);
   if (relay.hosted) io.stdout('  Hosted mode: targets on loopback, private and other non-public addresses are refused.\n');
-  if (relay.lab) for (const t of relay.lab.info.targets) io.stdout(`  Lab:  ${t.title} at ${t.url}\n`);
+  if (relay.lab) {
+    const [mtls, ...rest] = relay.lab.info.targets;
+    if (mtls) io.stdout(`  Lab:  ${mtls.title} at ${mtls.url}${rest.length ? ` (+${rest.length} more lab targets, listed in the app)` : ''}\n`);
+  }
   io.stdout('  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
