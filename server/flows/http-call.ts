@@ -4,7 +4,7 @@
 // carries its diagnosis, so every flow step explains a dead connection the way the probe does.
 import net from 'node:net';
 import type tls from 'node:tls';
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import type { Limits } from '../defaults.ts';
@@ -18,7 +18,8 @@ export interface CallTls {
   /** Leaf first; empty when no client certificate is used. */
   chain: X509Certificate[];
   certificatePem?: string;
-  key: KeyObject | null;
+  /** PKCS#8/PKCS#1/SEC1 PEM, as the inputs check handed it over. */
+  key: string | null;
   /** CAs the user gave to trust for server certificates; empty: Node's roots (and the lab CA for lab targets). */
   bundle: string[];
   lab?: LabTrust;
@@ -140,7 +141,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
         hs = await handshakeTls(socket, {
           servername: net.isIP(hostname) ? undefined : hostname,
           ca: trust.ca,
-          ...(leaf && callTls.key && callTls.certificatePem ? { certificatePem: callTls.certificatePem, privateKeyPem: callTls.key.export({ type: 'pkcs8', format: 'pem' }) as string } : {}),
+          ...(leaf && callTls.key && callTls.certificatePem ? { certificatePem: callTls.certificatePem, privateKeyPem: callTls.key } : {}),
         }, hostname, limits, signal, base);
       } catch (err) {
         if (err instanceof PhaseError) throw fromSignals(err.signals, connection);
