@@ -8,6 +8,7 @@ import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { runFlow, flowTarget, flowSecrets } from './flows/run-flow.ts';
+import { DEFAULT_CALLBACK_TIMEOUT_MS } from './flows/authorization-code.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { LabTrust } from './net/dial.ts';
@@ -125,9 +126,12 @@ export class Session {
         return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
       }
       case 'flow.start': {
-        const { limits, origin, callbacks, lab } = this.#state;
+        const { origin, callbacks, lab } = this.#state;
         const target = flowTarget(msg.flow);
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }));
+        // Time a person spends logging in at the authorization server is not the relay's to cap.
+        const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
+        const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }), limits.runTimeoutMs);
       }
     }
   }
@@ -137,12 +141,12 @@ export class Session {
     return lab ? { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } : undefined;
   }
 
-  /** Common life of every run: limits, id, started/finished events, cancellation, cleanup. */
   /**
+   * Common life of every run: limits, id, started/finished events, cancellation, cleanup.
    * `secrets` are the values the request carries (credentials, key lines): they are scrubbed
    * from every event of the run, whatever echoes them.
    */
-  async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor): Promise<void> {
+  async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, runTimeoutMs = this.#state.limits.runTimeoutMs): Promise<void> {
     const { limits } = this.#state;
     if (this.#runs.size >= limits.runsPerConnection) {
       return this.send({ type: 'error', id: requestId, code: 'too_many_runs', message: `at most ${limits.runsPerConnection} runs at once per connection` });
@@ -152,7 +156,7 @@ export class Session {
     }
     const runId = `r${randomBytes(6).toString('hex')}`;
     const controller = new AbortController();
-    const runTimer = setTimeout(() => controller.abort(), limits.runTimeoutMs);
+    const runTimer = setTimeout(() => controller.abort(), runTimeoutMs);
     this.#runs.set(runId, controller);
     this.#state.activeRuns++;
     this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
