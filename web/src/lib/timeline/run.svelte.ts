@@ -11,6 +11,8 @@ export class RunTimeline {
   readonly method: string;
   /** The client certificate presented, as the selector described it; null for none. */
   readonly clientLabel: string | null;
+  /** The request body as the user gave it; the relay's events report only its size. */
+  readonly requestBody: string | null;
 
   runId = $state<string | null>(null);
   steps = $state<Step[]>([]);
@@ -28,10 +30,11 @@ export class RunTimeline {
     this.outcome !== null ? 'finished' : this.problem !== null ? 'interrupted' : this.runId === null ? 'starting' : 'running',
   );
 
-  constructor(init: { target: string; method: string; clientLabel: string | null }) {
+  constructor(init: { target: string; method: string; clientLabel: string | null; requestBody?: string | null }) {
     this.target = init.target;
     this.method = init.method;
     this.clientLabel = init.clientLabel;
+    this.requestBody = init.requestBody ?? null;
   }
 
   get active(): boolean {
