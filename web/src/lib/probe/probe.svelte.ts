@@ -2,7 +2,26 @@ import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { describeError } from '../relay/errors.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { RunTimeline } from '../timeline/run.svelte.ts';
+import { CXML_CONTENT_TYPE, cxmlOrderRequest, withHeader } from './cxml-example.ts';
 import { buildProbeRequest, type Method } from './request.ts';
+
+/**
+ * What a run was given, kept so its reproduce commands can be handed the files they name.
+ * The private key is not kept: it is exported again from the key ring only when asked for.
+ */
+export interface RunInputs {
+  /** Leaf first, then intermediates: what the relay presented (curl's --cert file). */
+  certificateChainPem: string | null;
+  /** The intermediates alone (openssl s_client's -cert_chain file). */
+  intermediatesPem: string;
+  /** The CA bundle the user gave for the server, if any. */
+  caPem: string | null;
+  body: string | null;
+  credentialId: string | null;
+  credentialLabel: string | null;
+  /** The target was a lab target and the lab's server CA was trusted implicitly. */
+  labTrusted: boolean;
+}
 
 /** The probe form and the run it started. */
 export class ProbeSession {
@@ -10,6 +29,10 @@ export class ProbeSession {
   method = $state<Method>('GET');
   headersText = $state('');
   body = $state('');
+  /** PEM CAs to trust for the server; blank for the system store (and the lab CA for lab targets). */
+  caPem = $state('');
+  verifyServer = $state(true);
+  trustLab = $state(true);
   /** Selected credential id; empty for "no client certificate". */
   credentialId = $state('');
   /** Whether the user typed a URL (then the lab default no longer replaces it). */
@@ -17,6 +40,8 @@ export class ProbeSession {
   /** A problem with the form or with starting the run, shown above the timeline. */
   error = $state<string | null>(null);
   current = $state<RunTimeline | null>(null);
+  /** What the current run was given; null before the first run. */
+  inputs = $state<RunInputs | null>(null);
 
   readonly #relay: RelayConnection;
   readonly #keyring: KeyRing;
@@ -35,11 +60,26 @@ export class ProbeSession {
     if (!this.urlEdited && !this.url) this.url = url;
   }
 
+  /** One click to a cXML purchase order: POST, Content-Type text/xml, a sample OrderRequest. */
+  useCxmlExample(): void {
+    this.method = 'POST';
+    this.headersText = withHeader(this.headersText, 'Content-Type', CXML_CONTENT_TYPE);
+    this.body = cxmlOrderRequest();
+  }
+
   /** Starts a probe with the form as it is; resolves when the run has finished or stopped. */
   async run(): Promise<RunTimeline | null> {
     if (this.running) return null;
     this.error = null;
-    const built = buildProbeRequest({ url: this.url, method: this.method, headersText: this.headersText, body: this.body });
+    const built = buildProbeRequest({
+      url: this.url,
+      method: this.method,
+      headersText: this.headersText,
+      body: this.body,
+      caPem: this.caPem,
+      verifyServer: this.verifyServer,
+      trustLab: this.trustLab,
+    });
     if (!built.ok) {
       this.error = built.message;
       return null;
@@ -51,8 +91,23 @@ export class ProbeSession {
       return null;
     }
 
-    const timeline = new RunTimeline({ target: probe.url, method: probe.method ?? 'GET', clientLabel: credential?.description ?? null });
+    const timeline = new RunTimeline({
+      target: probe.url,
+      method: probe.method ?? 'GET',
+      clientLabel: credential?.description ?? null,
+      requestBody: probe.body ?? null,
+    });
     this.current = timeline;
+    const labTargets = this.#relay.info?.lab?.targets ?? [];
+    this.inputs = {
+      certificateChainPem: credential ? credential.certificateChainPem : null,
+      intermediatesPem: credential?.chainPem ?? '',
+      caPem: probe.caPem ?? null,
+      body: probe.body ?? null,
+      credentialId: credential?.id ?? null,
+      credentialLabel: credential?.label ?? null,
+      labTrusted: !probe.caPem && probe.trustLab !== false && labTargets.some((t) => new URL(t.url).host === new URL(probe.url).host),
+    };
     try {
       if (credential) {
         probe.client = { certificatePem: credential.certificateChainPem, privateKeyPem: await credential.privateKeyPem() };
@@ -75,6 +130,13 @@ export class ProbeSession {
       timeline.interrupt(`The run did not start: ${describeError(err)}`);
     }
     return timeline;
+  }
+
+  /** The private key of the credential the current run presented, exported on demand. */
+  async runPrivateKeyPem(): Promise<string> {
+    const credential = this.#keyring.get(this.inputs?.credentialId);
+    if (!credential) throw new Error('The key this run used is no longer in the key ring.');
+    return credential.privateKeyPem();
   }
 
   cancel(): void {

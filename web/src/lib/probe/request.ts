@@ -1,4 +1,5 @@
 import type { ProbeRequest } from '../../../../shared/protocol.ts';
+import { pemBlocks } from '../keys/pem.ts';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 export type Method = (typeof METHODS)[number];
@@ -39,6 +40,22 @@ export interface ProbeInput {
   method: Method;
   headersText: string;
   body: string;
+  /** PEM CAs to trust for the server instead of the system store; blank for the system store. */
+  caPem?: string;
+  /** False: a server that fails verification is reported as a warning and the run goes on. */
+  verifyServer?: boolean;
+  /** False: do not trust the lab's server CA for lab targets. */
+  trustLab?: boolean;
+}
+
+/** Only the CERTIFICATE blocks of a pasted bundle; anything else in it is refused by name. */
+export function checkCaBundle(text: string): Parsed<string | undefined> {
+  if (!text.trim()) return { ok: true, value: undefined };
+  const blocks = pemBlocks(text);
+  const other = blocks.find((b) => b.label !== 'CERTIFICATE');
+  if (other) return { ok: false, message: `The server CA bundle holds a ${other.label}; it takes CA certificates only.` };
+  if (!blocks.length) return { ok: false, message: 'The server CA bundle has no PEM certificate: paste text starting with -----BEGIN CERTIFICATE-----.' };
+  return { ok: true, value: blocks.map((b) => b.text).join('') };
 }
 
 /** Builds the request without the client credentials, which are added at the last moment. */
@@ -50,5 +67,10 @@ export function buildProbeRequest(input: ProbeInput): Parsed<ProbeRequest> {
   const probe: ProbeRequest = { url: url.value, method: input.method };
   if (Object.keys(headers.value).length) probe.headers = headers.value;
   if (input.body && input.method !== 'GET' && input.method !== 'HEAD') probe.body = input.body;
+  const ca = checkCaBundle(input.caPem ?? '');
+  if (!ca.ok) return ca;
+  if (ca.value) probe.caPem = ca.value;
+  if (input.verifyServer === false) probe.verifyServer = false;
+  if (input.trustLab === false) probe.trustLab = false;
   return { ok: true, value: probe };
 }
