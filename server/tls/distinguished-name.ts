@@ -3,6 +3,7 @@
 // `openssl s_client` for "Acceptable client certificate CA names" and by `openssl x509 -subject`),
 // so what the harness shows can be pasted next to what a partner's admin sees. Pure code: no
 // node:* import, so it can move to shared/ unchanged.
+import { DN_ATTRIBUTES } from '../../shared/pki/oids.ts';
 import { children, oidOf, readTlv, type Tlv } from '../../shared/pki/der.ts';
 import { TlsTapError } from './errors.ts';
 
@@ -26,41 +27,6 @@ export interface DistinguishedName {
   normalised: string;
 }
 
-/** OpenSSL's short names (crypto/objects/objects.txt) for the attributes seen in real DNs. */
-const SHORT_NAMES: Readonly<Record<string, string>> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.4': 'SN',
-  '2.5.4.5': 'serialNumber',
-  '2.5.4.6': 'C',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.9': 'street',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.12': 'title',
-  '2.5.4.13': 'description',
-  '2.5.4.15': 'businessCategory',
-  '2.5.4.16': 'postalAddress',
-  '2.5.4.17': 'postalCode',
-  '2.5.4.18': 'postOfficeBox',
-  '2.5.4.20': 'telephoneNumber',
-  '2.5.4.41': 'name',
-  '2.5.4.42': 'GN',
-  '2.5.4.43': 'initials',
-  '2.5.4.44': 'generationQualifier',
-  '2.5.4.45': 'x500UniqueIdentifier',
-  '2.5.4.46': 'dnQualifier',
-  '2.5.4.65': 'pseudonym',
-  '2.5.4.72': 'role',
-  '2.5.4.97': 'organizationIdentifier',
-  '1.2.840.113549.1.9.1': 'emailAddress',
-  '1.2.840.113549.1.9.2': 'unstructuredName',
-  '0.9.2342.19200300.100.1.1': 'UID',
-  '0.9.2342.19200300.100.1.25': 'DC',
-  '1.3.6.1.4.1.311.60.2.1.1': 'jurisdictionL',
-  '1.3.6.1.4.1.311.60.2.1.2': 'jurisdictionST',
-  '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
-};
 
 /** Bytes per character of the string types OpenSSL prints as text (a_strex.c tag2nbyte); 0 = UTF-8. */
 const CHARACTER_WIDTH: Readonly<Record<number, number>> = {
@@ -108,7 +74,7 @@ function attribute(der: Uint8Array, atv: Tlv): NameAttribute {
     throw new TlsTapError('malformed', 'an AttributeTypeAndValue must be SEQUENCE { OID, value }');
   }
   const oid = oidOf(der, type);
-  return { oid, shortName: SHORT_NAMES[oid] ?? oid, printed: printValue(der, value) };
+  return { oid, shortName: DN_ATTRIBUTES[oid] ?? oid, printed: printValue(der, value) };
 }
 
 function printValue(der: Uint8Array, value: Tlv): string {

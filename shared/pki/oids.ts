@@ -71,7 +71,7 @@ export const EKU_NAMES: Record<string, string> = {
   '2.5.29.37.0': 'anyExtendedKeyUsage',
 };
 
-/** Distinguished-name attribute short names, as in `CN=…, O=…`. */
+/** Distinguished-name attribute short names, as in `CN=…, O=…` (OpenSSL's, crypto/objects/objects.txt). */
 export const DN_ATTRIBUTES: Record<string, string> = {
   '2.5.4.3': 'CN',
   '2.5.4.4': 'SN',
@@ -95,6 +95,16 @@ export const DN_ATTRIBUTES: Record<string, string> = {
   '1.2.840.113549.1.9.1': 'emailAddress',
   '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
   '2.5.4.15': 'businessCategory',
+  '2.5.4.16': 'postalAddress',
+  '2.5.4.18': 'postOfficeBox',
+  '2.5.4.20': 'telephoneNumber',
+  '2.5.4.41': 'name',
+  '2.5.4.44': 'generationQualifier',
+  '2.5.4.45': 'x500UniqueIdentifier',
+  '2.5.4.72': 'role',
+  '1.2.840.113549.1.9.2': 'unstructuredName',
+  '1.3.6.1.4.1.311.60.2.1.1': 'jurisdictionL',
+  '1.3.6.1.4.1.311.60.2.1.2': 'jurisdictionST',
 };
 
 /** Key usage bit names in bit order, as OpenSSL's `-text` names them in its config syntax. */
