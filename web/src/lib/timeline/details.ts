@@ -1,5 +1,6 @@
 // Turns a step's structured `details` into labelled rows. Known keys get readable labels and
-// shapes (certificate chains, headers, timings); anything else is shown as it came.
+// shapes (certificate chains, headers, timings; for token flows the HTTP exchange as sent, the
+// decoded JWTs and the curl command); anything else is shown as it came.
 
 export interface DetailItem {
   text: string;
@@ -12,7 +13,22 @@ export type DetailEntry = { key: string; label: string } & (
   | { kind: 'inline'; items: string[] }
   | { kind: 'pairs'; pairs: Array<[string, string]> }
   | { kind: 'block'; text: string }
+  /** An HTTP request or response as text, the way it went over the wire (secrets already masked). */
+  | { kind: 'http'; text: string }
+  /** A command to copy (curl). */
+  | { kind: 'command'; text: string }
+  /** A decoded JWT: header, claims, times, and what the relay found (lint, verification). */
+  | { kind: 'jwt'; jwt: JwtDetail }
 );
+
+export interface JwtDetail {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+  times: Record<string, string>;
+  lint: { code: string; severity: string; message: string }[];
+  verification: { verified: boolean; keyId?: string; code?: string; message?: string } | null;
+  binding: Record<string, unknown> | null;
+}
 
 const LABELS: Record<string, string> = {
   clientCertificate: 'Client certificate',
@@ -49,6 +65,37 @@ const LABELS: Record<string, string> = {
   error: 'Error',
   code: 'Error code',
   diagnosis: 'Diagnosis',
+  request: 'Request as sent',
+  response: 'Response',
+  connection: 'Connection',
+  curl: 'As a curl command',
+  urls: 'URLs',
+  authMethod: 'Client authentication',
+  clientId: 'Client id',
+  fieldNames: 'Form field names',
+  headerNames: 'Header names',
+  redirectUri: 'Redirect URI',
+  pkce: 'PKCE',
+  authorizationUrl: 'Authorization URL',
+  codeChallengeMethod: 'Code challenge method',
+  waitMs: 'Waits for the redirect (ms)',
+  stateSent: 'State sent',
+  stateReturned: 'State returned',
+  iss: 'iss in the redirect',
+  query: 'Redirect query',
+  clientAssertion: 'Client assertion',
+  grantAssertion: 'Assertion (grant)',
+  jwtToken: 'JWT sent (jwt_token)',
+  accessToken: 'Access token',
+  idToken: 'ID token',
+  tokenType: 'Token type',
+  expiresIn: 'Expires in (s)',
+  expiresAt: 'Expires at',
+  refreshTokenIssued: 'Refresh token issued',
+  idTokenIssued: 'ID token issued',
+  jwks: "Server's JWKS",
+  attempts: 'Discovery attempts',
+  metadata: 'Metadata',
 };
 
 const EKU_NAMES: Record<string, string> = {
@@ -109,10 +156,16 @@ function scalar(value: unknown): string {
  * are one click away. Phases not listed show everything.
  */
 const PRIMARY: Partial<Record<string, readonly string[]>> = {
-  inputs: ['clientCertificate', 'chainToSend', 'extendedKeyUsage', 'daysLeft', 'problems'],
+  inputs: ['clientCertificate', 'chainToSend', 'extendedKeyUsage', 'daysLeft', 'problems', 'grant', 'clientId', 'authMethod', 'urls', 'fieldNames', 'headerNames', 'username', 'redirectUri', 'jwts', 'warnings'],
   tls: ['certificateRequested', 'acceptableCAs', 'clientCertificateSent', 'sentChain', 'serverChain', 'serverVerified', 'serverVerifyError', 'error', 'code'],
   request: ['method', 'path', 'headers', 'bodyBytes'],
   response: ['status', 'body', 'error', 'code'],
+  discovery: ['attempts', 'keys', 'error', 'code'],
+  authorize: ['authorizationUrl', 'redirectUri', 'state', 'codeChallengeMethod', 'scope', 'remarks'],
+  callback: ['stateSent', 'stateReturned', 'iss', 'query'],
+  exchange: ['clientAssertion', 'grantAssertion', 'jwtToken', 'request', 'response', 'error', 'code'],
+  token: ['accessToken', 'idToken', 'tokenType', 'expiresIn', 'expiresAt', 'scope', 'refreshTokenIssued', 'remarks'],
+  call: ['request', 'response', 'error', 'code'],
 };
 
 /** Splits details into the primary evidence for the phase and the rest. */
@@ -121,14 +174,91 @@ export function splitDetails(phase: string, details: Record<string, unknown>): {
   const keys = PRIMARY[phase];
   if (!keys) return { primary: entries, rest: [] };
   // An empty field ("none") says nothing at first glance; it stays among the rest.
-  const isPrimary = (e: DetailEntry) => keys.includes(e.key) && details[e.key] !== null && details[e.key] !== undefined;
-  const primary = entries.filter(isPrimary).sort((a, b) => keys.indexOf(a.key) - keys.indexOf(b.key));
+  const field = (e: DetailEntry) => e.key.split('.')[0]!;
+  const isPrimary = (e: DetailEntry) => keys.includes(field(e)) && details[field(e)] !== null && details[field(e)] !== undefined;
+  const primary = entries.filter(isPrimary).sort((a, b) => keys.indexOf(field(a)) - keys.indexOf(field(b)));
   return { primary, rest: entries.filter((e) => !isPrimary(e)) };
 }
 
+function jwtDetail(v: unknown): JwtDetail | null {
+  if (!isObj(v) || !isObj(v.header) || !isObj(v.claims)) return null;
+  const verification = isObj(v.verification) ? (v.verification as JwtDetail['verification']) : null;
+  return {
+    header: v.header,
+    claims: v.claims,
+    times: isObj(v.times) ? (v.times as Record<string, string>) : {},
+    lint: Array.isArray(v.lint) ? (v.lint.filter((f) => isObj(f) && typeof f.code === 'string') as JwtDetail['lint']) : [],
+    verification,
+    binding: isObj(v.binding) ? v.binding : null,
+  };
+}
+
+function headerLines(headers: unknown): string {
+  return isObj(headers) ? Object.entries(headers).map(([k, v]) => `${k}: ${scalar(v)}`).join('\n') : '';
+}
+
+/** A flow step's `request`: method, URL, headers and body exactly as sent (already masked). */
+function httpRequest(v: Obj): string {
+  const head = `${String(v.method)} ${String(v.url)}`;
+  const headers = headerLines(v.headers);
+  const body = typeof v.body === 'string' && v.body ? `\n\n${v.body}` : '';
+  return `${head}${headers ? `\n${headers}` : ''}${body}`;
+}
+
+function httpResponse(v: Obj): string {
+  const headers = headerLines(v.headers);
+  const size = typeof v.bytes === 'number' ? ` · ${v.bytes} bytes${v.truncated === true ? ', truncated' : ''}` : '';
+  const body = typeof v.body === 'string' && v.body ? `\n\n${v.body}` : '';
+  return `HTTP ${String(v.status)}${size}${headers ? `\n${headers}` : ''}${body}`;
+}
+
+/** The connection of one HTTP call in a line per fact. */
+function connectionItems(v: Obj): DetailItem[] {
+  const items: DetailItem[] = [];
+  if (typeof v.endpoint === 'string') items.push({ text: v.endpoint, note: v.tls === false ? 'plain HTTP' : [v.protocol, v.cipher].filter((x) => typeof x === 'string').join(' · ') });
+  if (isCertificate(v.serverCertificate)) {
+    const verified = v.serverVerified === true ? `verified (${scalar(v.trust)})` : `not verified${typeof v.serverVerifyError === 'string' ? `: ${v.serverVerifyError}` : ''}`;
+    items.push({ text: `server ${v.serverCertificate.subject}`, note: `issued by ${v.serverCertificate.issuer} · ${verified}` });
+  }
+  if (v.certificateRequested === true) {
+    const accepts = Array.isArray(v.acceptableCAs) && v.acceptableCAs.length ? `; accepts ${v.acceptableCAs.join(' · ')}` : '';
+    const sent = v.clientCertificateSent === true ? `sent ${scalar(v.clientCertificateSubject)}` : 'none sent';
+    items.push({ text: `server asked for a client certificate: ${sent}`, note: accepts.slice(2) || undefined } as DetailItem);
+  }
+  return items;
+}
+
+/** One detail that is a special shape for token flows, or null. */
+function flowEntry(key: string, value: unknown, base: { key: string; label: string }): DetailEntry | null {
+  if (key === 'request' && isObj(value) && typeof value.method === 'string' && typeof value.url === 'string') return { ...base, kind: 'http', text: httpRequest(value) };
+  if (key === 'response' && isObj(value) && (typeof value.status === 'number' || typeof value.status === 'string')) return { ...base, kind: 'http', text: httpResponse(value) };
+  if (key === 'curl' && typeof value === 'string') return { ...base, kind: 'command', text: value };
+  if (key === 'connection' && isObj(value) && typeof value.endpoint === 'string') return { ...base, kind: 'list', items: connectionItems(value) };
+  if (isObj(value) && value.format === 'opaque') return { ...base, kind: 'text', text: `opaque, ${scalar(value.length)} characters — the value stays on the relay` };
+  const jwt = jwtDetail(value);
+  if (jwt) return { ...base, kind: 'jwt', jwt };
+  return null;
+}
+
 export function detailEntries(details: Record<string, unknown>): DetailEntry[] {
-  return Object.entries(details).map(([key, value]): DetailEntry => {
+  return Object.entries(details).flatMap(([key, value]): DetailEntry[] => {
+    // A flow's inputs decode every JWT it sends, by label.
+    if (key === 'jwts' && isObj(value)) {
+      return Object.entries(value).map(([name, jwt]) => {
+        const entryKey = `jwts.${name}`;
+        const decoded = jwtDetail(jwt);
+        return decoded ? { key: entryKey, label: `JWT ${name}`, kind: 'jwt', jwt: decoded } : { key: entryKey, label: `JWT ${name}`, kind: 'text', text: scalar(jwt) };
+      });
+    }
+    return [entry(key, value)];
+  });
+}
+
+function entry(key: string, value: unknown): DetailEntry {
+  {
     const base = { key, label: label(key) };
+    const special = flowEntry(key, value, base);
+    if (special) return special;
     if (isCertificate(value)) return { ...base, kind: 'list', items: [certificateItem(value)] };
     if (Array.isArray(value)) {
       if (value.length === 0) return { ...base, kind: 'text', text: 'none' };
@@ -157,5 +287,5 @@ export function detailEntries(details: Record<string, unknown>): DetailEntry[] {
     }
     if (typeof value === 'string' && (value.length > 120 || value.includes('\n'))) return { ...base, kind: 'block', text: value };
     return { ...base, kind: 'text', text: scalar(value) };
-  });
+  }
 }

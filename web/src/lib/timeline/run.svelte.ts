@@ -11,6 +11,11 @@ export class RunTimeline {
   readonly method: string;
   /** The client certificate presented, as the selector described it; null for none. */
   readonly clientLabel: string | null;
+  /**
+   * What the header says about the run after the target. Probes leave it out and show the
+   * client certificate; token flows say who authenticates and how.
+   */
+  readonly detail: string | null;
   /** The request body as the user gave it; the relay's events report only its size. */
   readonly requestBody: string | null;
 
@@ -30,10 +35,11 @@ export class RunTimeline {
     this.outcome !== null ? 'finished' : this.problem !== null ? 'interrupted' : this.runId === null ? 'starting' : 'running',
   );
 
-  constructor(init: { target: string; method: string; clientLabel: string | null; requestBody?: string | null }) {
+  constructor(init: { target: string; method: string; clientLabel: string | null; detail?: string | null; requestBody?: string | null }) {
     this.target = init.target;
     this.method = init.method;
     this.clientLabel = init.clientLabel;
+    this.detail = init.detail ?? null;
     this.requestBody = init.requestBody ?? null;
   }
 
