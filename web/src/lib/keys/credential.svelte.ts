@@ -1,11 +1,13 @@
 import type { CertificateSummary } from './inspect.ts';
 import { loadPki } from './pki.ts';
 
-export type CredentialOrigin = 'generated' | 'pasted';
+/** generated: on the Keys page, this tab only. workshop: made in the certificate workshop, kept in IndexedDB. */
+export type CredentialOrigin = 'generated' | 'pasted' | 'workshop';
 
 /**
- * A client key with, once issued, its certificate. Keys live in this tab's memory only;
- * the private key leaves the browser only as part of a probe the user starts.
+ * A client key with, once issued, its certificate. Keys live in this tab's memory, or for workshop
+ * items also in this browser's IndexedDB; the private key leaves the browser only as part of a
+ * probe the user starts.
  */
 export class Credential {
   readonly id: string;

@@ -2,6 +2,8 @@ import { Credential } from './credential.svelte.ts';
 import { summarizeCertificate } from './inspect.ts';
 import { checkCertificatePem, checkPrivateKeyPem, pemBlocks } from './pem.ts';
 import { loadPki } from './pki.ts';
+import { StoredItems } from './stored.svelte.ts';
+import type { StoredItem } from './vault.ts';
 import type { KeyAlgorithmName } from '../../../../shared/pki/issue.ts';
 
 /** Algorithms offered for new keys, most useful first. */
@@ -17,12 +19,54 @@ export function escapeDnValue(value: string): string {
     .replace(/\s$/, (c) => `\\${c}`);
 }
 
-/** The keys and certificates of this tab. Nothing here is written to disk. */
+/** Workshop items a probe can present: an extractable key with a certificate (or a CSR awaiting one). */
+export function usableForMtls(item: StoredItem): boolean {
+  if (item.kind === 'root-ca' || item.kind === 'intermediate-ca' || item.kind === 'key') return false;
+  return item.keys.privateKey.extractable && (item.certificatePem !== null || item.csrPem !== null);
+}
+
+/**
+ * The client keys and certificates the probe can use. Keys generated or pasted on the Keys page
+ * live in this tab's memory only; certificates made in the workshop are also kept in IndexedDB
+ * (`stored`) and come back after a reload.
+ */
 export class KeyRing {
   items = $state<Credential[]>([]);
   /** Set while a key is being generated, for the progress display. */
   generating = $state<{ algorithm: KeyAlgorithmName; startedAt: number } | null>(null);
+  /** Everything the certificate workshop made, mirrored to IndexedDB. */
+  readonly stored = new StoredItems();
   #seq = 0;
+
+  constructor() {
+    void this.stored.loaded.then(() => {
+      for (const item of this.stored.items) this.#register(item);
+    });
+  }
+
+  /** Keeps a workshop item and, when a probe can present it, offers it as a credential. */
+  async addStored(item: StoredItem): Promise<void> {
+    await this.stored.add(item);
+    this.#register(item);
+  }
+
+  /** Removes every workshop item, from the key ring and from browser storage. */
+  async forgetStored(): Promise<void> {
+    this.items = this.items.filter((c) => c.origin !== 'workshop');
+    await this.stored.clear();
+  }
+
+  #register(item: StoredItem): void {
+    if (this.get(item.id) || !usableForMtls(item)) return;
+    const credential = new Credential({ id: item.id, origin: 'workshop', keyAlgorithm: item.keyAlgorithm, label: item.label, keyPair: item.keys });
+    credential.csrPem = item.csrPem;
+    credential.certificatePem = item.certificatePem;
+    credential.chainPem = item.chainPem;
+    credential.caPem = item.rootPem;
+    credential.certificate = item.certificate;
+    credential.issuedBy = item.issuedBy;
+    this.items.push(credential);
+  }
 
   get(id: string | null | undefined): Credential | undefined {
     return id ? this.items.find((c) => c.id === id) : undefined;
@@ -111,6 +155,7 @@ export class KeyRing {
 
   remove(id: string): void {
     this.items = this.items.filter((c) => c.id !== id);
+    if (this.stored.get(id)) void this.stored.remove(id);
   }
 
   async #attach(credential: Credential, leafPem: string, chainPem: string, issuedBy: string): Promise<void> {
@@ -122,6 +167,10 @@ export class KeyRing {
     credential.certificate = summary;
     credential.issuedBy = issuedBy;
     credential.label = summary.commonName;
+    const stored = this.stored.get(credential.id);
+    if (stored) {
+      await this.stored.update({ ...stored, label: summary.commonName, certificatePem: leafPem, chainPem: intermediatesPem, rootPem: rootsPem, certificate: summary, issuedBy, issuerId: null });
+    }
   }
 }
 
