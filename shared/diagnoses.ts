@@ -337,6 +337,26 @@ export const DIAGNOSES = {
       server: 'Nothing to change.',
     },
   },
+  // ---- inbound check (server/inbound/): a partner's client connects to a listener the harness
+  // opened. Here "client" is the partner's client and "server" is the listener's configuration.
+  listener_cert_untrusted: {
+    phase: 'tls',
+    title: 'Client does not trust the listener',
+    summary: 'The client stopped the handshake with a TLS alert (unknown_ca, bad_certificate or certificate_unknown) because it does not trust the listener\'s certificate, or it connected under a name the certificate does not cover.',
+    fix: {
+      client: 'Trust the listener\'s CA (shown when the listener started; save it as server-ca.pem): curl --cacert server-ca.pem, Java keytool -importcert into the truststore, .NET/OS trust store; and connect to localhost, the name in the certificate.',
+      server: 'Nothing to change in the listener: it serves the lab\'s localhost certificate or one made for it. Hand its CA to whoever runs the client.',
+    },
+  },
+  client_aborted_handshake: {
+    phase: 'tls',
+    title: 'Client gave up during the handshake',
+    summary: 'The client closed the connection before the TLS handshake finished, without a TLS alert: it stopped on its own (a timeout, a protocol version or cipher it refuses, or a certificate check it does not report), or it only tested that the port was open.',
+    fix: {
+      client: 'Run the client with handshake logging to see why it stopped (curl -v, Java -Djavax.net.debug=ssl:handshake, openssl s_client -connect host:port -cert … -key …), and check that it trusts the listener\'s CA.',
+      server: 'Nothing to change in the listener unless the client\'s log names a protocol version or cipher suite: it offers TLS 1.2 and 1.3 with Node\'s default cipher suites.',
+    },
+  },
   // ---- token flows (server/flows/): client authentication, JWTs, grants, tokens, API calls.
   // Authorization servers refuse with one opaque error (invalid_client / invalid_grant), so
   // these codes come from what the harness checked itself; the evidence names those checks.

@@ -21,13 +21,16 @@ export const CLOSE_CODES = {
 
 export type StepStatus = 'running' | 'ok' | 'warn' | 'fail' | 'skipped';
 export type RunOutcome = 'pass' | 'fail' | 'error';
-export type RunKind = 'probe' | 'flow';
+/** `inbound`: one client connection to an inbound listener (see inbound.start). */
+export type RunKind = 'probe' | 'flow' | 'inbound';
 
 /** Phases of an mTLS probe, in order. */
 export const PROBE_PHASES = ['inputs', 'dns', 'tcp', 'tls', 'request', 'response', 'verdict'] as const;
 /** Phases of token flows (each HTTP call of a flow is one step of phase `exchange`). */
 export const FLOW_PHASES = ['inputs', 'discovery', 'authorize', 'callback', 'exchange', 'token', 'call', 'verdict'] as const;
-export type ProbePhase = (typeof PROBE_PHASES)[number] | (typeof FLOW_PHASES)[number];
+/** Phases of an inbound run: a client connected to a listener the session opened. */
+export const INBOUND_PHASES = ['tcp', 'tls', 'certificate', 'verify', 'rule', 'request', 'response', 'verdict'] as const;
+export type ProbePhase = (typeof PROBE_PHASES)[number] | (typeof FLOW_PHASES)[number] | (typeof INBOUND_PHASES)[number];
 
 export interface Fix {
   /** What the person running the harness changes: their certificate, key, request, URL. */
@@ -86,8 +89,30 @@ export interface ProbeRequest {
   trustLab?: boolean;
 }
 
+/** Which client certificates an inbound listener lets through, after the chain verified. */
+export interface InboundRule {
+  /** The subject's (most specific) CN must equal this, exactly (Apache %{SSL_CLIENT_S_DN_CN} == "…"). */
+  cnEquals?: string;
+  /** One DNS name in the subjectAltName must equal this (DNS names compare case-insensitively). */
+  sanDnsEquals?: string;
+}
+
+export interface InboundRequest {
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /** Address to bind; default 127.0.0.1. An IP address or `localhost`. */
+  host?: string;
+  /** PEM bundle of the CAs client certificates must chain to. */
+  caPem: string;
+  rule?: InboundRule;
+  /** Most CA certificates allowed above the client certificate, root included (Apache SSLVerifyDepth). Unset: no limit. */
+  verifyDepth?: number;
+}
+
 export type ClientMessage =
   | { type: 'probe.start'; id: string; probe: ProbeRequest }
+  | { type: 'inbound.start'; id: string; inbound: InboundRequest }
+  | { type: 'inbound.stop'; id: string; listenerId: string }
   | { type: 'flow.start'; id: string; flow: FlowRequest }
   | { type: 'run.cancel'; id: string; runId: string }
   | { type: 'lab.sign'; id: string; csrPem: string }
@@ -125,6 +150,11 @@ export type ErrorCode =
   | 'unknown_run'
   | 'lab_unavailable'
   | 'csr_invalid'
+  | 'inbound_refused'
+  | 'too_many_listeners'
+  | 'unknown_listener'
+  | 'listen_failed'
+  | 'ca_invalid'
   | 'internal';
 
 export type ServerMessage =
@@ -140,6 +170,26 @@ export type ServerMessage =
     }
   | { type: 'lab.signed'; id: string; certificatePem: string; chainPem: string }
   | { type: 'lab.registered'; id: string; clientId: string; clientSecret: string; kid: string; method: string; issuer: string; tokenUrl: string }
+  | {
+      type: 'inbound.started';
+      id: string;
+      listenerId: string;
+      /** e.g. https://localhost:8443/ */
+      url: string;
+      port: number;
+      host: string;
+      /** The CA the connecting client must trust for the listener's certificate (save as server-ca.pem). */
+      serverCaPem: string;
+      /** `lab`: the lab's localhost certificate; `self-signed`: made for this listener. */
+      serverCertificate: 'lab' | 'self-signed';
+      /** Subjects of the CAs client certificates are verified against, in bundle order. */
+      trustedCAs: string[];
+      /** Things about the bundle that will make clients fail (expired CA, no root). */
+      warnings: string[];
+      /** Ready to copy: curl --cert client.pem --key client.key --cacert server-ca.pem URL */
+      curl: string;
+    }
+  | { type: 'inbound.stopped'; id: string; listenerId: string }
   | { type: 'pong'; id: string }
   | { type: 'error'; id?: string; code: ErrorCode; message: string };
 
@@ -237,6 +287,56 @@ function parseProbe(v: unknown, id: string): ProbeRequest {
   return probe;
 }
 
+/** Bounds of inbound.start fields. */
+export const INBOUND_FIELD_LIMITS = {
+  ruleValue: 256, // characters
+  maxVerifyDepth: 16, // CA certificates
+  host: 64, // characters
+} as const;
+
+const RULE_FIELDS = new Set(['cnEquals', 'sanDnsEquals']);
+
+function parseInbound(v: unknown, id: string): InboundRequest {
+  if (!isObj(v)) throw new ProtocolError('bad_message', 'inbound must be an object', id);
+  const p = 'inbound.';
+  const inbound: InboundRequest = { caPem: str(v, 'caPem', FIELD_LIMITS.pem, p, id) };
+  if (!inbound.caPem.includes('-----BEGIN CERTIFICATE-----')) throw new ProtocolError('bad_message', 'inbound.caPem must be a PEM bundle with at least one -----BEGIN CERTIFICATE----- block', id);
+  if (v.port !== undefined) {
+    if (typeof v.port !== 'number' || !Number.isInteger(v.port) || v.port < 0 || v.port > 65535) throw new ProtocolError('bad_message', 'inbound.port must be an integer from 0 to 65535 (0 picks a free port)', id);
+    inbound.port = v.port;
+  }
+  const host = optStr(v, 'host', INBOUND_FIELD_LIMITS.host, p, id);
+  if (host !== undefined) {
+    const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host);
+    const ipv6 = /^[0-9A-Fa-f:.]+$/.test(host) && host.includes(':');
+    if (!ipv4 && !ipv6 && host !== 'localhost') throw new ProtocolError('bad_message', 'inbound.host must be an IP address or localhost (default 127.0.0.1)', id);
+    inbound.host = host;
+  }
+  if (v.rule !== undefined) {
+    if (!isObj(v.rule)) throw new ProtocolError('bad_message', 'inbound.rule must be an object', id);
+    // A misspelt condition must not quietly let every certificate through.
+    for (const key of Object.keys(v.rule)) {
+      if (!RULE_FIELDS.has(key)) throw new ProtocolError('bad_message', `inbound.rule.${key.slice(0, 40)} is not a rule field; use cnEquals or sanDnsEquals`, id);
+    }
+    const rule: InboundRule = {};
+    for (const key of ['cnEquals', 'sanDnsEquals'] as const) {
+      const value = optStr(v.rule, key, INBOUND_FIELD_LIMITS.ruleValue, 'inbound.rule.', id);
+      if (value === undefined) continue;
+      if (value === '' || /[\0-\x1f\x7f]/.test(value)) throw new ProtocolError('bad_message', `inbound.rule.${key} must be a non-empty single-line string`, id);
+      rule[key] = value;
+    }
+    inbound.rule = rule;
+  }
+  if (v.verifyDepth !== undefined) {
+    const d = v.verifyDepth;
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > INBOUND_FIELD_LIMITS.maxVerifyDepth) {
+      throw new ProtocolError('bad_message', `inbound.verifyDepth must be an integer from 0 to ${INBOUND_FIELD_LIMITS.maxVerifyDepth} (CA certificates above the client certificate, root included)`, id);
+    }
+    inbound.verifyDepth = d;
+  }
+  return inbound;
+}
+
 /**
  * Parses one text frame into a ClientMessage or throws ProtocolError.
  * Unknown extra fields are ignored; missing or mistyped ones are named in the message.
@@ -263,6 +363,10 @@ export function parseClientMessage(text: string): ClientMessage {
       return { type: 'lab.sign', id, csrPem: str(raw, 'csrPem', FIELD_LIMITS.pem, '', id) };
     case 'lab.register':
       return { type: 'lab.register', id, ...parseLabRegistration(raw, id) };
+    case 'inbound.start':
+      return { type: 'inbound.start', id, inbound: parseInbound(raw.inbound, id) };
+    case 'inbound.stop':
+      return { type: 'inbound.stop', id, listenerId: str(raw, 'listenerId', FIELD_LIMITS.id, '', id) };
     case 'ping':
       return { type: 'ping', id };
     default:
