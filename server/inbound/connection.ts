@@ -1,0 +1,371 @@
+// One client connection to a listener is one run: connection → TLS handshake → the certificate
+// it presented → chain verification → access rule → its HTTP request → the listener's answer →
+// verdict, each step sent as it starts and again when it ends. A client that fails the handshake
+// (plain HTTP, an alert, a silent close) is a run too, ending at the TLS step with a diagnosis.
+//
+// Each connection gets its own tls.Server that never listens: the listener's net.Server accepts,
+// the tap sits on the socket, and the connection is injected with server.emit('connection',
+// duplex), as Node documents for any Duplex. Node then verifies the client chain and sets
+// `authorized`/`authorizationError`, and every event of that server belongs to this run.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { Diagnosis, InboundRule, RunEvent, RunOutcome, Step } from '../../shared/protocol.ts';
+import { redactHeaders, redactUrl } from '../../shared/redact.ts';
+import { inspectCertificate, type InspectedCertificate } from '../../shared/pki/inspect.ts';
+import type { TlsObservation } from '../tls/observation.ts';
+import { StepRecorder } from '../probe/steps.ts';
+import { answerBody, plainHttpAnswer, statusOf, type Refusal } from './answer.ts';
+import { classifyHandshakeFailure, describePresented, evaluateRule, verifyPresented, type PresentedCertificate, type RuleCheck } from './checks.ts';
+import { inboundDiagnosis } from './fixes.ts';
+import type { InboundLimits } from './limits.ts';
+import { tapInbound } from './tap.ts';
+import type { TrustBundle } from './trust-bundle.ts';
+
+export interface ConnectionContext {
+  /** The inbound.start id: every run.started of the listener echoes it. */
+  requestId: string;
+  listenerUrl: string;
+  /** Options of the per-connection TLS server (certificate, CA bundle, requestCert…). */
+  tlsOptions: tls.TlsOptions;
+  bundle: TrustBundle;
+  rule?: InboundRule;
+  verifyDepth?: number;
+  limits: InboundLimits;
+  curl: string;
+  emit(event: RunEvent): void;
+}
+
+export interface ServedConnection {
+  /** Settles once run.finished has been sent. */
+  done: Promise<void>;
+  /** The listener is closing: end the connection; the run finishes with outcome `error`. */
+  stop(): void;
+}
+
+const LATER_STEPS: [string, Step['phase'], string][] = [
+  ['certificate', 'certificate', 'Client certificate'],
+  ['verify', 'verify', 'Chain verification'],
+  ['rule', 'rule', 'Access rule'],
+  ['request', 'request', 'Request'],
+  ['response', 'response', 'Response'],
+];
+
+/** After the answer is written, how long the client gets to read it before the socket is destroyed. */
+const LINGER_MS = 2_000;
+
+interface Judgement {
+  refusal: Refusal;
+  diagnosis: Diagnosis | null;
+  chain: PresentedCertificate[];
+  leafSubject: string | null;
+  verification: { verified: boolean; error: string | null; path: string[]; depth: number | null; verifyDepth: number | null } | null;
+  rule: { rule: InboundRule | null; matched: boolean; checks: RuleCheck[] } | null;
+}
+
+interface ArrivedRequest {
+  method: string;
+  path: string;
+  httpVersion: string;
+  headers: Record<string, string | string[]>;
+  bodyBytes: number;
+  bodyTruncated: boolean;
+  res: http.ServerResponse;
+}
+
+type RequestOutcome = { request: ArrivedRequest } | { problem: string; answer?: string };
+
+function endpoint(address: string | undefined, port: number | undefined): string {
+  return `${address?.includes(':') ? `[${address}]` : address ?? '?'}:${port ?? '?'}`;
+}
+
+function day(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function wireDetails(obs: TlsObservation): Record<string, unknown> {
+  return {
+    clientCertificateMessage: obs.clientChainDer === null ? 'none' : plural(obs.clientChainDer.length, 'certificate'),
+    ...(obs.alerts.length ? { alertsSeen: obs.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),
+    ...(obs.decryptionFailed ? { tapNote: obs.decryptionFailed } : {}),
+    ...(obs.parseProblem ? { tapProblem: obs.parseProblem.message } : {}),
+  };
+}
+
+/** The chain Node rebuilt (used only when the tap could not read the Certificate message). */
+function nodeChain(tlsSocket: tls.TLSSocket): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let cert = tlsSocket.getPeerCertificate(true) as tls.DetailedPeerCertificate | Record<string, never>;
+  while (cert && 'raw' in cert && cert.raw && out.length < 10) {
+    out.push(new Uint8Array(cert.raw));
+    if (!cert.issuerCertificate || cert.issuerCertificate === cert) break;
+    cert = cert.issuerCertificate;
+  }
+  return out;
+}
+
+export function serveConnection(socket: net.Socket, ctx: ConnectionContext): ServedConnection {
+  const runId = `r${randomBytes(6).toString('hex')}`;
+  const remote = endpoint(socket.remoteAddress, socket.remotePort);
+  const rec = new StepRecorder((step) => ctx.emit({ type: 'step', runId, step }));
+  let state: 'handshake' | 'http' | 'finished' = 'handshake';
+  let stopped = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => { resolveDone = resolve; });
+  const timers: NodeJS.Timeout[] = [];
+
+  ctx.emit({ type: 'run.started', id: ctx.requestId, runId, kind: 'inbound', target: `${remote} → ${ctx.listenerUrl}` });
+  rec.start('tcp', 'tcp', 'Connection').finish('ok', {
+    summary: `from ${remote}`,
+    details: { remoteAddress: socket.remoteAddress ?? null, remotePort: socket.remotePort ?? null, localAddress: socket.localAddress ?? null, localPort: socket.localPort ?? null },
+  });
+  const tlsStep = rec.start('tls', 'tls', 'TLS handshake', 'waiting for the client hello');
+
+  const skipAfter = (id: string, summary: string) => {
+    let after = id === 'tls';
+    for (const [sid, phase, title] of LATER_STEPS) {
+      if (after && !rec.get(sid)) rec.skip(sid, phase, title, summary);
+      if (sid === id) after = true;
+    }
+  };
+
+  const finish = (outcome: RunOutcome, summary: string, code: string | null, status: number | null) => {
+    if (state === 'finished') return;
+    state = 'finished';
+    for (const t of timers) clearTimeout(t);
+    const title = outcome === 'pass' ? 'Verdict: pass' : outcome === 'fail' ? 'Verdict: fail' : 'Verdict: not reached';
+    rec.start('verdict', 'verdict', title).finish(outcome === 'pass' ? 'ok' : outcome === 'fail' ? 'fail' : 'skipped', {
+      summary,
+      details: { ...(code ? { diagnosis: code } : {}), status, reproduce: { curl: ctx.curl }, totalMs: rec.elapsed() },
+    });
+    ctx.emit({ type: 'run.finished', runId, outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed() });
+    resolveDone();
+  };
+
+  const finishStopped = () => {
+    for (const s of rec.steps()) if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'the listener stopped' });
+    skipAfter('tls', 'the listener stopped');
+    finish('error', 'The listener stopped before this client was done.', null, null);
+  };
+
+  const onHandshakeError = (err: Error & { code?: string }) => {
+    if (state !== 'handshake') return;
+    state = 'http'; // no longer in the handshake; finish() sets the end state
+    if (stopped) return finishStopped();
+    const observation = tap.observation();
+    const found = classifyHandshakeFailure({ errorCode: err.code, errorMessage: err.message, observation, clientBytes: tap.clientBytes(), handshakeTimeoutMs: ctx.limits.handshakeTimeoutMs });
+    const d = inboundDiagnosis(found.code, found.evidence, found.summary);
+    tlsStep.finish('fail', { summary: d.summary, diagnosis: d, details: { ...wireDetails(observation), clientBytes: tap.clientBytes(), error: err.message, errorCode: err.code ?? null } });
+    // Like nginx: a client that forgot https:// is told so in HTTP, which it can read.
+    const answered = found.plainHttp === true && socket.writable;
+    if (answered) socket.end(plainHttpAnswer());
+    skipAfter('tls', 'no TLS connection');
+    finish('fail', d.summary, found.code, answered ? 400 : null);
+    if (!answered) socket.destroy();
+  };
+
+  const tap = tapInbound(socket);
+  const server = tls.createServer(ctx.tlsOptions);
+  server.on('keylog', (line: Buffer) => tap.keylog(line));
+  server.on('tlsClientError', (err: Error & { code?: string }) => onHandshakeError(err));
+  server.on('secureConnection', (tlsSocket: tls.TLSSocket) => {
+    if (state !== 'handshake') return;
+    state = 'http';
+    tap.adopt(tlsSocket);
+    afterHandshake(tlsSocket).catch(() => {
+      // A fault in the checks must not leave the run open or the client hanging.
+      if (state !== 'finished') finish('error', 'The relay failed while checking this client.', null, null);
+      tlsSocket.destroy();
+    });
+  });
+  // The tap keeps the socket half-open for TLS; a client that hangs up mid-handshake would
+  // otherwise sit until the handshake timeout.
+  socket.on('end', () => setImmediate(() => { if (state === 'handshake') socket.destroy(); }));
+  socket.on('close', () => setImmediate(() => {
+    if (state === 'handshake') onHandshakeError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+  }));
+  server.emit('connection', tap.duplex);
+
+  async function judge(tlsSocket: tls.TLSSocket, observation: TlsObservation): Promise<Judgement> {
+    const { bundle, rule, verifyDepth } = ctx;
+    const certStep = rec.start('certificate', 'certificate', 'Client certificate');
+    const fromWire = observation.clientChainDer !== null && !observation.decryptionFailed;
+    const der = fromWire ? observation.clientChainDer! : nodeChain(tlsSocket);
+    const chainSource = fromWire ? 'the Certificate message as sent' : 'rebuilt by Node (the tap could not read the Certificate message): reordered, may include the CA from the bundle';
+    const none: Judgement = { refusal: 'no_certificate', diagnosis: null, chain: [], leafSubject: null, verification: null, rule: null };
+    if (der.length === 0) {
+      const d = inboundDiagnosis('client_cert_required', [
+        observation.clientChainDer === null ? 'no Certificate message from the client' : 'the client sent an empty Certificate message',
+        `the listener asked for a certificate issued by: ${bundle.subjects.join(' · ')}`,
+      ], 'The client sent no certificate, though the listener asked for one.');
+      certStep.finish('fail', { summary: d.summary, diagnosis: d, details: { presented: false, chain: [], chainSource, acceptableCAs: bundle.subjects } });
+      rec.skip('verify', 'verify', 'Chain verification', 'no certificate to verify');
+      rec.skip('rule', 'rule', 'Access rule', 'not evaluated: no certificate');
+      return { ...none, diagnosis: d };
+    }
+    let chain: InspectedCertificate[];
+    try {
+      chain = await Promise.all(der.map((bytes, i) => inspectCertificate(bytes, { where: `certificate ${i + 1} as sent` })));
+    } catch (err) {
+      const d = inboundDiagnosis('client_cert_rejected', [err instanceof Error ? err.message : String(err)], 'A certificate the client sent cannot be read.');
+      certStep.finish('fail', { summary: d.summary, diagnosis: d, details: { presented: true, chain: [], chainSource } });
+      rec.skip('verify', 'verify', 'Chain verification', 'no readable certificate');
+      rec.skip('rule', 'rule', 'Access rule', 'not evaluated');
+      return { ...none, refusal: 'certificate_error', diagnosis: d };
+    }
+    const leaf = chain[0]!;
+    const presented = chain.map((c) => describePresented(c, bundle));
+    certStep.finish('ok', {
+      summary: `${leaf.info.subject} · issued by ${leaf.info.issuer} · valid until ${day(leaf.info.notAfter)}${chain.length > 1 ? ` · with ${plural(chain.length - 1, 'CA certificate')}` : ''}`,
+      details: { presented: true, chainSource, chain: presented },
+    });
+
+    const verifyStep = rec.start('verify', 'verify', 'Chain verification');
+    const authorizationError = tlsSocket.authorizationError ? String(tlsSocket.authorizationError) : null;
+    const v = await verifyPresented({ chain, authorized: tlsSocket.authorized, authorizationError, bundle, verifyDepth });
+    const verification = { verified: v.ok, error: v.finding ? (authorizationError ?? v.finding.code) : null, path: v.path, depth: v.depth, verifyDepth: verifyDepth ?? null };
+    const verifyDetails = { ...verification, authorized: tlsSocket.authorized, authorizationError, trustedCAs: bundle.subjects };
+    const base = { chain: presented, leafSubject: leaf.info.subject, verification };
+    if (v.finding) {
+      const d = inboundDiagnosis(v.finding.code, v.finding.evidence, v.finding.summary);
+      verifyStep.finish('fail', { summary: d.summary, diagnosis: d, details: verifyDetails });
+      rec.skip('rule', 'rule', 'Access rule', 'not evaluated: the certificate was refused first, as nginx and Apache do');
+      return { ...base, refusal: 'certificate_error', diagnosis: d, rule: null };
+    }
+    const depthNote = v.depth === null ? '' : ` · depth ${v.depth}${verifyDepth === undefined ? '' : ` of at most ${verifyDepth}`}`;
+    verifyStep.finish('ok', { summary: `${v.path.join(' ← ')}${depthNote}`, details: verifyDetails });
+
+    const ruleStep = rec.start('rule', 'rule', 'Access rule');
+    const r = evaluateRule(rule, leaf);
+    const ruleSummary = { rule: rule ?? null, matched: r.matched, checks: r.checks };
+    if (r.finding) {
+      const d = inboundDiagnosis(r.finding.code, r.finding.evidence, r.finding.summary);
+      ruleStep.finish('fail', { summary: d.summary, diagnosis: d, details: ruleSummary });
+      return { ...base, refusal: 'forbidden', diagnosis: d, rule: ruleSummary };
+    }
+    ruleStep.finish('ok', {
+      summary: r.checks.length === 0 ? 'no access rule: every certificate that verifies is let in' : r.checks.map((c) => `${c.field} matches "${c.expected}"`).join(' · '),
+      details: ruleSummary,
+    });
+    return { ...base, refusal: null, diagnosis: null, rule: ruleSummary };
+  }
+
+  /** Waits for the one HTTP request of this connection; never rejects. */
+  function readRequest(tlsSocket: tls.TLSSocket): Promise<RequestOutcome> {
+    const { limits } = ctx;
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (outcome: RequestOutcome) => {
+        if (settled) return;
+        settled = true;
+        resolve(outcome);
+      };
+      const http1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes }, (req, res) => {
+        let bodyBytes = 0;
+        const arrived = (bodyTruncated: boolean) => settle({
+          request: { method: req.method ?? '?', path: redactUrl(req.url ?? '/'), httpVersion: req.httpVersion, headers: redactHeaders(req.headers), bodyBytes, bodyTruncated, res },
+        });
+        req.on('data', (chunk: Buffer) => {
+          bodyBytes += chunk.length;
+          if (bodyBytes > limits.maxRequestBodyBytes) {
+            req.pause();
+            arrived(true);
+          }
+        });
+        req.on('end', () => arrived(false));
+      });
+      http1.on('clientError', (err: Error & { code?: string }, s: import('node:stream').Duplex) => {
+        const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+        settle({ problem: tooLarge ? `request headers larger than ${limits.maxHeaderBytes} bytes` : `not an HTTP/1.1 request (${err.code ?? err.message})` });
+        if (s.writable) s.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        else s.destroy();
+      });
+      const giveUp = (what: string) => () => {
+        settle({ problem: `no complete HTTP request within ${what}` });
+        tlsSocket.destroy();
+      };
+      const headersTimer = setTimeout(giveUp(`${limits.headersTimeoutMs / 1000} s (headers)`), limits.headersTimeoutMs);
+      timers.push(headersTimer, setTimeout(giveUp(`${limits.requestTimeoutMs / 1000} s`), limits.requestTimeoutMs));
+      http1.on('request', () => clearTimeout(headersTimer));
+      tlsSocket.on('close', () => settle({ problem: 'the client closed the connection without sending an HTTP request' }));
+      http1.emit('connection', tlsSocket);
+    });
+  }
+
+  async function afterHandshake(tlsSocket: tls.TLSSocket): Promise<void> {
+    tlsSocket.on('error', () => {}); // resets after the handshake end the run through 'close'
+    const observation = tap.observation();
+    const protocol = tlsSocket.getProtocol();
+    const cipher = tlsSocket.getCipher()?.standardName ?? null;
+    const sni = typeof tlsSocket.servername === 'string' ? tlsSocket.servername : null;
+    const sent = observation.clientChainDer;
+    const sentWhat = sent === null ? 'no certificate message' : sent.length === 0 ? 'client sent no certificate' : `client sent ${plural(sent.length, 'certificate')}`;
+    tlsStep.finish('ok', {
+      title: protocol?.replace('v', ' ') ?? 'TLS',
+      summary: `${cipher ?? 'unknown cipher'} · ${sentWhat}${sni ? ` · SNI ${sni}` : ''}`,
+      details: { protocol, cipher, group: observation.keyExchangeGroup ?? null, servername: sni, alpn: tlsSocket.alpnProtocol || null, certificateRequested: true, acceptableCAs: ctx.bundle.subjects, ...wireDetails(observation) },
+    });
+    // Listen for the request at once; it is reported once the certificate checks are.
+    const request = readRequest(tlsSocket);
+    const judged = await judge(tlsSocket, observation);
+    if (stopped) return finishStopped();
+    const outcome: RunOutcome = judged.refusal === null ? 'pass' : 'fail';
+    const { status, reason } = statusOf(judged.refusal);
+    const verdictSummary = judged.refusal === null ? `HTTP ${status} · ${judged.leafSubject} accepted` : judged.diagnosis!.summary;
+    const code = judged.diagnosis?.code ?? null;
+
+    const reqStep = rec.start('request', 'request', 'Request', 'waiting for the HTTP request');
+    const got = await request;
+    if (stopped) return finishStopped();
+    if ('problem' in got) {
+      reqStep.finish('warn', { summary: got.problem });
+      rec.skip('response', 'response', 'Response', 'no request to answer');
+      finish(outcome, `${verdictSummary} (no HTTP request: ${got.problem})`, code, null);
+      return;
+    }
+    const { res, ...shown } = got.request;
+    reqStep.finish('ok', { summary: `${shown.method} ${shown.path} · ${shown.bodyBytes} bytes${shown.bodyTruncated ? ' (stopped reading)' : ''}`, details: shown });
+
+    const respStep = rec.start('response', 'response', 'Response');
+    const body = answerBody({
+      runId,
+      refusal: judged.refusal,
+      diagnosis: judged.diagnosis,
+      tls: { protocol, cipher },
+      chain: judged.chain,
+      verification: judged.verification,
+      rule: judged.rule,
+      request: { method: shown.method, path: shown.path, headers: shown.headers, bodyBytes: shown.bodyBytes },
+    });
+    const text = JSON.stringify(body, null, 2) + '\n';
+    const headers = { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' };
+    const sentOk = await new Promise<boolean>((resolve) => {
+      res.once('finish', () => resolve(true));
+      res.once('close', () => resolve(res.writableFinished));
+      res.writeHead(status, reason, headers);
+      res.end(text);
+    });
+    if (!sentOk && stopped) return finishStopped();
+    respStep.finish(status === 200 ? 'ok' : 'fail', {
+      title: `HTTP ${status}`,
+      summary: sentOk ? `${reason} · ${Buffer.byteLength(text)} bytes of JSON` : 'the client closed the connection before the answer was sent',
+      details: { status, reason, headers, body },
+    });
+    finish(outcome, verdictSummary, code, status);
+    // The answer is on its way with Connection: close; a client that never closes is cut off.
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+
+  return {
+    done,
+    stop: () => {
+      if (state !== 'finished') stopped = true;
+      socket.destroy();
+    },
+  };
+}
