@@ -14,6 +14,7 @@ import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { LabTrust } from './net/dial.ts';
 import type { RunningLab } from './lab/lab.ts';
 import type { Logger } from './log.ts';
+import { InboundListeners } from './inbound/listeners.ts';
 
 /** What a run's executor gets: where to send steps and when to stop. */
 export interface RunContext {
@@ -41,11 +42,13 @@ export class Session {
   readonly #ws: WebSocket;
   readonly #state: RelayState;
   readonly #runs = new Map<string, AbortController>();
+  readonly #inbound: InboundListeners;
   #alive = true;
 
   constructor(ws: WebSocket, state: RelayState) {
     this.#ws = ws;
     this.#state = state;
+    this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => this.send(redactDeep(event)) });
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     ws.on('pong', () => { this.#alive = true; });
     ws.on('close', () => this.#cancelAll());
@@ -125,6 +128,10 @@ export class Session {
         const secrets = secretValues({ headers, body, privateKeyPems: client ? [client.privateKeyPem] : [] });
         return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
       }
+      case 'inbound.start':
+        return this.send(await this.#inbound.start(msg));
+      case 'inbound.stop':
+        return this.send(await this.#inbound.stop(msg));
       case 'flow.start': {
         const { origin, callbacks, lab } = this.#state;
         const target = flowTarget(msg.flow);
@@ -177,6 +184,7 @@ export class Session {
 
   #cancelAll(): void {
     for (const run of this.#runs.values()) run.abort();
+    this.#inbound.closeAll();
   }
 
   close(): void {
