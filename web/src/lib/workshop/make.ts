@@ -79,7 +79,8 @@ export function validityWindow(choice: ValidityChoice, kind: ItemKind, now: Date
       return { notBefore, notAfter: new Date(notBefore.getTime() + choice.days * DAY) };
     }
     case 'expires-soon':
-      return { notBefore: new Date(t - (DEFAULT_DAYS[kind] - 30) * DAY), notAfter: new Date(t + 30 * DAY) };
+      // An hour over 30 days, so the screens say "30 days" for the rest of the session.
+      return { notBefore: new Date(t - (DEFAULT_DAYS[kind] - 30) * DAY), notAfter: new Date(t + 30 * DAY + 60 * MINUTE) };
     case 'expired':
       return { notBefore: new Date(t - (DEFAULT_DAYS[kind] + 1) * DAY), notAfter: new Date(t - DAY) };
     case 'not-yet-valid': {
