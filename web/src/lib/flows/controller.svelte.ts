@@ -1,0 +1,192 @@
+// The token-flows screen's state across visits: one form per flow kind, the run, and the lab
+// clients made for this browser's keys (lab.register sends only public keys).
+import type { ClientAuthMethod, FlowKind } from '../../../../shared/flows/flow-request.ts';
+import { FLOW_KINDS } from '../../../../shared/flows/flow-request.ts';
+import type { Scenario } from '../../../../shared/flows/scenario.ts';
+import type { LabTarget } from '../../../../shared/protocol.ts';
+import { exportJWK, importX509 } from 'jose';
+import type { Harness } from '../app/harness.svelte.ts';
+import type { Credential } from '../keys/credential.svelte.ts';
+import { jwtTools, type JwtTools } from '../jwt/tools.ts';
+import type { BrowserAlg } from '../jwt/signer.svelte.ts';
+import { RelayError, describeError } from '../relay/errors.ts';
+import { resolveScenario } from '../scenarios/resolve.ts';
+import { buildFlow } from './build.ts';
+import { FlowFields, isLabClientId, LAB_CLIENTS, type AuthChoice } from './fields.svelte.ts';
+import { flowKindOf, loadFlow } from './scenario-load.ts';
+import { FlowsSession } from './session.svelte.ts';
+
+const CERT_ALG: Record<string, string> = { 'P-256': 'ES256', 'P-384': 'ES384', Ed25519: 'EdDSA' };
+
+export class FlowsController {
+  kind = $state<FlowKind>('jwt-exchange');
+  readonly forms = Object.fromEntries(FLOW_KINDS.map((k) => [k, new FlowFields(k)])) as Record<FlowKind, FlowFields>;
+  readonly session: FlowsSession;
+  /** What talking to the lab is doing or why it failed, for the screen. */
+  labBusy = $state<string | null>(null);
+  labError = $state<string | null>(null);
+
+  readonly #harness: Harness;
+  readonly jwt: JwtTools;
+
+  constructor(harness: Harness) {
+    this.#harness = harness;
+    this.jwt = jwtTools(harness);
+    this.session = new FlowsSession(harness.relay, { signer: this.jwt.signer, keyring: harness.keyring });
+  }
+
+  get fields(): FlowFields {
+    return this.forms[this.kind];
+  }
+
+  get labTargets(): LabTarget[] {
+    return this.#harness.relay.info?.lab?.targets ?? [];
+  }
+
+  /** Is this URL one of the lab's (same origin as a lab target)? */
+  isLab(url: string): boolean {
+    try {
+      const origin = new URL(url).origin;
+      return this.labTargets.some((t) => new URL(t.url).origin === origin);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every form points at the lab; the JWT flows get the lab client made for this browser's RS256 key. */
+  async offerLabDefaults(): Promise<void> {
+    const targets = this.labTargets;
+    if (!targets.length) return;
+    for (const f of Object.values(this.forms)) f.applyLabDefaults(targets);
+    const exchange = this.forms['jwt-exchange'];
+    const bearer = this.forms['jwt-bearer'];
+    if (exchange.clientId && bearer.jwtIssuer) return;
+    const reg = await this.browserClient(exchange.jwtAlg);
+    if (!reg) return;
+    if (!exchange.clientId) {
+      exchange.clientId = reg.clientId;
+      exchange.clientSecret = reg.clientSecret;
+    }
+    if (!bearer.jwtIssuer) bearer.jwtIssuer = reg.clientId;
+  }
+
+  /** The lab client for this browser's key of `alg`, registering it the first time. */
+  async browserClient(alg: BrowserAlg) {
+    const relay = this.#harness.relay;
+    if (!relay.connected || !relay.info?.lab) return null;
+    this.labBusy = 'Registering this browser’s public key with the lab…';
+    this.labError = null;
+    try {
+      return await this.jwt.signer.registerWithLab(await this.jwt.signer.key(alg), relay);
+    } catch (err) {
+      this.labError = `The lab did not register the key: ${describeError(err)}`;
+      return null;
+    } finally {
+      this.labBusy = null;
+    }
+  }
+
+  /** Uses the lab client of this browser's key in a JWT form (client id, secret and iss). */
+  async useBrowserClientForJwt(f: FlowFields): Promise<void> {
+    const reg = await this.browserClient(f.jwtAlg);
+    if (!reg) return;
+    if (f.kind === 'jwt-exchange') {
+      f.clientId = reg.clientId;
+      f.clientSecret = reg.clientSecret;
+    } else {
+      f.jwtIssuer = reg.clientId;
+    }
+  }
+
+  /**
+   * A new client authentication method. Against the lab, the client id follows the method
+   * (lab-basic, lab-post, the browser key's client, lab-mtls, the certificate's client, lab-public)
+   * unless the user typed their own.
+   */
+  async setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
+    f.authMethod = method;
+    if (method === 'omit' || !this.isLab(f.issuer || f.tokenUrl) || (f.clientId && !isLabClientId(f.clientId))) return;
+    const lab = LAB_CLIENTS[method as ClientAuthMethod];
+    if (lab) {
+      f.clientId = lab.clientId;
+      f.clientSecret = lab.clientSecret ?? '';
+    } else if (method === 'private_key_jwt') {
+      f.clientSecret = '';
+      const reg = await this.browserClient(f.assertionAlg);
+      if (reg) f.clientId = reg.clientId;
+    } else if (method === 'self_signed_tls_client_auth') {
+      f.clientSecret = '';
+      const credential = this.#harness.keyring.get(f.credentialId);
+      if (credential) await this.registerCertificate(f, credential);
+      else f.clientId = '';
+    }
+  }
+
+  /** private_key_jwt against the lab with another algorithm: that key's client. */
+  async setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
+    f.assertionAlg = alg;
+    if (f.authMethod === 'private_key_jwt' && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
+      const reg = await this.browserClient(alg);
+      if (reg) f.clientId = reg.clientId;
+    }
+  }
+
+  /** The client certificate changed: a self-signed method against the lab registers it. */
+  async setCredential(f: FlowFields, credentialId: string): Promise<void> {
+    f.credentialId = credentialId;
+    const credential = this.#harness.keyring.get(credentialId);
+    if (f.authMethod === 'self_signed_tls_client_auth' && credential && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
+      await this.registerCertificate(f, credential);
+    }
+  }
+
+  /** Registers a key-ring certificate with the lab for self_signed_tls_client_auth (its public key and x5c only). */
+  async registerCertificate(f: FlowFields, credential: Credential): Promise<void> {
+    const relay = this.#harness.relay;
+    if (!credential.certificatePem || !relay.connected) return;
+    this.labBusy = `Registering ${credential.label}'s certificate with the lab…`;
+    this.labError = null;
+    try {
+      const alg = CERT_ALG[credential.keyAlgorithm] ?? 'RS256';
+      const jwk = await exportJWK(await importX509(credential.certificatePem, alg, { extractable: true }));
+      const x5c = [credential.certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')];
+      const reply = await relay.request({ type: 'lab.register', id: relay.nextId(), method: 'self_signed_tls_client_auth', publicJwk: { ...(jwk as { kty: string }), x5c } });
+      if (reply.type !== 'lab.registered') throw new RelayError('internal', `the relay answered lab.register with ${reply.type}`);
+      f.clientId = reply.clientId;
+    } catch (err) {
+      this.labError = `The lab did not register the certificate: ${describeError(err)}`;
+    } finally {
+      this.labBusy = null;
+    }
+  }
+
+  run(): Promise<unknown> {
+    return this.session.run(this.fields);
+  }
+
+  /** The current form as a request to save (JWTs signed now, so the file can describe them). */
+  async buildForSave() {
+    const built = await buildFlow(this.fields, { signer: this.jwt.signer, keyring: this.#harness.keyring });
+    return built.ok ? ({ ok: true, request: { kind: 'flow', flow: built.flow } } as const) : built;
+  }
+
+  async open(scenario: Scenario): Promise<string[]> {
+    const { request, notes } = resolveScenario(scenario, this.labTargets);
+    const kind = flowKindOf(request);
+    if (!kind) throw new Error(`flow.kind "${String(request.kind)}" is not a flow this screen runs`);
+    this.kind = kind;
+    const more = await loadFlow(this.forms[kind], request, this.#harness.keyring);
+    return [...notes, ...more];
+  }
+}
+
+const byHarness = new WeakMap<Harness, FlowsController>();
+
+export function flowsController(harness: Harness): FlowsController {
+  let c = byHarness.get(harness);
+  if (!c) {
+    c = new FlowsController(harness);
+    byHarness.set(harness, c);
+  }
+  return c;
+}

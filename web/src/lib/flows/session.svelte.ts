@@ -1,0 +1,86 @@
+// One token-flow run at a time: builds the request from the form, starts it on the relay,
+// feeds the events to the same RunTimeline the probe uses, and drives the authorization popup.
+import type { FlowRequest } from '../../../../shared/flows/flow-request.ts';
+import { flowTarget } from '../../../../shared/flows/flow-request.ts';
+import type { RelayConnection } from '../relay/connection.svelte.ts';
+import { describeError } from '../relay/errors.ts';
+import { RunTimeline } from '../timeline/run.svelte.ts';
+import { buildFlow, type BuildContext } from './build.ts';
+import { FLOW_KIND_INFO, type FlowFields } from './fields.svelte.ts';
+import { AuthorizationPopup } from './popup.svelte.ts';
+
+export class FlowsSession {
+  current = $state<RunTimeline | null>(null);
+  /** A problem with the form or with starting the run. */
+  error = $state<string | null>(null);
+  /** Signing and building before the relay has the request. */
+  preparing = $state(false);
+  popup = $state<AuthorizationPopup | null>(null);
+  /** The request of the current run, kept in this tab only (it holds secrets) to save it as a scenario. */
+  lastFlow: FlowRequest | null = null;
+
+  readonly #relay: RelayConnection;
+  readonly #ctx: BuildContext;
+
+  constructor(relay: RelayConnection, ctx: BuildContext) {
+    this.#relay = relay;
+    this.#ctx = ctx;
+  }
+
+  get running(): boolean {
+    return this.preparing || (this.current?.active ?? false);
+  }
+
+  /** Starts the flow the form describes; call from the user's action (it may open the popup). */
+  async run(fields: FlowFields): Promise<RunTimeline | null> {
+    if (this.running) return null;
+    this.error = null;
+    this.popup?.finish();
+    this.popup = fields.kind === 'authorization-code' ? new AuthorizationPopup() : null;
+    const popup = this.popup;
+    this.preparing = true;
+    const built = await buildFlow(fields, this.#ctx).finally(() => (this.preparing = false));
+    if (!built.ok) {
+      this.error = built.message;
+      popup?.finish();
+      return null;
+    }
+    const { flow } = built;
+    this.lastFlow = flow;
+    const timeline = new RunTimeline({ target: flowTarget(flow), method: FLOW_KIND_INFO[flow.kind].title, clientLabel: built.sendsKeyOf?.description ?? null, detail: built.summary });
+    this.current = timeline;
+    try {
+      let settle!: () => void;
+      const ended = new Promise<void>((resolve) => (settle = resolve));
+      const runId = await this.#relay.startRun({ type: 'flow.start', id: this.#relay.nextId(), flow }, {
+        onEvent: (event) => {
+          timeline.apply(event);
+          if (event.type === 'step' && event.step.id === 'authorize' && (event.step.status === 'ok' || event.step.status === 'warn')) {
+            const url = event.step.details?.authorizationUrl;
+            if (typeof url === 'string') popup?.navigate(url);
+          }
+          if (event.type === 'run.finished') {
+            popup?.finish();
+            settle();
+          }
+        },
+        onLost: (reason) => {
+          timeline.interrupt(reason);
+          popup?.finish();
+          settle();
+        },
+      });
+      built.sendsKeyOf?.sentForRuns.push(runId);
+      await ended;
+    } catch (err) {
+      timeline.interrupt(`The run did not start: ${describeError(err)}`);
+      popup?.finish();
+    }
+    return timeline;
+  }
+
+  cancel(): void {
+    const runId = this.current?.runId;
+    if (runId && this.current?.active) this.#relay.cancelRun(runId);
+  }
+}

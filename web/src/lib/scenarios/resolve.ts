@@ -1,0 +1,98 @@
+// Opening a scenario in the app: its placeholders become form values where the file has them
+// ("lab:<target>" URLs, inline secret values) and notes for the user where it only names them
+// (an environment variable, a file, a key the lab made). JWT templates stay templates: the
+// app signs them again with this browser's key.
+import type { LabTarget } from '../../../../shared/protocol.ts';
+import type { Scenario, SecretSource } from '../../../../shared/flows/scenario.ts';
+
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A `$jwt` placeholder: how the file says the JWT is made. */
+export interface JwtSpec {
+  template?: string;
+  alg?: string;
+  kid?: string | null;
+  clientId?: string;
+  subject?: string;
+  issuer?: string;
+  audience?: string;
+  lifetimeSec?: number;
+  offsetSec?: number;
+  claims?: Obj;
+  count?: number;
+}
+
+export function isJwtSpec(v: unknown): v is { $jwt: JwtSpec } {
+  return isObj(v) && isObj(v.$jwt);
+}
+
+export interface Resolved {
+  /** The request with lab URLs and inline secrets filled in; `$jwt` placeholders kept. */
+  request: Obj;
+  /** What the user has to supply or know, one sentence each. */
+  notes: string[];
+}
+
+function describeSource(name: string, source: SecretSource | undefined): string {
+  if (!source) return `"${name}" is named but the file does not say where it comes from: enter it.`;
+  if ('env' in source) return `"${name}" comes from the environment variable ${source.env} when run headless: enter it here.`;
+  if ('file' in source) return `"${name}" comes from the file ${source.file} when run headless: enter it here.`;
+  if ('lab' in source) {
+    if (source.lab.startsWith('refresh-token:')) return `"${name}" is a refresh token the lab issues to the command line; here, get one by running the authorization code flow, or paste yours.`;
+    return `"${name}" is the lab's ${source.lab}, which only the command line reads; this browser uses its own key or certificate instead.`;
+  }
+  if ('generate' in source) return `"${name}" is a ${source.generate} key made fresh for each headless run; this browser uses its own key.`;
+  return `"${name}" is not in the file: enter it.`;
+}
+
+export function resolveScenario(s: Scenario, labTargets: LabTarget[]): Resolved {
+  const notes: string[] = [];
+  const noted = new Set<string>();
+  const note = (text: string) => {
+    if (!noted.has(text)) {
+      noted.add(text);
+      notes.push(text);
+    }
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      const m = /^lab:([a-z][a-z-]*)(\/.*)?$/.exec(v);
+      if (!m) return v;
+      const target = labTargets.find((t) => t.id === m[1]);
+      if (!target) {
+        note(`The lab target "${m[1]}" is not on this relay${labTargets.length ? '' : ' (it runs without its lab)'}: enter the URL.`);
+        return '';
+      }
+      return `${target.url.replace(/\/$/, '')}${m[2] ?? ''}`;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (!isObj(v)) return v;
+    if (typeof v.$secret === 'string' && Object.keys(v).length === 1) {
+      const source = s.secrets[v.$secret];
+      if (source && 'value' in source) return source.value;
+      note(describeSource(v.$secret, source));
+      return '';
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, val]) => [k, walk(val)]));
+  };
+  return { request: walk(s.request) as Obj, notes };
+}
+
+/** Saves text as a file download. */
+export function download(filename: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1_000);
+}
+
+export function fileNameFor(name: string): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+  return `${slug || 'scenario'}.json`;
+}
