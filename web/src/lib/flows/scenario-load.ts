@@ -4,7 +4,7 @@ import { CLIENT_AUTH_METHODS, FLOW_KINDS, HTTP_METHODS, type ClientAuthMethod, t
 import { decodeJwt } from '../../../../shared/jwt/decode.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { BROWSER_ALGS, type BrowserAlg } from '../jwt/signer.svelte.ts';
-import { isJwtSpec, isObj, type JwtSpec, type Obj } from '../scenarios/resolve.ts';
+import { credentialFor, isJwtSpec, isObj, type JwtSpec, type Obj } from '../scenarios/resolve.ts';
 import { paramLines, type FlowFields } from './fields.svelte.ts';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -56,19 +56,7 @@ export async function loadFlow(f: FlowFields, r: Obj, keyring: KeyRing): Promise
     const tls = r.tls;
     f.caPem = str(tls.caPem);
     f.verifyServer = tls.verifyServer !== false;
-    if (isObj(tls.client)) {
-      const certificatePem = str(tls.client.certificatePem);
-      const keyPem = str(tls.client.privateKeyPem);
-      const known = keyring.items.find((c) => c.certificatePem && certificatePem.startsWith(c.certificatePem.trim()));
-      if (known) f.credentialId = known.id;
-      else if (certificatePem && keyPem) {
-        const credential = await keyring.addPasted(certificatePem, keyPem);
-        f.credentialId = credential.id;
-        notes.push(`The client certificate and key in the file were added to the key ring as ${credential.label}.`);
-      } else if (certificatePem) {
-        notes.push('The client certificate is in the file but its key is not: add the certificate and its key under Keys & certs, then choose it here.');
-      }
-    }
+    f.credentialId = await credentialFor(keyring, tls.client, notes);
   }
 
   const auth = r.clientAuth;

@@ -4,6 +4,7 @@
 // app signs them again with this browser's key.
 import type { LabTarget } from '../../../../shared/protocol.ts';
 import type { Scenario, SecretSource } from '../../../../shared/flows/scenario.ts';
+import type { KeyRing } from '../keys/keyring.svelte.ts';
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -95,4 +96,24 @@ export function download(filename: string, text: string): void {
 export function fileNameFor(name: string): string {
   const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
   return `${slug || 'scenario'}.json`;
+}
+
+/**
+ * A client certificate from a scenario: the key-ring credential with that certificate, or a new
+ * one when the file carries the key too. Returns the credential id, or '' with a note.
+ */
+export async function credentialFor(keyring: KeyRing, client: unknown, notes: string[]): Promise<string> {
+  if (!isObj(client)) return '';
+  const certificatePem = typeof client.certificatePem === 'string' ? client.certificatePem : '';
+  const keyPem = typeof client.privateKeyPem === 'string' ? client.privateKeyPem : '';
+  if (!certificatePem) return '';
+  const known = keyring.items.find((c) => c.certificatePem && certificatePem.trim().startsWith(c.certificatePem.trim()));
+  if (known) return known.id;
+  if (keyPem) {
+    const credential = await keyring.addPasted(certificatePem, keyPem);
+    notes.push(`The client certificate and key in the file were added to the key ring as ${credential.label}.`);
+    return credential.id;
+  }
+  notes.push('The client certificate is in the file but its key is not: add the certificate and its key under Keys & certs, then choose it.');
+  return '';
 }
