@@ -134,3 +134,59 @@ test('curl with a key-ring certificate passes live; a certificate from another C
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a workshop CA as the bundle: depth 1 refuses its intermediate-issued client with client_chain_too_deep, the suggested depth lets it in', async ({ page }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'inbound-e2e-'));
+  try {
+    const frames = await openHarness(page);
+    await page.getByRole('link', { name: 'Certificate workshop' }).click();
+    for (const [kind, name] of [['Root CA', 'E2E Inbound Root'], ['Intermediate CA', 'E2E Inbound Issuing'], ['Client certificate', 'e2e-deep-client']] as const) {
+      await page.getByRole('button', { name: '+ Make new…' }).click();
+      await page.getByRole('radio', { name: kind }).check();
+      await page.getByLabel('Common name (CN)').fill(name);
+      await page.getByRole('button', { name: /^Make / }).click();
+      await expect(page.getByRole('article', { name }).getByRole('status')).toHaveText('Made just now and kept in this browser.');
+    }
+
+    await page.getByRole('link', { name: 'Inbound check' }).click();
+    await page.getByLabel('Take it from').selectOption({ label: 'E2E Inbound Issuing (intermediate CA, with its chain, workshop)' });
+    const bundle = page.getByRole('list', { name: 'Certificates in the bundle' });
+    await expect(bundle).toContainText('CN=E2E Inbound Issuing');
+    await expect(bundle).toContainText('CN=E2E Inbound Root');
+    await expect(page.getByText("this bundle's longest chain needs 2")).toBeVisible();
+    await page.getByLabel('Verify depth').fill('1');
+    await page.getByRole('button', { name: 'Start listener' }).click();
+
+    const listener = page.getByTestId('listener');
+    await expect(listener).toContainText('depth ≤ 1');
+    await listener.getByLabel('From the key ring:').selectOption({ label: 'e2e-deep-client' });
+    await save(page.waitForEvent('download'), listener.getByRole('button', { name: 'server-ca.pem' }).click(), join(dir, 'server-ca.pem'));
+    await save(page.waitForEvent('download'), listener.getByRole('button', { name: 'client.pem', exact: true }).click(), join(dir, 'client.pem'));
+    await listener.getByRole('button', { name: 'client.key (private key)…' }).click();
+    await save(page.waitForEvent('download'), listener.getByRole('button', { name: 'Download the private key' }).click(), join(dir, 'client.key'));
+    const url = (await page.getByTestId('listener-url').textContent())!;
+    const args = ['--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), '--cacert', join(dir, 'server-ca.pem'), url];
+
+    const tooDeep = await curl(args);
+    expect(tooDeep.out).toContain('"The SSL certificate error"');
+    const rows = connectionRows(page);
+    await expect(rows.first()).toHaveAttribute('data-outcome', 'fail');
+    await expect(rows.first()).toContainText('client_chain_too_deep');
+    await expect(rows.first()).toContainText('CN=e2e-deep-client');
+    const runId = (await rows.first().getAttribute('data-run'))!;
+    expect(frames.messages.find((m) => m.type === 'run.finished' && m.runId === runId)).toMatchObject({ outcome: 'fail', diagnoses: ['client_chain_too_deep'] });
+    await expect(page.getByRole('region', { name: 'Diagnosis client_chain_too_deep' })).toBeVisible();
+
+    await page.getByRole('button', { name: 'Stop listener' }).click();
+    await page.getByLabel('Verify depth').fill('2');
+    await page.getByRole('button', { name: 'Start listener' }).click();
+    const url2 = (await page.getByTestId('listener-url').textContent())!;
+    const ok = await curl([...args.slice(0, -1), url2]);
+    expect(JSON.parse(ok.out)).toMatchObject({ verdict: 'pass', status: 200 });
+    await expect(rows).toHaveCount(2);
+    await expect(rows.first()).toHaveAttribute('data-outcome', 'pass');
+    await expect(page.locator('li[data-step="verify"]')).toContainText('depth 2 of at most 2');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

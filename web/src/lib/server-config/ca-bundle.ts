@@ -6,6 +6,11 @@ import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { pemBlocks } from '../keys/pem.ts';
 import { loadPki } from '../keys/pki.ts';
 
+/** PEM texts one after the other, each ending in a newline so no two blocks share a line. */
+function joinPem(...parts: string[]): string {
+  return parts.filter((p) => p.trim()).map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
+}
+
 export interface CaChoice {
   id: string;
   label: string;
@@ -14,13 +19,19 @@ export interface CaChoice {
   from: string;
 }
 
-/** CA bundles the user can pick without pasting: the lab's client CA and key-ring issuers. */
+/** CA bundles the user can pick without pasting: the lab's client CA, workshop CAs, key-ring issuers. */
 export function caChoices(lab: LabInfo | null, keyring: KeyRing): CaChoice[] {
   const choices: CaChoice[] = [];
   if (lab) choices.push({ id: 'lab', label: `Lab client CA (${lab.caSubject})`, pem: lab.caCertificatePem, from: 'the relay\'s built-in lab' });
+  for (const item of keyring.stored.items) {
+    if ((item.kind !== 'root-ca' && item.kind !== 'intermediate-ca') || !item.certificatePem) continue;
+    // An intermediate comes with the CAs above it, so the bundle verifies on its own.
+    const role = item.kind === 'root-ca' ? 'root CA' : 'intermediate CA, with its chain';
+    choices.push({ id: `workshop:${item.id}`, label: `${item.label} (${role}, workshop)`, pem: joinPem(item.certificatePem, item.chainPem, item.rootPem), from: 'certificate workshop' });
+  }
   for (const credential of keyring.items) {
     if (!credential.certificate) continue;
-    const issuers = `${credential.chainPem}${credential.caPem}`;
+    const issuers = joinPem(credential.chainPem, credential.caPem);
     if (issuers.trim()) {
       choices.push({ id: `issuer:${credential.id}`, label: `Issuers of ${credential.label} (${credential.issuedBy ?? credential.certificate.issuer})`, pem: issuers, from: 'key ring' });
     } else if (credential.certificate.selfSigned && credential.certificatePem) {
