@@ -72,6 +72,8 @@ interface ArrivedRequest {
   bodyBytes: number;
   bodyTruncated: boolean;
   res: http.ServerResponse;
+  /** The connection closed (e.g. the client hung up right after its request): no answer can go out. */
+  gone(): boolean;
 }
 
 type RequestOutcome = { request: ArrivedRequest } | { problem: string; answer?: string };
@@ -186,9 +188,12 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
   // The tap keeps the socket half-open for TLS; a client that hangs up mid-handshake would
   // otherwise sit until the handshake timeout.
   socket.on('end', () => setImmediate(() => { if (state === 'handshake') socket.destroy(); }));
-  socket.on('close', () => setImmediate(() => {
-    if (state === 'handshake') onHandshakeError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-  }));
+  socket.on('close', () => {
+    for (const t of timers) clearTimeout(t);
+    setImmediate(() => {
+      if (state === 'handshake') onHandshakeError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    });
+  });
   server.emit('connection', tap.duplex);
 
   async function judge(tlsSocket: tls.TLSSocket, observation: TlsObservation): Promise<Judgement> {
@@ -267,8 +272,10 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
       };
       const http1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes }, (req, res) => {
         let bodyBytes = 0;
+        let gone = false;
+        res.once('close', () => { gone = true; });
         const arrived = (bodyTruncated: boolean) => settle({
-          request: { method: req.method ?? '?', path: redactUrl(req.url ?? '/'), httpVersion: req.httpVersion, headers: redactHeaders(req.headers), bodyBytes, bodyTruncated, res },
+          request: { method: req.method ?? '?', path: redactUrl(req.url ?? '/'), httpVersion: req.httpVersion, headers: redactHeaders(req.headers), bodyBytes, bodyTruncated, res, gone: () => gone },
         });
         req.on('data', (chunk: Buffer) => {
           bodyBytes += chunk.length;
@@ -328,7 +335,7 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
       finish(outcome, `${verdictSummary} (no HTTP request: ${got.problem})`, code, null);
       return;
     }
-    const { res, ...shown } = got.request;
+    const { res, gone, ...shown } = got.request;
     reqStep.finish('ok', { summary: `${shown.method} ${shown.path} · ${shown.bodyBytes} bytes${shown.bodyTruncated ? ' (stopped reading)' : ''}`, details: shown });
 
     const respStep = rec.start('response', 'response', 'Response');
@@ -345,17 +352,19 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
     const text = JSON.stringify(body, null, 2) + '\n';
     const headers = { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' };
     const sentOk = await new Promise<boolean>((resolve) => {
+      if (gone()) return resolve(false);
       res.once('finish', () => resolve(true));
       res.once('close', () => resolve(res.writableFinished));
       res.writeHead(status, reason, headers);
       res.end(text);
     });
     if (!sentOk && stopped) return finishStopped();
-    respStep.finish(status === 200 ? 'ok' : 'fail', {
-      title: `HTTP ${status}`,
-      summary: sentOk ? `${reason} · ${Buffer.byteLength(text)} bytes of JSON` : 'the client closed the connection before the answer was sent',
-      details: { status, reason, headers, body },
-    });
+    if (!sentOk) {
+      respStep.finish('warn', { title: `HTTP ${status} not delivered`, summary: 'the client closed the connection before the answer could be sent', details: { status, reason, headers, body } });
+      finish(outcome, verdictSummary, code, null);
+      return;
+    }
+    respStep.finish(status === 200 ? 'ok' : 'fail', { title: `HTTP ${status}`, summary: `${reason} · ${Buffer.byteLength(text)} bytes of JSON`, details: { status, reason, headers, body } });
     finish(outcome, verdictSummary, code, status);
     // The answer is on its way with Connection: close; a client that never closes is cut off.
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
