@@ -368,21 +368,24 @@ test('bad inbound frames get specific errors and leave the session working', asy
   await s.close();
 });
 
-test('without the lab the listener makes its own self-signed localhost certificate', async () => {
+test('without the lab the listener makes its own self-signed localhost certificate; closing the relay closes it', async () => {
   const bare = await startRelay({ port: 0, quiet: true, lab: false, dataDir: await tempDir('inbound-nolab-'), webRoot: await tempDir('inbound-web-') });
+  let port = 0;
   try {
     const s = new Session(bare);
     await s.opened();
     const l = await s.request<Msg<'inbound.started'>>({ type: 'inbound.start', id: 'own', inbound: { caPem: pki.clientCa.cert, rule: { cnEquals: 'test-client' } } });
+    port = l.port;
     assert.equal(l.serverCertificate, 'self-signed');
     const ca = await pki.file('own-ca.pem', l.serverCaPem);
     const result = await curl(['--cacert', ca, '--cert', pki.client.certFile, '--key', pki.client.keyFile], l.url);
     assert.equal(result.status, 200, result.stderr);
     assert.equal((JSON.parse(result.body) as { verdict: string }).verdict, 'pass');
-    await s.close();
   } finally {
     await bare.close();
   }
+  // The session is still open from the client's side: the relay itself closed the listener.
+  assert.equal(await connectError(port), 'ECONNREFUSED');
 });
 
 test('hosted mode refuses to open listeners', async () => {
