@@ -115,6 +115,9 @@ test('a CA made in the browser: exports open in openssl, a real server accepts t
   await expect(leafCard.locator('[data-field="sha256"]')).toHaveText(opensslSha256!);
   await expect(leafCard).toContainText('client.p12, certificate 1 ("e2e-workshop-client")');
   await expect(report).toContainText('belongs to certificate 1');
+  // A .p12 someone sent can go straight to the probe.
+  await report.getByRole('button', { name: 'Use for mTLS probes' }).click();
+  await expect(report.getByRole('status')).toHaveText('Added to Keys & certs as e2e-workshop-client (this tab only): choose it in the probe.');
 
   // A vendor API answer with the PEM in JSON (\r\n escapes), and input that is nothing at all.
   await page.getByRole('button', { name: 'Clear' }).click();

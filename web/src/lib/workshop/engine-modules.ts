@@ -6,3 +6,5 @@ export { publicJwkOfSpki, jwks } from '../../../../shared/pki/jwk.ts';
 export { fingerprints } from '../../../../shared/pki/fingerprint.ts';
 export { parseCertificate } from '../../../../shared/pki/certificate.ts';
 export { readPem } from '../../../../shared/pki/pem.ts';
+export { readInput } from '../../../../shared/pki/read.ts';
+export { pkcs8Pem } from '../../../../shared/pki/keys.ts';

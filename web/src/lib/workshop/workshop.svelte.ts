@@ -31,6 +31,8 @@ export class InspectSession {
   busy = $state(false);
   error = $state<string | null>(null);
   #seq = 0;
+  /** What the last report was made from, so a key in it can be read again on request. */
+  #read: { inputs: { name: string; data: string | Uint8Array }[]; password: string } | null = null;
 
   add(name: string, data: string | Uint8Array): void {
     this.#seq += 1;
@@ -51,10 +53,15 @@ export class InspectSession {
     this.password = '';
     this.report = null;
     this.error = null;
+    this.#read = null;
   }
 
   get ready(): boolean {
     return this.inputs.length > 0 || this.pasted.trim() !== '';
+  }
+
+  get readFrom(): { inputs: { name: string; data: string | Uint8Array }[]; password: string } | null {
+    return this.#read;
   }
 
   async run(): Promise<void> {
@@ -64,6 +71,7 @@ export class InspectSession {
       const { inspectSet } = await loadEngine();
       const inputs: { name: string; data: string | Uint8Array }[] = this.inputs.map(({ name, data }) => ({ name, data }));
       if (this.pasted.trim()) inputs.push({ name: 'pasted text', data: this.pasted });
+      this.#read = { inputs, password: this.password };
       this.report = await inspectSet(inputs, this.password ? { password: this.password } : {});
     } catch (err) {
       // The engine reports bad input as problems; an exception here is a bug, shown rather than swallowed.
@@ -72,6 +80,30 @@ export class InspectSession {
       this.busy = false;
     }
   }
+}
+
+/**
+ * Offers a certificate and the key found with it (e.g. from a partner's .p12) to the probe: the
+ * report holds no key material, so the key is read again from the same inputs.
+ */
+export async function credentialFromReport(session: InspectSession, keyring: KeyRing, keyWhere: string, certificateWhere: string): Promise<string> {
+  const report = session.report;
+  const read = session.readFrom;
+  if (!report || !read) throw new TypeError('there is no report to take the credential from');
+  const engine = await loadEngine();
+  let pkcs8: Uint8Array | undefined;
+  for (const input of read.inputs) {
+    const found = await engine.readInput(input.data, { name: input.name, ...(read.password ? { password: read.password } : {}) });
+    pkcs8 = found.keys.find((k) => k.where === keyWhere)?.pkcs8;
+    if (pkcs8) break;
+  }
+  if (!pkcs8) throw new Error(`The key at ${keyWhere} could not be read again.`);
+  // The certificate followed by its chain as the inspector ordered it: what a client sends.
+  const path = report.chain.paths.find((p) => p.members[0]?.where === certificateWhere);
+  const wheres = path ? path.members.map((m) => m.where) : [certificateWhere];
+  const chain = wheres.map((w) => report.certificates.find((c) => c.where === w)?.pem ?? '').join('');
+  const credential = await keyring.addPasted(chain, engine.pkcs8Pem(pkcs8));
+  return credential.label;
 }
 
 export interface RotationCandidateInput {
