@@ -2,7 +2,7 @@
 // WebCrypto key, and decoding/verifying pasted tokens with exact failure codes.
 import { mkdirSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
-import { openHarness } from './harness.ts';
+import { makeLabCredential, openHarness } from './harness.ts';
 
 // Screens for people to look at; HARNESS_SCREENS moves them out of test-results.
 const SCREENS = process.env.HARNESS_SCREENS ?? 'test-results/screens';
@@ -27,7 +27,7 @@ test('RFC 7523 assertion: lint flags a long lifetime, signing uses a key the bro
   await expect(builder.getByLabel('Audience (aud: token endpoint)')).toHaveValue(/^https:\/\/localhost:\d+\/token$/);
 
   // The key: generated here, and WebCrypto itself refuses to export it.
-  const key = builder.getByRole('region', { name: 'Signing key' });
+  const key = builder.getByRole('region', { name: 'This browser’s signing key' });
   await expect(key).toHaveAttribute('data-extractable', 'false');
   await expect(key.getByTestId('key-extractable')).toHaveText('extractable: false');
   await expect(key).toContainText('This key never leaves this browser.');
@@ -99,12 +99,54 @@ test('Ctrl+Enter signs; ES256 and EdDSA keys are made non-extractable too', asyn
   const builder = page.getByRole('form', { name: 'Build and sign' });
   for (const alg of ['ES256', 'EdDSA'] as const) {
     await builder.getByLabel('Algorithm (alg)').selectOption(alg);
-    await expect(builder.getByRole('region', { name: 'Signing key' })).toHaveAttribute('data-extractable', 'false');
+    await expect(builder.getByRole('region', { name: 'This browser’s signing key' })).toHaveAttribute('data-extractable', 'false');
     await builder.getByLabel('Claims (JSON)').focus();
     await page.keyboard.press('Control+Enter');
     const header = page.getByRole('region', { name: 'Signed JWT' }).getByTestId('decoded-header');
     await expect(header).toContainText(`"alg": "${alg}"`);
   }
+});
+
+test('x5c and x5t#S256 from a key-ring certificate verify through the token itself; HS256 with a masked shared secret', async ({ page }) => {
+  await openHarness(page);
+  await makeLabCredential(page, 'P-256', 'e2e-jwt-signer');
+  await page.getByRole('link', { name: 'JWT builder' }).click();
+  const builder = page.getByRole('form', { name: 'Build and sign' });
+  await builder.getByLabel('Algorithm (alg)').selectOption('ES256');
+  const option = builder.getByLabel('Signing key', { exact: true }).locator('option', { hasText: 'e2e-jwt-signer' });
+  await builder.getByLabel('Signing key', { exact: true }).selectOption((await option.getAttribute('value'))!);
+  await expect(builder).toContainText('Signs with the key of e2e-jwt-signer from the key ring');
+  await builder.getByLabel('x5c (certificate chain)').check();
+  await builder.getByLabel('x5t#S256 (thumbprint)').check();
+  await builder.getByRole('button', { name: 'Sign', exact: true }).click();
+  const signed = page.getByRole('region', { name: 'Signed JWT' });
+  await expect(signed.getByTestId('decoded-header')).toContainText('"x5c": [');
+  await expect(signed.getByTestId('decoded-header')).toContainText('"x5t#S256": "');
+  const token = (await signed.getByTestId('compact-jwt').textContent())!.trim();
+  const verify = page.getByRole('region', { name: 'Decode & verify a JWT' });
+  await verify.getByLabel('JWT to check').fill(token);
+  await verify.getByLabel('Verify with').selectOption({ label: "The token's own x5c certificate" });
+  await expect(verify.getByTestId('verify-result')).toHaveAttribute('data-ok', 'true');
+  // The same certificate pasted as PEM verifies too; a JWKS key of another kid is not found.
+  const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { x5c: string[] };
+  await verify.getByLabel('Verify with').selectOption({ label: 'Public key or certificate (PEM)' });
+  await verify.getByLabel('Public key or certificate (PEM)').fill(`-----BEGIN CERTIFICATE-----\n${header.x5c[0]}\n-----END CERTIFICATE-----`);
+  await expect(verify.getByTestId('verify-result')).toHaveAttribute('data-ok', 'true');
+
+  await builder.getByLabel('Algorithm (alg)').selectOption('HS256');
+  const secret = builder.getByLabel('Shared secret', { exact: true });
+  await expect(secret).toHaveAttribute('type', 'password');
+  await secret.fill('short');
+  await expect(builder).toContainText('shorter than 32 bytes');
+  await secret.fill('a-shared-secret-of-at-least-32-bytes!');
+  await builder.getByRole('button', { name: 'Sign', exact: true }).click();
+  await expect(signed.getByTestId('decoded-header')).toContainText('"alg": "HS256"');
+  await verify.getByLabel('JWT to check').fill((await signed.getByTestId('compact-jwt').textContent())!.trim());
+  await verify.getByLabel('Verify with').selectOption({ label: 'Shared secret (HS256)' });
+  await verify.getByLabel('Shared secret', { exact: true }).fill('another-secret-of-at-least-32-bytes!!');
+  await expect(verify.getByTestId('verify-code')).toHaveText('signature_invalid');
+  await verify.getByLabel('Shared secret', { exact: true }).fill('a-shared-secret-of-at-least-32-bytes!');
+  await expect(verify.getByTestId('verify-result')).toHaveAttribute('data-ok', 'true');
 });
 
 for (const colorScheme of ['light', 'dark'] as const) {
@@ -113,7 +155,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme });
     await openBuilder(page);
     const builder = page.getByRole('form', { name: 'Build and sign' });
-    await expect(builder.getByRole('region', { name: 'Signing key' })).toBeVisible();
+    await expect(builder.getByRole('region', { name: 'This browser’s signing key' })).toBeVisible();
     await builder.getByLabel('Lifetime (s)').fill('3600');
     await page.mouse.move(1270, 790);
     await page.screenshot({ path: `${SCREENS}/jwt-builder-${colorScheme}.png` });

@@ -1,6 +1,7 @@
 // Decode and verify any pasted JWT against a key the user supplies, and say exactly what
 // failed with the stable code from shared/jwt/verify.ts.
-import { decodeJwt, type DecodeResult } from '../../../../shared/jwt/decode.ts';
+import { errors, jwtVerify } from 'jose';
+import { decodeJwt, type DecodeResult, type JwtClaims } from '../../../../shared/jwt/decode.ts';
 import { verifyJwt, type KeySource, type VerifyFailure, type VerifyOptions, type VerifyResult } from '../../../../shared/jwt/verify.ts';
 import type { Jwks, PublicJwk } from '../../../../shared/jwt/keys.ts';
 import type { BrowserSigner } from './signer.svelte.ts';
@@ -10,6 +11,7 @@ export const VERIFY_SOURCES = {
   jwk: 'JWK or JWKS (JSON)',
   x5c: "The token's own x5c certificate",
   browser: "This browser's signing key",
+  secret: 'Shared secret (HS256)',
 } as const;
 export type VerifySourceKind = keyof typeof VERIFY_SOURCES;
 
@@ -35,6 +37,7 @@ export class JwtVerifier {
   token = $state('');
   sourceKind = $state<VerifySourceKind>('pem');
   keyText = $state('');
+  secret = $state('');
   issuer = $state('');
   audience = $state('');
   result = $state<VerifyOutcome | null>(null);
@@ -52,6 +55,8 @@ export class JwtVerifier {
   /** The key source from the inputs, or a coded reason why there is none. */
   #keySource(): { source: KeySource; description: string } | { code: VerifyFailure; message: string } {
     switch (this.sourceKind) {
+      case 'secret':
+        return { code: 'key_unusable', message: 'internal: shared secrets are verified separately' };
       case 'x5c':
         return { source: { type: 'x5c' }, description: "the certificate in the token's x5c header (its trust is not checked here)" };
       case 'pem': {
@@ -102,7 +107,9 @@ export class JwtVerifier {
     }
     const key = this.#keySource();
     let outcome: VerifyOutcome;
-    if ('code' in key) {
+    if (this.sourceKind === 'secret') {
+      outcome = await this.#verifyHmac(token, now);
+    } else if ('code' in key) {
       outcome = { ok: false, code: key.code, message: key.message, keyDescription: '' };
     } else {
       const opts: VerifyOptions = { now };
@@ -113,5 +120,29 @@ export class JwtVerifier {
     if (seq !== this.#seq) return;
     this.result = outcome;
     this.current = true;
+  }
+
+  /** HS256 with the shared secret. shared/jwt/verify.ts takes only asymmetric keys, so jose is asked directly. */
+  async #verifyHmac(token: string, now: number): Promise<VerifyOutcome> {
+    const keyDescription = 'the shared secret';
+    const d = decodeJwt(token);
+    if (!d.ok) return { ok: false, code: 'malformed', message: d.message, keyDescription };
+    const { header, claims } = d.jwt;
+    if (header.alg !== 'HS256') return { ok: false, code: 'alg_not_allowed', message: `alg ${String(header.alg)} is not HS256; a shared secret verifies only HS256 here`, claim: 'alg', header, claims, keyDescription };
+    if (!this.secret) return { ok: false, code: 'key_not_found', message: 'Enter the shared secret.', header, claims, keyDescription };
+    try {
+      const result = await jwtVerify(token, new TextEncoder().encode(this.secret), {
+        algorithms: ['HS256'],
+        currentDate: new Date(now),
+        ...(this.issuer.trim() ? { issuer: this.issuer.trim() } : {}),
+        ...(this.audience.trim() ? { audience: this.audience.trim() } : {}),
+      });
+      return { ok: true, header, claims: result.payload as JwtClaims, keyDescription };
+    } catch (err) {
+      if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, code: 'signature_invalid', message: 'the signature does not verify with this secret: another secret, or the token was altered', header, claims, keyDescription };
+      if (err instanceof errors.JWTExpired) return { ok: false, code: 'expired', message: `the token expired (${err.reason})`, claim: 'exp', header, claims, keyDescription };
+      if (err instanceof errors.JWTClaimValidationFailed) return { ok: false, code: err.claim === 'nbf' ? 'not_yet_valid' : 'claim_invalid', message: `claim ${err.claim}: ${err.message}`, claim: err.claim, header, claims, keyDescription };
+      return { ok: false, code: 'malformed', message: err instanceof Error ? err.message : String(err), header, claims, keyDescription };
+    }
   }
 }
