@@ -115,7 +115,7 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
   const runId = `r${randomBytes(6).toString('hex')}`;
   const remote = endpoint(socket.remoteAddress, socket.remotePort);
   const rec = new StepRecorder((step) => ctx.emit({ type: 'step', runId, step }));
-  let state: 'handshake' | 'http' | 'finished' = 'handshake';
+  let state: 'handshake' | 'http' | 'ending' | 'finished' = 'handshake';
   let stopped = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => { resolveDone = resolve; });
@@ -128,12 +128,9 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
   });
   const tlsStep = rec.start('tls', 'tls', 'TLS handshake', 'waiting for the client hello');
 
-  const skipAfter = (id: string, summary: string) => {
-    let after = id === 'tls';
-    for (const [sid, phase, title] of LATER_STEPS) {
-      if (after && !rec.get(sid)) rec.skip(sid, phase, title, summary);
-      if (sid === id) after = true;
-    }
+  /** Sends the steps after TLS that were never started as skipped. */
+  const skipRest = (summary: string) => {
+    for (const [id, phase, title] of LATER_STEPS) if (!rec.get(id)) rec.skip(id, phase, title, summary);
   };
 
   const finish = (outcome: RunOutcome, summary: string, code: string | null, status: number | null) => {
@@ -151,13 +148,13 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
 
   const finishStopped = () => {
     for (const s of rec.steps()) if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'the listener stopped' });
-    skipAfter('tls', 'the listener stopped');
+    skipRest('the listener stopped');
     finish('error', 'The listener stopped before this client was done.', null, null);
   };
 
   const onHandshakeError = (err: Error & { code?: string }) => {
     if (state !== 'handshake') return;
-    state = 'http'; // no longer in the handshake; finish() sets the end state
+    state = 'ending';
     if (stopped) return finishStopped();
     const observation = tap.observation();
     const found = classifyHandshakeFailure({ errorCode: err.code, errorMessage: err.message, observation, clientBytes: tap.clientBytes(), handshakeTimeoutMs: ctx.limits.handshakeTimeoutMs });
@@ -166,7 +163,7 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
     // Like nginx: a client that forgot https:// is told so in HTTP, which it can read.
     const answered = found.plainHttp === true && socket.writable;
     if (answered) socket.end(plainHttpAnswer());
-    skipAfter('tls', 'no TLS connection');
+    skipRest('no TLS connection');
     finish('fail', d.summary, found.code, answered ? 400 : null);
     if (!answered) socket.destroy();
   };
