@@ -105,7 +105,7 @@ function writeTemp(bytes: Uint8Array): string {
 }
 
 async function sha256Base64(bytes: Uint8Array): Promise<string> {
-  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('base64');
+  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes.slice())).toString('base64');
 }
 
 const P12_VARIANTS: { name: string; args: string[] }[] = [

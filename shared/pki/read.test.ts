@@ -158,7 +158,7 @@ test('readInput: a key from any form becomes the same PKCS#8', async () => {
   // SEC1 → PKCS#8 wrapping differs from openssl's own encoding only in the optional fields, so compare what WebCrypto sees.
   const { subtle } = globalThis.crypto;
   const d = async (bytes: Uint8Array): Promise<string | undefined> => {
-    const key = await subtle.importKey('pkcs8', bytes, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']);
+    const key = await subtle.importKey('pkcs8', bytes.slice(), { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']);
     return ((await subtle.exportKey('jwk', key)) as JsonWebKey).d;
   };
   const expected = await d(reference);
