@@ -38,8 +38,13 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme });
     await openHarness(page);
     await page.getByRole('link', { name: 'Certificate workshop' }).click();
-    await page.getByRole('radio', { name: 'Client certificate' }).check();
+    // What to make is a radio group: arrow keys move through it.
+    await page.getByRole('radio', { name: 'Root CA' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await expect(page.getByRole('radio', { name: 'Client certificate' })).toBeChecked();
     await expect(page.getByLabel('Signed by')).toBeDisabled();
+    await expect(page.getByText('Make a root CA first.')).toBeVisible();
     await page.getByRole('radio', { name: 'Root CA' }).check();
     await shoot(page, `workshop-make-${colorScheme}`);
 

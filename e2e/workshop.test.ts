@@ -199,6 +199,7 @@ test('made keys survive a reload as stored, a JWT-only key stays non-extractable
   await page.getByRole('button', { name: 'Forget everything…' }).click();
   const dialog = page.getByRole('dialog', { name: 'Forget everything?' });
   await expect(dialog).toContainText('One key cannot be exported and exists nowhere else.');
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
   await dialog.getByRole('button', { name: 'Forget everything' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByTestId('storage-summary')).toContainText('0 keys, 0 certificates');
