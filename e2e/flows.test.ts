@@ -3,7 +3,7 @@
 // refresh through a real popup — each run checked against the events the relay sent.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
-import { expectTimelineMatchesEvents, openHarness, verdictOf, type RelayFrames } from './harness.ts';
+import { expectTimelineMatchesEvents, makeLabCredential, openHarness, verdictOf, type RelayFrames } from './harness.ts';
 
 // Screens for people to look at; HARNESS_SCREENS moves them out of test-results.
 const SCREENS = process.env.HARNESS_SCREENS ?? 'test-results/screens';
@@ -147,6 +147,10 @@ test('authorization code + PKCE + refresh through the real popup, then the state
   await expect.poll(() => popup.isClosed()).toBe(true);
   const refresh = await openStep(page, 'refresh');
   await expect(refresh).toContainText('refresh_token=••••••');
+  mkdirSync(SCREENS, { recursive: true });
+  await page.evaluate(`document.querySelector('main').scrollBy(0, document.querySelector('.timeline').getBoundingClientRect().top - 64)`);
+  await page.mouse.move(1270, 790);
+  await page.screenshot({ path: `${SCREENS}/flows-authcode-light.png` });
 
   // A lab issuer that drops state: the run stops at the callback with state_missing.
   await form.getByLabel('Lab issuer').selectOption({ label: 'Lab issuer that drops state' });
@@ -162,6 +166,38 @@ test('authorization code + PKCE + refresh through the real popup, then the state
   await expect(diagnosis.getByTestId('diagnosis-code')).toHaveText('state_missing');
   await expect(diagnosis.getByRole('heading', { name: 'Fix on the server side' })).toBeVisible();
   await expect(page.locator('li[data-step="exchange"]')).toHaveAttribute('data-status', 'skipped');
+});
+
+test('client credentials: private_key_jwt assertion signed in the browser, then tls_client_auth with a key-ring certificate', async ({ page }) => {
+  const frames = await openHarness(page);
+  await makeLabCredential(page, 'P-256', 'e2e-flow-mtls');
+  await page.getByRole('link', { name: 'Token flows' }).click();
+  await page.getByRole('radio', { name: 'Client credentials', exact: true }).check();
+  const form = page.getByRole('form', { name: 'Client credentials flow' });
+  await form.getByLabel('Method', { exact: true }).selectOption('private_key_jwt');
+  await expect(form.getByLabel('Client id', { exact: true })).toHaveValue(/^lab-reg-/);
+  await form.getByLabel('Assertion algorithm').selectOption('ES256');
+  await expect(form).toContainText("Signed here at run time with this browser's ES256 key");
+  await form.getByRole('button', { name: 'Run', exact: true }).click();
+  expect(await verdictOf(page)).toBe('pass');
+  let runId = lastRun(frames);
+  await expectTimelineMatchesEvents(page, frames, runId);
+  const exchange = await openStep(page, 'exchange');
+  await expect(exchange).toContainText('client_assertion=••••••');
+  await expect(exchange.getByTestId('jwt-evidence')).toContainText('"alg":"ES256"');
+
+  await form.getByLabel('Method', { exact: true }).selectOption('tls_client_auth');
+  await expect(form.getByLabel('Client id', { exact: true })).toHaveValue('lab-mtls');
+  const option = form.getByLabel('Client certificate').locator('option', { hasText: 'e2e-flow-mtls' });
+  await form.getByLabel('Client certificate').selectOption((await option.getAttribute('value'))!);
+  await expect(form).toContainText("Run sends e2e-flow-mtls's certificate and private key to the relay");
+  await form.getByRole('button', { name: 'Run', exact: true }).click();
+  expect(await verdictOf(page)).toBe('pass');
+  runId = lastRun(frames);
+  const steps = await expectTimelineMatchesEvents(page, frames, runId);
+  const token = steps.find((s) => s.id === 'token')!;
+  expect((token.details?.accessToken as { binding?: { matches?: boolean } }).binding?.matches).toBe(true);
+  await expect(await openStep(page, 'token')).toContainText('certificate-bound');
 });
 
 test('save a flow as a scenario without its secrets, open it again', async ({ page }) => {

@@ -30,7 +30,7 @@ export class RelayClock {
     const s = this.source;
     if (s.kind === 'browser') return `this browser's clock (${s.why})`;
     const off = Math.round(s.offsetMs / 100) / 10;
-    return `the relay's clock (HTTP Date, ±1 s): this browser is ${off === 0 ? 'in step' : `${Math.abs(off)} s ${off > 0 ? 'behind' : 'ahead'}`}`;
+    return `the relay's clock (±1 s; this browser is ${off === 0 ? 'in step' : `${Math.abs(off)} s ${off > 0 ? 'behind' : 'ahead'}`})`;
   }
 
   /** Starts the ticker; returns the function that stops it. */

@@ -25,7 +25,8 @@ export interface JwtDetail {
   header: Record<string, unknown>;
   claims: Record<string, unknown>;
   times: Record<string, string>;
-  lint: { code: string; severity: string; message: string }[];
+  /** Null when the relay did not lint this JWT (tokens it received rather than sent). */
+  lint: { code: string; severity: string; message: string }[] | null;
   verification: { verified: boolean; keyId?: string; code?: string; message?: string } | null;
   binding: Record<string, unknown> | null;
 }
@@ -200,7 +201,7 @@ function jwtDetail(v: unknown): JwtDetail | null {
     header: v.header,
     claims: v.claims,
     times: isObj(v.times) ? (v.times as Record<string, string>) : {},
-    lint: Array.isArray(v.lint) ? (v.lint.filter((f) => isObj(f) && typeof f.code === 'string') as JwtDetail['lint']) : [],
+    lint: Array.isArray(v.lint) ? (v.lint.filter((f) => isObj(f) && typeof f.code === 'string') as NonNullable<JwtDetail['lint']>) : null,
     verification,
     binding: isObj(v.binding) ? v.binding : null,
   };
