@@ -4,7 +4,7 @@
 import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, startWithPorts, type RunningDaemon } from './daemon.ts';
+import { startDaemon, startSiteServer, type SiteServer } from './daemon.ts';
 
 export const APACHE_BINARY = '/usr/sbin/apache2';
 export const APACHE_MODULES = '/usr/lib/apache2/modules';
@@ -31,14 +31,7 @@ export interface ApacheOptions<K extends string> {
   modulesDir?: string;
 }
 
-export interface ApacheServer<K extends string> extends Omit<RunningDaemon, 'stop'> {
-  dir: string;
-  ports: Record<K, number>;
-  /** https://127.0.0.1:PORT/path: the address it listens on, whatever "localhost" resolves to. */
-  url(site: K, path?: string): string;
-  /** Stops the server and removes its directory. */
-  stop(): Promise<void>;
-}
+export type ApacheServer<K extends string> = SiteServer<K>;
 
 /** The body every site's DocumentRoot serves at "/". */
 export const APACHE_BODY = 'ok from apache\n';
@@ -86,31 +79,16 @@ export async function startApache<K extends string>(opts: ApacheOptions<K>): Pro
   await writeFile(join(dir, 'htdocs', 'index.txt'), APACHE_BODY, { mode: 0o644 });
   const names = Object.keys(opts.sites) as K[];
   const confFile = join(dir, 'httpd.conf');
-  try {
-    const { daemon, ports } = await startWithPorts(names, async (ports) => {
-      const sites = names.map((name) => opts.sites[name](ports[name]));
-      await writeFile(confFile, mainConfig(dir, names.map((n) => ports[n]), sites, opts));
-      await rm(join(dir, 'error.log'), { force: true });
-      return startDaemon({
-        name: 'apache2',
-        command: opts.binary ?? APACHE_BINARY,
-        args: ['-f', confFile, '-DFOREGROUND'],
-        errorLogFile: join(dir, 'error.log'),
-        ports: names.map((n) => ports[n]),
-      });
+  return startSiteServer(dir, names, async (ports) => {
+    const sites = names.map((name) => opts.sites[name](ports[name]));
+    await writeFile(confFile, mainConfig(dir, names.map((n) => ports[n]), sites, opts));
+    await rm(join(dir, 'error.log'), { force: true });
+    return startDaemon({
+      name: 'apache2',
+      command: opts.binary ?? APACHE_BINARY,
+      args: ['-f', confFile, '-DFOREGROUND'],
+      errorLogFile: join(dir, 'error.log'),
+      ports: names.map((n) => ports[n]),
     });
-    return {
-      ...daemon,
-      dir,
-      ports,
-      url: (site, path = '/') => `https://127.0.0.1:${ports[site]}${path}`,
-      stop: async () => {
-        await daemon.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }

@@ -2,7 +2,7 @@
 // group so the workers die with it, ready once every port accepts, stopped with SIGTERM and
 // then SIGKILL. A config error fails the start with the server's own words.
 import { spawn } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { freePort } from './peers.ts';
 
@@ -169,5 +169,38 @@ export async function startWithPorts<K extends string>(
     } catch (err) {
       if (!(err instanceof DaemonStartError && err.portTaken) || attempt >= attempts) throw err;
     }
+  }
+}
+
+/** A web server started for tests from a config in its own temp dir, one port per named site. */
+export interface SiteServer<K extends string> extends Omit<RunningDaemon, 'stop'> {
+  dir: string;
+  ports: Record<K, number>;
+  /** https://127.0.0.1:PORT/path: the address it listens on, whatever "localhost" resolves to. */
+  url(site: K, path?: string): string;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server whose config `start` writes for the ports picked, in `dir`, and removes
+ * `dir` when it stops or fails to start.
+ */
+export async function startSiteServer<K extends string>(dir: string, names: readonly K[], start: (ports: Record<K, number>) => Promise<RunningDaemon>): Promise<SiteServer<K>> {
+  try {
+    const { daemon, ports } = await startWithPorts(names, start);
+    return {
+      ...daemon,
+      dir,
+      ports,
+      url: (site, path = '/') => `https://127.0.0.1:${ports[site]}${path}`,
+      stop: async () => {
+        await daemon.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
 }

@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, startWithPorts, type RunningDaemon } from './daemon.ts';
+import { startDaemon, startSiteServer, type SiteServer } from './daemon.ts';
 
 export const NGINX_BINARY = '/usr/sbin/nginx';
 
@@ -19,14 +19,7 @@ export interface NginxOptions<K extends string> {
   binary?: string;
 }
 
-export interface NginxServer<K extends string> extends Omit<RunningDaemon, 'stop'> {
-  dir: string;
-  ports: Record<K, number>;
-  /** https://127.0.0.1:PORT/path: the address it listens on, whatever "localhost" resolves to. */
-  url(site: K, path?: string): string;
-  /** Stops the server and removes its directory. */
-  stop(): Promise<void>;
-}
+export type NginxServer<K extends string> = SiteServer<K>;
 
 /** What "/" answers in a server block without locations: the default root, html/ in the prefix. */
 export const NGINX_BODY = 'ok from nginx\n';
@@ -59,31 +52,16 @@ export async function startNginx<K extends string>(opts: NginxOptions<K>): Promi
   const names = Object.keys(opts.sites) as K[];
   const confFile = join(dir, 'nginx.conf');
   const errorLogFile = join(dir, 'error.log');
-  try {
-    const { daemon, ports } = await startWithPorts(names, async (ports) => {
-      await writeFile(confFile, mainConfig(dir, names.map((name) => opts.sites[name](ports[name])), opts));
-      await rm(errorLogFile, { force: true });
-      return startDaemon({
-        name: 'nginx',
-        command: opts.binary ?? NGINX_BINARY,
-        // -e: the log for messages before the config is read (the default path is not ours).
-        args: ['-p', dir, '-c', confFile, '-e', errorLogFile],
-        errorLogFile,
-        ports: names.map((n) => ports[n]),
-      });
+  return startSiteServer(dir, names, async (ports) => {
+    await writeFile(confFile, mainConfig(dir, names.map((name) => opts.sites[name](ports[name])), opts));
+    await rm(errorLogFile, { force: true });
+    return startDaemon({
+      name: 'nginx',
+      command: opts.binary ?? NGINX_BINARY,
+      // -e: the log for messages before the config is read (the default path is not ours).
+      args: ['-p', dir, '-c', confFile, '-e', errorLogFile],
+      errorLogFile,
+      ports: names.map((n) => ports[n]),
     });
-    return {
-      ...daemon,
-      dir,
-      ports,
-      url: (site, path = '/') => `https://127.0.0.1:${ports[site]}${path}`,
-      stop: async () => {
-        await daemon.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }
