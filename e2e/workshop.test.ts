@@ -119,6 +119,19 @@ test('a CA made in the browser: exports open in openssl, a real server accepts t
   await report.getByRole('button', { name: 'Use for mTLS probes' }).click();
   await expect(report.getByRole('status')).toHaveText('Added to Keys & certs as e2e-workshop-client (this tab only): choose it in the probe.');
 
+  // A file dropped on the page is read the same way.
+  await page.getByRole('button', { name: 'Clear' }).click();
+  const dropped = await page.evaluateHandle((text) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([text], 'chain.pem', { type: 'application/x-pem-file' }));
+    return transfer;
+  }, readFileSync(join(dir, 'chain.pem'), 'utf8'));
+  await page.getByRole('group', { name: 'Drop files here' }).dispatchEvent('drop', { dataTransfer: dropped });
+  await expect(page.getByRole('list', { name: 'Files to read' })).toContainText('chain.pem');
+  await page.getByRole('button', { name: 'Inspect', exact: true }).click();
+  await expect(report).toContainText('2 certificates, 0 keys');
+  await expect(report.locator('li[data-code="chain_root_not_included"]')).toContainText('CN=E2E Root CA');
+
   // A vendor API answer with the PEM in JSON (\r\n escapes), and input that is nothing at all.
   await page.getByRole('button', { name: 'Clear' }).click();
   const vendor = JSON.stringify({ entities: [{ name: 'upcoming', certificate: readFileSync(join(dir, 'leaf.pem'), 'utf8').replace(/\n/g, '\r\n') }] });
