@@ -132,6 +132,8 @@ export interface LabTarget {
 export interface LabInfo {
   caCertificatePem: string;
   caSubject: string;
+  /** The CA that issued the lab targets' server certificates (public): `ca.pem` for copied commands. */
+  serverCaPem: string;
   targets: LabTarget[];
 }
 

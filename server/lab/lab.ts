@@ -100,6 +100,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   const info: LabInfo = {
     caCertificatePem: pki.clientCaPem,
     caSubject: LAB_CLIENT_CA_SUBJECT,
+    serverCaPem: pki.serverCaPem,
     targets: [
       {
         id: 'mtls',
