@@ -3,7 +3,7 @@
 import type { ClientAuthMethod, FlowKind } from '../../../../shared/flows/flow-request.ts';
 import { FLOW_KINDS } from '../../../../shared/flows/flow-request.ts';
 import type { Scenario } from '../../../../shared/flows/scenario.ts';
-import type { LabTarget } from '../../../../shared/protocol.ts';
+import type { LabInfo, LabTarget } from '../../../../shared/protocol.ts';
 import { exportJWK, importX509 } from 'jose';
 import type { Harness } from '../app/harness.svelte.ts';
 import type { Credential } from '../keys/credential.svelte.ts';
@@ -28,6 +28,7 @@ export class FlowsController {
 
   readonly #harness: Harness;
   readonly jwt: JwtTools;
+  #lab: LabInfo | null = null;
 
   constructor(harness: Harness) {
     this.#harness = harness;
@@ -51,6 +52,32 @@ export class FlowsController {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The relay's lab, on every welcome. A restarted relay has a new lab: new ports, and none of
+   * the clients registered before. Fields still pointing at the old lab follow it.
+   */
+  labSeen(lab: LabInfo): void {
+    const previous = this.#lab;
+    this.#lab = lab;
+    const changed = this.jwt.signer.noteLab(lab.targets.map((t) => t.url).join(' '));
+    if (previous && changed) {
+      const moved = previous.targets
+        .map((old) => ({ old: old.url.replace(/\/$/, ''), now: lab.targets.find((t) => t.id === old.id)?.url.replace(/\/$/, '') }))
+        .filter((m): m is { old: string; now: string } => m.now !== undefined)
+        .sort((a, b) => b.old.length - a.old.length);
+      const follow = (url: string) => {
+        const m = moved.find((x) => url === x.old || url.startsWith(`${x.old}/`));
+        return m ? m.now + url.slice(m.old.length) : url;
+      };
+      for (const f of Object.values(this.forms)) {
+        for (const key of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'callUrl', 'url'] as const) f[key] = follow(f[key]);
+        if (f.clientId.startsWith('lab-reg-')) f.clientId = '';
+        if (f.jwtIssuer.startsWith('lab-reg-')) f.jwtIssuer = '';
+      }
+    }
+    void this.offerLabDefaults();
   }
 
   /** Every form points at the lab; the JWT flows get the lab client made for this browser's RS256 key. */

@@ -69,6 +69,8 @@ export class JwtBuilder {
   clientId = $state('acme-orders');
   subject = $state('user-42');
   audience = $state('');
+  /** The lab token endpoint last offered as the audience; replaced when a restarted relay moves it. */
+  offeredAudience = '';
   lifetimeSec = $state<number>(TEMPLATE_LIFETIME_SEC['jwt-bearer']);
   /** When the template's times were taken (epoch ms of this browser, the signer's clock). */
   stampedAt = $state(Date.now());

@@ -69,6 +69,18 @@ export class BrowserSigner {
   generating = $state<BrowserAlg | null>(null);
   error = $state<string | null>(null);
   #pending = new Map<BrowserAlg, Promise<BrowserKey>>();
+  #lab: string | null = null;
+
+  /**
+   * Tells the signer which lab the relay runs (its target URLs). A restarted relay has a new
+   * lab that knows none of the earlier registrations: they are forgotten. True when it changed.
+   */
+  noteLab(where: string): boolean {
+    const changed = this.#lab !== null && this.#lab !== where;
+    this.#lab = where;
+    if (changed) for (const key of Object.values(this.keys)) key.registration = null;
+    return changed;
+  }
 
   /** The key for `alg`, generating it (non-extractable) the first time. */
   key(alg: BrowserAlg): Promise<BrowserKey> {
