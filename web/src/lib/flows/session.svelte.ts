@@ -17,7 +17,7 @@ export class FlowsSession {
   preparing = $state(false);
   popup = $state<AuthorizationPopup | null>(null);
   /** The request of the current run, kept in this tab only (it holds secrets) to save it as a scenario. */
-  lastFlow: FlowRequest | null = null;
+  lastFlow = $state.raw<FlowRequest | null>(null);
 
   readonly #relay: RelayConnection;
   readonly #ctx: BuildContext;
