@@ -24,6 +24,8 @@ export class FlowsController {
   readonly session: FlowsSession;
   /** What talking to the lab is doing or why it failed, for the screen. */
   labBusy = $state<string | null>(null);
+  /** The scenario last opened, while its flow kind is on screen: its expect block judges the runs. */
+  opened = $state.raw<Scenario | null>(null);
   labError = $state<string | null>(null);
 
   readonly #harness: Harness;
@@ -203,6 +205,7 @@ export class FlowsController {
     if (!kind) throw new Error(`flow.kind "${String(request.kind)}" is not a flow this screen runs`);
     this.kind = kind;
     const more = await loadFlow(this.forms[kind], request, this.#harness.keyring);
+    this.opened = scenario;
     return [...notes, ...more];
   }
 }
