@@ -40,3 +40,8 @@ test('deep redaction is bounded on pathological depth', () => {
   for (let i = 0; i < 1000; i++) v = [v];
   assert.doesNotThrow(() => redactDeep(v));
 });
+
+test('deep: a decoded JWT under a secret name keeps its claims; name maps keep their names', () => {
+  const out = redactDeep({ jwt_token: { header: { alg: 'RS256' }, claims: { sub: 'u1' } }, headerNames: { apiKey: 'X-Api-Key' }, apiKey: 'SECRET-1' });
+  assert.deepEqual(out, { jwt_token: { header: { alg: 'RS256' }, claims: { sub: 'u1' } }, headerNames: { apiKey: 'X-Api-Key' }, apiKey: MASK });
+});

@@ -62,12 +62,20 @@ export function redactDeep<T>(value: T, depth = 0): T {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if ((isSecretField(k) || isSecretHeader(k)) && v !== null && v !== undefined && v !== '') out[k] = MASK;
+      // A secret's value is masked; a structure under a secret's name (a decoded JWT with its
+      // header and claims) is redacted like any other. Maps of names (`headerNames`,
+      // `fieldNames`) hold field names, not values.
+      if ((isSecretField(k) || isSecretHeader(k)) && (typeof v === 'string' || typeof v === 'number') && v !== '') out[k] = MASK;
+      else if (/Names$/.test(k) && v && typeof v === 'object' && !Array.isArray(v)) out[k] = redactNameMap(v as Record<string, unknown>);
       else out[k] = redactDeep(v, depth + 1);
     }
     return out as T;
   }
   return value;
+}
+
+function redactNameMap(names: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, typeof v === 'string' ? redactText(v) : MASK]));
 }
 
 /** Masks secret values in an application/x-www-form-urlencoded body or a URL query. */

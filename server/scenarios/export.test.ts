@@ -56,6 +56,10 @@ test('private_key_jwt: signed assertions become a template over a key file, and 
   const spec = (file.flow as { clientAuth: { clientAssertions: { $jwt: Record<string, unknown> } } }).clientAuth.clientAssertions.$jwt;
   assert.deepEqual(spec, { template: 'client-assertion', key: 'signing_key', alg: 'RS256', kid: lab.tokens!.demo.signingKid, lifetimeSec: 90, audience: 'lab:token', count: 2 });
   assert.deepEqual(file.secrets, { signing_key: { file: 'signing-key.pem' } });
+  // With secrets kept, the assertions stay a list that validates and runs as it was.
+  const included = toScenario({ kind: 'flow', flow }, { name: 'x', includeSecrets: true });
+  const resolved = await resolveScenario(parseScenario(JSON.stringify(included)), { baseDir: dir, lab });
+  assert.deepEqual(resolved.kind === 'flow' ? { ...resolved.flow } : null, flow);
 });
 
 test('jwt exchange: the seed JWT keeps its subject and issuer; includeSecrets keeps the values', async () => {

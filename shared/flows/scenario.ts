@@ -163,6 +163,10 @@ class Exporter {
   readonly secrets: Record<string, SecretSource> = {};
   readonly #opts: ExportOptions;
   readonly #targets: LabTarget[];
+  get includeSecrets(): boolean {
+    return this.#opts.includeSecrets === true;
+  }
+
   constructor(opts: ExportOptions) {
     this.#opts = opts;
     // Longest URL first, so a tenant issuer wins over the default one it starts with.
@@ -251,7 +255,13 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
     if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
-    else if (a.method === 'private_key_jwt') out.clientAuth = { ...a, clientAssertions: x.jwt(a.clientAssertions[0]!, 'client-assertion', 'client_assertions', a.clientAssertions.length) };
+    else if (a.method === 'private_key_jwt') {
+      // Kept values stay a list, one secret each; otherwise one template signs `count` of them.
+      const clientAssertions = x.includeSecrets
+        ? a.clientAssertions.map((token) => x.secret('client_assertion', token))
+        : x.jwt(a.clientAssertions[0]!, 'client-assertion', 'client_assertions', a.clientAssertions.length);
+      out.clientAuth = { ...a, clientAssertions };
+    }
   }
   switch (flow.kind) {
     case 'jwt-exchange':
