@@ -23,7 +23,7 @@ process.on('message', (m: { type: string }) => {
   if (m.type === 'stats') {
     globalThis.gc?.();
     const mem = process.memoryUsage();
-    process.send!({ type: 'stats', heapUsed: mem.heapUsed, rss: mem.rss, fds: readdirSync('/proc/self/fd').length, loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6 });
+    process.send!({ type: 'stats', heapUsed: mem.heapUsed, external: mem.external + mem.arrayBuffers, rss: mem.rss, fds: readdirSync('/proc/self/fd').length, loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6 });
     delay.reset();
   }
   if (m.type === 'stop') void relay.close().then(() => process.exit(0));
