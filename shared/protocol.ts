@@ -3,6 +3,7 @@
 // replies and run events echo it so a client can match them. See docs/protocol.md.
 
 import { parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
+import type { PublicJwk } from './jwt/keys.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -117,6 +118,8 @@ export type ClientMessage =
   | { type: 'run.cancel'; id: string; runId: string }
   | { type: 'lab.sign'; id: string; csrPem: string }
   | ({ type: 'lab.register'; id: string } & LabRegistration)
+  /** A JWKS fetched by the relay (https, or a lab endpoint), for verifying a token in the browser. */
+  | { type: 'jwks.fetch'; id: string; url: string; caPem?: string }
   | { type: 'ping'; id: string };
 
 // ---- relay → client -------------------------------------------------------------------
@@ -157,6 +160,7 @@ export type ErrorCode =
   | 'unknown_listener'
   | 'listen_failed'
   | 'ca_invalid'
+  | 'jwks_fetch_failed'
   | 'internal';
 
 export type ServerMessage =
@@ -192,6 +196,8 @@ export type ServerMessage =
       curl: string;
     }
   | { type: 'inbound.stopped'; id: string; listenerId: string }
+  /** `keys` hold public members only; `fetchedAt` is epoch ms on the relay's clock. */
+  | { type: 'jwks.fetched'; id: string; url: string; keys: PublicJwk[]; fetchedAt: number }
   | { type: 'pong'; id: string }
   | { type: 'error'; id?: string; code: ErrorCode; message: string };
 
@@ -340,6 +346,25 @@ function parseInbound(v: unknown, id: string): InboundRequest {
 }
 
 /**
+ * A jwks.fetch URL: absolute http(s) without credentials. Whether plain http:// is allowed
+ * depends on the lab's endpoints, which only the relay knows; it refuses the rest.
+ */
+function parseJwksFetch(raw: Obj, id: string): Extract<ClientMessage, { type: 'jwks.fetch' }> {
+  const url = str(raw, 'url', FIELD_LIMITS.url, '', id);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ProtocolError('bad_message', 'url must be an absolute https:// URL', id);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ProtocolError('bad_message', `url: ${parsed.protocol}// is not HTTP; use https://`, id);
+  if (parsed.username || parsed.password) throw new ProtocolError('bad_message', 'url must not contain a user name or password', id);
+  const caPem = optStr(raw, 'caPem', FIELD_LIMITS.pem, '', id);
+  if (caPem !== undefined && !caPem.includes('-----BEGIN CERTIFICATE-----')) throw new ProtocolError('bad_message', 'caPem must be a PEM bundle with at least one -----BEGIN CERTIFICATE----- block', id);
+  return { type: 'jwks.fetch', id, url, ...(caPem !== undefined ? { caPem } : {}) };
+}
+
+/**
  * Parses one text frame into a ClientMessage or throws ProtocolError.
  * Unknown extra fields are ignored; missing or mistyped ones are named in the message.
  */
@@ -369,6 +394,8 @@ export function parseClientMessage(text: string): ClientMessage {
       return { type: 'inbound.start', id, inbound: parseInbound(raw.inbound, id) };
     case 'inbound.stop':
       return { type: 'inbound.stop', id, listenerId: str(raw, 'listenerId', FIELD_LIMITS.id, '', id) };
+    case 'jwks.fetch':
+      return parseJwksFetch(raw, id);
     case 'ping':
       return { type: 'ping', id };
     default:
