@@ -15,6 +15,7 @@ import type { LabTrust } from './net/dial.ts';
 import type { RunningLab } from './lab/lab.ts';
 import type { Logger } from './log.ts';
 import { InboundListeners } from './inbound/listeners.ts';
+import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 
 /** What a run's executor gets: where to send steps and when to stop. */
 export interface RunContext {
@@ -43,6 +44,8 @@ export class Session {
   readonly #state: RelayState;
   readonly #runs = new Map<string, AbortController>();
   readonly #inbound: InboundListeners;
+  /** jwks.fetch calls in flight; they count against runsPerConnection like runs do. */
+  #fetches = 0;
   #alive = true;
 
   constructor(ws: WebSocket, state: RelayState) {
@@ -132,6 +135,22 @@ export class Session {
         return this.send(await this.#inbound.start(msg));
       case 'inbound.stop':
         return this.send(await this.#inbound.stop(msg));
+      case 'jwks.fetch': {
+        if (this.#runs.size + this.#fetches >= this.#state.limits.runsPerConnection) {
+          return this.send({ type: 'error', id: msg.id, code: 'too_many_runs', message: `at most ${this.#state.limits.runsPerConnection} runs and fetches at once per connection` });
+        }
+        this.#fetches++;
+        const lab = this.#labTrust();
+        try {
+          const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
+          return this.send({ type: 'jwks.fetched', id: msg.id, ...fetched });
+        } catch (err) {
+          if (err instanceof JwksFetchFailed) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+          throw err;
+        } finally {
+          this.#fetches--;
+        }
+      }
       case 'flow.start': {
         const { origin, callbacks, lab } = this.#state;
         const target = flowTarget(msg.flow);
