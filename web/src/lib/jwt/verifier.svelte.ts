@@ -4,11 +4,15 @@ import { errors, jwtVerify } from 'jose';
 import { decodeJwt, type DecodeResult, type JwtClaims } from '../../../../shared/jwt/decode.ts';
 import { verifyJwt, type KeySource, type VerifyFailure, type VerifyOptions, type VerifyResult } from '../../../../shared/jwt/verify.ts';
 import type { Jwks, PublicJwk } from '../../../../shared/jwt/keys.ts';
+import type { ServerMessage } from '../../../../shared/protocol.ts';
+import type { RelayConnection } from '../relay/connection.svelte.ts';
+import { describeError, RelayError } from '../relay/errors.ts';
 import type { BrowserSigner } from './signer.svelte.ts';
 
 export const VERIFY_SOURCES = {
   pem: 'Public key or certificate (PEM)',
   jwk: 'JWK or JWKS (JSON)',
+  url: 'JWKS URL (fetched by the relay)',
   x5c: "The token's own x5c certificate",
   browser: "This browser's signing key",
   secret: 'Shared secret (HS256)',
@@ -29,6 +33,8 @@ export const FAILURE_SUBJECT: Record<VerifyFailure, string> = {
 
 export type VerifyOutcome = VerifyResult & { keyDescription: string };
 
+export type FetchedJwks = Omit<Extract<ServerMessage, { type: 'jwks.fetched' }>, 'type' | 'id'>;
+
 function parseJson(text: string): unknown {
   return JSON.parse(text);
 }
@@ -40,6 +46,13 @@ export class JwtVerifier {
   secret = $state('');
   issuer = $state('');
   audience = $state('');
+  jwksUrl = $state('');
+  /** The URL last put in `jwksUrl` on the page's behalf (the lab's), so a user's own is kept. */
+  offeredJwksUrl = '';
+  /** Raw: replaced whole, never edited, and jose clones it (a proxy would not clone). */
+  fetched = $state.raw<FetchedJwks | null>(null);
+  fetchError = $state<string | null>(null);
+  fetching = $state(false);
   result = $state<VerifyOutcome | null>(null);
   /** Whether `result` is for the inputs as they are now. */
   current = $state(false);
@@ -81,6 +94,13 @@ export class JwtVerifier {
         }
         return { code: 'key_unusable', message: 'The JSON is neither a JWK (with "kty") nor a JWKS (with "keys").' };
       }
+      case 'url': {
+        const url = this.jwksUrl.trim();
+        if (!url) return { code: 'key_not_found', message: 'Enter the URL of a JWKS (the issuer\'s jwks_uri) and fetch it.' };
+        if (this.fetched?.url !== url) return { code: 'key_not_found', message: `Fetch the key set from ${url} first.` };
+        const n = this.fetched.keys.length;
+        return { source: { type: 'jwks', jwks: { keys: this.fetched.keys } }, description: `the JWKS fetched from ${url} (${n} key${n === 1 ? '' : 's'})` };
+      }
       case 'browser': {
         const d = this.decoded;
         const alg = d?.ok ? d.jwt.header.alg : undefined;
@@ -89,6 +109,24 @@ export class JwtVerifier {
         if (!key) return { code: 'key_not_found', message: `This browser has no signing key for ${alg ?? 'this token'}${keys.length ? ` (it has ${keys.map((k) => k.alg).join(', ')})` : ''}.` };
         return { source: { type: 'jwk', jwk: key.publicJwk }, description: `this browser's ${key.alg} key (kid ${key.kid})` };
       }
+    }
+  }
+
+  /** Has the relay fetch the key set at `jwksUrl`; the token itself never leaves the browser. */
+  async fetchJwks(relay: RelayConnection): Promise<void> {
+    const url = this.jwksUrl.trim();
+    if (!url) return;
+    this.fetching = true;
+    this.fetchError = null;
+    try {
+      const reply = await relay.request({ type: 'jwks.fetch', id: relay.nextId(), url });
+      if (reply.type !== 'jwks.fetched') throw new RelayError('internal', `the relay answered jwks.fetch with ${reply.type}`);
+      this.fetched = { url: reply.url, keys: reply.keys, fetchedAt: reply.fetchedAt };
+    } catch (err) {
+      this.fetched = null;
+      this.fetchError = describeError(err);
+    } finally {
+      this.fetching = false;
     }
   }
 
