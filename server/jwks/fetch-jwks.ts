@@ -11,7 +11,7 @@ import { checkCaBundle } from '../probe/inputs.ts';
 import { CallFailure, CancelledError, httpCall } from '../flows/http-call.ts';
 
 export const JWKS_FETCH_LIMITS = {
-  maxBodyBytes: 256 * 1024, // bytes; a key set of 100 RSA-4096 keys with x5c fits
+  maxBodyBytes: 256 * 1024, // bytes; published key sets are a few KiB
   maxKeys: 100, // keys
 } as const;
 
