@@ -4,7 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { lookup } from 'node:dns/promises';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import type { FailureSignals } from '../../shared/diagnose.ts';
 import type { Limits } from '../defaults.ts';
 import { tapConnection, type TlsObservation } from '../tls/tap.ts';
@@ -149,6 +149,24 @@ export interface Handshake {
 
 const MAX_CHAIN = 10;
 
+/**
+ * Servers send the same chain to every probe; parsing it each time showed up in profiles of
+ * concurrent runs. Parsed certificates (public data) are kept by the hash of their DER.
+ */
+const parsedCache = new Map<string, { cert: X509Certificate; summary: CertSummary }>();
+const PARSED_CACHE_SIZE = 256;
+
+function parsedCertificate(der: Uint8Array): { cert: X509Certificate; summary: CertSummary } {
+  const id = createHash('sha256').update(der).digest('base64');
+  const hit = parsedCache.get(id);
+  if (hit) return hit;
+  const cert = new X509Certificate(der);
+  const entry = { cert, summary: summarize(cert) };
+  parsedCache.set(id, entry);
+  if (parsedCache.size > PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
+  return entry;
+}
+
 function nodeChain(socket: tls.TLSSocket): CertSummary[] {
   const out: CertSummary[] = [];
   let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
@@ -200,14 +218,18 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
   let late: Error | undefined;
   tlsSocket.on('error', (err) => { late ??= err; });
   const wire = tap.observation();
-  const serverChain = wire.serverChainDer.length
-    ? wire.serverChainDer.slice(0, MAX_CHAIN).map((der) => summarize(new X509Certificate(der)))
-    : nodeChain(tlsSocket);
+  const parsed = wire.serverChainDer.slice(0, MAX_CHAIN).map(parsedCertificate);
+  const serverChain = parsed.length ? parsed.map((p) => p.summary) : nodeChain(tlsSocket);
   let verifyError: string | null = tlsSocket.authorized ? null : String(tlsSocket.authorizationError);
   if (!verifyError) {
-    // Node's own host check, on the certificate object it builds (only for a verified chain).
-    const identityError = tls.checkServerIdentity(hostname, tlsSocket.getPeerCertificate());
-    if (identityError) verifyError = (identityError as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID';
+    const leaf = parsed[0]?.cert;
+    const matches = leaf ? (net.isIP(hostname) ? leaf.checkIP(hostname) : leaf.checkHost(hostname, { subject: 'default' })) : undefined;
+    if (!leaf) {
+      const identityError = tls.checkServerIdentity(hostname, tlsSocket.getPeerCertificate());
+      if (identityError) verifyError = (identityError as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID';
+    } else if (!matches) {
+      verifyError = 'ERR_TLS_CERT_ALTNAME_INVALID';
+    }
   }
   const cipher = tlsSocket.getCipher();
   const ephemeral = tlsSocket.getEphemeralKeyInfo() as { type?: string; name?: string } | null;

@@ -8,8 +8,16 @@ import type { KeyDescription } from '../../shared/pki/keys.ts';
 import { oneLineDn } from '../net/dial.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
+const parsedChains = new Map<string, X509Certificate[]>();
+
+/** The PEM's certificates, parsed once per distinct text (repeated probes send the same chain). */
 export function parseCertificates(pem: string): X509Certificate[] {
-  return (pem.match(PEM_CERT) ?? []).map((block) => new X509Certificate(block));
+  const hit = parsedChains.get(pem);
+  if (hit) return hit;
+  const chain = (pem.match(PEM_CERT) ?? []).map((block) => new X509Certificate(block));
+  parsedChains.set(pem, chain);
+  if (parsedChains.size > 64) parsedChains.delete(parsedChains.keys().next().value!);
+  return chain;
 }
 
 export interface InputProblem {
@@ -54,19 +62,21 @@ function shortKeyName(key: KeyDescription): string {
 /** How long a credentials report is reused for the same certificate and key. */
 const REPORT_TTL_MS = 60_000;
 const REPORT_CACHE_SIZE = 64;
-const reports = new Map<string, { at: number; report: ClientCredentialsReport }>();
+const reports = new Map<string, { at: number; report: Promise<ClientCredentialsReport> }>();
 
 /**
- * Partners re-run the same probe many times; the full engine check (chain, signatures, key
- * match) costs milliseconds each time. Reports hold no key material; the cache key is a hash.
+ * Partners re-run the same probe many times, often several at once; the full engine check
+ * (chain, signatures, key match) costs milliseconds. Concurrent and repeated runs share one
+ * check. Reports hold no key material; the cache key is a hash.
  */
-async function cachedCheck(client: ClientCredentials, now: Date): Promise<ClientCredentialsReport> {
+function cachedCheck(client: ClientCredentials, now: Date): Promise<ClientCredentialsReport> {
   const id = createHash('sha256').update(client.certificatePem).update('\0').update(client.privateKeyPem).digest('base64');
   const hit = reports.get(id);
   if (hit && now.getTime() - hit.at < REPORT_TTL_MS && now.getTime() >= hit.at) return hit.report;
-  const report = await checkClientCredentials(client.certificatePem, client.privateKeyPem, now);
+  const report = checkClientCredentials(client.certificatePem, client.privateKeyPem, now);
   reports.delete(id);
   reports.set(id, { at: now.getTime(), report });
+  report.catch(() => reports.delete(id));
   if (reports.size > REPORT_CACHE_SIZE) reports.delete(reports.keys().next().value!);
   return report;
 }
