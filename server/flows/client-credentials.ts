@@ -5,8 +5,7 @@
 import type { ClientCredentialsFlow } from '../../shared/flows/flow-request.ts';
 import { FlowRun } from './flow-run.ts';
 import { tokenRequest } from './token-request.ts';
-import { inspectTokens } from './token-check.ts';
-import { callApi } from './api-call.ts';
+import { inspectAndCall, planGrant } from './grant-steps.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, knowServer } from './server-ref.ts';
 
 export function grantParams(grantType: string, flow: { scope?: string; extraParams?: Record<string, string> }): [string, string][] {
@@ -14,12 +13,7 @@ export function grantParams(grantType: string, flow: { scope?: string; extraPara
 }
 
 export async function runClientCredentials(flow: ClientCredentialsFlow, run: FlowRun): Promise<string> {
-  run.plan([
-    ...(flow.issuer ? [['discovery', 'discovery', 'Discovery'] as const] : []),
-    ['exchange', 'exchange', 'Token request'],
-    ['token', 'token', 'Access token'],
-    ...(flow.call ? [['call', 'call', 'API call'] as const] : []),
-  ]);
+  planGrant(run, flow, 'Token request');
   const auth = flow.clientAuth;
   await run.inputs({
     urls: [['issuer', flow.issuer], ['tokenUrl', flow.tokenUrl], ['jwksUrl', flow.jwksUrl], ['call.url', flow.call?.url]],
@@ -40,14 +34,7 @@ export async function runClientCredentials(flow: ClientCredentialsFlow, run: Flo
     ...(pool ? { assertions: pool } : {}),
     ...(flow.scope !== undefined ? { requestedScope: flow.scope } : {}),
   });
-  const inspected = await inspectTokens(run, token, {
-    ...(server.jwksUrl ? { jwksUrl: server.jwksUrl } : {}),
-    ...(server.issuer ? { issuer: server.issuer } : {}),
-    clientId: auth.clientId,
-    ...(run.callTls.chain[0] ? { clientCertificateDer: run.callTls.chain[0].raw } : {}),
-  });
-  if (flow.call) {
-    await callApi(run, 'call', 'API call', flow.call, { bearer: { token: token.accessToken, ...inspected } }, { final: true });
+  if (await inspectAndCall(run, flow, server, token, auth.clientId)) {
     return `${auth.method} accepted, ${token.tokenType} token issued and accepted by the API`;
   }
   return `${auth.method} accepted, ${token.tokenType} token issued`;

@@ -4,17 +4,11 @@
 import type { JwtBearerFlow } from '../../shared/flows/flow-request.ts';
 import { FlowRun } from './flow-run.ts';
 import { JWT_BEARER_GRANT, tokenRequest } from './token-request.ts';
-import { inspectTokens } from './token-check.ts';
-import { callApi } from './api-call.ts';
+import { inspectAndCall, planGrant } from './grant-steps.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, issuerOf, knowServer, labClient } from './server-ref.ts';
 
 export async function runJwtBearer(flow: JwtBearerFlow, run: FlowRun): Promise<string> {
-  run.plan([
-    ...(flow.issuer ? [['discovery', 'discovery', 'Discovery'] as const] : []),
-    ['exchange', 'exchange', 'Token request'],
-    ['token', 'token', 'Access token'],
-    ...(flow.call ? [['call', 'call', 'API call'] as const] : []),
-  ]);
+  planGrant(run, flow, 'Token request');
   const auth = flow.clientAuth;
   await run.inputs({
     urls: [['issuer', flow.issuer], ['tokenUrl', flow.tokenUrl], ['jwksUrl', flow.jwksUrl], ['call.url', flow.call?.url]],
@@ -43,12 +37,6 @@ export async function runJwtBearer(flow: JwtBearerFlow, run: FlowRun): Promise<s
     },
     ...(flow.scope !== undefined ? { requestedScope: flow.scope } : {}),
   });
-  const inspected = await inspectTokens(run, token, {
-    ...(server.jwksUrl ? { jwksUrl: server.jwksUrl } : {}),
-    ...(server.issuer ? { issuer: server.issuer } : {}),
-    ...(auth ? { clientId: auth.clientId } : {}),
-    ...(run.callTls.chain[0] ? { clientCertificateDer: run.callTls.chain[0].raw } : {}),
-  });
-  if (flow.call) await callApi(run, 'call', 'API call', flow.call, { bearer: { token: token.accessToken, ...inspected } }, { final: true });
+  await inspectAndCall(run, flow, server, token, auth?.clientId);
   return `JWT grant accepted for ${assertionIssuer ?? 'the issuer'}, ${token.tokenType} token issued`;
 }

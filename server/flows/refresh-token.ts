@@ -3,18 +3,12 @@
 import type { RefreshTokenFlow } from '../../shared/flows/flow-request.ts';
 import { FlowRun } from './flow-run.ts';
 import { tokenRequest } from './token-request.ts';
-import { inspectTokens } from './token-check.ts';
-import { callApi } from './api-call.ts';
+import { inspectAndCall, planGrant } from './grant-steps.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, knowServer } from './server-ref.ts';
 import { grantParams } from './client-credentials.ts';
 
 export async function runRefreshToken(flow: RefreshTokenFlow, run: FlowRun): Promise<string> {
-  run.plan([
-    ...(flow.issuer ? [['discovery', 'discovery', 'Discovery'] as const] : []),
-    ['exchange', 'exchange', 'Refresh'],
-    ['token', 'token', 'Access token'],
-    ...(flow.call ? [['call', 'call', 'API call'] as const] : []),
-  ]);
+  planGrant(run, flow, 'Refresh');
   const auth = flow.clientAuth;
   await run.inputs({
     urls: [['issuer', flow.issuer], ['tokenUrl', flow.tokenUrl], ['jwksUrl', flow.jwksUrl], ['call.url', flow.call?.url]],
@@ -36,12 +30,6 @@ export async function runRefreshToken(flow: RefreshTokenFlow, run: FlowRun): Pro
     ...(flow.scope !== undefined ? { requestedScope: flow.scope } : {}),
     okSummary: (t) => `new ${t.tokenType} token${t.expiresIn !== undefined ? `, expires in ${t.expiresIn} s` : ''}${t.refreshToken ? `, ${t.refreshToken === flow.refreshToken ? 'same' : 'rotated'} refresh token` : ', no new refresh token'}`,
   });
-  const inspected = await inspectTokens(run, token, {
-    ...(server.jwksUrl ? { jwksUrl: server.jwksUrl } : {}),
-    ...(server.issuer ? { issuer: server.issuer } : {}),
-    clientId: auth.clientId,
-    ...(run.callTls.chain[0] ? { clientCertificateDer: run.callTls.chain[0].raw } : {}),
-  });
-  if (flow.call) await callApi(run, 'call', 'API call', flow.call, { bearer: { token: token.accessToken, ...inspected } }, { final: true });
+  await inspectAndCall(run, flow, server, token, auth.clientId);
   return `refresh token accepted, new ${token.tokenType} token issued${token.refreshToken && token.refreshToken !== flow.refreshToken ? ' (refresh token rotated: keep the new one)' : ''}`;
 }
