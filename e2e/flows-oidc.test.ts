@@ -2,6 +2,7 @@
 // driven through the app's form and the real popup: the provider runs here on loopback over
 // HTTPS with a throwaway PKI, its sign-in pages consent by themselves, and its redirect lands
 // on the relay's /callback/<key> as registered.
+import { autoConsent } from '../server/flows/testing/oidc-consent.ts';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,20 +19,6 @@ let pki: TestPki;
 let server: https.Server;
 let issuer: string;
 
-/** Auto-consent: log the user in and grant what the client asked, like a person clicking Allow. */
-async function interaction(provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const details = await provider.interactionDetails(req, res);
-  if (details.prompt.name === 'login') {
-    await provider.interactionFinished(req, res, { login: { accountId: 'user-1' } }, { mergeWithLastSubmission: false });
-    return;
-  }
-  const grant = new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id });
-  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = details.prompt.details;
-  if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
-  if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
-  for (const [resource, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
-  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
-}
 
 test.beforeAll(async () => {
   pki = await makeTestPki();
@@ -70,7 +57,7 @@ test.beforeAll(async () => {
   });
   const callback = provider.callback();
   handler = (req, res) => {
-    if ((req.url ?? '').startsWith('/interaction/')) interaction(provider, req, res).catch(() => res.writeHead(500).end());
+    if ((req.url ?? '').startsWith('/interaction/')) autoConsent(provider, req, res).catch(() => res.writeHead(500).end());
     else callback(req, res);
   };
 });

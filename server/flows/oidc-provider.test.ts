@@ -2,6 +2,7 @@
 // with the test PKI's server certificate (a Node https server around provider.callback(), asking
 // for client certificates as a deployment doing mTLS must). The provider refuses the way real
 // servers do — one opaque invalid_client — and the harness must still name the cause.
+import { autoConsent } from './testing/oidc-consent.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -39,20 +40,6 @@ function subjectDn(socket: TLSSocket): string | undefined {
   return socket.getPeerX509Certificate()?.subject.split('\n').join(', ');
 }
 
-/** Auto-consent: log the user in and grant what the client asked, like a person clicking Allow. */
-async function interaction(provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const details = await provider.interactionDetails(req, res);
-  if (details.prompt.name === 'login') {
-    await provider.interactionFinished(req, res, { login: { accountId: 'user-1' } }, { mergeWithLastSubmission: false });
-    return;
-  }
-  const grant = new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id });
-  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = details.prompt.details;
-  if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
-  if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
-  for (const [resource, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
-  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
-}
 
 /** A resource server for the provider's JWT access tokens, checking certificate binding (RFC 8705). */
 async function api(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -127,7 +114,7 @@ before(async () => {
   const callback = provider.callback();
   handler = (req, res) => {
     const path = (req.url ?? '').split('?')[0]!;
-    if (path.startsWith('/interaction/')) interaction(provider, req, res).catch(() => res.writeHead(500).end());
+    if (path.startsWith('/interaction/')) autoConsent(provider, req, res).catch(() => res.writeHead(500).end());
     else if (path === '/api') api(req, res).catch(() => res.writeHead(500).end());
     else callback(req, res);
   };
