@@ -150,13 +150,13 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
       tlsSocket = hs.socket;
       conversation = hs.socket;
       lateError = hs.lateError;
-      tlsMs = round(performance.now() - t0);
+      tlsMs = round(hs.endedAt - t0);
       const wire = hs.wire();
       Object.assign(base, wireSignals(wire));
       Object.assign(connection, {
         protocol: hs.protocol,
         cipher: hs.cipher,
-        serverCertificate: hs.serverChain[0],
+        serverCertificate: hs.serverChain()[0],
         serverVerified: !hs.verifyError,
         serverVerifyError: hs.verifyError,
         certificateRequested: wire.certificateRequested,
@@ -169,7 +169,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
       }
       if (hs.verifyError && callTls.verifyServer) {
         const code = classifyServerVerification(hs.verifyError);
-        throw new CallFailure(code, [`server verification: ${hs.verifyError}`, `server sent: ${hs.serverChain.map((c) => c.subject).join(' ← ')}`], hs.verifyError, 'tls', connection);
+        throw new CallFailure(code, [`server verification: ${hs.verifyError}`, `server sent: ${hs.serverChain().map((c) => c.subject).join(' ← ')}`], hs.verifyError, 'tls', connection);
       }
     }
     let result: HttpResult;

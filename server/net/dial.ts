@@ -8,6 +8,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import type { FailureSignals } from '../../shared/diagnose.ts';
 import type { Limits } from '../defaults.ts';
 import { tapConnection, type TlsObservation } from '../tls/tap.ts';
+import { acquireContext } from './tls-contexts.ts';
 import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 
 export class PhaseError extends Error {
@@ -81,7 +82,9 @@ export async function connectTcp(address: string, port: number, family: number, 
   let socket: net.Socket | undefined;
   try {
     return await bounded(new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: address, port, family });
+      // Through the tap, Node's http cannot reach the handle to turn Nagle off itself; without
+      // this a request written in two pieces waits for an ACK (about 0.5 ms per probe here).
+      const s = net.connect({ host: address, port, family, noDelay: true });
       socket = s;
       s.once('connect', () => { s.off('error', reject); resolve(s); });
       s.once('error', reject);
@@ -137,10 +140,12 @@ export interface Handshake {
   group: string | null;
   alpn: string | null;
   sessionReused: boolean;
+  /** performance.now() at secureConnect: when the handshake really ended. */
+  endedAt: number;
   /** What the wire said (CertificateRequest, CA names, chains as sent). */
   wire(): TlsObservation;
   /** The server's chain as sent, summarised; falls back to Node's view if the tap saw nothing. */
-  serverChain: CertSummary[];
+  serverChain(): CertSummary[];
   /** Null when the certificate verifies and matches the host name. */
   verifyError: string | null;
   /** The first error after secureConnect (a TLS 1.3 alert about our certificate arrives then). */
@@ -151,20 +156,19 @@ const MAX_CHAIN = 10;
 
 /**
  * Servers send the same chain to every probe; parsing it each time showed up in profiles of
- * concurrent runs. Parsed certificates (public data) are kept by the hash of their DER.
+ * concurrent runs. Summaries (public data) are kept by the hash of the certificate's DER.
  */
-const parsedCache = new Map<string, { cert: X509Certificate; summary: CertSummary }>();
-const PARSED_CACHE_SIZE = 256;
+const summaries = new Map<string, CertSummary>();
+const SUMMARY_CACHE_SIZE = 256;
 
-function parsedCertificate(der: Uint8Array): { cert: X509Certificate; summary: CertSummary } {
+function summaryOf(der: Uint8Array): CertSummary {
   const id = createHash('sha256').update(der).digest('base64');
-  const hit = parsedCache.get(id);
+  const hit = summaries.get(id);
   if (hit) return hit;
-  const cert = new X509Certificate(der);
-  const entry = { cert, summary: summarize(cert) };
-  parsedCache.set(id, entry);
-  if (parsedCache.size > PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
-  return entry;
+  const summary = summarize(new X509Certificate(der));
+  summaries.set(id, summary);
+  if (summaries.size > SUMMARY_CACHE_SIZE) summaries.delete(summaries.keys().next().value!);
+  return summary;
 }
 
 function nodeChain(socket: tls.TLSSocket): CertSummary[] {
@@ -182,32 +186,40 @@ function nodeChain(socket: tls.TLSSocket): CertSummary[] {
 /**
  * TLS over an open socket, through the wire tap. Verification is judged here rather than by
  * Node so the chain can be shown even when it fails; the caller decides whether to go on.
+ * What is known at secureConnect (verdict, cipher) is ready at once; reading the wire and the
+ * server's chain waits until asked, so a caller can put its request on the wire first.
  */
 export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostname: string, limits: Limits, signal: AbortSignal | undefined, base: Partial<FailureSignals>): Promise<Handshake> {
   const tap = tapConnection(socket);
   let tlsSocket: tls.TLSSocket | undefined;
+  let endedAt = 0;
+  let release = () => {};
   try {
     tlsSocket = await bounded(new Promise<tls.TLSSocket>((resolve, reject) => {
-      const options: tls.ConnectionOptions = {
-        socket: tap.duplex,
-        servername: opts.servername,
+      const shared = acquireContext({
         ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.certificatePem && opts.privateKeyPem ? { certificatePem: opts.certificatePem, privateKeyPem: opts.privateKeyPem } : {}),
+      });
+      release = shared.release;
+      const s = tls.connect({
+        socket: tap.duplex,
+        secureContext: shared.context,
+        servername: opts.servername,
         rejectUnauthorized: false,
+        // Node checks the name against the certificate it has already read; over the tap it
+        // would not know the host (an IP target has no servername), so it is given here.
+        checkServerIdentity: (_name, cert) => tls.checkServerIdentity(hostname, cert),
         ALPNProtocols: opts.alpn ?? ['http/1.1'],
-        minVersion: 'TLSv1.2',
-      };
-      if (opts.certificatePem && opts.privateKeyPem) {
-        options.cert = opts.certificatePem;
-        options.key = opts.privateKeyPem;
-      }
-      const s = tls.connect(options);
+      });
       tlsSocket = s;
       tap.attach(s);
-      s.once('secureConnect', () => { s.off('error', reject); resolve(s); });
+      s.once('close', release);
+      s.once('secureConnect', () => { endedAt = performance.now(); s.off('error', reject); resolve(s); });
       s.once('error', reject);
     }), limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
   } catch (err) {
-    tlsSocket?.destroy();
+    if (tlsSocket) tlsSocket.destroy();
+    else release();
     socket.destroy();
     if (err instanceof CancelledError) throw err;
     const info = errInfo(err);
@@ -217,33 +229,30 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
 
   let late: Error | undefined;
   tlsSocket.on('error', (err) => { late ??= err; });
-  const wire = tap.observation();
-  const parsed = wire.serverChainDer.slice(0, MAX_CHAIN).map(parsedCertificate);
-  const serverChain = parsed.length ? parsed.map((p) => p.summary) : nodeChain(tlsSocket);
-  let verifyError: string | null = tlsSocket.authorized ? null : String(tlsSocket.authorizationError);
-  if (!verifyError) {
-    const leaf = parsed[0]?.cert;
-    const matches = leaf ? (net.isIP(hostname) ? leaf.checkIP(hostname) : leaf.checkHost(hostname, { subject: 'default' })) : undefined;
-    if (!leaf) {
-      const identityError = tls.checkServerIdentity(hostname, tlsSocket.getPeerCertificate());
-      if (identityError) verifyError = (identityError as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID';
-    } else if (!matches) {
-      verifyError = 'ERR_TLS_CERT_ALTNAME_INVALID';
-    }
-  }
-  const cipher = tlsSocket.getCipher();
-  const ephemeral = tlsSocket.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
   const s = tlsSocket;
+  let chain: CertSummary[] | undefined;
+  const cipher = s.getCipher();
+  const ephemeral = s.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
   return {
     socket: s,
     protocol: s.getProtocol(),
     cipher: cipher.standardName ?? cipher.name,
-    group: wire.keyExchangeGroup ?? ephemeral?.name ?? ephemeral?.type ?? null,
+    // The tap names the group even for TLS 1.3, where Node's ephemeral key info is empty.
+    get group() {
+      return tap.observation().keyExchangeGroup ?? ephemeral?.name ?? ephemeral?.type ?? null;
+    },
     alpn: s.alpnProtocol || null,
     sessionReused: s.isSessionReused(),
+    endedAt,
     wire: () => tap.observation(),
-    serverChain,
-    verifyError,
+    serverChain: () => {
+      if (!chain) {
+        const sent = tap.observation().serverChainDer.slice(0, MAX_CHAIN).map(summaryOf);
+        chain = sent.length ? sent : nodeChain(s);
+      }
+      return chain;
+    },
+    verifyError: s.authorized ? null : String(s.authorizationError),
     lateError: () => late,
   };
 }

@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { runProbe, type ProbeResult } from './run-probe.ts';
 import { validateLimits } from '../defaults.ts';
+import { openContexts } from '../net/tls-contexts.ts';
 import { makeTestPki, type TestPki, type Pair } from '../testing/test-pki.ts';
 import { opensslServer, rawServer, freePort, type Peer } from '../testing/peers.ts';
 import type { ProbeRequest, Step } from '../../shared/protocol.ts';
@@ -174,3 +175,31 @@ for (const c of badInputs) {
     assert.ok(r.steps.filter((s) => s.id !== 'inputs' && s.id !== 'verdict').every((s) => s.status === 'skipped'));
   });
 }
+
+test('concurrent probes with the same credentials share one TLS context, each with a full handshake; none is kept after', async () => {
+  const seen: { resumed: boolean; peer: string | undefined }[] = [];
+  const server = tls.createServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.clientCa.cert, requestCert: true, rejectUnauthorized: true }, (s) => {
+    seen.push({ resumed: s.isSessionReused(), peer: s.getPeerCertificate().subject?.CN });
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  peers.push({ port: 0, close: () => new Promise((ok) => server.close(() => ok())) });
+  const url = `https://localhost:${(server.address() as AddressInfo).port}/`;
+  const held: number[] = [];
+  const runs = Array.from({ length: 8 }, (_, i) => runProbe({ url, caPem: pki.serverCa.cert, client: creds(i < 6 ? pki.client : pki.clientWrongCn) }, {
+    limits: validateLimits(),
+    onStep: (s) => { if (s.id === 'tls' && s.status !== 'running') held.push(openContexts()); },
+  }));
+  const results = await Promise.all(runs);
+  assert.deepEqual(results.map((r) => r.outcome), Array(8).fill('pass'));
+  assert.equal(seen.length, 8);
+  assert.ok(seen.every((c) => !c.resumed && c.peer), 'every connection sent its certificate in a full handshake');
+  assert.ok(Math.max(...held) <= 2, `two sets of credentials, at most two contexts (saw ${Math.max(...held)})`);
+  await new Promise((ok) => setTimeout(ok, 50)); // sockets finish closing
+  assert.equal(openContexts(), 0, 'no context (and no key) outlives its connections');
+  const stalled = await rawServer(() => {});
+  peers.push(stalled);
+  await probe({ url: `https://127.0.0.1:${stalled.port}/`, client: creds(pki.client) }, { tlsTimeoutMs: 200 });
+  await new Promise((ok) => setTimeout(ok, 50));
+  assert.equal(openContexts(), 0, 'nor after a handshake that timed out');
+});

@@ -185,8 +185,26 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       if (preflight) rec.keep(preflight);
       return fail(tlsStep, err.signals, wireDetails(failedWire));
     }
+    const path = `${url.pathname}${url.search}`;
+    const outgoing = { method, url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
+    // The server's verdict on its certificate is known at secureConnect. When the request may
+    // go, it goes now: reading the wire and building the TLS report then happens while the
+    // server works on its answer instead of before the request leaves.
+    let exchanged: ReturnType<typeof exchange> | undefined;
+    let sent: ((at?: number) => void) | undefined;
+    let sentEarlyAt: number | undefined;
+    const requestStartedAt = performance.now();
+    if (!conn.verifyError || req.verifyServer === false) {
+      exchanged = exchange(conn.socket, outgoing, limits, signal, t0, conn.lateError, base, {
+        onSent: () => (sent ? sent() : (sentEarlyAt = performance.now())),
+      });
+      exchanged.catch(() => {}); // awaited below; this only stops an early failure counting as unhandled
+      await new Promise<void>((ok) => process.nextTick(ok)); // http writes the request on the next tick
+    }
+
     const wire = conn.wire();
     Object.assign(base, wireSignals(wire));
+    const serverChain = conn.serverChain();
     const tlsDetails: Record<string, unknown> = {
       protocol: conn.protocol,
       cipher: conn.cipher,
@@ -195,7 +213,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       sessionReused: conn.sessionReused,
       servername: servername ?? null,
       ...wireDetails(wire),
-      serverChain: conn.serverChain,
+      serverChain,
       serverVerified: !conn.verifyError,
       serverVerifyError: conn.verifyError,
       trust: trust.label,
@@ -221,9 +239,9 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     }
     if (conn.verifyError) {
       const code = classifyServerVerification(conn.verifyError);
-      const d = diagnosis(code, [`server verification: ${conn.verifyError}`, `server sent: ${conn.serverChain.map((c) => c.subject).join(' ← ')}`]);
-      if (req.verifyServer !== false) {
-        tlsStep.finish('fail', { title: tlsTitle, summary: d.summary, details: tlsDetails, diagnosis: d });
+      const d = diagnosis(code, [`server verification: ${conn.verifyError}`, `server sent: ${serverChain.map((c) => c.subject).join(' ← ')}`]);
+      if (!exchanged) {
+        tlsStep.finish('fail', { title: tlsTitle, summary: d.summary, details: tlsDetails, diagnosis: d }, conn.endedAt);
         skipAfter('tls');
         return verdict('fail', d.summary, code);
       }
@@ -231,21 +249,19 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       tlsDiagnosis ??= d;
       tlsSummary += ` · server not verified (${conn.verifyError})`;
     }
-    tlsStep.finish(tlsStatus, { title: tlsTitle, summary: tlsSummary, details: tlsDetails, ...(tlsDiagnosis ? { diagnosis: tlsDiagnosis } : {}) });
+    tlsStep.finish(tlsStatus, { title: tlsTitle, summary: tlsSummary, details: tlsDetails, ...(tlsDiagnosis ? { diagnosis: tlsDiagnosis } : {}) }, conn.endedAt);
 
     // ---- request and response
-    const path = `${url.pathname}${url.search}`;
-    const outgoing = { method, url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
-    const reqStep = rec.start('request', 'request', 'Request', `${method} ${redactUrl(path)}`);
+    const reqStep = rec.start('request', 'request', 'Request', `${method} ${redactUrl(path)}`, requestStartedAt);
     let respStep: OpenStep | undefined;
+    sent = (at = performance.now()) => {
+      reqStep.finish('ok', { details: { method, path: redactUrl(path), headers: redactHeaders(requestHeaders(outgoing)), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } }, at);
+      respStep = rec.start('response', 'response', 'Response', 'waiting for headers', at);
+    };
+    if (sentEarlyAt !== undefined) sent(sentEarlyAt);
     let result;
     try {
-      result = await exchange(conn.socket, outgoing, limits, signal, t0, conn.lateError, base, {
-        onSent: () => {
-          reqStep.finish('ok', { details: { method, path: redactUrl(path), headers: redactHeaders(requestHeaders(outgoing)), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } });
-          respStep = rec.start('response', 'response', 'Response', 'waiting for headers');
-        },
-      });
+      result = await exchanged!;
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
       const { code, evidence } = classifyFailure({ ...err.signals, ...base });

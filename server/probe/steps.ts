@@ -6,8 +6,11 @@ export type StepSink = (step: Step) => void;
 
 export interface OpenStep {
   readonly id: string;
-  /** Replace the step with its final state. Returns the step as sent. */
-  finish(status: Exclude<StepStatus, 'running'>, fields?: Partial<Pick<Step, 'title' | 'summary' | 'details' | 'diagnosis'>>): Step;
+  /**
+   * Replace the step with its final state. Returns the step as sent. `endedAt`
+   * (performance.now()) is when the work really ended, if the report comes later.
+   */
+  finish(status: Exclude<StepStatus, 'running'>, fields?: Partial<Pick<Step, 'title' | 'summary' | 'details' | 'diagnosis'>>, endedAt?: number): Step;
 }
 
 export class StepRecorder {
@@ -30,15 +33,16 @@ export class StepRecorder {
     return this.#steps.get(id);
   }
 
-  start(id: string, phase: ProbePhase, title: string, summary?: string): OpenStep {
-    const started = performance.now();
+  /** `startedAt` (performance.now()): when the work began, if it began before this report. */
+  start(id: string, phase: ProbePhase, title: string, summary?: string, startedAt = performance.now()): OpenStep {
+    const started = startedAt;
     const step: Step = { id, phase, status: 'running', title, startMs: round(started - this.#t0) };
     if (summary) step.summary = summary;
     this.#emit(step);
     return {
       id,
-      finish: (status, fields = {}) => {
-        const done: Step = { ...step, ...fields, status, durationMs: round(performance.now() - started) };
+      finish: (status, fields = {}, endedAt = performance.now()) => {
+        const done: Step = { ...step, ...fields, status, durationMs: round(endedAt - started) };
         this.#emit(done);
         return done;
       },

@@ -1,0 +1,68 @@
+// TLS contexts shared by the connections that are open with the same credentials and trust.
+// Building one (parsing the key, the certificates, the trusted CAs) costs about as much CPU as
+// the client's half of an RSA handshake; partners and load tests run the same probe many times
+// at once. A context is shared only while a connection that was given those credentials is
+// open: when the last one closes, it is dropped, so a key lives no longer than the runs that
+// carry it. Sharing a context does not share sessions: Node keeps no client session cache, so
+// every connection still makes a full handshake and sends its certificate.
+import tls from 'node:tls';
+import { createHash } from 'node:crypto';
+
+export interface ContextOptions {
+  certificatePem?: string;
+  privateKeyPem?: string;
+  /** Trusted CAs; undefined = Node's built-in root store. */
+  ca?: string[];
+}
+
+const MIN_VERSION = 'TLSv1.2';
+
+interface Entry {
+  context: tls.SecureContext;
+  users: number;
+}
+
+const open = new Map<string, Entry>();
+
+function idOf(opts: ContextOptions): string {
+  const h = createHash('sha256');
+  for (const part of [opts.certificatePem ?? '', opts.privateKeyPem ?? '', ...(opts.ca ?? ['<system>'])]) h.update(part).update('\0');
+  return h.digest('base64');
+}
+
+/**
+ * The context for these options, shared with the open connections that use the same ones.
+ * Call `release` once, when the connection that uses it has closed (or was never made).
+ * Throws what tls.createSecureContext throws (a key OpenSSL cannot read, a key that does not
+ * match the certificate).
+ */
+export function acquireContext(opts: ContextOptions): { context: tls.SecureContext; release(): void } {
+  const id = idOf(opts);
+  let entry = open.get(id);
+  if (!entry) {
+    const context = tls.createSecureContext({
+      minVersion: MIN_VERSION,
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.certificatePem && opts.privateKeyPem ? { cert: opts.certificatePem, key: opts.privateKeyPem } : {}),
+    });
+    entry = { context, users: 0 };
+    open.set(id, entry);
+  }
+  entry.users++;
+  const held = entry;
+  let released = false;
+  return {
+    context: held.context,
+    release: () => {
+      if (released) return;
+      released = true;
+      held.users--;
+      if (held.users === 0 && open.get(id) === held) open.delete(id);
+    },
+  };
+}
+
+/** How many distinct contexts are held now (for tests: none once every connection closed). */
+export function openContexts(): number {
+  return open.size;
+}
