@@ -113,7 +113,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const session = new Session(ws, state);
+      const session = new Session(ws, state, socket);
       sessions.add(session);
       ws.on('close', () => sessions.delete(session));
     });

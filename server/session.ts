@@ -2,6 +2,7 @@
 // structured error (the connection and everyone's runs carry on), starts and cancels runs,
 // and streams their events back. One typed send() does all encoding.
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, type ClientMessage, type RelayInfo, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
@@ -47,10 +48,14 @@ export class Session {
   /** jwks.fetch calls in flight; they count against runsPerConnection like runs do. */
   #fetches = 0;
   #alive = true;
+  /** The connection under the WebSocket, held corked while one turn of the event loop sends. */
+  readonly #socket: Duplex | undefined;
+  #corked = false;
 
-  constructor(ws: WebSocket, state: RelayState) {
+  constructor(ws: WebSocket, state: RelayState, socket?: Duplex) {
     this.#ws = ws;
     this.#state = state;
+    this.#socket = socket;
     this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => this.send(redactDeep(event)) });
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     ws.on('pong', () => { this.#alive = true; });
@@ -73,7 +78,25 @@ export class Session {
 
   send(msg: ServerMessage): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#coalesce();
     this.#ws.send(JSON.stringify(msg));
+  }
+
+  /**
+   * Events sent by one piece of work (a run's start and its first step; a step's end and the
+   * next one's start) leave in one write: each write wakes the browser's side, and on a loaded
+   * machine those wake-ups cost more than the frames. They leave before the relay turns to any
+   * other I/O, so nothing waits behind another run's handshake.
+   */
+  #coalesce(): void {
+    const socket = this.#socket;
+    if (!socket || this.#corked) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      socket.uncork();
+    });
   }
 
   #onFrame(data: unknown, isBinary: boolean): void {
