@@ -9,6 +9,7 @@ import type { FailureSignals } from '../../shared/diagnose.ts';
 import type { Limits } from '../defaults.ts';
 import { tapConnection, type TlsObservation } from '../tls/tap.ts';
 import { acquireContext } from './tls-contexts.ts';
+import { deliverFairly } from './fair-share.ts';
 import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 
 export class PhaseError extends Error {
@@ -190,7 +191,7 @@ function nodeChain(socket: tls.TLSSocket): CertSummary[] {
  * server's chain waits until asked, so a caller can put its request on the wire first.
  */
 export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostname: string, limits: Limits, signal: AbortSignal | undefined, base: Partial<FailureSignals>): Promise<Handshake> {
-  const tap = tapConnection(socket);
+  const tap = tapConnection(socket, deliverFairly);
   let tlsSocket: tls.TLSSocket | undefined;
   let endedAt = 0;
   let release = () => {};

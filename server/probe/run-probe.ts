@@ -15,6 +15,7 @@ import { exchange, prettyBody, requestHeaders } from '../net/http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
 import { StepRecorder, type OpenStep } from './steps.ts';
+import { yourTurn } from '../net/fair-share.ts';
 import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from './inputs.ts';
 
 export interface ProbeContext {
@@ -101,6 +102,10 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
 
   // ---- inputs
   const inputs = rec.start('inputs', 'inputs', 'Inputs');
+  // The browser has its answer (the run started); under load the work waits its turn, so the
+  // relay reads whatever else arrived first and a burst of runs all start at once.
+  await yourTurn();
+  if (signal?.aborted) return cancelled();
   const urlCheck = checkUrl(req.url);
   const client = await checkClient(req.client);
   const ca = checkCaBundle(req.caPem);

@@ -16,7 +16,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import type { TlsObservation } from './observation.ts';
 import { DeferredObserver } from './deferred-observer.ts';
 import { TlsHandshakeObserver } from './observer.ts';
-import { createTappedSocket } from './tapped-socket.ts';
+import { createTappedSocket, type Deliver } from './tapped-socket.ts';
 
 export type { ObservedAlert, ObservedMessage, Peer, TlsObservation } from './observation.ts';
 export type { DistinguishedName } from './distinguished-name.ts';
@@ -39,12 +39,13 @@ export interface TlsTap {
   observation(): TlsObservation;
 }
 
-export function tapConnection(socket: Socket): TlsTap {
+/** `deliver`: how the socket's events reach TLS (default: at once); see createTappedSocket. */
+export function tapConnection(socket: Socket, deliver?: Deliver): TlsTap {
   const queue = new DeferredObserver(new TlsHandshakeObserver());
   const { duplex, restoreHalfOpenPolicy } = createTappedSocket(socket, {
     inbound: (chunk) => queue.add('server', chunk),
     outbound: (chunk) => queue.add('client', chunk),
-  });
+  }, deliver);
   // Read what is queued while it is still the handshake's, and let go of it.
   duplex.once('close', () => queue.flush());
   const attached = new WeakSet<TLSSocket>();

@@ -25,16 +25,24 @@ export interface ByteTee {
  * from this Duplex, which is therefore true: give the TLS socket the policy it would have had
  * with `restoreHalfOpenPolicy` (the tap's attach() does).
  */
-export function createTappedSocket(socket: Socket, tee: ByteTee): { duplex: Duplex; restoreHalfOpenPolicy(tlsSocket: Socket): void } {
+export function createTappedSocket(socket: Socket, tee: ByteTee, deliver: Deliver = now): { duplex: Duplex; restoreHalfOpenPolicy(tlsSocket: Socket): void } {
   const allowHalfOpen = socket.allowHalfOpen;
   socket.allowHalfOpen = true;
   return {
-    duplex: new TappedSocket(socket, tee),
+    duplex: new TappedSocket(socket, tee, deliver),
     restoreHalfOpenPolicy: (tlsSocket) => {
       tlsSocket.allowHalfOpen = allowHalfOpen;
     },
   };
 }
+
+/**
+ * How what the socket says (data, end, error, close) is handed on: at once by default, or
+ * through a scheduler that may run it later, in order (server/net/fair-share.ts).
+ */
+export type Deliver = (task: () => void) => void;
+
+const now: Deliver = (task) => task();
 
 class TappedSocket extends Duplex {
   private peerEnded = false;
@@ -42,25 +50,27 @@ class TappedSocket extends Duplex {
   constructor(
     private readonly socket: Socket,
     private readonly tee: ByteTee,
+    deliver: Deliver,
   ) {
     super({ allowHalfOpen: true });
-    socket.on('data', (chunk: Buffer) => {
+    socket.on('data', (chunk: Buffer) => deliver(() => {
+      if (this.destroyed) return;
       this.show('inbound', chunk);
       if (!this.push(chunk)) socket.pause();
-    });
-    socket.on('end', () => {
+    }));
+    socket.on('end', () => deliver(() => {
       this.peerEnded = true;
       this.push(null);
-    });
+    }));
     // Destroying with the socket's own error makes the TLS socket emit that very error
     // (same object, same `code`, e.g. ECONNRESET), as it would over a plain socket.
-    socket.on('error', (error) => this.destroy(error));
-    socket.on('close', () => {
+    socket.on('error', (error) => deliver(() => this.destroy(error)));
+    socket.on('close', () => deliver(() => {
       if (this.destroyed) return;
       // After a clean end, let the reader take what is still buffered before closing.
       if (this.peerEnded && !this.readableEnded) this.once('end', () => this.destroy());
       else this.destroy();
-    });
+    }));
   }
 
   override _read(): void {
