@@ -35,6 +35,9 @@ export interface ProbeResult {
   steps: Step[];
 }
 
+/** Probe steps that end within this time are sent once, finished (see StepRecorder). */
+const RUNNING_NOTICE_MS = 30;
+
 const LATER_STEPS: [string, Step['phase'], string][] = [
   ['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response'],
 ];
@@ -62,7 +65,7 @@ function preflightAcceptance(chain: X509Certificate[], wire: TlsObservation): Di
 
 export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
   const t0 = performance.now();
-  const rec = new StepRecorder(ctx.onStep, t0);
+  const rec = new StepRecorder(ctx.onStep, t0, { runningNoticeMs: RUNNING_NOTICE_MS });
   const { limits, signal } = ctx;
   let conn: Handshake | undefined;
   let socket: net.Socket | undefined;

@@ -13,16 +13,31 @@ export interface OpenStep {
   finish(status: Exclude<StepStatus, 'running'>, fields?: Partial<Pick<Step, 'title' | 'summary' | 'details' | 'diagnosis'>>, endedAt?: number): Step;
 }
 
+export interface RecorderOptions {
+  /**
+   * Send a step's `running` state only once it has lasted this long: a step that ends sooner
+   * arrives once, finished (nobody sees a spinner for a few milliseconds, and each event costs
+   * both ends). The run's first step is always sent at once: it tells the browser work began.
+   * Default 0: every step is sent as it starts (the inbound check shows connections live).
+   */
+  runningNoticeMs?: number;
+}
+
 export class StepRecorder {
   readonly #sink: StepSink;
   readonly #t0: number;
   readonly #steps = new Map<string, Step>();
+  /** `running` notices not sent yet, by step id. */
+  readonly #notices = new Map<string, NodeJS.Timeout>();
   /** Diagnoses that still hold after their step was re-issued with a more decisive one. */
   readonly #kept: Diagnosis[] = [];
 
-  constructor(sink: StepSink, t0 = performance.now()) {
+  readonly #runningNoticeMs: number;
+
+  constructor(sink: StepSink, t0 = performance.now(), options: RecorderOptions = {}) {
     this.#sink = sink;
     this.#t0 = t0;
+    this.#runningNoticeMs = options.runningNoticeMs ?? 0;
   }
 
   elapsed(): number {
@@ -38,7 +53,15 @@ export class StepRecorder {
     const started = startedAt;
     const step: Step = { id, phase, status: 'running', title, startMs: round(started - this.#t0) };
     if (summary) step.summary = summary;
-    this.#emit(step);
+    if (this.#steps.size === 0 || this.#runningNoticeMs <= 0) {
+      this.#emit(step);
+    } else {
+      this.#steps.set(id, step);
+      this.#notices.set(id, setTimeout(() => {
+        this.#notices.delete(id);
+        if (this.#steps.get(id) === step) this.#sink(step);
+      }, this.#runningNoticeMs));
+    }
     return {
       id,
       finish: (status, fields = {}, endedAt = performance.now()) => {
@@ -88,6 +111,11 @@ export class StepRecorder {
   }
 
   #emit(step: Step): void {
+    const notice = this.#notices.get(step.id);
+    if (notice) {
+      clearTimeout(notice);
+      this.#notices.delete(step.id);
+    }
     this.#steps.set(step.id, step);
     this.#sink(step);
   }
