@@ -108,6 +108,15 @@ test('host name not in the server certificate → server_hostname_mismatch', asy
   assert.deepEqual(r.diagnoses, ['server_hostname_mismatch']);
 });
 
+test('an IP target is checked against the certificate\'s IP addresses, the name against its names', async () => {
+  const peer = await opensslServer(['-cert', pki.serverNameOnly.certFile, '-key', pki.serverNameOnly.keyFile, '-www']);
+  peers.push(peer);
+  const byIp = await probe({ url: `https://127.0.0.1:${peer.port}/`, caPem: pki.serverCa.cert });
+  assert.deepEqual(byIp.diagnoses, ['server_hostname_mismatch'], 'DNS:localhost does not cover 127.0.0.1');
+  const byName = await probe({ url: `https://localhost:${peer.port}/`, caPem: pki.serverCa.cert });
+  assert.equal(byName.outcome, 'pass');
+});
+
 test('closed port → connect_refused on the TCP step', async () => {
   const r = await probe({ url: `https://127.0.0.1:${await freePort()}/` });
   assert.deepEqual(r.diagnoses, ['connect_refused']);
@@ -179,7 +188,7 @@ for (const c of badInputs) {
 test('concurrent probes with the same credentials share one TLS context, each with a full handshake; none is kept after', async () => {
   const seen: { resumed: boolean; peer: string | undefined }[] = [];
   const server = tls.createServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.clientCa.cert, requestCert: true, rejectUnauthorized: true }, (s) => {
-    seen.push({ resumed: s.isSessionReused(), peer: s.getPeerCertificate().subject?.CN });
+    seen.push({ resumed: s.isSessionReused(), peer: String(s.getPeerCertificate().subject?.CN ?? '') });
     s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -30,6 +30,8 @@ export interface TestPki {
   serverCa: Pair;
   server: Pair;
   serverWrongName: Pair;
+  /** CN=localhost with DNS:localhost only: valid for the name, not for 127.0.0.1. */
+  serverNameOnly: Pair;
   serverSelfSigned: Pair;
   client: Pair;
   clientViaIntermediate: Pair;
@@ -84,6 +86,7 @@ export async function makeTestPki(): Promise<TestPki> {
   const clientIntermediate = await leaf('client-int', clientCa.issuer, { subject: 'CN=Test Client Intermediate, O=Harness Tests', profile: 'intermediate-ca' });
   const server = await leaf('server', serverCa.issuer, { subject: 'CN=localhost', profile: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const serverWrongName = await leaf('server-wrong-name', serverCa.issuer, { subject: 'CN=other.example', profile: 'server', dnsNames: ['other.example'] });
+  const serverNameOnly = await leaf('server-name-only', serverCa.issuer, { subject: 'CN=localhost', profile: 'server', dnsNames: ['localhost'] });
   const selfKeys = await generateKeyPair('P-256', true);
   const selfCert = await selfSign(selfKeys, { subject: 'CN=localhost', profile: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const serverSelfSigned = await save('server-self', selfCert.toString('pem') + '\n', await exportPkcs8Pem(selfKeys.privateKey));
@@ -118,6 +121,7 @@ export async function makeTestPki(): Promise<TestPki> {
     serverCa: serverCa.pair,
     server: server.pair,
     serverWrongName: serverWrongName.pair,
+    serverNameOnly: serverNameOnly.pair,
     serverSelfSigned,
     client: client.pair,
     clientViaIntermediate,
