@@ -5,26 +5,15 @@
 import type { ClientCredentialsFlow } from '../../shared/flows/flow-request.ts';
 import { FlowRun } from './flow-run.ts';
 import { tokenRequest } from './token-request.ts';
-import { inspectAndCall, planGrant } from './grant-steps.ts';
-import { assertionPool, clientAssertionInputs, clientAuthProblems, knowServer } from './server-ref.ts';
+import { beginClientGrant, inspectAndCall } from './grant-steps.ts';
 
 export function grantParams(grantType: string, flow: { scope?: string; extraParams?: Record<string, string> }): [string, string][] {
   return [['grant_type', grantType], ...(flow.scope ? [['scope', flow.scope] as [string, string]] : []), ...Object.entries(flow.extraParams ?? {})];
 }
 
 export async function runClientCredentials(flow: ClientCredentialsFlow, run: FlowRun): Promise<string> {
-  planGrant(run, flow, 'Token request');
   const auth = flow.clientAuth;
-  await run.inputs({
-    urls: [['issuer', flow.issuer], ['tokenUrl', flow.tokenUrl], ['jwksUrl', flow.jwksUrl], ['call.url', flow.call?.url]],
-    ...(flow.tls ? { tls: flow.tls } : {}),
-    jwts: clientAssertionInputs(auth),
-    problems: clientAuthProblems(auth, flow.tls),
-    summary: `client ${auth.clientId} · ${auth.method}`,
-    details: { grant: 'client_credentials', clientId: auth.clientId, authMethod: auth.method, scope: flow.scope ?? null },
-  });
-  const server = await knowServer(run, flow, { method: auth.method, clientId: auth.clientId });
-  const pool = assertionPool(auth);
+  const { server, pool } = await beginClientGrant(run, flow, 'client_credentials', 'Token request');
   const { token } = await tokenRequest(run, server, {
     id: 'exchange',
     title: 'Token request',

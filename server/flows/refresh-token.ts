@@ -3,23 +3,12 @@
 import type { RefreshTokenFlow } from '../../shared/flows/flow-request.ts';
 import { FlowRun } from './flow-run.ts';
 import { tokenRequest } from './token-request.ts';
-import { inspectAndCall, planGrant } from './grant-steps.ts';
-import { assertionPool, clientAssertionInputs, clientAuthProblems, knowServer } from './server-ref.ts';
+import { beginClientGrant, inspectAndCall } from './grant-steps.ts';
 import { grantParams } from './client-credentials.ts';
 
 export async function runRefreshToken(flow: RefreshTokenFlow, run: FlowRun): Promise<string> {
-  planGrant(run, flow, 'Refresh');
   const auth = flow.clientAuth;
-  await run.inputs({
-    urls: [['issuer', flow.issuer], ['tokenUrl', flow.tokenUrl], ['jwksUrl', flow.jwksUrl], ['call.url', flow.call?.url]],
-    ...(flow.tls ? { tls: flow.tls } : {}),
-    jwts: clientAssertionInputs(auth),
-    problems: clientAuthProblems(auth, flow.tls),
-    summary: `client ${auth.clientId} · ${auth.method}`,
-    details: { grant: 'refresh_token', clientId: auth.clientId, authMethod: auth.method, scope: flow.scope ?? null },
-  });
-  const server = await knowServer(run, flow, { method: auth.method, clientId: auth.clientId });
-  const pool = assertionPool(auth);
+  const { server, pool } = await beginClientGrant(run, flow, 'refresh_token', 'Refresh');
   const { token } = await tokenRequest(run, server, {
     id: 'exchange',
     title: 'Refresh',
