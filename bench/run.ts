@@ -2,7 +2,7 @@
 // its baseline (this machine is shared and noisy, so only ratios measured together count).
 // Writes bench/results.json and the table in docs/performance.md.
 //   npm run bench                     all figures
-//   npm run bench -- overhead tap     only some (overhead, concurrency, scale, endurance, tap, frontend, keygen)
+//   npm run bench -- overhead tap     only some (overhead, floor, concurrency, scale, endurance, tap, frontend)
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +210,49 @@ async function overhead(r: Ready, client: { certificatePem: string; privateKeyPe
   record({ name: 'probe overhead: median time per mTLS probe through the relay', value: median(relay), unit: 'ms', baseline: median(bare), ratio, goal: 'ratio ≤ 1.15', met: ratio <= 1.15 });
 }
 
+/**
+ * The floor under the overhead figure (bench/floor-process.ts): 200 sequential probes through
+ * a relay that does nothing but the handshake and the GET behind a WebSocket in its own
+ * process, without and with the wire tap, interleaved with the bare baseline and the relay.
+ */
+async function floor(r: Ready, client: { certificatePem: string; privateKeyPem: string }): Promise<void> {
+  const child = fork(join(ROOT, 'bench', 'floor-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { port } = await new Promise<{ port: number }>((ok) => child.once('message', (m) => ok(m as { port: number })));
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+  await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
+  let n = 0;
+  const waiting = new Map<number, (m: { status?: string; error?: string }) => void>();
+  ws.on('message', (d) => { const m = JSON.parse(String(d)) as { id: number; status?: string; error?: string }; waiting.get(m.id)?.(m); waiting.delete(m.id); });
+  const viaFloor = (tap: boolean) => new Promise<number>((ok, fail) => {
+    const id = n++;
+    const t0 = performance.now();
+    waiting.set(id, (m) => (m.status?.startsWith('HTTP/1.1 200') ? ok(performance.now() - t0) : fail(new Error(`floor probe: ${m.error ?? m.status}`))));
+    ws.send(JSON.stringify({ id, url: r.target, ...client, caPem: r.serverCaPem, tap }));
+  });
+  const relayWs = new RelayClient(r);
+  await relayWs.open();
+  const probe = { url: r.target, client, caPem: r.serverCaPem };
+  const viaRelay = async () => { const t0 = performance.now(); await relayWs.probe(probe); return performance.now() - t0; };
+  for (let i = 0; i < 20; i++) { await bareProbe(r, client); await viaFloor(false); await viaFloor(true); await viaRelay(); }
+  const bare: number[] = [];
+  const plain: number[] = [];
+  const tapped: number[] = [];
+  const relayed: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    bare.push(await bareProbe(r, client));
+    plain.push(await viaFloor(false));
+    tapped.push(await viaFloor(true));
+    relayed.push(await viaRelay());
+  }
+  relayWs.ws.close();
+  ws.close();
+  await new Promise<void>((ok) => { child.once('exit', () => ok()); child.send({ type: 'stop' }); });
+  for (const [label, times] of [['without the tap', plain], ['with the wire tap', tapped]] as const) {
+    const ratio = median(times) / median(bare);
+    record({ name: `floor: median time per probe through a minimal relay (WebSocket, own process, ${label})`, value: median(times), unit: 'ms', baseline: median(bare), ratio, goal: 'reported (what the architecture alone costs)', met: true, note: `the relay itself in the same rotation: ${median(relayed).toFixed(2)} ms, ratio ${(median(relayed) / median(bare)).toFixed(2)}` });
+  }
+}
+
 async function concurrency(r: Ready, client: { certificatePem: string; privateKeyPem: string }): Promise<void> {
   const WORKERS = 16;
   const PER = 25;
@@ -332,6 +375,7 @@ try {
   const client = await labCredentials(relay.sign);
   for (const [name, fn] of [
     ['overhead', () => overhead(relay.ready, client)],
+    ['floor', () => floor(relay.ready, client)],
     ['concurrency', () => concurrency(relay.ready, client)],
     ['tap', () => tapOverhead(relay.ready, client)],
     ['scale', () => scale(relay.ready, client, relay.stats)],
