@@ -57,12 +57,12 @@ function drainNextTurn(): void {
 
 /**
  * Runs `task` now or, when this turn's budget is spent, in a later turn. Tasks run in the order
- * given, so a connection's data, end and close keep their order.
+ * given, so a connection's data, end and close keep their order. Returns whether it ran now.
  */
-export function deliverFairly(task: () => void): void {
+export function deliverFairly(task: () => void): boolean {
   if (queue.length) {
     queue.push(task);
-    return;
+    return false;
   }
   const now = performance.now();
   if (turnStart < 0) {
@@ -71,10 +71,11 @@ export function deliverFairly(task: () => void): void {
   }
   if (now - turnStart < TURN_BUDGET_MS) {
     task();
-    return;
+    return true;
   }
   queue.push(task);
   drainNextTurn();
+  return false;
 }
 
 let grantedThisTick = false;

@@ -38,11 +38,15 @@ export function createTappedSocket(socket: Socket, tee: ByteTee, deliver: Delive
 
 /**
  * How what the socket says (data, end, error, close) is handed on: at once by default, or
- * through a scheduler that may run it later, in order (server/net/fair-share.ts).
+ * through a scheduler that may run it later, in order (server/net/fair-share.ts). Returns
+ * whether the task ran at once.
  */
-export type Deliver = (task: () => void) => void;
+export type Deliver = (task: () => void) => boolean;
 
-const now: Deliver = (task) => task();
+const now: Deliver = (task) => {
+  task();
+  return true;
+};
 
 class TappedSocket extends Duplex {
   private peerEnded = false;
@@ -53,11 +57,22 @@ class TappedSocket extends Duplex {
     deliver: Deliver,
   ) {
     super({ allowHalfOpen: true });
-    socket.on('data', (chunk: Buffer) => deliver(() => {
-      if (this.destroyed) return;
-      this.show('inbound', chunk);
-      if (!this.push(chunk)) socket.pause();
-    }));
+    // A chunk that waits its turn holds the socket paused, so nothing piles up behind it.
+    let waiting = false;
+    socket.on('data', (chunk: Buffer) => {
+      const ranNow = deliver(() => {
+        const resume = waiting;
+        waiting = false;
+        if (this.destroyed) return;
+        this.show('inbound', chunk);
+        if (!this.push(chunk)) socket.pause();
+        else if (resume) socket.resume();
+      });
+      if (!ranNow) {
+        waiting = true;
+        socket.pause();
+      }
+    });
     socket.on('end', () => deliver(() => {
       this.peerEnded = true;
       this.push(null);
