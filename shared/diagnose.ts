@@ -9,6 +9,8 @@ export interface FailureSignals {
   phase: 'dns' | 'tcp' | 'tls' | 'request' | 'response';
   errorCode?: string;
   errorMessage?: string;
+  /** The fatal alert the server sent, as the wire tap read it; preferred to what the error's text says. */
+  serverAlert?: number;
   /** True when the phase's own timer fired. */
   timedOut?: boolean;
   /** secureConnect fired before the failure (TLS 1.3 client-certificate alerts arrive after it). */
@@ -98,7 +100,7 @@ export function classifyFailure(s: FailureSignals): Classified {
     return { code: 'connect_refused', evidence };
   }
 
-  const alert = alertFromError(s.errorCode, s.errorMessage);
+  const alert = s.serverAlert ?? alertFromError(s.errorCode, s.errorMessage);
   if (alert !== undefined) {
     evidence.unshift(`TLS alert ${alert} (${alertName(alert)}) received from the server${s.handshakeComplete ? ' after the handshake completed' : ''}`);
     return { code: fromAlert(alert, s), evidence };
