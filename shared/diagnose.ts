@@ -111,7 +111,8 @@ export function classifyFailure(s: FailureSignals): Classified {
     if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL|RECORD_LAYER_FAILURE/.test(code)) {
       return { code: 'not_tls', evidence };
     }
-    if (/UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|TLSV1_ALERT_PROTOCOL_VERSION/.test(code)) {
+    // A protocol_version alert was read above, however OpenSSL spelled it; these are refusals on this side.
+    if (/UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE/.test(code)) {
       return { code: 'tls_version_mismatch', evidence };
     }
   }
