@@ -30,11 +30,11 @@ function stage(name, cmd, args, count) {
     let out = '';
     child.stdout.on('data', (d) => { process.stdout.write(d); out += d; });
     child.on('exit', (code) => {
-      if (count) {
-        const { passed, failed } = count(out);
-        totals.passed += passed;
-        totals.failed += failed;
-      }
+      const { passed, failed } = count ? count(out) : { passed: 0, failed: 0 };
+      totals.passed += passed;
+      // A stage that fails without a failed test to show for it (type check, build, a runner
+      // that crashed) counts as one failure: the closing line never says 0 failed for a failed run.
+      totals.failed += code !== 0 && failed === 0 ? 1 : failed;
       if (code !== 0) console.log(`=== ${name} failed (exit ${code})`);
       resolve(code === 0);
     });

@@ -20,6 +20,8 @@ const cases: { name: string; s: FailureSignals; want: string }[] = [
   { name: 'internal_error with a chain', s: { phase: 'tls', errorCode: 'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR', clientCertSent: true, clientChainLength: 3 }, want: 'client_chain_too_deep' },
   { name: 'internal_error with a lone leaf', s: { phase: 'tls', errorCode: 'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR', clientCertSent: true, clientChainLength: 1 }, want: 'tls_handshake_failed' },
   { name: 'protocol_version', s: { phase: 'tls', errorCode: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }, want: 'tls_version_mismatch' },
+  { name: 'the alert the tap read, the error naming none', s: { phase: 'tls', errorCode: 'ERR_SSL_SOMETHING_NEW', serverAlert: 48, clientCertSent: true }, want: 'client_cert_unknown_ca' },
+  { name: 'OpenSSL 3.5 spelling (Node 24)', s: { phase: 'tls', errorCode: 'ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_EXPIRED', clientCertSent: true }, want: 'client_cert_expired' },
   { name: 'unsupported protocol locally', s: { phase: 'tls', errorCode: 'ERR_SSL_UNSUPPORTED_PROTOCOL' }, want: 'tls_version_mismatch' },
   { name: 'plain HTTP on a TLS port', s: { phase: 'tls', errorCode: 'ERR_SSL_WRONG_VERSION_NUMBER' }, want: 'not_tls' },
   { name: 'nginx 400 no certificate', s: { phase: 'response', httpStatus: 400, httpBody: '<center>No required SSL certificate was sent</center>' }, want: 'client_cert_required' },

@@ -9,6 +9,8 @@ export interface FailureSignals {
   phase: 'dns' | 'tcp' | 'tls' | 'request' | 'response';
   errorCode?: string;
   errorMessage?: string;
+  /** The fatal alert the server sent, as the wire tap read it; preferred to what the error's text says. */
+  serverAlert?: number;
   /** True when the phase's own timer fired. */
   timedOut?: boolean;
   /** secureConnect fired before the failure (TLS 1.3 client-certificate alerts arrive after it). */
@@ -98,7 +100,7 @@ export function classifyFailure(s: FailureSignals): Classified {
     return { code: 'connect_refused', evidence };
   }
 
-  const alert = alertFromError(s.errorCode, s.errorMessage);
+  const alert = s.serverAlert ?? alertFromError(s.errorCode, s.errorMessage);
   if (alert !== undefined) {
     evidence.unshift(`TLS alert ${alert} (${alertName(alert)}) received from the server${s.handshakeComplete ? ' after the handshake completed' : ''}`);
     return { code: fromAlert(alert, s), evidence };
@@ -109,7 +111,8 @@ export function classifyFailure(s: FailureSignals): Classified {
     if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL|RECORD_LAYER_FAILURE/.test(code)) {
       return { code: 'not_tls', evidence };
     }
-    if (/UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|TLSV1_ALERT_PROTOCOL_VERSION/.test(code)) {
+    // A protocol_version alert was read above, however OpenSSL spelled it; these are refusals on this side.
+    if (/UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE/.test(code)) {
       return { code: 'tls_version_mismatch', evidence };
     }
   }

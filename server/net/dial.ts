@@ -276,7 +276,7 @@ export function trustFor(url: URL, bundle: string[], lab: LabTrust | undefined, 
   return { ca: undefined, label: 'system store' };
 }
 
-/** What the tap adds to a diagnosis: did the server ask, and did we send a certificate. */
+/** What the tap adds to a diagnosis: did the server ask, did we send a certificate, which alert it sent. */
 export function wireSignals(wire: TlsObservation): Partial<FailureSignals> {
   const out: Partial<FailureSignals> = {};
   // "Not requested" is only known once the server's whole first flight was read.
@@ -286,5 +286,8 @@ export function wireSignals(wire: TlsObservation): Partial<FailureSignals> {
     out.clientCertSent = wire.clientChainDer.length > 0;
     out.clientChainLength = wire.clientChainDer.length;
   }
+  // The alert's number as sent, whatever OpenSSL's error text makes of it.
+  const fatal = wire.alerts.find((a) => a.from === 'server' && a.level === 2);
+  if (fatal) out.serverAlert = fatal.description;
   return out;
 }

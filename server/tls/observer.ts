@@ -50,6 +50,11 @@ function secretLabel(direction: Direction): KeylogLabel {
   return direction.epoch === 'handshake' ? HANDSHAKE_SECRETS[direction.from] : SERVER_APPLICATION_SECRET;
 }
 
+/** A record and its place among the records of both directions, counted as they completed. */
+interface ArrivedRecord extends TlsRecord {
+  arrival: number;
+}
+
 class Direction {
   readonly records = new RecordSplitter();
   readonly handshake = new HandshakeReassembler();
@@ -58,7 +63,7 @@ class Direction {
   epoch: 'handshake' | 'application' = 'handshake';
   decryptor: Tls13RecordDecryptor | null = null;
   /** Protected records that arrived before the keylog line for their secret. */
-  readonly waiting: TlsRecord[] = [];
+  readonly waiting: ArrivedRecord[] = [];
   waitingBytes = 0;
 
   constructor(readonly from: Peer) {}
@@ -72,6 +77,12 @@ export class TlsHandshakeObserver {
   private versionNumber: number | undefined;
   private cipherSuiteNumber: number | undefined;
   private decryptionProblem: string | undefined;
+  /** Records completed so far, both directions; what a message or alert is ordered by. */
+  private arrivals = 0;
+  /** The arrival of the record being read, and of each message and alert in `result`. */
+  private reading = 0;
+  private readonly messageArrivals: number[] = [];
+  private readonly alertArrivals: number[] = [];
   private readonly result: TlsObservation = {
     helloRetryRequest: false,
     certificateRequested: false,
@@ -137,7 +148,8 @@ export class TlsHandshakeObserver {
     this.guard(direction, () => {
       for (const record of direction.records.push(chunk)) {
         if (direction.stopped) return;
-        if (direction.waiting.length > 0 || !this.process(direction, record)) this.wait(direction, record);
+        const arrival = this.arrivals++;
+        if (direction.waiting.length > 0 || !this.process(direction, record, arrival)) this.wait(direction, record, arrival);
       }
     });
   }
@@ -159,9 +171,9 @@ export class TlsHandshakeObserver {
     }
   }
 
-  private wait(direction: Direction, record: TlsRecord): void {
+  private wait(direction: Direction, record: TlsRecord, arrival: number): void {
     // Copy: the record views a socket chunk that must not be pinned for long.
-    direction.waiting.push({ ...record, header: copyBytes(record.header), fragment: copyBytes(record.fragment) });
+    direction.waiting.push({ ...record, header: copyBytes(record.header), fragment: copyBytes(record.fragment), arrival });
     direction.waitingBytes += record.fragment.length;
     if (direction.waitingBytes > MAX_WAITING_BYTES) {
       throw new TlsTapError('decrypt_failed', `gave up after ${direction.waitingBytes} bytes without ${secretLabel(direction)} in the keylog`);
@@ -171,14 +183,15 @@ export class TlsHandshakeObserver {
   private drain(direction: Direction): void {
     while (direction.waiting.length > 0 && !direction.stopped) {
       const record = direction.waiting[0]!;
-      if (!this.process(direction, record)) return;
+      if (!this.process(direction, record, record.arrival)) return;
       direction.waiting.shift();
       direction.waitingBytes -= record.fragment.length;
     }
   }
 
   /** Handles one record; false when it is protected and its secret has not been logged yet. */
-  private process(direction: Direction, record: TlsRecord): boolean {
+  private process(direction: Direction, record: TlsRecord, arrival: number): boolean {
+    this.reading = arrival;
     switch (record.contentType) {
       case CONTENT_TYPE.changeCipherSpec:
         // TLS 1.3 sends it only for middlebox compatibility; in TLS 1.2 encryption starts here,
@@ -226,13 +239,13 @@ export class TlsHandshakeObserver {
 
   private alerts(direction: Direction, fragment: Uint8Array, encrypted: boolean): void {
     for (const { level, description } of direction.alerts.push(fragment)) {
-      this.result.alerts.push({ from: direction.from, level, description, name: alertName(description), encrypted });
+      inArrivalOrder(this.result.alerts, this.alertArrivals, { from: direction.from, level, description, name: alertName(description), encrypted }, this.reading);
     }
   }
 
   private handshakeBytes(direction: Direction, fragment: Uint8Array, encrypted: boolean): void {
     for (const message of direction.handshake.push(fragment)) {
-      this.result.messages.push({ from: direction.from, type: handshakeTypeName(message.type), encrypted });
+      inArrivalOrder(this.result.messages, this.messageArrivals, { from: direction.from, type: handshakeTypeName(message.type), encrypted }, this.reading);
       this.handshakeMessage(direction, message, encrypted);
       if (direction.stopped) return;
     }
@@ -326,6 +339,18 @@ export class TlsHandshakeObserver {
     for (const secret of this.secrets.values()) secret.fill(0);
     this.secrets.clear();
   }
+}
+
+/**
+ * Adds an entry where its record's arrival puts it. A record held for its secret is read when
+ * the keylog line comes, which may be after the other direction's later records: the order
+ * stays the one on the wire, however late the keylog (or a deferred reading) is.
+ */
+function inArrivalOrder<T>(list: T[], arrivals: number[], entry: T, arrival: number): void {
+  let at = list.length;
+  while (at > 0 && arrivals[at - 1]! > arrival) at--;
+  list.splice(at, 0, entry);
+  arrivals.splice(at, 0, arrival);
 }
 
 /** A DN the server sent that does not parse still shows up, as OpenSSL shows undecodable values: #hex. */

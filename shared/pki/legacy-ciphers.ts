@@ -1,48 +1,15 @@
-// The ciphers of legacy PKCS#12 files, which WebCrypto does not have: Triple-DES and RC2 in CBC
-// mode (decryption only), and the PKCS#12 key derivation (RFC 7292 appendix B) over SHA-1.
-// Windows exported .pfx files this way for two decades and `openssl pkcs12 -legacy` still does,
-// so partners keep sending them. Speed is irrelevant here: the data is a few kilobytes.
-
-// ---- SHA-1 (synchronous: the PKCS#12 KDF hashes thousands of times in a row) -------------
-
-export function sha1(data: Uint8Array): Uint8Array {
-  const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
-  const length = data.length;
-  const padded = new Uint8Array(((length + 9 + 63) >> 6) << 6);
-  padded.set(data);
-  padded[length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(length / 0x20000000));
-  view.setUint32(padded.length - 4, (length << 3) >>> 0);
-  const w = new Uint32Array(80);
-  for (let block = 0; block < padded.length; block += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(block + i * 4);
-    for (let i = 16; i < 80; i++) {
-      const x = w[i - 3]! ^ w[i - 8]! ^ w[i - 14]! ^ w[i - 16]!;
-      w[i] = (x << 1) | (x >>> 31);
-    }
-    let [a, b, c, d, e] = h as [number, number, number, number, number];
-    for (let i = 0; i < 80; i++) {
-      const f = i < 20 ? (b & c) | (~b & d) : i < 40 ? b ^ c ^ d : i < 60 ? (b & c) | (b & d) | (c & d) : b ^ c ^ d;
-      const k = i < 20 ? 0x5a827999 : i < 40 ? 0x6ed9eba1 : i < 60 ? 0x8f1bbcdc : 0xca62c1d6;
-      const t = (((a << 5) | (a >>> 27)) + f + e + k + w[i]!) >>> 0;
-      e = d;
-      d = c;
-      c = ((b << 30) | (b >>> 2)) >>> 0;
-      b = a;
-      a = t;
-    }
-    h[0] = (h[0]! + a) >>> 0;
-    h[1] = (h[1]! + b) >>> 0;
-    h[2] = (h[2]! + c) >>> 0;
-    h[3] = (h[3]! + d) >>> 0;
-    h[4] = (h[4]! + e) >>> 0;
-  }
-  const out = new Uint8Array(20);
-  const outView = new DataView(out.buffer);
-  h.forEach((v, i) => outView.setUint32(i * 4, v));
-  return out;
-}
+// The ciphers of legacy PKCS#12 files: Triple-DES and RC2 in CBC mode (decryption only), and the
+// PKCS#12 key derivation (RFC 7292 appendix B) over SHA-1. Windows exported .pfx files this way
+// for two decades and `openssl pkcs12 -legacy` still does, so partners keep sending them.
+//
+// SHA-1 is @noble/hashes' (audited, synchronous: the KDF hashes thousands of times in a row, and
+// WebCrypto's digest would make that thousands of awaits). What stays written here, because no
+// well-kept library serves it in both the browser and Node: DES/Triple-DES and RC2 (WebCrypto has
+// neither, @noble/ciphers leaves both out; @peculiar/webcrypto's DES-EDE3-CBC wraps node:crypto,
+// so it cannot run in the browser, and it has no RC2), and the RFC 7292 KDF (pkijs has one but
+// keeps it private). Each is checked against known answers and `openssl enc` / `pkcs12 -legacy`.
+// Speed is irrelevant here: the data is a few kilobytes.
+import { sha1 } from '@noble/hashes/legacy.js';
 
 // ---- PKCS#12 key derivation (RFC 7292 B.2), SHA-1 only as the legacy PBE schemes use it ---
 

@@ -1,0 +1,43 @@
+// The TLS phase's failure signals against a real `openssl s_server`: the alert a refusing server
+// sent comes from the wire tap, as a number, whatever text OpenSSL gives the error.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DEFAULT_LIMITS } from '../defaults.ts';
+import { startOpenSslServer, stopAllOpenSslServers } from '../tls/testing/openssl-peers.ts';
+import { makeTestPki, type TestPki } from '../tls/testing/pki.ts';
+import { connectTcp, handshakeTls, PhaseError } from './dial.ts';
+
+let pki: TestPki;
+before(async () => {
+  pki = await makeTestPki();
+});
+after(async () => {
+  stopAllOpenSslServers();
+  await pki?.remove();
+});
+
+const cases = [
+  { name: 'TLS 1.2, no client certificate: handshake_failure', flag: '-tls1_2', clientCert: false, alert: 40 },
+  { name: 'TLS 1.2, a certificate from a CA it does not trust: unknown_ca', flag: '-tls1_2', clientCert: true, alert: 48 },
+] as const;
+
+for (const c of cases) {
+  test(`a refusing server's alert reaches the signals from the tap: ${c.name}`, async () => {
+    // The client's own CA is left out of -CAfile for the unknown_ca case.
+    const caFile = c.clientCert ? pki.serverRoot.certPath : pki.clientCasPath;
+    const server = await startOpenSslServer(['-cert', pki.server.certPath, '-key', pki.server.keyPath, '-cert_chain', pki.serverIntermediate.certPath, c.flag, '-Verify', '1', '-verify_return_error', '-CAfile', caFile]);
+    try {
+      const socket = await connectTcp('127.0.0.1', server.port, 4, DEFAULT_LIMITS);
+      const opts = { servername: 'localhost', ca: [pki.serverRoot.certPem], ...(c.clientCert ? { certificatePem: pki.client.certPem, privateKeyPem: pki.client.keyPem } : {}) };
+      const err = await handshakeTls(socket, opts, 'localhost', DEFAULT_LIMITS, undefined, {}).then(
+        () => assert.fail('the handshake should fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof PhaseError, String(err));
+      assert.equal(err.signals.phase, 'tls');
+      assert.equal(err.signals.serverAlert, c.alert, `error ${err.signals.errorCode}`);
+    } finally {
+      server.stop();
+    }
+  });
+}
