@@ -3,8 +3,6 @@
 import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
 import { startRelay, VERSION } from './relay.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
@@ -13,6 +11,7 @@ import { validateLimits } from './defaults.ts';
 import { formatStep, formatFinished } from './format-steps.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { defaultLabDir } from './lab/lab-dir.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -219,7 +218,7 @@ async function probe(argv: string[], io: Io): Promise<number> {
       throw err;
     }
     if (target === 'lab') {
-      lab = await startLab({ dataDir: process.env.HARNESS_LAB_DIR ?? join(tmpdir(), 'mtls-harness-lab') });
+      lab = await startLab({ dataDir: defaultLabDir() });
       req.url = lab.info.targets[0]!.url;
       if (values['lab-cert']) req.client = await issueLabClient(lab);
     } else if (values['lab-cert']) {

@@ -15,6 +15,7 @@ import { startLab, type RunningLab } from './lab/lab.ts';
 import { createLogger } from './log.ts';
 import { CallbackRegistry } from './flows/callbacks.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
+import { defaultLabDir } from './lab/lab-dir.ts';
 
 export const VERSION = '0.1.0';
 
@@ -25,7 +26,7 @@ export interface RelayOptions {
   host?: string;
   lab?: boolean;
   labPort?: number;
-  /** Where the lab keeps its CA; default `.lab/` in the checkout. */
+  /** Where the lab keeps its CA and keys; default: defaultLabDir() (one lab per user and machine). */
   dataDir?: string;
   webRoot?: string;
   quiet?: boolean;
@@ -61,7 +62,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet, opts.logWriter);
   const token = randomBytes(32).toString('hex');
-  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? join(ROOT, '.lab'), port: opts.labPort ?? 0 });
+  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
 
   const callbacks = new CallbackRegistry();
   const policy = hosted

@@ -6,8 +6,6 @@
 // `expect` block instead (for examples and CI).
 import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol.ts';
 import { flowTarget } from '../../shared/flows/flow-request.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
@@ -19,6 +17,7 @@ import { runFlow, flowSecrets } from '../flows/run-flow.ts';
 import { startCallbackListener } from '../flows/callback-listener.ts';
 import { followRedirects } from '../flows/user-agent.ts';
 import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, type Scenario } from '../scenarios/scenario.ts';
+import { defaultLabDir } from '../lab/lab-dir.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -53,7 +52,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
   let ownLab: RunningLab | null = null;
   let lab = opts.lab ?? null;
   if (!lab && needsLab(scenario)) {
-    ownLab = await startLab({ dataDir: process.env.HARNESS_LAB_DIR ?? join(tmpdir(), 'mtls-harness-lab') });
+    ownLab = await startLab({ dataDir: defaultLabDir() });
     lab = ownLab;
   }
   try {
