@@ -19,6 +19,11 @@ import { defaultLabDir } from './lab/lab-dir.ts';
 
 export const VERSION = '0.1.0';
 
+/** Node and OpenSSL versions and the platform: what shapes every handshake the relay makes. */
+export function relayRuntime(): { node: string; openssl: string; platform: string } {
+  return { node: process.versions.node, openssl: process.versions.openssl, platform: `${process.platform} ${process.arch}` };
+}
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface RelayOptions {
@@ -68,7 +73,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const policy = hosted
     ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
     : LOCAL_POLICY;
-  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0, origin: '', callbacks, policy };
+  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, activeRuns: 0, origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
