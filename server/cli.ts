@@ -2,9 +2,7 @@
 // certificates. Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
 import './pki/provider.ts';
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
 import { startRelay, VERSION } from './relay.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
@@ -13,6 +11,8 @@ import { validateLimits } from './defaults.ts';
 import { formatStep, formatFinished } from './format-steps.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { defaultLabDir } from './lab/lab-dir.ts';
+import { TranscriptRecorder } from './transcripts/recorder.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -29,12 +29,17 @@ Usage:
       addresses on allowed ports (default 443, 8443, 9443) are probed. --limit overrides a
       limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000.
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
-                    [--data TEXT | --data-file FILE] [--insecure] [--json]
+                    [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
       add --lab-cert to have the lab issue a fresh client certificate for the run.
-  harness run FILE [--json] [--check]
-      Run a scenario file (a probe or a token flow, docs/scenarios.md) headless; scenarios
-      that name the lab start it in-process. --check: exit 0 when the run matched "expect".
+  harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]
+      Run scenario files (probes and token flows, docs/scenarios.md) headless; scenarios
+      that name the lab start it in-process. --check: exit 0 when every run matched "expect".
+      Keep each run as a transcript, all of them as an HTML report and JUnit XML.
+  harness show TRANSCRIPT [--json]
+      Print a recorded run (a transcript, docs/transcripts.md) as it ran.
+  harness diff A B [--json]
+      Compare two transcripts step by step (the passing run first): what differs and why.
   harness cert inspect FILE... [--password P] [--json]
       Inspect certificates, chains and keys (PEM, DER, PKCS#12, JSON with PEMs).
 
@@ -56,6 +61,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'run': {
         const { run } = await import('./commands/run.ts');
         return await run(rest, io);
+      }
+      case 'show': {
+        const { show } = await import('./commands/show.ts');
+        return await show(rest, io);
+      }
+      case 'diff': {
+        const { diff } = await import('./commands/diff.ts');
+        return await diff(rest, io);
       }
       case undefined:
       case 'help':
@@ -187,6 +200,7 @@ async function probe(argv: string[], io: Io): Promise<number> {
       insecure: { type: 'boolean', short: 'k', default: false },
       json: { type: 'boolean', default: false },
       'lab-cert': { type: 'boolean', default: false },
+      transcript: { type: 'string' },
     },
     strict: true,
   });
@@ -219,7 +233,7 @@ async function probe(argv: string[], io: Io): Promise<number> {
       throw err;
     }
     if (target === 'lab') {
-      lab = await startLab({ dataDir: process.env.HARNESS_LAB_DIR ?? join(tmpdir(), 'mtls-harness-lab') });
+      lab = await startLab({ dataDir: defaultLabDir() });
       req.url = lab.info.targets[0]!.url;
       if (values['lab-cert']) req.client = await issueLabClient(lab);
     } else if (values['lab-cert']) {
@@ -229,8 +243,11 @@ async function probe(argv: string[], io: Io): Promise<number> {
     const runId = 'cli';
     const secrets = secretValues({ headers: req.headers, body: req.body, privateKeyPems: req.client ? [req.client.privateKeyPem] : [] });
     const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
+    const recorder = new TranscriptRecorder();
     const emit = (msg: ServerMessage) => {
-      if (values.json) io.stdout(`${JSON.stringify(clean(msg))}\n`);
+      const shown = clean(msg);
+      recorder.record(shown);
+      if (values.json) io.stdout(`${JSON.stringify(shown)}\n`);
     };
     emit({ type: 'run.started', id: 'cli', runId, kind: 'probe', target: req.url });
     if (!values.json) io.stdout(clean(`Probe ${method} ${redactUrl(req.url)}\n`));
@@ -244,6 +261,16 @@ async function probe(argv: string[], io: Io): Promise<number> {
     });
     emit({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
     if (!values.json) io.stdout(formatFinished(result.outcome, result.diagnoses, result.durationMs));
+    if (values.transcript) {
+      const transcript = recorder.transcript(`Probe ${method} ${redactUrl(target === 'lab' ? 'lab' : req.url)}`, { secrets });
+      try {
+        await writeFile(values.transcript, `${JSON.stringify(transcript, null, 2)}\n`);
+      } catch (err) {
+        io.stderr(`harness: cannot write ${values.transcript}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+        return 2;
+      }
+      io.stderr(`Transcript written to ${values.transcript}\n`);
+    }
     return result.outcome === 'pass' ? 0 : 1;
   } finally {
     await lab?.close();

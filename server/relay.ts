@@ -15,8 +15,14 @@ import { startLab, type RunningLab } from './lab/lab.ts';
 import { createLogger } from './log.ts';
 import { CallbackRegistry } from './flows/callbacks.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
+import { defaultLabDir } from './lab/lab-dir.ts';
 
 export const VERSION = '0.1.0';
+
+/** Node and OpenSSL versions and the platform: what shapes every handshake the relay makes. */
+export function relayRuntime(): { node: string; openssl: string; platform: string } {
+  return { node: process.versions.node, openssl: process.versions.openssl, platform: `${process.platform} ${process.arch}` };
+}
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,7 +31,7 @@ export interface RelayOptions {
   host?: string;
   lab?: boolean;
   labPort?: number;
-  /** Where the lab keeps its CA; default `.lab/` in the checkout. */
+  /** Where the lab keeps its CA and keys; default: defaultLabDir() (one lab per user and machine). */
   dataDir?: string;
   webRoot?: string;
   quiet?: boolean;
@@ -61,13 +67,13 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet, opts.logWriter);
   const token = randomBytes(32).toString('hex');
-  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? join(ROOT, '.lab'), port: opts.labPort ?? 0 });
+  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
 
   const callbacks = new CallbackRegistry();
   const policy = hosted
     ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
     : LOCAL_POLICY;
-  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0, origin: '', callbacks, policy };
+  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, activeRuns: 0, origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,

@@ -61,7 +61,7 @@ export class Session {
     ws.on('pong', () => { this.#alive = true; });
     ws.on('close', () => this.#cancelAll());
     ws.on('error', () => this.#cancelAll());
-    this.send({ type: 'welcome', version: PROTOCOL_VERSION, relay: state.info });
+    this.send({ type: 'welcome', version: PROTOCOL_VERSION, relay: state.info, time: Date.now() });
   }
 
   /** Called by the heartbeat: false when the client missed a whole interval. */

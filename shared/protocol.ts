@@ -144,6 +144,8 @@ export interface RelayInfo {
   mode: 'local' | 'hosted';
   version: string;
   lab: LabInfo | null;
+  /** What makes the relay's connections, for transcripts: Node and OpenSSL versions, platform. */
+  runtime: { node: string; openssl: string; platform: string };
 }
 
 export type ErrorCode =
@@ -164,7 +166,8 @@ export type ErrorCode =
   | 'internal';
 
 export type ServerMessage =
-  | { type: 'welcome'; version: typeof PROTOCOL_VERSION; relay: RelayInfo }
+  /** `time`: the relay's clock (epoch ms) when it sent the welcome; transcripts record runs in it. */
+  | { type: 'welcome'; version: typeof PROTOCOL_VERSION; relay: RelayInfo; time: number }
   | { type: 'run.started'; id: string; runId: string; kind: RunKind; target: string }
   | { type: 'step'; runId: string; step: Step }
   | {

@@ -1,16 +1,24 @@
 // The lab's private PKI: a client CA that signs certificates for browser-made CSRs and a
 // server CA + localhost certificate for the lab targets. Made fresh on first start and kept
-// in the data directory (never in the repository) so a restart keeps issued certs valid.
+// in the lab directory (one per user and machine, see lab-dir.ts) so a restart, and every
+// command that starts a lab, keeps issued certificates valid.
 import '../pki/provider.ts';
-import { webcrypto } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes, webcrypto } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreate } from './lab-dir.ts';
 import { generateKeyPair, selfSign, issue, exportPkcs8Pem, readCsr, x509, type Issuer } from '../../shared/pki/issue.ts';
 
-export const LAB_CLIENT_CA_SUBJECT = 'CN=Harness Lab Client CA, O=mTLS Harness Lab';
-export const LAB_SERVER_CA_SUBJECT = 'CN=Harness Lab Server CA, O=mTLS Harness Lab';
+/**
+ * The lab CAs' names carry a short identifier made with the lab, so a certificate from one
+ * lab refused by another says why in its issuer name: "Harness Lab Client CA 3f9a2c1b".
+ */
+export const labClientCaSubject = (labId: string) => `CN=Harness Lab Client CA ${labId}, O=mTLS Harness Lab`;
+export const labServerCaSubject = (labId: string) => `CN=Harness Lab Server CA ${labId}, O=mTLS Harness Lab`;
 
 export interface LabPki {
+  /** Tells this lab from any other: in both CA names and in the relay's welcome. */
+  labId: string;
   clientCa: Issuer;
   clientCaPem: string;
   serverCaPem: string;
@@ -18,41 +26,52 @@ export interface LabPki {
   serverKeyPem: string;
 }
 
-const FILES = {
-  clientCa: 'client-ca.pem',
-  clientCaKey: 'client-ca.key',
-  serverCa: 'server-ca.pem',
-  serverCert: 'server.pem',
-  serverKey: 'server.key',
-} as const;
+/** All of the PKI in one file, so it is written (and replaced) in one atomic step. */
+const PKI_FILE = 'lab-pki.json';
+/** Public copies for people to use: `harness probe … --ca server-ca.pem`, a server's CA file. */
+const PUBLIC_FILES = { clientCa: 'client-ca.pem', serverCa: 'server-ca.pem' } as const;
 
+interface PkiFile {
+  labId: string;
+  clientCaPem: string;
+  clientCaKeyPem: string;
+  serverCaPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+}
 
 async function importSigningKey(pem: string): Promise<CryptoKey> {
   const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
   return webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']) as Promise<CryptoKey>;
 }
 
-async function tryLoad(dir: string): Promise<LabPki | null> {
+function parse(text: string): PkiFile | null {
   try {
-    const read = (name: string) => readFile(join(dir, name), 'utf8');
-    const [clientCaPem, clientCaKeyPem, serverCaPem, serverCertPem, serverKeyPem] = await Promise.all([
-      read(FILES.clientCa), read(FILES.clientCaKey), read(FILES.serverCa), read(FILES.serverCert), read(FILES.serverKey),
-    ]);
-    const certificate = new x509.X509Certificate(clientCaPem);
-    const server = new x509.X509Certificate(serverCertPem);
-    // Renew everything once the server certificate gets close to its end rather than serve an expired lab.
-    if (server.notAfter.getTime() - Date.now() < 7 * 86_400_000) return null;
-    return { clientCa: { certificate, privateKey: await importSigningKey(clientCaKeyPem) }, clientCaPem, serverCaPem, serverCertPem, serverKeyPem };
+    const f = JSON.parse(text) as Partial<PkiFile>;
+    const ok = [f.labId, f.clientCaPem, f.clientCaKeyPem, f.serverCaPem, f.serverCertPem, f.serverKeyPem].every((v) => typeof v === 'string' && v.length > 0);
+    return ok ? f as PkiFile : null;
   } catch {
     return null;
   }
 }
 
-async function create(dir: string): Promise<LabPki> {
+/** Renew everything once the server certificate gets close to its end rather than serve an expired lab. */
+function usable(text: string): boolean {
+  const f = parse(text);
+  if (!f) return false;
+  try {
+    return new x509.X509Certificate(f.serverCertPem).notAfter.getTime() - Date.now() >= 7 * 86_400_000;
+  } catch {
+    return false;
+  }
+}
+
+async function create(): Promise<string> {
+  const labId = randomBytes(4).toString('hex');
   const clientCaKeys = await generateKeyPair('P-256', true);
-  const clientCaCert = await selfSign(clientCaKeys, { subject: LAB_CLIENT_CA_SUBJECT, profile: 'root-ca', pathLength: 1 });
+  const clientCaCert = await selfSign(clientCaKeys, { subject: labClientCaSubject(labId), profile: 'root-ca', pathLength: 1 });
   const serverCaKeys = await generateKeyPair('P-256', true);
-  const serverCaCert = await selfSign(serverCaKeys, { subject: LAB_SERVER_CA_SUBJECT, profile: 'root-ca', pathLength: 0 });
+  const serverCaCert = await selfSign(serverCaKeys, { subject: labServerCaSubject(labId), profile: 'root-ca', pathLength: 0 });
   const serverKeys = await generateKeyPair('P-256', true);
   const serverCert = await issue(serverKeys.publicKey, { certificate: serverCaCert, privateKey: serverCaKeys.privateKey }, {
     subject: 'CN=localhost, O=mTLS Harness Lab',
@@ -60,27 +79,32 @@ async function create(dir: string): Promise<LabPki> {
     dnsNames: ['localhost'],
     ipAddresses: ['127.0.0.1', '::1'],
   });
-  const pki: LabPki = {
-    clientCa: { certificate: clientCaCert, privateKey: clientCaKeys.privateKey },
+  const file: PkiFile = {
+    labId,
     clientCaPem: clientCaCert.toString('pem') + '\n',
+    clientCaKeyPem: await exportPkcs8Pem(clientCaKeys.privateKey),
     serverCaPem: serverCaCert.toString('pem') + '\n',
     serverCertPem: serverCert.toString('pem') + '\n',
     serverKeyPem: await exportPkcs8Pem(serverKeys.privateKey),
   };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const write = (name: string, text: string, secret = false) => writeFile(join(dir, name), text, { mode: secret ? 0o600 : 0o644 });
-  await Promise.all([
-    write(FILES.clientCa, pki.clientCaPem),
-    write(FILES.clientCaKey, await exportPkcs8Pem(clientCaKeys.privateKey), true),
-    write(FILES.serverCa, pki.serverCaPem),
-    write(FILES.serverCert, pki.serverCertPem),
-    write(FILES.serverKey, pki.serverKeyPem, true),
-  ]);
-  return pki;
+  return JSON.stringify(file);
 }
 
+/** The lab's PKI from `dir`, made there on first use (see lab-dir.ts for which directory). */
 export async function loadOrCreateLabPki(dir: string): Promise<LabPki> {
-  return (await tryLoad(dir)) ?? create(dir);
+  const f = parse(await readOrCreate(dir, PKI_FILE, create, usable))!;
+  await Promise.all([
+    writeFile(join(dir, PUBLIC_FILES.clientCa), f.clientCaPem, { mode: 0o644 }),
+    writeFile(join(dir, PUBLIC_FILES.serverCa), f.serverCaPem, { mode: 0o644 }),
+  ]);
+  return {
+    labId: f.labId,
+    clientCa: { certificate: new x509.X509Certificate(f.clientCaPem), privateKey: await importSigningKey(f.clientCaKeyPem) },
+    clientCaPem: f.clientCaPem,
+    serverCaPem: f.serverCaPem,
+    serverCertPem: f.serverCertPem,
+    serverKeyPem: f.serverKeyPem,
+  };
 }
 
 /** Days a lab-signed client certificate is valid. */

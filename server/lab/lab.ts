@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LabInfo } from '../../shared/protocol.ts';
-import { loadOrCreateLabPki, signClientCsr, LAB_CLIENT_CA_SUBJECT, type LabPki } from './lab-pki.ts';
+import { loadOrCreateLabPki, signClientCsr, type LabPki } from './lab-pki.ts';
 import { startTokenService, type LabTokenService } from './token-service.ts';
 
 export interface LabOptions {
@@ -99,7 +99,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '127.0.0.1' ? 'localhost' : host;
   const info: LabInfo = {
     caCertificatePem: pki.clientCaPem,
-    caSubject: LAB_CLIENT_CA_SUBJECT,
+    caSubject: pki.clientCa.certificate.subject,
     serverCaPem: pki.serverCaPem,
     targets: [
       {

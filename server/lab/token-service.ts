@@ -12,14 +12,13 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes, timingSafeEqual, webcrypto } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, importX509, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { LabTarget } from '../../shared/protocol.ts';
 import type { LabRegistration } from '../../shared/flows/flow-request.ts';
 import type { Jwks, PublicJwk } from '../../shared/jwt/keys.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { LabPki } from './lab-pki.ts';
+import { readOrCreate } from './lab-dir.ts';
 
 export const LAB_API_KEY = 'lab-api-key';
 export const LAB_API_USER = 'lab-user';
@@ -126,14 +125,16 @@ interface KeyFile {
   selfSignedKeyPem: string;
 }
 
-async function loadOrCreateKeys(dir: string): Promise<KeyFile> {
-  const path = join(dir, 'token-service-keys.json');
+function usableKeys(text: string): boolean {
   try {
-    const k = JSON.parse(await readFile(path, 'utf8')) as KeyFile;
-    if (k.serverKey?.d && k.demoKey?.d && k.selfSignedCertPem && k.selfSignedKeyPem) return k;
+    const k = JSON.parse(text) as Partial<KeyFile>;
+    return Boolean(k.serverKey?.d && k.demoKey?.d && k.selfSignedCertPem && k.selfSignedKeyPem);
   } catch {
-    // not there yet, or unreadable: make new ones
+    return false;
   }
+}
+
+async function makeKeys(): Promise<string> {
   const server = await generateKeyPair('RS256', { extractable: true });
   const demo = await generateKeyPair('RS256', { extractable: true });
   useCrypto(webcrypto as unknown as Crypto);
@@ -145,9 +146,11 @@ async function loadOrCreateKeys(dir: string): Promise<KeyFile> {
     selfSignedCertPem: cert.toString('pem') + '\n',
     selfSignedKeyPem: await exportPkcs8Pem(selfKeys.privateKey),
   };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(path, JSON.stringify(k), { mode: 0o600 });
-  return k;
+  return JSON.stringify(k);
+}
+
+async function loadOrCreateKeys(dir: string): Promise<KeyFile> {
+  return JSON.parse(await readOrCreate(dir, 'token-service-keys.json', makeKeys, usableKeys)) as KeyFile;
 }
 
 function publicOf(jwk: JWK, kid: string): PublicJwk {

@@ -128,8 +128,8 @@ test('harness run: exit codes, --json and --check', async () => {
   await writeFile(join(dir, 'env.json'), JSON.stringify({ ...base, flow: { kind: 'discovery', issuer: { $secret: 'e' } }, secrets: { e: { env: 'SCENARIO_UNSET_VARIABLE' } } }));
   await writeFile(join(dir, 'no-expect.json'), JSON.stringify({ ...base, flow: { kind: 'discovery', issuer: 'lab:issuer' } }));
   const usage: [string[], RegExp][] = [
-    [[], /give exactly one scenario file/],
-    [['a.json', 'b.json'], /give exactly one scenario file/],
+    [[], /give one or more scenario files or folders/],
+    [[join(dir, 'missing-a.json'), join(dir, 'missing-b.json')], /missing-a.json: .*ENOENT/],
     [['--nope', 'a.json'], /Unknown option/],
     [[join(dir, 'missing.json')], /cannot read .*ENOENT/],
     [[join(dir, 'broken.json')], /not valid JSON/],

@@ -4,6 +4,9 @@ import { LabDemo } from '../lab/demo.svelte.ts';
 import { ProbeSession } from '../probe/probe.svelte.ts';
 import type { RelayAddress } from '../relay/address.ts';
 import { RelayConnection } from '../relay/connection.svelte.ts';
+import { RunHistory } from '../runs/history.svelte.ts';
+import { RunsView } from '../runs/runs.svelte.ts';
+import { SHARE_PREFIX } from '../../../../shared/transcript/share-link.ts';
 
 /** The screens in the left navigation. New tools (JWT builder, token flows…) add theirs here. */
 export const VIEWS = [
@@ -14,6 +17,7 @@ export const VIEWS = [
   { id: 'flows', title: 'Token flows' },
   { id: 'inbound', title: 'Inbound check' },
   { id: 'server-config', title: 'Server config' },
+  { id: 'runs', title: 'Runs' },
 ] as const;
 
 export type ViewId = (typeof VIEWS)[number]['id'];
@@ -29,17 +33,30 @@ export class Harness {
   readonly keyring = new KeyRing();
   readonly probe: ProbeSession;
   readonly demo: LabDemo;
+  /** The last runs of this browser and opened transcripts; every run is recorded here. */
+  readonly history: RunHistory;
+  readonly runs: RunsView;
   view = $state<ViewId>('probe');
 
-  constructor(address: RelayAddress) {
+  constructor(address: RelayAddress, storage: Storage | null = null) {
     this.relay = new RelayConnection(address);
     this.probe = new ProbeSession(this.relay, this.keyring);
     this.demo = new LabDemo(this.relay, this.keyring, this.probe);
+    this.history = new RunHistory(storage);
+    this.history.record(this.relay);
+    this.runs = new RunsView(this.history);
   }
 
   /** Follows the URL hash so Back and bookmarks work; call once from the root component. */
   followHash(location: Location): () => void {
     const sync = () => {
+      // A share link carries a transcript after `#`: open it on the Runs screen.
+      if (location.hash.startsWith(`#${SHARE_PREFIX}`)) {
+        this.view = 'runs';
+        void this.runs.openLink(location.hash);
+        history.replaceState(history.state, '', '#/runs');
+        return;
+      }
       const view = viewFromHash(location.hash);
       if (view) this.view = view;
     };

@@ -56,6 +56,9 @@ export class RelayConnection {
   #runs = new Map<string, RunHandlers>();
   #adopters = new Set<(started: Extract<ServerMessage, { type: 'run.started' }>) => RunHandlers | null>();
   #seq = 0;
+  #runObservers = new Set<(event: RunEvent) => void>();
+  /** The relay's clock minus this browser's, in ms, as of the last welcome. */
+  clockOffsetMs = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(address: RelayAddress) {
@@ -146,6 +149,12 @@ export class RelayConnection {
     return () => this.#adopters.delete(handler);
   }
 
+  /** Every run event of this connection, whoever started the run (the run history records them). */
+  observeRuns(observer: (event: RunEvent) => void): () => void {
+    this.#runObservers.add(observer);
+    return () => this.#runObservers.delete(observer);
+  }
+
   cancelRun(runId: string): void {
     this.#send({ type: 'run.cancel', id: this.#nextId(), runId });
   }
@@ -195,6 +204,9 @@ export class RelayConnection {
       this.notice = 'The relay sent a frame this page could not read; it was ignored.';
       return;
     }
+    if (message.type === 'run.started' || message.type === 'step' || message.type === 'run.finished') {
+      for (const observe of this.#runObservers) observe(message);
+    }
     switch (message.type) {
       case 'welcome':
         if (message.version !== PROTOCOL_VERSION) {
@@ -208,6 +220,7 @@ export class RelayConnection {
         }
         this.#welcomed = true;
         this.info = message.relay;
+        if (typeof message.time === 'number') this.clockOffsetMs = message.time - Date.now();
         this.status = 'connected';
         this.reason = '';
         this.hint = '';

@@ -1,4 +1,5 @@
 import type { RunEvent, RunOutcome, Step } from '../../../../shared/protocol.ts';
+import type { Transcript } from '../../../../shared/transcript/transcript.ts';
 
 export type RunState = 'starting' | 'running' | 'finished' | 'interrupted';
 
@@ -18,6 +19,8 @@ export class RunTimeline {
   readonly detail: string | null;
   /** The request body as the user gave it; the relay's events report only its size. */
   readonly requestBody: string | null;
+  /** Set when this timeline replays a transcript instead of following a live run. */
+  readonly recorded: Transcript | null;
 
   runId = $state<string | null>(null);
   steps = $state<Step[]>([]);
@@ -35,12 +38,29 @@ export class RunTimeline {
     this.outcome !== null ? 'finished' : this.problem !== null ? 'interrupted' : this.runId === null ? 'starting' : 'running',
   );
 
-  constructor(init: { target: string; method: string; clientLabel: string | null; detail?: string | null; requestBody?: string | null }) {
+  constructor(init: { target: string; method: string; clientLabel: string | null; detail?: string | null; requestBody?: string | null; recorded?: Transcript | null }) {
     this.target = init.target;
     this.method = init.method;
     this.clientLabel = init.clientLabel;
     this.detail = init.detail ?? null;
     this.requestBody = init.requestBody ?? null;
+    this.recorded = init.recorded ?? null;
+  }
+
+  /** A recorded run, shown exactly as its events arrived live. */
+  static fromTranscript(transcript: Transcript): RunTimeline {
+    const first = transcript.events[0]!.event;
+    const kind = first.type === 'run.started' ? first.kind : 'probe';
+    const timeline = new RunTimeline({
+      target: first.type === 'run.started' ? first.target : '',
+      method: kind === 'probe' ? 'Probe' : kind === 'flow' ? 'Token flow' : 'Inbound client',
+      clientLabel: null,
+      detail: `recorded ${transcript.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by the ${transcript.recordedBy === 'app' ? 'app' : 'command line'}`,
+      recorded: transcript,
+    });
+    for (const { event } of transcript.events) timeline.apply(event);
+    if (timeline.outcome === null) timeline.interrupt('The transcript ends before the run did.');
+    return timeline;
   }
 
   get active(): boolean {
