@@ -12,6 +12,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const relay = await startRelay({ port: 0, lab: true, dataDir, quiet: true });
   process.env.HARNESS_URL = relay.url;
   process.env.HARNESS_ORIGIN = relay.origin;
+  // `harness run` in a test uses the same lab as this relay, as it does on a user's machine.
+  process.env.HARNESS_LAB_DIR = dataDir;
   return async () => {
     await relay.close();
     await rm(dataDir, { recursive: true, force: true });

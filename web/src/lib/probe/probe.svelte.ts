@@ -23,6 +23,29 @@ export interface RunInputs {
   labTrusted: boolean;
 }
 
+/**
+ * A client certificate an opened scenario presents that this browser cannot present yet: the
+ * certificate is in the file but its key is not, or neither is. Run refuses until it is given
+ * (or the user chooses to probe without it), so a saved test is never silently replaced by
+ * another one.
+ */
+export interface ClientNeed {
+  /** The scenario's secret names, e.g. client_key. */
+  secrets: string[];
+  /** Where the command line takes them from, e.g. "the file client-key.pem". */
+  sources: string[];
+  /** The certificate from the file (leaf first), when it is there; the key is what is missing. */
+  certificatePem: string | null;
+  /** Its subject, for people. */
+  subject: string | null;
+}
+
+/** The scenario the form was last filled from: its expect block judges the runs. */
+export interface OpenedScenario {
+  name: string;
+  expect: { outcome: 'pass' | 'fail' | 'error'; diagnoses?: string[] } | null;
+}
+
 /** The probe form and the run it started. */
 export class ProbeSession {
   url = $state('');
@@ -42,6 +65,9 @@ export class ProbeSession {
   current = $state<RunTimeline | null>(null);
   /** What the current run was given; null before the first run. */
   inputs = $state<RunInputs | null>(null);
+  /** What an opened scenario still needs before Run does what the file describes. */
+  clientNeed = $state<ClientNeed | null>(null);
+  opened = $state<OpenedScenario | null>(null);
 
   readonly #relay: RelayConnection;
   readonly #keyring: KeyRing;
@@ -85,6 +111,11 @@ export class ProbeSession {
       return null;
     }
     const probe = built.value;
+    if (this.clientNeed && !this.credentialId) {
+      const need = this.clientNeed;
+      this.error = `The opened scenario presents a client certificate${need.subject ? ` (${need.subject})` : ''}: give ${need.certificatePem ? 'its private key' : 'a certificate and its key'} above (${need.secrets.join(', ')}), or choose “Probe without it”.`;
+      return null;
+    }
     const credential = this.#keyring.get(this.credentialId);
     if (this.credentialId && !credential?.ready) {
       this.error = 'The selected key has no certificate yet: get one under Keys & certs, or choose another.';

@@ -1,0 +1,75 @@
+// A saved run reproduces anywhere: a probe saved from the app re-runs headless with the same
+// outcome, and a fresh browser profile that opens the file without its key is asked for the key
+// (Run refuses to probe without it) and then reproduces the run, judged by the file's expect.
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, expect, type Page } from '@playwright/test';
+import { openHarness, relayUrl, verdictOf } from './harness.ts';
+
+async function saveFile(page: Page, name: string, includeSecrets: boolean): Promise<Record<string, any>> {
+  await page.getByRole('button', { name: 'Save scenario' }).click();
+  const save = page.getByRole('form', { name: 'Save scenario' });
+  await save.getByLabel('Scenario name').fill(name);
+  if (includeSecrets) await save.getByLabel('Include secrets').check();
+  const downloaded = page.waitForEvent('download');
+  await save.getByRole('button', { name: 'Download JSON' }).click();
+  const file = JSON.parse(readFileSync((await (await downloaded).path())!, 'utf8')) as Record<string, any>;
+  await page.getByRole('button', { name: 'Close' }).click();
+  return file;
+}
+
+function harnessRun(file: string): { code: number; out: string } {
+  const r = spawnSync(process.execPath, ['bin/harness.js', 'run', file, '--check'], { encoding: 'utf8', env: process.env, timeout: 60_000 });
+  return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
+}
+
+test('a probe saved from the app re-runs headless and in a fresh profile, which asks for the missing key', async ({ page, browser }) => {
+  await openHarness(page);
+  await page.getByRole('button', { name: 'Run the lab demo' }).click();
+  expect(await verdictOf(page)).toBe('pass');
+  const withSecrets = await saveFile(page, 'Lab probe with key', true);
+  const withoutSecrets = await saveFile(page, 'Lab probe', false);
+  expect(withoutSecrets.expect).toEqual({ outcome: 'pass', diagnoses: [] });
+  expect(JSON.stringify(withoutSecrets)).not.toContain('PRIVATE KEY');
+  const keyPem = withSecrets.secrets.client_key.value as string;
+  expect(keyPem).toContain('PRIVATE KEY');
+
+  // Headless, with the secrets in the file and with the key in the file the scenario names.
+  const dir = mkdtempSync(join(tmpdir(), 'roundtrip-'));
+  writeFileSync(join(dir, 'with-key.json'), JSON.stringify(withSecrets));
+  writeFileSync(join(dir, 'lab-probe.json'), JSON.stringify(withoutSecrets));
+  writeFileSync(join(dir, 'client-key.pem'), keyPem);
+  for (const file of ['with-key.json', 'lab-probe.json']) {
+    const r = harnessRun(join(dir, file));
+    expect(r.out).toContain('expectation met');
+    expect(r.code).toBe(0);
+  }
+
+  // A fresh profile: nothing in its key ring.
+  const other = await browser.newContext();
+  const fresh = await other.newPage();
+  await fresh.goto(relayUrl());
+  const chooser = fresh.waitForEvent('filechooser');
+  await fresh.getByRole('button', { name: 'Open scenario…' }).click();
+  await (await chooser).setFiles(join(dir, 'lab-probe.json'));
+  const need = fresh.getByRole('region', { name: 'The opened scenario needs the private key of its client certificate' });
+  await expect(need).toContainText('client_key');
+  await expect(need).toContainText('the file client-key.pem when run headless');
+  await expect(fresh.getByTestId('scenario-report')).toContainText('give it in the box above the form');
+
+  // Run says what is missing instead of running another test; the notice covers nothing.
+  await fresh.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(fresh.getByRole('alert').filter({ hasText: 'presents a client certificate' })).toContainText('give its private key above (client_key)');
+  await expect(fresh.getByTestId('verdict')).toHaveCount(0);
+
+  await need.getByLabel('Private key (PEM) for this certificate').fill(keyPem);
+  await need.getByRole('button', { name: 'Use this key' }).click();
+  await expect(need).toHaveCount(0);
+  await expect(fresh.getByLabel('Client certificate').locator('option:checked')).toContainText('lab-client');
+  await fresh.getByRole('button', { name: 'Run', exact: true }).click();
+  expect(await verdictOf(fresh)).toBe('pass');
+  await expect(fresh.getByTestId('scenario-expect')).toContainText('Scenario “Lab probe”: expectation met');
+  await other.close();
+});
