@@ -7,6 +7,12 @@ export const CHECK_LIMITS = {
   maxCustomCases: 8, // cases
   /** Validity of the CRLs in the install kit; the server refuses every client once it passes. */
   checkCrlDays: 30, // days
+  /**
+   * How long a check's minted case certificates are reused for the same CA, rule and depth: a
+   * partner re-runs the check after each change, and the same certificates (valid two days)
+   * cost nothing to send again. The probe's own input check then hits its cache too.
+   */
+  casePlanTtlMs: 600_000, // ms
 } as const;
 
 export type CheckLimits = { -readonly [K in keyof typeof CHECK_LIMITS]: number };

@@ -96,11 +96,16 @@ export interface LeafOptions {
   dnsNames?: string[];
   serialNumber?: string;
   key?: LeafKey;
+  /** A key pair to certify instead of a new one (the cases of one check share one). */
+  keys?: CryptoKeyPair;
 }
 
-async function leafKeys(kind: LeafKey): Promise<CryptoKeyPair> {
+let weakKeys: Promise<CryptoKeyPair> | undefined;
+
+export async function leafKeys(kind: LeafKey): Promise<CryptoKeyPair> {
   if (kind === 'RSA-1024') {
-    return (await subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    // Generating RSA keys is slow and this one only has to be weak: one per process will do.
+    return weakKeys ??= subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
   }
   return (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
@@ -126,7 +131,7 @@ function pemOf(cert: x509.X509Certificate): string {
 
 /** A leaf issued by `issuer`; `chain` (PEM) is appended as the intermediates to send. */
 export async function mintLeaf(issuer: Issuer | 'self', opts: LeafOptions, chain = ''): Promise<Minted> {
-  const keys = await leafKeys(opts.key ?? 'P-256');
+  const keys = opts.key === 'RSA-1024' ? await leafKeys('RSA-1024') : opts.keys ?? await leafKeys('P-256');
   const extensions = leafExtensions(opts);
   const serialNumber = opts.serialNumber ?? randomSerial();
   let cert: x509.X509Certificate;
@@ -176,7 +181,23 @@ export async function mintStrangerRoot(subject: string): Promise<Issuer> {
  * intermediate's: the chain one deeper than the server allows. Certificates are new each time;
  * the names and keys (hence the CRLs they sign) stay the same.
  */
-export async function deepCas(intermediate: Issuer, intermediateKey: KeyObject, count: number): Promise<Issuer[]> {
+export function deepCas(intermediate: Issuer, intermediateKey: KeyObject, count: number): Promise<Issuer[]> {
+  // The same intermediate gives the same CAs: made once per process (a few, most recent kept).
+  const id = `${createHash('sha256').update(Buffer.from(intermediate.certificate.rawData)).digest('base64')} ${count}`;
+  let hit = deepCache.get(id);
+  if (!hit) {
+    hit = makeDeepCas(intermediate, intermediateKey, count);
+    hit.catch(() => deepCache.delete(id));
+    deepCache.set(id, hit);
+    if (deepCache.size > DEEP_CACHE_SIZE) deepCache.delete(deepCache.keys().next().value!);
+  }
+  return hit;
+}
+
+const DEEP_CACHE_SIZE = 8;
+const deepCache = new Map<string, Promise<Issuer[]>>();
+
+async function makeDeepCas(intermediate: Issuer, intermediateKey: KeyObject, count: number): Promise<Issuer[]> {
   const out: Issuer[] = [];
   let parent = intermediate;
   const base = new NodeX509(Buffer.from(intermediate.certificate.rawData)).subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3) ?? 'Intermediate';

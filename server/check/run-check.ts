@@ -2,7 +2,7 @@
 // as a normal probe (its full timeline streamed with the case id), a few at a time, judge each
 // case and grade the server.
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { ClientCredentials, Step } from '../../shared/protocol.ts';
 import { x509 } from '../../shared/pki/issue.ts';
 import { caseEntry, CUSTOM_CASE_PREFIX, MTLS_CASES, type MtlsCaseId } from '../../shared/check/cases.ts';
@@ -16,7 +16,7 @@ import type { Limits } from '../defaults.ts';
 import type { LabTrust } from '../net/dial.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { runProbe } from '../probe/run-probe.ts';
-import { deepCas, mintLeaf, mintStrangerRoot, pemOf, revokedSerial, type Minted } from './mint.ts';
+import { deepCas, leafKeys, mintLeaf, mintStrangerRoot, pemOf, revokedSerial, type Minted } from './mint.ts';
 import { leafIssuer, prepareCheck, type PreparedCheck } from './prepare.ts';
 import type { CheckLimits } from './limits.ts';
 
@@ -64,11 +64,36 @@ function loadable(m: Minted): string | undefined {
   }
 }
 
-/** Mints every case's certificate. Each differs from the valid one in one property only. */
+const PLAN_CACHE_SIZE = 16;
+const planCache = new Map<string, { at: number; plans: Promise<PlannedCase[]> }>();
+
+/**
+ * Every case's certificate, minted, or reused from a check of the same CA, rule and depth less
+ * than casePlanTtlMs ago. Custom cases are the user's own and never cached.
+ */
 export async function planCases(p: PreparedCheck): Promise<PlannedCase[]> {
+  const id = createHash('sha256').update(p.rootPem).update('\0').update(p.intermediatePem).update('\0').update(JSON.stringify(p.rule)).update(`\0${p.verifyDepth}`).digest('base64');
+  const now = Date.now();
+  let hit = planCache.get(id);
+  if (!hit || now - hit.at >= p.limits.casePlanTtlMs || now < hit.at) {
+    hit = { at: now, plans: mintCases(p) };
+    const plans = hit.plans;
+    plans.catch(() => { if (planCache.get(id)?.plans === plans) planCache.delete(id); });
+    planCache.delete(id);
+    planCache.set(id, hit);
+    if (planCache.size > PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value!);
+  }
+  const builtIn = await hit.plans;
+  const custom = p.custom.map((c, i) => ({ id: `${CUSTOM_CASE_PREFIX}${i + 1}`, client: { certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem } }));
+  return [...builtIn, ...custom];
+}
+
+/** Mints every case's certificate. Each differs from the valid one in one property only. */
+async function mintCases(p: PreparedCheck): Promise<PlannedCase[]> {
   const issuer = leafIssuer(p);
   const chain = p.verifyDepth >= 2 ? `${p.intermediatePem.trim()}\n` : '';
-  const right = subjectFor(p);
+  // One key for every case: what differs between them is the certificate, not the key.
+  const right = { ...subjectFor(p), keys: await leafKeys('P-256') };
   const now = Date.now();
   const plans: Promise<PlannedCase>[] = [];
   const add = (id: MtlsCaseId, make: () => Promise<PlannedCase>) => plans.push(make());
@@ -102,16 +127,10 @@ export async function planCases(p: PreparedCheck): Promise<PlannedCase[]> {
     const cannotSend = loadable(m);
     return { id: 'weak_key', client: asClient(m), ...(cannotSend ? { cannotSend } : {}) };
   });
-  p.custom.forEach((c, i) => plans.push(Promise.resolve({ id: `${CUSTOM_CASE_PREFIX}${i + 1}`, client: { certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem } })));
   const planned = await Promise.all(plans);
-  // Catalogue order, custom cases last.
-  const order = [...Object.keys(MTLS_CASES)];
-  return planned.sort((a, b) => rank(a.id, order) - rank(b.id, order));
-}
-
-function rank(id: string, order: string[]): number {
-  const i = order.indexOf(id);
-  return i >= 0 ? i : order.length + Number(id.slice(CUSTOM_CASE_PREFIX.length));
+  // Catalogue order.
+  const order = Object.keys(MTLS_CASES);
+  return planned.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 }
 
 function caseInfo(plan: PlannedCase, p: PreparedCheck): CheckCaseInfo {
