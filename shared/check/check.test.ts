@@ -175,3 +175,16 @@ for (const f of fixes) {
     assert.match(fx.nginx.join('\n'), f.nginx);
   });
 }
+
+test('docs/server-check.md lists every case with its caps', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../docs/server-check.md', import.meta.url), 'utf8');
+  for (const [id, c] of Object.entries(MTLS_CASES)) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${id}\` |`));
+    assert.ok(row, `${id} has a row`);
+    const cells = row.split('|').map((x) => x.trim());
+    assert.equal(cells[3], c.expect, id);
+    assert.equal(cells[5], c.capIfNotEnforced, id);
+    if (id !== 'valid') assert.equal(cells[6], c.capIfInconclusive, id);
+  }
+});
