@@ -23,6 +23,9 @@ const DEPTH = 2;
 let pki: TestPki;
 let base: Omit<MtlsCheckRequest, 'url'>;
 let kit: InstallKit;
+/** The same CA and depth with a subjectAltName rule instead of the CN rule. */
+let sanKit: InstallKit;
+const SAN_RULE = { sanDnsEquals: 'cxml-supplier.coupahost.com' };
 let kitDir: string;
 let paths: Record<string, string>;
 let apache: ApacheServer<string>;
@@ -68,11 +71,15 @@ before(async () => {
   base = { ca: await makeCheckCa(), rule: RULE, verifyDepth: DEPTH, caPem: pki.serverCa.cert };
   kit = await installKit(await prepareCheck({ ...base, url: 'https://127.0.0.1/' }));
   ({ dir: kitDir, paths } = await writeKit(kit));
+  sanKit = await installKit(await prepareCheck({ ...base, rule: SAN_RULE, url: 'https://127.0.0.1/' }));
+  assert.deepEqual(sanKit.files.map((f) => f.name), kit.files.map((f) => f.name));
   const apacheSites: Record<string, (port: number) => string> = {};
   for (const [name, edits] of Object.entries(APACHE_WEAKNESSES)) {
     apacheSites[name] = (port) => edit(localised(kit.apache), ['<VirtualHost *:443>', `<VirtualHost *:${port}>`], ...edits);
   }
+  apacheSites.sanRule = (port) => edit(localised(sanKit.apache), ['<VirtualHost *:443>', `<VirtualHost *:${port}>`]);
   const nginxSites: Record<string, (port: number) => string> = {};
+  nginxSites.sanRule = (port) => edit(localised(sanKit.nginx), ['listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`]);
   for (const [name, edits] of Object.entries(NGINX_WEAKNESSES)) {
     nginxSites[name] = (port) => edit(localised(kit.nginx), ['listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`], ...edits);
   }
@@ -89,8 +96,8 @@ after(async () => {
   await Promise.all([apache?.stop(), nginx?.stop(), sServer?.close(), rm(kitDir, { recursive: true, force: true })]);
 });
 
-async function check(url: string): Promise<CheckReport> {
-  return runCheck({ ...base, url }, { limits: validateLimits() });
+async function check(url: string, rule: MtlsCheckRequest['rule'] = RULE): Promise<CheckReport> {
+  return runCheck({ ...base, rule, url }, { limits: validateLimits() });
 }
 
 function notEnforced(report: CheckReport): string[] {
@@ -99,7 +106,10 @@ function notEnforced(report: CheckReport): string[] {
 
 const ALL_CERT_CHECKS = ['expired', 'not_yet_valid', 'revoked', 'server_auth_only', 'no_digital_signature', 'untrusted_ca', 'self_signed', 'chain_too_deep', 'weak_key'];
 
-const EXPECTED: { server: 'apache' | 'nginx'; site: string; grade: string; notEnforced: string[] }[] = [
+const EXPECTED: { server: 'apache' | 'nginx'; site: string; grade: string; notEnforced: string[]; rule?: MtlsCheckRequest['rule'] }[] = [
+  { server: 'apache', site: 'sanRule', grade: 'A', notEnforced: [], rule: SAN_RULE },
+  // nginx has no variable for the client's subjectAltName: its snippet says the rule is not enforced.
+  { server: 'nginx', site: 'sanRule', grade: 'C', notEnforced: ['wrong_subject'], rule: SAN_RULE },
   { server: 'apache', site: 'good', grade: 'A', notEnforced: [] },
   { server: 'apache', site: 'noCrl', grade: 'B', notEnforced: ['revoked'] },
   { server: 'apache', site: 'noRule', grade: 'C', notEnforced: ['wrong_subject'] },
@@ -116,7 +126,7 @@ const EXPECTED: { server: 'apache' | 'nginx'; site: string; grade: string; notEn
 
 for (const e of EXPECTED) {
   test(`${e.server} ${e.site}: grade ${e.grade}, not enforced: ${e.notEnforced.join(', ') || 'none'}`, async () => {
-    const report = await check((e.server === 'apache' ? apache : nginx).url(e.site));
+    const report = await check((e.server === 'apache' ? apache : nginx).url(e.site), e.rule);
     assert.deepEqual(report.cases.map((c) => c.caseId), MTLS_CASE_IDS, 'every case ran');
     assert.deepEqual(notEnforced(report), e.notEnforced.map((id) => `${id}:not_enforced`).sort(), report.summary);
     assert.equal(report.grade, e.grade, report.summary);
