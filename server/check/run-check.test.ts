@@ -157,3 +157,26 @@ test('a run streams each case\'s steps with its id, at most checkConcurrency at 
     await new Promise<void>((ok) => server.close(() => ok()));
   }
 });
+
+test('case certificates are reused for casePlanTtlMs for the same CA, rule and depth, and only then', async () => {
+  const serial = async (over: Partial<MtlsCheckRequest>, limits = {}) => {
+    const plans = await planCases(await prepareCheck(request(over), { limits }));
+    return new X509Certificate(plans.find((p) => p.id === 'valid')!.client!.certificatePem).serialNumber;
+  };
+  const first = await serial({ verifyDepth: 3 });
+  assert.equal(await serial({ verifyDepth: 3 }), first);
+  assert.notEqual(await serial({ verifyDepth: 3, rule: { cnEquals: 'another.example' } }), first);
+  assert.notEqual(await serial({ verifyDepth: 3 }, { casePlanTtlMs: 1 }), first);
+});
+
+const badLimits: [string, Record<string, unknown>, RegExp][] = [
+  ['unknown limit', { checkThreads: 2 }, /checkThreads is not a known limit/],
+  ['zero concurrency', { checkConcurrency: 0 }, /checkConcurrency must be a positive integer/],
+  ['fractional', { maxCustomCases: 1.5 }, /maxCustomCases must be a positive integer/],
+];
+for (const [name, limits, message] of badLimits) {
+  test(`check limits: ${name} is refused`, async () => {
+    const { validateCheckLimits } = await import('./limits.ts');
+    assert.throws(() => validateCheckLimits(limits as never), message);
+  });
+}
