@@ -136,22 +136,26 @@ test('a run streams each case\'s steps with its id, at most checkConcurrency at 
     const seen = new Map<string, string[]>();
     let announced: string[] = [];
     const finished: string[] = [];
-    const report = await runCheck({ ...request({ url }), caPem: pki.serverCa.cert }, {
+    const custom = [{ title: 'the old partner certificate', expect: 'refuse' as const, certificatePem: pki.clientFromOtherCa.cert, privateKeyPem: pki.clientFromOtherCa.key }];
+    const report = await runCheck({ ...request({ url }), caPem: pki.serverCa.cert, custom }, {
       limits: validateLimits(),
       checkLimits: { checkConcurrency: 3 },
       onStarted: (cases) => { announced = cases.map((c) => c.caseId); },
       onStep: (id, s) => seen.set(id, [...(seen.get(id) ?? []), s.id]),
       onCase: (r) => finished.push(r.caseId),
     });
-    assert.deepEqual(announced, MTLS_CASE_IDS);
-    assert.deepEqual([...finished].sort(), [...MTLS_CASE_IDS].sort());
-    for (const id of MTLS_CASE_IDS) assert.ok(seen.get(id)?.includes('verdict'), `${id} streamed its verdict step`);
+    const ids = [...MTLS_CASE_IDS, 'custom-1'];
+    assert.deepEqual(announced, ids);
+    assert.deepEqual([...finished].sort(), [...ids].sort());
+    assert.equal(report.cases.at(-1)!.title, 'the old partner certificate');
+    assert.equal(report.cases.at(-1)!.verdict, 'enforced');
+    for (const id of ids) assert.ok(seen.get(id)?.includes('verdict'), `${id} streamed its verdict step`);
     assert.ok(most <= 3, `at most 3 connections at once, saw ${most}`);
     // A Node server has no verify-depth option, and Node's OpenSSL runs at security level 1:
     // the deep chain and the 1024-bit key get through.
     assert.deepEqual(report.cases.filter((c) => c.verdict !== 'enforced').map((c) => c.caseId), ['chain_too_deep', 'weak_key'], JSON.stringify(report.cases.map((c) => [c.caseId, c.reason, c.evidence])));
     assert.equal(report.grade, 'B');
-    assert.match(report.summary, /^mTLS server check of https:\/\/127\.0\.0\.1:\d+\/: grade B — 11\/13 cases as required; NOT enforced: chain_too_deep \(accepts chains deeper than agreed\); weak_key/);
+    assert.match(report.summary, /^mTLS server check of https:\/\/127\.0\.0\.1:\d+\/: grade B — 12\/14 cases as required; NOT enforced: chain_too_deep \(accepts chains deeper than agreed\); weak_key/);
     assert.doesNotMatch(JSON.stringify(report), /PRIVATE KEY/);
   } finally {
     await new Promise<void>((ok) => server.close(() => ok()));
