@@ -325,7 +325,8 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       const passed = `HTTP ${result.status} over ${conn.protocol} with ${leaf ? 'the client certificate accepted' : 'no client certificate'}`;
       const finding = wire.certificateRequested ? untrustedAcceptance(client.chain, client.problems, tlsDiagnosis?.code === 'client_ca_not_acceptable' ? tlsDiagnosis : undefined) : undefined;
       if (!finding) return verdict('pass', passed);
-      rec.amend('tls', 'warn', { diagnosis: finding, summary: `${tlsSummary} · the server accepted a certificate it should not trust` }, { replace: true });
+      // details.untrustedAccepted: a screen showing the pre-flight warning shows the finding instead.
+      rec.amend('tls', 'warn', { diagnosis: finding, summary: `${tlsSummary} · the server accepted a certificate it should not trust`, details: { untrustedAccepted: true } }, { replace: true });
       return verdict('pass', `${passed} — but the server should not have trusted it: it does not enforce client-certificate verification`, 'server_accepts_untrusted_client_cert');
     }
     const { code, evidence } = classifyFailure({ phase: 'response', ...base, handshakeComplete: true, httpStatus: result.status, httpBody: result.body });

@@ -34,6 +34,7 @@ for (const c of cases) {
     if (c.evidence) {
       assert.equal(tlsStep.status, 'warn');
       assert.equal(tlsStep.diagnosis?.code, 'server_accepts_untrusted_client_cert');
+      assert.equal(tlsStep.details?.untrustedAccepted, true);
       assert.match(tlsStep.diagnosis!.evidence.join('\n'), c.evidence);
       assert.match(r.steps.find((s) => s.id === 'verdict')!.summary!, /should not have trusted/);
     } else {
