@@ -11,7 +11,7 @@ import { makeTestPki } from '../server/testing/test-pki.ts';
 import { startNginx } from '../server/testing/nginx.ts';
 import { installKit, prepareCheck } from '../server/check/prepare.ts';
 import { planCases, runCheck, type PlannedCase } from '../server/check/run-check.ts';
-import { makeCheckCa, writeKit } from '../server/check/testing.ts';
+import { makeCheckCa, writeKit } from '../server/testing/check-ca.ts';
 import { CHECK_LIMITS } from '../server/check/limits.ts';
 import type { MtlsCheckRequest } from '../shared/check/request.ts';
 

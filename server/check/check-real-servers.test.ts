@@ -15,7 +15,7 @@ import type { MtlsCheckRequest } from '../../shared/check/request.ts';
 import type { CheckReport } from '../../shared/check/messages.ts';
 import { installKit, prepareCheck, type InstallKit } from './prepare.ts';
 import { runCheck } from './run-check.ts';
-import { makeCheckCa, writeKit } from './testing.ts';
+import { makeCheckCa, writeKit } from '../testing/check-ca.ts';
 
 const RULE = { cnEquals: 'cxml-supplier.coupahost.com' };
 const DEPTH = 2;

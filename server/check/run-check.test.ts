@@ -18,7 +18,7 @@ import { MTLS_CASE_IDS } from '../../shared/check/cases.ts';
 import { installKit, prepareCheck, type InstallKit } from './prepare.ts';
 import { planCases, runCheck, type PlannedCase } from './run-check.ts';
 import { revokedSerial } from './mint.ts';
-import { makeCheckCa, writeKit } from './testing.ts';
+import { makeCheckCa, writeKit } from '../testing/check-ca.ts';
 
 const run = promisify(execFile);
 const RULE = { cnEquals: 'cxml-supplier.coupahost.com' };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportPkcs8Pem, generateKeyPair, issue, selfSign } from '../../shared/pki/issue.ts';
 import type { TestCaPems } from '../../shared/check/request.ts';
-import type { InstallKit } from './prepare.ts';
+import type { InstallKit } from '../check/prepare.ts';
 
 export async function makeCheckCa(name = 'Check Test'): Promise<TestCaPems> {
   const rootKeys = await generateKeyPair('P-256', true);
