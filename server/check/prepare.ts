@@ -2,12 +2,13 @@
 // loaded and proven consistent (keys match, the intermediate is the root's), before anything
 // is minted or sent. Also what to install on the server, from the same inputs.
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Issuer } from '../../shared/pki/issue.ts';
 import { createCrl, crlPem } from '../../shared/pki/crl.ts';
 import { CheckInputError, checkCaPems, checkCustomCases, checkDepth, checkRule, checkTarget, type MtlsCheckRequest, type SubjectRule } from '../../shared/check/request.ts';
 import { CA_FILE_NAME, CRL_FILE_NAME, installSnippets, type InstallPaths } from '../../shared/check/install.ts';
 import type { CustomCase } from '../../shared/check/cases.ts';
-import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
+import { checkAddressAllowed, checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import { deepCas, importSigningKey, issuerFrom, revokedSerial } from './mint.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
 
@@ -49,8 +50,12 @@ export async function prepareCheck(req: MtlsCheckRequest, opts: { policy?: Outbo
   if (!req || typeof req !== 'object') throw new CheckInputError('check', 'must be an object');
   const limits = validateCheckLimits(opts.limits);
   const url = checkTarget(req.url);
+  const policy = opts.policy ?? LOCAL_POLICY;
   try {
-    checkUrlAllowed(url, opts.policy ?? LOCAL_POLICY);
+    checkUrlAllowed(url, policy);
+    // A literal address the relay may not reach would fail every case the same way: say so now.
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host)) checkAddressAllowed(host, host, policy, Number(url.port || 443));
   } catch (err) {
     if (err instanceof OutboundRefused) throw new CheckInputError('url', err.message);
     throw err;

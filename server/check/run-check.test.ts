@@ -12,6 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { validateLimits } from '../defaults.ts';
 import { rawServer } from '../testing/peers.ts';
+import { hostedPolicy } from '../net/outbound-guard.ts';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
 import { CheckInputError, type MtlsCheckRequest, type TestCaPems } from '../../shared/check/request.ts';
 import { MTLS_CASE_IDS } from '../../shared/check/cases.ts';
@@ -37,7 +38,7 @@ function request(over: Partial<MtlsCheckRequest> = {}): MtlsCheckRequest {
   return { url: 'https://127.0.0.1:9/', ca, rule: RULE, verifyDepth: 2, ...over };
 }
 
-const refusals: { name: string; req: () => MtlsCheckRequest; field: string; message: RegExp }[] = [
+const refusals: { name: string; req: () => MtlsCheckRequest; field: string; message: RegExp; policy?: boolean }[] = [
   { name: 'not https', req: () => request({ url: 'http://127.0.0.1/' }), field: 'url', message: /https:\/\// },
   { name: 'root key of another root', req: () => request({ ca: { ...ca, rootPrivateKeyPem: other.rootPrivateKeyPem } }), field: 'ca.rootPrivateKeyPem', message: /does not belong to the root/ },
   { name: 'CA certificate without its key', req: () => request({ ca: { ...ca, intermediatePrivateKeyPem: other.intermediatePrivateKeyPem } }), field: 'ca.intermediatePrivateKeyPem', message: /does not belong to the intermediate/ },
@@ -45,6 +46,8 @@ const refusals: { name: string; req: () => MtlsCheckRequest; field: string; mess
   { name: 'root that is not self-signed', req: () => request({ ca: { ...ca, rootCertificatePem: ca.intermediateCertificatePem } }), field: 'ca.rootCertificatePem', message: /not self-signed/ },
   { name: 'a leaf as the intermediate', req: () => request({ ca: { ...ca, intermediateCertificatePem: pki.client.cert } }), field: 'ca.intermediateCertificatePem', message: /not a CA certificate/ },
   { name: 'rule that is not CN/SAN equals', req: () => request({ rule: { subjectMatches: 'x' } as never }), field: 'rule', message: /CN equals/ },
+  { name: 'a private address in hosted mode', req: () => request({ url: 'https://127.0.0.1:443/' }), field: 'url', message: /127\.0\.0\.1 .*does not connect to/, policy: true },
+  { name: 'a port hosted mode does not allow', req: () => request({ url: 'https://partner.example:8444/' }), field: 'url', message: /port 8444 is not allowed/, policy: true },
   { name: 'depth out of range', req: () => request({ verifyDepth: 12 }), field: 'verifyDepth', message: /1 to 9/ },
 ];
 
@@ -55,7 +58,7 @@ for (const r of refusals) {
     try {
       const req = r.req();
       if (req.url.startsWith('https://127.0.0.1:9/')) req.url = `https://127.0.0.1:${peer.port}/`;
-      await assert.rejects(runCheck(req, { limits: validateLimits() }), (err: unknown) => err instanceof CheckInputError && err.field === r.field && r.message.test(err.message));
+      await assert.rejects(runCheck(req, { limits: validateLimits(), ...(r.policy ? { policy: hostedPolicy() } : {}) }), (err: unknown) => err instanceof CheckInputError && err.field === r.field && r.message.test(err.message));
       assert.equal(connections, 0);
     } finally {
       await peer.close();
