@@ -112,6 +112,15 @@ export const DIAGNOSES = {
       server: 'If this CA should be accepted, add it to the trusted client CA file (Apache SSLCACertificateFile / SSLCADNRequestFile, nginx ssl_client_certificate).',
     },
   },
+  server_accepts_untrusted_client_cert: {
+    phase: 'tls',
+    title: 'Server accepted a client certificate it should have refused',
+    summary: 'Security finding: the server let the request through with a client certificate it should not trust (its chain reaches none of the CAs the server names, or it is self-signed, expired or not yet valid): the server does not enforce client-certificate verification.',
+    fix: {
+      client: 'Nothing to change on your side to get through; tell the server operator, and use a certificate from the CA the server should trust.',
+      server: 'Fail the handshake on verification errors: Apache SSLVerifyClient require; nginx ssl_verify_client on (not optional_no_ca); openssl s_server -verify_return_error. Trust only the intended CA file. Run the server check to see every case.',
+    },
+  },
   server_cert_untrusted: {
     phase: 'tls',
     title: 'Server certificate not trusted',

@@ -63,6 +63,26 @@ function preflightAcceptance(chain: X509Certificate[], wire: TlsObservation): Di
   return diagnosis('client_ca_not_acceptable', [`acceptable CA names: ${wire.acceptableCAs.join(' · ')}`, `client chain: ${acceptance.chainNames.join(' ← ')}`]);
 }
 
+/** Input problems that say the server should have refused the certificate. */
+const SHOULD_REFUSE = new Set(['cert_expired', 'cert_not_yet_valid']);
+
+/**
+ * The security finding of a probe that passed with a certificate the harness knows the server
+ * should not have trusted: its chain reaches none of the CA names the server sent, it is
+ * self-signed, or it is expired or not yet valid. Replaces the pre-flight warning, which
+ * predicted a refusal that did not come.
+ */
+function untrustedAcceptance(chain: X509Certificate[], problems: { code: string; message: string }[], preflight: Diagnosis | undefined): Diagnosis | undefined {
+  const leaf = chain[0];
+  if (!leaf) return undefined;
+  const evidence: string[] = [];
+  if (preflight) evidence.push(...preflight.evidence.map((e) => `not among the acceptable CAs: ${e}`));
+  if (leaf.subject === leaf.issuer && leaf.verify(leaf.publicKey)) evidence.push(`the client certificate is self-signed (${oneLineDn(leaf.subject)})`);
+  for (const p of problems) if (SHOULD_REFUSE.has(p.code)) evidence.push(`${p.code}: ${p.message}`);
+  if (!evidence.length) return undefined;
+  return diagnosis('server_accepts_untrusted_client_cert', evidence);
+}
+
 export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
   const t0 = performance.now();
   const rec = new StepRecorder(ctx.onStep, t0, { runningNoticeMs: RUNNING_NOTICE_MS });
@@ -302,7 +322,12 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     const open = respStep ?? rec.start('response', 'response', 'Response');
     if (result.status < 400) {
       open.finish('ok', { title: `HTTP ${result.status}`, summary: `${contentType || 'no content type'} · ${result.bytes} bytes`, details });
-      return verdict('pass', `HTTP ${result.status} over ${conn.protocol} with ${leaf ? 'the client certificate accepted' : 'no client certificate'}`);
+      const passed = `HTTP ${result.status} over ${conn.protocol} with ${leaf ? 'the client certificate accepted' : 'no client certificate'}`;
+      const finding = wire.certificateRequested ? untrustedAcceptance(client.chain, client.problems, tlsDiagnosis?.code === 'client_ca_not_acceptable' ? tlsDiagnosis : undefined) : undefined;
+      if (!finding) return verdict('pass', passed);
+      // details.untrustedAccepted: a screen showing the pre-flight warning shows the finding instead.
+      rec.amend('tls', 'warn', { diagnosis: finding, summary: `${tlsSummary} · the server accepted a certificate it should not trust`, details: { untrustedAccepted: true } }, { replace: true });
+      return verdict('pass', `${passed} — but the server should not have trusted it: it does not enforce client-certificate verification`, 'server_accepts_untrusted_client_cert');
     }
     const { code, evidence } = classifyFailure({ phase: 'response', ...base, handshakeComplete: true, httpStatus: result.status, httpBody: result.body });
     const d = diagnosis(code, evidence);

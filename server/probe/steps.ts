@@ -74,12 +74,15 @@ export class StepRecorder {
 
   /**
    * Re-issue an already finished step with new status (e.g. TLS 1.3 alert after secureConnect).
-   * A diagnosis it replaces stays in the run's list: a pre-flight warning explains the rejection.
+   * A diagnosis it replaces stays in the run's list (a pre-flight warning explains the
+   * rejection) unless `replace` says it no longer holds.
    */
-  amend(id: string, status: Exclude<StepStatus, 'running'>, fields: Partial<Pick<Step, 'summary' | 'details' | 'diagnosis' | 'title'>>): void {
+  amend(id: string, status: Exclude<StepStatus, 'running'>, fields: Partial<Pick<Step, 'summary' | 'details' | 'diagnosis' | 'title'>>, opts: { replace?: boolean } = {}): void {
     const prev = this.#steps.get(id);
     if (!prev) return;
-    if (prev.diagnosis && fields.diagnosis && prev.diagnosis.code !== fields.diagnosis.code) {
+    // `replace`: the new diagnosis supersedes the old one, which no longer holds (a warning
+    // that the server would refuse, once it has accepted).
+    if (prev.diagnosis && fields.diagnosis && prev.diagnosis.code !== fields.diagnosis.code && !opts.replace) {
       this.#kept.push(prev.diagnosis);
       fields = { ...fields, diagnosis: { ...fields.diagnosis, evidence: [...fields.diagnosis.evidence, `${prev.diagnosis.code}: ${prev.diagnosis.summary}`] } };
     }

@@ -1,0 +1,54 @@
+// Protocol messages the server check would add (to fold into shared/protocol.ts):
+//   client → relay  { type: 'check.start', id, check: MtlsCheckRequest }
+//   relay → client  { type: 'check.started', id, checkId, target, cases: CheckCaseInfo[] }
+//                   then per case: run.started (kind 'probe', with caseId) · step… · run.finished
+//                   carried as { type: 'check.step', checkId, caseId, step }
+//                   and { type: 'check.case', checkId, caseId, result: CheckCaseResult }
+//                   then { type: 'check.finished', checkId, report: CheckReport }
+//   cancelling: { type: 'run.cancel', id, runId: checkId } cancels every case still running.
+// Nothing private travels back: case certificates are public; their keys stay in the relay.
+import type { Step } from '../protocol.ts';
+import type { Expectation, Grade } from './cases.ts';
+import type { CaseVerdict, Observed } from './judge.ts';
+import type { CaseFix } from './install.ts';
+import type { GradeCap } from './grade.ts';
+import type { MtlsCheckRequest } from './request.ts';
+
+export interface CheckCaseInfo {
+  caseId: string;
+  title: string;
+  expect: Expectation;
+  /** Subject and issuer of the certificate the case sends (none for no_certificate). */
+  certificate: { subject: string; issuer: string; serialNumber: string; chainLength: number } | null;
+}
+
+export interface CheckCaseResult extends CheckCaseInfo {
+  verdict: CaseVerdict;
+  observed: Observed;
+  reason: string;
+  evidence: string[];
+  fix: CaseFix;
+  /** The probe's outcome and diagnoses; absent when the case was judged without a run. */
+  outcome?: 'pass' | 'fail' | 'error';
+  diagnoses?: string[];
+  durationMs: number;
+  /** The case's full timeline (final state of each step). */
+  steps: Step[];
+}
+
+export interface CheckReport {
+  target: string;
+  grade: Grade | null;
+  caps: GradeCap[];
+  summary: string;
+  cases: CheckCaseResult[];
+  durationMs: number;
+}
+
+export type CheckClientMessage = { type: 'check.start'; id: string; check: MtlsCheckRequest };
+
+export type CheckServerMessage =
+  | { type: 'check.started'; id: string; checkId: string; target: string; cases: CheckCaseInfo[] }
+  | { type: 'check.step'; checkId: string; caseId: string; step: Step }
+  | { type: 'check.case'; checkId: string; caseId: string; result: CheckCaseResult }
+  | { type: 'check.finished'; checkId: string; report: CheckReport };
