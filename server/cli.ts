@@ -40,6 +40,10 @@ Usage:
       Print a recorded run (a transcript, docs/transcripts.md) as it ran.
   harness diff A B [--json]
       Compare two transcripts step by step (the passing run first): what differs and why.
+  harness check URL (--cn NAME | --san DNS) [--depth N] (--new-ca DIR | --root F --root-key F
+                --intermediate F --intermediate-key F) [--require GRADE] [--install DIR] [--report OUT.html] [--json]
+      Prove a server refuses the client certificates it must (docs/server-check.md): every
+      case minted from the test CA, judged, graded; exit 0 only for the grade required (default A).
   harness cert inspect FILE... [--password P] [--json]
       Inspect certificates, chains and keys (PEM, DER, PKCS#12, JSON with PEMs).
 
@@ -69,6 +73,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'diff': {
         const { diff } = await import('./commands/diff.ts');
         return await diff(rest, io);
+      }
+      case 'check': {
+        const { check } = await import('./commands/check.ts');
+        return await check(rest, io);
       }
       case undefined:
       case 'help':

@@ -1,0 +1,182 @@
+// `harness check URL …`: the mTLS server check from the command line (docs/server-check.md).
+// With --new-ca DIR it makes a test CA and writes what to install on the server; with the CA's
+// files it runs every case against the server, prints each verdict and the grade, and exits 0
+// only when the grade is at least --require (default A). 2: bad input, nothing was sent.
+import '../pki/provider.ts';
+import { parseArgs } from 'node:util';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GRADES, type Grade } from '../../shared/check/cases.ts';
+import type { CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
+import { CheckInputError, type MtlsCheckRequest, type TestCaPems } from '../../shared/check/request.ts';
+import type { RunEvent } from '../../shared/protocol.ts';
+import { makeTranscript } from '../../shared/transcript/transcript.ts';
+import { renderHtmlReport } from '../../shared/transcript/report-html.ts';
+import { validateLimits } from '../defaults.ts';
+import { installKit, prepareCheck } from '../check/prepare.ts';
+import { runCheck } from '../check/run-check.ts';
+import { makeTestCa } from '../check/test-ca.ts';
+import { runEnvironment } from '../transcripts/environment.ts';
+import type { Io } from './run.ts';
+
+const USAGE = `usage: harness check URL (--cn NAME | --san DNSNAME) [--depth N]
+         (--new-ca DIR | --root F --root-key F --intermediate F --intermediate-key F)
+         [--ca FILE] [--require GRADE] [--install DIR] [--report OUT.html] [--json]
+`;
+
+const VERDICT_WORD: Record<CheckCaseResult['verdict'], string> = { enforced: '✓ enforced    ', not_enforced: '✗ NOT ENFORCED', inconclusive: '? inconclusive' };
+
+class Usage extends Error {}
+
+async function readPem(path: string, what: string): Promise<string> {
+  try {
+    const text = await readFile(path, 'utf8');
+    if (!text.trim()) throw new Usage(`${what} ${path} is empty`);
+    return text;
+  } catch (err) {
+    if (err instanceof Usage) throw err;
+    throw new Usage(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+async function writeKit(dir: string, req: MtlsCheckRequest, withKeys: boolean): Promise<string[]> {
+  const kit = await installKit(await prepareCheck(req));
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  const put = async (name: string, text: string, mode = 0o644) => {
+    await writeFile(join(dir, name), text, { mode });
+    written.push(join(dir, name));
+  };
+  for (const f of kit.files) await put(f.name, f.pem);
+  await put('apache.conf', kit.apache);
+  await put('nginx.conf', kit.nginx);
+  if (withKeys) {
+    // The test CA's keys stay with the person running the check; they never go on the server.
+    await put('root.pem', req.ca.rootCertificatePem);
+    await put('root.key', req.ca.rootPrivateKeyPem, 0o600);
+    await put('intermediate.pem', req.ca.intermediateCertificatePem);
+    await put('intermediate.key', req.ca.intermediatePrivateKeyPem, 0o600);
+  }
+  await put('INSTALL.txt', [
+    'What to install on the staging server for the mTLS server check (docs/server-check.md):',
+    ...kit.files.map((f) => `- ${f.name}: ${f.what}`),
+    '- apache.conf or nginx.conf: the lines that make the server enforce client certificates',
+    ...kit.notes.map((n) => `Note: ${n}`),
+    withKeys ? 'root.key and intermediate.key are the test CA\'s private keys: keep them with you, never on the server.' : '',
+    '',
+  ].join('\n'));
+  return written;
+}
+
+/** Each case as a transcript of its probe, so the run report renders a check too. */
+function caseTranscript(report: CheckReport, c: CheckCaseResult) {
+  const runId = c.caseId;
+  const events: RunEvent[] = [
+    { type: 'run.started', id: runId, runId, kind: 'probe', target: report.target },
+    ...c.steps.map((step) => ({ type: 'step' as const, runId, step })),
+    { type: 'run.finished', runId, outcome: c.outcome ?? 'error', diagnoses: c.diagnoses ?? [], durationMs: c.durationMs },
+  ];
+  return makeTranscript({ name: `${c.caseId}: ${c.title}`, recordedBy: 'cli', startedAt: new Date(), environment: runEnvironment(), events: events.map((event, i) => ({ t: i, event })) });
+}
+
+export async function check(argv: string[], io: Io): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        cn: { type: 'string' },
+        san: { type: 'string' },
+        depth: { type: 'string', default: '3' },
+        'new-ca': { type: 'string' },
+        root: { type: 'string' },
+        'root-key': { type: 'string' },
+        intermediate: { type: 'string' },
+        'intermediate-key': { type: 'string' },
+        ca: { type: 'string' },
+        require: { type: 'string', default: 'A' },
+        install: { type: 'string' },
+        report: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    io.stderr(`harness check: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const url = positionals[0];
+    if (!url || positionals.length > 1) throw new Usage('give exactly one https:// URL to check');
+    if (!!values.cn === !!values.san) throw new Usage('give the subject rule the server enforces: --cn NAME or --san DNSNAME (one of them)');
+    const require = String(values.require).toUpperCase() as Grade;
+    if (!GRADES.includes(require)) throw new Usage(`--require must be one of ${GRADES.join(', ')}`);
+    const depth = Number(values.depth);
+    const files = ['root', 'root-key', 'intermediate', 'intermediate-key'] as const;
+    const given = files.filter((f) => values[f]);
+    if (values['new-ca'] && given.length) throw new Usage('--new-ca makes a test CA: leave out --root, --root-key, --intermediate and --intermediate-key');
+    if (!values['new-ca'] && given.length !== files.length) throw new Usage(`the test CA needs all of --${files.join(', --')} (or --new-ca DIR to make one); missing: --${files.filter((f) => !values[f]).join(', --')}`);
+
+    const ca: TestCaPems = values['new-ca']
+      ? await makeTestCa()
+      : {
+          rootCertificatePem: await readPem(String(values.root), 'root certificate'),
+          rootPrivateKeyPem: await readPem(String(values['root-key']), 'root key'),
+          intermediateCertificatePem: await readPem(String(values.intermediate), 'intermediate certificate'),
+          intermediatePrivateKeyPem: await readPem(String(values['intermediate-key']), 'intermediate key'),
+        };
+    const req: MtlsCheckRequest = {
+      url,
+      ca,
+      rule: values.cn ? { cnEquals: String(values.cn) } : { sanDnsEquals: String(values.san) },
+      verifyDepth: depth,
+      ...(values.ca ? { caPem: await readPem(String(values.ca), 'CA bundle') } : {}),
+    };
+    await prepareCheck(req); // every field checked before anything is written or sent
+
+    if (values['new-ca']) {
+      const dir = String(values['new-ca']);
+      const written = await writeKit(dir, req, true);
+      io.stdout(`A test CA and what to install are in ${dir}:\n${written.map((w) => `  ${w}`).join('\n')}\n`);
+      io.stdout(`Install ${join(dir, 'check-ca.pem')} and ${join(dir, 'check-crl.pem')} on the staging server as INSTALL.txt says, then run:\n`);
+      io.stdout(`  harness check ${url} ${values.cn ? `--cn ${String(values.cn)}` : `--san ${String(values.san)}`} --depth ${depth} --root ${join(dir, 'root.pem')} --root-key ${join(dir, 'root.key')} --intermediate ${join(dir, 'intermediate.pem')} --intermediate-key ${join(dir, 'intermediate.key')}\n`);
+      return 0;
+    }
+    if (values.install) await writeKit(String(values.install), req, false);
+
+    if (!values.json) io.stdout(`Server check ${url} — rule: ${values.cn ? `CN equals ${String(values.cn)}` : `SAN DNS equals ${String(values.san)}`}, depth ${depth}\n`);
+    const report = await runCheck(req, {
+      limits: validateLimits(),
+      onStarted: (cases) => {
+        if (values.json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
+      },
+      onCase: (c) => {
+        if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
+        else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(22)} ${c.reason}\n`);
+      },
+    });
+    if (values.json) io.stdout(`${JSON.stringify({ type: 'check.finished', report: { ...report, cases: report.cases.map((c) => ({ ...c, steps: undefined })) } })}\n`);
+    else {
+      for (const c of report.cases.filter((x) => x.verdict === 'not_enforced')) {
+        io.stdout(`\n${c.caseId}: ${c.fix.text}\n  fix (Apache): ${c.fix.apache.join(' · ')}\n  fix (nginx):  ${c.fix.nginx.join(' · ')}\n`);
+      }
+      io.stdout(`\n${report.summary}\n`);
+    }
+    if (values.report) {
+      const html = renderHtmlReport(report.cases.map((c) => ({ transcript: caseTranscript(report, c), expectation: { met: c.verdict === 'enforced', message: `${c.verdict.replace('_', ' ')}: ${c.reason}` } })), { title: `Server check: ${report.grade ? `grade ${report.grade}` : 'no grade'} — ${report.target}` });
+      await writeFile(String(values.report), html);
+      io.stderr(`Report written to ${String(values.report)}\n`);
+    }
+    const ok = report.grade !== null && GRADES.indexOf(report.grade) <= GRADES.indexOf(require);
+    if (!ok) io.stderr(`harness check: grade ${report.grade ?? 'none'} is below the required ${require}\n`);
+    return ok ? 0 : 1;
+  } catch (err) {
+    if (err instanceof Usage || err instanceof CheckInputError) {
+      io.stderr(`harness check: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
