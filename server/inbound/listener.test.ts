@@ -206,6 +206,10 @@ const holders: { name: string; hold: () => Promise<{ port: number; close(): Prom
     const relay = await startRelay({ port: 0, quiet: true, lab: false, dataDir: await mkdtemp(join(tmpdir(), 'inbound-port-')), webRoot: await mkdtemp(join(tmpdir(), 'inbound-web-')) });
     return { port: relay.port, close: () => relay.close() };
   } },
+  { name: 'the lab', hold: async () => {
+    const relay = await startRelay({ port: 0, quiet: true, dataDir: await mkdtemp(join(tmpdir(), 'inbound-port-')), webRoot: await mkdtemp(join(tmpdir(), 'inbound-web-')) });
+    return { port: Number(new URL(relay.lab!.info.targets[0]!.url).port), close: () => relay.close() };
+  } },
   { name: 'another session\'s listener', hold: async () => {
     const other = await startOn('127.0.0.1', 0);
     return { port: other.port, close: () => other.close() };
