@@ -89,7 +89,7 @@ const responseKinds: { name: string; request: (r: RunningRelay) => string; statu
   { name: 'GET /ws without it (403)', request: () => 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 403, csp: /^default-src 'none'/ },
   { name: 'a callback nobody waits for (404)', request: () => 'GET /callback/nobody?code=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 404, csp: /default-src 'none'/ },
   { name: 'the app shell when the app is not built (503)', request: () => 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 503, csp: /^default-src 'none'/ },
-  { name: 'a missing asset (404)', request: () => 'GET /missing.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 404, csp: /^default-src 'self'/ },
+  { name: 'a missing asset (404)', request: () => 'GET /missing.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 404, csp: /^default-src 'none'/ },
   { name: 'a method the files do not take (405)', request: () => 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', status: 405, csp: /^default-src 'none'/ },
   { name: 'an undecodable path (400)', request: () => 'GET /%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 400, csp: /^default-src 'none'/ },
   { name: 'a refused upgrade (403)', request: (r) => upgradeRequest(r, { origin: 'https://evil.example' }), status: 403, csp: /^default-src 'none'/ },
