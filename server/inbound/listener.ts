@@ -55,24 +55,38 @@ export function curlCommand(url: string): string {
  * A listener on a port that is in use on another address of this machine would capture the
  * clients of what is there: the relay's or the lab's own port, another session's listener, or
  * another program. A client that resolves localhost to ::1 reaches a listener on ::1 first. So
- * a port is taken only when it is free on every address: binding the dual-stack wildcard fails
- * (EADDRINUSE) when any address holds it. For port 0 the wildcard also picks the number, so the
+ * a port is taken only when it is free on every address: binding a wildcard fails (EADDRINUSE)
+ * when any address it covers holds the port. `::` covers both families unless the host has
+ * bindv6only set, so `0.0.0.0` is tried as well. For port 0 the wildcard picks the number, so the
  * port the system chooses is free everywhere too.
  */
 async function portFreeEverywhere(port: number): Promise<{ port: number } | { inUse: true } | { unknown: true }> {
-  for (const wildcard of ['::', '0.0.0.0']) {
-    const probe = net.createServer();
+  const probe = async (p: number, wildcard: string): Promise<number | NodeJS.ErrnoException> => {
+    const server = net.createServer();
     const result = await new Promise<NodeJS.ErrnoException | number>((resolve) => {
-      probe.once('error', resolve);
-      probe.listen({ port, host: wildcard, exclusive: true }, () => resolve((probe.address() as net.AddressInfo).port));
+      server.once('error', resolve);
+      server.listen({ port: p, host: wildcard, exclusive: true }, () => resolve((server.address() as net.AddressInfo).port));
     });
-    if (typeof result === 'number') {
-      await new Promise<void>((resolve) => probe.close(() => resolve()));
-      return { port: result };
+    if (typeof result === 'number') await new Promise<void>((resolve) => server.close(() => resolve()));
+    return result;
+  };
+  const noFamily = (e: NodeJS.ErrnoException) => e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL';
+  // A port 0 pick can race another bind between the two probes: pick again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const v6 = await probe(port, '::');
+    if (typeof v6 !== 'number' && v6.code === 'EADDRINUSE') {
+      if (port !== 0) return { inUse: true };
+      continue;
     }
-    if (result.code === 'EADDRINUSE') return { inUse: true };
-    // No IPv6 on this host: try the IPv4 wildcard. Anything else (EACCES): the real bind will say.
-    if (result.code !== 'EAFNOSUPPORT' && result.code !== 'EADDRNOTAVAIL') return { unknown: true };
+    // Anything else (EACCES for a privileged port): the real bind will say what is wrong.
+    if (typeof v6 !== 'number' && !noFamily(v6)) return { unknown: true };
+    const v4 = await probe(typeof v6 === 'number' ? v6 : port, '0.0.0.0');
+    if (typeof v4 === 'number') return { port: v4 };
+    if (v4.code === 'EADDRINUSE') {
+      if (port !== 0) return { inUse: true };
+      continue;
+    }
+    return typeof v6 === 'number' ? { port: v6 } : { unknown: true };
   }
   return { unknown: true };
 }
