@@ -1,4 +1,4 @@
-// Protocol messages the server check would add (to fold into shared/protocol.ts):
+// The server check's part of the protocol (the messages themselves are in shared/protocol.ts):
 //   client → relay  { type: 'check.start', id, check: MtlsCheckRequest }
 //   relay → client  { type: 'check.started', id, checkId, target, cases: CheckCaseInfo[] }
 //                   then per case: run.started (kind 'probe', with caseId) · step… · run.finished
@@ -52,3 +52,11 @@ export type CheckServerMessage =
   | { type: 'check.step'; checkId: string; caseId: string; step: Step }
   | { type: 'check.case'; checkId: string; caseId: string; result: CheckCaseResult }
   | { type: 'check.finished'; checkId: string; report: CheckReport };
+
+/** What to install on the server for a test CA: the CA and CRL files and both snippets. */
+export interface CheckInstallKit {
+  files: { name: string; pem: string; what: string }[];
+  apache: string;
+  nginx: string;
+  notes: string[];
+}
