@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
 import { startRelay, VERSION } from './relay.ts';
+import { DEFAULT_HOSTED_PORTS } from './net/outbound-guard.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { validateLimits } from './defaults.ts';
@@ -26,7 +27,7 @@ Usage:
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
-      addresses on allowed ports (default 443, 8443, 9443) are probed. --limit overrides a
+      addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
       limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000.
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
@@ -144,7 +145,8 @@ async function serve(argv: string[], io: Io): Promise<number> {
       allowOrigins: values['allow-origin'],
       hosted: values.hosted,
       allowTargets: values['allow-target'],
-      allowPorts: values['allow-port']?.map((p) => port(p, '--allow-port')!),
+      // Added to the defaults: an operator opening one more port should not close 443.
+      allowPorts: values['allow-port'] ? [...new Set([...DEFAULT_HOSTED_PORTS, ...values['allow-port'].map((p) => port(p, '--allow-port')!)])] : undefined,
       limits: parseLimitFlags(values.limit ?? []),
       quiet: values.quiet,
     });
