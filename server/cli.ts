@@ -3,6 +3,7 @@
 import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
 import { startRelay, VERSION } from './relay.ts';
 import { DEFAULT_HOSTED_PORTS } from './net/outbound-guard.ts';
@@ -18,6 +19,20 @@ import { TranscriptRecorder } from './transcripts/recorder.ts';
 export interface Io {
   stdout(s: string): void;
   stderr(s: string): void;
+  /** A yes/no question to the person at the terminal; only when stdin is one (bin/harness.js). */
+  ask?(question: string): Promise<boolean>;
+}
+
+/** Asks on stderr and reads one line from stdin: yes only for "y" or "yes". */
+export function terminalAsk(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((ok) => {
+    rl.once('close', () => ok(false));
+    rl.question(question, (answer) => {
+      ok(/^y(es)?$/i.test(answer.trim()));
+      rl.close();
+    });
+  });
 }
 
 const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
@@ -34,9 +49,12 @@ Usage:
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
       add --lab-cert to have the lab issue a fresh client certificate for the run.
   harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]
+                 [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]
       Run scenario files (probes and token flows, docs/scenarios.md) headless; scenarios
       that name the lab start it in-process. --check: exit 0 when every run matched "expect".
       Keep each run as a transcript, all of them as an HTML report and JUnit XML.
+      A scenario reads environment variables and files outside its folder only when allowed
+      (--allow-*, or a yes on a terminal); the secrets and their hosts are listed first.
   harness show TRANSCRIPT [--json]
       Print a recorded run (a transcript, docs/transcripts.md) as it ran.
   harness diff A B [--json]
