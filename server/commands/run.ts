@@ -99,7 +99,9 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
         openAuthorizationUrl: (url) => {
           // The lab approves by itself: follow its redirects here. Anyone else needs a person.
           if (lab?.tokens && new URL(url).origin === lab.tokens.authorizeOrigin) {
-            followRedirects(url, { ca: [lab.serverCaPem] }).catch(() => {});
+            // Once the lab's redirects are all followed, a wait that saw only ignored redirects
+            // (another state, none) has nothing more coming: end it now, not at the timeout.
+            followRedirects(url, { ca: [lab.serverCaPem] }).then(() => listener.callbacks.settle(url), () => {});
           } else {
             opts.onAuthorizationUrl?.(url);
           }
