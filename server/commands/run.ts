@@ -24,7 +24,7 @@ import { runFlow, flowSecrets } from '../flows/run-flow.ts';
 import { startCallbackListener } from '../flows/callback-listener.ts';
 import { followRedirects } from '../flows/user-agent.ts';
 import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, type Scenario } from '../scenarios/scenario.ts';
-import { consentRefusal, missingConsent, planSecrets, type PlannedSecret, type SecretConsent } from '../scenarios/consent.ts';
+import { consentRefusal, missingConsent, planSecrets, printable, type PlannedSecret, type SecretConsent } from '../scenarios/consent.ts';
 import { defaultLabDir } from '../lab/lab-dir.ts';
 import { TranscriptRecorder } from '../transcripts/recorder.ts';
 import { transcriptFileName, type Transcript } from '../../shared/transcript/transcript.ts';
@@ -265,7 +265,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (values.json) {
       if (disclosed.length) io.stdout(`${JSON.stringify({ type: 'scenario.secrets', secrets: disclosed })}\n`);
     } else {
-      io.stdout(`${done.length ? '\n' : ''}Scenario: ${scenario.name}${scenario.description ? `\n  ${scenario.description}` : ''}\n`);
+      io.stdout(`${done.length ? '\n' : ''}Scenario: ${printable(scenario.name)}${scenario.description ? `\n  ${printable(scenario.description)}` : ''}\n`);
       if (disclosed.length) io.stdout(`Secrets this run sends:\n${disclosed.map((d) => `  ${d.name} (${d.source}) → ${d.to.join(', ')}\n`).join('')}`);
     }
     let result: ScenarioRunResult;

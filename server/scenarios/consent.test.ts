@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../commands/run.ts';
+import { SECRET_FILE_MAX_BYTES } from './scenario.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/harness.js', import.meta.url));
 const VALUES = { abs: 'abs-file-secret-1111', dotdot: 'dotdot-file-secret-2222', env: 'ci-env-secret-3333', link: 'linked-file-secret-4444', inside: 'inside-file-secret-5555' } as const;
@@ -196,4 +197,29 @@ test('harness run on a terminal asks, and without a terminal refuses (spawned as
   assert.equal(agreed.code, 0, agreed.output);
   assert.deepEqual(sentValues(received.join('\n')), ['env']);
   assert.ok(!agreed.output.includes(VALUES.env));
+});
+
+test('text from the file cannot redraw the disclosure: control characters in a path are printed escaped', async () => {
+  const name = 'a\u001b[2K\rb.txt';
+  await writeFile(join(dir, 'ticket', 'secrets', name), `${VALUES.inside}\n`);
+  const r = await runTicket(await ticket('escape', { e: { file: `secrets/${name}` } }), []);
+  assert.equal(r.code, 0, r.text());
+  assert.ok(!/[\u001b\r]/.test(r.out.join('')), 'no raw escape or carriage return printed');
+  assert.match(r.out.join(''), /e \(file secrets\/a\\u001b\[2K\\u000db\.txt\) → 127\.0\.0\.1:\d+/);
+  const outsideName = join(outside, 'c\u001b[1Ad.txt');
+  await writeFile(outsideName, 'x');
+  const refusedEsc = await runTicket(await ticket('escape-out', { o: { file: outsideName } }), []);
+  assert.equal(refusedEsc.code, 2);
+  assert.ok(!refusedEsc.err.join('').includes('\u001b'), refusedEsc.err.join(''));
+});
+
+test('a secret file must be a regular file of at most SECRET_FILE_MAX_BYTES', async () => {
+  await writeFile(join(dir, 'ticket', 'secrets', 'huge.bin'), Buffer.alloc(SECRET_FILE_MAX_BYTES + 1, 0x41));
+  const huge = await runTicket(await ticket('huge', { h: { file: 'secrets/huge.bin' } }), []);
+  assert.equal(huge.code, 2);
+  assert.match(huge.err.join(''), new RegExp(`huge\\.bin is ${SECRET_FILE_MAX_BYTES + 1} bytes, more than the ${SECRET_FILE_MAX_BYTES}`));
+  const folder = await runTicket(await ticket('folder', { d: { file: 'secrets' } }), []);
+  assert.equal(folder.code, 2);
+  assert.match(folder.err.join(''), /secrets is not a regular file/);
+  assert.equal(received.length, 0);
 });

@@ -57,9 +57,18 @@ function escapes(path: string, base: string): boolean {
   return rel === '' ? false : rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
 
+/**
+ * Text from the scenario file made safe to print: control characters (a carriage return or an
+ * escape sequence could redraw the line that says where a secret goes) and bidi overrides are
+ * shown as \u escapes.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function describeSource(src: SecretSource): string {
   if ('env' in src) return `environment variable ${src.env}`;
-  if ('file' in src) return `file ${src.file}`;
+  if ('file' in src) return `file ${printable(src.file)}`;
   if ('value' in src) return 'inline value in the scenario';
   if ('generate' in src) return `${src.generate} key made for the run`;
   return `lab ${src.lab}`;
@@ -80,7 +89,7 @@ function hostOf(v: unknown): string | undefined {
   try {
     return new URL(v).host;
   } catch {
-    return v;
+    return printable(v.slice(0, 100));
   }
 }
 
@@ -137,7 +146,7 @@ export async function planSecrets(s: Scenario, baseDir: string): Promise<Planned
     if ('env' in src) planned.needs = { what: `the environment variable ${src.env}`, flag: `--allow-env ${src.env}`, env: src.env };
     else if ('file' in src) {
       const where = await locateFile(baseDir, src.file);
-      if (!where.inside) planned.needs = { what: `${where.path} (${where.why})`, flag: `--allow-file ${where.path}`, file: where.path };
+      if (!where.inside) planned.needs = { what: `${printable(where.path)} (${printable(where.why!)})`, flag: `--allow-file ${printable(where.path)}`, file: where.path };
     }
     out.push(planned);
   }

@@ -4,7 +4,7 @@
 // templates are signed now, so an example never holds an expired token; "lab:<target>" URLs
 // point at the lab started for the run. The filled-in request goes through the same edge
 // validation as a WebSocket frame. See docs/scenarios.md.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose';
@@ -15,7 +15,10 @@ import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../s
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
-import { allowsEnv, allowsFile, ConsentError, locateFile, type SecretConsent } from './consent.ts';
+import { allowsEnv, allowsFile, ConsentError, locateFile, printable, type SecretConsent } from './consent.ts';
+
+/** Largest file a `{"file"}` secret may name: keys and certificate bundles are far smaller. */
+export const SECRET_FILE_MAX_BYTES = 1024 * 1024; // bytes
 
 export { checkExpect, needsLab, parseScenario, ScenarioError, SCENARIO_VERSION, type Scenario, type ScenarioExpect, type SecretSource } from '../../shared/flows/scenario.ts';
 
@@ -82,16 +85,21 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
       try {
         where = await locateFile(opts.baseDir, src.file);
       } catch (err) {
-        throw new ScenarioError(`secret "${name}": ${(err as Error).message}`);
+        throw new ScenarioError(`secret "${name}": ${printable((err as Error).message)}`);
       }
+      const shown = printable(where.path);
       if (!where.inside && !allowsFile(opts.consent, where.path)) {
-        throw new ConsentError(`secret "${name}" comes from ${where.path} (${where.why}), which a scenario file may read only with your consent (--allow-file ${where.path} or --allow-outside)`);
+        throw new ConsentError(`secret "${name}" comes from ${shown} (${printable(where.why!)}), which a scenario file may read only with your consent (--allow-file ${shown} or --allow-outside)`);
       }
       try {
         // The real path that was checked, not the name: a link swapped since reads nothing new.
+        const info = await stat(where.path);
+        if (!info.isFile()) throw new ScenarioError(`secret "${name}": ${shown} is not a regular file`);
+        if (info.size > SECRET_FILE_MAX_BYTES) throw new ScenarioError(`secret "${name}": ${shown} is ${info.size} bytes, more than the ${SECRET_FILE_MAX_BYTES} a secret file may hold`);
         value = (await readFile(where.path, 'utf8')).replace(/\r?\n$/, '');
       } catch (err) {
-        throw new ScenarioError(`secret "${name}": cannot read ${where.path} (${(err as NodeJS.ErrnoException).code ?? err})`);
+        if (err instanceof ScenarioError) throw err;
+        throw new ScenarioError(`secret "${name}": cannot read ${shown} (${(err as NodeJS.ErrnoException).code ?? err})`);
       }
     } else if ('value' in src) {
       value = src.value;
