@@ -223,3 +223,23 @@ test('a secret file must be a regular file of at most SECRET_FILE_MAX_BYTES', as
   assert.match(folder.err.join(''), /secrets is not a regular file/);
   assert.equal(received.length, 0);
 });
+
+test('several scenarios: every one is checked before the first runs, so one without consent stops them all', async () => {
+  const folder = join(dir, 'batch');
+  await mkdir(join(folder, 'secrets'), { recursive: true });
+  await writeFile(join(folder, 'secrets', 'inside.txt'), `${VALUES.inside}\n`);
+  const scenario = (secrets: Record<string, object>) => JSON.stringify({
+    version: 1, name: 'batch', kind: 'flow',
+    flow: { kind: 'client-credentials', tokenUrl, clientAuth: { method: 'client_secret_post', clientId: 'c', clientSecret: 'not-a-real-secret' }, extraParams: Object.fromEntries(Object.keys(secrets).map((k) => [`p_${k}`, { $secret: k }])) },
+    secrets,
+  });
+  await writeFile(join(folder, 'a-harmless.json'), scenario({ i: { file: 'secrets/inside.txt' } }));
+  await writeFile(join(folder, 'b-exfil.json'), scenario({ c: { env: 'CI_SECRET' } }));
+  const refusedAll = await runTicket(folder, []);
+  assert.equal(refusedAll.code, 2, refusedAll.text());
+  assert.match(refusedAll.err.join(''), /b-exfil\.json: .*secret "c" comes from the environment variable CI_SECRET/s);
+  assert.equal(received.length, 0, 'not even the harmless scenario ran');
+  const allowed = await runTicket(folder, ['--allow-env', 'CI_SECRET']);
+  assert.equal(allowed.code, 0, allowed.text());
+  assert.deepEqual(sentValues(allowed.sent), ['env', 'inside']);
+});
