@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../commands/run.ts';
-import { SECRET_FILE_MAX_BYTES } from './scenario.ts';
+import { loadScenario, SECRET_FILE_MAX_BYTES } from './scenario.ts';
+import { planSecrets } from './consent.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/harness.js', import.meta.url));
 const VALUES = { abs: 'abs-file-secret-1111', dotdot: 'dotdot-file-secret-2222', env: 'ci-env-secret-3333', link: 'linked-file-secret-4444', inside: 'inside-file-secret-5555' } as const;
@@ -242,4 +243,15 @@ test('several scenarios: every one is checked before the first runs, so one with
   const allowed = await runTicket(folder, ['--allow-env', 'CI_SECRET']);
   assert.equal(allowed.code, 0, allowed.text());
   assert.deepEqual(sentValues(allowed.sent), ['env', 'inside']);
+});
+
+test('a CA bundle from a file is shown as used locally, not as sent', async () => {
+  await writeFile(join(dir, 'ticket', 'secrets', 'ca.pem'), 'not really a CA');
+  const file = join(dir, 'ticket', 'probe-ca.json');
+  await writeFile(file, JSON.stringify({ version: 1, name: 'probe', kind: 'probe', probe: { url: 'https://partner.example:8443/', caPem: { $secret: 'ca' }, headers: { 'x-api-key': { $secret: 'k' } } }, secrets: { ca: { file: 'secrets/ca.pem' }, k: { value: 'inline-api-key-9999' } } }));
+  const { scenario, baseDir } = await loadScenario(file);
+  assert.deepEqual(await planSecrets(scenario, baseDir), [
+    { name: 'ca', source: 'file secrets/ca.pem', to: ['nowhere (used locally)'] },
+    { name: 'k', source: 'inline value in the scenario', to: ['partner.example:8443'] },
+  ]);
 });

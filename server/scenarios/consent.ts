@@ -96,6 +96,8 @@ function hostOf(v: unknown): string | undefined {
 /** Where a placeholder at `path` in the request ends up. */
 function destinations(s: Scenario, path: string[]): string[] {
   const r = s.request as Obj;
+  // A CA bundle only verifies the server here; registered keys are compared locally.
+  if (path.at(-1) === 'caPem' || path[0] === 'registeredJwks') return ['nowhere (used locally)'];
   if (s.kind === 'probe') return [hostOf(r.url) ?? '(the probe URL)'];
   const call = isObj(r.call) ? r.call : {};
   const viaDiscovery = (endpoint: string) => (hostOf(r.issuer) ? `${endpoint} named by ${hostOf(r.issuer)}'s discovery` : `(no ${endpoint})`);
