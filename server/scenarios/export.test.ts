@@ -30,7 +30,7 @@ async function roundTrip(flow: FlowRequest, env: Record<string, string>) {
   const text = JSON.stringify(file, null, 2);
   const scenario = parseScenario(text);
   const events: unknown[] = [];
-  const result = await runScenario(scenario, { baseDir: dir, lab, env, onEvent: (m) => events.push(m) });
+  const result = await runScenario(scenario, { baseDir: dir, lab, env, consent: { env: new Set(Object.keys(env)) }, onEvent: (m) => events.push(m) });
   return { file, text, result, check: checkExpect(scenario, result)! };
 }
 

@@ -1,11 +1,12 @@
 // Running a scenario file (format and parsing: shared/flows/scenario.ts): its secrets come from
-// an environment variable, a file, the built-in lab, or a fresh key made for the run; its JWT
+// an environment variable, a file, the built-in lab, or a fresh key made for the run — files
+// inside the scenario's folder, anything else only with consent (consent.ts); its JWT
 // templates are signed now, so an example never holds an expired token; "lab:<target>" URLs
 // point at the lab started for the run. The filled-in request goes through the same edge
 // validation as a WebSocket frame. See docs/scenarios.md.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createPrivateKey, webcrypto } from 'node:crypto';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose';
 import { parseClientMessage, ProtocolError, type ProbeRequest } from '../../shared/protocol.ts';
 import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '../../shared/flows/scenario.ts';
@@ -14,6 +15,10 @@ import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../s
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
+import { allowsEnv, allowsFile, ConsentError, locateFile, printable, type SecretConsent } from './consent.ts';
+
+/** Largest file a `{"file"}` secret may name: keys and certificate bundles are far smaller. */
+export const SECRET_FILE_MAX_BYTES = 1024 * 1024; // bytes
 
 export { checkExpect, needsLab, parseScenario, ScenarioError, SCENARIO_VERSION, type Scenario, type ScenarioExpect, type SecretSource } from '../../shared/flows/scenario.ts';
 
@@ -22,6 +27,8 @@ export interface ResolveOptions {
   baseDir: string;
   lab: RunningLab | null;
   env?: Record<string, string | undefined>;
+  /** What the person running it allowed beyond the scenario's folder (consent.ts); default nothing. */
+  consent?: SecretConsent;
   now?: number;
 }
 
@@ -69,15 +76,30 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     if (!src) throw new ScenarioError(`${path}: secret "${name}" is not declared in secrets`);
     let value: string;
     if ('env' in src) {
+      if (!allowsEnv(opts.consent, src.env)) throw new ConsentError(`secret "${name}" comes from the environment variable ${src.env}, which a scenario file may read only with your consent (--allow-env ${src.env})`);
       const v = env[src.env];
       if (v === undefined || v === '') throw new ScenarioError(`secret "${name}" comes from the environment variable ${src.env}, which is not set`);
       value = v;
     } else if ('file' in src) {
-      const file = isAbsolute(src.file) ? src.file : resolve(opts.baseDir, src.file);
+      let where: Awaited<ReturnType<typeof locateFile>>;
       try {
-        value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+        where = await locateFile(opts.baseDir, src.file);
       } catch (err) {
-        throw new ScenarioError(`secret "${name}": cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+        throw new ScenarioError(`secret "${name}": ${printable((err as Error).message)}`);
+      }
+      const shown = printable(where.path);
+      if (!where.inside && !allowsFile(opts.consent, where.path)) {
+        throw new ConsentError(`secret "${name}" comes from ${shown} (${printable(where.why!)}), which a scenario file may read only with your consent (--allow-file ${shown} or --allow-outside)`);
+      }
+      try {
+        // The real path that was checked, not the name: a link swapped since reads nothing new.
+        const info = await stat(where.path);
+        if (!info.isFile()) throw new ScenarioError(`secret "${name}": ${shown} is not a regular file`);
+        if (info.size > SECRET_FILE_MAX_BYTES) throw new ScenarioError(`secret "${name}": ${shown} is ${info.size} bytes, more than the ${SECRET_FILE_MAX_BYTES} a secret file may hold`);
+        value = (await readFile(where.path, 'utf8')).replace(/\r?\n$/, '');
+      } catch (err) {
+        if (err instanceof ScenarioError) throw err;
+        throw new ScenarioError(`secret "${name}": cannot read ${shown} (${(err as NodeJS.ErrnoException).code ?? err})`);
       }
     } else if ('value' in src) {
       value = src.value;
