@@ -12,6 +12,7 @@ import { StepRecorder, type OpenStep } from '../probe/steps.ts';
 import { checkCaBundle, checkClient } from '../probe/inputs.ts';
 import { oneLineDn } from '../net/dial.ts';
 import { requestHeaders } from '../net/http-exchange.ts';
+import { formatBody } from '../../shared/format-body.ts';
 import type { ProbePhase } from '../../shared/protocol.ts';
 import { CallFailure, httpCall, type CallResult, type CallTls } from './http-call.ts';
 import type { FlowContext, FlowResult } from './run-flow.ts';
@@ -248,10 +249,12 @@ export class FlowRun {
     }
     const contentType = String(res.headers['content-type'] ?? '');
     const json = contentType.includes('json') || res.body.trim().startsWith('{') ? parseJson(res.body) : undefined;
+    const shown = formatBody(res.body, contentType, this.ctx.limits.maxResponseBodyBytes);
     const response = {
       status: res.status,
       headers: redactHeaders(res.headers as Record<string, string | string[]>),
-      body: json === undefined ? redactText(res.body) : JSON.stringify(redactDeep(json), null, 2),
+      body: shown.text,
+      ...(shown.note ? { bodyNote: shown.note } : {}),
       bytes: res.bytes,
       truncated: res.truncated,
     };

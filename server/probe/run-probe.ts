@@ -11,7 +11,8 @@ import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
-import { exchange, prettyBody, requestHeaders } from '../net/http-exchange.ts';
+import { exchange, requestHeaders } from '../net/http-exchange.ts';
+import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
 import { StepRecorder, type OpenStep } from './steps.ts';
@@ -311,10 +312,12 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     }
 
     const contentType = String(result.headers['content-type'] ?? '');
+    const shown = formatBody(result.body, contentType, limits.maxResponseBodyBytes);
     const details = {
       status: result.status,
       headers: redactHeaders(result.headers as Record<string, string | string[]>),
-      body: prettyBody(result.body, contentType),
+      body: shown.text,
+      ...(shown.note ? { bodyNote: shown.note } : {}),
       bodyBytes: result.bytes,
       truncated: result.truncated,
       timings: { requestSentMs: result.sentMs, headersMs: result.headersMs, firstByteMs: result.firstByteMs, endMs: result.endMs },
