@@ -3,7 +3,7 @@
 // event (each of 60,000 values on its own line behind up to 8,000 spaces). So the shape is
 // measured first, and a body too deep, too large or too big once indented is shown as it came,
 // redacted and cut, with a note saying why.
-import { redactDeep, redactForm, redactText } from './redact.ts';
+import { redactDeep, redactForm, redactText, type SecretNames } from './redact.ts';
 
 export const FORMAT_LIMITS = {
   /** Deepest nesting indented; deeper bodies are shown raw. Matches redactDeep's depth bound. */
@@ -20,9 +20,10 @@ export interface FormattedBody {
 
 /**
  * `body` for display, at most `maxBytes` bytes of UTF-8 whatever the target sent. Secrets are
- * masked (JSON by field name, forms by field name, text by shape) before any cut.
+ * masked (JSON by field name, forms by field name and `secretNames`, text by shape) before any
+ * cut; values the request carried are scrubbed by value later, wherever they are.
  */
-export function formatBody(body: string, contentType: string | undefined, maxBytes: number): FormattedBody {
+export function formatBody(body: string, contentType: string | undefined, maxBytes: number, secretNames: SecretNames = []): FormattedBody {
   const type = (contentType ?? '').toLowerCase();
   const looksJson = type.includes('json') || /^\s*[{[]/.test(body.slice(0, 64));
   if (looksJson) {
@@ -44,7 +45,7 @@ export function formatBody(body: string, contentType: string | undefined, maxByt
       return raw(body, maxBytes, `not indented: ${tooBig}`);
     }
   }
-  if (type.includes('application/x-www-form-urlencoded')) return cut(redactForm(body), maxBytes);
+  if (type.includes('application/x-www-form-urlencoded')) return cut(redactForm(body, secretNames), maxBytes);
   return cut(redactText(body), maxBytes);
 }
 

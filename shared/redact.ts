@@ -118,12 +118,12 @@ function maskHeaderValue(name: string, value: string): string {
   return MASK;
 }
 
-export function redactHeaders(headers: Record<string, string | string[] | number | undefined>): Record<string, string | string[]> {
+export function redactHeaders(headers: Record<string, string | string[] | number | undefined>, extraNames: readonly string[] = []): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const lower = name.toLowerCase();
-    if (SECRET_HEADERS.has(lower)) out[name] = Array.isArray(value) ? value.map((v) => maskHeaderValue(lower, v)) : maskHeaderValue(lower, String(value));
+    if (SECRET_HEADERS.has(lower) || extraNames.some((n) => n.toLowerCase() === lower)) out[name] = Array.isArray(value) ? value.map((v) => maskHeaderValue(lower, v)) : maskHeaderValue(lower, String(value));
     else out[name] = Array.isArray(value) ? value.map(redactText) : redactText(String(value));
   }
   return out;
@@ -155,65 +155,144 @@ function redactNameMap(names: Record<string, unknown>): Record<string, unknown> 
   return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, typeof v === 'string' ? redactText(v) : MASK]));
 }
 
+/** Extra names (header, field or parameter) a user marked secret, compared lower-case. */
+export type SecretNames = readonly string[];
+
+/** A form field or query parameter whose value is secret: built in (`code` included) or marked by the user. */
+export function isSecretName(name: string, extra: SecretNames = []): boolean {
+  const lower = name.toLowerCase();
+  return isSecretField(lower) || FORM_ONLY_SECRET_FIELDS.has(lower) || extra.some((n) => n.toLowerCase() === lower);
+}
+
 /** Masks secret values in an application/x-www-form-urlencoded body or a URL query. */
-export function redactForm(body: string): string {
+export function redactForm(body: string, extraNames: SecretNames = []): string {
   const params = new URLSearchParams(body);
   const out: string[] = [];
   for (const [k, v] of params) {
-    const secret = isSecretField(k) || FORM_ONLY_SECRET_FIELDS.has(k.toLowerCase());
+    const secret = isSecretName(k, extraNames);
     out.push(`${encodeURIComponent(k)}=${secret && v ? MASK : encodeURIComponent(redactText(v))}`);
   }
   return out.join('&');
 }
 
 /** Masks secret query parameters (access_token, code, apiKey…) in a URL or a path with a query. */
-export function redactUrl(url: string): string {
+export function redactUrl(url: string, extraNames: SecretNames = []): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const hash = url.indexOf('#', q);
   const query = url.slice(q + 1, hash < 0 ? undefined : hash);
-  return `${url.slice(0, q)}?${redactForm(query)}${hash < 0 ? '' : url.slice(hash)}`;
+  return `${url.slice(0, q)}?${redactForm(query, extraNames)}${hash < 0 ? '' : url.slice(hash)}`;
 }
 
 /** Shortest value treated as a secret to scrub; shorter ones would mask ordinary text. */
 const MIN_SECRET_LENGTH = 6;
 
+/** UTF-8 bytes as base64 (what `Basic` carries), without Node's Buffer: shared/ runs in browsers. */
+export function base64Utf8(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function fromBase64Utf8(b64: string): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 6749 §2.3.1: each part of client_secret_basic form-encoded, then base64 of `id:secret`. */
+export function basicCredential(user: string, password: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return base64Utf8(`${enc(user)}:${enc(password)}`);
+}
+
+/**
+ * How a secret looks after each encoding the relay (or an echoing target) applies to what the
+ * relay sent: form-encoded (`+` and `%20` spaces, URLSearchParams' and encodeURIComponent's
+ * sets), inside a JSON string (with `/` escaped or not), and XML-escaped.
+ */
+function encodedForms(v: string): string[] {
+  const form = new URLSearchParams([['', v]]).toString().slice(1);
+  const json = JSON.stringify(v).slice(1, -1);
+  return [
+    encodeURIComponent(v),
+    encodeURIComponent(v).replace(/%20/g, '+'),
+    form,
+    form.replace(/\+/g, '%20'),
+    json,
+    json.replace(/\//g, '\\/'),
+    v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+  ];
+}
+
 /**
  * The secret values a request carries, so they can be scrubbed wherever they show up again —
- * a target that echoes its request, an error message that quotes it.
+ * a target that echoes its request, an error message that quotes it — in every encoding the
+ * relay gave them. Longest first, so a value is masked whole before any part of it is.
+ * `names` are header, field or parameter names the user marked secret; `basic` are the
+ * client_secret_basic pairs the relay turns into an `Authorization: Basic` header.
  */
-export function secretValues(req: { headers?: Record<string, string>; body?: string; privateKeyPems?: string[]; extra?: string[] }): string[] {
-  const out = new Set<string>();
+export function secretValues(req: { headers?: Record<string, string>; body?: string; url?: string; privateKeyPems?: string[]; extra?: string[]; names?: SecretNames; basic?: { user: string; password: string }[] }): string[] {
+  const names = req.names ?? [];
+  const raw = new Set<string>();
   const add = (v: string | undefined) => {
     const t = v?.trim();
-    if (t && t.length >= MIN_SECRET_LENGTH) out.add(t);
+    if (t && t.length >= MIN_SECRET_LENGTH) raw.add(t);
   };
   for (const [name, value] of Object.entries(req.headers ?? {})) {
-    if (!isSecretHeader(name)) continue;
+    if (!isSecretHeader(name) && !isSecretName(name, names)) continue;
     add(value);
-    add(value.replace(/^\w+\s+/, '')); // the credential after "Bearer " / "Basic "
+    const credential = value.replace(/^\w+\s+/, ''); // the credential after "Bearer " / "Basic "
+    add(credential);
+    if (/^basic\s/i.test(value)) {
+      // An echo may decode it: "id:secret", and the secret alone.
+      const decoded = fromBase64Utf8(credential.trim());
+      if (decoded !== undefined) {
+        add(decoded);
+        const password = decoded.slice(decoded.indexOf(':') + 1);
+        add(password);
+        try {
+          add(decodeURIComponent(password.replace(/\+/g, ' ')));
+        } catch {
+          // not form-encoded
+        }
+      }
+    }
   }
   if (req.body) {
-    for (const [k, v] of new URLSearchParams(req.body)) if (isSecretField(k) || FORM_ONLY_SECRET_FIELDS.has(k.toLowerCase())) add(v);
+    for (const [k, v] of new URLSearchParams(req.body)) if (isSecretName(k, names)) add(v);
     try {
       const json: unknown = JSON.parse(req.body);
-      collectSecretFields(json, add, 0);
+      collectSecretFields(json, add, 0, names);
     } catch {
       // not JSON
     }
+  }
+  if (req.url) {
+    const q = req.url.indexOf('?');
+    if (q >= 0) for (const [k, v] of new URLSearchParams(req.url.slice(q + 1).split('#')[0])) if (isSecretName(k, names)) add(v);
   }
   for (const pem of req.privateKeyPems ?? []) {
     for (const line of pem.split(/\r?\n/)) if (!line.startsWith('-----') && line.length >= 16) add(line);
   }
   for (const v of req.extra ?? []) add(v);
-  return [...out];
+  for (const { password } of req.basic ?? []) add(password);
+  const out = new Set<string>(raw);
+  for (const { user, password } of req.basic ?? []) {
+    // As the relay builds it (each part form-encoded) and as a careless client would.
+    for (const b of [basicCredential(user, password), base64Utf8(`${user}:${password}`)]) out.add(b);
+  }
+  for (const v of [...raw]) for (const e of encodedForms(v)) if (e.length >= MIN_SECRET_LENGTH) out.add(e);
+  return [...out].filter((v) => v.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
-function collectSecretFields(v: unknown, add: (s: string) => void, depth: number): void {
+function collectSecretFields(v: unknown, add: (s: string) => void, depth: number, names: SecretNames): void {
   if (depth > MAX_DEPTH || !v || typeof v !== 'object') return;
   for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
-    if (typeof child === 'string' && (isSecretField(k) || isSecretHeader(k))) add(child);
-    else collectSecretFields(child, add, depth + 1);
+    if (typeof child === 'string' && (isSecretField(k) || isSecretHeader(k) || isSecretName(k, names))) add(child);
+    else collectSecretFields(child, add, depth + 1, names);
   }
 }
 
