@@ -208,14 +208,23 @@ export function basicCredential(user: string, password: string): string {
   return base64Utf8(`${enc(user)}:${enc(password)}`);
 }
 
+function latin1(v: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(v)) return v;
+  let out = '';
+  for (const byte of new TextEncoder().encode(v)) out += String.fromCharCode(byte);
+  return out;
+}
+
 /**
  * How a secret looks after each encoding the relay (or an echoing target) applies to what the
  * relay sent: form-encoded (`+` and `%20` spaces, URLSearchParams' and encodeURIComponent's
- * sets), inside a JSON string (with `/` escaped or not), and XML-escaped.
+ * sets), inside a JSON string (with `/` escaped or not), XML-escaped, and UTF-8 read as Latin-1.
  */
 function encodedForms(v: string): string[] {
   const form = new URLSearchParams([['', v]]).toString().slice(1);
   const json = JSON.stringify(v).slice(1, -1);
+  const xml = v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return [
     encodeURIComponent(v),
     encodeURIComponent(v).replace(/%20/g, '+'),
@@ -223,7 +232,10 @@ function encodedForms(v: string): string[] {
     form.replace(/\+/g, '%20'),
     json,
     json.replace(/\//g, '\\/'),
-    v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+    xml,
+    xml.replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+    // UTF-8 read as Latin-1: how a server decodes a header value (bytes on the wire) it echoes.
+    latin1(v),
   ];
 }
 
@@ -284,7 +296,13 @@ export function secretValues(req: { headers?: Record<string, string>; body?: str
     // As the relay builds it (each part form-encoded) and as a careless client would.
     for (const b of [basicCredential(user, password), base64Utf8(`${user}:${password}`)]) out.add(b);
   }
-  for (const v of [...raw]) for (const e of encodedForms(v)) if (e.length >= MIN_SECRET_LENGTH) out.add(e);
+  // Two levels: an echo can encode what the relay already encoded (a form body quoted in a form).
+  for (const v of raw) {
+    for (const once of encodedForms(v)) {
+      out.add(once);
+      for (const twice of encodedForms(once)) out.add(twice);
+    }
+  }
   return [...out].filter((v) => v.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
