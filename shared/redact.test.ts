@@ -110,3 +110,25 @@ test('headers: vendor token headers are secret', () => {
   const out = redactHeaders({ 'X-Auth-Token': 'S3cr3t-1', 'Private-Token': 'S3cr3t-2', 'X-Access-Token': 'S3cr3t-3', 'X-Request-Id': 'r1' });
   assert.deepEqual(out, { 'X-Auth-Token': MASK, 'Private-Token': MASK, 'X-Access-Token': MASK, 'X-Request-Id': 'r1' });
 });
+
+import { basicCredential, scrubDeep, secretValues } from './redact.ts';
+
+test('secretValues: every encoding the relay gives a secret, longest first', () => {
+  const secret = `p+/= &<>"'\\S3CRETé`;
+  const values = secretValues({
+    body: new URLSearchParams({ client_secret: secret, pin: 'PIN-S3CRET-2', grant_type: 'client_credentials' }).toString(),
+    url: 'https://x/?access_token=QUERY-S3CRET&page=2',
+    headers: { 'X-Auth-Token': 'XAUTH-S3CRET', 'X-Partner-Key': 'PARTNER-S3CRET', Authorization: `Basic ${basicCredential('id', 'BASIC+S3CRET')}` },
+    names: ['pin', 'x-partner-key'],
+    basic: [{ user: 'client 1', password: secret }],
+  });
+  const echoed = [
+    secret, encodeURIComponent(secret), new URLSearchParams([['a', secret]]).toString().slice(2), JSON.stringify(secret).slice(1, -1), JSON.stringify(secret).slice(1, -1).replace(/\//g, '\\/'),
+    secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'), basicCredential('client 1', secret), btoa(unescape(encodeURIComponent(`client 1:${secret}`))),
+    encodeURIComponent(new URLSearchParams([['a', secret]]).toString().slice(2)), Buffer.from(secret).toString('latin1'),
+    'PIN-S3CRET-2', 'QUERY-S3CRET', 'XAUTH-S3CRET', 'PARTNER-S3CRET', 'id:BASIC%2BS3CRET', 'BASIC+S3CRET',
+  ];
+  for (const e of echoed) assert.equal(scrubDeep(`echo: ${e}.`, values), `echo: ${MASK}.`, `${e} is scrubbed whole`);
+  assert.deepEqual(values, [...values].sort((a, b) => b.length - a.length));
+  assert.ok(!values.includes('client_credentials') && !values.includes('page=2'));
+});
