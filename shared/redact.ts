@@ -245,8 +245,9 @@ function encodedForms(v: string): string[] {
  * relay gave them. Longest first, so a value is masked whole before any part of it is.
  * `names` are header, field or parameter names the user marked secret; `basic` are the
  * client_secret_basic pairs the relay turns into an `Authorization: Basic` header.
+ * `encodings: false` leaves the encoded forms out, for values passed on to secretValues again.
  */
-export function secretValues(req: { headers?: Record<string, string>; body?: string; url?: string; privateKeyPems?: string[]; extra?: string[]; names?: SecretNames; basic?: { user: string; password: string }[] }): string[] {
+export function secretValues(req: { headers?: Record<string, string>; body?: string; url?: string; privateKeyPems?: string[]; extra?: string[]; names?: SecretNames; basic?: { user: string; password: string }[]; encodings?: boolean }): string[] {
   const names = req.names ?? [];
   const raw = new Set<string>();
   const add = (v: string | undefined) => {
@@ -297,7 +298,8 @@ export function secretValues(req: { headers?: Record<string, string>; body?: str
     for (const b of [basicCredential(user, password), base64Utf8(`${user}:${password}`)]) out.add(b);
   }
   // Two levels: an echo can encode what the relay already encoded (a form body quoted in a form).
-  for (const v of raw) {
+  // `encodings: false` when the caller passes the values on to secretValues itself.
+  if (req.encodings !== false) for (const v of raw) {
     for (const once of encodedForms(v)) {
       out.add(once);
       for (const twice of encodedForms(once)) out.add(twice);

@@ -46,7 +46,7 @@ export interface FlowResult {
   steps: Step[];
 }
 
-/** Secret values the flow request carries, scrubbed from all of its events. */
+/** Secret values the flow request carries, scrubbed from all of its events once passed through secretValues (which adds their encodings). */
 export function flowSecrets(flow: FlowRequest): string[] {
   const extra: (string | undefined)[] = [];
   const headers: Record<string, string> = {};
@@ -88,8 +88,9 @@ export function flowSecrets(flow: FlowRequest): string[] {
   if ('tokenUrl' in flow && flow.tokenUrl) urls.push(flow.tokenUrl);
   const names = flow.secretNames ?? [];
   // Query secrets of each URL (a token in a call URL); body and headers under their names.
-  const fromUrls = urls.flatMap((url) => secretValues({ url, names }));
-  return [...new Set([...fromUrls, ...secretValues({ headers, ...(body !== undefined ? { body } : {}), privateKeyPems, names, basic, extra: extra.filter((v): v is string => typeof v === 'string') })])];
+  // Raw values only: the caller (session, CLI) passes them through secretValues, which adds the encodings.
+  const fromUrls = urls.flatMap((url) => secretValues({ url, names, encodings: false }));
+  return [...new Set([...fromUrls, ...secretValues({ headers, ...(body !== undefined ? { body } : {}), privateKeyPems, names, basic, encodings: false, extra: extra.filter((v): v is string => typeof v === 'string') })])];
 }
 
 export async function runFlow(flow: FlowRequest, ctx: FlowContext): Promise<FlowResult> {
