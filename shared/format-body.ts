@@ -10,6 +10,8 @@ export const FORMAT_LIMITS = {
   maxDepth: 32, // levels
   /** Most values (objects, arrays, strings, numbers…) indented; more are shown raw. */
   maxValues: 20_000, // values
+  /** Largest text the browser builds when it re-indents a body (JSON or XML) it shows. */
+  maxIndentedBytes: 1024 * 1024, // bytes
 } as const;
 
 export interface FormattedBody {
@@ -35,18 +37,26 @@ export function formatBody(body: string, contentType: string | undefined, maxByt
       parsed = false;
     }
     if (parsed) {
-      const shape = measure(json, FORMAT_LIMITS.maxDepth, FORMAT_LIMITS.maxValues);
-      const tooBig = shape.over ?? (shape.indentedBytes + body.length > maxBytes ? `indented it would pass ${maxBytes} bytes` : undefined);
-      if (!tooBig) {
-        const text = JSON.stringify(redactDeep(json), null, 2);
-        if (utf8Length(text) <= maxBytes) return { text };
-        return raw(body, maxBytes, `not indented: indented it would pass ${maxBytes} bytes`);
-      }
-      return raw(body, maxBytes, `not indented: ${tooBig}`);
+      const indented = indentJson(json, body.length, maxBytes, redactDeep);
+      return 'text' in indented ? indented : raw(body, maxBytes, `not indented: ${indented.why}`);
     }
   }
   if (type.includes('application/x-www-form-urlencoded')) return cut(redactForm(body, secretNames), maxBytes);
   return cut(redactText(body), maxBytes);
+}
+
+/**
+ * `json` indented two spaces a level, after `prepare` (redaction), or why not: nested deeper
+ * than FORMAT_LIMITS.maxDepth, more than maxValues values, or past `maxBytes` once indented.
+ * `rawLength` is the length of the text it was parsed from. Work and output stay in proportion
+ * to the input: the shape is measured before anything is built.
+ */
+export function indentJson(json: unknown, rawLength: number, maxBytes: number, prepare: (v: unknown) => unknown = (v) => v): { text: string } | { why: string } {
+  const shape = measure(json, FORMAT_LIMITS.maxDepth, FORMAT_LIMITS.maxValues);
+  if (shape.over) return { why: shape.over };
+  if (shape.indentedBytes + rawLength > maxBytes) return { why: `indented it would pass ${maxBytes} bytes` };
+  const text = JSON.stringify(prepare(json), null, 2);
+  return utf8Length(text) <= maxBytes ? { text } : { why: `indented it would pass ${maxBytes} bytes` };
 }
 
 function raw(body: string, maxBytes: number, note: string): FormattedBody {
