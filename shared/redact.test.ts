@@ -71,6 +71,7 @@ test('text: the linear scan masks exactly what the former regexes masked', () =>
 const PREFIXES = [
   '-eyJab', 'eyJab.', '.eyJab', 'eyJabc.eyJabc.', 'eyJ', '-----BEGIN ', '-----BEGIN RSA PRIVATE KEY-----', '-----BEGIN PRIVATE KEY-----x-----END ',
   '<Password', '<Password ', '<Password>', '<Password>x</', '<a:SharedSecret x="', '</', '<', 'Bearer ', 'a'.repeat(70),
+  '"access_token":"', '"access_token": "\\', '"a":"\\"', '"x":', '\nAuthorization: ', 'Authorization', '\nx-auth-token:',
 ] as const;
 const SIZE = 256 * 1024;
 const BUDGET_MS = 100;
@@ -98,6 +99,12 @@ test('text: XML elements named like secrets are masked, others kept', () => {
     assert.ok(out.includes(expected), out);
   }
   assert.equal(redactText('<Identity>buyer</Identity><Password></Password>'), '<Identity>buyer</Identity><Password></Password>');
+});
+
+test('text: secret members of JSON that does not parse, and secret header lines, are masked', () => {
+  const cut = '{"access_token":"S3CRET-1","scope":"read","refresh_token" : "S3C\\"RET-2","id_token":"eyJ';
+  assert.equal(redactText(cut), `{"access_token":"${MASK}","scope":"read","refresh_token" : "${MASK}","id_token":"eyJ`);
+  assert.equal(redactText('GET /x\nAuthorization: Bearer S3CRET-3\nX-Auth-Token: S3CRET-4\nHost: h'), `GET /x\nAuthorization: Bearer ${MASK}\nX-Auth-Token: ${MASK}\nHost: h`);
 });
 
 test('headers: vendor token headers are secret', () => {

@@ -32,6 +32,13 @@ const SECRET_ELEMENTS = new Set([
  * characters, so a failed match costs at most the distance to the second `<` after its start.
  */
 const XML_LEAF = /<([A-Za-z_][\w.:-]{0,63})((?:\s[^<>]*)?)>([^<]*)<\/\1\s*>/g;
+/**
+ * `"access_token": "…"` in text that is not parseable JSON (a body cut at the display cap). The
+ * value stops at the next unescaped quote, so an attempt never scans past the next `"`.
+ */
+const JSON_MEMBER = /("([A-Za-z0-9_.-]{1,64})"[ \t]*:[ \t]*")((?:[^"\\\r\n]|\\.)*)"/g;
+/** `Authorization: Bearer …` at the start of a line of text (an echoed request). */
+const HEADER_LINE = /^([A-Za-z0-9-]{1,64})([ \t]*:[ \t]*)([^\r\n]*)/gm;
 /** A run of base64url characters joined by dots: the only text a JWT can hide in. */
 const DOTTED_RUN = /[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*/g;
 
@@ -49,7 +56,23 @@ export function isSecretField(name: string): boolean {
 
 /** Masks private keys and JWT signatures inside free text (error messages, bodies, logs). Linear in `text`. */
 export function redactText(text: string): string {
-  return maskXmlSecrets(maskJwtSignatures(maskPrivateKeys(text)));
+  return maskNamedValues(maskXmlSecrets(maskJwtSignatures(maskPrivateKeys(text))));
+}
+
+/** Values under a secret name in JSON-like members and header lines of free text. */
+function maskNamedValues(text: string): string {
+  let out = text;
+  if (out.includes('"')) {
+    out = out.replace(JSON_MEMBER, (member, head: string, name: string, value: string) => (value !== '' && (isSecretField(name) || isSecretHeader(name)) ? `${head}${MASK}"` : member));
+  }
+  if (out.includes(':')) {
+    out = out.replace(HEADER_LINE, (line, name: string, sep: string, value: string) => {
+      const lower = name.toLowerCase();
+      if (!SECRET_HEADERS.has(lower) || value.trim() === '' || value.includes(MASK)) return line;
+      return `${name}${sep}${maskHeaderValue(lower, value)}`;
+    });
+  }
+  return out;
 }
 
 function maskXmlSecrets(text: string): string {
