@@ -269,7 +269,7 @@ async function probe(argv: string[], io: Io): Promise<number> {
     }
 
     const runId = 'cli';
-    const secrets = secretValues({ headers: req.headers, body: req.body, privateKeyPems: req.client ? [req.client.privateKeyPem] : [] });
+    const secrets = secretValues({ headers: req.headers, body: req.body, url: req.url, privateKeyPems: req.client ? [req.client.privateKeyPem] : [] });
     const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const recorder = new TranscriptRecorder();
     const emit = (msg: ServerMessage) => {

@@ -90,6 +90,11 @@ export interface ProbeRequest {
   verifyServer?: boolean;
   /** Whether the built-in lab's CA is trusted for the server certificate. Default true. */
   trustLab?: boolean;
+  /**
+   * Header, form-field or query-parameter names whose values are secret beyond the built-in
+   * list (e.g. `X-Partner-Key`, `pin`): masked in every event and scrubbed wherever echoed.
+   */
+  secretNames?: string[];
 }
 
 /** Which client certificates an inbound listener lets through, after the chain verified. */
@@ -240,7 +245,25 @@ export const FIELD_LIMITS = {
   headers: 64, // count
   body: 256 * 1024,
   pem: 64 * 1024,
+  /** Names in a request's `secretNames`. */
+  secretNames: 32, // count
+  /** Longest name in `secretNames`. */
+  secretName: 64,
 } as const;
+
+/** An HTTP token (RFC 9110 §5.6.2): what a header, form-field or query-parameter name may be here. */
+const SECRET_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Validates a request's `secretNames` (probe and flows): at most 32 tokens of at most 64 characters. */
+export function parseSecretNames(v: unknown, path: string, id?: string): string[] {
+  if (!Array.isArray(v)) throw new ProtocolError('bad_message', `${path} must be an array of header, field or parameter names`, id);
+  if (v.length > FIELD_LIMITS.secretNames) throw new ProtocolError('bad_message', `${path} has more than ${FIELD_LIMITS.secretNames} names`, id);
+  return v.map((name, i) => {
+    if (typeof name !== 'string' || name.length === 0 || name.length > FIELD_LIMITS.secretName) throw new ProtocolError('bad_message', `${path}[${i}] must be a name of 1 to ${FIELD_LIMITS.secretName} characters`, id);
+    if (!SECRET_NAME.test(name)) throw new ProtocolError('bad_message', `${path}[${i}] "${name.slice(0, 40)}" is not a valid name (letters, digits and !#$%&'*+.^_\`|~-)`, id);
+    return name;
+  });
+}
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH']);
 
@@ -307,6 +330,7 @@ function parseProbe(v: unknown, id: string): ProbeRequest {
   if (verifyServer !== undefined) probe.verifyServer = verifyServer;
   const trustLab = optBool(v, 'trustLab', p, id);
   if (trustLab !== undefined) probe.trustLab = trustLab;
+  if (v.secretNames !== undefined) probe.secretNames = parseSecretNames(v.secretNames, 'probe.secretNames', id);
   return probe;
 }
 

@@ -77,7 +77,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     const runId = 'cli';
     if (resolved.kind === 'probe') {
       const { probe } = resolved;
-      const secrets = [...resolved.secrets, ...secretValues({ headers: probe.headers, body: probe.body, privateKeyPems: probe.client ? [probe.client.privateKeyPem] : [] })];
+      const secrets = [...resolved.secrets, ...secretValues({ headers: probe.headers, body: probe.body, url: probe.url, ...(probe.secretNames ? { names: probe.secretNames } : {}), privateKeyPems: probe.client ? [probe.client.privateKeyPem] : [] })];
       const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
       opts.onEvent(clean({ type: 'run.started', id: 'cli', runId, kind: 'probe', target: redactUrl(probe.url) }));
       const result = await runProbe(probe, { limits, ...(lab ? { lab: labTrust(lab) } : {}), onStep: (step) => opts.onEvent(clean({ type: 'step', runId, step })) });

@@ -5,7 +5,7 @@
 // (server/scenarios/) fills the placeholders in and runs it.
 import type { LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
 import type { FlowRequest } from './flow-request.ts';
-import { isSecretField, isSecretHeader } from '../redact.ts';
+import { isSecretField, isSecretHeader, isSecretName, secretValues } from '../redact.ts';
 import { decodeJwt } from '../jwt/decode.ts';
 import { envName } from './curl.ts';
 
@@ -163,12 +163,15 @@ class Exporter {
   readonly secrets: Record<string, SecretSource> = {};
   readonly #opts: ExportOptions;
   readonly #targets: LabTarget[];
+  /** Names the request marked secret (its `secretNames`). */
+  readonly #names: readonly string[];
   get includeSecrets(): boolean {
     return this.#opts.includeSecrets === true;
   }
 
-  constructor(opts: ExportOptions) {
+  constructor(opts: ExportOptions, secretNames: readonly string[] = []) {
     this.#opts = opts;
+    this.#names = secretNames;
     // Longest URL first, so a tenant issuer wins over the default one it starts with.
     this.#targets = [...(opts.labTargets ?? [])].sort((a, b) => b.url.length - a.url.length);
   }
@@ -184,6 +187,23 @@ class Exporter {
       }
     }
     return u;
+  }
+
+  /**
+   * A URL whose query carries a secret (access_token, api_key, a name marked secret) is a
+   * secret as a whole: the file would otherwise hold the token.
+   */
+  secretUrl(u: string): unknown {
+    const q = u.indexOf('?');
+    if (q < 0 || this.includeSecrets) return this.url(u);
+    const query = new URLSearchParams(u.slice(q + 1).split('#')[0]);
+    return [...query.keys()].some((k) => isSecretName(k, this.#names)) ? this.secret('url', this.url(u)) : this.url(u);
+  }
+
+  /** A body (form or JSON) with a secret-named field is a secret as a whole, like such a URL. */
+  body(b: string | undefined): unknown {
+    if (b === undefined || this.includeSecrets) return b;
+    return secretValues({ body: b, names: this.#names }).length > 0 ? this.secret('body', b) : b;
   }
 
   /** A secret string: a reference to an environment variable (or a file), or the value if asked. */
@@ -222,14 +242,14 @@ class Exporter {
   headers(h: Record<string, string> | undefined): Record<string, unknown> | undefined {
     if (!h) return undefined;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(h)) out[k] = isSecretHeader(k) ? this.secret(k.toLowerCase().replace(/-/g, '_'), v) : v;
+    for (const [k, v] of Object.entries(h)) out[k] = isSecretHeader(k) || this.#names.some((n) => n.toLowerCase() === k.toLowerCase()) ? this.secret(k.toLowerCase().replace(/-/g, '_'), v) : v;
     return out;
   }
 
   params(p: Record<string, string> | undefined): Record<string, unknown> | undefined {
     if (!p) return undefined;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(p)) out[k] = isSecretField(k) ? this.secret(k, v) : v;
+    for (const [k, v] of Object.entries(p)) out[k] = isSecretField(k) || isSecretName(k, this.#names) ? this.secret(k, v) : v;
     return out;
   }
 
@@ -247,11 +267,11 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
   const out: Obj = { ...flow };
   for (const k of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'url'] as const) {
     const v = (flow as unknown as Obj)[k];
-    if (typeof v === 'string') out[k] = x.url(v);
+    if (typeof v === 'string') out[k] = x.secretUrl(v);
   }
   if ('tls' in flow) out.tls = x.tls(flow.tls);
   if ('extraParams' in flow) out.extraParams = x.params(flow.extraParams);
-  if ('call' in flow && flow.call) out.call = compact({ ...flow.call, url: x.url(flow.call.url), headers: x.headers(flow.call.headers) });
+  if ('call' in flow && flow.call) out.call = compact({ ...flow.call, url: x.secretUrl(flow.call.url), headers: x.headers(flow.call.headers), body: x.body(flow.call.body) });
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
     if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
@@ -277,6 +297,7 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
     case 'api-key':
       out.apiKey = x.secret('api_key', flow.apiKey);
       out.headers = x.headers(flow.headers);
+      out.body = x.body(flow.body);
       break;
     default:
       break;
@@ -286,12 +307,12 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
 
 /** A flow or probe request as a scenario file. Secrets become references unless `includeSecrets`. */
 export function toScenario(request: { kind: 'flow'; flow: FlowRequest } | { kind: 'probe'; probe: ProbeRequest }, opts: ExportOptions): ScenarioFile {
-  const x = new Exporter(opts);
+  const x = new Exporter(opts, (request.kind === 'flow' ? request.flow.secretNames : request.probe.secretNames) ?? []);
   let body: Obj;
   if (request.kind === 'flow') body = exportFlow(request.flow, x);
   else {
     const p = request.probe;
-    body = compact({ ...p, url: x.url(p.url), headers: x.headers(p.headers), ...(p.client ? { client: { certificatePem: p.client.certificatePem, privateKeyPem: x.secret('client_key', p.client.privateKeyPem, 'file') } } : {}) });
+    body = compact({ ...p, url: x.secretUrl(p.url), headers: x.headers(p.headers), body: x.body(p.body), ...(p.client ? { client: { certificatePem: p.client.certificatePem, privateKeyPem: x.secret('client_key', p.client.privateKeyPem, 'file') } } : {}) });
   }
   return {
     version: SCENARIO_VERSION,
