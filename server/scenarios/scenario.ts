@@ -5,12 +5,12 @@
 // point at the lab started for the run. The filled-in request goes through the same edge
 // validation as a WebSocket frame. See docs/scenarios.md.
 import { readFile, stat } from 'node:fs/promises';
-import { createPrivateKey, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose';
+import { exportJWK, exportPKCS8, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { parseClientMessage, ProtocolError, type ProbeRequest } from '../../shared/protocol.ts';
 import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '../../shared/flows/scenario.ts';
-import { parseFlowRequest, type FlowRequest } from '../../shared/flows/flow-request.ts';
+import { parseFlowRequest, type FlowRequest, type LabRegistration } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
@@ -69,6 +69,31 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   const kids = new Map<string, string>();
   let labClientPair: { certificatePem: string; privateKeyPem: string } | undefined;
 
+  /** Values resolved through `$secret` that are not secrets (a registered client id): not scrubbed. */
+  const notSecret = new Set<string>();
+  const registrations = new Map<string, Promise<{ clientId: string; clientSecret: string }>>();
+  const registration = (keyName: string, path: string) => {
+    let r = registrations.get(keyName);
+    if (!r) {
+      r = (async () => {
+        const tokens = opts.lab?.tokens;
+        if (!tokens) throw new ScenarioError(`${path}: the lab registers the client, but the lab is not running`);
+        const pem = await secret(keyName, path);
+        let publicJwk: JWK;
+        try {
+          const { kty, n, e, crv, x, y } = await exportJWK(createPublicKey(pem));
+          publicJwk = Object.fromEntries(Object.entries({ kty, n, e, crv, x, y }).filter(([, v]) => v !== undefined)) as JWK;
+        } catch {
+          throw new ScenarioError(`${path}: secret "${keyName}" is not a private key the lab can register`);
+        }
+        const reg = await tokens.register({ publicJwk: publicJwk as LabRegistration['publicJwk'], method: 'private_key_jwt' });
+        return { clientId: reg.clientId, clientSecret: reg.clientSecret };
+      })();
+      registrations.set(keyName, r);
+    }
+    return r;
+  };
+
   const secret = async (name: string, path: string): Promise<string> => {
     const cached = cache.get(name);
     if (cached !== undefined) return cached;
@@ -124,6 +149,12 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
           labClientPair = { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
         }
         value = ref === 'client-certificate' ? labClientPair.certificatePem : labClientPair.privateKeyPem;
+      } else if (ref.startsWith('registered-')) {
+        // The client the lab registers for a key of this run: same key, same client (and kid).
+        const keyName = ref.slice(ref.indexOf(':') + 1);
+        const registered = await registration(keyName, path);
+        value = ref.startsWith('registered-client:') ? registered.clientId : registered.clientSecret;
+        if (ref.startsWith('registered-client:')) notSecret.add(name);
       } else {
         value = tokens.issueRefreshToken(ref.slice('refresh-token:'.length));
       }
@@ -155,7 +186,9 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
       throw new ScenarioError(`${path}: the key cannot sign ${alg}: ${(err as Error).message}`);
     }
     const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? (await publicJwkOf(key)).kid;
-    const auth = isObj(flowContext.clientAuth) ? flowContext.clientAuth : {};
+    const auth = isObj(flowContext.clientAuth) ? { ...flowContext.clientAuth } : {};
+    // The client id may itself be a placeholder (a client the lab registers for this run).
+    if (isObj(auth.clientId) && typeof auth.clientId.$secret === 'string') auth.clientId = await secret(auth.clientId.$secret, `${path}.clientId`);
     const str = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'string' ? (spec[k] as string) : (() => { throw new ScenarioError(`${path}.${k} must be a string`); })());
     const num = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'number' ? (spec[k] as number) : (() => { throw new ScenarioError(`${path}.${k} must be a number`); })());
     if (spec.claims !== undefined && !isObj(spec.claims)) throw new ScenarioError(`${path}.claims must be an object`);
@@ -211,7 +244,7 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   const urlsFilled = (await fillUrls(s.request, opts.lab, s.kind)) as Obj;
   if (s.kind === 'flow') flowContext = urlsFilled;
   const filled = await fill(urlsFilled, s.kind);
-  const secrets = secretList(cache.values());
+  const secrets = secretList([...cache].filter(([name]) => !notSecret.has(name)).map(([, value]) => value));
   try {
     if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets };
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
