@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { WS_PATH } from '../shared/protocol.ts';
+import { CLOSE_CODES, WS_PATH } from '../shared/protocol.ts';
 import { validateLimits, type Limits } from './defaults.ts';
 import { checkUpgrade, loopbackNames, tokenMatches, type GuardConfig } from './upgrade-guard.ts';
 import { staticHandler } from './static-files.ts';
@@ -15,6 +15,7 @@ import { startLab, type RunningLab } from './lab/lab.ts';
 import { createLogger } from './log.ts';
 import { CallbackRegistry } from './flows/callbacks.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
+import { addressKey, RunSlots, SessionCount } from './shares.ts';
 
 export const VERSION = '0.1.0';
 
@@ -67,7 +68,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const policy = hosted
     ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
     : LOCAL_POLICY;
-  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, activeRuns: 0, origin: '', callbacks, policy };
+  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null }, lab, log, slots: new RunSlots(limits, hosted), origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -89,6 +90,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
   const sessions = new Set<Session>();
+  // Fair shares: per client address in hosted mode only (locally every session is one person).
+  const sessionCount = new SessionCount(limits, hosted);
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -112,10 +115,14 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       socket.end(`HTTP/1.1 ${verdict.status} ${verdict.status === 403 ? 'Forbidden' : 'Not Found'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${verdict.reason.length}\r\n\r\n${verdict.reason}`);
       return;
     }
+    const address = addressKey(req.socket.remoteAddress);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const session = new Session(ws, state, socket);
+      // A browser never sees why an upgrade was refused; a close reason it does (the app shows it).
+      const admitted = sessionCount.admit(address);
+      if (typeof admitted !== 'function') return ws.close(CLOSE_CODES.tryAgainLater, `${admitted.code}: ${admitted.message}`.slice(0, 123));
+      const session = new Session(ws, state, socket, address);
       sessions.add(session);
-      ws.on('close', () => sessions.delete(session));
+      ws.on('close', () => { sessions.delete(session); admitted(); });
     });
   });
 

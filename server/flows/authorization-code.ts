@@ -84,11 +84,15 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
   // ---- callback
   const callback = run.start('callback', 'callback', 'Redirect back', `waiting up to ${Math.round(waitMs / 1000)} s for ${redirectUri}`);
   let query: URLSearchParams;
+  // A person signs in meanwhile: the run gives its work slot back while it only waits.
+  ctx.onWaiting?.(true);
   try {
     query = await redirect;
   } catch (err) {
     if (err instanceof CancelledError) throw err;
     run.stop(callback, 'callback_timeout', [`no request reached ${redirectUri} within ${Math.round(waitMs / 1000)} s`]);
+  } finally {
+    ctx.onWaiting?.(false);
   }
   const code = query.get('code') ?? undefined;
   run.secret(code);
