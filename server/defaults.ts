@@ -29,6 +29,20 @@ export const DEFAULT_LIMITS = {
   sendBufferBytes: 8 * 1024 * 1024, // bytes
   /** A session whose send buffer stays past sendBufferBytes this long is closed. */
   sendBufferStallMs: 10_000, // ms
+  /**
+   * Share of the relay's event loop one session's incoming frames may take (parsing, checking,
+   * answering). Past it, after a burst, the relay stops reading that session for a moment, so a
+   * flood of frames slows its sender, not everyone else.
+   */
+  frameCpuPercent: 25, // percent
+  frameCpuBurstMs: 50, // ms
+  /** Time one session's frames may take in one turn of the event loop before the rest wait for the next. */
+  frameTurnMs: 2, // ms
+  /**
+   * Bytes of frames per second one session may send, past a burst of two full frames: parsing
+   * big frames costs the relay collection pauses its handlers do not see.
+   */
+  frameBytesPerSecond: 4 * 1024 * 1024, // bytes per second
   /** lab.sign / lab.register requests one session may have in flight; more are refused. */
   labRequestsPerConnection: 4, // requests
   /** Lab clients one session may register (lab.register); they end with the session. */

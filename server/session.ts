@@ -44,6 +44,14 @@ export interface RelayState {
   policy: OutboundPolicy;
 }
 
+/** Size of a received frame as ws hands it over (a Buffer, or fragments of one). */
+function frameBytes(data: unknown): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  if (Array.isArray(data)) return data.reduce((n: number, b: Buffer) => n + b.length, 0);
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  return 0;
+}
+
 export class Session {
   readonly #ws: WebSocket;
   readonly #state: RelayState;
@@ -155,7 +163,90 @@ export class Session {
     });
   }
 
+  /** Event-loop time and bytes this session's frames owe (frameCpuPercent, frameBytesPerSecond), as of #debtAt. */
+  #cpuDebtMs = 0;
+  #byteDebt = 0;
+  #debtAt = performance.now();
+  #frameThrottle: NodeJS.Timeout | null = null;
+
+  /** Frames that arrived after this session used its slice of the current turn (frameTurnMs). */
+  readonly #inbox: [unknown, boolean][] = [];
+  /** When this session's slice of the current turn of the event loop began; -1 between turns. */
+  #turnStart = -1;
+
+  /**
+   * Frames are handled for at most frameTurnMs per turn of the event loop; the rest of what one
+   * read delivered (a read holds up to 64 KiB of small frames) waits for the next turn, reading
+   * paused, so every other session's I/O is read in between.
+   */
   #onFrame(data: unknown, isBinary: boolean): void {
+    if (this.#inbox.length || this.#turnUsed()) {
+      this.#inbox.push([data, isBinary]);
+      if (this.#inbox.length === 1) {
+        this.#ws.pause();
+        setImmediate(() => this.#drainInbox());
+      }
+      return;
+    }
+    this.#handleTimed(data, isBinary);
+  }
+
+  #turnUsed(): boolean {
+    const now = performance.now();
+    if (this.#turnStart < 0) {
+      this.#turnStart = now;
+      queueMicrotask(() => setImmediate(() => { this.#turnStart = -1; }));
+      return false;
+    }
+    return now - this.#turnStart >= this.#state.limits.frameTurnMs;
+  }
+
+  #drainInbox(): void {
+    this.#turnStart = performance.now();
+    while (this.#inbox.length && performance.now() - this.#turnStart < this.#state.limits.frameTurnMs) {
+      const [data, isBinary] = this.#inbox.shift()!;
+      this.#handleTimed(data, isBinary);
+    }
+    this.#turnStart = -1;
+    if (this.#inbox.length) setImmediate(() => this.#drainInbox());
+    else if (!this.#frameThrottle) this.#ws.resume();
+  }
+
+  #handleTimed(data: unknown, isBinary: boolean): void {
+    const t0 = performance.now();
+    try {
+      this.#handleFrame(data, isBinary);
+    } finally {
+      this.#chargeFrame(t0, frameBytes(data));
+    }
+  }
+
+  /**
+   * Charges a frame's synchronous cost and its size to this session. A session past its share
+   * is not read from until its debt is paid back: its frames wait in the kernel (a flood slows
+   * its sender), and everyone else's runs and pings go on.
+   */
+  #chargeFrame(t0: number, bytes: number): void {
+    const now = performance.now();
+    const { frameCpuPercent, frameCpuBurstMs, frameBytesPerSecond, maxFrameBytes } = this.#state.limits;
+    const share = frameCpuPercent / 100;
+    const bytesPerMs = frameBytesPerSecond / 1000;
+    const byteBurst = 2 * maxFrameBytes;
+    const elapsed = t0 - this.#debtAt;
+    this.#cpuDebtMs = Math.max(0, this.#cpuDebtMs - elapsed * share) + (now - t0);
+    this.#byteDebt = Math.max(0, this.#byteDebt - elapsed * bytesPerMs) + bytes;
+    this.#debtAt = now;
+    if (this.#frameThrottle) return;
+    const waitMs = Math.max(this.#cpuDebtMs > frameCpuBurstMs ? this.#cpuDebtMs / share : 0, this.#byteDebt > byteBurst ? (this.#byteDebt - byteBurst / 2) / bytesPerMs : 0);
+    if (waitMs <= 0) return;
+    this.#ws.pause();
+    this.#frameThrottle = setTimeout(() => {
+      this.#frameThrottle = null;
+      if (!this.#inbox.length) this.#ws.resume();
+    }, waitMs);
+  }
+
+  #handleFrame(data: unknown, isBinary: boolean): void {
     if (isBinary) {
       this.send({ type: 'error', code: 'bad_message', message: 'binary frames are not part of the protocol; send JSON text' });
       return;
@@ -321,6 +412,8 @@ export class Session {
   /** The connection is gone: stop its work and forget what it registered with the lab. */
   #end(): void {
     this.#clearCongestion();
+    if (this.#frameThrottle) clearTimeout(this.#frameThrottle);
+    this.#inbox.length = 0;
     this.#cancelAll();
     this.#state.lab?.tokens?.forget(this.#labOwner);
   }

@@ -260,6 +260,28 @@ test('a flood of lab.sign is refused past labRequestsPerConnection; another sess
   await other.close();
 });
 
+test('a session sending big frames faster than frameBytesPerSecond is read more slowly; others are not', async () => {
+  const r = await relay({ limits: { frameBytesPerSecond: 2 * 1024 * 1024 } });
+  const flood = await RelayClient.open(r);
+  const other = await RelayClient.open(r);
+  const frame = JSON.stringify({ type: 'lab.register', id: '@ID@', publicJwk: await paddedJwk(900 * 1024) });
+  const t0 = performance.now();
+  for (let i = 0; i < 8; i++) flood.send(frame.replace('@ID@', `big${i}`));
+  const answers = Promise.all(Array.from({ length: 8 }, (_, i) => flood.reply(`big${i}`, 20_000)));
+  const pings: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    pings.push(await other.ping());
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  await answers;
+  const tookMs = performance.now() - t0;
+  // 7.2 MB at 2 MiB/s after a burst of two 1 MiB frames: about 2.5 s.
+  assert.ok(tookMs > 2_000, `eight 900 KB frames were all read in ${tookMs.toFixed(0)} ms`);
+  assert.ok(Math.max(...pings) < 500, `another session's pings took ${pings.map((p) => p.toFixed(0)).join(', ')} ms`);
+  await flood.close();
+  await other.close();
+});
+
 // ---- 5. sessions
 
 test('sessions past sessionsTotal are closed with 1013 and a reason the app shows', async () => {
