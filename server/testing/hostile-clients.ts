@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DEFAULT_LIMITS, type Limits } from '../defaults.ts';
 import type { RunningRelay } from '../relay.ts';
+import type { LabInfo } from '../../shared/protocol.ts';
 import { useCrypto, generateKeyPair, createCsr } from '../../shared/pki/issue.ts';
 import { publicJwkOf } from '../../shared/jwt/sign.ts';
 import { RelayClient } from './relay-client.ts';
@@ -32,6 +33,34 @@ export function knownLimits(limits: Record<string, number>): Partial<Limits> {
   return Object.fromEntries(Object.entries(limits).filter(([k]) => Object.hasOwn(DEFAULT_LIMITS, k)));
 }
 
+/** What an attack needs to know of the relay; plain data, so an attack can run in another process. */
+export interface RelayRef {
+  port: number;
+  token: string;
+  origin: string;
+  lab: {
+    info: LabInfo;
+    serverCaPem: string;
+    pki: { serverCertPem: string; serverKeyPem: string };
+    tokens?: { issuer: string; authorizeOrigin: string };
+  } | null;
+}
+
+export function relayRef(r: RunningRelay): RelayRef {
+  const lab = r.lab;
+  return {
+    port: r.port,
+    token: r.token,
+    origin: r.origin,
+    lab: lab && {
+      info: lab.info,
+      serverCaPem: lab.serverCaPem,
+      pki: { serverCertPem: lab.pki.serverCertPem, serverKeyPem: lab.pki.serverKeyPem },
+      ...(lab.tokens ? { tokens: { issuer: lab.tokens.issuer, authorizeOrigin: lab.tokens.authorizeOrigin } } : {}),
+    },
+  };
+}
+
 /** A running attack: `stop()` ends it and closes its clients; `stats` says what the relay answered. */
 export interface Attack {
   name: string;
@@ -46,7 +75,7 @@ function tally(stats: Record<string, number>, reply: { type: string; code?: stri
 }
 
 /** An authorization-code flow against the lab that waits for a redirect no one will send. */
-export function waitingFlow(relay: RunningRelay, callbackTimeoutMs = 300_000): Record<string, unknown> {
+export function waitingFlow(relay: RelayRef, callbackTimeoutMs = 300_000): Record<string, unknown> {
   const issuer = relay.lab!.tokens!.issuer;
   return {
     kind: 'authorization-code',
@@ -58,7 +87,7 @@ export function waitingFlow(relay: RunningRelay, callbackTimeoutMs = 300_000): R
 }
 
 /** `sessions` sessions each start `flows` authorization-code flows and leave them waiting. */
-export async function slotHogging(relay: RunningRelay, opts: { sessions?: number; flows?: number } = {}): Promise<Attack> {
+export async function slotHogging(relay: RelayRef, opts: { sessions?: number; flows?: number } = {}): Promise<Attack> {
   const stats: Record<string, number> = {};
   const clients = await Promise.all(Array.from({ length: opts.sessions ?? 8 }, () => RelayClient.open(relay)));
   await Promise.all(clients.flatMap((c) => Array.from({ length: opts.flows ?? 8 }, async () => {
@@ -71,7 +100,7 @@ export async function slotHogging(relay: RunningRelay, opts: { sessions?: number
 }
 
 /** An HTTPS target (the lab's server certificate) answering every request with `bodyBytes` of text. */
-export async function bulkyTarget(relay: RunningRelay, bodyBytes = 200 * 1024): Promise<{ url: string; caPem: string; close(): Promise<void> }> {
+export async function bulkyTarget(relay: RelayRef, bodyBytes = 200 * 1024): Promise<{ url: string; caPem: string; close(): Promise<void> }> {
   const body = 'lorem ipsum dolor sit amet '.repeat(Math.ceil(bodyBytes / 27)).slice(0, bodyBytes);
   const server = https.createServer({ cert: relay.lab!.pki.serverCertPem, key: relay.lab!.pki.serverKeyPem }, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(body);
@@ -88,7 +117,7 @@ export async function bulkyTarget(relay: RunningRelay, bodyBytes = 200 * 1024): 
  * A browser tab that stopped reading while it keeps starting probes of a target with bulky
  * answers: every finished probe's events wait in the relay for a reader that never comes.
  */
-export async function nonReader(relay: RunningRelay, opts: { intervalMs?: number } = {}): Promise<Attack & { client: RelayClient; stopSending(): void }> {
+export async function nonReader(relay: RelayRef, opts: { intervalMs?: number } = {}): Promise<Attack & { client: RelayClient; stopSending(): void }> {
   const stats: Record<string, number> = { 'probe.start sent': 0 };
   const target = await bulkyTarget(relay);
   const client = await RelayClient.open(relay);
@@ -118,25 +147,28 @@ export async function paddedJwk(bytes = 900 * 1024): Promise<Record<string, unkn
   return jwk;
 }
 
-/** One session registers padded keys with the lab as fast as it is answered. */
-export async function registrationFlood(relay: RunningRelay, opts: { count?: number; bytes?: number } = {}): Promise<Attack> {
+/** One session registers padded keys (16 different ones, in turn) with the lab as fast as it is answered. */
+export async function registrationFlood(relay: RelayRef, opts: { count?: number; bytes?: number } = {}): Promise<Attack> {
   const stats: Record<string, number> = {};
   const client = await RelayClient.open(relay);
   client.keepSteps = false;
+  // Built once: the flood costs the relay, not this process.
+  let frames: string[] = await Promise.all(Array.from({ length: 16 }, async () => JSON.stringify({ type: 'lab.register', id: '@ID@', publicJwk: await paddedJwk(opts.bytes) })));
   let running = true;
   const loop = (async () => {
     for (let i = 0; running && i < (opts.count ?? 200); i++) {
-      // A new key each time: each registration is another client for the lab to keep.
-      const reply = await client.request({ type: 'lab.register', publicJwk: await paddedJwk(opts.bytes) }).catch(() => ({ type: 'timeout' }));
+      const id = `reg${i}`;
+      client.send(frames[i % frames.length]!.replace('@ID@', id));
+      const reply = await client.reply(id).catch(() => ({ type: 'timeout' }));
       tally(stats, reply as { type: string; code?: string });
       client.messages.length = 0;
     }
   })();
-  return { name: 'lab registration flood', stats, stop: async () => { running = false; await loop; await client.close(); } };
+  return { name: 'lab registration flood', stats, stop: async () => { running = false; await loop; frames = []; await client.close(); } };
 }
 
 /** One session sends `count` lab.sign requests at once, again every time they are answered. */
-export async function signFlood(relay: RunningRelay, opts: { count?: number } = {}): Promise<Attack> {
+export async function signFlood(relay: RelayRef, opts: { count?: number } = {}): Promise<Attack> {
   const stats: Record<string, number> = {};
   const client = await RelayClient.open(relay);
   client.keepSteps = false;
@@ -151,3 +183,15 @@ export async function signFlood(relay: RunningRelay, opts: { count?: number } = 
   })();
   return { name: 'lab.sign flood', stats, stop: async () => { running = false; await loop; await client.close(); } };
 }
+
+/**
+ * Every attack of the load test (server/load.test.ts), by name. Add one here: a function that
+ * starts it against the relay and returns its stop(). `engaged`: a line the relay logs once its
+ * protection has kicked in; the load test measures from then on (the steady state of the attack).
+ */
+export const ATTACKS: Record<string, { title: string; engaged?: RegExp; start(relay: RelayRef): Promise<Attack> }> = {
+  slotHogging: { title: 'slot hogging: 8 sessions × 8 waiting authorization-code flows', start: (r) => slotHogging(r, { sessions: 8, flows: 8 }) },
+  nonReader: { title: 'a client that stops reading while its probes stream bulky answers', engaged: /session not reading/, start: (r) => nonReader(r) },
+  registrationFlood: { title: 'lab.register flood with padded keys', start: (r) => registrationFlood(r, { count: 10_000 }) },
+  signFlood: { title: 'lab.sign flood, 1,000 at once', start: (r) => signFlood(r, { count: 1_000 }) },
+};

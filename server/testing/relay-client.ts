@@ -15,14 +15,22 @@ export class RelayClient {
   /** Keep every message (default) or only the replies to requests and run ends (long floods). */
   keepSteps = true;
   #waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
+  readonly #replies = new Map<string, (m: ServerMessage) => void>();
   readonly closed: Promise<{ code: number; reason: string }>;
 
   constructor(relay: Pick<RunningRelay, 'port' | 'token' | 'origin'>) {
     this.ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin });
     this.ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as ServerMessage;
+      // A reply awaited by id goes straight to its waiter (floods await thousands at once).
+      const id = 'id' in msg && msg.type !== 'run.started' ? msg.id : undefined;
+      const replyWaiter = id === undefined ? undefined : this.#replies.get(id);
+      if (replyWaiter) {
+        this.#replies.delete(id!);
+        return replyWaiter(msg);
+      }
       if (this.keepSteps || msg.type !== 'step') this.messages.push(msg);
-      this.#waiters = this.#waiters.filter((w) => (w.pred(msg) ? (w.resolve(msg), false) : true));
+      if (this.#waiters.length) this.#waiters = this.#waiters.filter((w) => (w.pred(msg) ? (w.resolve(msg), false) : true));
     });
     this.ws.on('error', () => {});
     this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
@@ -51,12 +59,22 @@ export class RelayClient {
   async request<T extends ServerMessage>(msg: Record<string, unknown>, timeoutMs = 10_000): Promise<T | Msg<'error'>> {
     const id = `q${++seq}`;
     this.send({ ...msg, id });
-    return this.next<T | Msg<'error'>>((m) => 'id' in m && m.id === id, timeoutMs);
+    return this.reply<T | Msg<'error'>>(id, timeoutMs);
+  }
+
+  /** The answer to request `id` (any reply but run.started, which next() sees). */
+  reply<T extends ServerMessage>(id: string, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.#replies.delete(id); reject(new Error(`timed out waiting for the answer to ${id}`)); }, timeoutMs);
+      this.#replies.set(id, (m) => { clearTimeout(timer); resolve(m as T); });
+    });
   }
 
   /** Starts a run; resolves with run.started or the refusal. */
   start(type: 'probe.start' | 'flow.start', body: Record<string, unknown>): Promise<Msg<'run.started'> | Msg<'error'>> {
-    return this.request<Msg<'run.started'>>({ type, ...body });
+    const id = `q${++seq}`;
+    this.send({ type, ...body, id });
+    return this.next((m) => (m.type === 'run.started' || m.type === 'error') && m.id === id);
   }
 
   /** A probe from start to finish; throws when it is refused. */
