@@ -34,7 +34,7 @@ export const DEFAULT_LIMITS = {
    * answering). Past it, after a burst, the relay stops reading that session for a moment, so a
    * flood of frames slows its sender, not everyone else.
    */
-  frameCpuPercent: 25, // percent
+  frameCpuPercent: 50, // percent
   frameCpuBurstMs: 50, // ms
   /** Time one session's frames may take in one turn of the event loop before the rest wait for the next. */
   frameTurnMs: 2, // ms

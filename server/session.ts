@@ -227,13 +227,20 @@ export class Session {
    * its sender), and everyone else's runs and pings go on.
    */
   #chargeFrame(t0: number, bytes: number): void {
+    this.#charge(performance.now() - t0, bytes);
+  }
+
+  /** Adds `ms` of event-loop time and `bytes` of frames to this session's debt; pauses reading past its share. */
+  #charge(ms: number, bytes: number): void {
     const now = performance.now();
     const { frameCpuPercent, frameCpuBurstMs, frameBytesPerSecond, maxFrameBytes } = this.#state.limits;
     const share = frameCpuPercent / 100;
     const bytesPerMs = frameBytesPerSecond / 1000;
     const byteBurst = 2 * maxFrameBytes;
-    const elapsed = t0 - this.#debtAt;
-    this.#cpuDebtMs = Math.max(0, this.#cpuDebtMs - elapsed * share) + (now - t0);
+    // Paid back at `share` of all the time since the last charge, handling included: a session
+    // that keeps the loop busy gets `share` of it.
+    const elapsed = now - this.#debtAt;
+    this.#cpuDebtMs = Math.max(0, this.#cpuDebtMs - elapsed * share) + ms;
     this.#byteDebt = Math.max(0, this.#byteDebt - elapsed * bytesPerMs) + bytes;
     this.#debtAt = now;
     if (this.#frameThrottle) return;
@@ -397,10 +404,15 @@ export class Session {
     const max = this.#state.limits.labRequestsPerConnection;
     if (this.#labRequests >= max) return this.send({ type: 'error', id, code: 'busy_session', message: `at most ${max} lab requests (lab.sign, lab.register) at once per session; wait for the answers` });
     this.#labRequests++;
+    const t0 = performance.now();
     try {
       await work();
     } finally {
       this.#labRequests--;
+      // Signing runs on the event loop (about 5 ms a certificate) in pieces no frame handler
+      // sees: the request's whole time is charged to the session's share (an overestimate
+      // when several overlap, which only a flood does).
+      this.#charge(performance.now() - t0, 0);
     }
   }
 
