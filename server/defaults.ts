@@ -8,6 +8,49 @@ export const DEFAULT_LIMITS = {
   runsPerConnection: 8, // runs
   /** Runs in flight across all connections. */
   runsTotal: 64, // runs
+  /** Hosted mode: runs in flight from all the sessions of one client address together. */
+  runsPerAddress: 16, // runs
+  /**
+   * Authorization-code flows waiting for the browser's redirect. A waiting flow gives its run
+   * slot back (it does no work) and holds one of these instead, so waits cannot starve probes.
+   */
+  waitingRunsPerConnection: 4, // runs
+  /** Hosted mode: waiting flows from all the sessions of one client address together. */
+  waitingRunsPerAddress: 8, // runs
+  waitingRunsTotal: 32, // runs
+  /** WebSocket sessions open at once. */
+  sessionsTotal: 256, // sessions
+  /** Hosted mode: sessions open at once from one client address. */
+  sessionsPerAddress: 16, // sessions
+  /**
+   * Events waiting to reach one browser (ws.bufferedAmount, which includes the socket's
+   * writableLength). Past it the session's runs are cancelled and new ones refused.
+   */
+  sendBufferBytes: 8 * 1024 * 1024, // bytes
+  /** A session whose send buffer stays past sendBufferBytes this long is closed. */
+  sendBufferStallMs: 10_000, // ms
+  /**
+   * Share of the relay's event loop one session's incoming frames may take (parsing, checking,
+   * answering). Past it, after a burst, the relay stops reading that session for a moment, so a
+   * flood of frames slows its sender, not everyone else.
+   */
+  frameCpuPercent: 50, // percent
+  frameCpuBurstMs: 50, // ms
+  /** Time one session's frames may take in one turn of the event loop before the rest wait for the next. */
+  frameTurnMs: 2, // ms
+  /**
+   * Bytes of frames per second one session may send, past a burst of two full frames: parsing
+   * big frames costs the relay collection pauses its handlers do not see.
+   */
+  frameBytesPerSecond: 4 * 1024 * 1024, // bytes per second
+  /** lab.sign / lab.register requests one session may have in flight; more are refused. */
+  labRequestsPerConnection: 4, // requests
+  /** Lab clients one session may register (lab.register); they end with the session. */
+  labRegistrationsPerConnection: 16, // clients
+  /** Lab clients registered across all sessions. */
+  labRegistrationsTotal: 1024, // clients
+  /** A registered lab client is forgotten this long after registration even if its session lives. */
+  labRegistrationTtlMs: 60 * 60_000, // ms
   dnsTimeoutMs: 5_000, // ms
   connectTimeoutMs: 10_000, // ms
   tlsTimeoutMs: 10_000, // ms

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { WS_PATH } from '../shared/protocol.ts';
+import { CLOSE_CODES, WS_PATH } from '../shared/protocol.ts';
 import { validateLimits, type Limits } from './defaults.ts';
 import { checkUpgrade, loopbackNames, tokenMatches, type GuardConfig } from './upgrade-guard.ts';
 import { staticHandler } from './static-files.ts';
@@ -18,6 +18,7 @@ import { BASE_HEADERS, CALLBACK_PAGE_CSP, rawResponse } from './response-headers
 import { trackPreAuthSockets } from './pre-auth.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
+import { addressKey, RunSlots, SessionCount } from './shares.ts';
 
 export const VERSION = '0.1.0';
 
@@ -77,7 +78,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const policy = hosted
     ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
     : LOCAL_POLICY;
-  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, activeRuns: 0, origin: '', callbacks, policy };
+  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, slots: new RunSlots(limits, hosted), origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -120,6 +121,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     socket.end(rawResponse(err.message === 'Invalid HTTP method' ? 405 : 400, err.message));
   });
   const sessions = new Set<Session>();
+  // Fair shares: per client address in hosted mode only (locally every session is one person).
+  const sessionCount = new SessionCount(limits, hosted);
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -143,11 +146,15 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       socket.end(rawResponse(verdict.status, verdict.reason));
       return;
     }
+    const address = addressKey(req.socket.remoteAddress);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       preAuth.authorized(socket);
-      const session = new Session(ws, state, socket);
+      // A browser never sees why an upgrade was refused; a close reason it does (the app shows it).
+      const admitted = sessionCount.admit(address);
+      if (typeof admitted !== 'function') return ws.close(CLOSE_CODES.tryAgainLater, `${admitted.code}: ${admitted.message}`.slice(0, 123));
+      const session = new Session(ws, state, socket, address);
       sessions.add(session);
-      ws.on('close', () => sessions.delete(session));
+      ws.on('close', () => { sessions.delete(session); admitted(); });
     });
   });
 

@@ -13,7 +13,9 @@ import { DEFAULT_CALLBACK_TIMEOUT_MS } from './flows/authorization-code.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { LabTrust } from './net/dial.ts';
+import { LabRegistrationRefused } from './lab/token-service.ts';
 import type { RunningLab } from './lab/lab.ts';
+import { isRefusal, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
 import type { Logger } from './log.ts';
 import { InboundListeners } from './inbound/listeners.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
@@ -22,6 +24,8 @@ import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 export interface RunContext {
   signal: AbortSignal;
   onStep(step: Step): void;
+  /** The run waits for a person (true) or works again (false): see shares.ts. */
+  onWaiting(waiting: boolean): void;
 }
 
 type Executor = (ctx: RunContext) => Promise<{ outcome: RunOutcome; diagnoses: string[]; durationMs: number }>;
@@ -31,8 +35,8 @@ export interface RelayState {
   info: RelayInfo;
   lab: RunningLab | null;
   log: Logger;
-  /** Runs in flight across all sessions. */
-  activeRuns: number;
+  /** Run slots shared by all sessions (fair shares per session and client address). */
+  slots: RunSlots;
   /** The relay's own origin, e.g. http://127.0.0.1:8080 (redirect URIs point here). */
   origin: string;
   callbacks: CallbackRegistry;
@@ -40,34 +44,50 @@ export interface RelayState {
   policy: OutboundPolicy;
 }
 
+/** Size of a received frame as ws hands it over (a Buffer, or fragments of one). */
+function frameBytes(data: unknown): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  if (Array.isArray(data)) return data.reduce((n: number, b: Buffer) => n + b.length, 0);
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  return 0;
+}
+
 export class Session {
   readonly #ws: WebSocket;
   readonly #state: RelayState;
   readonly #runs = new Map<string, AbortController>();
   readonly #inbound: InboundListeners;
-  /** jwks.fetch calls in flight; they count against runsPerConnection like runs do. */
-  #fetches = 0;
+  /** This session's share of the run slots; jwks.fetch calls count like runs do. */
+  readonly #slots: SlotHolder;
+  /** lab.sign / lab.register requests in flight (labRequestsPerConnection). */
+  #labRequests = 0;
+  /** Whom the lab's registered clients belong to: this session, until it closes. */
+  readonly #labOwner = randomBytes(12).toString('hex');
+  /** Set while the browser is not reading (send buffer past sendBufferBytes). */
+  #congestion: NodeJS.Timeout | null = null;
   #alive = true;
   /** The connection under the WebSocket, held corked while one turn of the event loop sends. */
   readonly #socket: Duplex | undefined;
   #corked = false;
 
-  constructor(ws: WebSocket, state: RelayState, socket?: Duplex) {
+  /** `address`: the client's, as shares.ts addressKey() counts it. */
+  constructor(ws: WebSocket, state: RelayState, socket?: Duplex, address = 'local') {
     this.#ws = ws;
     this.#state = state;
     this.#socket = socket;
+    this.#slots = state.slots.holder(address);
     this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => this.send(redactDeep(event)) });
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     ws.on('pong', () => { this.#alive = true; });
-    ws.on('close', () => this.#cancelAll());
-    ws.on('error', () => this.#cancelAll());
+    ws.on('close', () => this.#end());
+    ws.on('error', () => this.#end());
     this.send({ type: 'welcome', version: PROTOCOL_VERSION, relay: state.info, time: Date.now() });
   }
 
   /** Called by the heartbeat: false when the client missed a whole interval. */
   heartbeat(): boolean {
     if (!this.#alive) {
-      this.#cancelAll();
+      this.#end();
       this.#ws.terminate();
       return false;
     }
@@ -78,8 +98,52 @@ export class Session {
 
   send(msg: ServerMessage): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
+    // A browser that stopped reading loses the steps of its (cancelled) runs, not its replies.
+    if (this.#congestion && msg.type === 'step') return;
     this.#coalesce();
     this.#ws.send(JSON.stringify(msg));
+    if (!this.#congestion && this.#ws.bufferedAmount > this.#state.limits.sendBufferBytes) this.#congested();
+  }
+
+  /**
+   * The browser is not reading what its runs produce: without a bound the relay would keep it
+   * all in memory. Its runs are cancelled and new ones refused until the buffer drains to half
+   * the limit; if it has not after sendBufferStallMs, the session is closed. Other sessions
+   * are not touched.
+   */
+  #congested(): void {
+    const { sendBufferBytes, sendBufferStallMs } = this.#state.limits;
+    const since = performance.now();
+    this.#state.log.info('session not reading: runs cancelled', { bufferedBytes: this.#ws.bufferedAmount, limitBytes: sendBufferBytes });
+    this.#congestion = setInterval(() => {
+      if (this.#ws.bufferedAmount <= sendBufferBytes / 2) {
+        this.#clearCongestion();
+      } else if (performance.now() - since >= sendBufferStallMs) {
+        this.#state.log.info('session still not reading: closed', { bufferedBytes: this.#ws.bufferedAmount, stalledMs: Math.round(performance.now() - since) });
+        this.#clearCongestion();
+        this.#end();
+        this.#ws.terminate();
+      }
+    }, Math.min(250, sendBufferStallMs));
+    this.#congestion.unref();
+    this.#cancelAll();
+    this.send({ type: 'error', code: 'slow_reader', message: `this page stopped reading the relay's events while its runs produced them (over ${Math.round(sendBufferBytes / 1024 / 1024)} MiB waiting); its runs were cancelled` });
+  }
+
+  #clearCongestion(): void {
+    if (this.#congestion) clearInterval(this.#congestion);
+    this.#congestion = null;
+  }
+
+  /** True while the browser has not caught up with the events it was sent. */
+  #notReading(): boolean {
+    if (this.#congestion && this.#ws.bufferedAmount <= this.#state.limits.sendBufferBytes / 2) this.#clearCongestion();
+    return this.#congestion !== null;
+  }
+
+  /** Refusal of new work while the browser is not reading. */
+  #slowReader(id: string): ServerMessage {
+    return { type: 'error', id, code: 'slow_reader', message: 'this page is not reading the relay\'s events; new runs wait until it catches up' };
   }
 
   /**
@@ -99,7 +163,97 @@ export class Session {
     });
   }
 
+  /** Event-loop time and bytes this session's frames owe (frameCpuPercent, frameBytesPerSecond), as of #debtAt. */
+  #cpuDebtMs = 0;
+  #byteDebt = 0;
+  #debtAt = performance.now();
+  #frameThrottle: NodeJS.Timeout | null = null;
+
+  /** Frames that arrived after this session used its slice of the current turn (frameTurnMs). */
+  readonly #inbox: [unknown, boolean][] = [];
+  /** When this session's slice of the current turn of the event loop began; -1 between turns. */
+  #turnStart = -1;
+
+  /**
+   * Frames are handled for at most frameTurnMs per turn of the event loop; the rest of what one
+   * read delivered (a read holds up to 64 KiB of small frames) waits for the next turn, reading
+   * paused, so every other session's I/O is read in between.
+   */
   #onFrame(data: unknown, isBinary: boolean): void {
+    if (this.#inbox.length || this.#turnUsed()) {
+      this.#inbox.push([data, isBinary]);
+      if (this.#inbox.length === 1) {
+        this.#ws.pause();
+        setImmediate(() => this.#drainInbox());
+      }
+      return;
+    }
+    this.#handleTimed(data, isBinary);
+  }
+
+  #turnUsed(): boolean {
+    const now = performance.now();
+    if (this.#turnStart < 0) {
+      this.#turnStart = now;
+      queueMicrotask(() => setImmediate(() => { this.#turnStart = -1; }));
+      return false;
+    }
+    return now - this.#turnStart >= this.#state.limits.frameTurnMs;
+  }
+
+  #drainInbox(): void {
+    this.#turnStart = performance.now();
+    while (this.#inbox.length && performance.now() - this.#turnStart < this.#state.limits.frameTurnMs) {
+      const [data, isBinary] = this.#inbox.shift()!;
+      this.#handleTimed(data, isBinary);
+    }
+    this.#turnStart = -1;
+    if (this.#inbox.length) setImmediate(() => this.#drainInbox());
+    else if (!this.#frameThrottle) this.#ws.resume();
+  }
+
+  #handleTimed(data: unknown, isBinary: boolean): void {
+    const t0 = performance.now();
+    try {
+      this.#handleFrame(data, isBinary);
+    } finally {
+      this.#chargeFrame(t0, frameBytes(data));
+    }
+  }
+
+  /**
+   * Charges a frame's synchronous cost and its size to this session. A session past its share
+   * is not read from until its debt is paid back: its frames wait in the kernel (a flood slows
+   * its sender), and everyone else's runs and pings go on.
+   */
+  #chargeFrame(t0: number, bytes: number): void {
+    this.#charge(performance.now() - t0, bytes);
+  }
+
+  /** Adds `ms` of event-loop time and `bytes` of frames to this session's debt; pauses reading past its share. */
+  #charge(ms: number, bytes: number): void {
+    const now = performance.now();
+    const { frameCpuPercent, frameCpuBurstMs, frameBytesPerSecond, maxFrameBytes } = this.#state.limits;
+    const share = frameCpuPercent / 100;
+    const bytesPerMs = frameBytesPerSecond / 1000;
+    const byteBurst = 2 * maxFrameBytes;
+    // Paid back at `share` of all the time since the last charge, handling included: a session
+    // that keeps the loop busy gets `share` of it.
+    const elapsed = now - this.#debtAt;
+    this.#cpuDebtMs = Math.max(0, this.#cpuDebtMs - elapsed * share) + ms;
+    this.#byteDebt = Math.max(0, this.#byteDebt - elapsed * bytesPerMs) + bytes;
+    this.#debtAt = now;
+    if (this.#frameThrottle) return;
+    const waitMs = Math.max(this.#cpuDebtMs > frameCpuBurstMs ? this.#cpuDebtMs / share : 0, this.#byteDebt > byteBurst ? (this.#byteDebt - byteBurst / 2) / bytesPerMs : 0);
+    if (waitMs <= 0) return;
+    this.#ws.pause();
+    this.#frameThrottle = setTimeout(() => {
+      this.#frameThrottle = null;
+      if (!this.#inbox.length) this.#ws.resume();
+    }, waitMs);
+  }
+
+  #handleFrame(data: unknown, isBinary: boolean): void {
     if (isBinary) {
       this.send({ type: 'error', code: 'bad_message', message: 'binary frames are not part of the protocol; send JSON text' });
       return;
@@ -134,19 +288,36 @@ export class Session {
       case 'lab.sign': {
         const lab = this.#state.lab;
         if (!lab) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
-        try {
-          const signed = await lab.signCsr(msg.csrPem);
-          return this.send({ type: 'lab.signed', id: msg.id, ...signed });
-        } catch (err) {
-          const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
-          return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
-        }
+        return this.#labRequest(msg.id, async () => {
+          try {
+            const signed = await lab.signCsr(msg.csrPem);
+            return this.send({ type: 'lab.signed', id: msg.id, ...signed });
+          } catch (err) {
+            const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
+            return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
+          }
+        });
       }
       case 'lab.register': {
         const tokens = this.#state.lab?.tokens;
         if (!tokens) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
-        const registered = await tokens.register({ publicJwk: msg.publicJwk, ...(msg.method ? { method: msg.method } : {}) });
-        return this.send({ type: 'lab.registered', id: msg.id, ...registered });
+        const { limits } = this.#state;
+        return this.#labRequest(msg.id, async () => {
+          try {
+            const registered = await tokens.register({ publicJwk: msg.publicJwk, ...(msg.method ? { method: msg.method } : {}) }, {
+              owner: this.#labOwner,
+              maxPerOwner: limits.labRegistrationsPerConnection,
+              maxTotal: limits.labRegistrationsTotal,
+              ttlMs: limits.labRegistrationTtlMs,
+            });
+            // Registered after the session closed (the reply would reach no one): forget it now.
+            if (this.#ws.readyState !== this.#ws.OPEN) tokens.forget(this.#labOwner);
+            return this.send({ type: 'lab.registered', id: msg.id, ...registered });
+          } catch (err) {
+            if (err instanceof LabRegistrationRefused) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+            throw err;
+          }
+        });
       }
       case 'probe.start': {
         const lab = this.#labTrust();
@@ -159,10 +330,9 @@ export class Session {
       case 'inbound.stop':
         return this.send(await this.#inbound.stop(msg));
       case 'jwks.fetch': {
-        if (this.#runs.size + this.#fetches >= this.#state.limits.runsPerConnection) {
-          return this.send({ type: 'error', id: msg.id, code: 'too_many_runs', message: `at most ${this.#state.limits.runsPerConnection} runs and fetches at once per connection` });
-        }
-        this.#fetches++;
+        if (this.#notReading()) return this.send(this.#slowReader(msg.id));
+        const slot = this.#state.slots.acquire(this.#slots);
+        if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
         const lab = this.#labTrust();
         try {
           const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
@@ -171,16 +341,18 @@ export class Session {
           if (err instanceof JwksFetchFailed) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
           throw err;
         } finally {
-          this.#fetches--;
+          slot.release();
         }
       }
       case 'flow.start': {
         const { origin, callbacks, lab } = this.#state;
         const target = flowTarget(msg.flow);
-        // Time a person spends logging in at the authorization server is not the relay's to cap.
+        // Time a person spends logging in at the authorization server is not the relay's to cap
+        // (FLOW_LIMITS.callbackTimeoutMs bounds it); the flow waits on a waiting slot meanwhile.
+        const waits = msg.flow.kind === 'authorization-code';
         const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
         const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }), limits.runTimeoutMs);
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
       }
     }
   }
@@ -195,23 +367,22 @@ export class Session {
    * `secrets` are the values the request carries (credentials, key lines): they are scrubbed
    * from every event of the run, whatever echoes them.
    */
-  async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, runTimeoutMs = this.#state.limits.runTimeoutMs): Promise<void> {
-    const { limits } = this.#state;
-    if (this.#runs.size >= limits.runsPerConnection) {
-      return this.send({ type: 'error', id: requestId, code: 'too_many_runs', message: `at most ${limits.runsPerConnection} runs at once per connection` });
-    }
-    if (this.#state.activeRuns >= limits.runsTotal) {
-      return this.send({ type: 'error', id: requestId, code: 'too_many_runs', message: 'the relay is busy; try again in a moment' });
-    }
+  async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, opts: { runTimeoutMs?: number; waits?: boolean } = {}): Promise<void> {
+    if (this.#notReading()) return this.send(this.#slowReader(requestId));
+    const slot: RunSlot | ShareRefusal = this.#state.slots.acquire(this.#slots, { waits: opts.waits === true });
+    if (isRefusal(slot)) return this.send(this.#refusal(requestId, slot));
     const runId = `r${randomBytes(6).toString('hex')}`;
     const controller = new AbortController();
-    const runTimer = setTimeout(() => controller.abort(), runTimeoutMs);
+    const runTimer = setTimeout(() => controller.abort(), opts.runTimeoutMs ?? this.#state.limits.runTimeoutMs);
     this.#runs.set(runId, controller);
-    this.#state.activeRuns++;
     this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
     const t0 = performance.now();
     try {
-      const result = await execute({ signal: controller.signal, onStep: (step) => this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) }) });
+      const result = await execute({
+        signal: controller.signal,
+        onStep: (step) => this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) }),
+        onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
+      });
       this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
     } catch (err) {
       // A bug in one run must not take the relay or anyone else's runs down.
@@ -220,7 +391,28 @@ export class Session {
     } finally {
       clearTimeout(runTimer);
       this.#runs.delete(runId);
-      this.#state.activeRuns--;
+      slot.release();
+    }
+  }
+
+  #refusal(id: string, refusal: ShareRefusal): ServerMessage {
+    return { type: 'error', id, code: refusal.code, message: refusal.message };
+  }
+
+  /** At most labRequestsPerConnection lab requests in flight: a flood is refused, not queued. */
+  async #labRequest(id: string, work: () => Promise<void>): Promise<void> {
+    const max = this.#state.limits.labRequestsPerConnection;
+    if (this.#labRequests >= max) return this.send({ type: 'error', id, code: 'busy_session', message: `at most ${max} lab requests (lab.sign, lab.register) at once per session; wait for the answers` });
+    this.#labRequests++;
+    const t0 = performance.now();
+    try {
+      await work();
+    } finally {
+      this.#labRequests--;
+      // Signing runs on the event loop (about 5 ms a certificate) in pieces no frame handler
+      // sees: the request's whole time is charged to the session's share (an overestimate
+      // when several overlap, which only a flood does).
+      this.#charge(performance.now() - t0, 0);
     }
   }
 
@@ -229,8 +421,17 @@ export class Session {
     this.#inbound.closeAll();
   }
 
-  close(): void {
+  /** The connection is gone: stop its work and forget what it registered with the lab. */
+  #end(): void {
+    this.#clearCongestion();
+    if (this.#frameThrottle) clearTimeout(this.#frameThrottle);
+    this.#inbox.length = 0;
     this.#cancelAll();
+    this.#state.lab?.tokens?.forget(this.#labOwner);
+  }
+
+  close(): void {
+    this.#end();
     this.#ws.close(CLOSE_CODES.goingAway, 'relay shutting down');
   }
 }

@@ -18,6 +18,8 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
+  /** The relay is full (sessionsTotal, sessionsPerAddress): the reason says which; retry later. */
+  tryAgainLater: 1013,
 } as const;
 
 // ---- shapes shared by events ----------------------------------------------------------
@@ -164,6 +166,18 @@ export type ErrorCode =
   | 'unknown_type'
   | 'unsupported_version'
   | 'too_many_runs'
+  /** This session holds its whole share (runs, waiting flows, lab requests, sessions). */
+  | 'busy_session'
+  /** Hosted mode: the sessions of this client address together hold their whole share. */
+  | 'busy_address'
+  /** The relay as a whole is full; try again in a moment. */
+  | 'busy_relay'
+  /** The browser stopped reading while events piled up (sendBufferBytes): runs cancelled. */
+  | 'slow_reader'
+  /** lab.register: the key has members or sizes a public signing key does not have. */
+  | 'jwk_invalid'
+  /** lab.register: the session's or the lab's count of registered clients is reached. */
+  | 'too_many_registrations'
   | 'unknown_run'
   | 'lab_unavailable'
   | 'csr_invalid'

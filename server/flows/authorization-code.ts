@@ -87,6 +87,8 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
   // ---- callback
   const callback = run.start('callback', 'callback', 'Redirect back', `waiting up to ${Math.round(waitMs / 1000)} s for ${redirectUri}`);
   let query: URLSearchParams;
+  // A person signs in meanwhile: the run gives its work slot back while it only waits.
+  ctx.onWaiting?.(true);
   try {
     query = await redirect;
   } catch (err) {
@@ -101,6 +103,8 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
       run.stop(callback, 'state_missing', ['the redirect carried no state parameter', `sent state ${state}`, ignoredSummary(ignored, redirectUri)], { details: { stateSent: state, ignored: ignored.slice(0, IGNORED_REDIRECTS_REPORTED), ignoredCount: ignored.length } });
     }
     run.stop(callback, 'callback_timeout', [`no request reached ${redirectUri} within ${Math.round(waitMs / 1000)} s`]);
+  } finally {
+    ctx.onWaiting?.(false);
   }
   // The screen took it: its state is the one sent.
   const code = query.get('code') ?? undefined;

@@ -37,6 +37,8 @@ export interface FlowContext {
    * reads it from the `authorize` step instead; the CLI and tests follow it here.
    */
   openAuthorizationUrl?(url: string): void;
+  /** The flow only waits for a person (true) or works again (false); the session lends its run slot meanwhile. */
+  onWaiting?(waiting: boolean): void;
 }
 
 export interface FlowResult {

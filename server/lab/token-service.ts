@@ -19,6 +19,7 @@ import type { Jwks, PublicJwk } from '../../shared/jwt/keys.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { LabPki } from './lab-pki.ts';
 import { readOrCreate } from './lab-dir.ts';
+import { labJwkProblem } from './lab-jwk.ts';
 
 export const LAB_API_KEY = 'lab-api-key';
 export const LAB_API_USER = 'lab-user';
@@ -69,6 +70,24 @@ export interface LabRegistered {
   tokenUrl: string;
 }
 
+/** Who registers, and the limits that apply (server/defaults.ts: labRegistrations*). */
+export interface LabRegisterOptions {
+  /** An opaque id of the registrant (one per session); each owner gets its own clients. */
+  owner?: string;
+  maxPerOwner?: number;
+  maxTotal?: number;
+  /** Forget the client this long after it was (last) registered. */
+  ttlMs?: number;
+}
+
+/** A registration the lab refuses; `code` is the protocol's error code. */
+export class LabRegistrationRefused extends Error {
+  constructor(readonly code: 'jwk_invalid' | 'too_many_registrations', message: string) {
+    super(message);
+    this.name = 'LabRegistrationRefused';
+  }
+}
+
 /** Credentials the lab made at start for its demo clients; the CLI uses them for lab scenarios. */
 export interface LabDemoCredentials {
   /** PKCS#8 PEM of the RSA key registered for lab-pkjwt and lab-seed. */
@@ -86,7 +105,12 @@ export interface LabTokenService {
   targets: LabTarget[];
   demo: LabDemoCredentials;
   knownClient(url: string, clientId: string): LabClientInfo | undefined;
-  register(reg: LabRegistration): Promise<LabRegistered>;
+  /** Throws LabRegistrationRefused for a key the lab will not hold, or past a count limit. */
+  register(reg: LabRegistration, opts?: LabRegisterOptions): Promise<LabRegistered>;
+  /** Forgets every client `owner` registered (its session closed). */
+  forget(owner: string): void;
+  /** Clients made by register() and not yet forgotten. */
+  readonly registered: number;
   /** A refresh token for a client, as if it had been through the authorization code flow. */
   issueRefreshToken(clientId: string, scope?: string): string;
   close(): Promise<void>;
@@ -276,6 +300,19 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
 
   const codes = new Store<CodeEntry>();
   const refreshTokens = new Store<RefreshEntry>();
+  /** Clients made by register(): who registered each, and the timer that forgets it. */
+  const registrations = new Map<string, { owner: string; timer: NodeJS.Timeout | undefined }>();
+  const owned = new Map<string, Set<string>>();
+  const forgetClient = (clientId: string) => {
+    const r = registrations.get(clientId);
+    if (!r) return;
+    clearTimeout(r.timer);
+    registrations.delete(clientId);
+    clients.delete(clientId);
+    const mine = owned.get(r.owner);
+    mine?.delete(clientId);
+    if (mine?.size === 0) owned.delete(r.owner);
+  };
   const seenJti = new Store<number>();
   const revokedJti = new Store<number>();
 
@@ -699,17 +736,40 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
       const c = clients.get(clientId);
       return c ? { method: c.method, ...(c.jwks ? { jwks: c.jwks } : {}) } : undefined;
     },
-    async register(reg) {
+    async register(reg, opts = {}) {
       const method: LabAuthMethod = reg.method ?? 'private_key_jwt';
+      const problem = labJwkProblem(reg.publicJwk, { selfSigned: method === 'self_signed_tls_client_auth' });
+      if (problem) throw new LabRegistrationRefused('jwk_invalid', problem);
+      const owner = opts.owner ?? '';
       const thumb = await calculateJwkThumbprint(reg.publicJwk as JWK);
       const kid = reg.publicJwk.kid ?? thumb;
       const jwk: PublicJwk = { ...reg.publicJwk, kid };
       if (reg.publicJwk.x5c?.[0]) jwk['x5t#S256'] = createHash('sha256').update(Buffer.from(reg.publicJwk.x5c[0], 'base64')).digest('base64url');
-      const clientId = `lab-reg-${thumb.slice(0, 12)}`;
-      const existing = clients.get(clientId);
-      const secret = existing?.secret ?? randomBytes(18).toString('base64url');
+      // One client per (registrant, key): the same key registered by another session is another
+      // client, so nobody can change the method of, or be handed the secret of, someone else's.
+      const clientId = `lab-reg-${createHash('sha256').update(`${owner}\0${thumb}`).digest('base64url').slice(0, 12)}`;
+      const existing = registrations.get(clientId);
+      const mine = owned.get(owner) ?? new Set<string>();
+      if (!existing) {
+        const perOwner = opts.maxPerOwner ?? Infinity;
+        if (mine.size >= perOwner) throw new LabRegistrationRefused('too_many_registrations', `at most ${perOwner} lab clients per session; they are forgotten when the session closes`);
+        if (registrations.size >= (opts.maxTotal ?? Infinity)) throw new LabRegistrationRefused('too_many_registrations', 'the lab holds as many registered clients as it accepts; try again later');
+      }
+      clearTimeout(existing?.timer);
+      const secret = clients.get(clientId)?.secret ?? randomBytes(18).toString('base64url');
       add({ clientId, method, secret, jwks: { keys: [jwk] }, grants: new Set([...all, 'jwt-exchange']), boundTokens: method === 'self_signed_tls_client_auth' });
+      const timer = opts.ttlMs ? setTimeout(() => forgetClient(clientId), opts.ttlMs) : undefined;
+      timer?.unref();
+      registrations.set(clientId, { owner, timer });
+      mine.add(clientId);
+      owned.set(owner, mine);
       return { clientId, clientSecret: secret, kid, method, issuer: origin, tokenUrl: `${origin}/token` };
+    },
+    forget(owner) {
+      for (const clientId of owned.get(owner) ?? []) forgetClient(clientId);
+    },
+    get registered() {
+      return registrations.size;
     },
     issueRefreshToken(clientId, scope = 'offline_access') {
       const client = clients.get(clientId);

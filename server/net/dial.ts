@@ -29,7 +29,12 @@ export class CancelledError extends Error {
 /** Resolves with `promise`, or rejects on timeout or abort; the timer never outlives it. */
 export function bounded<T>(promise: Promise<T>, ms: number, signal: AbortSignal | undefined, onTimeout: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
+    if (signal?.aborted) {
+      // Nobody will wait for it: its later rejection (the socket closing) must not go unhandled,
+      // which would end the relay's process.
+      promise.catch(() => {});
+      return reject(new CancelledError());
+    }
     const timer = setTimeout(() => reject(onTimeout()), ms);
     const onAbort = () => reject(new CancelledError());
     signal?.addEventListener('abort', onAbort, { once: true });

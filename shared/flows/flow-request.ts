@@ -29,8 +29,11 @@ export const FLOW_LIMITS = {
   jwksKeys: 32, // count
   jwkMember: 8192,
   redirectKey: 64,
-  /** Longest the relay waits for the authorization redirect. */
-  callbackTimeoutMs: 10 * 60_000, // ms
+  /**
+   * Longest the relay waits for the authorization redirect: enough to sign in with a second
+   * factor, short enough that an abandoned flow soon frees its waiting slot.
+   */
+  callbackTimeoutMs: 5 * 60_000, // ms
 } as const;
 
 /** How every connection of the flow is made; the same fields as a probe's. */

@@ -1,4 +1,5 @@
 import {
+  CLOSE_CODES,
   PROTOCOL_VERSION,
   parseServerMessage,
   type ClientMessage,
@@ -318,6 +319,11 @@ export class RelayConnection {
       this.#checks.delete(checkId);
     }
     if (this.status === 'refused') return;
+    // The relay is full (its session caps): it says why in the close reason; try again later.
+    if (code === CLOSE_CODES.tryAgainLater) {
+      this.#scheduleRetry(`The relay refused a new session${closeReason ? `: ${closeReason}` : ''}.`);
+      return;
+    }
 
     if (!wasWelcomed) {
       const refusal = await this.#askWhyRefused();
