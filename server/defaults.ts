@@ -43,6 +43,8 @@ export const DEFAULT_LIMITS = {
    * big frames costs the relay collection pauses its handlers do not see.
    */
   frameBytesPerSecond: 4 * 1024 * 1024, // bytes per second
+  /** Server checks (check.start) one session may start in a minute: each sends a dozen handshakes. */
+  checksPerMinute: 6, // checks
   /** lab.sign / lab.register requests one session may have in flight; more are refused. */
   labRequestsPerConnection: 4, // requests
   /** Lab clients one session may register (lab.register); they end with the session. */

@@ -21,11 +21,18 @@ export const BASE_HEADERS = {
  */
 export const CALLBACK_PAGE_SCRIPT = 'setTimeout(() => window.close(), 800)';
 
+/**
+ * The "redirect ignored" page tells the app (same origin, another browsing context group: the
+ * app's Cross-Origin-Opener-Policy severs its handle on the popup) which callback it showed, so
+ * the app can end a wait its own sign-in will never answer (run.settle).
+ */
+export const CALLBACK_IGNORED_SCRIPT = "new BroadcastChannel('harness-callback').postMessage(location.pathname)";
+
 export function scriptHash(source: string): string {
   return `'sha256-${createHash('sha256').update(source).digest('base64')}'`;
 }
 
-export const CALLBACK_PAGE_CSP = `default-src 'none'; script-src ${scriptHash(CALLBACK_PAGE_SCRIPT)}; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
+export const CALLBACK_PAGE_CSP = `default-src 'none'; script-src ${scriptHash(CALLBACK_PAGE_SCRIPT)} ${scriptHash(CALLBACK_IGNORED_SCRIPT)}; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
 
 /** A whole HTTP/1.1 response for a raw socket (a refused upgrade, a request Node could not parse). */
 export function rawResponse(status: number, body: string): string {

@@ -19,6 +19,7 @@ import { isRefusal, type RunSlot, type RunSlots, type ShareRefusal, type SlotHol
 import type { Logger } from './log.ts';
 import { InboundListeners } from './inbound/listeners.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
+import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
 
 /** What a run's executor gets: where to send steps and when to stop. */
 export interface RunContext {
@@ -61,6 +62,10 @@ export class Session {
   readonly #slots: SlotHolder;
   /** lab.sign / lab.register requests in flight (labRequestsPerConnection). */
   #labRequests = 0;
+  /** When this session's recent server checks started (checksPerMinute). */
+  #checkStarts: number[] = [];
+  /** Authorization URLs of this session's waiting flows, by run id (run.settle). */
+  readonly #authorizationUrls = new Map<string, string>();
   /** Whom the lab's registered clients belong to: this session, until it closes. */
   readonly #labOwner = randomBytes(12).toString('hex');
   /** Set while the browser is not reading (send buffer past sendBufferBytes). */
@@ -329,6 +334,15 @@ export class Session {
         return this.send(await this.#inbound.start(msg));
       case 'inbound.stop':
         return this.send(await this.#inbound.stop(msg));
+      case 'run.settle': {
+        const url = this.#authorizationUrls.get(msg.runId);
+        if (url) this.#state.callbacks.settle(url);
+        return;
+      }
+      case 'check.kit':
+        return this.send(await answerCheckKit(msg, this.#checkDeps()));
+      case 'check.start':
+        return this.#startCheck(msg);
       case 'jwks.fetch': {
         if (this.#notReading()) return this.send(this.#slowReader(msg.id));
         const slot = this.#state.slots.acquire(this.#slots);
@@ -380,7 +394,11 @@ export class Session {
     try {
       const result = await execute({
         signal: controller.signal,
-        onStep: (step) => this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) }),
+        onStep: (step) => {
+          // The authorization URL this run sent the browser to: run.settle ends its wait early.
+          if (step.id === 'authorize' && typeof step.details?.authorizationUrl === 'string') this.#authorizationUrls.set(runId, step.details.authorizationUrl);
+          this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) });
+        },
         onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
       });
       this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
@@ -391,6 +409,40 @@ export class Session {
     } finally {
       clearTimeout(runTimer);
       this.#runs.delete(runId);
+      this.#authorizationUrls.delete(runId);
+      slot.release();
+    }
+  }
+
+  #checkDeps(): CheckDeps {
+    const lab = this.#labTrust();
+    return { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}) };
+  }
+
+  /**
+   * A server check holds one run slot (its cases run a few at a time within it) and can be
+   * cancelled like a run; a session starts at most checksPerMinute of them.
+   */
+  async #startCheck(msg: Extract<ClientMessage, { type: 'check.start' }>): Promise<void> {
+    if (this.#notReading()) return this.send(this.#slowReader(msg.id));
+    const now = performance.now();
+    this.#checkStarts = this.#checkStarts.filter((t) => now - t < 60_000);
+    const perMinute = this.#state.limits.checksPerMinute;
+    if (this.#checkStarts.length >= perMinute) {
+      return this.send({ type: 'error', id: msg.id, code: 'busy_session', message: `at most ${perMinute} server checks a minute per session; try again in ${Math.ceil((60_000 - (now - this.#checkStarts[0]!)) / 1000)} s` });
+    }
+    const slot = this.#state.slots.acquire(this.#slots);
+    if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
+    this.#checkStarts.push(now);
+    const checkId = `c${randomBytes(6).toString('hex')}`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#state.limits.runTimeoutMs);
+    this.#runs.set(checkId, controller);
+    try {
+      await streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => this.send(m) });
+    } finally {
+      clearTimeout(timer);
+      this.#runs.delete(checkId);
       slot.release();
     }
   }

@@ -6,6 +6,7 @@
 // ignored, and the flow keeps waiting for the real one.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CancelledError } from '../net/dial.ts';
+import { CALLBACK_IGNORED_SCRIPT } from '../response-headers.ts';
 
 export const CALLBACK_PREFIX = '/callback/';
 
@@ -17,7 +18,8 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>Harness: redirect rece
 const IGNORED_PAGE = `<!doctype html><meta charset="utf-8"><title>Harness: redirect ignored</title>
 <body style="font:16px system-ui;margin:3rem"><h1>Redirect ignored</h1>
 <p>This redirect does not answer the request the harness is waiting for (its state differs), so
-it was ignored. If you started this sign-in, return to the app: the run shows what arrived.</p>`;
+it was ignored. If you started this sign-in, return to the app: the run shows what arrived.</p>
+<script>${CALLBACK_IGNORED_SCRIPT}</script>`;
 
 /** How a waiting flow tells its own redirect from anything else sent to its URL. */
 export interface CallbackScreen {

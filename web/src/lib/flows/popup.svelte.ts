@@ -8,6 +8,13 @@ export const POPUP = {
   features: 'popup,width=600,height=720',
 } as const;
 
+/**
+ * The relay's "redirect ignored" page posts its path on this channel (server/response-headers.ts):
+ * the app cannot read the popup itself once it has been to the provider (its opener policy
+ * severs the handle).
+ */
+export const CALLBACK_CHANNEL = 'harness-callback';
+
 export type PopupStatus = 'waiting' | 'open' | 'blocked' | 'closed';
 
 export class AuthorizationPopup {

@@ -7,7 +7,7 @@ import { describeError } from '../relay/errors.ts';
 import { RunTimeline } from '../timeline/run.svelte.ts';
 import { buildFlow, type BuildContext } from './build.ts';
 import { FLOW_KIND_INFO, type FlowFields } from './fields.svelte.ts';
-import { AuthorizationPopup } from './popup.svelte.ts';
+import { AuthorizationPopup, CALLBACK_CHANNEL } from './popup.svelte.ts';
 
 export class FlowsSession {
   current = $state<RunTimeline | null>(null);
@@ -47,6 +47,7 @@ export class FlowsSession {
     }
     const { flow } = built;
     this.lastFlow = flow;
+    const ignoredHere = new IgnoredRedirects();
     const timeline = new RunTimeline({ target: flowTarget(flow), method: FLOW_KIND_INFO[flow.kind].title, clientLabel: built.sendsKeyOf?.description ?? null, detail: built.summary });
     this.current = timeline;
     try {
@@ -59,13 +60,20 @@ export class FlowsSession {
             const url = event.step.details?.authorizationUrl;
             if (typeof url === 'string') popup?.navigate(url);
           }
+          if (event.type === 'step' && event.step.id === 'authorize') {
+            const redirect = event.step.details?.redirectUri;
+            if (typeof redirect === 'string') ignoredHere.expect(redirect);
+          }
+          if (event.type === 'step' && event.step.id.startsWith('callback-ignored-')) ignoredHere.reported(() => timeline.runId && timeline.active && this.#relay.settleRun(timeline.runId));
           if (event.type === 'run.finished') {
             popup?.finish();
+            ignoredHere.close();
             settle();
           }
         },
         onLost: (reason) => {
           timeline.interrupt(reason);
+          ignoredHere.close();
           popup?.finish();
           settle();
         },
@@ -82,5 +90,49 @@ export class FlowsSession {
   cancel(): void {
     const runId = this.current?.runId;
     if (runId && this.current?.active) this.#relay.cancelRun(runId);
+  }
+}
+
+/**
+ * Our own sign-in came back with a state the flow did not send (an issuer that drops or alters
+ * it): the relay reports the redirect as ignored and the page it showed says so on a channel.
+ * Both together mean no other redirect is coming, so the run is settled at once instead of at
+ * the callback timeout.
+ */
+class IgnoredRedirects {
+  #path: string | null = null;
+  #shown = false;
+  #reported: (() => unknown) | null = null;
+  #channel: BroadcastChannel | null = null;
+
+  expect(redirectUri: string): void {
+    try {
+      this.#path = new URL(redirectUri).pathname;
+    } catch {
+      return;
+    }
+    this.#channel = new BroadcastChannel(CALLBACK_CHANNEL);
+    this.#channel.onmessage = (e: MessageEvent) => {
+      if (e.data !== this.#path) return;
+      this.#shown = true;
+      this.#settle();
+    };
+  }
+
+  reported(settle: () => unknown): void {
+    this.#reported = settle;
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#shown && this.#reported) {
+      this.#reported();
+      this.close();
+    }
+  }
+
+  close(): void {
+    this.#channel?.close();
+    this.#channel = null;
   }
 }

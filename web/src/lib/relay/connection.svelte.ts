@@ -175,6 +175,11 @@ export class RelayConnection {
     this.#send({ type: 'run.cancel', id: this.#nextId(), runId });
   }
 
+  /** The sign-in window of a waiting flow is done without a usable redirect: the relay may end the wait. */
+  settleRun(runId: string): void {
+    this.#send({ type: 'run.settle', id: this.#nextId(), runId });
+  }
+
   #nextId(): string {
     this.#seq += 1;
     return `b${this.#seq}`;
