@@ -37,6 +37,11 @@ export interface FlowContext {
    * reads it from the `authorize` step instead; the CLI and tests follow it here.
    */
   openAuthorizationUrl?(url: string): void;
+  /**
+   * Send unsigned JWTs (alg none) instead of stopping at the inputs step. Only the server check
+   * sets it, to prove the server refuses them; the protocol cannot.
+   */
+  sendUnsignedJwts?: boolean;
 }
 
 export interface FlowResult {

@@ -20,6 +20,8 @@ export interface CheckCaseInfo {
   expect: Expectation;
   /** Subject and issuer of the certificate the case sends (none for no_certificate). */
   certificate: { subject: string; issuer: string; serialNumber: string; chainLength: number } | null;
+  /** JWT check: the header and claims of the assertion the case sends (never its signature). */
+  assertion?: { header: Record<string, unknown>; claims: Record<string, unknown> };
 }
 
 export interface CheckCaseResult extends CheckCaseInfo {
