@@ -106,6 +106,10 @@ interface Tenant {
   revokeFirstToken?: boolean;
   /** Training switches for the JWT check: each makes one weakness of assertion checking real. */
   jwt?: JwtWeakness;
+  /** The tenant's API (/t/<name>/api/resource) reads the token's claims without verifying its signature. */
+  apiSkipsSignature?: boolean;
+  /** The tenant's API ignores the certificate binding (cnf x5t#S256) of the tokens it is shown. */
+  apiIgnoresBinding?: boolean;
 }
 
 interface JwtWeakness {
@@ -135,6 +139,8 @@ const TENANTS: Tenant[] = [
   { name: 'jwt-hmac-confusion', prefix: '/t/jwt-hmac-confusion', title: 'Lab issuer open to algorithm confusion', jwt: { acceptHmacWithPublicKey: true }, expect: 'JWT check: HS256 keyed with the registered public key → hs256_public_key not enforced.' },
   { name: 'jwt-ignore-crit', prefix: '/t/jwt-ignore-crit', title: 'Lab issuer that ignores crit', jwt: { ignoreCrit: true }, expect: 'JWT check: unknown critical headers pass → unknown_crit not enforced.' },
   { name: 'jwt-embedded-jwk', prefix: '/t/jwt-embedded-jwk', title: 'Lab issuer that trusts an embedded jwk', jwt: { trustEmbeddedJwk: true }, expect: 'JWT check: verifies with the key in the jwk header → embedded_jwk not enforced.' },
+  { name: 'api-unverified', prefix: '/t/api-unverified', title: 'Lab API that does not verify signatures', apiSkipsSignature: true, expect: 'Resource check of /t/api-unverified/api/resource: tampered and alg none tokens pass → tampered, alg_none not enforced.' },
+  { name: 'api-unbound', prefix: '/t/api-unbound', title: 'Lab API that ignores certificate binding', apiIgnoresBinding: true, expect: 'Resource check of /t/api-unbound/api/resource with a bound token: no or another certificate passes → bound_without_certificate, bound_other_certificate not enforced.' },
 ];
 
 // ---- persisted keys ---------------------------------------------------------------------------
@@ -617,20 +623,21 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
     return send(res, 200, await issueTokens(t, client, { sub: payload.sub, scope: '', refresh: 'none' }));
   };
 
-  const resourceEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const resourceEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, t: Tenant) => {
     const challenge = (error: string, description: string) => send(res, 401, { error, error_description: description }, { 'www-authenticate': `Bearer realm="harness-lab", error="${error}", error_description="${description}"` });
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!m) return send(res, 401, { error: 'invalid_request', error_description: 'no Bearer token' }, { 'www-authenticate': 'Bearer realm="harness-lab"' });
     let payload;
     try {
-      ({ payload } = await jwtVerify(m[1]!, createLocalJWKSet({ keys: [serverPublic as JWK] }), { algorithms: ['RS256'], audience: `${origin}/api` }));
+      if (t.apiSkipsSignature) payload = decodeJwt(m[1]!); // the weakness: claims read, never verified
+      else ({ payload } = await jwtVerify(m[1]!, createLocalJWKSet({ keys: [serverPublic as JWK] }), { algorithms: ['RS256'], audience: `${origin}/api` }));
     } catch (err) {
       return challenge('invalid_token', (err as { code?: string }).code === 'ERR_JWT_EXPIRED' ? 'the access token expired' : 'the access token is not valid here');
     }
     if (typeof payload.iss !== 'string' || !TENANTS.some((t) => issuerOf(t) === payload.iss)) return challenge('invalid_token', 'unknown issuer');
     if (typeof payload.jti === 'string' && revokedJti.has(payload.jti)) return challenge('invalid_token', 'the access token was revoked');
     const bound = (payload.cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
-    if (bound !== undefined && bound !== peerThumbprint(req.socket as TLSSocket)) return challenge('invalid_token', 'the token is bound to another client certificate');
+    if (bound !== undefined && !t.apiIgnoresBinding && bound !== peerThumbprint(req.socket as TLSSocket)) return challenge('invalid_token', 'the token is bound to another client certificate');
     return send(res, 200, { ok: true, message: 'Access token accepted by the harness lab.', sub: payload.sub, client_id: payload.client_id, scope: payload.scope ?? null, certificateBound: bound !== undefined });
   };
 
@@ -701,7 +708,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
         case 'GET /api/resource':
         case 'POST /api/resource':
           req.resume();
-          return await resourceEndpoint(req, res);
+          return await resourceEndpoint(req, res, t);
         case 'GET /api/key-resource':
         case 'POST /api/key-resource':
           req.resume();

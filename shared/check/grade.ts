@@ -6,7 +6,7 @@
 // - The valid certificate neither accepted nor refused (timeout, server certificate untrusted,
 //   404…): no grade; the summary says why.
 import { caseEntry, GRADES, type CustomCase, type Grade } from './cases.ts';
-import { jwtCaseEntry } from './jwt-cases.ts';
+import { jwtCaseEntry, resourceCaseEntry } from './jwt-cases.ts';
 import type { CaseVerdict } from './judge.ts';
 
 export interface JudgedCase {
@@ -41,6 +41,7 @@ export interface GradeCatalogue {
 
 export const mtlsCatalogue = (custom: readonly CustomCase[] = []): GradeCatalogue => ({ label: 'mTLS server check', validNoun: 'certificate', entry: (id) => caseEntry(id, custom) });
 export const JWT_CATALOGUE: GradeCatalogue = { label: 'JWT check', validNoun: 'assertion', entry: jwtCaseEntry };
+export const RESOURCE_CATALOGUE: GradeCatalogue = { label: 'Resource check', validNoun: 'access token', entry: resourceCaseEntry };
 
 function lower(a: Grade, b: Grade): Grade {
   return GRADES.indexOf(a) >= GRADES.indexOf(b) ? a : b;

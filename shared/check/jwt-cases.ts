@@ -204,3 +204,66 @@ export function jwtCasesFor(kind: JwtCheckKind): JwtCaseId[] {
 export function jwtCaseEntry(id: string): JwtCaseEntry | undefined {
   return Object.hasOwn(JWT_CASES, id) ? JWT_CASES[id as JwtCaseId] : undefined;
 }
+
+// ---- protected resource: what an API must refuse of the access tokens it is shown
+
+export interface ResourceCaseEntry extends Omit<JwtCaseEntry, 'kinds'> {
+  /** Only run when the token is certificate-bound (cnf x5t#S256, RFC 8705). */
+  boundOnly?: true;
+}
+
+export const RESOURCE_CASES = {
+  valid: {
+    title: 'Valid access token',
+    proves: 'The API accepts the access token as issued (with its certificate when it is bound): every refusal below is about the one thing that differs.',
+    expect: 'accept',
+    weakness: 'refuses the valid access token',
+    capIfNotEnforced: 'F',
+    capIfInconclusive: 'F',
+    fix: { text: 'Accept the authorization server\'s tokens: its issuer, its JWKS, the API\'s audience.' },
+  },
+  tampered: {
+    title: 'Tampered token',
+    proves: 'The API verifies the token\'s signature: the valid token with a claim changed and the signature kept is refused.',
+    expect: 'refuse',
+    weakness: 'accepts access tokens whose claims were changed (signature not verified)',
+    capIfNotEnforced: 'F',
+    capIfInconclusive: 'B',
+    fix: { text: 'Verify every JWT access token\'s signature with the issuer\'s JWKS (RFC 9068 §4) before reading a claim.' },
+  },
+  alg_none: {
+    title: 'alg: none',
+    proves: 'The API refuses an unsigned copy of the token.',
+    expect: 'refuse',
+    weakness: 'accepts unsigned access tokens (alg none)',
+    capIfNotEnforced: 'F',
+    capIfInconclusive: 'B',
+    fix: { text: 'Pin the algorithms the issuer signs with; never accept none.' },
+  },
+  bound_without_certificate: {
+    title: 'Bound token without its certificate',
+    proves: 'The API enforces the certificate binding (RFC 8705 §3): the token presented over a connection without a client certificate is refused.',
+    expect: 'refuse',
+    weakness: 'accepts certificate-bound tokens without the certificate (a stolen token works)',
+    capIfNotEnforced: 'D',
+    capIfInconclusive: 'B',
+    fix: { text: 'Require a client certificate and compare its SHA-256 thumbprint with the token\'s cnf x5t#S256; refuse when absent or different.' },
+    boundOnly: true,
+  },
+  bound_other_certificate: {
+    title: 'Bound token with another certificate',
+    proves: 'The API compares the certificate with the binding: the token presented with another client certificate is refused.',
+    expect: 'refuse',
+    weakness: 'accepts certificate-bound tokens with any certificate',
+    capIfNotEnforced: 'D',
+    capIfInconclusive: 'B',
+    fix: { text: 'Compare the presented certificate\'s SHA-256 thumbprint with cnf x5t#S256 (RFC 8705 §3.1).' },
+    boundOnly: true,
+  },
+} as const satisfies Record<string, ResourceCaseEntry>;
+
+export type ResourceCaseId = keyof typeof RESOURCE_CASES;
+
+export function resourceCaseEntry(id: string): ResourceCaseEntry | undefined {
+  return Object.hasOwn(RESOURCE_CASES, id) ? RESOURCE_CASES[id as ResourceCaseId] : undefined;
+}
