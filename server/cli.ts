@@ -48,6 +48,9 @@ Usage:
                 [--client-secret-file F] [--kid K] [--aud A] [--iss I] [--sub S] [--require GRADE] [--report OUT.html] [--json]
       Prove a token endpoint refuses the assertions it must (expired, alg none, wrong aud, replayed
       jti, …) signed with the key it has registered; graded the same way.
+  harness check --resource API_URL --token-file F [--cert F --cert-key F] [--require GRADE] [--report OUT.html] [--json]
+      Prove an API refuses a tampered or unsigned copy of its access token, and a certificate-bound
+      token without or with another certificate (RFC 8705).
   harness cert inspect FILE... [--password P] [--json]
       Inspect certificates, chains and keys (PEM, DER, PKCS#12, JSON with PEMs).
 

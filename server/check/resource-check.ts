@@ -7,6 +7,9 @@ import '../pki/provider.ts';
 import { createHash, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ClientCredentials, ProbeRequest, Step } from '../../shared/protocol.ts';
+import type { ResourceCheckRequest } from '../../shared/check/jwt-request.ts';
+
+export type { ResourceCheckRequest };
 import { RESOURCE_CASES, type ResourceCaseId } from '../../shared/check/jwt-cases.ts';
 import { judgeCase } from '../../shared/check/judge.ts';
 import { gradeCheck, RESOURCE_CATALOGUE } from '../../shared/check/grade.ts';
@@ -20,16 +23,6 @@ import { checkAddressAllowed, checkUrlAllowed, LOCAL_POLICY, OutboundRefused, ty
 import { runProbe } from '../probe/run-probe.ts';
 import { leafKeys, mintLeaf } from './mint.ts';
 
-export interface ResourceCheckRequest {
-  /** https:// URL of the protected resource that answers 2xx to the token. */
-  url: string;
-  /** A JWT access token the authorization server issued for this API. */
-  accessToken: string;
-  /** The certificate (and key) a bound token was issued to; required when the token has cnf x5t#S256. */
-  client?: ClientCredentials;
-  caPem?: string;
-  trustLab?: boolean;
-}
 
 export interface ResourceCheckContext {
   limits: Limits;

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import https from 'node:https';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,8 +103,10 @@ test('bad input exits 2 with a specific message, before anything is sent', async
     [['--jwt', 'saml', url], /--jwt must be one of exchange, jwt-bearer, private-key-jwt/],
     [['--jwt', 'private-key-jwt', url, '--key', keyFile], /--client-id ID/],
     [['--jwt', 'exchange', url, '--client-id', 'c', '--key', keyFile], /--client-secret-file F \(never on the command line\)/],
-    [['--jwt', 'private-key-jwt', url, '--client-id', 'c', '--key', keyFile, '--cn', 'x'], /--cn belong to the mTLS check/],
+    [['--jwt', 'private-key-jwt', url, '--client-id', 'c', '--key', keyFile, '--cn', 'x'], /--cn belong to another check, not --jwt/],
     [[url, '--client-id', 'c', '--cn', 'x'], /--client-id belong to the JWT check/],
+    [['--resource', url], /--token-file F \(never on the command line\)/],
+    [['--resource', url, '--token-file', keyFile, '--cert', keyFile], /--cert and --cert-key go together/],
     [['--jwt', 'private-key-jwt', 'http://localhost/token', '--client-id', 'c', '--key', keyFile], /tokenUrl: assertions travel only over TLS/],
     [['--jwt', 'private-key-jwt', url, '--client-id', 'c', '--key', notPem], /privateKeyPem: missing or not PEM/],
     [['--jwt', 'private-key-jwt', url, '--client-id', 'c', '--key', join(dir, 'missing.pem')], /cannot read private key .*ENOENT/],
@@ -112,5 +115,32 @@ test('bad input exits 2 with a specific message, before anything is sent', async
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, want, args.join(' '));
     assertNoSecrets(r.stdout, r.stderr);
+  }
+});
+
+test('--resource: a bound token against the lab API that ignores the binding: caught, grade D, exit 1; the strict API grades A', async () => {
+  const self = lab.tokens!.demo.selfSigned;
+  const token = await new Promise<string>((resolve, reject) => {
+    https.request(`${lab.tokens!.issuer}/token`, { method: 'POST', ca: lab.serverCaPem, cert: self.certificatePem, key: self.privateKeyPem, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve(JSON.parse(body).access_token));
+    }).on('error', reject).end('grant_type=client_credentials&client_id=lab-selfsigned');
+  });
+  const files = { token: join(dir, 'token.txt'), cert: join(dir, 'bound.pem'), key: join(dir, 'bound.key') };
+  await writeFile(files.token, `${token}\n`, { mode: 0o600 });
+  await writeFile(files.cert, self.certificatePem);
+  await writeFile(files.key, self.privateKeyPem, { mode: 0o600 });
+  const args = (tenant: string) => ['check', '--resource', `${lab.tokens!.issuer}${tenant}/api/resource`, '--token-file', files.token, '--cert', files.cert, '--cert-key', files.key, '--ca', caFile];
+  const weak = await harness(args('/t/api-unbound'));
+  assert.equal(weak.code, 1, weak.stdout + weak.stderr);
+  assert.match(weak.stdout, /✗ NOT ENFORCED {2}bound_without_certificate {2}the server accepted it \(HTTP 200\)/);
+  assert.match(weak.stdout, /Resource check of https:\/\/localhost:\d+\/t\/api-unbound\/api\/resource: grade D — 3\/5 cases as required; NOT enforced: bound_without_certificate .*; bound_other_certificate/);
+  const strict = await harness(args(''));
+  assert.equal(strict.code, 0, strict.stdout + strict.stderr);
+  assert.match(strict.stdout, /grade A — 5\/5 cases as required\n$/);
+  const keyBody = self.privateKeyPem.replace(/-----[^-]+-----|\s/g, '');
+  for (const text of [weak.stdout, weak.stderr, strict.stdout, strict.stderr]) {
+    assert.ok(!text.includes(token.split('.')[2]!) && !text.includes(keyBody.slice(0, 32)) && !text.includes('PRIVATE KEY'), 'no token, no key');
   }
 });

@@ -17,6 +17,7 @@ import { validateLimits } from '../defaults.ts';
 import { installKit, prepareCheck } from '../check/prepare.ts';
 import { runCheck } from '../check/run-check.ts';
 import { runJwtCheck } from '../check/jwt-check.ts';
+import { runResourceCheck } from '../check/resource-check.ts';
 import type { JwtCheckKind } from '../../shared/check/jwt-cases.ts';
 import type { JwtCheckRequest } from '../../shared/check/jwt-request.ts';
 import { makeTestCa } from '../check/test-ca.ts';
@@ -29,11 +30,14 @@ const USAGE = `usage: harness check URL (--cn NAME | --san DNSNAME) [--depth N]
        harness check --jwt exchange|jwt-bearer|private-key-jwt TOKEN_URL --client-id ID --key KEY.pem
          [--client-secret-file F] [--kid K] [--aud A] [--iss I] [--sub S]
          [--ca FILE] [--require GRADE] [--report OUT.html] [--json]
+       harness check --resource API_URL --token-file F [--cert F --cert-key F]
+         [--ca FILE] [--require GRADE] [--report OUT.html] [--json]
 `;
 
 const JWT_KINDS: Record<string, JwtCheckKind> = { exchange: 'exchange', 'jwt-bearer': 'jwt-bearer', 'private-key-jwt': 'private_key_jwt' };
 const MTLS_ONLY = ['cn', 'san', 'new-ca', 'root', 'root-key', 'intermediate', 'intermediate-key', 'install'] as const;
 const JWT_ONLY = ['client-id', 'client-secret-file', 'key', 'kid', 'aud', 'iss', 'sub'] as const;
+const RESOURCE_ONLY = ['token-file', 'cert', 'cert-key'] as const;
 
 const VERDICT_WORD: Record<CheckCaseResult['verdict'], string> = { enforced: '✓ enforced    ', not_enforced: '✗ NOT ENFORCED', inconclusive: '? inconclusive' };
 
@@ -120,6 +124,10 @@ export async function check(argv: string[], io: Io): Promise<number> {
         aud: { type: 'string' },
         iss: { type: 'string' },
         sub: { type: 'string' },
+        resource: { type: 'boolean', default: false },
+        'token-file': { type: 'string' },
+        cert: { type: 'string' },
+        'cert-key': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -127,9 +135,11 @@ export async function check(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   try {
+    if (values.jwt !== undefined && values.resource) throw new Usage('--jwt checks a token endpoint, --resource an API: one at a time');
     if (values.jwt !== undefined) return await jwtCheck(values, positionals, io);
-    const jwtOnly = JWT_ONLY.filter((o) => values[o] !== undefined);
-    if (jwtOnly.length) throw new Usage(`--${jwtOnly.join(', --')} belong to the JWT check: add --jwt exchange|jwt-bearer|private-key-jwt`);
+    if (values.resource) return await resourceCheck(values, positionals, io);
+    const jwtOnly = [...JWT_ONLY, ...RESOURCE_ONLY].filter((o) => values[o] !== undefined);
+    if (jwtOnly.length) throw new Usage(`--${jwtOnly.join(', --')} belong to the JWT check: add --jwt exchange|jwt-bearer|private-key-jwt (or --resource)`);
     const url = positionals[0];
     if (!url || positionals.length > 1) throw new Usage('give exactly one https:// URL to check');
     if (!!values.cn === !!values.san) throw new Usage('give the subject rule the server enforces: --cn NAME or --san DNSNAME (one of them)');
@@ -211,8 +221,8 @@ async function finish(report: CheckReport, values: Record<string, string | boole
 async function jwtCheck(values: Record<string, string | boolean | undefined>, positionals: string[], io: Io): Promise<number> {
   const kind = JWT_KINDS[String(values.jwt)];
   if (!kind) throw new Usage(`--jwt must be one of ${Object.keys(JWT_KINDS).join(', ')}`);
-  const mtlsOnly = MTLS_ONLY.filter((o) => values[o] !== undefined);
-  if (mtlsOnly.length) throw new Usage(`--${mtlsOnly.join(', --')} belong to the mTLS check, not --jwt`);
+  const mtlsOnly = [...MTLS_ONLY, ...RESOURCE_ONLY].filter((o) => values[o] !== undefined);
+  if (mtlsOnly.length) throw new Usage(`--${mtlsOnly.join(', --')} belong to another check, not --jwt`);
   const url = positionals[0];
   if (!url || positionals.length > 1) throw new Usage('give exactly one https:// token endpoint URL to check');
   const require = String(values.require).toUpperCase() as Grade;
@@ -246,4 +256,33 @@ async function jwtCheck(values: Record<string, string | boolean | undefined>, po
     },
   });
   return finish(report, values, io, 'flow', (c) => c.fix.text);
+}
+
+/** `harness check --resource API_URL --token-file F …`: the API's half — tampered, unsigned, mis-bound tokens. */
+async function resourceCheck(values: Record<string, string | boolean | undefined>, positionals: string[], io: Io): Promise<number> {
+  const other = [...MTLS_ONLY, ...JWT_ONLY].filter((o) => values[o] !== undefined);
+  if (other.length) throw new Usage(`--${other.join(', --')} belong to another check, not --resource`);
+  const url = positionals[0];
+  if (!url || positionals.length > 1) throw new Usage('give exactly one https:// URL of the protected resource to check');
+  const require = String(values.require).toUpperCase() as Grade;
+  if (!GRADES.includes(require)) throw new Usage(`--require must be one of ${GRADES.join(', ')}`);
+  if (!values['token-file']) throw new Usage('give the access token in a file: --token-file F (never on the command line)');
+  if (!values.cert !== !values['cert-key']) throw new Usage('--cert and --cert-key go together (the certificate a bound token was issued to)');
+  const report = await runResourceCheck({
+    url,
+    accessToken: (await readPem(String(values['token-file']), 'access token file')).trim(),
+    ...(values.cert ? { client: { certificatePem: await readPem(String(values.cert), 'certificate'), privateKeyPem: await readPem(String(values['cert-key']), 'certificate key') } } : {}),
+    ...(values.ca ? { caPem: await readPem(String(values.ca), 'CA bundle') } : {}),
+  }, {
+    limits: validateLimits(),
+    onStarted: (cases) => {
+      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
+      else io.stdout(`Resource check ${url}\n`);
+    },
+    onCase: (c) => {
+      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
+      else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(26)} ${c.reason}\n`);
+    },
+  });
+  return finish(report, values, io, 'probe', (c) => c.fix.text);
 }

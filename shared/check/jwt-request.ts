@@ -2,6 +2,7 @@
 // the check cannot use is refused with a message naming the field (never quoting a key or a
 // secret), before any assertion is signed or any packet sent; the engine adds the key check.
 import { CheckInputError } from './request.ts';
+import type { ClientCredentials } from '../protocol.ts';
 import { JWT_CHECK_KINDS, type JwtCheckKind } from './jwt-cases.ts';
 
 export interface JwtCheckRequest {
@@ -24,6 +25,18 @@ export interface JwtCheckRequest {
   /** PEM bundle of CAs to trust for the server's certificate. */
   caPem?: string;
   /** Whether the built-in lab's CA is trusted for lab targets. Default true. */
+  trustLab?: boolean;
+}
+
+/** The protected-resource half: an access token the server issued, shown to its API. */
+export interface ResourceCheckRequest {
+  /** https:// URL of the protected resource that answers 2xx to the token. */
+  url: string;
+  /** A JWT access token the authorization server issued for this API. */
+  accessToken: string;
+  /** The certificate (and key) a bound token was issued to; required when the token has cnf x5t#S256. */
+  client?: ClientCredentials;
+  caPem?: string;
   trustLab?: boolean;
 }
 

@@ -1,18 +1,24 @@
 // Protocol messages the server check would add (to fold into shared/protocol.ts):
 //   client → relay  { type: 'check.start', id, check: MtlsCheckRequest }
+//                   or { type: 'check.start', id, jwt: JwtCheckRequest } (the JWT check)
+//                   or { type: 'check.start', id, resource: ResourceCheckRequest } (its API half)
+//                   — the same events back, the case ids of the catalogue (jwt-cases.ts).
 //   relay → client  { type: 'check.started', id, checkId, target, cases: CheckCaseInfo[] }
 //                   then per case: run.started (kind 'probe', with caseId) · step… · run.finished
 //                   carried as { type: 'check.step', checkId, caseId, step }
 //                   and { type: 'check.case', checkId, caseId, result: CheckCaseResult }
 //                   then { type: 'check.finished', checkId, report: CheckReport }
 //   cancelling: { type: 'run.cancel', id, runId: checkId } cancels every case still running.
-// Nothing private travels back: case certificates are public; their keys stay in the relay.
+// Nothing private travels back: case certificates are public; their keys stay in the relay. The
+// JWT check's key and client secret, its assertions and the access token are scrubbed from every
+// step; a case shows its assertion's header and claims only.
 import type { Step } from '../protocol.ts';
 import type { Expectation, Grade } from './cases.ts';
 import type { CaseVerdict, Observed } from './judge.ts';
 import type { CaseFix } from './install.ts';
 import type { GradeCap } from './grade.ts';
 import type { MtlsCheckRequest } from './request.ts';
+import type { JwtCheckRequest, ResourceCheckRequest } from './jwt-request.ts';
 
 export interface CheckCaseInfo {
   caseId: string;
@@ -47,7 +53,10 @@ export interface CheckReport {
   durationMs: number;
 }
 
-export type CheckClientMessage = { type: 'check.start'; id: string; check: MtlsCheckRequest };
+export type CheckClientMessage =
+  | { type: 'check.start'; id: string; check: MtlsCheckRequest }
+  | { type: 'check.start'; id: string; jwt: JwtCheckRequest }
+  | { type: 'check.start'; id: string; resource: ResourceCheckRequest };
 
 export type CheckServerMessage =
   | { type: 'check.started'; id: string; checkId: string; target: string; cases: CheckCaseInfo[] }
