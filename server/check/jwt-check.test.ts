@@ -16,6 +16,7 @@ import * as oidcProvider from 'oidc-provider';
 import type { CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError } from '../../shared/check/request.ts';
 import type { JwtCheckRequest } from '../../shared/check/jwt-request.ts';
+import type { PublicJwk } from '../../shared/jwt/keys.ts';
 import { jwtCasesFor, type JwtCheckKind } from '../../shared/check/jwt-cases.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
@@ -116,6 +117,20 @@ test('each lab weakness tenant is caught by exactly the cases it should, for eve
       assert.deepEqual(byVerdict(report, 'inconclusive'), [], `${tenant} ${kind}`);
       assert.equal(report.grade, grade, `${tenant} ${kind}: ${report.summary}`);
       for (const id of notEnforced) assert.match(report.summary, new RegExp(`NOT enforced: .*${id} \\(`), `${tenant} ${kind}`);
+    }
+  }
+});
+
+test('EC P-256 and Ed25519 keys sign every case too (ES256, EdDSA; the confusion and jwk cases with the key\'s own type)', async () => {
+  for (const [type, opts] of [['ec', { namedCurve: 'P-256' }], ['ed25519', {}]] as const) {
+    const kp = generateKeyPairSync(type as 'ec', opts as { namedCurve: string });
+    const reg = await lab.tokens!.register({ publicJwk: { ...(kp.publicKey.export({ format: 'jwk' }) as Record<string, string>), kid: `check-${type}` } as unknown as PublicJwk });
+    const req = (tenant: string): JwtCheckRequest => ({ kind: 'private_key_jwt', tokenUrl: `${lab.tokens!.issuer}${tenant}/token`, clientId: reg.clientId, privateKeyPem: kp.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), kid: reg.kid });
+    const strict = await check(req(''));
+    assert.equal(strict.grade, 'A', `${type}: ${strict.summary}`);
+    assert.equal(strict.cases[0]!.assertion?.header.alg, type === 'ec' ? 'ES256' : 'EdDSA');
+    for (const [tenant, id] of [['/t/jwt-hmac-confusion', 'hs256_public_key'], ['/t/jwt-embedded-jwk', 'embedded_jwk']] as const) {
+      assert.deepEqual(byVerdict(await check(req(tenant)), 'not_enforced'), [id], `${type} ${tenant}`);
     }
   }
 });
