@@ -732,7 +732,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
   const targets: LabTarget[] = [
     ...TENANTS.map((t) => ({ id: t.name || 'issuer', title: t.title, url: issuerOf(t), expect: t.expect })),
     { id: 'token', title: 'Lab token endpoint', url: `${origin}/token`, expect: 'client_credentials, authorization_code, refresh_token and RFC 7523 jwt-bearer with every client authentication method; refuses like real servers (one opaque invalid_client).' },
-    { id: 'jwt-exchange', title: 'Lab JWT exchange', url: `${origin}/exchange`, expect: 'POST client_id=lab-seed, client_secret=lab-seed-secret and jwt_token (iss=lab-seed, sub, exp within 5 min, signed with the lab demo key or a registered one).' },
+    { id: 'jwt-exchange', title: 'Lab JWT exchange', url: `${origin}/exchange`, expect: 'POST client_id=lab-seed, client_secret=lab-seed-secret and jwt_token (iss=lab-seed, sub, exp within 5 min, aud if any this server, each jti once, signed with the lab demo key or a registered one).' },
     { id: 'api', title: 'Lab protected API', url: `${origin}/api/resource`, expect: 'Accepts a lab access token as Bearer; a certificate-bound token needs the same client certificate.' },
     { id: 'apikey', title: 'Lab API-key API', url: `${origin}/api/key-resource`, expect: `apiKey: ${LAB_API_KEY} and username: ${LAB_API_USER} → 200; a wrong key → 403; missing headers → 401.` },
   ];
