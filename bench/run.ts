@@ -346,6 +346,13 @@ async function tapOverhead(r: Ready, client: { certificatePem: string; privateKe
   record({ name: 'TLS tap: median handshake time (TLS 1.3, RSA-2048 client certificate)', value: median(tapped), unit: 'ms', baseline: median(plain), ratio, goal: 'ratio ≤ 1.10', met: ratio <= 1.1 });
 }
 
+async function serverCheck(): Promise<void> {
+  const { checkBench } = await import('./check.ts');
+  const b = await checkBench(7);
+  record({ name: 'server check: whole mTLS check against loopback nginx (median of 7)', value: b.medianCheckMs, unit: 'ms', baseline: null, ratio: null, goal: '< 3000 ms', met: b.medianCheckMs < 3000, note: `${b.cases} cases, grade ${b.grade}; first (cold) run ${b.coldCheckMs.toFixed(0)} ms` });
+  record({ name: 'server check vs the same handshakes by bare tls.connect', value: b.medianCheckMs, unit: 'ms', baseline: b.medianBareMs, ratio: b.ratio, goal: 'ratio ≤ 1.5', met: b.ratio <= 1.5, note: 'each case is a full probe (inputs check, DNS, tap, request, verdict) against a bare handshake and GET' });
+}
+
 async function frontend(): Promise<void> {
   const html = await readFile(join(ROOT, 'dist', 'web', 'index.html'), 'utf8');
   const files = [...html.matchAll(/(?:src|href)="\/?(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
@@ -381,6 +388,7 @@ try {
     ['scale', () => scale(relay.ready, client, relay.stats)],
     ['endurance', () => endurance(relay.ready, client, relay.stats)],
     ['frontend', () => frontend()],
+    ['check', () => serverCheck()],
   ] as const) {
     if (!want(name)) continue;
     section = name;

@@ -3,8 +3,10 @@
 import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
 import { startRelay, VERSION } from './relay.ts';
+import { DEFAULT_HOSTED_PORTS } from './net/outbound-guard.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { validateLimits } from './defaults.ts';
@@ -17,6 +19,20 @@ import { TranscriptRecorder } from './transcripts/recorder.ts';
 export interface Io {
   stdout(s: string): void;
   stderr(s: string): void;
+  /** A yes/no question to the person at the terminal; only when stdin is one (bin/harness.js). */
+  ask?(question: string): Promise<boolean>;
+}
+
+/** Asks on stderr and reads one line from stdin: yes only for "y" or "yes". */
+export function terminalAsk(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((ok) => {
+    rl.once('close', () => ok(false));
+    rl.question(question, (answer) => {
+      ok(/^y(es)?$/i.test(answer.trim()));
+      rl.close();
+    });
+  });
 }
 
 const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
@@ -26,16 +42,19 @@ Usage:
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
-      addresses on allowed ports (default 443, 8443, 9443) are probed. --limit overrides a
+      addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
       limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000.
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
       add --lab-cert to have the lab issue a fresh client certificate for the run.
   harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]
+                 [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]
       Run scenario files (probes and token flows, docs/scenarios.md) headless; scenarios
       that name the lab start it in-process. --check: exit 0 when every run matched "expect".
       Keep each run as a transcript, all of them as an HTML report and JUnit XML.
+      A scenario reads environment variables and files outside its folder only when allowed
+      (--allow-*, or a yes on a terminal); the secrets and their hosts are listed first.
   harness show TRANSCRIPT [--json]
       Print a recorded run (a transcript, docs/transcripts.md) as it ran.
   harness diff A B [--json]
@@ -151,7 +170,8 @@ async function serve(argv: string[], io: Io): Promise<number> {
       allowOrigins: values['allow-origin'],
       hosted: values.hosted,
       allowTargets: values['allow-target'],
-      allowPorts: values['allow-port']?.map((p) => port(p, '--allow-port')!),
+      // Added to the defaults: an operator opening one more port should not close 443.
+      allowPorts: values['allow-port'] ? [...new Set([...DEFAULT_HOSTED_PORTS, ...values['allow-port'].map((p) => port(p, '--allow-port')!)])] : undefined,
       limits: parseLimitFlags(values.limit ?? []),
       quiet: values.quiet,
     });
@@ -256,7 +276,7 @@ async function probe(argv: string[], io: Io): Promise<number> {
     }
 
     const runId = 'cli';
-    const secrets = secretValues({ headers: req.headers, body: req.body, privateKeyPems: req.client ? [req.client.privateKeyPem] : [] });
+    const secrets = secretValues({ headers: req.headers, body: req.body, url: req.url, privateKeyPems: req.client ? [req.client.privateKeyPem] : [] });
     const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const recorder = new TranscriptRecorder();
     const emit = (msg: ServerMessage) => {

@@ -24,6 +24,12 @@ export const DEFAULT_LIMITS = {
   headersTimeoutMs: 10_000, // ms
   requestTimeoutMs: 30_000, // ms
   maxHeaderBytes: 16 * 1024, // bytes
+  /** Sockets on the relay's port that are not (yet) a WebSocket session; more are closed at accept. */
+  preAuthSockets: 256, // sockets, relay-wide
+  preAuthSocketsPerAddress: 64, // sockets, per client IP address
+  /** Log lines anyone can cause (refused upgrades, refused sockets), per reason per window; the rest are summed up in one line. */
+  logLinesPerReason: 20, // lines
+  logWindowMs: 60_000, // ms
   /** WebSocket ping interval; a client that misses two is dropped and its runs cancelled. */
   heartbeatMs: 30_000, // ms
 } as const;

@@ -13,7 +13,9 @@ import { staticHandler } from './static-files.ts';
 import { Session, type RelayState } from './session.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
 import { createLogger } from './log.ts';
-import { CallbackRegistry } from './flows/callbacks.ts';
+import { CALLBACK_PREFIX, CallbackRegistry } from './flows/callbacks.ts';
+import { BASE_HEADERS, CALLBACK_PAGE_CSP, rawResponse } from './response-headers.ts';
+import { trackPreAuthSockets } from './pre-auth.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
 
@@ -61,11 +63,13 @@ export interface RunningRelay {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+const STATUS_TEXT: Record<number, string> = { 400: 'bad request', 408: 'request timeout', 431: 'request headers too large' };
+
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1';
   const hosted = opts.hosted === true || !LOOPBACK.has(host);
   const limits = validateLimits(opts.limits);
-  const log = createLogger(opts.quiet, opts.logWriter);
+  const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs });
   const token = randomBytes(32).toString('hex');
   const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
 
@@ -82,6 +86,9 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     // How often Node looks for connections past headersTimeout/requestTimeout (slowloris).
     connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
   }, (req, res) => {
+    // Every response gets these; the app's files and the callback page set their own CSP.
+    for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
+    if (req.url?.startsWith(CALLBACK_PREFIX)) res.setHeader('content-security-policy', CALLBACK_PAGE_CSP);
     // A plain GET of the WebSocket path lets the app tell "wrong token" from "relay down"
     // after a refused upgrade. It reveals only whether the token is right.
     if (req.url?.split('?')[0] === WS_PATH) {
@@ -91,9 +98,27 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       return;
     }
     if (callbacks.handle(req, res)) return;
-    serveStatic(req, res).catch(() => res.writeHead(500).end());
+    serveStatic(req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
+    });
+  });
+  const preAuth = trackPreAuthSockets(server, limits, log);
+  // What Node would answer a request it cannot parse (400, 408, 431), with the headers above.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const response = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
+    if (err.code !== 'ECONNRESET' && socket.writable && !response?.headersSent) {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      socket.end(rawResponse(status, STATUS_TEXT[status]!));
+    }
+    socket.destroy();
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
+  // A handshake ws refuses (bad key, version, method) is answered here, with the headers above.
+  wss.on('wsClientError', (err: Error, socket) => {
+    log.throttled('websocket handshake invalid', 'websocket upgrade refused', { reason: err.message });
+    socket.end(rawResponse(err.message === 'Invalid HTTP method' ? 405 : 400, err.message));
+  });
   const sessions = new Set<Session>();
 
   await new Promise<void>((ok, fail) => {
@@ -114,11 +139,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     socket.on('error', () => socket.destroy());
     const verdict = checkUpgrade(req, guard);
     if (!verdict.ok) {
-      log.info('websocket upgrade refused', { reason: verdict.reason, origin: req.headers.origin ?? null, host: req.headers.host ?? null });
-      socket.end(`HTTP/1.1 ${verdict.status} ${verdict.status === 403 ? 'Forbidden' : 'Not Found'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${verdict.reason.length}\r\n\r\n${verdict.reason}`);
+      log.throttled(verdict.reason, 'websocket upgrade refused', { reason: verdict.reason, origin: req.headers.origin ?? null, host: req.headers.host ?? null });
+      socket.end(rawResponse(verdict.status, verdict.reason));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      preAuth.authorized(socket);
       const session = new Session(ws, state, socket);
       sessions.add(session);
       ws.on('close', () => sessions.delete(session));

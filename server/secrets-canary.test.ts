@@ -122,3 +122,73 @@ test('CLI output (human and --json) carries no marker', async () => {
     assertNoMarkers(`CLI ${extra.join(' ') || 'human'} output`, out);
   }
 });
+
+// ---- a target that echoes the request in every encoding (issue 10): form, Basic, XML, JSON, query
+
+import { startHostileTarget, type HostileTarget } from './testing/hostile-target.ts';
+
+/** A canary wrapped in characters each encoding changes; its core survives every encoding but base64. */
+const wrapped = (core: string) => `p+/= &<>"'\\${core}~!*()é`;
+const core = (what: string) => `CANARY${what}${randomBytes(6).toString('hex')}`;
+const C = {
+  basic: core('BASIC'), xAuth: core('XAUTH'), form: core('FORM'), pin: core('PIN'), partner: core('PARTNER'),
+  accessToken: core('QACCESS'), apiKeyQuery: core('QAPIKEY'), password: core('QPASSWORD'),
+};
+/** client_secret_basic as RFC 6749 §2.3.1 (and the relay) builds it: each part form-encoded. */
+const basicCredential = (id: string, secret: string) => Buffer.from(`${new URLSearchParams([['', id]]).toString().slice(1)}:${encodeURIComponent(secret).replace(/%20/g, '+')}`).toString('base64');
+const basicHeader = () => `Basic ${basicCredential('client-1', wrapped(C.basic))}`;
+
+let hostile: HostileTarget | undefined;
+/** Started by the first test that needs it (top-level hooks do not wait for each other). */
+async function hostileBase(): Promise<string> {
+  hostile ??= await startHostileTarget(pki.server);
+  return hostile.base;
+}
+after(() => hostile?.close());
+
+async function hostileProbe(as: 'json' | 'xml' | 'text' | 'form') {
+  const base = await hostileBase();
+  const query = new URLSearchParams({ access_token: wrapped(C.accessToken), api_key: wrapped(C.apiKeyQuery), password: wrapped(C.password), page: '2' });
+  return {
+    url: `${base}/echo/${as}?${query}`,
+    method: 'POST' as const,
+    headers: { Authorization: basicHeader(), 'X-Auth-Token': wrapped(C.xAuth), 'X-Partner-Key': wrapped(C.partner), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_secret: wrapped(C.form), pin: wrapped(C.pin), grant_type: 'client_credentials' }).toString(),
+    caPem: pki.serverCa.cert,
+    secretNames: ['X-Partner-Key', 'pin'],
+  };
+}
+
+function assertNoCanary(where: string, text: string): void {
+  for (const [name, c] of Object.entries(C)) {
+    const at = text.indexOf(c);
+    assert.ok(at < 0, `${where}: ${name} leaked: …${text.slice(Math.max(0, at - 120), at + 60)}…`);
+  }
+  const b64 = basicHeader().slice('Basic '.length);
+  assert.ok(!text.includes(b64), `${where}: the Basic credential leaked`);
+}
+
+for (const as of ['json', 'xml', 'text', 'form'] as const) {
+  test(`a target echoing every encoding (${as}): no canary in any event, copy-as-curl has variables`, async () => {
+    const text = await runOverWs(await hostileProbe(as));
+    assert.match(text, /"status":200/, 'the run reached the echoing target');
+    assertNoCanary(`${as} events`, text);
+    const curl = (JSON.parse(text.split('\n').find((f) => f.includes('"reproduce"'))!) as { step: { details: { reproduce: { curl: string } } } }).step.details.reproduce.curl;
+    for (const variable of ['${ACCESS_TOKEN}', '${API_KEY}', '${PASSWORD}', '${X_PARTNER_KEY}', '${X_AUTH_TOKEN}', '${AUTHORIZATION}']) assert.ok(curl.includes(variable), `${variable} in ${curl}`);
+    assert.ok(curl.includes('page=2'), curl);
+  });
+}
+
+test('CLI --json against a target echoing every encoding: no canary', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'canary-cli-'));
+  await writeFile(join(dir, 'ca.pem'), pki.serverCa.cert);
+  const req = await hostileProbe('text');
+  await writeFile(join(dir, 'body'), req.body);
+  const bin = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
+  const out = await new Promise<string>((ok) => execFile(process.execPath, [
+    bin, 'probe', req.url, '--ca', join(dir, 'ca.pem'), '--method', 'POST', '--json',
+    '-H', `Authorization: ${req.headers.Authorization}`, '-H', `X-Auth-Token: ${req.headers['X-Auth-Token']}`, '--data-file', join(dir, 'body'),
+  ], (_e, stdout, stderr) => ok(stdout + stderr)));
+  assert.match(out, /"status":200/);
+  for (const name of ['basic', 'xAuth', 'form', 'accessToken', 'apiKeyQuery', 'password'] as const) assert.ok(!out.includes(C[name]), `CLI --json: ${name} leaked`);
+});

@@ -150,8 +150,8 @@ export class Session {
       }
       case 'probe.start': {
         const lab = this.#labTrust();
-        const { headers, body, client } = msg.probe;
-        const secrets = secretValues({ headers, body, privateKeyPems: client ? [client.privateKeyPem] : [] });
+        const { headers, body, client, url, secretNames } = msg.probe;
+        const secrets = secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: client ? [client.privateKeyPem] : [] });
         return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
       }
       case 'inbound.start':

@@ -3,6 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BASE_HEADERS } from './response-headers.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -23,29 +24,32 @@ const SECURITY_HEADERS = {
   'cross-origin-opener-policy': 'same-origin',
 } as const;
 
+// Answers that are not the app's files: plain text, nothing may load from them.
+const TEXT = { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8' } as const;
+
 export function staticHandler(root: string) {
   const rootDir = normalize(root + sep);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      res.writeHead(405, { ...TEXT, allow: 'GET, HEAD' }).end('method not allowed');
       return;
     }
     let pathname: string;
     try {
       pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://relay.invalid').pathname);
     } catch {
-      res.writeHead(400).end('bad path');
+      res.writeHead(400, TEXT).end('bad path');
       return;
     }
     let file = normalize(join(rootDir, pathname));
     if (!file.startsWith(rootDir)) {
-      res.writeHead(404).end();
+      res.writeHead(404, TEXT).end('not found');
       return;
     }
     const isFile = await stat(file).then((s) => s.isFile(), () => false);
     if (!isFile) {
       if (extname(pathname)) {
-        res.writeHead(404, SECURITY_HEADERS).end('not found');
+        res.writeHead(404, TEXT).end('not found');
         return;
       }
       file = join(rootDir, 'index.html');
@@ -60,7 +64,7 @@ export function staticHandler(root: string) {
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('The web app is not built: run `npm run build` (npm start does it for you).');
+      res.writeHead(503, TEXT).end('The web app is not built: run `npm run build` (npm start does it for you).');
     }
   };
 }

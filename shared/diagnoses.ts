@@ -702,6 +702,15 @@ export const DIAGNOSES = {
       server: 'Serve application/json metadata with issuer, token_endpoint, jwks_uri and the *_supported lists (RFC 8414 §2).',
     },
   },
+  discovery_endpoint_invalid: {
+    phase: 'discovery',
+    title: 'Endpoint in the document is not a URL',
+    summary: 'The discovery document names an endpoint (token_endpoint, jwks_uri, authorization_endpoint or an mTLS alias) that is not an absolute https URL, so no client can call it.',
+    fix: {
+      client: 'Give the endpoint directly (tokenUrl, jwksUrl, authorizationUrl) for now, and send the provider the value the evidence shows.',
+      server: 'Publish every endpoint as an absolute https:// URL (RFC 8414 §2), built from the external host name behind proxies, not a relative path or a template placeholder.',
+    },
+  },
   discovery_issuer_mismatch: {
     phase: 'discovery',
     title: 'Issuer in the document differs',

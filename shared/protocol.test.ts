@@ -20,6 +20,14 @@ const cases: { name: string; frame: string; want: object | { code: string; messa
   { name: 'header value not a string', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","headers":{"a":1}}}', want: { code: 'bad_message', message: /probe\.headers\.a/ } },
   { name: 'header name with space', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","headers":{"a b":"1"}}}', want: { code: 'bad_message', message: /not a valid header name/ } },
   { name: 'client without key', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","client":{"certificatePem":"C"}}}', want: { code: 'bad_message', message: /privateKeyPem/ } },
+  { name: 'secretNames', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","secretNames":["X-Partner-Key","pin"]}}', want: { type: 'probe.start', id: '1', probe: { url: 'https://x/', secretNames: ['X-Partner-Key', 'pin'] } } },
+  { name: 'secretNames not an array', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","secretNames":"pin"}}', want: { code: 'bad_message', message: /probe\.secretNames must be an array/ } },
+  { name: 'secretNames too many', frame: JSON.stringify({ type: 'probe.start', id: '1', probe: { url: 'https://x/', secretNames: Array.from({ length: FIELD_LIMITS.secretNames + 1 }, (_, i) => `n${i}`) } }), want: { code: 'bad_message', message: /more than 32 names/ } },
+  { name: 'secretNames name too long', frame: JSON.stringify({ type: 'probe.start', id: '1', probe: { url: 'https://x/', secretNames: ['n'.repeat(FIELD_LIMITS.secretName + 1)] } }), want: { code: 'bad_message', message: /secretNames\[0\] must be a name of 1 to 64/ } },
+  { name: 'secretNames empty name', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","secretNames":[""]}}', want: { code: 'bad_message', message: /secretNames\[0\]/ } },
+  { name: 'secretNames not a token', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","secretNames":["ok","a b"]}}', want: { code: 'bad_message', message: /secretNames\[1\] "a b" is not a valid name/ } },
+  { name: 'flow secretNames', frame: '{"type":"flow.start","id":"1","flow":{"kind":"discovery","issuer":"https://as/","secretNames":["pin"]}}', want: { type: 'flow.start', id: '1', flow: { kind: 'discovery', issuer: 'https://as/', secretNames: ['pin'] } } },
+  { name: 'flow secretNames not a token', frame: '{"type":"flow.start","id":"1","flow":{"kind":"discovery","issuer":"https://as/","secretNames":[7]}}', want: { code: 'bad_message', message: /flow\.secretNames\[0\]/ } },
   { name: 'verifyServer as string', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","verifyServer":"no"}}', want: { code: 'bad_message', message: /true or false/ } },
 ];
 

@@ -4,6 +4,8 @@
 
 import { parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
 import type { PublicJwk } from './jwt/keys.ts';
+import type { MtlsCheckRequest } from './check/request.ts';
+import type { CheckCaseInfo, CheckCaseResult, CheckReport, CheckInstallKit } from './check/messages.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -88,6 +90,11 @@ export interface ProbeRequest {
   verifyServer?: boolean;
   /** Whether the built-in lab's CA is trusted for the server certificate. Default true. */
   trustLab?: boolean;
+  /**
+   * Header, form-field or query-parameter names whose values are secret beyond the built-in
+   * list (e.g. `X-Partner-Key`, `pin`): masked in every event and scrubbed wherever echoed.
+   */
+  secretNames?: string[];
 }
 
 /** Which client certificates an inbound listener lets through, after the chain verified. */
@@ -120,6 +127,9 @@ export type ClientMessage =
   | ({ type: 'lab.register'; id: string } & LabRegistration)
   /** A JWKS fetched by the relay (https, or a lab endpoint), for verifying a token in the browser. */
   | { type: 'jwks.fetch'; id: string; url: string; caPem?: string }
+  /** The server check (docs/server-check.md): what to install for a test CA, and the check itself. */
+  | { type: 'check.kit'; id: string; check: MtlsCheckRequest }
+  | { type: 'check.start'; id: string; check: MtlsCheckRequest }
   | { type: 'ping'; id: string };
 
 // ---- relay → client -------------------------------------------------------------------
@@ -163,6 +173,7 @@ export type ErrorCode =
   | 'listen_failed'
   | 'ca_invalid'
   | 'jwks_fetch_failed'
+  | 'check_invalid'
   | 'internal';
 
 export type ServerMessage =
@@ -202,6 +213,12 @@ export type ServerMessage =
   /** `keys` hold public members only; `fetchedAt` is epoch ms on the relay's clock. */
   | { type: 'jwks.fetched'; id: string; url: string; keys: PublicJwk[]; fetchedAt: number }
   | { type: 'pong'; id: string }
+  | { type: 'check.kit.ready'; id: string; kit: CheckInstallKit }
+  /** `checkId` is the run id to cancel (run.cancel); every case is known before the first probe. */
+  | { type: 'check.started'; id: string; checkId: string; target: string; cases: CheckCaseInfo[] }
+  | { type: 'check.step'; checkId: string; caseId: string; step: Step }
+  | { type: 'check.case'; checkId: string; caseId: string; result: CheckCaseResult }
+  | { type: 'check.finished'; checkId: string; report: CheckReport }
   | { type: 'error'; id?: string; code: ErrorCode; message: string };
 
 export type RunEvent = Extract<ServerMessage, { type: 'run.started' | 'step' | 'run.finished' }>;
@@ -228,7 +245,25 @@ export const FIELD_LIMITS = {
   headers: 64, // count
   body: 256 * 1024,
   pem: 64 * 1024,
+  /** Names in a request's `secretNames`. */
+  secretNames: 32, // count
+  /** Longest name in `secretNames`. */
+  secretName: 64,
 } as const;
+
+/** An HTTP token (RFC 9110 §5.6.2): what a header, form-field or query-parameter name may be here. */
+const SECRET_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Validates a request's `secretNames` (probe and flows): at most 32 tokens of at most 64 characters. */
+export function parseSecretNames(v: unknown, path: string, id?: string): string[] {
+  if (!Array.isArray(v)) throw new ProtocolError('bad_message', `${path} must be an array of header, field or parameter names`, id);
+  if (v.length > FIELD_LIMITS.secretNames) throw new ProtocolError('bad_message', `${path} has more than ${FIELD_LIMITS.secretNames} names`, id);
+  return v.map((name, i) => {
+    if (typeof name !== 'string' || name.length === 0 || name.length > FIELD_LIMITS.secretName) throw new ProtocolError('bad_message', `${path}[${i}] must be a name of 1 to ${FIELD_LIMITS.secretName} characters`, id);
+    if (!SECRET_NAME.test(name)) throw new ProtocolError('bad_message', `${path}[${i}] "${name.slice(0, 40)}" is not a valid name (letters, digits and !#$%&'*+.^_\`|~-)`, id);
+    return name;
+  });
+}
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH']);
 
@@ -295,6 +330,7 @@ function parseProbe(v: unknown, id: string): ProbeRequest {
   if (verifyServer !== undefined) probe.verifyServer = verifyServer;
   const trustLab = optBool(v, 'trustLab', p, id);
   if (trustLab !== undefined) probe.trustLab = trustLab;
+  if (v.secretNames !== undefined) probe.secretNames = parseSecretNames(v.secretNames, 'probe.secretNames', id);
   return probe;
 }
 
@@ -367,6 +403,51 @@ function parseJwksFetch(raw: Obj, id: string): Extract<ClientMessage, { type: 'j
   return { type: 'jwks.fetch', id, url, ...(caPem !== undefined ? { caPem } : {}) };
 }
 
+/** Bounds of a server check request; the relay checks the rest (CheckInputError, by field). */
+export const CHECK_FIELD_LIMITS = {
+  customCases: 8, // cases
+  text: 256, // characters: rule values, case titles
+} as const;
+
+/** The shape of a check request at the edge: strings and sizes. Meaning is checked by the relay. */
+function parseCheck(v: unknown, id: string): MtlsCheckRequest {
+  if (!isObj(v)) throw new ProtocolError('bad_message', 'check must be an object', id);
+  const p = 'check.';
+  if (!isObj(v.ca)) throw new ProtocolError('bad_message', 'check.ca must be an object with the test CA\'s PEMs', id);
+  const ca = {
+    rootCertificatePem: str(v.ca, 'rootCertificatePem', FIELD_LIMITS.pem, 'check.ca.', id),
+    rootPrivateKeyPem: str(v.ca, 'rootPrivateKeyPem', FIELD_LIMITS.pem, 'check.ca.', id),
+    intermediateCertificatePem: str(v.ca, 'intermediateCertificatePem', FIELD_LIMITS.pem, 'check.ca.', id),
+    intermediatePrivateKeyPem: str(v.ca, 'intermediatePrivateKeyPem', FIELD_LIMITS.pem, 'check.ca.', id),
+  };
+  if (!isObj(v.rule)) throw new ProtocolError('bad_message', 'check.rule must be {cnEquals: "…"} or {sanDnsEquals: "…"}', id);
+  const rule: Record<string, string> = {};
+  for (const key of Object.keys(v.rule)) rule[key.slice(0, 40)] = str(v.rule, key, CHECK_FIELD_LIMITS.text, 'check.rule.', id);
+  if (typeof v.verifyDepth !== 'number') throw new ProtocolError('bad_message', 'check.verifyDepth must be a number', id);
+  const check: MtlsCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), ca, rule: rule as unknown as MtlsCheckRequest['rule'], verifyDepth: v.verifyDepth };
+  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
+  if (caPem !== undefined) check.caPem = caPem;
+  const trustLab = optBool(v, 'trustLab', p, id);
+  if (trustLab !== undefined) check.trustLab = trustLab;
+  if (v.custom !== undefined) {
+    if (!Array.isArray(v.custom) || v.custom.length > CHECK_FIELD_LIMITS.customCases) throw new ProtocolError('bad_message', `check.custom must be a list of at most ${CHECK_FIELD_LIMITS.customCases} cases`, id);
+    check.custom = v.custom.map((c, i) => {
+      const path = `check.custom[${i}].`;
+      if (!isObj(c)) throw new ProtocolError('bad_message', `${path.slice(0, -1)} must be an object`, id);
+      if (c.expect !== 'accept' && c.expect !== 'refuse') throw new ProtocolError('bad_message', `${path}expect must be "accept" or "refuse"`, id);
+      const cap = optStr(c, 'capIfNotEnforced', 1, path, id);
+      return {
+        title: str(c, 'title', CHECK_FIELD_LIMITS.text, path, id),
+        expect: c.expect,
+        certificatePem: str(c, 'certificatePem', FIELD_LIMITS.pem, path, id),
+        privateKeyPem: str(c, 'privateKeyPem', FIELD_LIMITS.pem, path, id),
+        ...(cap !== undefined ? { capIfNotEnforced: cap as 'A' } : {}),
+      };
+    });
+  }
+  return check;
+}
+
 /**
  * Parses one text frame into a ClientMessage or throws ProtocolError.
  * Unknown extra fields are ignored; missing or mistyped ones are named in the message.
@@ -399,6 +480,9 @@ export function parseClientMessage(text: string): ClientMessage {
       return { type: 'inbound.stop', id, listenerId: str(raw, 'listenerId', FIELD_LIMITS.id, '', id) };
     case 'jwks.fetch':
       return parseJwksFetch(raw, id);
+    case 'check.kit':
+    case 'check.start':
+      return { type: raw.type, id, check: parseCheck(raw.check, id) };
     case 'ping':
       return { type: 'ping', id };
     default:

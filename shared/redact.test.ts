@@ -45,3 +45,91 @@ test('deep: a decoded JWT under a secret name keeps its claims; name maps keep t
   const out = redactDeep({ jwt_token: { header: { alg: 'RS256' }, claims: { sub: 'u1' } }, headerNames: { apiKey: 'X-Api-Key' }, apiKey: 'SECRET-1' });
   assert.deepEqual(out, { jwt_token: { header: { alg: 'RS256' }, claims: { sub: 'u1' } }, headerNames: { apiKey: 'X-Api-Key' }, apiKey: MASK });
 });
+
+// ---- redaction is linear in its input (issue 10: `-eyJab` × 256 KiB froze the relay 16 s)
+
+import fc from 'fast-check';
+import { notLinear } from './testing/linear-time.ts';
+
+/** The former regexes: right on small inputs, super-linear on hostile ones. The oracle. */
+const OLD_PEM = /-----BEGIN ((?:ENCRYPTED |RSA |EC |OPENSSH )?PRIVATE KEY)-----[\s\S]*?(?:-----END \1-----|$)/g;
+const OLD_JWT = /\b(eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,})\.[A-Za-z0-9_-]{10,}/g;
+const oracle = (text: string) => text
+  .replace(OLD_PEM, (_m, label: string) => `-----BEGIN ${label}----- ${MASK} (private key not shown) -----END ${label}-----`)
+  .replace(OLD_JWT, (_m, signedPart: string) => `${signedPart}.${MASK}`);
+
+const PIECES = ['eyJ', 'ab', 'abcdefghij', '-', '_', '.', ' ', '\n', 'é', 'x', '-----BEGIN ', '-----END ', 'RSA PRIVATE KEY-----', 'PRIVATE KEY-----', 'EC ', '-----'] as const;
+
+test('text: the linear scan masks exactly what the former regexes masked', () => {
+  fc.assert(fc.property(fc.array(fc.constantFrom(...PIECES), { maxLength: 60 }), (pieces) => {
+    const text = pieces.join('');
+    assert.equal(redactText(text), oracle(text));
+  }), { numRuns: 3000 });
+});
+
+/** Beginnings of what each mask looks for, repeated: the inputs that make a regex backtrack. */
+const PREFIXES = [
+  '-eyJab', 'eyJab.', '.eyJab', 'eyJabc.eyJabc.', 'eyJ', '-----BEGIN ', '-----BEGIN RSA PRIVATE KEY-----', '-----BEGIN PRIVATE KEY-----x-----END ',
+  '<Password', '<Password ', '<Password>', '<Password>x</', '<a:SharedSecret x="', '</', '<', 'Bearer ', 'a'.repeat(70),
+  '"access_token":"', '"access_token": "\\', '"a":"\\"', '"x":', '\nAuthorization: ', 'Authorization', '\nx-auth-token:',
+] as const;
+const SIZE = 256 * 1024;
+const BUDGET_MS = 100;
+
+test(`text: ${SIZE / 1024} KiB of any repeated pattern prefix is redacted within ${BUDGET_MS} ms, or in linear time`, () => {
+  redactText('warm up eyJab.eyJab.abcdefghijkl <Password>x</Password>');
+  const unitOf = fc.tuple(fc.array(fc.constantFrom(...PREFIXES), { minLength: 1, maxLength: 3 }), fc.constantFrom('', 'x', '-', '.', ' ', '>', '\n'));
+  fc.assert(fc.property(unitOf, ([prefixes, filler]) => {
+    const unit = prefixes.join('') + filler;
+    const why = notLinear(redactText, (size) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size), SIZE, BUDGET_MS);
+    assert.equal(why, undefined, `${JSON.stringify(unit)}: ${why}`);
+  }), { numRuns: 60, examples: [[[['-eyJab'], '']], [[['-eyJab', 'eyJ'], '']], [[['-----BEGIN RSA PRIVATE KEY-----'], '']], [[['<Password '], '']]] });
+});
+
+test('text: XML elements named like secrets are masked, others kept', () => {
+  const cases = [
+    ['<Credential domain="NetworkId"><Identity>buyer</Identity><SharedSecret>S3cr3t-Canary</SharedSecret></Credential>', '<SharedSecret>••••••</SharedSecret>'],
+    ['<wsse:Password Type="PasswordText">S3cr3t-Canary</wsse:Password>', '<wsse:Password Type="PasswordText">••••••</wsse:Password>'],
+    ['<client_secret>S3cr3t-Canary</client_secret >', '<client_secret>••••••</client_secret>'],
+    ['<access-token>S3cr3t-Canary</access-token>', '<access-token>••••••</access-token>'],
+  ] as const;
+  for (const [xml, expected] of cases) {
+    const out = redactText(xml);
+    assert.ok(!out.includes('S3cr3t-Canary'), out);
+    assert.ok(out.includes(expected), out);
+  }
+  assert.equal(redactText('<Identity>buyer</Identity><Password></Password>'), '<Identity>buyer</Identity><Password></Password>');
+});
+
+test('text: secret members of JSON that does not parse, and secret header lines, are masked', () => {
+  const cut = '{"access_token":"S3CRET-1","scope":"read","refresh_token" : "S3C\\"RET-2","id_token":"eyJ';
+  assert.equal(redactText(cut), `{"access_token":"${MASK}","scope":"read","refresh_token" : "${MASK}","id_token":"eyJ`);
+  assert.equal(redactText('GET /x\nAuthorization: Bearer S3CRET-3\nX-Auth-Token: S3CRET-4\nHost: h'), `GET /x\nAuthorization: Bearer ${MASK}\nX-Auth-Token: ${MASK}\nHost: h`);
+});
+
+test('headers: vendor token headers are secret', () => {
+  const out = redactHeaders({ 'X-Auth-Token': 'S3cr3t-1', 'Private-Token': 'S3cr3t-2', 'X-Access-Token': 'S3cr3t-3', 'X-Request-Id': 'r1' });
+  assert.deepEqual(out, { 'X-Auth-Token': MASK, 'Private-Token': MASK, 'X-Access-Token': MASK, 'X-Request-Id': 'r1' });
+});
+
+import { basicCredential, scrubDeep, secretValues } from './redact.ts';
+
+test('secretValues: every encoding the relay gives a secret, longest first', () => {
+  const secret = `p+/= &<>"'\\S3CRETé`;
+  const values = secretValues({
+    body: new URLSearchParams({ client_secret: secret, pin: 'PIN-S3CRET-2', grant_type: 'client_credentials' }).toString(),
+    url: 'https://x/?access_token=QUERY-S3CRET&page=2',
+    headers: { 'X-Auth-Token': 'XAUTH-S3CRET', 'X-Partner-Key': 'PARTNER-S3CRET', Authorization: `Basic ${basicCredential('id', 'BASIC+S3CRET')}` },
+    names: ['pin', 'x-partner-key'],
+    basic: [{ user: 'client 1', password: secret }],
+  });
+  const echoed = [
+    secret, encodeURIComponent(secret), new URLSearchParams([['a', secret]]).toString().slice(2), JSON.stringify(secret).slice(1, -1), JSON.stringify(secret).slice(1, -1).replace(/\//g, '\\/'),
+    secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'), basicCredential('client 1', secret), btoa(unescape(encodeURIComponent(`client 1:${secret}`))),
+    encodeURIComponent(new URLSearchParams([['a', secret]]).toString().slice(2)), Buffer.from(secret).toString('latin1'),
+    'PIN-S3CRET-2', 'QUERY-S3CRET', 'XAUTH-S3CRET', 'PARTNER-S3CRET', 'id:BASIC%2BS3CRET', 'BASIC+S3CRET',
+  ];
+  for (const e of echoed) assert.equal(scrubDeep(`echo: ${e}.`, values), `echo: ${MASK}.`, `${e} is scrubbed whole`);
+  assert.deepEqual(values, [...values].sort((a, b) => b.length - a.length));
+  assert.ok(!values.includes('client_credentials') && !values.includes('page=2'));
+});

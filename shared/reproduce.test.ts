@@ -34,3 +34,11 @@ test('openssl s_client: SNI for names, not for IPs; chain file only when there a
   assert.equal(opensslCommand({ url: 'https://127.0.0.1:8443/', caPem: 'x' }), 'openssl s_client -connect 127.0.0.1:8443 -CAfile ca.pem -verify_return_error -showcerts -state </dev/null');
   assert.equal(opensslCommand({ url: 'https://[::1]:8443/' }), "openssl s_client -connect '[::1]:8443' -verify_return_error -showcerts -state </dev/null");
 });
+
+test('curl: secret query values and headers marked secret become variables', () => {
+  const cmd = curlCommand({ url: 'https://api.example/x?access_token=S3CRET-1&page=2&api_key=S3CRET-2&pin=S3CRET-3&q=a$b', headers: { 'X-Partner-Key': 'S3CRET-4', 'X-Auth-Token': 'S3CRET-5' }, secretNames: ['x-partner-key', 'pin'] });
+  assert.ok(!cmd.includes('S3CRET'), cmd);
+  assert.ok(cmd.endsWith(' "https://api.example/x?access_token=${ACCESS_TOKEN}&page=2&api_key=${API_KEY}&pin=${PIN}&q=a\\$b"'), cmd);
+  assert.ok(cmd.includes('"X-Partner-Key: ${X_PARTNER_KEY}"') && cmd.includes('"X-Auth-Token: ${X_AUTH_TOKEN}"'), cmd);
+  assert.ok(curlCommand({ url: 'https://api.example/x?page=2&q=a' }).endsWith(" 'https://api.example/x?page=2&q=a'"), 'a URL without secrets stays single-quoted');
+});

@@ -2,7 +2,7 @@
 // run outside the harness. File names stand in for the key and certificates, and secret
 // header values become environment variables, so a copied command carries no secret.
 import type { ProbeRequest } from './protocol.ts';
-import { isSecretHeader } from './redact.ts';
+import { isSecretHeader, isSecretName } from './redact.ts';
 
 export const REPRO_FILES = {
   cert: 'client.pem',
@@ -27,7 +27,37 @@ export interface ReproOptions {
   clientChainLength?: number;
 }
 
+/** Inside double quotes, the shell still expands these; escaped so only our variables expand. */
+const doubleQuoted = (s: string) => s.replace(/[\\"`$]/g, '\\$&');
+
+/**
+ * The URL for the command line, each secret query value (access_token, api_key, a name the user
+ * marked secret) replaced by a variable like a secret header's, so the command carries none.
+ */
+function urlArgument(url: string, secretNames: readonly string[]): string {
+  const q = url.indexOf('?');
+  if (q < 0) return shellQuote(url);
+  const hash = url.indexOf('#', q);
+  let secret = false;
+  const pairs = url.slice(q + 1, hash < 0 ? undefined : hash).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    let name = rawName;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      // keep the name as written
+    }
+    if (eq < 0 || eq === pair.length - 1 || !isSecretName(name, secretNames)) return doubleQuoted(pair);
+    secret = true;
+    return `${doubleQuoted(rawName)}=\${${envName(name)}}`;
+  });
+  if (!secret) return shellQuote(url);
+  return `"${doubleQuoted(url.slice(0, q))}?${pairs.join('&')}${hash < 0 ? '' : doubleQuoted(url.slice(hash))}"`;
+}
+
 export function curlCommand(req: ProbeRequest): string {
+  const secretNames = req.secretNames ?? [];
   const parts = ['curl', '--verbose', '--show-error'];
   if (req.client) {
     // curl sends the whole file given to --cert, so leaf + intermediates go in one file.
@@ -40,10 +70,11 @@ export function curlCommand(req: ProbeRequest): string {
   else if (method !== 'GET' || req.body !== undefined) parts.push('--request', method);
   for (const [name, value] of Object.entries(req.headers ?? {})) {
     // Double quotes so the shell expands the variable that stands in for the secret.
-    parts.push('--header', isSecretHeader(name) ? `"${name}: \${${envName(name)}}"` : shellQuote(`${name}: ${value}`));
+    const secret = isSecretHeader(name) || secretNames.some((n) => n.toLowerCase() === name.toLowerCase());
+    parts.push('--header', secret ? `"${name}: \${${envName(name)}}"` : shellQuote(`${name}: ${value}`));
   }
   if (req.body !== undefined) parts.push('--data-binary', `@${REPRO_FILES.body}`);
-  parts.push(shellQuote(req.url));
+  parts.push(urlArgument(req.url, secretNames));
   return parts.join(' ');
 }
 

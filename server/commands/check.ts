@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { GRADES, type Grade } from '../../shared/check/cases.ts';
 import type { CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError, type MtlsCheckRequest, type TestCaPems } from '../../shared/check/request.ts';
-import type { RunEvent } from '../../shared/protocol.ts';
-import { makeTranscript } from '../../shared/transcript/transcript.ts';
-import { renderHtmlReport } from '../../shared/transcript/report-html.ts';
+import { checkReportHtml } from '../../shared/check/report.ts';
 import { validateLimits } from '../defaults.ts';
 import { installKit, prepareCheck } from '../check/prepare.ts';
 import { runCheck } from '../check/run-check.ts';
@@ -81,17 +79,6 @@ async function writeKit(dir: string, req: MtlsCheckRequest, withKeys: boolean): 
     '',
   ].join('\n'));
   return written;
-}
-
-/** Each case as a transcript of its probe (or token flow), so the run report renders a check too. */
-function caseTranscript(report: CheckReport, c: CheckCaseResult, kind: 'probe' | 'flow' = 'probe') {
-  const runId = c.caseId;
-  const events: RunEvent[] = [
-    { type: 'run.started', id: runId, runId, kind, target: report.target },
-    ...c.steps.map((step) => ({ type: 'step' as const, runId, step })),
-    { type: 'run.finished', runId, outcome: c.outcome ?? 'error', diagnoses: c.diagnoses ?? [], durationMs: c.durationMs },
-  ];
-  return makeTranscript({ name: `${c.caseId}: ${c.title}`, recordedBy: 'cli', startedAt: new Date(), environment: runEnvironment(), events: events.map((event, i) => ({ t: i, event })) });
 }
 
 export async function check(argv: string[], io: Io): Promise<number> {
@@ -208,8 +195,7 @@ async function finish(report: CheckReport, values: Record<string, string | boole
     io.stdout(`\n${report.summary}\n`);
   }
   if (values.report) {
-    const html = renderHtmlReport(report.cases.map((c) => ({ transcript: caseTranscript(report, c, kind), expectation: { met: c.verdict === 'enforced', message: `${c.verdict.replace('_', ' ')}: ${c.reason}` } })), { title: `Server check: ${report.grade ? `grade ${report.grade}` : 'no grade'} — ${report.target}` });
-    await writeFile(String(values.report), html);
+    await writeFile(String(values.report), checkReportHtml(report, runEnvironment(), 'cli', kind));
     io.stderr(`Report written to ${String(values.report)}\n`);
   }
   const ok = report.grade !== null && GRADES.indexOf(report.grade) <= GRADES.indexOf(require);

@@ -5,9 +5,13 @@
 // loopback redirect endpoint, and against the lab the redirects are followed without a browser.
 // --check judges each run by the file's `expect` block instead (for examples and CI). Each run
 // can be kept as a transcript, and all of them as one HTML report and JUnit XML (docs/transcripts.md).
+// A scenario reads environment variables and files outside its folder only with consent
+// (--allow-*, or a yes on a terminal), asked for every file before anything runs, and each run
+// lists which secret goes to which host before sending anything (server/scenarios/consent.ts).
 import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol.ts';
 import { flowTarget } from '../../shared/flows/flow-request.ts';
@@ -20,6 +24,7 @@ import { runFlow, flowSecrets } from '../flows/run-flow.ts';
 import { startCallbackListener } from '../flows/callback-listener.ts';
 import { followRedirects } from '../flows/user-agent.ts';
 import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, type Scenario } from '../scenarios/scenario.ts';
+import { consentRefusal, missingConsent, planSecrets, printable, type PlannedSecret, type SecretConsent } from '../scenarios/consent.ts';
 import { defaultLabDir } from '../lab/lab-dir.ts';
 import { TranscriptRecorder } from '../transcripts/recorder.ts';
 import { transcriptFileName, type Transcript } from '../../shared/transcript/transcript.ts';
@@ -29,15 +34,19 @@ import { renderJunit } from '../../shared/transcript/junit.ts';
 export interface Io {
   stdout(s: string): void;
   stderr(s: string): void;
+  /** A yes/no question to the person at the terminal; absent when stdin is not a terminal. */
+  ask?(question: string): Promise<boolean>;
 }
 
-const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]\n';
+const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]\n';
 
 export interface ScenarioRunOptions {
   baseDir: string;
   /** A lab already running (tests share one); otherwise one is started when the scenario needs it. */
   lab?: RunningLab | null;
   env?: Record<string, string | undefined>;
+  /** What the person allowed beyond the scenario's folder; default nothing. */
+  consent?: SecretConsent;
   /** Every event, already redacted and scrubbed, as `harness probe --json` prints it. */
   onEvent(msg: ServerMessage): void;
   /** An authorization URL the run cannot follow by itself (not the lab's): show it to a person. */
@@ -63,12 +72,12 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     lab = ownLab;
   }
   try {
-    const resolved = await resolveScenario(scenario, { baseDir: opts.baseDir, lab, ...(opts.env ? { env: opts.env } : {}) });
+    const resolved = await resolveScenario(scenario, { baseDir: opts.baseDir, lab, ...(opts.env ? { env: opts.env } : {}), ...(opts.consent ? { consent: opts.consent } : {}) });
     const limits = validateLimits();
     const runId = 'cli';
     if (resolved.kind === 'probe') {
       const { probe } = resolved;
-      const secrets = [...resolved.secrets, ...secretValues({ headers: probe.headers, body: probe.body, privateKeyPems: probe.client ? [probe.client.privateKeyPem] : [] })];
+      const secrets = [...resolved.secrets, ...secretValues({ headers: probe.headers, body: probe.body, url: probe.url, ...(probe.secretNames ? { names: probe.secretNames } : {}), privateKeyPems: probe.client ? [probe.client.privateKeyPem] : [] })];
       const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
       opts.onEvent(clean({ type: 'run.started', id: 'cli', runId, kind: 'probe', target: redactUrl(probe.url) }));
       const result = await runProbe(probe, { limits, ...(lab ? { lab: labTrust(lab) } : {}), onStep: (step) => opts.onEvent(clean({ type: 'step', runId, step })) });
@@ -90,7 +99,9 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
         openAuthorizationUrl: (url) => {
           // The lab approves by itself: follow its redirects here. Anyone else needs a person.
           if (lab?.tokens && new URL(url).origin === lab.tokens.authorizeOrigin) {
-            followRedirects(url, { ca: [lab.serverCaPem] }).catch(() => {});
+            // Once the lab's redirects are all followed, a wait that saw only ignored redirects
+            // (another state, none) has nothing more coming: end it now, not at the timeout.
+            followRedirects(url, { ca: [lab.serverCaPem] }).then(() => listener.callbacks.settle(url), () => {});
           } else {
             opts.onAuthorizationUrl?.(url);
           }
@@ -131,6 +142,8 @@ interface Loaded {
   file: string;
   scenario: Scenario;
   baseDir: string;
+  /** Its secrets: where each comes from and goes (shown before the run). */
+  plan: PlannedSecret[];
   /** The file as written (secret sources, not values), for the transcript. */
   raw: unknown;
 }
@@ -154,6 +167,23 @@ async function writeOutput(io: Io, what: string, path: string, text: string): Pr
   }
 }
 
+type Consent = { env: Set<string> | 'all'; files: Set<string>; outside: boolean };
+
+/** Asks about each secret the flags did not allow; what is still missing after that stops the run. */
+async function gather(plan: PlannedSecret[], consent: Consent, io: Io): Promise<PlannedSecret[]> {
+  const missing = missingConsent(plan, consent);
+  if (!missing.length || !io.ask) return missing;
+  for (const p of missing) {
+    // Asked once per variable or file, even when several scenarios use it.
+    if (!missingConsent([p], consent).length) continue;
+    const yes = await io.ask(`Secret "${p.name}" comes from ${p.needs!.what} and would be sent to ${p.to.join(', ')}. Allow? [y/N] `);
+    if (!yes) continue;
+    if (p.needs!.env !== undefined && consent.env !== 'all') consent.env.add(p.needs!.env);
+    if (p.needs!.file !== undefined) consent.files.add(p.needs!.file);
+  }
+  return missingConsent(plan, consent);
+}
+
 /** A summary line a run: what several scenarios print after their runs. */
 function summaryTable(done: Finished[], check: boolean): string {
   const width = Math.min(48, Math.max(...done.map((d) => d.loaded.scenario.name.length)));
@@ -167,7 +197,7 @@ function summaryTable(done: Finished[], check: boolean): string {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  let values: { json: boolean; check: boolean; transcript?: string; report?: string; junit?: string };
+  let values: { json: boolean; check: boolean; transcript?: string; report?: string; junit?: string; 'allow-env'?: string[]; 'allow-all-env': boolean; 'allow-file'?: string[]; 'allow-outside': boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -179,6 +209,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         transcript: { type: 'string' },
         report: { type: 'string' },
         junit: { type: 'string' },
+        'allow-env': { type: 'string', multiple: true },
+        'allow-all-env': { type: 'boolean', default: false },
+        'allow-file': { type: 'string', multiple: true },
+        'allow-outside': { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -191,14 +225,24 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 2;
   }
 
-  // Every file is read and checked before anything runs: bad input stops the whole command.
+  const consent: Consent = {
+    env: values['allow-all-env'] ? 'all' : new Set((values['allow-env'] ?? []).flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean)),
+    // Compared by real path, so any spelling of the file the person allowed matches.
+    files: new Set(await Promise.all((values['allow-file'] ?? []).map((f) => realpath(resolve(f)).catch(() => resolve(f))))),
+    outside: values['allow-outside'],
+  };
+  // Every file is read and checked, and its secrets allowed, before anything runs: bad input
+  // or a secret without consent stops the whole command before anything is sent.
   const loaded: Loaded[] = [];
   try {
     for (const file of await scenarioFiles(positionals)) {
       try {
         const { scenario, baseDir } = await loadScenario(file);
         if (values.check && !scenario.expect) throw new ScenarioError('--check needs an "expect" block');
-        loaded.push({ file, scenario, baseDir, raw: JSON.parse(await readFile(file, 'utf8')) });
+        const plan = await planSecrets(scenario, baseDir);
+        const missing = await gather(plan, consent, io);
+        if (missing.length) throw consentRefusal(missing);
+        loaded.push({ file, scenario, baseDir, plan, raw: JSON.parse(await readFile(file, 'utf8')) });
       } catch (err) {
         if (err instanceof ScenarioError) throw new ScenarioError(`${file}: ${err.message}`);
         throw err;
@@ -216,11 +260,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
   for (const item of loaded) {
     const { scenario, baseDir, file } = item;
     const recorder = new TranscriptRecorder();
-    if (!values.json) io.stdout(`${done.length ? '\n' : ''}Scenario: ${scenario.name}${scenario.description ? `\n  ${scenario.description}` : ''}\n`);
+    // Which secret goes where, before anything is sent. Names and sources only, never values.
+    const disclosed = item.plan.map(({ name, source, to }) => ({ name, source, to }));
+    if (values.json) {
+      if (disclosed.length) io.stdout(`${JSON.stringify({ type: 'scenario.secrets', secrets: disclosed })}\n`);
+    } else {
+      io.stdout(`${done.length ? '\n' : ''}Scenario: ${printable(scenario.name)}${scenario.description ? `\n  ${printable(scenario.description)}` : ''}\n`);
+      if (disclosed.length) io.stdout(`Secrets this run sends:\n${disclosed.map((d) => `  ${d.name} (${d.source}) → ${d.to.join(', ')}\n`).join('')}`);
+    }
     let result: ScenarioRunResult;
     try {
       result = await runScenario(scenario, {
         baseDir,
+        consent,
         onEvent: (msg) => {
           recorder.record(msg);
           if (values.json) io.stdout(`${JSON.stringify(msg)}\n`);

@@ -6,7 +6,7 @@
 import type { AuthorizationCodeFlow } from '../../shared/flows/flow-request.ts';
 import { codeVerifier, randomState, s256 } from '../../shared/flows/pkce.ts';
 import { redactForm } from '../../shared/redact.ts';
-import { CALLBACK_PREFIX } from './callbacks.ts';
+import { CALLBACK_PREFIX, type CallbackScreen } from './callbacks.ts';
 import { CancelledError } from '../net/dial.ts';
 import { FlowRun } from './flow-run.ts';
 import { tokenRequest, type TokenSet } from './token-request.ts';
@@ -18,6 +18,8 @@ import { assertionPool, clientAssertionInputs, clientAuthProblems, knowServer } 
 export const DEFAULT_CALLBACK_TIMEOUT_MS = 120_000; // ms
 /** A token expiring sooner than this is refreshed before the call rather than after a 401. */
 export const REFRESH_MARGIN_SEC = 10; // s
+/** Redirects with a wrong or missing state reported as steps each; later ones are only counted (anyone can send them). */
+export const IGNORED_REDIRECTS_REPORTED = 5; // redirects
 /** Time kept back from the run's own limit so a missing redirect ends as a diagnosis, not a cancel. */
 const RUN_DEADLINE_RESERVE_MS = 5_000; // ms
 
@@ -73,7 +75,8 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
   const budget = ctx.limits.runTimeoutMs - run.rec.elapsed() - RUN_DEADLINE_RESERVE_MS;
   const waitMs = Math.max(1_000, Math.min(flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS, budget));
   // Listen before anyone can be sent to the URL: a provider that auto-approves redirects at once.
-  const redirect = ctx.callbacks.expect(key, waitMs, ctx.signal);
+  const ignored: { stateReturned: string | null; error: string | null }[] = [];
+  const redirect = ctx.callbacks.expect(key, waitMs, ctx.signal, screenRedirects(run, state, ignored));
   redirect.catch(() => {});
   authorize.finish(remarks.length ? 'warn' : 'ok', {
     summary: `open the authorization URL to sign in; the redirect comes back to ${redirectUri}`,
@@ -88,18 +91,21 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
     query = await redirect;
   } catch (err) {
     if (err instanceof CancelledError) throw err;
+    // Only redirects that were not this request's answer arrived: now that no other is coming,
+    // they are the finding (the provider drops or alters state, or someone forges redirects).
+    const wrong = ignored.filter((r) => r.stateReturned !== null);
+    if (wrong.length) {
+      run.stop(callback, 'state_mismatch', [`sent state ${state}`, `returned state ${wrong[0]!.stateReturned}`, ignoredSummary(ignored, redirectUri)], { details: { stateSent: state, ignored: ignored.slice(0, IGNORED_REDIRECTS_REPORTED), ignoredCount: ignored.length } });
+    }
+    if (ignored.length) {
+      run.stop(callback, 'state_missing', ['the redirect carried no state parameter', `sent state ${state}`, ignoredSummary(ignored, redirectUri)], { details: { stateSent: state, ignored: ignored.slice(0, IGNORED_REDIRECTS_REPORTED), ignoredCount: ignored.length } });
+    }
     run.stop(callback, 'callback_timeout', [`no request reached ${redirectUri} within ${Math.round(waitMs / 1000)} s`]);
   }
+  // The screen took it: its state is the one sent.
   const code = query.get('code') ?? undefined;
   run.secret(code);
-  const returnedState = query.get('state');
-  const cbDetails = { query: redactForm(query.toString()), stateSent: state, stateReturned: returnedState, iss: query.get('iss') };
-  if (returnedState === null) {
-    run.stop(callback, 'state_missing', ['the redirect carried no state parameter', `sent state ${state}`], { details: cbDetails });
-  }
-  if (returnedState !== state) {
-    run.stop(callback, 'state_mismatch', [`sent state ${state}`, `returned state ${returnedState}`], { details: cbDetails });
-  }
+  const cbDetails = { query: redactForm(query.toString()), stateSent: state, stateReturned: query.get('state'), iss: query.get('iss'), ...(ignored.length ? { ignoredBefore: ignored.length } : {}) };
   const error = query.get('error');
   if (error) {
     run.stop(callback, 'authorization_error', [`error ${error}${query.get('error_description') ? `: ${query.get('error_description')}` : ''}`], { details: cbDetails });
@@ -175,4 +181,33 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
     else missingRefresh();
   }
   return `signed in${typeof subject === 'string' ? ` as ${subject}` : ''}: code exchanged${flow.call ? ', API called' : ''}${current.refreshToken || refreshed ? ', refresh works' : ''}`;
+}
+
+/**
+ * Takes only the redirect carrying the state this request sent. Any other (another state, or
+ * none) may be forged by anyone who can make a browser load the redirect URI, so it must not end
+ * the flow: it is reported as a warning step and the flow keeps waiting for the real one.
+ */
+function screenRedirects(run: FlowRun, state: string, ignored: { stateReturned: string | null; error: string | null }[]): CallbackScreen {
+  return {
+    check: (q) => (q.get('state') === state ? null : q.get('state') === null ? 'no state' : 'another state'),
+    onIgnored: (q, why) => {
+      run.secret(q.get('code') ?? undefined);
+      // Shown, so cut: whoever sent it chose its length.
+      const clip = (v: string | null) => (v !== null && v.length > 80 ? `${v.slice(0, 80)}…` : v);
+      const entry = { stateReturned: clip(q.get('state')), error: clip(q.get('error')) };
+      ignored.push(entry);
+      if (ignored.length > IGNORED_REDIRECTS_REPORTED) return;
+      const step = run.start(`callback-ignored-${ignored.length}`, 'callback', 'Redirect ignored');
+      step.finish('warn', {
+        summary: `a redirect with ${why === 'no state' ? 'no state' : `state ${entry.stateReturned}`} arrived (the provider, or someone else, sent it): not this request's answer, ignored; still waiting${ignored.length === IGNORED_REDIRECTS_REPORTED ? ' (further ones are only counted)' : ''}`,
+        details: { query: redactForm(q.toString()), stateSent: state, stateReturned: entry.stateReturned },
+      });
+    },
+  };
+}
+
+function ignoredSummary(ignored: { error: string | null }[], redirectUri: string): string {
+  const errors = [...new Set(ignored.map((r) => r.error).filter((e): e is string => !!e))];
+  return `${ignored.length} redirect${ignored.length === 1 ? '' : 's'} to ${redirectUri} arrived without the state sent and ${ignored.length === 1 ? 'was' : 'were'} ignored; none carried it${errors.length ? ` (error ${errors.join(', ')})` : ''}`;
 }

@@ -33,17 +33,42 @@ export function wellKnownUrls(issuer: string): { openid: URL; oauth: URL } {
 
 const STRING_LISTS = ['token_endpoint_auth_methods_supported', 'token_endpoint_auth_signing_alg_values_supported', 'grant_types_supported', 'scopes_supported', 'response_types_supported', 'code_challenge_methods_supported'] as const;
 
-/** Keeps only well-formed members, so later checks can trust the types. */
-function readMetadata(json: unknown): { metadata: ServerMetadata | null; problems: string[] } {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return { metadata: null, problems: ['the document is not a JSON object'] };
+type EndpointMember = 'authorization_endpoint' | 'token_endpoint' | 'jwks_uri' | 'mtls_endpoint_aliases.token_endpoint';
+interface BadEndpoint { member: EndpointMember; evidence: string }
+
+/** An endpoint a client can call: an absolute http(s) URL (anything else ends in "Invalid URL" later). */
+function endpointProblem(v: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return 'not an absolute URL';
+  }
+  return url.protocol === 'https:' || url.protocol === 'http:' ? null : `a ${url.protocol} URL, not http(s)`;
+}
+
+function badEndpoint(member: EndpointMember, v: string): BadEndpoint | null {
+  const problem = endpointProblem(v);
+  // The value as the server wrote it, cut: a document is public, but not bounded in size.
+  return problem ? { member, evidence: `${member} is ${JSON.stringify(v.length > 120 ? `${v.slice(0, 120)}…` : v)}: ${problem}` } : null;
+}
+
+/** Keeps only well-formed members, so later checks can trust the types and every endpoint parses. */
+function readMetadata(json: unknown): { metadata: ServerMetadata | null; problems: string[]; badEndpoints: BadEndpoint[] } {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return { metadata: null, problems: ['the document is not a JSON object'], badEndpoints: [] };
   const o = json as Record<string, unknown>;
   const problems: string[] = [];
-  if (typeof o.issuer !== 'string') return { metadata: null, problems: ['the document has no issuer'] };
+  const badEndpoints: BadEndpoint[] = [];
+  if (typeof o.issuer !== 'string') return { metadata: null, problems: ['the document has no issuer'], badEndpoints };
   const m: ServerMetadata = { issuer: o.issuer };
   for (const k of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
     if (o[k] === undefined) continue;
-    if (typeof o[k] === 'string') m[k] = o[k] as string;
-    else problems.push(`${k} is not a string`);
+    if (typeof o[k] !== 'string') problems.push(`${k} is not a string`);
+    else {
+      const bad = badEndpoint(k, o[k] as string);
+      if (bad) badEndpoints.push(bad);
+      else m[k] = o[k] as string;
+    }
   }
   for (const k of STRING_LISTS) {
     if (o[k] === undefined) continue;
@@ -53,9 +78,12 @@ function readMetadata(json: unknown): { metadata: ServerMetadata | null; problem
   if (typeof o.tls_client_certificate_bound_access_tokens === 'boolean') m.tls_client_certificate_bound_access_tokens = o.tls_client_certificate_bound_access_tokens;
   const aliases = o.mtls_endpoint_aliases;
   if (aliases && typeof aliases === 'object' && typeof (aliases as Record<string, unknown>).token_endpoint === 'string') {
-    m.mtls_endpoint_aliases = { token_endpoint: (aliases as Record<string, string>).token_endpoint! };
+    const alias = (aliases as Record<string, string>).token_endpoint!;
+    const bad = badEndpoint('mtls_endpoint_aliases.token_endpoint', alias);
+    if (bad) badEndpoints.push(bad);
+    else m.mtls_endpoint_aliases = { token_endpoint: alias };
   }
-  return { metadata: m, problems };
+  return { metadata: m, problems, badEndpoints };
 }
 
 /** A compact view of the metadata for the step details. */
@@ -69,9 +97,11 @@ function describe(m: ServerMetadata): Record<string, unknown> {
 
 /**
  * The `discovery` step. Tries the OpenID document, then RFC 8414's; stops the flow when
- * neither answers or the issuer in it differs. `needs` names endpoints this flow requires.
+ * neither answers or the issuer in it differs. `needs` names endpoints this flow requires; an
+ * endpoint that is not a URL stops the flow when needed (or `strict`: the discovery flow judges
+ * the whole document) and is otherwise left out of the metadata with a warning.
  */
-export async function discover(run: FlowRun, issuer: string, needs: ('token_endpoint' | 'authorization_endpoint' | 'jwks_uri')[] = []): Promise<ServerMetadata> {
+export async function discover(run: FlowRun, issuer: string, needs: ('token_endpoint' | 'authorization_endpoint' | 'jwks_uri')[] = [], strict = false): Promise<ServerMetadata> {
   const step = run.start('discovery', 'discovery', 'Discovery', issuer);
   const urls = wellKnownUrls(issuer);
   const attempts: { url: string; status: number }[] = [];
@@ -89,16 +119,21 @@ export async function discover(run: FlowRun, issuer: string, needs: ('token_endp
   if (!found || found.res.status !== 200) {
     run.stop(step, 'discovery_not_found', attempts.map((a) => `GET ${a.url} → HTTP ${a.status}`), { details });
   }
-  const { metadata, problems } = readMetadata(found.json);
+  const { metadata, problems, badEndpoints } = readMetadata(found.json);
   if (!metadata) run.stop(step, 'discovery_invalid', problems, { details });
   Object.assign(details, { metadata: describe(metadata) });
   // OpenID Discovery §4.3 and RFC 8414 §3.3: the issuer must be exactly the URL used.
   if (metadata.issuer !== issuer) {
     run.stop(step, 'discovery_issuer_mismatch', [`asked for issuer ${issuer}`, `the document says issuer ${metadata.issuer}`], { details });
   }
+  const badNeeded = badEndpoints.filter((b) => strict || (needs as string[]).includes(b.member));
+  if (badNeeded.length) run.stop(step, 'discovery_endpoint_invalid', badEndpoints.map((b) => b.evidence), { details });
   const missing = needs.filter((k) => !metadata[k]);
   if (missing.length) run.stop(step, 'discovery_invalid', [...missing.map((k) => `${k} is missing`), ...problems], { details });
-  if (problems.length) {
+  if (badEndpoints.length) {
+    const evidence = [...badEndpoints.map((b) => b.evidence), ...problems];
+    run.warn(step, 'discovery_endpoint_invalid', evidence, { details, summary: `usable, but ${evidence.join('; ')} (left out)` });
+  } else if (problems.length) {
     run.warn(step, 'discovery_invalid', problems, { details, summary: `usable, but ${problems.join('; ')}` });
   } else {
     step.finish('ok', { summary: `${metadata.issuer} · token endpoint ${metadata.token_endpoint ?? '(none)'}`, details });
@@ -121,7 +156,7 @@ export async function fetchJwks(run: FlowRun, step: ReturnType<FlowRun['start']>
 export async function runDiscovery(flow: DiscoveryFlow, run: FlowRun): Promise<string> {
   run.plan([['discovery', 'discovery', 'Discovery'], ['jwks', 'discovery', 'JWKS']]);
   await run.inputs({ urls: [['issuer', flow.issuer]], ...(flow.tls ? { tls: flow.tls } : {}) });
-  const metadata = await discover(run, flow.issuer);
+  const metadata = await discover(run, flow.issuer, [], true);
   const step = run.start('jwks', 'discovery', 'JWKS', metadata.jwks_uri ?? 'no jwks_uri');
   if (!metadata.jwks_uri) run.stop(step, 'discovery_invalid', ['the document has no jwks_uri: no one can verify this server\'s tokens']);
   const { jwks, details, problem } = await fetchJwks(run, step, metadata.jwks_uri);

@@ -5,13 +5,14 @@
 import type { Diagnosis, RunOutcome, StepStatus } from '../../shared/protocol.ts';
 import type { FlowTls } from '../../shared/flows/flow-request.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
-import { MASK, isSecretField, isSecretHeader, redactDeep, redactForm, redactHeaders, redactText, redactUrl, scrubDeep } from '../../shared/redact.ts';
+import { MASK, basicCredential, isSecretField, isSecretHeader, isSecretName, redactDeep, redactForm, redactHeaders, redactText, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import { curlFor, envName, type EnvRef } from '../../shared/flows/curl.ts';
 import { decodeJwt, describeTimes, type DecodedJwt } from '../../shared/jwt/decode.ts';
 import { StepRecorder, type OpenStep } from '../probe/steps.ts';
 import { checkCaBundle, checkClient } from '../probe/inputs.ts';
 import { oneLineDn } from '../net/dial.ts';
 import { requestHeaders } from '../net/http-exchange.ts';
+import { formatBody } from '../../shared/format-body.ts';
 import type { ProbePhase } from '../../shared/protocol.ts';
 import { CallFailure, httpCall, type CallResult, type CallTls } from './http-call.ts';
 import type { FlowContext, FlowResult } from './run-flow.ts';
@@ -57,11 +58,6 @@ export interface HttpStepResult {
 
 const FORM = 'application/x-www-form-urlencoded';
 
-function basicCredential(user: string, password: string): string {
-  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-  return Buffer.from(`${enc(user)}:${enc(password)}`).toString('base64');
-}
-
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -79,18 +75,24 @@ export class FlowRun {
   readonly rec: StepRecorder;
   /** Values learnt during the run (tokens, codes, verifiers) scrubbed from every event. */
   readonly #secrets = new Set<string>();
+  #scrub: string[] = [];
   #plan: readonly PlannedStep[] = [];
   #curls: { step: string; command: string }[] = [];
+  /** Names the user marked secret for this run (the flow's `secretNames`). */
+  secretNames: readonly string[] = [];
   callTls: CallTls = { chain: [], key: null, bundle: [], trustLab: true, verifyServer: true };
 
   constructor(ctx: FlowContext) {
     this.ctx = ctx;
-    this.rec = new StepRecorder((step) => ctx.onStep(scrubDeep(redactDeep(step), [...this.#secrets])), performance.now());
+    this.rec = new StepRecorder((step) => ctx.onStep(scrubDeep(redactDeep(step), this.#scrub)), performance.now());
   }
 
   /** A secret the run obtained (not one the request carried: the session scrubs those). */
   secret(value: string | undefined): void {
-    if (value && value.length >= 6) this.#secrets.add(value);
+    if (!value) return;
+    // With its encodings (form, JSON, XML), longest first so a value is masked whole.
+    for (const v of secretValues({ extra: [value] })) this.#secrets.add(v);
+    this.#scrub = [...this.#secrets].sort((a, b) => b.length - a.length);
   }
 
   /** The steps this flow expects to run, so the ones not reached can be shown as skipped. */
@@ -127,7 +129,7 @@ export class FlowRun {
     const urls: Record<string, string> = {};
     for (const [field, raw] of opts.urls) {
       if (raw === undefined) continue;
-      urls[field] = redactUrl(raw);
+      urls[field] = redactUrl(raw, this.secretNames);
       let url: URL;
       try {
         url = new URL(raw);
@@ -181,9 +183,14 @@ export class FlowRun {
   }
 
   /** Shows a request as it goes on the wire, secrets masked. */
+  #names(opts: DisplayOptions): string[] {
+    return [...(opts.secretNames ?? []), ...this.secretNames];
+  }
+
   #displayRequest(req: FlowRequestSpec, headers: Record<string, string>, body: string | undefined, opts: DisplayOptions): Record<string, unknown> {
-    const secretNames = new Set((opts.secretNames ?? []).map((n) => n.toLowerCase()));
-    const shownHeaders = redactHeaders(headers);
+    const names = this.#names(opts);
+    const secretNames = new Set(names.map((n) => n.toLowerCase()));
+    const shownHeaders = redactHeaders(headers, names);
     for (const name of Object.keys(shownHeaders)) if (secretNames.has(name.toLowerCase())) shownHeaders[name] = MASK;
     let shownBody: string | undefined;
     if (req.form) {
@@ -195,11 +202,12 @@ export class FlowRun {
       const json = parseJson(body);
       shownBody = json === undefined ? redactText(body) : JSON.stringify(redactDeep(json));
     }
-    return { method: req.method, url: redactUrl(req.url.toString()), headers: shownHeaders, ...(shownBody !== undefined ? { body: shownBody } : {}) };
+    return { method: req.method, url: redactUrl(req.url.toString(), names), headers: shownHeaders, ...(shownBody !== undefined ? { body: shownBody } : {}) };
   }
 
   #curl(req: FlowRequestSpec, opts: DisplayOptions): string {
-    const secretNames = new Set((opts.secretNames ?? []).map((n) => n.toLowerCase()));
+    const names = this.#names(opts);
+    const secretNames = new Set(names.map((n) => n.toLowerCase()));
     const isSecret = (name: string) => isSecretField(name) || isSecretHeader(name) || name === 'code' || secretNames.has(name.toLowerCase());
     const value = (name: string, v: string): string | EnvRef => {
       if (name.toLowerCase() === 'authorization') {
@@ -210,7 +218,7 @@ export class FlowRun {
     };
     return curlFor({
       method: req.method,
-      url: redactUrl(req.url.toString()),
+      url: redactUrl(req.url.toString(), names),
       headers: Object.entries(req.headers ?? {}).map(([n, v]) => [n, value(n, v)]),
       ...(req.form ? { form: req.form.map(([n, v]) => [n, value(n, v)]) } : {}),
       ...(req.basic ? { basic: { user: req.basic.user, password: { env: 'CLIENT_SECRET' } } } : {}),
@@ -248,10 +256,18 @@ export class FlowRun {
     }
     const contentType = String(res.headers['content-type'] ?? '');
     const json = contentType.includes('json') || res.body.trim().startsWith('{') ? parseJson(res.body) : undefined;
+    const names = this.#names(opts);
+    // A form-encoded answer (GitHub's token endpoint by default) carries opaque tokens the
+    // request did not: learnt here so every later echo of them is scrubbed too.
+    if (json === undefined && (contentType.includes('x-www-form-urlencoded') || /^[\w.~-]+=/.test(res.body))) {
+      for (const [k, v] of new URLSearchParams(res.body)) if (isSecretName(k, names)) this.secret(v);
+    }
+    const shown = formatBody(res.body, contentType, this.ctx.limits.maxResponseBodyBytes, names);
     const response = {
       status: res.status,
-      headers: redactHeaders(res.headers as Record<string, string | string[]>),
-      body: json === undefined ? redactText(res.body) : JSON.stringify(redactDeep(json), null, 2),
+      headers: redactHeaders(res.headers as Record<string, string | string[]>, names),
+      body: shown.text,
+      ...(shown.note ? { bodyNote: shown.note } : {}),
       bytes: res.bytes,
       truncated: res.truncated,
     };

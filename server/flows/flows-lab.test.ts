@@ -63,7 +63,8 @@ async function run(flow: FlowRequest, opts: { follow?: boolean } = {}): Promise<
     lab,
     onStep: (s) => events.push(s),
     openAuthorizationUrl: (url) => {
-      if (opts.follow !== false) followRedirects(url, { ca: [lab.serverCaPem] }).catch(() => {});
+      // As `harness run` does: once the lab's redirects are followed, a wait that saw only ignored ones ends.
+      if (opts.follow !== false) followRedirects(url, { ca: [lab.serverCaPem] }).then(() => listener.callbacks.settle(url), () => {});
     },
   });
   const final = new Map(events.map((s) => [s.id, s]));

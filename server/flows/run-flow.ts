@@ -51,21 +51,25 @@ export interface FlowResult {
   steps: Step[];
 }
 
-/** Secret values the flow request carries, scrubbed from all of its events. */
+/** Secret values the flow request carries, scrubbed from all of its events once passed through secretValues (which adds their encodings). */
 export function flowSecrets(flow: FlowRequest): string[] {
   const extra: (string | undefined)[] = [];
   const headers: Record<string, string> = {};
   let body: string | undefined;
   const privateKeyPems: string[] = [];
+  const urls: string[] = [];
+  const basic: { user: string; password: string }[] = [];
   if ('tls' in flow && flow.tls?.client) privateKeyPems.push(flow.tls.client.privateKeyPem);
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
     if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') extra.push(a.clientSecret);
+    if (a.method === 'client_secret_basic') basic.push({ user: a.clientId, password: a.clientSecret });
     if (a.method === 'private_key_jwt') extra.push(...a.clientAssertions);
   }
   if ('call' in flow && flow.call) {
     Object.assign(headers, flow.call.headers);
     body = flow.call.body;
+    urls.push(flow.call.url);
   }
   switch (flow.kind) {
     case 'jwt-exchange':
@@ -80,16 +84,23 @@ export function flowSecrets(flow: FlowRequest): string[] {
     case 'api-key':
       extra.push(flow.apiKey);
       Object.assign(headers, flow.headers);
+      urls.push(flow.url);
       body = flow.body;
       break;
     default:
       break;
   }
-  return secretValues({ headers, ...(body !== undefined ? { body } : {}), privateKeyPems, extra: extra.filter((v): v is string => typeof v === 'string') });
+  if ('tokenUrl' in flow && flow.tokenUrl) urls.push(flow.tokenUrl);
+  const names = flow.secretNames ?? [];
+  // Query secrets of each URL (a token in a call URL); body and headers under their names.
+  // Raw values only: the caller (session, CLI) passes them through secretValues, which adds the encodings.
+  const fromUrls = urls.flatMap((url) => secretValues({ url, names, encodings: false }));
+  return [...new Set([...fromUrls, ...secretValues({ headers, ...(body !== undefined ? { body } : {}), privateKeyPems, names, basic, encodings: false, extra: extra.filter((v): v is string => typeof v === 'string') })])];
 }
 
 export async function runFlow(flow: FlowRequest, ctx: FlowContext): Promise<FlowResult> {
   const run = new FlowRun(ctx);
+  run.secretNames = flow.secretNames ?? [];
   try {
     const summary = await dispatch(flow, run);
     return run.verdict('pass', summary);

@@ -99,3 +99,47 @@ test('no canary in any frame: request secrets, custom field names, and tokens ob
     assert.ok(!text.includes(assertion), `${flow.kind}: the client assertion leaked`);
   }
 });
+
+// ---- a target echoing every encoding (issue 10): Basic of id:secret, form, XML, JSON, query,
+// and opaque tokens handed out in a form-encoded token response.
+
+import { startHostileTarget, type HostileTarget } from '../testing/hostile-target.ts';
+
+/** A canary wrapped in characters each encoding changes; its core survives every encoding but base64. */
+const wrapped = (core: string) => `p+/= &<>"'\\${core}~!*()é`;
+const H = {
+  clientSecret: canary('HSECRET'), issuedAccess: canary('HACCESS'), issuedRefresh: canary('HREFRESH'),
+  apiKey: canary('HAPIKEY'), xAuth: canary('HXAUTH'), pin: canary('HPIN'), queryToken: canary('HQUERY'),
+};
+let hostile: HostileTarget | undefined;
+after(() => hostile?.close());
+
+test('no canary in any frame when the target echoes every encoding and answers tokens form-encoded', async () => {
+  hostile = await startHostileTarget(pki.server, { accessToken: wrapped(H.issuedAccess), refreshToken: wrapped(H.issuedRefresh) });
+  const b = hostile.base;
+  const tls = { caPem: pki.serverCa.cert };
+  const query = new URLSearchParams({ access_token: wrapped(H.queryToken), page: '2' }).toString();
+  const basic = { method: 'client_secret_basic', clientId: 'client-1', clientSecret: wrapped(H.clientSecret) } as const;
+  const flows: FlowRequest[] = [
+    { kind: 'client-credentials', tokenUrl: `${b}/token/form`, clientAuth: basic, tls },
+    { kind: 'client-credentials', tokenUrl: `${b}/token/json`, clientAuth: basic, tls, call: { url: `${b}/echo/xml?${query}` } },
+    { kind: 'client-credentials', tokenUrl: `${b}/token/json`, clientAuth: { ...basic, method: 'client_secret_post' }, tls, call: { url: `${b}/echo/form?${query}` } },
+    ...(['json', 'xml', 'text', 'form'] as const).map((as): FlowRequest => ({
+      kind: 'api-key', url: `${b}/echo/${as}?${query}`, apiKey: wrapped(H.apiKey), username: 'u', headerNames: { apiKey: 'X-Partner-Key' }, method: 'POST',
+      headers: { 'X-Auth-Token': wrapped(H.xAuth), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ pin: wrapped(H.pin), note: 'hello' }).toString(), secretNames: ['pin'], tls,
+    })),
+  ];
+  const credential = Buffer.from(`client-1:${encodeURIComponent(wrapped(H.clientSecret)).replace(/%20/g, '+')}`).toString('base64');
+  for (const flow of flows) {
+    const text = (await frames(flow)).join('\n');
+    const where = `${flow.kind} ${'tokenUrl' in flow ? flow.tokenUrl : flow.kind === 'api-key' ? flow.url : ''}`;
+    assert.match(text, /"run\.finished"/, `${where} ran`);
+    assert.match(text, /HTTP 200/, `${where} reached the target`);
+    for (const [name, value] of Object.entries(H)) {
+      const at = text.indexOf(value);
+      assert.ok(at < 0, `${where}: ${name} leaked: …${text.slice(Math.max(0, at - 100), at + 40)}…`);
+    }
+    assert.ok(!text.includes(credential), `${where}: the Basic credential leaked`);
+  }
+});

@@ -152,12 +152,12 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
     finish('error', 'The listener stopped before this client was done.', null, null);
   };
 
-  const onHandshakeError = (err: Error & { code?: string }) => {
+  const onHandshakeError = (err: Error & { code?: string }, timeoutMs = ctx.limits.handshakeTimeoutMs) => {
     if (state !== 'handshake') return;
     state = 'ending';
     if (stopped) return finishStopped();
     const observation = tap.observation();
-    const found = classifyHandshakeFailure({ errorCode: err.code, errorMessage: err.message, observation, clientBytes: tap.clientBytes(), handshakeTimeoutMs: ctx.limits.handshakeTimeoutMs });
+    const found = classifyHandshakeFailure({ errorCode: err.code, errorMessage: err.message, observation, clientBytes: tap.clientBytes(), handshakeTimeoutMs: timeoutMs });
     const d = inboundDiagnosis(found.code, found.evidence, found.summary);
     tlsStep.finish('fail', { summary: d.summary, diagnosis: d, details: { ...wireDetails(observation), clientBytes: tap.clientBytes(), error: err.message, errorCode: err.code ?? null } });
     // Like nginx: a client that forgot https:// is told so in HTTP, which it can read.
@@ -192,6 +192,12 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
     });
   });
   server.emit('connection', tap.duplex);
+  // A client that sends nothing holds a slot of the listener: it gets a short deadline for its
+  // first byte, so silent connections cannot keep honest clients out for the whole handshake timeout.
+  timers.push(setTimeout(() => {
+    if (state !== 'handshake' || tap.clientBytes() > 0) return;
+    onHandshakeError(Object.assign(new Error('no byte from the client'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' }), ctx.limits.firstByteTimeoutMs);
+  }, ctx.limits.firstByteTimeoutMs));
 
   async function judge(tlsSocket: tls.TLSSocket, observation: TlsObservation): Promise<Judgement> {
     const { bundle, rule, verifyDepth } = ctx;

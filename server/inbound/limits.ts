@@ -6,6 +6,12 @@ export const INBOUND_LIMITS = {
   listenersPerSession: 2, // listeners
   /** Client connections one listener serves at once; more are closed at accept. */
   connectionsPerListener: 32, // connections
+  /** Of those, from one client IP address: one host cannot hold every slot. */
+  connectionsPerAddress: 16, // connections
+  /** Runs one listener starts per second; more connections in that second are closed at accept and reported as one summary run. */
+  runsPerSecond: 20, // runs
+  /** TCP accept → the client's first byte: a silent connection gives its slot back early. */
+  firstByteTimeoutMs: 3_000, // ms
   /** TCP accept → TLS handshake finished. */
   handshakeTimeoutMs: 10_000, // ms
   /** Handshake finished → request headers complete. */

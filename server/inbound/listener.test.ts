@@ -4,13 +4,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { RunEvent, Step } from '../../shared/protocol.ts';
 import { createLogger } from '../log.ts';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
 import { INBOUND_LIMITS, type InboundLimits } from './limits.ts';
-import { startInboundListener, type InboundListener } from './listener.ts';
+import { ListenError, startInboundListener, type InboundListener } from './listener.ts';
+import { startRelay } from '../relay.ts';
 import { serverIdentity, type ServerIdentity } from './server-identity.ts';
 import { readTrustBundle } from './trust-bundle.ts';
 
@@ -175,4 +179,136 @@ test('closing a listener ends its open connections and reports their runs first'
   assert.match(String(verdict?.type === 'step' && verdict.step.summary), /listener stopped/);
   const refused = await new Promise<string>((ok) => { const c = net.connect(h.listener.port, '127.0.0.1', () => { c.destroy(); ok('connected'); }); c.on('error', (e: NodeJS.ErrnoException) => ok(e.code ?? '')); });
   assert.equal(refused, 'ECONNREFUSED');
+});
+
+// ---- what anyone who can reach the port can do to a listener
+
+/** A port nothing holds now (bound on the dual-stack wildcard, then freed). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((ok) => s.listen(0, '::', ok));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((ok) => s.close(() => ok()));
+  return port;
+}
+
+async function startOn(host: string, port: number) {
+  const listener = await startInboundListener({
+    listenerId: 'l-port', requestId: 'req', host, port, identity,
+    bundle: await readTrustBundle(pki.clientCa.cert), limits: INBOUND_LIMITS, emit: () => {}, log: createLogger(true),
+  });
+  open.push(listener);
+  return listener;
+}
+
+const holders: { name: string; hold: () => Promise<{ port: number; close(): Promise<void> | void }> }[] = [
+  { name: 'the relay', hold: async () => {
+    const relay = await startRelay({ port: 0, quiet: true, lab: false, dataDir: await mkdtemp(join(tmpdir(), 'inbound-port-')), webRoot: await mkdtemp(join(tmpdir(), 'inbound-web-')) });
+    return { port: relay.port, close: () => relay.close() };
+  } },
+  { name: 'the lab', hold: async () => {
+    const relay = await startRelay({ port: 0, quiet: true, dataDir: await mkdtemp(join(tmpdir(), 'inbound-port-')), webRoot: await mkdtemp(join(tmpdir(), 'inbound-web-')) });
+    return { port: Number(new URL(relay.lab!.info.targets[0]!.url).port), close: () => relay.close() };
+  } },
+  { name: 'another session\'s listener', hold: async () => {
+    const other = await startOn('127.0.0.1', 0);
+    return { port: other.port, close: () => other.close() };
+  } },
+  { name: 'another program', hold: async () => {
+    const s = net.createServer();
+    await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
+    return { port: (s.address() as net.AddressInfo).port, close: () => { s.close(); } };
+  } },
+];
+
+for (const holder of holders) {
+  for (const host of ['::1', '127.0.0.2', '0.0.0.0', '127.0.0.1']) {
+    test(`a listener cannot take the port of ${holder.name} on ${host}`, async () => {
+      const held = await holder.hold();
+      try {
+        await assert.rejects(startOn(host, held.port), (e: unknown) => e instanceof ListenError && /already in use on this machine/.test(e.message));
+      } finally {
+        await held.close();
+      }
+    });
+  }
+}
+
+test('a free port given explicitly is taken, on ::1 too; port 0 picks one free on every address', async () => {
+  const port = await freePort();
+  const l = await startOn('::1', port);
+  assert.equal(l.port, port);
+  assert.equal(l.url, `https://localhost:${port}/`);
+  await l.close();
+  const any = await startOn('127.0.0.1', 0);
+  // Nothing else on the machine holds it on another address: the wildcard is free once it is closed.
+  await any.close();
+  const again = await startOn('::1', any.port);
+  await again.close();
+});
+
+function silentSocket(port: number, localAddress: string): Promise<{ socket: net.Socket; closed: Promise<number> }> {
+  return new Promise((ok, fail) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+    const t0 = performance.now();
+    const closed = new Promise<number>((done) => socket.on('close', () => done(performance.now() - t0)));
+    socket.resume();
+    socket.on('error', () => {});
+    socket.once('connect', () => ok({ socket, closed }));
+    socket.once('error', fail);
+  });
+}
+
+test('40 silent connections from one host do not lock out a client from another (default limits)', async () => {
+  const h = await listen();
+  const silent = await Promise.all(Array.from({ length: 40 }, () => silentSocket(h.listener.port, '127.0.0.1')));
+  const closedAtOnce = await Promise.all(silent.map((s) => Promise.race([s.closed.then(() => true), new Promise<boolean>((ok) => setTimeout(() => ok(false), 1_000))])));
+  assert.equal(closedAtOnce.filter(Boolean).length, 40 - INBOUND_LIMITS.connectionsPerAddress, 'past the per-address share, closed at accept');
+  const from = h.events.length;
+  const honest = await new Promise<tls.TLSSocket>((ok, fail) => {
+    const socket = net.connect({ host: '127.0.0.1', port: h.listener.port, localAddress: '127.0.0.2' });
+    const s = tls.connect({ socket, servername: 'localhost', ca: identity.caPem, cert: pki.client.cert, key: pki.client.key }, () => ok(s));
+    s.on('error', fail);
+  });
+  honest.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  const run = await h.run(from);
+  assert.equal(run.outcome, 'pass');
+  honest.destroy();
+  for (const s of silent) s.socket.destroy();
+});
+
+test('a silent connection gives its slot back after the first-byte deadline, as tls_timeout', async () => {
+  const h = await listen({ firstByteTimeoutMs: 300 });
+  const s = await silentSocket(h.listener.port, '127.0.0.1');
+  const run = await h.run();
+  assert.deepEqual(run.diagnoses, ['tls_timeout']);
+  assert.match(String(run.steps.get('tls')!.summary), /sent nothing for 0\.3 s/);
+  assert.ok(await s.closed < 2_000, 'closed long before the 10 s handshake timeout');
+});
+
+test('1,500 connect/close cycles: a bounded number of events, the rest counted in one summary run a second', async () => {
+  const h = await listen();
+  const cycles = 1_500;
+  const t0 = performance.now();
+  const one = () => new Promise<void>((ok) => {
+    const s = net.connect(h.listener.port, '127.0.0.1', () => s.end());
+    s.resume();
+    s.on('error', () => {});
+    s.on('close', () => ok());
+  });
+  for (let i = 0; i < cycles; i += 50) await Promise.all(Array.from({ length: Math.min(50, cycles - i) }, one));
+  const seconds = Math.ceil((performance.now() - t0) / 1_000);
+  await new Promise((ok) => setTimeout(ok, 1_300)); // the last summary
+  const summaries = h.events.filter((e): e is Extract<RunEvent, { type: 'step' }> => e.type === 'step' && e.step.title === 'Connections closed at accept');
+  const summaryRuns = new Set(summaries.map((e) => e.runId));
+  const runs = h.events.filter((e) => e.type === 'run.started' && !summaryRuns.has(e.runId)).length;
+  const closed = summaries.reduce((n, e) => {
+    const c = (e.step.details as { closedAtAccept: Record<string, number> }).closedAtAccept;
+    return n + c.runsPerSecond! + c.connectionsPerAddress! + c.connectionsPerListener!;
+  }, 0);
+  assert.equal(runs + closed, cycles, 'every connection is a run or counted in a summary');
+  assert.ok(runs <= INBOUND_LIMITS.runsPerSecond * (seconds + 1), `${runs} runs in ${seconds} s`);
+  assert.ok(summaryRuns.size <= seconds + 1, `${summaryRuns.size} summaries in ${seconds} s`);
+  assert.ok(h.events.length <= (seconds + 1) * (INBOUND_LIMITS.runsPerSecond * 16 + 4), `${h.events.length} events for ${cycles} connections in ${seconds} s`);
+  assert.match(String(summaries[0]!.step.summary), /closed at accept in the last second, without a run each \(\d+ past 20 runs a second/);
 });

@@ -120,14 +120,3 @@ export async function exchange(socket: tls.TLSSocket, req: OutgoingRequest, limi
     bytes, truncated: bytes > kept, sentMs, headersMs, firstByteMs, endMs: since(),
   };
 }
-
-export function prettyBody(body: string, contentType: string | undefined): string {
-  if (contentType?.includes('json')) {
-    try {
-      return JSON.stringify(JSON.parse(body), null, 2);
-    } catch {
-      return body;
-    }
-  }
-  return body;
-}

@@ -29,6 +29,39 @@ for (const [address, allowed] of addressCases) {
   });
 }
 
+// IPv6 forms that carry an IPv4 address: the IPv4 address inside is judged by the IPv4 rules
+// and named in the refusal. [address, allowed, what the refusal must say]
+const embeddedCases: [string, boolean, RegExp | null][] = [
+  ['::7f00:1', false, /IPv4-compatible address embedding 127\.0\.0\.1 \(loopback\)/],
+  ['::a00:1', false, /IPv4-compatible address embedding 10\.0\.0\.1 \(private\)/],
+  ['::a9fe:a9fe', false, /embedding 169\.254\.169\.254 \(linkLocal\)/],
+  ['::808:808', false, /IPv4-compatible address embedding 8\.8\.8\.8: a transition form/],
+  ['::ffff:0:7f00:1', false, /IPv4-translated address embedding 127\.0\.0\.1/],
+  ['::ffff:a00:1', false, /10\.0\.0\.1/], // IPv4-mapped: judged as the IPv4 address itself
+  ['::ffff:808:808', true, null],
+  ['64:ff9b::7f00:1', false, /NAT64 address embedding 127\.0\.0\.1/],
+  ['64:ff9b::c0a8:101', false, /NAT64 address embedding 192\.168\.1\.1 \(private\)/],
+  ['64:ff9b::6440:1', false, /NAT64 address embedding 100\.64\.0\.1 \(carrierGradeNat\)/],
+  ['64:ff9b::808:808', true, null], // how an IPv6-only (DNS64) host reaches a public IPv4 server
+  ['64:ff9b:1::7f00:1', false, /local-use NAT64 address: a transition form/],
+  ['64:ff9b:1:808:8:800::', false, /local-use NAT64/],
+  ['2002:7f00:1::1', false, /6to4 address embedding 127\.0\.0\.1/],
+  ['2002:a9fe:a9fe::1', false, /6to4 address embedding 169\.254\.169\.254/],
+  ['2002:808:808::1', false, /6to4 address embedding 8\.8\.8\.8: a transition form/],
+  ['2001:0:a00:1::f7f7:f7f7', false, /Teredo address embedding 10\.0\.0\.1/], // server part
+  ['2001:0:808:808::80ff:fffe', false, /Teredo address embedding 127\.0\.0\.1/], // client part, inverted
+  ['2001:0:808:808::f7f7:f7f7', false, /Teredo address embedding 8\.8\.8\.8 and 8\.8\.8\.8: a transition form/],
+  ['::1', false, /\(loopback\)/],
+  ['::', false, /\(unspecified\)/],
+];
+for (const [address, allowed, says] of embeddedCases) {
+  test(`hosted policy, IPv4 inside IPv6: ${address} is ${allowed ? 'allowed' : 'refused'}`, () => {
+    const check = () => checkAllAddresses('target.example', [address], hostedPolicy());
+    if (allowed) assert.doesNotThrow(check);
+    else assert.throws(check, (e: unknown) => e instanceof OutboundRefused && e.code === 'target_address_refused' && says!.test(e.message));
+  });
+}
+
 test('a name with one public and one private answer is refused whole', () => {
   assert.throws(() => checkAllAddresses('mixed.example', ['8.8.8.8', '10.0.0.5'], hostedPolicy()), OutboundRefused);
 });
@@ -126,6 +159,14 @@ test('hosted relay: the SSRF corpus is refused and the canary sees no connection
       diagnoses.some((d) => d.startsWith('target_') || d === 'input_invalid' || d === 'dns_not_found'),
       `${url} was not refused: ${diagnoses.join(', ')}`,
     );
+  }
+  assert.equal(canaryHits, 0, 'no connection reached the canary');
+});
+
+test('hosted relay: IPv6 spellings of a loopback IPv4 address are refused with the guard\'s diagnosis', async () => {
+  for (const host of ['[::127.0.0.1]', '[::7f00:1]', '[::ffff:0:127.0.0.1]', '[64:ff9b::127.0.0.1]', '[2002:7f00:1::1]']) {
+    const diagnoses = await probeViaRelay(`https://${host}:${canaryPort}/`);
+    assert.deepEqual(diagnoses, ['target_address_refused'], host);
   }
   assert.equal(canaryHits, 0, 'no connection reached the canary');
 });

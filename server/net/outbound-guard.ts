@@ -75,6 +75,50 @@ export function checkUrlAllowed(url: URL, policy: OutboundPolicy): void {
 /** Range names ipaddr.js gives that are reachable public unicast. */
 const PUBLIC = new Set(['unicast']);
 
+/**
+ * IPv6 forms that carry an IPv4 address: a packet to one of them can end up at that IPv4
+ * address (the kernel's automatic tunnel, a NAT64 gateway, a 6to4 or Teredo relay), so the
+ * IPv4 address is judged by the IPv4 rules. IPv4-mapped (::ffff:0:0/96) is not listed:
+ * ipaddr.process() turns it into the IPv4 address itself. Only the well-known NAT64 prefix is
+ * admitted when what it embeds is public (an IPv6-only host reaches the IPv4 internet through
+ * it); the other forms are deprecated or site-local and never a partner's server.
+ */
+const EMBEDDING_FORMS = [
+  // RFC 4291 §2.5.5.1, deprecated; Linux routes it through sit0 to the embedded address.
+  { name: 'an IPv4-compatible address', cidr: '::/96', admitWhenPublic: false, embedded: (p: number[]) => [v4(p[6]!, p[7]!)] },
+  // RFC 6145 IPv4-translated.
+  { name: 'an IPv4-translated address', cidr: '::ffff:0:0:0/96', admitWhenPublic: false, embedded: (p: number[]) => [v4(p[6]!, p[7]!)] },
+  // RFC 6052 well-known NAT64 prefix.
+  { name: 'a NAT64 address', cidr: '64:ff9b::/96', admitWhenPublic: true, embedded: (p: number[]) => [v4(p[6]!, p[7]!)] },
+  // RFC 8215 local-use NAT64: where the IPv4 address sits depends on the operator's prefix length.
+  { name: 'a local-use NAT64 address', cidr: '64:ff9b:1::/48', admitWhenPublic: false, embedded: () => [] },
+  // RFC 3056 6to4: 2002:AABB:CCDD::/48 embeds AA.BB.CC.DD.
+  { name: 'a 6to4 address', cidr: '2002::/16', admitWhenPublic: false, embedded: (p: number[]) => [v4(p[1]!, p[2]!)] },
+  // RFC 4380 Teredo: the server's address in clear, the client's inverted in the last 32 bits.
+  { name: 'a Teredo address', cidr: '2001::/32', admitWhenPublic: false, embedded: (p: number[]) => [v4(p[2]!, p[3]!), v4(~p[6]! & 0xffff, ~p[7]! & 0xffff)] },
+] as const;
+
+const EMBEDDING_RANGES = EMBEDDING_FORMS.map((f) => ({ ...f, range: ipaddr.parseCIDR(f.cidr) as [ipaddr.IPv6, number] }));
+
+function v4(high: number, low: number): ipaddr.IPv4 {
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+}
+
+/** Why an IPv6 address that embeds an IPv4 address is refused (the end of a sentence), or null. */
+function embeddedProblem(address: ipaddr.IPv6): string | null {
+  // :: and ::1 are judged as what they are (unspecified, loopback), not as embedding 0.0.0.x.
+  const range = address.range();
+  if (range === 'unspecified' || range === 'loopback') return null;
+  const form = EMBEDDING_RANGES.find((f) => address.match(f.range));
+  if (!form) return null;
+  const inner = form.embedded(address.parts);
+  const refusedInner = inner.find((a) => !PUBLIC.has(a.range()));
+  if (refusedInner) return `${form.name} embedding ${refusedInner.toString()} (${refusedInner.range()}), which this relay does not connect to`;
+  if (form.admitWhenPublic && inner.length > 0) return null;
+  const shown = inner.length ? ` embedding ${inner.map((a) => a.toString()).join(' and ')}` : '';
+  return `${form.name}${shown}: a transition form this relay does not connect through`;
+}
+
 /** Checks one resolved or literal address. Throws OutboundRefused. */
 export function checkAddressAllowed(hostname: string, address: string, policy: OutboundPolicy, port?: number): void {
   if (!policy.enforce || policy.allowTargets.has(normaliseHost(hostname))) return;
@@ -86,8 +130,14 @@ export function checkAddressAllowed(hostname: string, address: string, policy: O
   } catch {
     throw new OutboundRefused('target_address_refused', `"${address}" is not an IP address`);
   }
+  const v6 = parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6) : null;
+  const embedded = v6 ? embeddedProblem(v6) : null;
+  if (embedded) {
+    throw new OutboundRefused('target_address_refused', `${hostname} resolves to ${parsed.toString()}, ${embedded}`);
+  }
   const range = parsed.range();
-  if (!PUBLIC.has(range)) {
+  const admittedNat64 = v6 !== null && EMBEDDING_RANGES.some((f) => f.admitWhenPublic && v6.match(f.range));
+  if (!PUBLIC.has(range) && !admittedNat64) {
     throw new OutboundRefused('target_address_refused', `${hostname} resolves to ${parsed.toString()} (${range}), which this relay does not connect to`);
   }
 }

@@ -11,7 +11,8 @@ import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
-import { exchange, prettyBody, requestHeaders } from '../net/http-exchange.ts';
+import { exchange, requestHeaders } from '../net/http-exchange.ts';
+import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
 import { StepRecorder, type OpenStep } from './steps.ts';
@@ -87,6 +88,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
   const t0 = performance.now();
   const rec = new StepRecorder(ctx.onStep, t0, { runningNoticeMs: RUNNING_NOTICE_MS });
   const { limits, signal } = ctx;
+  const secretNames = req.secretNames ?? [];
   let conn: Handshake | undefined;
   let socket: net.Socket | undefined;
 
@@ -280,10 +282,10 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     tlsStep.finish(tlsStatus, { title: tlsTitle, summary: tlsSummary, details: tlsDetails, ...(tlsDiagnosis ? { diagnosis: tlsDiagnosis } : {}) }, conn.endedAt);
 
     // ---- request and response
-    const reqStep = rec.start('request', 'request', 'Request', `${method} ${redactUrl(path)}`, requestStartedAt);
+    const reqStep = rec.start('request', 'request', 'Request', `${method} ${redactUrl(path, secretNames)}`, requestStartedAt);
     let respStep: OpenStep | undefined;
     sent = (at = performance.now()) => {
-      reqStep.finish('ok', { details: { method, path: redactUrl(path), headers: redactHeaders(requestHeaders(outgoing)), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } }, at);
+      reqStep.finish('ok', { details: { method, path: redactUrl(path, secretNames), headers: redactHeaders(requestHeaders(outgoing), secretNames), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } }, at);
       respStep = rec.start('response', 'response', 'Response', 'waiting for headers', at);
     };
     if (sentEarlyAt !== undefined) sent(sentEarlyAt);
@@ -311,10 +313,12 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     }
 
     const contentType = String(result.headers['content-type'] ?? '');
+    const shown = formatBody(result.body, contentType, limits.maxResponseBodyBytes, secretNames);
     const details = {
       status: result.status,
-      headers: redactHeaders(result.headers as Record<string, string | string[]>),
-      body: prettyBody(result.body, contentType),
+      headers: redactHeaders(result.headers as Record<string, string | string[]>, secretNames),
+      body: shown.text,
+      ...(shown.note ? { bodyNote: shown.note } : {}),
       bodyBytes: result.bytes,
       truncated: result.truncated,
       timings: { requestSentMs: result.sentMs, headersMs: result.headersMs, firstByteMs: result.firstByteMs, endMs: result.endMs },

@@ -30,7 +30,7 @@ async function roundTrip(flow: FlowRequest, env: Record<string, string>) {
   const text = JSON.stringify(file, null, 2);
   const scenario = parseScenario(text);
   const events: unknown[] = [];
-  const result = await runScenario(scenario, { baseDir: dir, lab, env, onEvent: (m) => events.push(m) });
+  const result = await runScenario(scenario, { baseDir: dir, lab, env, consent: { env: new Set(Object.keys(env)) }, onEvent: (m) => events.push(m) });
   return { file, text, result, check: checkExpect(scenario, result)! };
 }
 
@@ -56,23 +56,59 @@ test('private_key_jwt: signed assertions become a template over a key file, and 
   const spec = (file.flow as { clientAuth: { clientAssertions: { $jwt: Record<string, unknown> } } }).clientAuth.clientAssertions.$jwt;
   assert.deepEqual(spec, { template: 'client-assertion', key: 'signing_key', alg: 'RS256', kid: lab.tokens!.demo.signingKid, lifetimeSec: 90, audience: 'lab:token', count: 2 });
   assert.deepEqual(file.secrets, { signing_key: { file: 'signing-key.pem' } });
-  // With secrets kept, the assertions stay a list that validates and runs as it was.
-  const included = toScenario({ kind: 'flow', flow }, { name: 'x', includeSecrets: true });
-  const resolved = await resolveScenario(parseScenario(JSON.stringify(included)), { baseDir: dir, lab });
-  assert.deepEqual(resolved.kind === 'flow' ? { ...resolved.flow } : null, flow);
+  // With secrets kept the assertions are still a template: a signed one would have expired.
+  const included = toScenario({ kind: 'flow', flow }, { name: 'x', includeSecrets: true, labTargets: lab.info.targets });
+  assert.deepEqual(included.flow, file.flow);
+  assert.doesNotMatch(JSON.stringify(included), /eyJ/);
 });
 
-test('jwt exchange: the seed JWT keeps its subject and issuer; includeSecrets keeps the values', async () => {
+test('jwt exchange: the seed JWT keeps its subject and issuer; includeSecrets keeps the client secret, the JWT stays a template', async () => {
   const key = await importSigningKey(lab.tokens!.demo.signingKeyPem, 'RS256');
   const jwt = await signJwt(templateClaims('seed', { now: Date.now(), clientId: 'lab-seed', subject: 'user-5', claims: { tenant: 'acme' } }), { alg: 'RS256', kid: lab.tokens!.demo.signingKid }, key);
   const flow: FlowRequest = { kind: 'jwt-exchange', tokenUrl: url('jwt-exchange'), clientId: 'lab-seed', clientSecret: 'lab-seed-secret', jwt };
   const { file, check } = await roundTrip(flow, { CLIENT_SECRET: 'lab-seed-secret' });
   assert.ok(check.ok, check.message);
   assert.deepEqual((file.flow as { jwt: unknown }).jwt, { $jwt: { template: 'seed', key: 'signing_key', alg: 'RS256', kid: lab.tokens!.demo.signingKid, lifetimeSec: 60, clientId: 'lab-seed', subject: 'user-5', claims: { tenant: 'acme' } } });
-  const included = toScenario({ kind: 'flow', flow }, { name: 'x', includeSecrets: true });
-  assert.deepEqual(included.secrets, { jwt: { value: jwt }, client_secret: { value: 'lab-seed-secret' } });
+  // Secrets included: the client secret's value, the JWT still a template signed at run time.
+  const included = toScenario({ kind: 'flow', flow }, { name: 'x', includeSecrets: true, labTargets: lab.info.targets });
+  assert.deepEqual(included.secrets, { signing_key: { file: 'signing-key.pem' }, client_secret: { value: 'lab-seed-secret' } });
   const resolved = await resolveScenario(parseScenario(JSON.stringify(included)), { baseDir: dir, lab });
-  assert.deepEqual(resolved.kind === 'flow' ? { ...resolved.flow } : null, flow);
+  assert.equal(resolved.kind === 'flow' && resolved.flow.kind === 'jwt-exchange' ? resolved.flow.clientSecret : null, 'lab-seed-secret');
+});
+
+test('a client the lab registered for a browser key is saved as what makes it again: a key for the run and its registration', async () => {
+  // What the app does: register this browser's public key, sign with it.
+  const { generateKeyPair, exportJWK } = await import('jose');
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const { kty, crv, x, y } = await exportJWK(pair.publicKey);
+  const reg = await lab.tokens!.register({ publicJwk: { kty: kty!, crv: crv!, x: x!, y: y! } });
+  const sign = (template: 'seed' | 'jwt-bearer' | 'client-assertion', audience: string) =>
+    signJwt(templateClaims(template, { now: Date.now(), clientId: reg.clientId, audience, jti: newJti(), subject: 'user-7' }), { alg: 'ES256', kid: reg.kid }, pair.privateKey);
+  const flows: FlowRequest[] = [
+    { kind: 'jwt-exchange', tokenUrl: url('jwt-exchange'), clientId: reg.clientId, clientSecret: reg.clientSecret, jwt: await sign('seed', url('jwt-exchange')) },
+    { kind: 'jwt-bearer', tokenUrl: url('token'), assertion: await sign('jwt-bearer', url('token')) },
+    { kind: 'client-credentials', tokenUrl: url('token'), clientAuth: { method: 'private_key_jwt', clientId: reg.clientId, clientAssertions: [await sign('client-assertion', url('token'))] } },
+  ];
+  for (const flow of flows) {
+    for (const includeSecrets of [false, true]) {
+      const file = toScenario({ kind: 'flow', flow }, { name: flow.kind, includeSecrets, labTargets: lab.info.targets, expect: { outcome: 'pass', diagnoses: [] } });
+      const text = JSON.stringify(file);
+      assert.doesNotMatch(text, /lab-reg-/, `${flow.kind}: no client that lives only in one relay's memory`);
+      assert.doesNotMatch(text, new RegExp(reg.clientSecret), `${flow.kind}: no registration secret`);
+      assert.deepEqual(file.secrets?.signing_key, { generate: 'ES256' });
+      assert.deepEqual(file.secrets?.lab_client_id, { lab: 'registered-client:signing_key' });
+      // Run by a lab that never saw the browser's key: it registers the run's own key.
+      const other = await startLab({ dataDir: join(dir, 'lab') });
+      try {
+        const scenario = parseScenario(text);
+        const result = await runScenario(scenario, { baseDir: dir, lab: other, env: {}, onEvent: () => {} });
+        const verdict = checkExpect(scenario, result)!;
+        assert.ok(verdict.ok, `${flow.kind} (includeSecrets ${includeSecrets}): ${verdict.message}`);
+      } finally {
+        await other.close();
+      }
+    }
+  }
 });
 
 test('probe: the private key becomes a file reference, the certificate stays', () => {

@@ -61,7 +61,7 @@ test('resolve: env, file, value and generated secrets; $jwt templates with defau
     },
     secrets: { k: { generate: 'ES256' }, e: { env: 'SCENARIO_TEST_SECRET' }, f: { file: 'secret.txt' }, v: { value: 'inline-value' } },
   }));
-  const r = await resolveScenario(s, { baseDir: dir, lab, env: { SCENARIO_TEST_SECRET: 'from-env' } });
+  const r = await resolveScenario(s, { baseDir: dir, lab, env: { SCENARIO_TEST_SECRET: 'from-env' }, consent: { env: new Set(['SCENARIO_TEST_SECRET']) } });
   assert.equal(r.kind, 'flow');
   if (r.kind !== 'flow' || r.flow.kind !== 'client-credentials') return;
   assert.deepEqual({ ...r.flow.extraParams }, { a: 'from-env', b: 'from-a-file', c: 'inline-value' });
@@ -90,7 +90,7 @@ test('resolve: what cannot be resolved is named', async () => {
     [{ ...base, flow: { kind: 'jwt-exchange', tokenUrl: 'https://x', clientId: 'c', jwt: { $jwt: { template: 'nope', key: 'k' } } }, secrets: { k: { generate: 'RS256' } } }, /template must be one of/],
   ];
   for (const [scenario, message] of cases) {
-    await assert.rejects(resolveScenario(parseScenario(JSON.stringify(scenario)), { baseDir: dir, lab, env: {} }), (e: unknown) => e instanceof ScenarioError && message.test(e.message), String(message));
+    await assert.rejects(resolveScenario(parseScenario(JSON.stringify(scenario)), { baseDir: dir, lab, env: {}, consent: { env: 'all' } }), (e: unknown) => e instanceof ScenarioError && message.test(e.message), String(message));
   }
   await assert.rejects(resolveScenario(parseScenario(JSON.stringify({ ...base, flow: { kind: 'discovery', issuer: 'lab:issuer' } })), { baseDir: dir, lab: null }), /needs the built-in lab/);
 });
@@ -119,8 +119,9 @@ test('harness run: exit codes, --json and --check', async () => {
   assert.match(checked.err.join(''), /expectation met/);
   const json = io();
   assert.equal(await run([join(examples, 'api-key.json'), '--json'], json.io), 0);
-  const lines = json.out.join('').trim().split('\n').map((l) => JSON.parse(l) as { type: string; outcome?: string });
-  assert.equal(lines[0]!.type, 'run.started');
+  const lines = json.out.join('').trim().split('\n').map((l) => JSON.parse(l) as { type: string; outcome?: string; secrets?: unknown });
+  assert.deepEqual(lines[0], { type: 'scenario.secrets', secrets: [{ name: 'api_key', source: 'inline value in the scenario', to: ['the lab (loopback)'] }] });
+  assert.equal(lines[1]!.type, 'run.started');
   assert.deepEqual(lines.at(-1), { ...lines.at(-1), type: 'run.finished', outcome: 'pass' });
   assert.doesNotMatch(json.out.join(''), /lab-api-key/);
 
@@ -133,7 +134,8 @@ test('harness run: exit codes, --json and --check', async () => {
     [['--nope', 'a.json'], /Unknown option/],
     [[join(dir, 'missing.json')], /cannot read .*ENOENT/],
     [[join(dir, 'broken.json')], /not valid JSON/],
-    [[join(dir, 'env.json')], /SCENARIO_UNSET_VARIABLE/],
+    [[join(dir, 'env.json')], /environment variable SCENARIO_UNSET_VARIABLE .*allow it with --allow-env SCENARIO_UNSET_VARIABLE/],
+    [[join(dir, 'env.json'), '--allow-env', 'SCENARIO_UNSET_VARIABLE'], /SCENARIO_UNSET_VARIABLE, which is not set/],
     [[join(dir, 'no-expect.json'), '--check'], /--check needs an "expect" block/],
   ];
   for (const [argv, message] of usage) {

@@ -1,19 +1,24 @@
 // Running a scenario file (format and parsing: shared/flows/scenario.ts): its secrets come from
-// an environment variable, a file, the built-in lab, or a fresh key made for the run; its JWT
+// an environment variable, a file, the built-in lab, or a fresh key made for the run — files
+// inside the scenario's folder, anything else only with consent (consent.ts); its JWT
 // templates are signed now, so an example never holds an expired token; "lab:<target>" URLs
 // point at the lab started for the run. The filled-in request goes through the same edge
 // validation as a WebSocket frame. See docs/scenarios.md.
-import { readFile } from 'node:fs/promises';
-import { createPrivateKey, webcrypto } from 'node:crypto';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose';
+import { readFile, stat } from 'node:fs/promises';
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { exportJWK, exportPKCS8, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { parseClientMessage, ProtocolError, type ProbeRequest } from '../../shared/protocol.ts';
 import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '../../shared/flows/scenario.ts';
-import { parseFlowRequest, type FlowRequest } from '../../shared/flows/flow-request.ts';
+import { parseFlowRequest, type FlowRequest, type LabRegistration } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
+import { allowsEnv, allowsFile, ConsentError, locateFile, printable, type SecretConsent } from './consent.ts';
+
+/** Largest file a `{"file"}` secret may name: keys and certificate bundles are far smaller. */
+export const SECRET_FILE_MAX_BYTES = 1024 * 1024; // bytes
 
 export { checkExpect, needsLab, parseScenario, ScenarioError, SCENARIO_VERSION, type Scenario, type ScenarioExpect, type SecretSource } from '../../shared/flows/scenario.ts';
 
@@ -22,6 +27,8 @@ export interface ResolveOptions {
   baseDir: string;
   lab: RunningLab | null;
   env?: Record<string, string | undefined>;
+  /** What the person running it allowed beyond the scenario's folder (consent.ts); default nothing. */
+  consent?: SecretConsent;
   now?: number;
 }
 
@@ -62,6 +69,31 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   const kids = new Map<string, string>();
   let labClientPair: { certificatePem: string; privateKeyPem: string } | undefined;
 
+  /** Values resolved through `$secret` that are not secrets (a registered client id): not scrubbed. */
+  const notSecret = new Set<string>();
+  const registrations = new Map<string, Promise<{ clientId: string; clientSecret: string }>>();
+  const registration = (keyName: string, path: string) => {
+    let r = registrations.get(keyName);
+    if (!r) {
+      r = (async () => {
+        const tokens = opts.lab?.tokens;
+        if (!tokens) throw new ScenarioError(`${path}: the lab registers the client, but the lab is not running`);
+        const pem = await secret(keyName, path);
+        let publicJwk: JWK;
+        try {
+          const { kty, n, e, crv, x, y } = await exportJWK(createPublicKey(pem));
+          publicJwk = Object.fromEntries(Object.entries({ kty, n, e, crv, x, y }).filter(([, v]) => v !== undefined)) as JWK;
+        } catch {
+          throw new ScenarioError(`${path}: secret "${keyName}" is not a private key the lab can register`);
+        }
+        const reg = await tokens.register({ publicJwk: publicJwk as LabRegistration['publicJwk'], method: 'private_key_jwt' });
+        return { clientId: reg.clientId, clientSecret: reg.clientSecret };
+      })();
+      registrations.set(keyName, r);
+    }
+    return r;
+  };
+
   const secret = async (name: string, path: string): Promise<string> => {
     const cached = cache.get(name);
     if (cached !== undefined) return cached;
@@ -69,15 +101,30 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     if (!src) throw new ScenarioError(`${path}: secret "${name}" is not declared in secrets`);
     let value: string;
     if ('env' in src) {
+      if (!allowsEnv(opts.consent, src.env)) throw new ConsentError(`secret "${name}" comes from the environment variable ${src.env}, which a scenario file may read only with your consent (--allow-env ${src.env})`);
       const v = env[src.env];
       if (v === undefined || v === '') throw new ScenarioError(`secret "${name}" comes from the environment variable ${src.env}, which is not set`);
       value = v;
     } else if ('file' in src) {
-      const file = isAbsolute(src.file) ? src.file : resolve(opts.baseDir, src.file);
+      let where: Awaited<ReturnType<typeof locateFile>>;
       try {
-        value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+        where = await locateFile(opts.baseDir, src.file);
       } catch (err) {
-        throw new ScenarioError(`secret "${name}": cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+        throw new ScenarioError(`secret "${name}": ${printable((err as Error).message)}`);
+      }
+      const shown = printable(where.path);
+      if (!where.inside && !allowsFile(opts.consent, where.path)) {
+        throw new ConsentError(`secret "${name}" comes from ${shown} (${printable(where.why!)}), which a scenario file may read only with your consent (--allow-file ${shown} or --allow-outside)`);
+      }
+      try {
+        // The real path that was checked, not the name: a link swapped since reads nothing new.
+        const info = await stat(where.path);
+        if (!info.isFile()) throw new ScenarioError(`secret "${name}": ${shown} is not a regular file`);
+        if (info.size > SECRET_FILE_MAX_BYTES) throw new ScenarioError(`secret "${name}": ${shown} is ${info.size} bytes, more than the ${SECRET_FILE_MAX_BYTES} a secret file may hold`);
+        value = (await readFile(where.path, 'utf8')).replace(/\r?\n$/, '');
+      } catch (err) {
+        if (err instanceof ScenarioError) throw err;
+        throw new ScenarioError(`secret "${name}": cannot read ${shown} (${(err as NodeJS.ErrnoException).code ?? err})`);
       }
     } else if ('value' in src) {
       value = src.value;
@@ -102,6 +149,12 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
           labClientPair = { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
         }
         value = ref === 'client-certificate' ? labClientPair.certificatePem : labClientPair.privateKeyPem;
+      } else if (ref.startsWith('registered-')) {
+        // The client the lab registers for a key of this run: same key, same client (and kid).
+        const keyName = ref.slice(ref.indexOf(':') + 1);
+        const registered = await registration(keyName, path);
+        value = ref.startsWith('registered-client:') ? registered.clientId : registered.clientSecret;
+        if (ref.startsWith('registered-client:')) notSecret.add(name);
       } else {
         value = tokens.issueRefreshToken(ref.slice('refresh-token:'.length));
       }
@@ -133,7 +186,9 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
       throw new ScenarioError(`${path}: the key cannot sign ${alg}: ${(err as Error).message}`);
     }
     const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? (await publicJwkOf(key)).kid;
-    const auth = isObj(flowContext.clientAuth) ? flowContext.clientAuth : {};
+    const auth = isObj(flowContext.clientAuth) ? { ...flowContext.clientAuth } : {};
+    // The client id may itself be a placeholder (a client the lab registers for this run).
+    if (isObj(auth.clientId) && typeof auth.clientId.$secret === 'string') auth.clientId = await secret(auth.clientId.$secret, `${path}.clientId`);
     const str = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'string' ? (spec[k] as string) : (() => { throw new ScenarioError(`${path}.${k} must be a string`); })());
     const num = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'number' ? (spec[k] as number) : (() => { throw new ScenarioError(`${path}.${k} must be a number`); })());
     if (spec.claims !== undefined && !isObj(spec.claims)) throw new ScenarioError(`${path}.claims must be an object`);
@@ -189,7 +244,7 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   const urlsFilled = (await fillUrls(s.request, opts.lab, s.kind)) as Obj;
   if (s.kind === 'flow') flowContext = urlsFilled;
   const filled = await fill(urlsFilled, s.kind);
-  const secrets = secretList(cache.values());
+  const secrets = secretList([...cache].filter(([name]) => !notSecret.has(name)).map(([, value]) => value));
   try {
     if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets };
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));

@@ -1,8 +1,9 @@
-// Protocol messages the server check would add (to fold into shared/protocol.ts):
+// The server check's part of the protocol (the messages themselves are in shared/protocol.ts):
 //   client → relay  { type: 'check.start', id, check: MtlsCheckRequest }
-//                   or { type: 'check.start', id, jwt: JwtCheckRequest } (the JWT check)
-//                   or { type: 'check.start', id, resource: ResourceCheckRequest } (its API half)
-//                   — the same events back, the case ids of the catalogue (jwt-cases.ts).
+//                   proposed, not yet in shared/protocol.ts nor the relay (the CLI runs them):
+//                   { type: 'check.start', id, jwt: JwtCheckRequest } (the JWT check) and
+//                   { type: 'check.start', id, resource: ResourceCheckRequest } (its API half),
+//                   the same events back with the case ids of their catalogues (jwt-cases.ts).
 //   relay → client  { type: 'check.started', id, checkId, target, cases: CheckCaseInfo[] }
 //                   then per case: run.started (kind 'probe', with caseId) · step… · run.finished
 //                   carried as { type: 'check.step', checkId, caseId, step }
@@ -63,3 +64,11 @@ export type CheckServerMessage =
   | { type: 'check.step'; checkId: string; caseId: string; step: Step }
   | { type: 'check.case'; checkId: string; caseId: string; result: CheckCaseResult }
   | { type: 'check.finished'; checkId: string; report: CheckReport };
+
+/** What to install on the server for a test CA: the CA and CRL files and both snippets. */
+export interface CheckInstallKit {
+  files: { name: string; pem: string; what: string }[];
+  apache: string;
+  nginx: string;
+  notes: string[];
+}

@@ -3,7 +3,7 @@
 // is checked for type and size here and named in the error; whether a URL is usable is judged
 // by the flow's `inputs` step, so the user gets a diagnosis rather than a protocol error.
 // Unknown extra fields are ignored, as everywhere in the protocol. See docs/protocol.md.
-import { ProtocolError, FIELD_LIMITS, type ClientCredentials } from '../protocol.ts';
+import { ProtocolError, FIELD_LIMITS, parseSecretNames, type ClientCredentials } from '../protocol.ts';
 import type { Jwks, PublicJwk } from '../jwt/keys.ts';
 
 export const FLOW_KINDS = ['discovery', 'jwt-exchange', 'jwt-bearer', 'client-credentials', 'refresh-token', 'authorization-code', 'api-key'] as const;
@@ -150,7 +150,16 @@ export interface ApiKeyFlow {
   tls?: FlowTls;
 }
 
-export type FlowRequest = DiscoveryFlow | JwtExchangeFlow | JwtBearerFlow | ClientCredentialsFlow | RefreshTokenFlow | AuthorizationCodeFlow | ApiKeyFlow;
+/** Fields every flow may carry. */
+export interface FlowCommon {
+  /**
+   * Header, form-field or query-parameter names whose values are secret beyond the built-in
+   * list: masked in every event of the run and scrubbed wherever echoed.
+   */
+  secretNames?: string[];
+}
+
+export type FlowRequest = (DiscoveryFlow | JwtExchangeFlow | JwtBearerFlow | ClientCredentialsFlow | RefreshTokenFlow | AuthorizationCodeFlow | ApiKeyFlow) & FlowCommon;
 
 /** Registers a browser-made public key with the built-in lab (message `lab.register`). */
 export interface LabRegistration {
@@ -342,6 +351,13 @@ class Parser {
 }
 
 export function parseFlowRequest(v: unknown, id: string): FlowRequest {
+  const flow: FlowRequest = parseFlowKind(v, id);
+  const secretNames = (v as Obj).secretNames;
+  if (secretNames !== undefined) flow.secretNames = parseSecretNames(secretNames, 'flow.secretNames', id);
+  return flow;
+}
+
+function parseFlowKind(v: unknown, id: string): FlowRequest {
   const p = new Parser(id);
   const o = p.obj(v, 'flow');
   const kind = o.kind;

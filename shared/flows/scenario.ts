@@ -5,7 +5,7 @@
 // (server/scenarios/) fills the placeholders in and runs it.
 import type { LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
 import type { FlowRequest } from './flow-request.ts';
-import { isSecretField, isSecretHeader } from '../redact.ts';
+import { isSecretField, isSecretHeader, isSecretName, secretValues } from '../redact.ts';
 import { decodeJwt } from '../jwt/decode.ts';
 import { envName } from './curl.ts';
 
@@ -15,7 +15,12 @@ export type SecretSource =
   | { env: string }
   | { file: string }
   | { value: string }
-  /** Something the in-process lab made: signing-key, client-certificate, client-key, self-signed-certificate, self-signed-key, refresh-token:<client id>. */
+  /**
+   * Something the in-process lab made: signing-key, client-certificate, client-key,
+   * self-signed-certificate, self-signed-key, refresh-token:<client id>; or, for a key the run
+   * makes (`generate`), the client the lab registers for it: registered-client:<key secret> (its
+   * client id) and registered-secret:<key secret> (its client secret).
+   */
   | { lab: string }
   /** A fresh private key made for this run (PKCS#8 PEM): RS256, ES256 or EdDSA. */
   | { generate: 'RS256' | 'ES256' | 'EdDSA' };
@@ -66,8 +71,8 @@ function parseSecret(name: string, v: unknown): SecretSource {
       if (typeof val !== 'string' || val === '') throw new ScenarioError(`${path}.${key} must be a non-empty string`);
       return key === 'file' ? { file: val } : { value: val };
     case 'lab':
-      if (typeof val !== 'string' || !(LAB_SECRETS.includes(val) || /^refresh-token:[\w.-]+$/.test(val))) {
-        throw new ScenarioError(`${path}.lab must be one of ${LAB_SECRETS.join(', ')} or refresh-token:<client id>`);
+      if (typeof val !== 'string' || !(LAB_SECRETS.includes(val) || /^refresh-token:[\w.-]+$/.test(val) || /^registered-(client|secret):[A-Za-z0-9_.-]{1,64}$/.test(val))) {
+        throw new ScenarioError(`${path}.lab must be one of ${LAB_SECRETS.join(', ')}, refresh-token:<client id>, registered-client:<key secret> or registered-secret:<key secret>`);
       }
       return { lab: val };
     case 'generate':
@@ -163,12 +168,15 @@ class Exporter {
   readonly secrets: Record<string, SecretSource> = {};
   readonly #opts: ExportOptions;
   readonly #targets: LabTarget[];
+  /** Names the request marked secret (its `secretNames`). */
+  readonly #names: readonly string[];
   get includeSecrets(): boolean {
     return this.#opts.includeSecrets === true;
   }
 
-  constructor(opts: ExportOptions) {
+  constructor(opts: ExportOptions, secretNames: readonly string[] = []) {
     this.#opts = opts;
+    this.#names = secretNames;
     // Longest URL first, so a tenant issuer wins over the default one it starts with.
     this.#targets = [...(opts.labTargets ?? [])].sort((a, b) => b.url.length - a.url.length);
   }
@@ -186,6 +194,23 @@ class Exporter {
     return u;
   }
 
+  /**
+   * A URL whose query carries a secret (access_token, api_key, a name marked secret) is a
+   * secret as a whole: the file would otherwise hold the token.
+   */
+  secretUrl(u: string): unknown {
+    const q = u.indexOf('?');
+    if (q < 0 || this.includeSecrets) return this.url(u);
+    const query = new URLSearchParams(u.slice(q + 1).split('#')[0]);
+    return [...query.keys()].some((k) => isSecretName(k, this.#names)) ? this.secret('url', this.url(u)) : this.url(u);
+  }
+
+  /** A body (form or JSON) with a secret-named field is a secret as a whole, like such a URL. */
+  body(b: string | undefined): unknown {
+    if (b === undefined || this.includeSecrets) return b;
+    return secretValues({ body: b, names: this.#names }).length > 0 ? this.secret('body', b) : b;
+  }
+
   /** A secret string: a reference to an environment variable (or a file), or the value if asked. */
   secret(name: string, value: string, source: 'env' | 'file' = 'env'): unknown {
     let key = name;
@@ -194,22 +219,54 @@ class Exporter {
     return { $secret: key };
   }
 
-  /** A signed JWT: kept as-is when secrets are included, else described as a template signed at run time. */
-  jwt(token: string, template: 'seed' | 'jwt-bearer' | 'client-assertion', name: string, count?: number): unknown {
-    if (this.#opts.includeSecrets) return this.secret(name, token);
+  /**
+   * The client the lab registered for this browser's key (`lab-reg-…`) exists only in that
+   * relay's memory. Saved, it becomes what makes it again: a key generated for the run and the
+   * client the in-process lab registers for it.
+   */
+  #labClient: { clientId: string; alg: string } | null = null;
+
+  useLabClient(clientId: string, alg: string): void {
+    this.#labClient = { clientId, alg };
+    const generate = alg.startsWith('ES') ? 'ES256' : alg === 'EdDSA' || alg === 'Ed25519' ? 'EdDSA' : 'RS256';
+    this.secrets.signing_key = { generate };
+    this.secrets.lab_client_id = { lab: 'registered-client:signing_key' };
+  }
+
+  /** A client id as saved: the lab registration's placeholder for a `lab-reg-…` client. */
+  clientId(id: string): unknown {
+    return this.#labClient && id === this.#labClient.clientId ? { $secret: 'lab_client_id' } : id;
+  }
+
+  /** The registered client's secret (the JWT exchange sends it with the JWT). */
+  labClientSecret(): unknown {
+    this.secrets.lab_client_secret = { lab: 'registered-secret:signing_key' };
+    return { $secret: 'lab_client_secret' };
+  }
+
+  get registersLabClient(): boolean {
+    return this.#labClient !== null;
+  }
+
+  /**
+   * A signed JWT, saved as the template that signs it again at run time — never as the signed
+   * value, which expires and names the audience of the relay it was made for.
+   */
+  jwt(token: string, template: 'seed' | 'jwt-bearer' | 'client-assertion', _name: string, count?: number): unknown {
     const d = decodeJwt(token);
     const spec: Obj = { template, key: 'signing_key' };
     this.secrets.signing_key ??= { file: 'signing-key.pem' };
     if (d.ok) {
       const { header, claims } = d.jwt;
       if (typeof header.alg === 'string') spec.alg = header.alg;
-      if (typeof header.kid === 'string') spec.kid = header.kid;
+      // A lab registration's kid is its key's thumbprint, the template's default: leave it out.
+      if (typeof header.kid === 'string' && !this.#labClient) spec.kid = header.kid;
       if (typeof claims.exp === 'number' && typeof claims.iat === 'number' && claims.exp > claims.iat) spec.lifetimeSec = claims.exp - claims.iat;
       const extra: Obj = {};
       for (const [k, v] of Object.entries(claims)) {
         if (['iat', 'exp', 'nbf', 'jti'].includes(k)) continue;
         if (k === 'sub' && template !== 'client-assertion' && typeof v === 'string') spec.subject = v;
-        else if (k === 'iss' && template !== 'client-assertion' && typeof v === 'string') spec.clientId = v;
+        else if (k === 'iss' && template !== 'client-assertion' && typeof v === 'string') spec.clientId = this.clientId(v);
         else if (k === 'aud' && template !== 'seed' && typeof v === 'string') spec.audience = this.url(v);
         else if (!(template === 'client-assertion' && ['iss', 'sub', 'aud'].includes(k))) extra[k] = v;
       }
@@ -222,14 +279,14 @@ class Exporter {
   headers(h: Record<string, string> | undefined): Record<string, unknown> | undefined {
     if (!h) return undefined;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(h)) out[k] = isSecretHeader(k) ? this.secret(k.toLowerCase().replace(/-/g, '_'), v) : v;
+    for (const [k, v] of Object.entries(h)) out[k] = isSecretHeader(k) || this.#names.some((n) => n.toLowerCase() === k.toLowerCase()) ? this.secret(k.toLowerCase().replace(/-/g, '_'), v) : v;
     return out;
   }
 
   params(p: Record<string, string> | undefined): Record<string, unknown> | undefined {
     if (!p) return undefined;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(p)) out[k] = isSecretField(k) ? this.secret(k, v) : v;
+    for (const [k, v] of Object.entries(p)) out[k] = isSecretField(k) || isSecretName(k, this.#names) ? this.secret(k, v) : v;
     return out;
   }
 
@@ -243,30 +300,51 @@ function compact(o: Obj): Obj {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
+/** The `lab-reg-…` client a flow against the lab uses, and its JWT's alg, if any. */
+function labRegistration(flow: FlowRequest, x: Exporter): { clientId: string; alg: string } | null {
+  const endpoint = (flow as unknown as Obj).tokenUrl ?? (flow as unknown as Obj).issuer;
+  if (typeof endpoint !== 'string' || !x.url(endpoint).startsWith('lab:')) return null;
+  const algOf = (jwt: string | undefined) => {
+    const d = jwt ? decodeJwt(jwt) : null;
+    return d?.ok && typeof d.jwt.header.alg === 'string' ? d.jwt.header.alg : 'RS256';
+  };
+  if (flow.kind === 'jwt-exchange' && flow.clientId.startsWith('lab-reg-')) return { clientId: flow.clientId, alg: algOf(flow.jwt) };
+  if (flow.kind === 'jwt-bearer') {
+    const d = decodeJwt(flow.assertion);
+    const iss = d.ok ? d.jwt.claims.iss : undefined;
+    if (typeof iss === 'string' && iss.startsWith('lab-reg-')) return { clientId: iss, alg: algOf(flow.assertion) };
+  }
+  if ('clientAuth' in flow && flow.clientAuth?.method === 'private_key_jwt' && flow.clientAuth.clientId.startsWith('lab-reg-')) {
+    return { clientId: flow.clientAuth.clientId, alg: algOf(flow.clientAuth.clientAssertions[0]) };
+  }
+  return null;
+}
+
 function exportFlow(flow: FlowRequest, x: Exporter): Obj {
   const out: Obj = { ...flow };
+  const reg = labRegistration(flow, x);
+  if (reg) x.useLabClient(reg.clientId, reg.alg);
   for (const k of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'url'] as const) {
     const v = (flow as unknown as Obj)[k];
-    if (typeof v === 'string') out[k] = x.url(v);
+    if (typeof v === 'string') out[k] = x.secretUrl(v);
   }
   if ('tls' in flow) out.tls = x.tls(flow.tls);
   if ('extraParams' in flow) out.extraParams = x.params(flow.extraParams);
-  if ('call' in flow && flow.call) out.call = compact({ ...flow.call, url: x.url(flow.call.url), headers: x.headers(flow.call.headers) });
+  if ('call' in flow && flow.call) out.call = compact({ ...flow.call, url: x.secretUrl(flow.call.url), headers: x.headers(flow.call.headers), body: x.body(flow.call.body) });
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
     if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
     else if (a.method === 'private_key_jwt') {
-      // Kept values stay a list, one secret each; otherwise one template signs `count` of them.
-      const clientAssertions = x.includeSecrets
-        ? a.clientAssertions.map((token) => x.secret('client_assertion', token))
-        : x.jwt(a.clientAssertions[0]!, 'client-assertion', 'client_assertions', a.clientAssertions.length);
-      out.clientAuth = { ...a, clientAssertions };
+      // One template signs `count` fresh assertions at run time.
+      const clientAssertions = x.jwt(a.clientAssertions[0]!, 'client-assertion', 'client_assertions', a.clientAssertions.length);
+      out.clientAuth = { ...a, clientId: x.clientId(a.clientId), clientAssertions };
     }
   }
   switch (flow.kind) {
     case 'jwt-exchange':
       out.jwt = x.jwt(flow.jwt, 'seed', 'jwt');
-      if (flow.clientSecret !== undefined) out.clientSecret = x.secret('client_secret', flow.clientSecret);
+      out.clientId = x.clientId(flow.clientId);
+      if (flow.clientSecret !== undefined) out.clientSecret = x.registersLabClient ? x.labClientSecret() : x.secret('client_secret', flow.clientSecret);
       break;
     case 'jwt-bearer':
       out.assertion = x.jwt(flow.assertion, 'jwt-bearer', 'assertion');
@@ -277,6 +355,7 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
     case 'api-key':
       out.apiKey = x.secret('api_key', flow.apiKey);
       out.headers = x.headers(flow.headers);
+      out.body = x.body(flow.body);
       break;
     default:
       break;
@@ -286,12 +365,12 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
 
 /** A flow or probe request as a scenario file. Secrets become references unless `includeSecrets`. */
 export function toScenario(request: { kind: 'flow'; flow: FlowRequest } | { kind: 'probe'; probe: ProbeRequest }, opts: ExportOptions): ScenarioFile {
-  const x = new Exporter(opts);
+  const x = new Exporter(opts, (request.kind === 'flow' ? request.flow.secretNames : request.probe.secretNames) ?? []);
   let body: Obj;
   if (request.kind === 'flow') body = exportFlow(request.flow, x);
   else {
     const p = request.probe;
-    body = compact({ ...p, url: x.url(p.url), headers: x.headers(p.headers), ...(p.client ? { client: { certificatePem: p.client.certificatePem, privateKeyPem: x.secret('client_key', p.client.privateKeyPem, 'file') } } : {}) });
+    body = compact({ ...p, url: x.secretUrl(p.url), headers: x.headers(p.headers), body: x.body(p.body), ...(p.client ? { client: { certificatePem: p.client.certificatePem, privateKeyPem: x.secret('client_key', p.client.privateKeyPem, 'file') } } : {}) });
   }
   return {
     version: SCENARIO_VERSION,

@@ -6,6 +6,7 @@ import type { RelayAddress } from '../relay/address.ts';
 import { RelayConnection } from '../relay/connection.svelte.ts';
 import { RunHistory } from '../runs/history.svelte.ts';
 import { RunsView } from '../runs/runs.svelte.ts';
+import { CheckSession } from '../check/check.svelte.ts';
 import { SHARE_PREFIX } from '../../../../shared/transcript/share-link.ts';
 
 /** The screens in the left navigation. New tools (JWT builder, token flows…) add theirs here. */
@@ -17,6 +18,7 @@ export const VIEWS = [
   { id: 'flows', title: 'Token flows' },
   { id: 'inbound', title: 'Inbound check' },
   { id: 'server-config', title: 'Server config' },
+  { id: 'check', title: 'Server check' },
   { id: 'runs', title: 'Runs' },
 ] as const;
 
@@ -37,6 +39,7 @@ export class Harness {
   readonly history: RunHistory;
   readonly runs: RunsView;
   view = $state<ViewId>('probe');
+  #check: CheckSession | null = null;
 
   constructor(address: RelayAddress, storage: Storage | null = null) {
     this.relay = new RelayConnection(address);
@@ -45,6 +48,12 @@ export class Harness {
     this.history = new RunHistory(storage);
     this.history.record(this.relay);
     this.runs = new RunsView(this.history);
+  }
+
+  /** The Server check screen's state, made when the screen first opens. */
+  get check(): CheckSession {
+    this.#check ??= new CheckSession(this.relay, this.keyring);
+    return this.#check;
   }
 
   /** Follows the URL hash so Back and bookmarks work; call once from the root component. */

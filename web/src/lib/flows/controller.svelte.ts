@@ -204,8 +204,14 @@ export class FlowsController {
     const kind = flowKindOf(request);
     if (!kind) throw new Error(`flow.kind "${String(request.kind)}" is not a flow this screen runs`);
     this.kind = kind;
-    const more = await loadFlow(this.forms[kind], request, this.#harness.keyring);
+    const form = this.forms[kind];
+    const more = await loadFlow(form, request, this.#harness.keyring);
     this.opened = scenario;
+    // A client the lab registers for the scenario's key: here, the one registered for this browser's key.
+    if (Object.values(scenario.secrets).some((src) => 'lab' in src && src.lab.startsWith('registered-client:'))) {
+      if (kind === 'jwt-exchange' || kind === 'jwt-bearer') await this.useBrowserClientForJwt(form);
+      else if (form.authMethod === 'private_key_jwt') form.clientId = (await this.browserClient(form.assertionAlg))?.clientId ?? '';
+    }
     return [...notes, ...more];
   }
 }

@@ -51,6 +51,8 @@ export class ProbeSession {
   url = $state('');
   method = $state<Method>('GET');
   headersText = $state('');
+  /** Header, form-field or query-parameter names the user marked secret. */
+  secretNamesText = $state('');
   body = $state('');
   /** PEM CAs to trust for the server; blank for the system store (and the lab CA for lab targets). */
   caPem = $state('');
@@ -101,6 +103,7 @@ export class ProbeSession {
       url: this.url,
       method: this.method,
       headersText: this.headersText,
+      secretNamesText: this.secretNamesText,
       body: this.body,
       caPem: this.caPem,
       verifyServer: this.verifyServer,

@@ -1,4 +1,4 @@
-import type { ProbeRequest } from '../../../../shared/protocol.ts';
+import { FIELD_LIMITS, type ProbeRequest } from '../../../../shared/protocol.ts';
 import { pemBlocks } from '../keys/pem.ts';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -46,6 +46,17 @@ export interface ProbeInput {
   verifyServer?: boolean;
   /** False: do not trust the lab's server CA for lab targets. */
   trustLab?: boolean;
+  /** Header, form-field or query-parameter names to treat as secret, separated by commas or spaces. */
+  secretNamesText?: string;
+}
+
+/** "X-Partner-Key, pin": names the relay masks and scrubs like its built-in secret names. */
+export function parseSecretNames(text: string): Parsed<string[]> {
+  const names = text.split(/[\s,]+/).filter(Boolean);
+  if (names.length > FIELD_LIMITS.secretNames) return { ok: false, message: `At most ${FIELD_LIMITS.secretNames} secret names.` };
+  const bad = names.find((n) => n.length > FIELD_LIMITS.secretName || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(n));
+  if (bad !== undefined) return { ok: false, message: `"${bad.slice(0, 40)}" is not a header, field or parameter name (letters, digits and -_.; at most ${FIELD_LIMITS.secretName} characters).` };
+  return { ok: true, value: names };
 }
 
 /** Only the CERTIFICATE blocks of a pasted bundle; anything else in it is refused by name. */
@@ -72,5 +83,8 @@ export function buildProbeRequest(input: ProbeInput): Parsed<ProbeRequest> {
   if (ca.value) probe.caPem = ca.value;
   if (input.verifyServer === false) probe.verifyServer = false;
   if (input.trustLab === false) probe.trustLab = false;
+  const secretNames = parseSecretNames(input.secretNamesText ?? '');
+  if (!secretNames.ok) return secretNames;
+  if (secretNames.value.length) probe.secretNames = secretNames.value;
   return { ok: true, value: probe };
 }

@@ -18,11 +18,18 @@ export interface RunHandlers {
   onLost(reason: string): void;
 }
 
+/** The events of one server check (docs/server-check.md), in order; hears if the connection drops. */
+export interface CheckHandlers {
+  onEvent(event: Extract<ServerMessage, { type: 'check.started' | 'check.step' | 'check.case' | 'check.finished' }>): void;
+  onLost(reason: string): void;
+}
+
 interface Pending {
   resolve(message: ServerMessage): void;
   reject(error: RelayError): void;
   timer: ReturnType<typeof setTimeout>;
   run?: RunHandlers;
+  check?: CheckHandlers;
 }
 
 const RELAY_LIMITS = {
@@ -54,6 +61,7 @@ export class RelayConnection {
   #welcomed = false;
   #pending = new Map<string, Pending>();
   #runs = new Map<string, RunHandlers>();
+  #checks = new Map<string, CheckHandlers>();
   #adopters = new Set<(started: Extract<ServerMessage, { type: 'run.started' }>) => RunHandlers | null>();
   #seq = 0;
   #runObservers = new Set<(event: RunEvent) => void>();
@@ -129,6 +137,13 @@ export class RelayConnection {
     return reply.runId;
   }
 
+  /** Starts a server check; resolves with its id (cancel it with cancelRun) once accepted. Events go to `check`. */
+  async startCheck(message: Extract<ClientMessage, { type: 'check.start' }>, check: CheckHandlers): Promise<string> {
+    const reply = await this.#request(message, undefined, check);
+    if (reply.type !== 'check.started') throw new RelayError('internal', `the relay answered check.start with ${reply.type}`);
+    return reply.checkId;
+  }
+
   /** Any other request with a single reply (matched by id). Rejects with the relay's error. */
   request(message: ClientMessage): Promise<ServerMessage> {
     return this.#request(message);
@@ -169,7 +184,7 @@ export class RelayConnection {
     this.#socket.send(JSON.stringify(message));
   }
 
-  #request(message: ClientMessage, run?: RunHandlers): Promise<ServerMessage> {
+  #request(message: ClientMessage, run?: RunHandlers, check?: CheckHandlers): Promise<ServerMessage> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(message.id);
@@ -177,6 +192,7 @@ export class RelayConnection {
       }, RELAY_LIMITS.replyTimeoutMs);
       const pending: Pending = { resolve, reject, timer };
       if (run) pending.run = run;
+      if (check) pending.check = check;
       this.#pending.set(message.id, pending);
       try {
         this.#send(message);
@@ -254,6 +270,23 @@ export class RelayConnection {
         this.#runs.get(message.runId)?.onEvent(message);
         this.#runs.delete(message.runId);
         return;
+      case 'check.started': {
+        const pending = this.#settle(message.id);
+        if (pending?.check) {
+          this.#checks.set(message.checkId, pending.check);
+          pending.check.onEvent(message);
+        }
+        pending?.resolve(message);
+        return;
+      }
+      case 'check.step':
+      case 'check.case':
+        this.#checks.get(message.checkId)?.onEvent(message);
+        return;
+      case 'check.finished':
+        this.#checks.get(message.checkId)?.onEvent(message);
+        this.#checks.delete(message.checkId);
+        return;
       case 'error': {
         const pending = message.id === undefined ? undefined : this.#settle(message.id);
         if (pending) pending.reject(new RelayError(message.code, message.message));
@@ -279,6 +312,10 @@ export class RelayConnection {
     for (const [runId, run] of this.#runs) {
       run.onLost(`${lost} during the run; its last steps may be missing.`);
       this.#runs.delete(runId);
+    }
+    for (const [checkId, check] of this.#checks) {
+      check.onLost(`${lost} during the check; the cases still running were not judged.`);
+      this.#checks.delete(checkId);
     }
     if (this.status === 'refused') return;
 

@@ -40,6 +40,7 @@ function describeSource(name: string, source: SecretSource | undefined): string 
   if ('env' in source) return `"${name}" comes from the environment variable ${source.env} when run headless: enter it here.`;
   if ('file' in source) return `"${name}" comes from the file ${source.file} when run headless: enter it here.`;
   if ('lab' in source) {
+    if (source.lab.startsWith('registered-')) return `"${name}" is the ${source.lab.startsWith('registered-client:') ? 'client id' : 'client secret'} the lab registers for the scenario's key when run headless; here, this browser's own key is registered with the lab instead.`;
     if (source.lab.startsWith('refresh-token:')) return `"${name}" is a refresh token the lab issues to the command line; here, get one by running the authorization code flow, or paste yours.`;
     return `"${name}" is the lab's ${source.lab}, which only the command line reads; this browser uses its own key or certificate instead.`;
   }

@@ -62,6 +62,7 @@ const LABELS: Record<string, string> = {
   status: 'HTTP status',
   body: 'Body',
   truncated: 'Body truncated',
+  bodyNote: 'Body shown',
   timings: 'Timings',
   error: 'Error',
   code: 'Error code',
