@@ -144,3 +144,17 @@ test('--resource: a bound token against the lab API that ignores the binding: ca
     assert.ok(!text.includes(token.split('.')[2]!) && !text.includes(keyBody.slice(0, 32)) && !text.includes('PRIVATE KEY'), 'no token, no key');
   }
 });
+
+test('canary: a client secret the server refuses appears nowhere — not in the verdicts, the evidence, the JSON or the report', async () => {
+  const canary = `CANARYSECRET${Math.random().toString(16).slice(2)}`;
+  const file = join(dir, 'canary-secret.txt');
+  await writeFile(file, canary, { mode: 0o600 });
+  const report = join(dir, 'canary.html');
+  const args = ['check', '--jwt', 'exchange', `${lab.tokens!.issuer}/exchange`, '--client-id', 'lab-seed', '--client-secret-file', file, '--key', keyFile, ...kid(), '--ca', caFile];
+  const r = await harness([...args, '--report', report]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /✗ NOT ENFORCED {2}valid {18}the server refused it \(HTTP 401 invalid_client\)/);
+  const json = await harness([...args, '--json']);
+  for (const text of [r.stdout, r.stderr, json.stdout, json.stderr, await readFile(report, 'utf8')]) assert.ok(!text.includes(canary), 'the canary secret leaked');
+  assertNoSecrets(r.stdout, json.stdout);
+});
