@@ -125,6 +125,11 @@ export type ClientMessage =
   | { type: 'inbound.stop'; id: string; listenerId: string }
   | { type: 'flow.start'; id: string; flow: FlowRequest }
   | { type: 'run.cancel'; id: string; runId: string }
+  /**
+   * The browser window this session sent to sign in is done (it shows the relay's "redirect
+   * ignored" page): if the run has seen only ignored redirects, none other is coming — end it now.
+   */
+  | { type: 'run.settle'; id: string; runId: string }
   | { type: 'lab.sign'; id: string; csrPem: string }
   | ({ type: 'lab.register'; id: string } & LabRegistration)
   /** A JWKS fetched by the relay (https, or a lab endpoint), for verifying a token in the browser. */
@@ -483,7 +488,8 @@ export function parseClientMessage(text: string): ClientMessage {
     case 'flow.start':
       return { type: 'flow.start', id, flow: parseFlowRequest(raw.flow, id) };
     case 'run.cancel':
-      return { type: 'run.cancel', id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id) };
+    case 'run.settle':
+      return { type: raw.type, id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id) };
     case 'lab.sign':
       return { type: 'lab.sign', id, csrPem: str(raw, 'csrPem', FIELD_LIMITS.pem, '', id) };
     case 'lab.register':

@@ -2,17 +2,22 @@
 // With --new-ca DIR it makes a test CA and writes what to install on the server; with the CA's
 // files it runs every case against the server, prints each verdict and the grade, and exits 0
 // only when the grade is at least --require (default A). 2: bad input, nothing was sent.
+// `harness check --jwt KIND TOKEN_URL …` is the JWT / token-endpoint check, same output and codes.
 import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GRADES, type Grade } from '../../shared/check/cases.ts';
-import type { CheckCaseResult } from '../../shared/check/messages.ts';
+import type { CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError, type MtlsCheckRequest, type TestCaPems } from '../../shared/check/request.ts';
 import { checkReportHtml } from '../../shared/check/report.ts';
 import { validateLimits } from '../defaults.ts';
 import { installKit, prepareCheck } from '../check/prepare.ts';
 import { runCheck } from '../check/run-check.ts';
+import { runJwtCheck } from '../check/jwt-check.ts';
+import { runResourceCheck } from '../check/resource-check.ts';
+import type { JwtCheckKind } from '../../shared/check/jwt-cases.ts';
+import type { JwtCheckRequest } from '../../shared/check/jwt-request.ts';
 import { makeTestCa } from '../check/test-ca.ts';
 import { runEnvironment } from '../transcripts/environment.ts';
 import type { Io } from './run.ts';
@@ -20,7 +25,17 @@ import type { Io } from './run.ts';
 const USAGE = `usage: harness check URL (--cn NAME | --san DNSNAME) [--depth N]
          (--new-ca DIR | --root F --root-key F --intermediate F --intermediate-key F)
          [--ca FILE] [--require GRADE] [--install DIR] [--report OUT.html] [--json]
+       harness check --jwt exchange|jwt-bearer|private-key-jwt TOKEN_URL --client-id ID --key KEY.pem
+         [--client-secret-file F] [--kid K] [--aud A] [--iss I] [--sub S]
+         [--ca FILE] [--require GRADE] [--report OUT.html] [--json]
+       harness check --resource API_URL --token-file F [--cert F --cert-key F]
+         [--ca FILE] [--require GRADE] [--report OUT.html] [--json]
 `;
+
+const JWT_KINDS: Record<string, JwtCheckKind> = { exchange: 'exchange', 'jwt-bearer': 'jwt-bearer', 'private-key-jwt': 'private_key_jwt' };
+const MTLS_ONLY = ['cn', 'san', 'new-ca', 'root', 'root-key', 'intermediate', 'intermediate-key', 'install'] as const;
+const JWT_ONLY = ['client-id', 'client-secret-file', 'key', 'kid', 'aud', 'iss', 'sub'] as const;
+const RESOURCE_ONLY = ['token-file', 'cert', 'cert-key'] as const;
 
 const VERDICT_WORD: Record<CheckCaseResult['verdict'], string> = { enforced: '✓ enforced    ', not_enforced: '✗ NOT ENFORCED', inconclusive: '? inconclusive' };
 
@@ -88,6 +103,18 @@ export async function check(argv: string[], io: Io): Promise<number> {
         install: { type: 'string' },
         report: { type: 'string' },
         json: { type: 'boolean', default: false },
+        jwt: { type: 'string' },
+        'client-id': { type: 'string' },
+        'client-secret-file': { type: 'string' },
+        key: { type: 'string' },
+        kid: { type: 'string' },
+        aud: { type: 'string' },
+        iss: { type: 'string' },
+        sub: { type: 'string' },
+        resource: { type: 'boolean', default: false },
+        'token-file': { type: 'string' },
+        cert: { type: 'string' },
+        'cert-key': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -95,6 +122,11 @@ export async function check(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   try {
+    if (values.jwt !== undefined && values.resource) throw new Usage('--jwt checks a token endpoint, --resource an API: one at a time');
+    if (values.jwt !== undefined) return await jwtCheck(values, positionals, io);
+    if (values.resource) return await resourceCheck(values, positionals, io);
+    const jwtOnly = [...JWT_ONLY, ...RESOURCE_ONLY].filter((o) => values[o] !== undefined);
+    if (jwtOnly.length) throw new Usage(`--${jwtOnly.join(', --')} belong to the JWT check: add --jwt exchange|jwt-bearer|private-key-jwt (or --resource)`);
     const url = positionals[0];
     if (!url || positionals.length > 1) throw new Usage('give exactly one https:// URL to check');
     if (!!values.cn === !!values.san) throw new Usage('give the subject rule the server enforces: --cn NAME or --san DNSNAME (one of them)');
@@ -144,20 +176,7 @@ export async function check(argv: string[], io: Io): Promise<number> {
         else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(22)} ${c.reason}\n`);
       },
     });
-    if (values.json) io.stdout(`${JSON.stringify({ type: 'check.finished', report: { ...report, cases: report.cases.map((c) => ({ ...c, steps: undefined })) } })}\n`);
-    else {
-      for (const c of report.cases.filter((x) => x.verdict === 'not_enforced')) {
-        io.stdout(`\n${c.caseId}: ${c.fix.text}\n  fix (Apache): ${c.fix.apache.join(' · ')}\n  fix (nginx):  ${c.fix.nginx.join(' · ')}\n`);
-      }
-      io.stdout(`\n${report.summary}\n`);
-    }
-    if (values.report) {
-      await writeFile(String(values.report), checkReportHtml(report, runEnvironment(), 'cli'));
-      io.stderr(`Report written to ${String(values.report)}\n`);
-    }
-    const ok = report.grade !== null && GRADES.indexOf(report.grade) <= GRADES.indexOf(require);
-    if (!ok) io.stderr(`harness check: grade ${report.grade ?? 'none'} is below the required ${require}\n`);
-    return ok ? 0 : 1;
+    return await finish(report, values, io, 'probe', (c) => `${c.fix.text}\n  fix (Apache): ${c.fix.apache.join(' · ')}\n  fix (nginx):  ${c.fix.nginx.join(' · ')}`);
   } catch (err) {
     if (err instanceof Usage || err instanceof CheckInputError) {
       io.stderr(`harness check: ${err.message}\n`);
@@ -165,4 +184,91 @@ export async function check(argv: string[], io: Io): Promise<number> {
     }
     throw err;
   }
+}
+
+/** What the two modes print the same way: each case as it is judged, the fixes, the summary, the report, the exit code. */
+async function finish(report: CheckReport, values: Record<string, string | boolean | undefined>, io: Io, kind: 'probe' | 'flow', fixLines: (c: CheckCaseResult) => string): Promise<number> {
+  const require = String(values.require).toUpperCase() as Grade;
+  if (values.json) io.stdout(`${JSON.stringify({ type: 'check.finished', report: { ...report, cases: report.cases.map((c) => ({ ...c, steps: undefined })) } })}\n`);
+  else {
+    for (const c of report.cases.filter((x) => x.verdict === 'not_enforced')) io.stdout(`\n${c.caseId}: ${fixLines(c)}\n`);
+    io.stdout(`\n${report.summary}\n`);
+  }
+  if (values.report) {
+    await writeFile(String(values.report), checkReportHtml(report, runEnvironment(), 'cli', kind));
+    io.stderr(`Report written to ${String(values.report)}\n`);
+  }
+  const ok = report.grade !== null && GRADES.indexOf(report.grade) <= GRADES.indexOf(require);
+  if (!ok) io.stderr(`harness check: grade ${report.grade ?? 'none'} is below the required ${require}\n`);
+  return ok ? 0 : 1;
+}
+
+/** `harness check --jwt KIND TOKEN_URL …`: every assertion case against the token endpoint. */
+async function jwtCheck(values: Record<string, string | boolean | undefined>, positionals: string[], io: Io): Promise<number> {
+  const kind = JWT_KINDS[String(values.jwt)];
+  if (!kind) throw new Usage(`--jwt must be one of ${Object.keys(JWT_KINDS).join(', ')}`);
+  const mtlsOnly = [...MTLS_ONLY, ...RESOURCE_ONLY].filter((o) => values[o] !== undefined);
+  if (mtlsOnly.length) throw new Usage(`--${mtlsOnly.join(', --')} belong to another check, not --jwt`);
+  const url = positionals[0];
+  if (!url || positionals.length > 1) throw new Usage('give exactly one https:// token endpoint URL to check');
+  const require = String(values.require).toUpperCase() as Grade;
+  if (!GRADES.includes(require)) throw new Usage(`--require must be one of ${GRADES.join(', ')}`);
+  if (!values['client-id']) throw new Usage('give the client id registered at the server: --client-id ID');
+  if (!values.key) throw new Usage('give the private key whose public key the server has registered: --key KEY.pem');
+  if (kind === 'exchange' && !values['client-secret-file']) throw new Usage('the exchange sends client_secret: give it in a file with --client-secret-file F (never on the command line)');
+  // A secret file's trailing newline is not part of the secret.
+  const secret = values['client-secret-file'] ? (await readPem(String(values['client-secret-file']), 'client secret file')).replace(/\r?\n$/, '') : undefined;
+  const req: JwtCheckRequest = {
+    kind,
+    tokenUrl: url,
+    clientId: String(values['client-id']),
+    privateKeyPem: await readPem(String(values.key), 'private key'),
+    ...(secret !== undefined ? { clientSecret: secret } : {}),
+    ...(values.kid !== undefined ? { kid: String(values.kid) } : {}),
+    ...(values.aud !== undefined ? { audience: String(values.aud) } : {}),
+    ...(values.iss !== undefined ? { issuer: String(values.iss) } : {}),
+    ...(values.sub !== undefined ? { subject: String(values.sub) } : {}),
+    ...(values.ca ? { caPem: await readPem(String(values.ca), 'CA bundle') } : {}),
+  };
+  if (!values.json) io.stdout(`JWT check ${url} — ${kind}, client ${req.clientId}\n`);
+  const report = await runJwtCheck(req, {
+    limits: validateLimits(),
+    onStarted: (cases) => {
+      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
+    },
+    onCase: (c) => {
+      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
+      else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(22)} ${c.reason}\n`);
+    },
+  });
+  return finish(report, values, io, 'flow', (c) => c.fix.text);
+}
+
+/** `harness check --resource API_URL --token-file F …`: the API's half — tampered, unsigned, mis-bound tokens. */
+async function resourceCheck(values: Record<string, string | boolean | undefined>, positionals: string[], io: Io): Promise<number> {
+  const other = [...MTLS_ONLY, ...JWT_ONLY].filter((o) => values[o] !== undefined);
+  if (other.length) throw new Usage(`--${other.join(', --')} belong to another check, not --resource`);
+  const url = positionals[0];
+  if (!url || positionals.length > 1) throw new Usage('give exactly one https:// URL of the protected resource to check');
+  const require = String(values.require).toUpperCase() as Grade;
+  if (!GRADES.includes(require)) throw new Usage(`--require must be one of ${GRADES.join(', ')}`);
+  if (!values['token-file']) throw new Usage('give the access token in a file: --token-file F (never on the command line)');
+  if (!values.cert !== !values['cert-key']) throw new Usage('--cert and --cert-key go together (the certificate a bound token was issued to)');
+  const report = await runResourceCheck({
+    url,
+    accessToken: (await readPem(String(values['token-file']), 'access token file')).trim(),
+    ...(values.cert ? { client: { certificatePem: await readPem(String(values.cert), 'certificate'), privateKeyPem: await readPem(String(values['cert-key']), 'certificate key') } } : {}),
+    ...(values.ca ? { caPem: await readPem(String(values.ca), 'CA bundle') } : {}),
+  }, {
+    limits: validateLimits(),
+    onStarted: (cases) => {
+      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
+      else io.stdout(`Resource check ${url}\n`);
+    },
+    onCase: (c) => {
+      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
+      else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(26)} ${c.reason}\n`);
+    },
+  });
+  return finish(report, values, io, 'probe', (c) => c.fix.text);
 }

@@ -158,7 +158,7 @@ export class FlowRun {
     const jwts: Record<string, unknown> = {};
     let malformed: string | undefined;
     for (const j of opts.jwts ?? []) {
-      const d = decodeJwt(j.token);
+      const d = decodeJwt(j.token, { allowUnsigned: this.ctx.sendUnsignedJwts === true });
       if (d.ok) jwts[j.label] = decodedForDisplay(d.jwt);
       else {
         jwts[j.label] = { problem: d.code, message: d.message };

@@ -39,6 +39,11 @@ export interface FlowContext {
   openAuthorizationUrl?(url: string): void;
   /** The flow only waits for a person (true) or works again (false); the session lends its run slot meanwhile. */
   onWaiting?(waiting: boolean): void;
+  /**
+   * Send unsigned JWTs (alg none) instead of stopping at the inputs step. Only the server check
+   * sets it, to prove the server refuses them; the protocol cannot.
+   */
+  sendUnsignedJwts?: boolean;
 }
 
 export interface FlowResult {

@@ -11,8 +11,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { createHash, randomBytes, timingSafeEqual, webcrypto } from 'node:crypto';
-import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, importX509, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createHash, createPublicKey, randomBytes, timingSafeEqual, webcrypto, type JsonWebKey as NodeJwk } from 'node:crypto';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, importX509, jwtVerify, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTVerifyOptions } from 'jose';
 import type { LabTarget } from '../../shared/protocol.ts';
 import type { LabRegistration } from '../../shared/flows/flow-request.ts';
 import type { Jwks, PublicJwk } from '../../shared/jwt/keys.ts';
@@ -128,6 +128,23 @@ interface Tenant {
   alterState?: boolean;
   /** The first access token of each authorization is revoked at the API (a 401 the client must recover from). */
   revokeFirstToken?: boolean;
+  /** Training switches for the JWT check: each makes one weakness of assertion checking real. */
+  jwt?: JwtWeakness;
+  /** The tenant's API (/t/<name>/api/resource) reads the token's claims without verifying its signature. */
+  apiSkipsSignature?: boolean;
+  /** The tenant's API ignores the certificate binding (cnf x5t#S256) of the tokens it is shown. */
+  apiIgnoresBinding?: boolean;
+}
+
+interface JwtWeakness {
+  acceptAlgNone?: true;
+  skipExp?: true;
+  ignoreAud?: true;
+  forgetJti?: true;
+  /** HS256 verified with the registered public key's PEM as the HMAC secret (algorithm confusion). */
+  acceptHmacWithPublicKey?: true;
+  ignoreCrit?: true;
+  trustEmbeddedJwk?: true;
 }
 
 const TENANTS: Tenant[] = [
@@ -138,6 +155,16 @@ const TENANTS: Tenant[] = [
   { name: 'short-tokens', prefix: '/t/short-tokens', title: 'Lab issuer with 2-second access tokens', shortTokens: true, expect: 'Access tokens live 2 s → access_token_short_lived; the flow refreshes before calling.' },
   { name: 'altered-state', prefix: '/t/altered-state', title: 'Lab issuer that alters state', alterState: true, expect: 'Authorization code: the redirect comes back with another state → state_mismatch.' },
   { name: 'revoked-token', prefix: '/t/revoked-token', title: 'Lab issuer whose first access token is revoked', revokeFirstToken: true, expect: 'Authorization code: the API answers 401 to the first access token; the flow refreshes and retries once → passes, noting api_token_rejected.' },
+  // Each JWT weakness, for the JWT check (docs/server-check.md): /token and /exchange of the tenant.
+  { name: 'jwt-alg-none', prefix: '/t/jwt-alg-none', title: 'Lab issuer that accepts alg none', jwt: { acceptAlgNone: true }, expect: 'JWT check: accepts unsigned assertions → alg_none not enforced.' },
+  { name: 'jwt-no-exp', prefix: '/t/jwt-no-exp', title: 'Lab issuer that skips exp', jwt: { skipExp: true }, expect: 'JWT check: neither requires nor checks exp, nor the lifetime → expired, long_lifetime, missing_exp not enforced.' },
+  { name: 'jwt-any-aud', prefix: '/t/jwt-any-aud', title: 'Lab issuer that ignores aud', jwt: { ignoreAud: true }, expect: 'JWT check: any audience → wrong_aud not enforced.' },
+  { name: 'jwt-no-jti', prefix: '/t/jwt-no-jti', title: 'Lab issuer that never remembers jti', jwt: { forgetJti: true }, expect: 'JWT check: the same assertion works twice → replayed_jti not enforced.' },
+  { name: 'jwt-hmac-confusion', prefix: '/t/jwt-hmac-confusion', title: 'Lab issuer open to algorithm confusion', jwt: { acceptHmacWithPublicKey: true }, expect: 'JWT check: HS256 keyed with the registered public key → hs256_public_key not enforced.' },
+  { name: 'jwt-ignore-crit', prefix: '/t/jwt-ignore-crit', title: 'Lab issuer that ignores crit', jwt: { ignoreCrit: true }, expect: 'JWT check: unknown critical headers pass → unknown_crit not enforced.' },
+  { name: 'jwt-embedded-jwk', prefix: '/t/jwt-embedded-jwk', title: 'Lab issuer that trusts an embedded jwk', jwt: { trustEmbeddedJwk: true }, expect: 'JWT check: verifies with the key in the jwk header → embedded_jwk not enforced.' },
+  { name: 'api-unverified', prefix: '/t/api-unverified', title: 'Lab API that does not verify signatures', apiSkipsSignature: true, expect: 'Resource check of /t/api-unverified/api/resource: tampered and alg none tokens pass → tampered, alg_none not enforced.' },
+  { name: 'api-unbound', prefix: '/t/api-unbound', title: 'Lab API that ignores certificate binding', apiIgnoresBinding: true, expect: 'Resource check of /t/api-unbound/api/resource with a bound token: no or another certificate passes → bound_without_certificate, bound_other_certificate not enforced.' },
 ];
 
 // ---- persisted keys ---------------------------------------------------------------------------
@@ -397,39 +424,67 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
 
   // ---- JWT checks (assertions and jwt_token)
 
-  const verifyClientJwt = async (token: string, client: LabClient, audiences: string[] | null, kind: string, fail: (reason: string) => Refusal) => {
+  /**
+   * Verifies an assertion or jwt_token with the client's registered keys: alg allow-list, kid,
+   * signature, exp required, nbf, iat, aud, crit, lifetime. A tenant's `jwt` switches loosen one
+   * check each. `audiences` null: no audience check; `optionalAud`: checked only when present
+   * (the seed's jwt_token carries none).
+   */
+  const verifyClientJwt = async (token: string, client: LabClient, audiences: string[] | null, kind: string, fail: (reason: string) => Refusal, t: Tenant, optionalAud = false) => {
     if (!client.jwks?.keys.length) throw fail(`${client.clientId} has no registered keys`);
+    const weak = t.jwt ?? {};
     let header;
+    let claims;
     try {
       header = decodeProtectedHeader(token);
+      claims = decodeJwt(token);
     } catch {
       throw fail(`the ${kind} is not a JWT`);
     }
-    if (!header.alg || !SIGNING_ALGS.includes(header.alg)) throw fail(`${kind} alg ${String(header.alg)} is not accepted`);
+    const alg = String(header.alg);
+    const algOk = SIGNING_ALGS.includes(alg) || (weak.acceptAlgNone && alg === 'none') || (weak.acceptHmacWithPublicKey && alg === 'HS256');
+    if (!algOk) throw fail(`${kind} alg ${alg} is not accepted`);
+    const checkAud = audiences && !weak.ignoreAud && !(optionalAud && claims.aud === undefined);
+    // Skipping exp: judge the other claims at a moment before an exp that passed.
+    const expPast = weak.skipExp && typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now();
+    const options: JWTVerifyOptions = {
+      algorithms: SIGNING_ALGS,
+      clockTolerance: LAB_TOKEN_DEFAULTS.clockToleranceSec,
+      requiredClaims: weak.skipExp ? [] : ['exp'],
+      ...(checkAud ? { audience: audiences } : {}),
+      ...(weak.ignoreCrit && Array.isArray(header.crit) ? { crit: Object.fromEntries(header.crit.map((name) => [name, true])) } : {}),
+      ...(expPast ? { currentDate: new Date((claims.exp! - 1) * 1000) } : {}),
+    };
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, createLocalJWKSet(client.jwks as { keys: JWK[] }), {
-        algorithms: SIGNING_ALGS,
-        clockTolerance: LAB_TOKEN_DEFAULTS.clockToleranceSec,
-        requiredClaims: ['exp'],
-        ...(audiences ? { audience: audiences } : {}),
-      }));
+      if (alg === 'none') {
+        ({ payload } = UnsecuredJWT.decode(token, options));
+      } else if (alg === 'HS256') {
+        const jwk = client.jwks.keys.find((k) => !header.kid || k.kid === header.kid) ?? client.jwks.keys[0]!;
+        const pem = createPublicKey({ key: jwk as unknown as NodeJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+        ({ payload } = await jwtVerify(token, new TextEncoder().encode(pem), { ...options, algorithms: ['HS256'] }));
+      } else if (weak.trustEmbeddedJwk && header.jwk) {
+        ({ payload } = await jwtVerify(token, EmbeddedJWK, options));
+      } else {
+        ({ payload } = await jwtVerify(token, createLocalJWKSet(client.jwks as { keys: JWK[] }), options));
+      }
     } catch (err) {
       const code = (err as { code?: string }).code;
       throw fail(`${kind}: ${code === 'ERR_JWKS_NO_MATCHING_KEY' ? `kid ${String(header.kid)} is not a registered key` : (err as Error).message}`);
     }
     const now = Date.now() / 1000;
     const iat = typeof payload.iat === 'number' ? payload.iat : now;
-    if (payload.exp! - iat > LAB_TOKEN_DEFAULTS.maxAssertionSec + LAB_TOKEN_DEFAULTS.clockToleranceSec) throw fail(`${kind} lives ${Math.round(payload.exp! - iat)} s, over ${LAB_TOKEN_DEFAULTS.maxAssertionSec} s`);
+    if (!weak.skipExp && payload.exp! - iat > LAB_TOKEN_DEFAULTS.maxAssertionSec + LAB_TOKEN_DEFAULTS.clockToleranceSec) throw fail(`${kind} lives ${Math.round(payload.exp! - iat)} s, over ${LAB_TOKEN_DEFAULTS.maxAssertionSec} s`);
     if (iat > now + 60) throw fail(`${kind} iat is in the future`);
     return payload;
   };
 
-  const replayCheck = (iss: string, jti: unknown, required: boolean, fail: (reason: string) => Refusal) => {
+  const replayCheck = (iss: string, jti: unknown, required: boolean, fail: (reason: string) => Refusal, t: Tenant) => {
     if (typeof jti !== 'string' || !jti) {
       if (required) throw fail('jti is required');
       return;
     }
+    if (t.jwt?.forgetJti) return;
     const key = `${iss} ${jti}`;
     if (seenJti.has(key)) throw fail(`jti ${jti} was used before`);
     seenJti.set(key, Date.now());
@@ -485,9 +540,9 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
         break;
       case 'private_key_jwt': {
         const assertion = form.get('client_assertion')!;
-        const payload = await verifyClientJwt(assertion, client, [tokenUrl, issuerOf(t)], 'client assertion', invalidClient);
+        const payload = await verifyClientJwt(assertion, client, [tokenUrl, issuerOf(t)], 'client assertion', invalidClient, t);
         if (payload.iss !== clientId) throw invalidClient('client assertion iss is not the client_id');
-        replayCheck(clientId, payload.jti, true, invalidClient);
+        replayCheck(clientId, payload.jti, true, invalidClient, t);
         break;
       }
       case 'tls_client_auth':
@@ -533,9 +588,9 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
       const issuerClient = typeof iss === 'string' ? clients.get(iss) : undefined;
       if (!issuerClient?.jwks) throw invalidGrant(`iss ${String(iss)} is not a trusted issuer`);
       if (client && client.clientId !== issuerClient.clientId) throw invalidGrant('the assertion was issued by another client');
-      const payload = await verifyClientJwt(assertion, issuerClient, [tokenUrl, issuerOf(t)], 'assertion', invalidGrant);
+      const payload = await verifyClientJwt(assertion, issuerClient, [tokenUrl, issuerOf(t)], 'assertion', invalidGrant, t);
       if (typeof payload.sub !== 'string') throw invalidGrant('the assertion has no sub');
-      replayCheck(issuerClient.clientId, payload.jti, false, invalidGrant);
+      replayCheck(issuerClient.clientId, payload.jti, false, invalidGrant, t);
       return send(res, 200, await issueTokens(t, issuerClient, { sub: payload.sub, scope: scopeOf(form.get('scope')), refresh: 'none' }));
     }
     const client = await authenticate(req, form, t, tokenUrl);
@@ -597,26 +652,29 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
     if (!equalSecret(form.get('client_secret') ?? '', client.secret)) throw invalidClient('wrong client secret');
     const jwt = form.get('jwt_token');
     if (!jwt) throw new Refusal(400, 'invalid_request', "missing required parameter 'jwt_token'", 'no jwt_token');
-    const payload = await verifyClientJwt(jwt, client, null, 'jwt_token', invalidGrant);
+    // The seed's jwt_token carries no aud; one that does must name this server.
+    const payload = await verifyClientJwt(jwt, client, [`${issuerOf(t)}/exchange`, `${issuerOf(t)}/token`, issuerOf(t)], 'jwt_token', invalidGrant, t, true);
     if (payload.iss !== client.clientId) throw invalidGrant('jwt_token iss is not the client_id');
     if (typeof payload.sub !== 'string') throw invalidGrant('jwt_token has no sub');
+    replayCheck(client.clientId, payload.jti, false, invalidGrant, t);
     return send(res, 200, await issueTokens(t, client, { sub: payload.sub, scope: '', refresh: 'none' }));
   };
 
-  const resourceEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const resourceEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, t: Tenant) => {
     const challenge = (error: string, description: string) => send(res, 401, { error, error_description: description }, { 'www-authenticate': `Bearer realm="harness-lab", error="${error}", error_description="${description}"` });
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!m) return send(res, 401, { error: 'invalid_request', error_description: 'no Bearer token' }, { 'www-authenticate': 'Bearer realm="harness-lab"' });
     let payload;
     try {
-      ({ payload } = await jwtVerify(m[1]!, createLocalJWKSet({ keys: [serverPublic as JWK] }), { algorithms: ['RS256'], audience: `${origin}/api` }));
+      if (t.apiSkipsSignature) payload = decodeJwt(m[1]!); // the weakness: claims read, never verified
+      else ({ payload } = await jwtVerify(m[1]!, createLocalJWKSet({ keys: [serverPublic as JWK] }), { algorithms: ['RS256'], audience: `${origin}/api` }));
     } catch (err) {
       return challenge('invalid_token', (err as { code?: string }).code === 'ERR_JWT_EXPIRED' ? 'the access token expired' : 'the access token is not valid here');
     }
     if (typeof payload.iss !== 'string' || !TENANTS.some((t) => issuerOf(t) === payload.iss)) return challenge('invalid_token', 'unknown issuer');
     if (typeof payload.jti === 'string' && revokedJti.has(payload.jti)) return challenge('invalid_token', 'the access token was revoked');
     const bound = (payload.cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
-    if (bound !== undefined && bound !== peerThumbprint(req.socket as TLSSocket)) return challenge('invalid_token', 'the token is bound to another client certificate');
+    if (bound !== undefined && !t.apiIgnoresBinding && bound !== peerThumbprint(req.socket as TLSSocket)) return challenge('invalid_token', 'the token is bound to another client certificate');
     return send(res, 200, { ok: true, message: 'Access token accepted by the harness lab.', sub: payload.sub, client_id: payload.client_id, scope: payload.scope ?? null, certificateBound: bound !== undefined });
   };
 
@@ -687,7 +745,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
         case 'GET /api/resource':
         case 'POST /api/resource':
           req.resume();
-          return await resourceEndpoint(req, res);
+          return await resourceEndpoint(req, res, t);
         case 'GET /api/key-resource':
         case 'POST /api/key-resource':
           req.resume();
@@ -711,7 +769,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
   const targets: LabTarget[] = [
     ...TENANTS.map((t) => ({ id: t.name || 'issuer', title: t.title, url: issuerOf(t), expect: t.expect })),
     { id: 'token', title: 'Lab token endpoint', url: `${origin}/token`, expect: 'client_credentials, authorization_code, refresh_token and RFC 7523 jwt-bearer with every client authentication method; refuses like real servers (one opaque invalid_client).' },
-    { id: 'jwt-exchange', title: 'Lab JWT exchange', url: `${origin}/exchange`, expect: 'POST client_id=lab-seed, client_secret=lab-seed-secret and jwt_token (iss=lab-seed, sub, exp within 5 min, signed with the lab demo key or a registered one).' },
+    { id: 'jwt-exchange', title: 'Lab JWT exchange', url: `${origin}/exchange`, expect: 'POST client_id=lab-seed, client_secret=lab-seed-secret and jwt_token (iss=lab-seed, sub, exp within 5 min, aud if any this server, each jti once, signed with the lab demo key or a registered one).' },
     { id: 'api', title: 'Lab protected API', url: `${origin}/api/resource`, expect: 'Accepts a lab access token as Bearer; a certificate-bound token needs the same client certificate.' },
     { id: 'apikey', title: 'Lab API-key API', url: `${origin}/api/key-resource`, expect: `apiKey: ${LAB_API_KEY} and username: ${LAB_API_USER} → 200; a wrong key → 403; missing headers → 401.` },
   ];

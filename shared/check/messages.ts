@@ -1,18 +1,25 @@
 // The server check's part of the protocol (the messages themselves are in shared/protocol.ts):
 //   client → relay  { type: 'check.start', id, check: MtlsCheckRequest }
+//                   proposed, not yet in shared/protocol.ts nor the relay (the CLI runs them):
+//                   { type: 'check.start', id, jwt: JwtCheckRequest } (the JWT check) and
+//                   { type: 'check.start', id, resource: ResourceCheckRequest } (its API half),
+//                   the same events back with the case ids of their catalogues (jwt-cases.ts).
 //   relay → client  { type: 'check.started', id, checkId, target, cases: CheckCaseInfo[] }
 //                   then per case: run.started (kind 'probe', with caseId) · step… · run.finished
 //                   carried as { type: 'check.step', checkId, caseId, step }
 //                   and { type: 'check.case', checkId, caseId, result: CheckCaseResult }
 //                   then { type: 'check.finished', checkId, report: CheckReport }
 //   cancelling: { type: 'run.cancel', id, runId: checkId } cancels every case still running.
-// Nothing private travels back: case certificates are public; their keys stay in the relay.
+// Nothing private travels back: case certificates are public; their keys stay in the relay. The
+// JWT check's key and client secret, its assertions and the access token are scrubbed from every
+// step; a case shows its assertion's header and claims only.
 import type { Step } from '../protocol.ts';
 import type { Expectation, Grade } from './cases.ts';
 import type { CaseVerdict, Observed } from './judge.ts';
 import type { CaseFix } from './install.ts';
 import type { GradeCap } from './grade.ts';
 import type { MtlsCheckRequest } from './request.ts';
+import type { JwtCheckRequest, ResourceCheckRequest } from './jwt-request.ts';
 
 export interface CheckCaseInfo {
   caseId: string;
@@ -20,6 +27,8 @@ export interface CheckCaseInfo {
   expect: Expectation;
   /** Subject and issuer of the certificate the case sends (none for no_certificate). */
   certificate: { subject: string; issuer: string; serialNumber: string; chainLength: number } | null;
+  /** JWT check: the header and claims of the assertion the case sends (never its signature). */
+  assertion?: { header: Record<string, unknown>; claims: Record<string, unknown> };
 }
 
 export interface CheckCaseResult extends CheckCaseInfo {
@@ -45,7 +54,10 @@ export interface CheckReport {
   durationMs: number;
 }
 
-export type CheckClientMessage = { type: 'check.start'; id: string; check: MtlsCheckRequest };
+export type CheckClientMessage =
+  | { type: 'check.start'; id: string; check: MtlsCheckRequest }
+  | { type: 'check.start'; id: string; jwt: JwtCheckRequest }
+  | { type: 'check.start'; id: string; resource: ResourceCheckRequest };
 
 export type CheckServerMessage =
   | { type: 'check.started'; id: string; checkId: string; target: string; cases: CheckCaseInfo[] }

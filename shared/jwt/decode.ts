@@ -42,7 +42,8 @@ export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
-export function decodeJwt(token: string): DecodeResult {
+/** `allowUnsigned`: read an unsigned JWT (alg none, empty signature) too — the server check sends one on purpose. */
+export function decodeJwt(token: string, opts: { allowUnsigned?: boolean } = {}): DecodeResult {
   const text = token.trim();
   const parts = text.split('.');
   if (parts.length === 5) return { ok: false, code: 'encrypted', message: 'this is an encrypted JWT (JWE, five parts); only signed JWTs (three parts) can be read here' };
@@ -53,7 +54,7 @@ export function decodeJwt(token: string): DecodeResult {
   const claims = parsePart(p);
   if (!claims) return { ok: false, code: 'claims_invalid', message: 'the second part (claims) is not base64url-encoded JSON' };
   if (!B64URL.test(s)) return { ok: false, code: 'signature_missing', message: 'the third part (signature) is not base64url' };
-  if (s === '') return { ok: false, code: 'signature_missing', message: 'the token is unsigned (empty signature part)' };
+  if (s === '' && !opts.allowUnsigned) return { ok: false, code: 'signature_missing', message: 'the token is unsigned (empty signature part)' };
   return { ok: true, jwt: { header: header as JwtHeader, claims: claims as JwtClaims, signature: s, signingInput: `${h}.${p}` } };
 }
 
