@@ -11,6 +11,7 @@ import type { RunningRelay } from '../relay.ts';
 import type { LabInfo } from '../../shared/protocol.ts';
 import { useCrypto, generateKeyPair, createCsr } from '../../shared/pki/issue.ts';
 import { publicJwkOf } from '../../shared/jwt/sign.ts';
+import { startHostileTarget } from './hostile-target.ts';
 import { RelayClient } from './relay-client.ts';
 
 useCrypto(webcrypto as unknown as Crypto);
@@ -161,7 +162,6 @@ export async function registrationFlood(relay: RelayRef, opts: { count?: number;
       client.send(frames[i % frames.length]!.replace('@ID@', id));
       const reply = await client.reply(id).catch(() => ({ type: 'timeout' }));
       tally(stats, reply as { type: string; code?: string });
-      client.messages.length = 0;
     }
   })();
   return { name: 'lab registration flood', stats, stop: async () => { running = false; await loop; frames = []; await client.close(); } };
@@ -178,10 +178,43 @@ export async function signFlood(relay: RelayRef, opts: { count?: number } = {}):
   const loop = (async () => {
     while (running) {
       await Promise.all(Array.from({ length: opts.count ?? 1000 }, () => client.request({ type: 'lab.sign', csrPem }, 30_000).then((r) => tally(stats, r), () => tally(stats, { type: 'timeout' }))));
-      client.messages.length = 0;
     }
   })();
   return { name: 'lab.sign flood', stats, stop: async () => { running = false; await loop; await client.close(); } };
+}
+
+/**
+ * A session that keeps 8 probes at once running against a target built to make the relay work on
+ * its answer: JSON nested 4,000 deep (pretty-printing once made a 272 MB frame of it) or 256 KiB
+ * of `-eyJab` (redaction once backtracked on it for seconds).
+ */
+export async function hostileBodies(relay: RelayRef, route: 'deep-json' | 'backtrack'): Promise<Attack> {
+  const stats: Record<string, number> = {};
+  const target = await startHostileTarget({ cert: relay.lab!.pki.serverCertPem, key: relay.lab!.pki.serverKeyPem });
+  const client = await RelayClient.open(relay);
+  let running = true;
+  const one = async () => {
+    while (running) {
+      const reply = await client.start('probe.start', { probe: { url: `${target.base}/${route}`, caPem: relay.lab!.serverCaPem } });
+      tally(stats, reply);
+      if (reply.type !== 'run.started') {
+        await new Promise((ok) => setTimeout(ok, 20));
+        continue;
+      }
+      await client.next((m) => m.type === 'run.finished' && m.runId === reply.runId);
+    }
+  };
+  const loops = Promise.all(Array.from({ length: 8 }, one));
+  return {
+    name: `hostile bodies (${route})`,
+    stats,
+    stop: async () => {
+      running = false;
+      await loops;
+      await client.close();
+      await target.close();
+    },
+  };
 }
 
 /**
@@ -194,4 +227,6 @@ export const ATTACKS: Record<string, { title: string; engaged?: RegExp; start(re
   nonReader: { title: 'a client that stops reading while its probes stream bulky answers', engaged: /session not reading/, start: (r) => nonReader(r) },
   registrationFlood: { title: 'lab.register flood with padded keys', start: (r) => registrationFlood(r, { count: 10_000 }) },
   signFlood: { title: 'lab.sign flood, 1,000 at once', start: (r) => signFlood(r, { count: 1_000 }) },
+  deepJson: { title: '8 probes at once of a target answering JSON nested 4,000 deep', start: (r) => hostileBodies(r, 'deep-json') },
+  backtracking: { title: '8 probes at once of a target answering 256 KiB of -eyJab', start: (r) => hostileBodies(r, 'backtrack') },
 };
