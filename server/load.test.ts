@@ -93,6 +93,8 @@ test('another session stays responsive under each attack, and memory comes back 
     await attacks.stop();
   }
   await probeLatency(watcher, probe);
+  // The warm-up's last answers may still be on their way out of the relay: let them go first.
+  await new Promise((ok) => setTimeout(ok, 300));
   const baseline = retainedBytes();
   const report = [`baseline: retained ${(baseline / 1048576).toFixed(1)} MiB`];
   const slow: string[] = [];
@@ -109,7 +111,7 @@ test('another session stays responsive under each attack, and memory comes back 
     const under = await probeLatency(watcher, probe);
     const { stats } = await attacks.stop();
     report.push(`${a.title}: median probe ${idle.toFixed(1)} ms idle → ${under.toFixed(1)} ms (${(under / idle).toFixed(2)}×) · ${JSON.stringify(stats)}`);
-    if (under > idle * LOAD.maxSlowdown + LOAD.noiseSlackMs) slow.push(`${a.title} (${idle.toFixed(1)} → ${under.toFixed(1)} ms)`);
+    if (under > idle * (a.maxSlowdown ?? LOAD.maxSlowdown) + LOAD.noiseSlackMs) slow.push(`${a.title} (${idle.toFixed(1)} → ${under.toFixed(1)} ms, allowed ${a.maxSlowdown ?? LOAD.maxSlowdown}×)`);
   }
   attacks.close();
   await watcher.close();
@@ -117,6 +119,6 @@ test('another session stays responsive under each attack, and memory comes back 
   const afterwards = retainedBytes();
   report.push(`afterwards: retained ${(afterwards / 1048576).toFixed(1)} MiB (${(((afterwards - baseline) / baseline) * 100).toFixed(1)} %)`);
   console.log(report.join('\n'));
-  assert.deepEqual(slow, [], `the watching session slowed past ${LOAD.maxSlowdown}× idle under: ${slow.join('; ')}`);
+  assert.deepEqual(slow, [], `the watching session slowed past its allowance under: ${slow.join('; ')}`);
   assert.ok(afterwards <= baseline * (1 + LOAD.maxMemoryGrowth), `memory did not come back: ${(baseline / 1048576).toFixed(1)} → ${(afterwards / 1048576).toFixed(1)} MiB`);
 });

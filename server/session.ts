@@ -20,6 +20,7 @@ import type { Logger } from './log.ts';
 import { InboundListeners } from './inbound/listeners.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
+import { asOwner } from './net/fair-share.ts';
 
 /** What a run's executor gets: where to send steps and when to stop. */
 export interface RunContext {
@@ -66,7 +67,7 @@ export class Session {
   #checkStarts: number[] = [];
   /** Authorization URLs of this session's waiting flows, by run id (run.settle). */
   readonly #authorizationUrls = new Map<string, string>();
-  /** Whom the lab's registered clients belong to: this session, until it closes. */
+  /** Whom the lab's registered clients belong to, and whose turn queued run work is (fair-share.ts): this session. */
   readonly #labOwner = randomBytes(12).toString('hex');
   /** Set while the browser is not reading (send buffer past sendBufferBytes). */
   #congestion: NodeJS.Timeout | null = null;
@@ -392,7 +393,7 @@ export class Session {
     this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
     const t0 = performance.now();
     try {
-      const result = await execute({
+      const result = await asOwner(this.#labOwner, () => execute({
         signal: controller.signal,
         onStep: (step) => {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
@@ -400,7 +401,7 @@ export class Session {
           this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) });
         },
         onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
-      });
+      }));
       this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
     } catch (err) {
       // A bug in one run must not take the relay or anyone else's runs down.
@@ -439,7 +440,7 @@ export class Session {
     const timer = setTimeout(() => controller.abort(), this.#state.limits.runTimeoutMs);
     this.#runs.set(checkId, controller);
     try {
-      await streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => this.send(m) });
+      await asOwner(this.#labOwner, () => streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => this.send(m) }));
     } finally {
       clearTimeout(timer);
       this.#runs.delete(checkId);

@@ -60,12 +60,14 @@ test('a flow that got its redirect works again on a run slot, and the slot comes
   const c = await RelayClient.open(r);
   const started = await c.start('flow.start', { flow: { ...waitingFlow(r), redirectKey: 'fair-share' } });
   assert.equal(started.type, 'run.started');
+  const authorize = await c.next((m) => m.type === 'step' && m.step.id === 'authorize' && m.step.status !== 'running');
+  const state = String((authorize as Msg<'step'>).step.details?.state);
   await c.next((m) => m.type === 'step' && m.step.id === 'callback');
   // While it waits, the session's one run slot is free for a probe.
   const probe = await labProbe(r, c);
   assert.equal((await c.probe(probe)).outcome, 'pass');
-  // The redirect comes back (a wrong code: the exchange fails, which is work on a slot).
-  const res = await fetch(`${r.origin}/callback/fair-share?code=nope&state=x`);
+  // The redirect comes back with the flow's state and a wrong code: the exchange fails, which is work on a slot.
+  const res = await fetch(`${r.origin}/callback/fair-share?code=nope&state=${encodeURIComponent(state)}`);
   await res.text();
   await c.next((m) => m.type === 'run.finished' && m.runId === (started as Msg<'run.started'>).runId);
   assert.equal((await c.probe(probe)).outcome, 'pass');

@@ -29,6 +29,10 @@ export function formatBody(body: string, contentType: string | undefined, maxByt
   const type = (contentType ?? '').toLowerCase();
   const looksJson = type.includes('json') || /^\s*[{[]/.test(body.slice(0, 64));
   if (looksJson) {
+    // Too deep or too many values shows raw anyway: a linear scan says so without parsing (a
+    // 128 KB body of 60,000 nested arrays costs a parse and a collection otherwise).
+    const over = scanJson(body, FORMAT_LIMITS.maxDepth, FORMAT_LIMITS.maxValues);
+    if (over) return raw(body, maxBytes, `not indented: ${over}`);
     let json: unknown;
     let parsed = true;
     try {
@@ -114,4 +118,31 @@ function measure(json: unknown, maxDepth: number, maxValues: number): Shape {
     }
   }
   return { indentedBytes };
+}
+
+/**
+ * Whether JSON text nests deeper than `maxDepth` or holds more than `maxValues` values (counted
+ * as openings and separators, an upper bound), in one pass that skips strings; null when neither.
+ */
+export function scanJson(text: string, maxDepth: number, maxValues: number): string | null {
+  let depth = 0;
+  let values = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote, past escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return `nested deeper than ${maxDepth} levels`;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (c === 0x2c && ++values > maxValues) {
+      return `more than ${maxValues} values`;
+    }
+  }
+  return null;
 }

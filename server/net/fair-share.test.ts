@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deliverFairly, yourTurn } from './fair-share.ts';
+import { asOwner, deliverFairly, FAIR_SHARE, yourTurn } from './fair-share.ts';
 
 function busy(ms: number): void {
   const end = performance.now() + ms;
@@ -38,4 +38,24 @@ test('yourTurn lets runs go on in order, a few per turn, with I/O read between',
   }));
   assert.deepEqual(order, Array.from({ length: 30 }, (_, i) => i));
   assert.ok(seenByTimer > 0 && seenByTimer < 30, `a timer ran between turns (it saw ${seenByTimer} of 30 done)`);
+});
+
+test('owners take turns: one owner\'s burst does not keep another\'s single task waiting behind it', async () => {
+  await new Promise((ok) => setTimeout(ok, 20));
+  const order: string[] = [];
+  const all: Promise<void>[] = [];
+  // Owner "bulk" fills the budget and queues 40 more; then "other" queues one.
+  asOwner('bulk', () => {
+    for (let i = 0; i < 41; i++) all.push(new Promise((ok) => deliverFairly(() => { busy(1); order.push(`bulk${i}`); ok(); })));
+  });
+  asOwner('other', () => {
+    all.push(new Promise((ok) => deliverFairly(() => { busy(1); order.push('other'); ok(); })));
+  });
+  await Promise.all(all);
+  const at = order.indexOf('other');
+  const bulkBefore = order.slice(0, at).filter((x) => x.startsWith('bulk')).length;
+  // What ran at once before bulk counted as heavy (1 ms each), plus at most one more: not all 41.
+  assert.ok(bulkBefore <= FAIR_SHARE.heavyMs + 2, `"other" waited behind ${bulkBefore} of bulk's 41 tasks`);
+  const bulk = order.filter((x) => x.startsWith('bulk'));
+  assert.deepEqual(bulk, Array.from({ length: 41 }, (_, i) => `bulk${i}`), 'each owner\'s tasks keep their order');
 });

@@ -1,4 +1,5 @@
-// Keeps the relay's event loop answering while many handshakes are in flight.
+// Keeps the relay's event loop answering while many handshakes are in flight, and shares it
+// fairly between sessions.
 //
 // A server's first flight costs the client a signature and a chain verification (one to two
 // milliseconds of CPU, run synchronously when the bytes are handed to TLS). When a hundred
@@ -7,16 +8,125 @@
 // connections are therefore delivered through here: at once while the current turn has used
 // less than its budget, otherwise queued (in order) for a later turn, after the relay has read
 // whatever else arrived. One probe at a time never waits.
+//
+// Work has an owner (the session whose run it is, see asOwner), and each owner's recent CPU is
+// counted. An owner that has been using much of the loop while someone else also has work — a
+// session keeping eight probes of bulky answers going — has its work queued and drained a little
+// per turn, least-used owner first: another session's single probe then goes on almost as if the
+// relay were idle, and the heavy session still gets whatever the others leave.
+import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** CPU a turn of the event loop may spend on handshakes before new I/O is read again. */
-const TURN_BUDGET_MS = 4;
+export const FAIR_SHARE = {
+  /** CPU a turn of the event loop may spend on queued work before new I/O is read again. */
+  turnBudgetMs: 4, // ms
+  /** Turn budget while an owner that is not heavy has work waiting or ran lately. */
+  contendedBudgetMs: 0.5, // ms
+  /** How fast an owner's counted CPU fades: half of it is forgotten after this long. */
+  halfLifeMs: 100, // ms
+  /** Counted CPU past which an owner is heavy (about a quarter of the loop, held for a while). */
+  heavyMs: 12, // ms
+  /** An owner that ran work this recently is active: a heavy one then yields to it. */
+  activeWindowMs: 250, // ms
+} as const;
 
-const queue: (() => void)[] = [];
+/** Whose work runs in this async context: sockets and promises made in it keep the owner. */
+const owners = new AsyncLocalStorage<string>();
+
+/** Runs `fn` (a run's whole life) as `owner`'s work: queued work then takes turns by owner. */
+export function asOwner<T>(owner: string, fn: () => T): T {
+  return owners.run(owner, fn);
+}
+
+interface Account {
+  /** CPU counted, faded to `at`. */
+  ms: number;
+  at: number;
+  /** When it last ran anything. */
+  lastRan: number;
+}
+
+const accounts = new Map<string, Account>();
+
+function account(owner: string, now: number): Account {
+  let a = accounts.get(owner);
+  if (!a) {
+    a = { ms: 0, at: now, lastRan: now };
+    accounts.set(owner, a);
+  }
+  a.ms *= 0.5 ** ((now - a.at) / FAIR_SHARE.halfLifeMs);
+  a.at = now;
+  return a;
+}
+
+function charge(owner: string, ms: number): void {
+  const now = performance.now();
+  const a = account(owner, now);
+  a.ms += ms;
+  a.lastRan = now;
+}
+
+function isHeavy(owner: string, now: number): boolean {
+  return account(owner, now).ms > FAIR_SHARE.heavyMs;
+}
+
+/** Whether an owner other than `owner` that is not heavy ran lately or has work waiting. */
+function othersActive(owner: string, now: number): boolean {
+  for (const [other, a] of accounts) {
+    if (other === owner) continue;
+    if (now - a.lastRan > FAIR_SHARE.activeWindowMs && !queues.get(other)?.length) {
+      if (a.ms < 0.01) accounts.delete(other);
+      continue;
+    }
+    if (!isHeavy(other, now)) return true;
+  }
+  return false;
+}
+
+/** Queued tasks by owner, in the order given. */
+const queues = new Map<string, (() => void)[]>();
+let queued = 0;
+
+function enqueue(owner: string, task: () => void): void {
+  let q = queues.get(owner);
+  if (!q) queues.set(owner, (q = []));
+  q.push(task);
+  queued++;
+}
+
+/** The first task of the owner that has used the least CPU lately (ties: first queued). */
+function dequeue(now: number): { owner: string; task: () => void } {
+  let best: string | undefined;
+  let bestMs = Infinity;
+  for (const [owner, q] of queues) {
+    if (!q.length) continue;
+    const ms = account(owner, now).ms;
+    if (ms < bestMs) {
+      best = owner;
+      bestMs = ms;
+    }
+  }
+  const q = queues.get(best!)!;
+  const task = q.shift()!;
+  if (!q.length) queues.delete(best!);
+  queued--;
+  return { owner: best!, task };
+}
+
 let turnStart = -1;
 let draining = false;
 
 function endOfTurn(): void {
   turnStart = -1;
+}
+
+/** This turn's budget: short while a light owner is about, so heavy work waits for it. */
+function budget(now: number): number {
+  for (const [owner, a] of accounts) {
+    if ((now - a.lastRan <= FAIR_SHARE.activeWindowMs || queues.get(owner)?.length) && !isHeavy(owner, now)) {
+      for (const other of accounts.keys()) if (other !== owner && isHeavy(other, now)) return FAIR_SHARE.contendedBudgetMs;
+    }
+  }
+  return FAIR_SHARE.turnBudgetMs;
 }
 
 /**
@@ -29,18 +139,26 @@ function drain(): void {
   step();
 }
 
+let running: { owner: string; t0: number } | null = null;
+
 function step(): void {
-  if (!queue.length) {
+  const now = performance.now();
+  if (running) {
+    charge(running.owner, now - running.t0);
+    running = null;
+  }
+  if (!queued) {
     draining = false;
     turnStart = -1;
     return;
   }
-  if (performance.now() - turnStart >= TURN_BUDGET_MS) {
+  if (now - turnStart >= budget(now)) {
     turnStart = -1;
     setImmediate(drain); // the next turn's check phase, after its poll
     return;
   }
-  const task = queue.shift()!;
+  const { owner, task } = dequeue(now);
+  running = { owner, t0: now };
   try {
     task();
   } finally {
@@ -55,25 +173,44 @@ function drainNextTurn(): void {
   setImmediate(() => setImmediate(drain));
 }
 
+/** Runs `task` now and counts its CPU (with the promise reactions it sets off) to `owner`. */
+function runNow(owner: string, task: () => void): void {
+  const t0 = performance.now();
+  try {
+    task();
+  } finally {
+    // Counted at once (a burst in one synchronous stretch sees it), the reactions it set off after.
+    const t1 = performance.now();
+    charge(owner, t1 - t0);
+    queueMicrotask(() => charge(owner, performance.now() - t1));
+  }
+}
+
 /**
- * Runs `task` now or, when this turn's budget is spent, in a later turn. Tasks run in the order
- * given, so a connection's data, end and close keep their order. Returns whether it ran now.
+ * Runs `task` now or, when this turn's budget is spent or its owner is heavy while others have
+ * work, in a later turn. Tasks of one owner run in the order given, so a connection's data, end
+ * and close keep their order. Returns whether it ran now.
  */
 export function deliverFairly(task: () => void): boolean {
-  if (queue.length) {
-    queue.push(task);
+  const owner = owners.getStore() ?? '';
+  const now = performance.now();
+  const heavy = isHeavy(owner, now);
+  // Behind its own queued work (order), or heavy while someone else has work: wait.
+  if (queues.get(owner)?.length || (heavy && othersActive(owner, now))) {
+    enqueue(owner, task);
+    drainNextTurn();
     return false;
   }
-  const now = performance.now();
   if (turnStart < 0) {
     turnStart = now;
     setImmediate(endOfTurn);
   }
-  if (now - turnStart < TURN_BUDGET_MS) {
-    task();
+  // An owner that has used little of the loop lately goes on at once, whoever else waits.
+  if (!heavy || now - turnStart < budget(now)) {
+    runNow(owner, task);
     return true;
   }
-  queue.push(task);
+  enqueue(owner, task);
   drainNextTurn();
   return false;
 }
@@ -88,7 +225,7 @@ let grantedThisTick = false;
 export function yourTurn(): Promise<void> {
   return new Promise((ok) => {
     if (grantedThisTick) {
-      queue.push(ok);
+      enqueue(owners.getStore() ?? '', ok);
       drainNextTurn();
       return;
     }
