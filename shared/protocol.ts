@@ -170,7 +170,6 @@ export type ErrorCode =
   | 'bad_message'
   | 'unknown_type'
   | 'unsupported_version'
-  | 'too_many_runs'
   /** This session holds its whole share (runs, waiting flows, lab requests, sessions). */
   | 'busy_session'
   /** Hosted mode: the sessions of this client address together hold their whole share. */
