@@ -23,7 +23,7 @@ useCrypto(webcrypto as unknown as Crypto);
 const LOAD = {
   probes: 11, // per median
   settleMs: 1_000, // ms after an attack starts, before measuring
-  warmUpMs: 300, // ms each attack runs before the baseline is taken
+  warmUpMs: 1_000, // ms each attack runs before the baseline is taken (every code path compiled, also on a busy machine)
   /** Longest wait for an attack's `engaged` log line. */
   engageTimeoutMs: 20_000, // ms
   /** Another session's median probe latency under attack, as a multiple of its idle median. */

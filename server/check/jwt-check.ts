@@ -4,7 +4,6 @@
 // each case from the token endpoint's answer and grade the server. The valid case goes first and
 // the replay right after it; the rest run a few at a time.
 import { createHmac, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWTHeaderParameters } from 'jose';
 import type { Step } from '../../shared/protocol.ts';
 import type { FlowRequest, FlowTls } from '../../shared/flows/flow-request.ts';
@@ -18,7 +17,8 @@ import { checkJwtRequest, type JwtCheckRequest } from '../../shared/check/jwt-re
 import { redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
-import { checkAddressAllowed, checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
+import { LOCAL_POLICY, type OutboundPolicy } from '../net/outbound-guard.ts';
+import { checkTargetAllowed } from './prepare.ts';
 import { CallbackRegistry } from '../flows/callbacks.ts';
 import { flowSecrets, runFlow, type FlowResult } from '../flows/run-flow.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
@@ -84,14 +84,7 @@ export function prepareJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; l
   const limits = validateCheckLimits(opts.limits);
   const { tokenURL: url, ...req } = checkJwtRequest(raw);
   const policy = opts.policy ?? LOCAL_POLICY;
-  try {
-    checkUrlAllowed(url, policy);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) checkAddressAllowed(host, host, policy, Number(url.port || 443));
-  } catch (err) {
-    if (err instanceof OutboundRefused) throw new CheckInputError('tokenUrl', err.message);
-    throw err;
-  }
+  checkTargetAllowed(url, policy, 'tokenUrl');
   let key: KeyObject;
   try {
     key = createPrivateKey(req.privateKeyPem);

@@ -51,15 +51,7 @@ export async function prepareCheck(req: MtlsCheckRequest, opts: { policy?: Outbo
   const limits = validateCheckLimits(opts.limits);
   const url = checkTarget(req.url);
   const policy = opts.policy ?? LOCAL_POLICY;
-  try {
-    checkUrlAllowed(url, policy);
-    // A literal address the relay may not reach would fail every case the same way: say so now.
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) checkAddressAllowed(host, host, policy, Number(url.port || 443));
-  } catch (err) {
-    if (err instanceof OutboundRefused) throw new CheckInputError('url', err.message);
-    throw err;
-  }
+  checkTargetAllowed(url, policy, 'url');
   const rule = checkRule(req.rule);
   const verifyDepth = checkDepth(req.verifyDepth);
   const custom = checkCustomCases(req.custom, limits.maxCustomCases);
@@ -85,6 +77,21 @@ export async function prepareCheck(req: MtlsCheckRequest, opts: { policy?: Outbo
     ...(req.caPem !== undefined ? { caPem: req.caPem } : {}),
     ...(req.trustLab !== undefined ? { trustLab: req.trustLab } : {}),
   };
+}
+
+/**
+ * The outbound guard's word on a check's target, as a CheckInputError on `field`: a URL or a
+ * literal address the relay may not reach would fail every case the same way, so say so first.
+ */
+export function checkTargetAllowed(url: URL, policy: OutboundPolicy, field: string): void {
+  try {
+    checkUrlAllowed(url, policy);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host)) checkAddressAllowed(host, host, policy, Number(url.port || 443));
+  } catch (err) {
+    if (err instanceof OutboundRefused) throw new CheckInputError(field, err.message);
+    throw err;
+  }
 }
 
 /** The issuer of the check's leaf certificates: the intermediate, or the root when depth 1 allows no intermediate. */

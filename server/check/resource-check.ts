@@ -5,7 +5,6 @@
 // an mTLS case (401/403 refuse), graded with the resource catalogue.
 import '../pki/provider.ts';
 import { createHash, X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { ClientCredentials, ProbeRequest, Step } from '../../shared/protocol.ts';
 import type { ResourceCheckRequest } from '../../shared/check/jwt-request.ts';
 
@@ -19,7 +18,8 @@ import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
 import type { LabTrust } from '../net/dial.ts';
-import { checkAddressAllowed, checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
+import { LOCAL_POLICY, type OutboundPolicy } from '../net/outbound-guard.ts';
+import { checkTargetAllowed } from './prepare.ts';
 import { runProbe } from '../probe/run-probe.ts';
 import { leafKeys, mintLeaf } from './mint.ts';
 
@@ -52,14 +52,7 @@ function thumbprint(pem: string): string {
 function prepare(req: ResourceCheckRequest, policy: OutboundPolicy): { url: URL; bound: boolean; header: Record<string, unknown>; claims: Record<string, unknown> } {
   if (!req || typeof req !== 'object') throw new CheckInputError('check', 'must be an object');
   const url = checkTarget(req.url);
-  try {
-    checkUrlAllowed(url, policy);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) checkAddressAllowed(host, host, policy, Number(url.port || 443));
-  } catch (err) {
-    if (err instanceof OutboundRefused) throw new CheckInputError('url', err.message);
-    throw err;
-  }
+  checkTargetAllowed(url, policy, 'url');
   const d = typeof req.accessToken === 'string' ? decodeJwt(req.accessToken) : undefined;
   if (!d?.ok) throw new CheckInputError('accessToken', `must be a signed JWT access token (the check alters its claims and header)${d && !d.ok ? `: ${d.message}` : ''}`);
   const cnf = (d.jwt.claims as Record<string, unknown>).cnf as Record<string, unknown> | undefined;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GRADES, type Grade } from '../../shared/check/cases.ts';
-import type { CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
+import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError, type MtlsCheckRequest, type TestCaPems } from '../../shared/check/request.ts';
 import { checkReportHtml } from '../../shared/check/report.ts';
 import { validateLimits } from '../defaults.ts';
@@ -40,6 +40,19 @@ const RESOURCE_ONLY = ['token-file', 'cert', 'cert-key'] as const;
 const VERDICT_WORD: Record<CheckCaseResult['verdict'], string> = { enforced: '✓ enforced    ', not_enforced: '✗ NOT ENFORCED', inconclusive: '? inconclusive' };
 
 class Usage extends Error {}
+
+/** Each case as it is judged: a line, or with --json the check.started and check.case events. */
+function progress(json: boolean, url: string, io: Io) {
+  return {
+    onStarted: (cases: CheckCaseInfo[]) => {
+      if (json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
+    },
+    onCase: (c: CheckCaseResult) => {
+      if (json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
+      else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(22)} ${c.reason}\n`);
+    },
+  };
+}
 
 async function readPem(path: string, what: string): Promise<string> {
   try {
@@ -166,16 +179,7 @@ export async function check(argv: string[], io: Io): Promise<number> {
     if (values.install) await writeKit(String(values.install), req, false);
 
     if (!values.json) io.stdout(`Server check ${url} — rule: ${values.cn ? `CN equals ${String(values.cn)}` : `SAN DNS equals ${String(values.san)}`}, depth ${depth}\n`);
-    const report = await runCheck(req, {
-      limits: validateLimits(),
-      onStarted: (cases) => {
-        if (values.json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
-      },
-      onCase: (c) => {
-        if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
-        else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(22)} ${c.reason}\n`);
-      },
-    });
+    const report = await runCheck(req, { limits: validateLimits(), ...progress(values.json === true, url, io) });
     return await finish(report, values, io, 'probe', (c) => `${c.fix.text}\n  fix (Apache): ${c.fix.apache.join(' · ')}\n  fix (nginx):  ${c.fix.nginx.join(' · ')}`);
   } catch (err) {
     if (err instanceof Usage || err instanceof CheckInputError) {
@@ -231,16 +235,7 @@ async function jwtCheck(values: Record<string, string | boolean | undefined>, po
     ...(values.ca ? { caPem: await readPem(String(values.ca), 'CA bundle') } : {}),
   };
   if (!values.json) io.stdout(`JWT check ${url} — ${kind}, client ${req.clientId}\n`);
-  const report = await runJwtCheck(req, {
-    limits: validateLimits(),
-    onStarted: (cases) => {
-      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
-    },
-    onCase: (c) => {
-      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
-      else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(22)} ${c.reason}\n`);
-    },
-  });
+  const report = await runJwtCheck(req, { limits: validateLimits(), ...progress(values.json === true, url, io) });
   return finish(report, values, io, 'flow', (c) => c.fix.text);
 }
 
