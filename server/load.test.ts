@@ -96,7 +96,7 @@ test('another session stays responsive under each attack, and memory comes back 
   await probeLatency(watcher, probe);
   // The warm-up's last answers may still be on their way out of the relay: let them go first.
   await new Promise((ok) => setTimeout(ok, 300));
-  const baseline = retainedBytes();
+  const baseline = await retainedBytes();
   const report = [`baseline: retained ${(baseline / 1048576).toFixed(1)} MiB`];
   const slow: string[] = [];
   for (const [name, a] of Object.entries(ATTACKS)) {
@@ -119,7 +119,7 @@ test('another session stays responsive under each attack, and memory comes back 
   // Work still queued for closed sessions drains first (it holds their last answers).
   for (let waited = 0; queuedTasks() > 0 && waited < 5_000; waited += 50) await new Promise((ok) => setTimeout(ok, 50));
   await new Promise((ok) => setTimeout(ok, 200));
-  const afterwards = retainedBytes();
+  const afterwards = await retainedBytes();
   report.push(`afterwards: retained ${(afterwards / 1048576).toFixed(1)} MiB (${(((afterwards - baseline) / baseline) * 100).toFixed(1)} %)`);
   console.log(report.join('\n'));
   assert.deepEqual(slow, [], `the watching session slowed past its allowance under: ${slow.join('; ')}`);

@@ -110,7 +110,7 @@ test('a client that stops reading cannot grow the relay: its runs are cancelled,
   const r = await relay({ limits: { sendBufferBytes: 1024 * 1024, sendBufferStallMs: 8_000, sessionsTotal: 2 } });
   const other = await RelayClient.open(r);
   const probe = await labProbe(r, other);
-  const base = retainedBytes();
+  const base = await retainedBytes();
   const attack = await nonReader(r);
   try {
     const deadline = performance.now() + 6_000;
@@ -119,7 +119,7 @@ test('a client that stops reading cannot grow the relay: its runs are cancelled,
       await new Promise((ok) => setTimeout(ok, 100));
     }
     // What the relay still holds for the non-reading session, garbage collected.
-    const grewMiB = (retainedBytes() - base) / 1024 / 1024;
+    const grewMiB = ((await retainedBytes()) - base) / 1024 / 1024;
     console.log(`non-reader: the relay holds ${grewMiB.toFixed(1)} MiB more after 6 s (after GC)`);
     assert.ok(grewMiB < 8, `the relay holds ${grewMiB.toFixed(1)} MiB more for one non-reading session`);
     // Still not reading: the relay closes the session, which frees its place (sessionsTotal 2).
