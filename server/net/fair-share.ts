@@ -142,11 +142,20 @@ let running: { owner: string; t0: number; chargedAt: number } | null = null;
 /** When an owner that is not heavy last ran work: heavy work waits while one is busy. */
 let lightRanAt = -Infinity;
 
+/** When this turn's run of queued work began (light work goes on within turnBudgetMs of it). */
+let drainStart = -1;
+
+function newTurn(): void {
+  drainStart = performance.now();
+  step();
+}
+
 /**
- * Runs one queued task per turn of the event loop, in its check phase, so the task's whole work
- * (the stream events and promise reactions it sets off run before the next turn) is counted to
- * its owner, and new I/O is read between any two. Least-used owner first; a heavy owner's task
- * waits while a light owner is in the middle of its work (it ran within lightQuietMs).
+ * Runs queued work in the check phase, least-used owner first. A heavy owner's task runs alone
+ * in its turn, so its whole work (the stream events and promise reactions it sets off, which run
+ * before the next turn) is counted to it and new I/O is read right after; and it waits while a
+ * light owner is in the middle of its work (it ran within lightQuietMs). Light work goes on in
+ * the same turn while the turn's budget lasts, as a burst of handshakes needs.
  */
 function step(): void {
   const now = performance.now();
@@ -161,14 +170,16 @@ function step(): void {
   const { owner, task } = dequeue(now);
   if (isHeavy(owner, now) && now - lightRanAt < FAIR_SHARE.lightQuietMs) {
     requeueFront(owner, task);
-    setTimeout(step, 1);
+    setTimeout(newTurn, 1);
     return;
   }
   running = { owner, t0: now, chargedAt: chargedTotal };
+  const light = !isHeavy(owner, now);
   try {
     task();
   } finally {
-    setImmediate(step);
+    if (light && now - drainStart < FAIR_SHARE.turnBudgetMs) queueMicrotask(step);
+    else setImmediate(newTurn);
   }
 }
 
@@ -182,7 +193,7 @@ function requeueFront(owner: string, task: () => void): void {
 function drainNextTurn(): void {
   if (draining) return;
   draining = true;
-  setImmediate(step);
+  setImmediate(newTurn);
 }
 
 /** Runs `task` now and counts its CPU (with the promise reactions it sets off) to `owner`. */
