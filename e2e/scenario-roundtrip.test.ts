@@ -76,8 +76,9 @@ test('a probe saved from the app re-runs headless and in a fresh profile, which 
 
 /** Each token flow the app can run against the lab: how to set the form up. */
 const FLOWS: { kind: string; setup?: (page: Page) => Promise<void>; env?: Record<string, string> }[] = [
-  { kind: 'JWT exchange' },
-  { kind: 'RFC 7523 grant' },
+  // The lab client made for this browser's key arrives after the form: wait for it, as a user sees it.
+  { kind: 'JWT exchange', setup: (page) => expect(page.getByRole('form', { name: 'JWT exchange flow' }).getByLabel('Client id', { exact: true })).toHaveValue(/^lab-reg-/) },
+  { kind: 'RFC 7523 grant', setup: (page) => expect(page.getByRole('form', { name: 'RFC 7523 grant flow' }).getByLabel('Issuer (iss)')).toHaveValue(/^lab-reg-/) },
   {
     kind: 'Client credentials',
     setup: async (page) => {
@@ -122,6 +123,8 @@ for (const flow of FLOWS) {
     await (await chooser).setFiles(join(dir, 'flow.json'));
     await expect(fresh.getByTestId('scenario-report')).toContainText(`Opened ${flow.kind} round trip`);
     const freshForm = fresh.getByRole('form', { name: `${flow.kind} flow` });
+    if (flow.kind === 'JWT exchange') await expect(freshForm.getByLabel('Client id', { exact: true })).toHaveValue(/^lab-reg-/);
+    if (flow.kind === 'RFC 7523 grant') await expect(freshForm.getByLabel('Issuer (iss)')).toHaveValue(/^lab-reg-/);
     // The secrets a file names but does not hold are typed in, as a user would.
     if (flow.kind === 'API key') await freshForm.getByLabel('API key', { exact: true }).fill('lab-api-key');
     if (flow.env?.CLIENT_SECRET) await freshForm.getByLabel('Client secret', { exact: true }).fill(flow.env.CLIENT_SECRET);
