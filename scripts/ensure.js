@@ -20,6 +20,8 @@ export const SYSTEM_PACKAGES = {
   openssl: '/usr/bin/openssl',
   'nginx-light': '/usr/sbin/nginx',
   apache2: '/usr/sbin/apache2',
+  // A JUnit parser: the harness's JUnit XML is read back with it (server/transcripts/).
+  'python3-junitparser': '/usr/lib/python3/dist-packages/junitparser/__init__.py',
   curl: '/usr/bin/curl',
 };
 
