@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { exportPkcs8Pem, generateKeyPair, issue, selfSign } from '../../shared/pki/issue.ts';
 import type { TestCaPems } from '../../shared/check/request.ts';
 import type { InstallKit } from '../check/prepare.ts';
+import tls from 'node:tls';
+import { mintLeaf } from '../check/mint.ts';
 
 export async function makeCheckCa(name = 'Check Test'): Promise<TestCaPems> {
   const rootKeys = await generateKeyPair('P-256', true);
@@ -30,4 +32,20 @@ export async function writeKit(kit: InstallKit): Promise<{ dir: string; paths: R
     await writeFile(paths[f.name]!, f.pem);
   }
   return { dir, paths };
+}
+
+/**
+ * Whether this process's OpenSSL will send a certificate with a 1024-bit RSA key at its default
+ * security level: Node 20 (OpenSSL 3.0, level 1) does, Node 24 (OpenSSL 3.5, level 2) does not,
+ * and then the check's weak_key case is inconclusive, with that reason, instead of run. Asked
+ * the way the check asks (server/check/run-check.ts): a context with that certificate and key.
+ */
+export async function clientSendsRsa1024(): Promise<boolean> {
+  const weak = await mintLeaf('self', { subject: [{ CN: ['weak'] }], key: 'RSA-1024' });
+  try {
+    tls.createSecureContext({ cert: weak.certificatePem, key: weak.privateKeyPem });
+    return true;
+  } catch {
+    return false;
+  }
 }
