@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from './relay.ts';
 import type { ServerMessage } from '../shared/protocol.ts';
 import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { RelayClient, type Msg } from './testing/relay-client.ts';
 
 useCrypto(webcrypto as unknown as Crypto);
 
@@ -59,48 +60,14 @@ for (const c of upgradeMatrix) {
   });
 }
 
-class Client {
-  readonly ws: WebSocket;
-  readonly messages: ServerMessage[] = [];
-  #waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
-
-  constructor() {
-    this.ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin });
-    this.ws.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as ServerMessage;
-      this.messages.push(msg);
-      this.#waiters = this.#waiters.filter((w) => (w.pred(msg) ? (w.resolve(msg), false) : true));
-    });
-  }
-
-  opened(): Promise<void> {
-    return new Promise((ok, fail) => { this.ws.once('open', () => ok()); this.ws.once('error', fail); });
-  }
-
-  send(v: unknown): void {
-    this.ws.send(typeof v === 'string' ? v : JSON.stringify(v));
-  }
-
-  next<T extends ServerMessage>(pred: (m: ServerMessage) => boolean, timeoutMs = 10_000): Promise<T> {
-    const found = this.messages.find(pred);
-    if (found) return Promise.resolve(found as T);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
-      this.#waiters.push({ pred, resolve: (m) => { clearTimeout(timer); resolve(m as T); } });
-    });
-  }
-
-  async run(probe: unknown): Promise<{ finished: Extract<ServerMessage, { type: 'run.finished' }>; steps: Extract<ServerMessage, { type: 'step' }>[] }> {
-    const id = `req-${Math.random().toString(36).slice(2)}`;
-    this.send({ type: 'probe.start', id, probe });
-    const started = await this.next<Extract<ServerMessage, { type: 'run.started' }>>((m) => m.type === 'run.started' && m.id === id);
-    const finished = await this.next<Extract<ServerMessage, { type: 'run.finished' }>>((m) => m.type === 'run.finished' && m.runId === started.runId);
-    const steps = this.messages.filter((m): m is Extract<ServerMessage, { type: 'step' }> => m.type === 'step' && m.runId === started.runId);
-    return { finished, steps };
-  }
+/** A probe from start to finish, with the steps it streamed. */
+async function run(c: RelayClient, probe: unknown): Promise<{ finished: Msg<'run.finished'>; steps: Msg<'step'>[] }> {
+  const finished = await c.probe(probe);
+  const steps = c.messages.filter((m): m is Msg<'step'> => m.type === 'step' && m.runId === finished.runId);
+  return { finished, steps };
 }
 
-async function labCredentials(client: Client, alg: 'P-256' | 'RSA-2048' = 'P-256') {
+async function labCredentials(client: RelayClient, alg: 'P-256' | 'RSA-2048' = 'P-256') {
   const keys = await generateKeyPair(alg, true);
   const csrPem = await createCsr(keys, 'CN=relay-test-client');
   client.send({ type: 'lab.sign', id: 'sign-1', csrPem });
@@ -109,8 +76,7 @@ async function labCredentials(client: Client, alg: 'P-256' | 'RSA-2048' = 'P-256
 }
 
 test('welcome names the protocol version and the lab target', async () => {
-  const c = new Client();
-  await c.opened();
+  const c = await RelayClient.open(relay);
   const welcome = await c.next<Extract<ServerMessage, { type: 'welcome' }>>((m) => m.type === 'welcome');
   assert.equal(welcome.version, 1);
   assert.match(welcome.relay.lab!.targets[0]!.url, /^https:\/\/localhost:\d+\/orders$/);
@@ -118,11 +84,10 @@ test('welcome names the protocol version and the lab target', async () => {
 });
 
 test('lab signs a browser-style CSR and the probe with it passes', async () => {
-  const c = new Client();
-  await c.opened();
+  const c = await RelayClient.open(relay);
   const client = await labCredentials(c, 'RSA-2048');
   const lab = relay.lab!.info.targets[0]!.url;
-  const { finished, steps } = await c.run({ url: lab, client });
+  const { finished, steps } = await run(c, { url: lab, client });
   assert.equal(finished.outcome, 'pass');
   assert.deepEqual(finished.diagnoses, []);
   const finalIds = [...new Map(steps.map((s) => [s.step.id, s.step.status])).entries()];
@@ -135,9 +100,8 @@ test('lab signs a browser-style CSR and the probe with it passes', async () => {
 });
 
 test('probe of the lab without a certificate fails with client_cert_required and its fix', async () => {
-  const c = new Client();
-  await c.opened();
-  const { finished, steps } = await c.run({ url: relay.lab!.info.targets[0]!.url });
+  const c = await RelayClient.open(relay);
+  const { finished, steps } = await run(c, { url: relay.lab!.info.targets[0]!.url });
   assert.equal(finished.outcome, 'fail');
   assert.deepEqual(finished.diagnoses, ['client_cert_required']);
   const failed = steps.findLast((s) => s.step.diagnosis)!.step;
@@ -159,10 +123,9 @@ const badFrames: { name: string; frame: string; want: string }[] = [
 ];
 
 test('malformed frames get structured errors; the connection and a concurrent run carry on', async () => {
-  const c = new Client();
-  await c.opened();
+  const c = await RelayClient.open(relay);
   const client = await labCredentials(c);
-  const running = c.run({ url: relay.lab!.info.targets[0]!.url, client });
+  const running = run(c, { url: relay.lab!.info.targets[0]!.url, client });
   for (const f of badFrames) {
     const before = c.messages.length;
     c.send(f.frame);
@@ -180,9 +143,7 @@ test('malformed frames get structured errors; the connection and a concurrent ru
 });
 
 test('an oversize frame closes only that connection (1009); others keep working', async () => {
-  const big = new Client();
-  const other = new Client();
-  await Promise.all([big.opened(), other.opened()]);
+  const [big, other] = await Promise.all([RelayClient.open(relay), RelayClient.open(relay)]);
   const closed = new Promise<number>((ok) => big.ws.on('close', (code) => ok(code)));
   big.send('x'.repeat(1024 * 1024 + 10));
   assert.equal(await closed, 1009);

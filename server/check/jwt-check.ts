@@ -5,7 +5,6 @@
 // the replay right after it; the rest run a few at a time.
 import { createHmac, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWTHeaderParameters } from 'jose';
-import type { Step } from '../../shared/protocol.ts';
 import type { FlowRequest, FlowTls } from '../../shared/flows/flow-request.ts';
 import { JWT_CASES, jwtCasesFor, type JwtCaseId, type JwtCheckKind } from '../../shared/check/jwt-cases.ts';
 import { judgeTokenCase } from '../../shared/check/jwt-judge.ts';
@@ -15,10 +14,10 @@ import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/c
 import { CheckInputError } from '../../shared/check/request.ts';
 import { checkJwtRequest, type JwtCheckRequest } from '../../shared/check/jwt-request.ts';
 import { redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
-import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import { LOCAL_POLICY, type OutboundPolicy } from '../net/outbound-guard.ts';
 import { checkTargetAllowed } from './prepare.ts';
+import type { CheckContext } from './run-check.ts';
 import { CallbackRegistry } from '../flows/callbacks.ts';
 import { flowSecrets, runFlow, type FlowResult } from '../flows/run-flow.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
@@ -34,17 +33,11 @@ const WRONG_SUBJECT = 'harness-check-wrong-subject';
 const UNKNOWN_KID = 'harness-check-unknown-kid';
 const CRIT_EXTENSION = 'urn:harness-check:critical';
 
-export interface JwtCheckContext {
-  limits: Limits;
-  checkLimits?: Partial<CheckLimits>;
+/** As the mTLS check's context, but the lab itself (its clients' keys are known to the check). */
+export type JwtCheckContext = Omit<CheckContext, 'lab'> & {
   /** The built-in lab, when running: trusted for its own targets, its clients' keys known. */
   lab?: RunningLab | null;
-  policy?: OutboundPolicy;
-  signal?: AbortSignal;
-  onStarted?(cases: CheckCaseInfo[]): void;
-  onStep?(caseId: string, step: Step): void;
-  onCase?(result: CheckCaseResult): void;
-}
+};
 
 interface SigningKey {
   key: KeyObject;

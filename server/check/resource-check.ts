@@ -5,7 +5,7 @@
 // an mTLS case (401/403 refuse), graded with the resource catalogue.
 import '../pki/provider.ts';
 import { createHash, X509Certificate } from 'node:crypto';
-import type { ClientCredentials, ProbeRequest, Step } from '../../shared/protocol.ts';
+import type { ClientCredentials, ProbeRequest } from '../../shared/protocol.ts';
 import type { ResourceCheckRequest } from '../../shared/check/jwt-request.ts';
 
 export type { ResourceCheckRequest };
@@ -16,23 +16,15 @@ import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/c
 import { CheckInputError, checkTarget } from '../../shared/check/request.ts';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
-import type { Limits } from '../defaults.ts';
-import type { LabTrust } from '../net/dial.ts';
 import { LOCAL_POLICY, type OutboundPolicy } from '../net/outbound-guard.ts';
 import { checkTargetAllowed } from './prepare.ts';
+import type { CheckContext } from './run-check.ts';
 import { runProbe } from '../probe/run-probe.ts';
 import { leafKeys, mintLeaf } from './mint.ts';
 
 
-export interface ResourceCheckContext {
-  limits: Limits;
-  lab?: LabTrust;
-  policy?: OutboundPolicy;
-  signal?: AbortSignal;
-  onStarted?(cases: CheckCaseInfo[]): void;
-  onStep?(caseId: string, step: Step): void;
-  onCase?(result: CheckCaseResult): void;
-}
+/** What the mTLS check's engine takes, less its limits (the resource check runs its few cases in turn). */
+export type ResourceCheckContext = Omit<CheckContext, 'checkLimits'>;
 
 const b64json = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** Tolerated: the claim the tampered copy changes, on top of whatever the token says. */

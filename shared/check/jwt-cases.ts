@@ -1,7 +1,7 @@
 // The JWT / token-endpoint check's cases as data: the assertion each case sends, what a refusal
 // proves, the server-side fix, and the grade a server gets at best when it gets the case wrong.
 // Same shape and grading as the mTLS catalogue (cases.ts); codes are stable, as there.
-import type { Expectation, Grade } from './cases.ts';
+import type { CaseEntry } from './cases.ts';
 
 /**
  * How the user's key is used at the token endpoint:
@@ -13,15 +13,8 @@ import type { Expectation, Grade } from './cases.ts';
 export const JWT_CHECK_KINDS = ['exchange', 'jwt-bearer', 'private_key_jwt'] as const;
 export type JwtCheckKind = (typeof JWT_CHECK_KINDS)[number];
 
-export interface JwtCaseEntry {
-  title: string;
-  /** What a refusal (or, for `valid`, an acceptance) proves about the server. */
-  proves: string;
-  expect: Expectation;
-  /** What the server does wrong when the case is not enforced, for the summary line. */
-  weakness: string;
-  capIfNotEnforced: Grade;
-  capIfInconclusive: Grade;
+/** An mTLS case's shape, with a fix in words (no Apache or nginx lines apply to a JWT). */
+export interface JwtCaseEntry extends Omit<CaseEntry, 'fix'> {
   fix: { text: string };
   /** The kinds the case applies to (a wrong `sub` is only wrong where sub must be the client). */
   kinds: readonly JwtCheckKind[];
