@@ -367,7 +367,7 @@ export class Session {
         const waits = msg.flow.kind === 'authorization-code';
         const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
         const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
       }
     }
   }
