@@ -17,7 +17,7 @@ import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol.ts';
 import { flowTarget } from '../../shared/flows/flow-request.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import { validateLimits } from '../defaults.ts';
-import { formatFinished, formatStep } from '../format-steps.ts';
+import { formatFinished, StepPrinter } from '../format-steps.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { runProbe } from '../probe/run-probe.ts';
 import { runFlow, flowSecrets } from '../flows/run-flow.ts';
@@ -269,6 +269,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (disclosed.length) io.stdout(`Secrets this run sends:\n${disclosed.map((d) => `  ${d.name} (${d.source}) → ${d.to.join(', ')}\n`).join('')}`);
     }
     let result: ScenarioRunResult;
+    let printer = new StepPrinter((s) => io.stdout(s), 'flow');
     try {
       result = await runScenario(scenario, {
         baseDir,
@@ -276,9 +277,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
         onEvent: (msg) => {
           recorder.record(msg);
           if (values.json) io.stdout(`${JSON.stringify(msg)}\n`);
-          else if (msg.type === 'run.started') io.stdout(`${msg.kind === 'probe' ? 'Probe' : 'Flow'} ${msg.target}\n`);
-          else if (msg.type === 'step' && msg.step.status !== 'running') io.stdout(formatStep(msg.step));
-          else if (msg.type === 'run.finished') io.stdout(formatFinished(msg.outcome, msg.diagnoses, msg.durationMs));
+          else if (msg.type === 'run.started') {
+            printer = new StepPrinter((s) => io.stdout(s), msg.kind);
+            io.stdout(`${msg.kind === 'probe' ? 'Probe' : 'Flow'} ${msg.target}\n`);
+          } else if (msg.type === 'step') printer.step(msg.step);
+          else if (msg.type === 'run.finished') {
+            printer.end();
+            io.stdout(formatFinished(msg.outcome, msg.diagnoses, msg.durationMs));
+          }
         },
         onAuthorizationUrl: (url) => io.stderr(`Open this URL in a browser to sign in (waiting for the redirect):\n  ${url}\n`),
       });
