@@ -21,7 +21,8 @@ export function formatStep(step: Step): string {
   }
   if (step.id === 'tls' && step.details) {
     const det = step.details as { serverChain?: { subject: string }[]; sentChain?: string[]; acceptableCAs?: string[]; certificateRequested?: boolean };
-    if (det.certificateRequested !== undefined) lines.push(`    server asked for a client certificate: ${det.certificateRequested ? 'yes' : 'no'}`);
+    // The summary of a finished handshake says it already; a failed step's summary is the diagnosis.
+    if (det.certificateRequested !== undefined && !step.summary?.includes('asked for a client certificate')) lines.push(`    server asked for a client certificate: ${det.certificateRequested ? 'yes' : 'no'}`);
     if (det.acceptableCAs?.length) lines.push(`    acceptable CAs: ${det.acceptableCAs.join(' · ')}`);
     if (det.serverChain?.length) lines.push(`    server chain: ${det.serverChain.map((c) => c.subject).join(' ← ')}`);
     if (det.sentChain?.length) lines.push(`    sent: ${det.sentChain.join(' ← ')}`);
