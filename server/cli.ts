@@ -54,11 +54,14 @@ Usage:
       (started in-process); add --lab-cert to have the lab issue a fresh client certificate for the run.
   harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]
                  [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]
+                 [--redirect-uri http://127.0.0.1:PORT/callback/KEY]
       Run scenario files (probes and token flows, docs/scenarios.md) headless; scenarios
       that name the lab start it in-process. --check: exit 0 when every run matched "expect".
       Keep each run as a transcript, all of them as an HTML report and JUnit XML.
       A scenario reads environment variables and files outside its folder only when allowed
       (--allow-*, or a yes on a terminal); the secrets and their hosts are listed first.
+      --redirect-uri: an authorization code flow listens there and sends exactly that URI
+      (providers match redirect URIs exactly; register it once).
   harness show TRANSCRIPT [--json]
       Print a recorded run (a transcript, docs/transcripts.md) as it ran.
   harness diff A B [--json]
