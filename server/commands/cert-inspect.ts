@@ -1,4 +1,4 @@
-// `harness cert inspect FILE... [--password P] [--json]`: certificates, chains and keys from
+// `harness cert inspect FILE... [--password-file F | --password-env NAME | --password P] [--json]`: certificates, chains and keys from
 // PEM, DER, PKCS#12, PKCS#7 and JSON files, read together as one set. Human-readable listing by
 // default, one JSON document with --json. Exit 2 when an input could not be read (missing file,
 // unparseable content, wrong PKCS#12 password) or on bad usage; else 1 when an error-level
