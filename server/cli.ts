@@ -10,7 +10,9 @@ import { DEFAULT_HOSTED_PORTS } from './net/outbound-guard.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { validateLimits } from './defaults.ts';
-import { formatStep, formatFinished } from './format-steps.ts';
+import { formatFinished, StepPrinter } from './format-steps.ts';
+import { BadInputFile, loadClientFiles, readInputFile } from './commands/client-files.ts';
+import { PASSWORD_OPTIONS, passwordFrom } from './commands/password-option.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
@@ -44,17 +46,22 @@ Usage:
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
       addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
       limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000.
-  harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
+  harness probe URL [--cert FILE --key FILE | --cert FILE.p12] [--password-file F | --password-env NAME | --password P]
+                    [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
-      Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
-      add --lab-cert to have the lab issue a fresh client certificate for the run.
+      Run an mTLS probe. The certificate may be PEM, DER or PKCS#12 (key included); the password
+      opens a PKCS#12 file or an encrypted key. URL "lab" probes the built-in lab's target
+      (started in-process); add --lab-cert to have the lab issue a fresh client certificate for the run.
   harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]
                  [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]
+                 [--redirect-uri http://127.0.0.1:PORT/callback/KEY]
       Run scenario files (probes and token flows, docs/scenarios.md) headless; scenarios
       that name the lab start it in-process. --check: exit 0 when every run matched "expect".
       Keep each run as a transcript, all of them as an HTML report and JUnit XML.
       A scenario reads environment variables and files outside its folder only when allowed
       (--allow-*, or a yes on a terminal); the secrets and their hosts are listed first.
+      --redirect-uri: an authorization code flow listens there and sends exactly that URI
+      (providers match redirect URIs exactly; register it once).
   harness show TRANSCRIPT [--json]
       Print a recorded run (a transcript, docs/transcripts.md) as it ran.
   harness diff A B [--json]
@@ -70,8 +77,9 @@ Usage:
   harness check --resource API_URL --token-file F [--cert F --cert-key F] [--require GRADE] [--report OUT.html] [--json]
       Prove an API refuses a tampered or unsigned copy of its access token, and a certificate-bound
       token without or with another certificate (RFC 8705).
-  harness cert inspect FILE... [--password P] [--json]
-      Inspect certificates, chains and keys (PEM, DER, PKCS#12, JSON with PEMs).
+  harness cert inspect FILE... [--password-file F | --password-env NAME | --password P] [--json]
+      Inspect certificates, chains and keys (PEM, DER, PKCS#12, JSON with PEMs). Exit 1 when
+      an error-level problem is found (expired, wrong usage, key of another certificate).
 
 Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
 `;
@@ -204,15 +212,9 @@ async function serve(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-async function readInput(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UnreadableInput(`cannot read ${what} "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+async function readText(path: string, what: string, opts: { allowEmpty?: boolean } = {}): Promise<string> {
+  return new TextDecoder().decode(await readInputFile(path, what, opts));
 }
-
-class UnreadableInput extends Error {}
 
 async function issueLabClient(lab: RunningLab): Promise<{ certificatePem: string; privateKeyPem: string }> {
     const keys = await generateKeyPair('P-256', true);
@@ -227,6 +229,7 @@ async function probe(argv: string[], io: Io): Promise<number> {
     options: {
       cert: { type: 'string' },
       key: { type: 'string' },
+      ...PASSWORD_OPTIONS,
       ca: { type: 'string' },
       method: { type: 'string', default: 'GET' },
       header: { type: 'string', short: 'H', multiple: true },
@@ -241,7 +244,8 @@ async function probe(argv: string[], io: Io): Promise<number> {
   });
   const target = positionals[0];
   if (!target || positionals.length > 1) throw new UsageError('probe takes exactly one URL');
-  if (!!values.cert !== !!values.key) throw new UsageError('--cert and --key go together');
+  if (values.key && !values.cert) throw new UsageError('--key needs --cert');
+  if (values['lab-cert'] && values.cert) throw new UsageError('--lab-cert and --cert exclude each other');
   const method = values.method.toUpperCase();
   if (!['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH'].includes(method)) throw new UsageError(`--method ${values.method} is not supported`);
   const headers: Record<string, string> = {};
@@ -255,13 +259,15 @@ async function probe(argv: string[], io: Io): Promise<number> {
   try {
     const req: ProbeRequest = { url: target, method: method as ProbeRequest['method'], verifyServer: !values.insecure };
     if (Object.keys(headers).length) req.headers = headers;
+    let password: string | undefined;
     try {
-      if (values.cert && values.key) req.client = { certificatePem: await readInput(values.cert, 'certificate'), privateKeyPem: await readInput(values.key, 'key') };
-      if (values.ca) req.caPem = await readInput(values.ca, 'CA bundle');
-      if (values['data-file']) req.body = await readInput(values['data-file'], 'request body');
+      password = await passwordFrom(values);
+      if (values.cert) req.client = await loadClientFiles(values.cert, values.key, password);
+      if (values.ca) req.caPem = await readText(values.ca, 'CA bundle');
+      if (values['data-file']) req.body = await readText(values['data-file'], 'request body', { allowEmpty: true });
       else if (values.data !== undefined) req.body = values.data;
     } catch (err) {
-      if (err instanceof UnreadableInput) {
+      if (err instanceof BadInputFile) {
         io.stderr(`harness: ${err.message}\n`);
         return 2;
       }
@@ -276,9 +282,10 @@ async function probe(argv: string[], io: Io): Promise<number> {
     }
 
     const runId = 'cli';
-    const secrets = secretValues({ headers: req.headers, body: req.body, url: req.url, privateKeyPems: req.client ? [req.client.privateKeyPem] : [] });
+    const secrets = secretValues({ headers: req.headers, body: req.body, url: req.url, privateKeyPems: req.client ? [req.client.privateKeyPem] : [], extra: password ? [password] : [] });
     const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const recorder = new TranscriptRecorder();
+    const printer = new StepPrinter((s) => io.stdout(s), 'probe');
     const emit = (msg: ServerMessage) => {
       const shown = clean(msg);
       recorder.record(shown);
@@ -291,10 +298,11 @@ async function probe(argv: string[], io: Io): Promise<number> {
       ...(lab ? { lab: { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } } : {}),
       onStep: (step) => {
         emit({ type: 'step', runId, step });
-        if (!values.json && step.status !== 'running') io.stdout(formatStep(clean(step)));
+        if (!values.json) printer.step(clean(step));
       },
     });
     emit({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+    if (!values.json) printer.end();
     if (!values.json) io.stdout(formatFinished(result.outcome, result.diagnoses, result.durationMs));
     if (values.transcript) {
       const transcript = recorder.transcript(`Probe ${method} ${redactUrl(target === 'lab' ? 'lab' : req.url)}`, { secrets });

@@ -63,14 +63,45 @@ test('cert inspect: PKCS#12 with --password, and exit 2 for the wrong one', asyn
   );
 });
 
-test('cert inspect: an expired certificate is reported but was read (exit 0)', async () => {
+test('cert inspect: an expired certificate is an error-level problem: reported, exit 1', async () => {
   const old = await issuedPki(new Date(Date.now() - 800 * 86_400_000));
   const dir = tempDir();
   writeFileSync(join(dir, 'old.pem'), old.client.pem + old.intermediate.pem);
   const { code, stdout } = await run(join(dir, 'old.pem'));
-  assert.equal(code, 0);
+  assert.equal(code, 1);
   assert.match(stdout, /✗ error   cert_expired/);
   assert.match(stdout, /\(EXPIRED \d+ days ago\)/);
+});
+
+test('cert inspect: a serverAuth-only leaf is a warning without its key (exit 0), an error with it (exit 1)', async () => {
+  for (const [files, want, code] of [
+    [['server.pem'], /! warning eku_not_for_client +CN=server\.example\.test, O=Acme is for serverAuth only, not clientAuth: it cannot serve as a client certificate/, 0],
+    [['server.pem', 'server.key'], /✗ error   eku_missing_client_auth +CN=server\.example\.test, O=Acme comes with its private key, as a client credential, but is for serverAuth only/, 1],
+    [['chain.pem', 'client.key'], /chain_root_not_included/, 0],
+  ] as const) {
+    const r = await run(...files.map((f) => pki.path(f)));
+    assert.equal(r.code, code, `${files.join(' ')}: ${r.stdout}`);
+    assert.match(r.stdout, want);
+    if (code === 0 && files[0] === 'chain.pem') assert.doesNotMatch(r.stdout, /eku_/);
+  }
+});
+
+test('cert inspect: the PKCS#12 password from a file or an environment variable', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'pass'), 'p12 secret\n');
+  process.env.HARNESS_TEST_P12_PASS = 'p12 secret';
+  try {
+    for (const flags of [['--password-file', join(dir, 'pass')], ['--password-env', 'HARNESS_TEST_P12_PASS']]) {
+      const r = await run(pki.path('client.p12'), ...flags);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /client\.p12: PKCS12, 2 certificates, 1 key/);
+    }
+    const both = await run(pki.path('client.p12'), '--password', 'x', '--password-file', join(dir, 'pass'));
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give one of --password, --password-file and --password-env/);
+  } finally {
+    delete process.env.HARNESS_TEST_P12_PASS;
+  }
 });
 
 test('cert inspect: unreadable inputs exit 2 and the others are still shown', async () => {

@@ -1,7 +1,8 @@
-// `harness cert inspect FILE... [--password P] [--json]`: certificates, chains and keys from
+// `harness cert inspect FILE... [--password-file F | --password-env NAME | --password P] [--json]`: certificates, chains and keys from
 // PEM, DER, PKCS#12, PKCS#7 and JSON files, read together as one set. Human-readable listing by
-// default, one JSON document with --json. Exit 0 when every input was read, 2 when one could not
-// be (missing file, unparseable content, wrong PKCS#12 password) or on bad usage.
+// default, one JSON document with --json. Exit 2 when an input could not be read (missing file,
+// unparseable content, wrong PKCS#12 password) or on bad usage; else 1 when an error-level
+// problem was found (expired, key of another certificate, …), so a script can gate on it; else 0.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { useCrypto } from '../../shared/pki/issue.ts';
@@ -9,13 +10,16 @@ import { inspectSet, type InspectInput, type InspectionReport } from '../../shar
 import type { CertificateInfo } from '../../shared/pki/inspect.ts';
 import { PROBLEMS, type Problem } from '../../shared/pki/problems.ts';
 import { KEY_FORMAT_NAMES } from '../../shared/pki/read.ts';
+import { clientUsageProblems } from '../../shared/pki/client-usage.ts';
+import { BadInputFile } from './client-files.ts';
+import { PASSWORD_OPTIONS, PASSWORD_USAGE, passwordFrom } from './password-option.ts';
 
 interface Out {
   stdout(s: string): void;
   stderr(s: string): void;
 }
 
-const USAGE = 'usage: harness cert inspect FILE... [--password P] [--json]\n';
+const USAGE = `usage: harness cert inspect FILE... ${PASSWORD_USAGE} [--json]\n`;
 const LABEL_WIDTH = 18; // characters: the longest field label plus a gap
 
 function when(iso: string): string {
@@ -117,7 +121,7 @@ export function formatReport(report: InspectionReport): string {
 export async function certInspect(argv: string[], out: Out): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { password: { type: 'string' }, json: { type: 'boolean', default: false } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { ...PASSWORD_OPTIONS, json: { type: 'boolean', default: false } } });
   } catch (e) {
     out.stderr(`harness cert inspect: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -128,6 +132,14 @@ export async function certInspect(argv: string[], out: Out): Promise<number> {
     return 2;
   }
   useCrypto(globalThis.crypto);
+  let password: string | undefined;
+  try {
+    password = await passwordFrom(values);
+  } catch (e) {
+    if (!(e instanceof BadInputFile)) throw e;
+    out.stderr(`harness cert inspect: ${e.message}\n`);
+    return 2;
+  }
 
   const inputs: InspectInput[] = [];
   const unreadableFiles: { name: string; error: string }[] = [];
@@ -139,12 +151,14 @@ export async function certInspect(argv: string[], out: Out): Promise<number> {
       unreadableFiles.push({ name, error: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message });
     }
   }
-  const report = await inspectSet(inputs, values.password !== undefined ? { password: values.password } : {});
+  const report = await inspectSet(inputs, password !== undefined ? { password } : {});
+  report.problems.push(...clientUsageProblems(report));
 
   if (values.json) out.stdout(`${JSON.stringify({ ...report, unreadableFiles }, null, 2)}\n`);
   else {
     for (const f of unreadableFiles) out.stderr(`harness cert inspect: cannot read ${f.name}: ${f.error}\n`);
     if (inputs.length > 0) out.stdout(formatReport(report));
   }
-  return unreadableFiles.length > 0 || report.inputs.some((i) => !i.readable) ? 2 : 0;
+  if (unreadableFiles.length > 0 || report.inputs.some((i) => !i.readable)) return 2;
+  return report.problems.some((p) => p.severity === 'error') ? 1 : 0;
 }

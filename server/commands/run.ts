@@ -14,14 +14,15 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol.ts';
-import { flowTarget } from '../../shared/flows/flow-request.ts';
+import { flowTarget, type AuthorizationCodeFlow, type FlowRequest } from '../../shared/flows/flow-request.ts';
+import { parseLoopbackRedirect } from '../../shared/flows/redirect-uri.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import { validateLimits } from '../defaults.ts';
-import { formatFinished, formatStep } from '../format-steps.ts';
+import { formatFinished, StepPrinter } from '../format-steps.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { runProbe } from '../probe/run-probe.ts';
 import { runFlow, flowSecrets } from '../flows/run-flow.ts';
-import { startCallbackListener } from '../flows/callback-listener.ts';
+import { startCallbackListener, type CallbackListener } from '../flows/callback-listener.ts';
 import { followRedirects } from '../flows/user-agent.ts';
 import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, type Scenario } from '../scenarios/scenario.ts';
 import { consentRefusal, missingConsent, planSecrets, printable, type PlannedSecret, type SecretConsent } from '../scenarios/consent.ts';
@@ -38,7 +39,7 @@ export interface Io {
   ask?(question: string): Promise<boolean>;
 }
 
-const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]\n';
+const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside] [--redirect-uri http://127.0.0.1:PORT/callback/KEY]\n';
 
 export interface ScenarioRunOptions {
   baseDir: string;
@@ -51,6 +52,28 @@ export interface ScenarioRunOptions {
   onEvent(msg: ServerMessage): void;
   /** An authorization URL the run cannot follow by itself (not the lab's): show it to a person. */
   onAuthorizationUrl?(url: string): void;
+  /** `--redirect-uri`: the fixed redirect URI of an authorization code flow, over its `flow.redirectUri`. */
+  redirectUri?: string;
+}
+
+/** The callback listener of a flow: on the fixed redirect URI's port when there is one, else on any free port. */
+async function callbackListenerFor(flow: FlowRequest, override: string | undefined): Promise<{ listener: CallbackListener; origin: string }> {
+  const uri = flow.kind === 'authorization-code' ? (override ?? flow.redirectUri) : undefined;
+  if (uri === undefined) {
+    const listener = await startCallbackListener();
+    return { listener, origin: listener.origin };
+  }
+  const fixed = parseLoopbackRedirect(uri);
+  if (typeof fixed === 'string') throw new ScenarioError(`redirect URI: ${fixed}`);
+  const code = flow as AuthorizationCodeFlow;
+  code.redirectUri = uri;
+  delete code.redirectKey;
+  try {
+    return { listener: await startCallbackListener(fixed.port), origin: fixed.origin };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ScenarioError(`port ${fixed.port} of the redirect URI ${uri} is in use: stop what listens there, or register another port with the provider`);
+    throw err;
+  }
 }
 
 export interface ScenarioRunResult {
@@ -87,12 +110,12 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     const { flow } = resolved;
     const secrets = [...resolved.secrets, ...secretValues({ extra: flowSecrets(flow) })];
     const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
-    const listener = await startCallbackListener();
+    const { listener, origin } = await callbackListenerFor(flow, opts.redirectUri);
     try {
       opts.onEvent(clean({ type: 'run.started', id: 'cli', runId, kind: 'flow', target: redactUrl(flowTarget(flow)) }));
       const result = await runFlow(flow, {
         limits,
-        relayOrigin: listener.origin,
+        relayOrigin: origin,
         callbacks: listener.callbacks,
         lab,
         onStep: (step: Step) => opts.onEvent(clean({ type: 'step', runId, step })),
@@ -197,7 +220,7 @@ function summaryTable(done: Finished[], check: boolean): string {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  let values: { json: boolean; check: boolean; transcript?: string; report?: string; junit?: string; 'allow-env'?: string[]; 'allow-all-env': boolean; 'allow-file'?: string[]; 'allow-outside': boolean };
+  let values: { 'redirect-uri'?: string; json: boolean; check: boolean; transcript?: string; report?: string; junit?: string; 'allow-env'?: string[]; 'allow-all-env': boolean; 'allow-file'?: string[]; 'allow-outside': boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -213,6 +236,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         'allow-all-env': { type: 'boolean', default: false },
         'allow-file': { type: 'string', multiple: true },
         'allow-outside': { type: 'boolean', default: false },
+        'redirect-uri': { type: 'string' },
       },
       strict: true,
     }));
@@ -256,6 +280,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw err;
   }
 
+  const redirectUri = values['redirect-uri'];
+  if (redirectUri !== undefined) {
+    const fixed = parseLoopbackRedirect(redirectUri);
+    const why = typeof fixed === 'string' ? fixed : loaded.some((l) => isAuthorizationCode(l.scenario)) ? null : '--redirect-uri applies to authorization-code scenarios only';
+    if (why) {
+      io.stderr(`harness run: --redirect-uri: ${why}\n`);
+      return 2;
+    }
+  }
+
   const done: Finished[] = [];
   for (const item of loaded) {
     const { scenario, baseDir, file } = item;
@@ -269,6 +303,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (disclosed.length) io.stdout(`Secrets this run sends:\n${disclosed.map((d) => `  ${d.name} (${d.source}) → ${d.to.join(', ')}\n`).join('')}`);
     }
     let result: ScenarioRunResult;
+    let printer = new StepPrinter((s) => io.stdout(s), 'flow');
     try {
       result = await runScenario(scenario, {
         baseDir,
@@ -276,10 +311,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
         onEvent: (msg) => {
           recorder.record(msg);
           if (values.json) io.stdout(`${JSON.stringify(msg)}\n`);
-          else if (msg.type === 'run.started') io.stdout(`${msg.kind === 'probe' ? 'Probe' : 'Flow'} ${msg.target}\n`);
-          else if (msg.type === 'step' && msg.step.status !== 'running') io.stdout(formatStep(msg.step));
-          else if (msg.type === 'run.finished') io.stdout(formatFinished(msg.outcome, msg.diagnoses, msg.durationMs));
+          else if (msg.type === 'run.started') {
+            printer = new StepPrinter((s) => io.stdout(s), msg.kind);
+            io.stdout(`${msg.kind === 'probe' ? 'Probe' : 'Flow'} ${msg.target}\n`);
+          } else if (msg.type === 'step') printer.step(msg.step);
+          else if (msg.type === 'run.finished') {
+            printer.end();
+            io.stdout(formatFinished(msg.outcome, msg.diagnoses, msg.durationMs));
+          }
         },
+        ...(redirectUri !== undefined ? { redirectUri } : {}),
         onAuthorizationUrl: (url) => io.stderr(`Open this URL in a browser to sign in (waiting for the redirect):\n  ${url}\n`),
       });
     } catch (err) {
@@ -309,4 +350,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (!written) return 2;
   const ok = done.every((d) => (values.check ? d.expectation?.met : d.result.outcome === 'pass'));
   return ok ? 0 : 1;
+}
+
+function isAuthorizationCode(scenario: Scenario): boolean {
+  return scenario.kind === 'flow' && (scenario.request as { kind?: unknown } | null)?.kind === 'authorization-code';
 }

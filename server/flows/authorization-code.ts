@@ -13,6 +13,7 @@ import { tokenRequest, type TokenSet } from './token-request.ts';
 import { inspectTokens, type Inspected } from './token-check.ts';
 import { callApi } from './api-call.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, knowServer } from './server-ref.ts';
+import { parseLoopbackRedirect } from '../../shared/flows/redirect-uri.ts';
 
 /** How long the relay waits for the browser to come back, unless the request says. */
 export const DEFAULT_CALLBACK_TIMEOUT_MS = 120_000; // ms
@@ -27,7 +28,8 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
   const ctx = run.ctx;
   const auth = flow.clientAuth;
   const pkce = flow.pkce !== false;
-  const key = flow.redirectKey ?? randomState().replace(/[^A-Za-z0-9]/g, '').slice(0, 16);
+  const fixed = flow.redirectUri !== undefined ? parseLoopbackRedirect(flow.redirectUri) : undefined;
+  const key = (typeof fixed === 'object' ? fixed.key : undefined) ?? flow.redirectKey ?? randomState().replace(/[^A-Za-z0-9]/g, '').slice(0, 16);
   const redirectUri = `${ctx.relayOrigin}${CALLBACK_PREFIX}${key}`;
   run.plan([
     ...(flow.issuer ? [['discovery', 'discovery', 'Discovery'] as const] : []),
@@ -39,6 +41,9 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
     ['refresh', 'exchange', 'Refresh'],
   ]);
   const problems = clientAuthProblems(auth, flow.tls);
+  // A fixed URI is honoured where this run listens on it (`harness run` binds its port); the
+  // relay listens on its own origin only, so sending the fixed URI there would strand the redirect.
+  if (flow.redirectUri !== undefined && flow.redirectUri !== redirectUri) problems.push(`redirectUri ${flow.redirectUri} is not where this run listens (${redirectUri}): a fixed redirect URI is served by \`harness run\`; here register ${redirectUri} and use redirectKey "${key}"`);
   if (ctx.callbacks.isWaiting(key)) problems.push(`another run is already waiting for a redirect on ${redirectUri}; wait for it or use another redirectKey`);
   await run.inputs({
     urls: [['issuer', flow.issuer], ['authorizationUrl', flow.authorizationUrl], ['tokenUrl', flow.tokenUrl], ['jwksUrl', flow.jwksUrl], ['call.url', flow.call?.url]],

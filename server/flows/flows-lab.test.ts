@@ -227,6 +227,14 @@ test('authorization code + PKCE + state: redirect, exchange, call, refresh', asy
   assert.match(r.step('refresh').summary!, /refresh token works/);
 });
 
+test('authorization code: a fixed redirect URI where this run does not listen stops at the inputs, nothing sent', async () => {
+  const r = await run({ kind: 'authorization-code', issuer: iss, clientAuth: basic, redirectUri: 'http://127.0.0.1:1/callback/fixed' });
+  assert.equal(r.outcome, 'fail');
+  assert.equal(r.step('inputs').status, 'fail');
+  assert.match(JSON.stringify(r.step('inputs')), /redirectUri http:\/\/127\.0\.0\.1:1\/callback\/fixed is not where this run listens/);
+  assert.equal(r.step('authorize')?.status ?? 'skipped', 'skipped');
+});
+
 test('authorization code: public client with PKCE, and private_key_jwt with one assertion per token request', async () => {
   expectPass(await run({ kind: 'authorization-code', issuer: iss, clientAuth: { method: 'none', clientId: 'lab-public' }, scope: 'offline_access' }));
   const pk = (n: number) => Promise.all(Array.from({ length: n }, () => assertion()));

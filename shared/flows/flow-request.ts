@@ -5,6 +5,7 @@
 // Unknown extra fields are ignored, as everywhere in the protocol. See docs/protocol.md.
 import { ProtocolError, FIELD_LIMITS, parseSecretNames, type ClientCredentials } from '../protocol.ts';
 import type { Jwks, PublicJwk } from '../jwt/keys.ts';
+import { parseLoopbackRedirect } from './redirect-uri.ts';
 
 export const FLOW_KINDS = ['discovery', 'jwt-exchange', 'jwt-bearer', 'client-credentials', 'refresh-token', 'authorization-code', 'api-key'] as const;
 export type FlowKind = (typeof FLOW_KINDS)[number];
@@ -129,6 +130,12 @@ export interface AuthorizationCodeFlow extends TokenFlowBase {
    * exactly, so register that URI with a stable key; default: a random key per run.
    */
   redirectKey?: string;
+  /**
+   * A fixed redirect URI, `http://127.0.0.1:PORT/callback/KEY`, for `harness run`: it listens on
+   * that port and sends this very URI (a provider matching redirect URIs exactly accepts it).
+   * The relay's own redirect URI is `${relayOrigin}/callback/${redirectKey}`; any other is refused.
+   */
+  redirectUri?: string;
   /** PKCE S256; default true. */
   pkce?: boolean;
   /** Extra authorization request parameters (prompt, audience, …). */
@@ -427,6 +434,13 @@ function parseFlowKind(v: unknown, id: string): FlowRequest {
       if (redirectKey !== undefined) {
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(redirectKey)) p.fail('flow.redirectKey may contain only letters, digits, "-" and "_"');
         flow.redirectKey = redirectKey;
+      }
+      const redirectUri = p.optStr(o, 'redirectUri', FIELD_LIMITS.url, 'flow.', { nonEmpty: true });
+      if (redirectUri !== undefined) {
+        if (redirectKey !== undefined) p.fail('flow: give redirectUri or redirectKey, not both (the key is the last segment of the URI)');
+        const fixed = parseLoopbackRedirect(redirectUri);
+        if (typeof fixed === 'string') p.fail(`flow.redirectUri: ${fixed}`);
+        flow.redirectUri = redirectUri;
       }
       const pkce = p.optBool(o, 'pkce', 'flow.');
       if (pkce !== undefined) flow.pkce = pkce;

@@ -133,6 +133,12 @@ export const PROBLEMS = {
     explanation:
       'The certificate has an Extended Key Usage extension that does not include clientAuth (1.3.6.1.5.5.7.3.2), e.g. a serverAuth-only web-server certificate. Servers that check purpose (Apache, nginx, OpenSSL) reject it as a client certificate (TLS alert 43, unsupported_certificate). Request a certificate with the clientAuth EKU.',
   },
+  eku_not_for_client: {
+    severity: 'warning',
+    title: 'Not usable as a client certificate',
+    explanation:
+      'The certificate’s Extended Key Usage does not include clientAuth (1.3.6.1.5.5.7.3.2), e.g. a serverAuth-only web-server certificate. Fine for a server; offered as a client certificate, servers that check purpose (Apache, nginx, OpenSSL) reject it (TLS alert 43). For mTLS, request a certificate with the clientAuth EKU.',
+  },
   eku_absent: {
     severity: 'info',
     title: 'No Extended Key Usage',

@@ -1,0 +1,37 @@
+// The README's sample output is what the command prints: each block marked
+// `<!-- output of: harness ARGS -->` is compared, line by line, with a real run of that command
+// against the built-in lab. Only what changes from run to run (ports, timings, the lab CA's id,
+// the body size) is normalised.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function normalise(text: string): string[] {
+  return text
+    .replace(/(localhost|127\.0\.0\.1):\d+/g, '$1:PORT')
+    .replace(/\d+(\.\d+)? ms\b/g, 'N ms')
+    .replace(/Harness Lab Client CA [0-9a-f]{8}/g, 'Harness Lab Client CA ID')
+    .replace(/\d+ bytes/g, 'N bytes')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '');
+}
+
+test('every README sample output marked "output of" is what the command prints today', async () => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const samples = [...readme.matchAll(/<!-- output of: harness ([^>]+?) -->\n```[a-z]*\n([\s\S]*?)```/g)];
+  assert.ok(samples.length >= 1, 'the README marks its sample output');
+  const labDir = await mkdtemp(join(tmpdir(), 'harness-readme-lab-'));
+  for (const [, command, sample] of samples) {
+    const out = await new Promise<string>((resolve) => {
+      execFile(process.execPath, [join(ROOT, 'bin/harness.js'), ...command!.split(' ')], { env: { ...process.env, HARNESS_LAB_DIR: labDir }, timeout: 60_000 }, (_err, stdout) => resolve(stdout));
+    });
+    assert.deepEqual(normalise(sample!), normalise(out), `README sample of "harness ${command}"`);
+  }
+});
