@@ -8,8 +8,8 @@ import type { CheckCaseResult, CheckReport } from '../../shared/check/messages.t
 export type CheckMode = 'mtls' | 'jwt' | 'resource';
 
 const VERDICT_WORD: Record<CheckCaseResult['verdict'], string> = { enforced: '✓ enforced    ', not_enforced: '✗ NOT ENFORCED', inconclusive: '? inconclusive' };
-/** Width of the case id column: the resource catalogue's ids are longer. */
-const ID_WIDTH: Record<CheckMode, number> = { mtls: 22, jwt: 22, resource: 26 };
+/** Width of the case id column: the longest id of each catalogue. */
+const ID_WIDTH: Record<CheckMode, number> = { mtls: 25, jwt: 22, resource: 26 };
 
 export function caseLine(mode: CheckMode, c: CheckCaseResult): string {
   return `${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(ID_WIDTH[mode])} ${c.reason}\n`;

@@ -153,7 +153,13 @@ export async function planSecrets(s: Scenario, baseDir: string): Promise<Planned
     const planned: PlannedSecret = { name, source: describeSource(src), to: [...to] };
     if ('env' in src) planned.needs = { what: `the environment variable ${src.env}`, flag: `--allow-env ${src.env}`, env: src.env };
     else if ('file' in src) {
-      const where = await locateFile(baseDir, src.file);
+      let where: Awaited<ReturnType<typeof locateFile>>;
+      try {
+        where = await locateFile(baseDir, src.file);
+      } catch (err) {
+        // Which secret, from which line of the file: a missing kit or key file is found here first.
+        throw new ScenarioError(`secret "${name}" (${describeSource(src)}): ${(err as Error).message}`);
+      }
       if (!where.inside) planned.needs = { what: `${printable(where.path)} (${printable(where.why!)})`, flag: `--allow-file ${printable(where.path)}`, file: where.path };
     }
     out.push(planned);
