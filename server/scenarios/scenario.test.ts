@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { checkExpect, needsLab, parseScenario, resolveScenario, ScenarioError } from './scenario.ts';
-import { run } from '../commands/run.ts';
+import { run, runScenario } from '../commands/run.ts';
+import https from 'node:https';
 
 let lab: RunningLab;
 let dir: string;
@@ -61,6 +62,32 @@ test('a server-check kit folder becomes the four file secrets of the test CA', (
     intermediateCertificatePem: { $secret: 'ca-kit.intermediate.pem' }, intermediatePrivateKeyPem: { $secret: 'ca-kit.intermediate.key' },
   });
   assert.deepEqual(s.secrets['ca-kit.intermediate.key'], { file: 'kit/intermediate.key' });
+});
+
+test('a resource server-check scenario against the lab: the API that ignores binding fails on exactly its two cases; the strict one passes; no token in the events', async () => {
+  const self = lab.tokens!.demo.selfSigned;
+  const token = await new Promise<string>((resolve, reject) => {
+    https.request(`${lab.tokens!.issuer}/token`, { method: 'POST', ca: lab.serverCaPem, cert: self.certificatePem, key: self.privateKeyPem, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve(JSON.parse(body).access_token));
+    }).on('error', reject).end('grant_type=client_credentials&client_id=lab-selfsigned');
+  });
+  const scenario = (api: string) => parseScenario(JSON.stringify({
+    version: 1, name: 'resource', kind: 'server-check',
+    'server-check': { resource: { url: api, accessToken: { $secret: 'token' }, client: { certificatePem: { $secret: 'cert' }, privateKeyPem: { $secret: 'key' } } }, require: 'B' },
+    secrets: { token: { value: token }, cert: { lab: 'self-signed-certificate' }, key: { lab: 'self-signed-key' } },
+  }));
+  const events: unknown[] = [];
+  const weak = await runScenario(scenario('lab:api-unbound/api/resource'), { baseDir: dir, lab, onEvent: (m) => events.push(m) });
+  assert.equal(weak.outcome, 'fail');
+  assert.deepEqual(weak.diagnoses, ['bound_without_certificate', 'bound_other_certificate']);
+  assert.equal(weak.check?.report.grade, 'D');
+  const strict = await runScenario(scenario('lab:api'), { baseDir: dir, lab, onEvent: (m) => events.push(m) });
+  assert.deepEqual([strict.outcome, strict.check?.report.grade], ['pass', 'A']);
+  const text = JSON.stringify(events);
+  assert.ok(!text.includes(token.split('.')[2]!), 'the access token\'s signature appears in no event');
+  assert.ok(!text.includes('PRIVATE KEY'));
 });
 
 test('needsLab: lab URLs, lab secrets, or target', () => {
