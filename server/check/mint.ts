@@ -16,8 +16,8 @@ export interface Minted {
   serialNumber: string;
 }
 
-/** WebCrypto import parameters for a Node key object (RSA, EC P-256/P-384, Ed25519). */
-function importParams(key: KeyObject): RsaHashedImportParams | EcKeyImportParams | Algorithm {
+/** WebCrypto import parameters for a Node key object (RSA, EC P-256/P-384, Ed25519); TypeError for any other. */
+export function signingParams(key: KeyObject): RsaHashedImportParams | EcKeyImportParams | Algorithm {
   const type = key.asymmetricKeyType;
   if (type === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
   if (type === 'ec') {
@@ -30,17 +30,10 @@ function importParams(key: KeyObject): RsaHashedImportParams | EcKeyImportParams
   throw new TypeError(`the CA key type ${type ?? '(unknown)'} is not supported (use RSA, P-256, P-384 or Ed25519)`);
 }
 
-/** A PEM private key (PKCS#8, PKCS#1 or SEC1) as a WebCrypto signing key. */
-export async function importSigningKey(pem: string): Promise<{ key: CryptoKey; object: KeyObject }> {
-  const object = createPrivateKey(pem);
-  const der = object.export({ type: 'pkcs8', format: 'der' });
-  const key = await subtle.importKey('pkcs8', der, importParams(object), true, ['sign']);
-  return { key, object };
-}
-
-export async function issuerFrom(certificatePem: string, privateKeyPem: string): Promise<Issuer> {
-  const { key } = await importSigningKey(privateKeyPem);
-  return { certificate: new x509.X509Certificate(certificatePem.trim()), privateKey: key };
+/** A CA as a signer, from its certificate (DER) and its key already read. */
+export async function issuerFrom(certificateDer: Uint8Array, privateKey: KeyObject): Promise<Issuer> {
+  const key = await subtle.importKey('pkcs8', privateKey.export({ type: 'pkcs8', format: 'der' }), signingParams(privateKey), true, ['sign']);
+  return { certificate: new x509.X509Certificate(new Uint8Array(certificateDer)), privateKey: key };
 }
 
 function randomSerial(): string {
@@ -53,8 +46,8 @@ function randomSerial(): string {
  * The serial the revoked case always carries under `issuer`: the CRL installed on the server
  * lists it once, and every later check mints its revoked certificate with it.
  */
-export function revokedSerial(issuer: Issuer): string {
-  const bytes = createHash('sha256').update('server-check revoked\0').update(Buffer.from(issuer.certificate.rawData)).digest().subarray(0, 16);
+export function revokedSerial(issuerDer: Uint8Array): string {
+  const bytes = createHash('sha256').update('server-check revoked\0').update(issuerDer).digest().subarray(0, 16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes.toString('hex');
 }

@@ -1,7 +1,9 @@
 // A check request made usable: every field checked (the message names the field), the test CA
 // loaded and proven consistent (keys match, the intermediate is the root's), before anything
-// is minted or sent. Also what to install on the server, from the same inputs.
-import { X509Certificate, type KeyObject } from 'node:crypto';
+// is minted or sent. Also what to install on the server, from the same inputs. The CA becomes a
+// signer (WebCrypto keys, parsed ASN.1) only when something is signed: a check whose case
+// certificates are cached (planCases) signs nothing, and that was most of its preparation.
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Issuer } from '../../shared/pki/issue.ts';
 import { createCrl, crlPem } from '../../shared/pki/crl.ts';
@@ -9,7 +11,7 @@ import { CheckInputError, checkCaPems, checkCustomCases, checkDepth, checkRule, 
 import { CA_FILE_NAME, CRL_FILE_NAME, installSnippets, type InstallPaths } from '../../shared/check/install.ts';
 import type { CustomCase } from '../../shared/check/cases.ts';
 import { checkAddressAllowed, checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
-import { deepCas, importSigningKey, issuerFrom, revokedSerial } from './mint.ts';
+import { deepCas, issuerFrom, revokedSerial, signingParams } from './mint.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
 
 const DAY = 86_400_000;
@@ -19,9 +21,12 @@ export interface PreparedCheck {
   rule: SubjectRule;
   verifyDepth: number;
   custom: CustomCase[];
-  root: Issuer;
-  intermediate: Issuer;
+  /** The test CA's certificates (DER): revoked serials and cache keys are made from them. */
+  rootDer: Buffer;
+  intermediateDer: Buffer;
   intermediateKey: KeyObject;
+  /** The test CA as signers, made on first use (and then kept for this check only). */
+  signers(): Promise<{ root: Issuer; intermediate: Issuer }>;
   /** PEM as the user gave them (certificates only). */
   rootPem: string;
   intermediatePem: string;
@@ -38,12 +43,19 @@ function parseCert(field: string, pem: string): X509Certificate {
   }
 }
 
-async function loadKey(field: string, pem: string): Promise<{ key: CryptoKey; object: KeyObject }> {
+function loadKey(field: string, pem: string): KeyObject {
+  let key: KeyObject;
   try {
-    return await importSigningKey(pem);
-  } catch (err) {
-    throw new CheckInputError(field, err instanceof TypeError ? err.message : 'is not a readable, unencrypted PEM private key');
+    key = createPrivateKey(pem);
+  } catch {
+    throw new CheckInputError(field, 'is not a readable, unencrypted PEM private key');
   }
+  try {
+    signingParams(key); // a key type the check cannot sign with is refused here, not when minting
+  } catch (err) {
+    throw new CheckInputError(field, (err as Error).message);
+  }
+  return key;
 }
 
 export async function prepareCheck(req: MtlsCheckRequest, opts: { policy?: OutboundPolicy; limits?: Partial<CheckLimits> } = {}): Promise<PreparedCheck> {
@@ -62,16 +74,18 @@ export async function prepareCheck(req: MtlsCheckRequest, opts: { policy?: Outbo
   if (!root.checkIssued(root) || !root.verify(root.publicKey)) throw new CheckInputError('ca.rootCertificatePem', 'is not a root: it is not self-signed');
   if (!inter.ca) throw new CheckInputError('ca.intermediateCertificatePem', `${inter.subject.replace(/\n/g, ', ')} is not a CA certificate`);
   if (!inter.checkIssued(root) || !inter.verify(root.publicKey)) throw new CheckInputError('ca.intermediateCertificatePem', 'was not issued by the root given');
-  const rootKey = await loadKey('ca.rootPrivateKeyPem', ca.rootPrivateKeyPem);
-  if (!root.checkPrivateKey(rootKey.object)) throw new CheckInputError('ca.rootPrivateKeyPem', 'does not belong to the root certificate');
-  const interKey = await loadKey('ca.intermediatePrivateKeyPem', ca.intermediatePrivateKeyPem);
-  if (!inter.checkPrivateKey(interKey.object)) throw new CheckInputError('ca.intermediatePrivateKeyPem', 'does not belong to the intermediate certificate');
+  const rootKey = loadKey('ca.rootPrivateKeyPem', ca.rootPrivateKeyPem);
+  if (!root.checkPrivateKey(rootKey)) throw new CheckInputError('ca.rootPrivateKeyPem', 'does not belong to the root certificate');
+  const interKey = loadKey('ca.intermediatePrivateKeyPem', ca.intermediatePrivateKeyPem);
+  if (!inter.checkPrivateKey(interKey)) throw new CheckInputError('ca.intermediatePrivateKeyPem', 'does not belong to the intermediate certificate');
   if (req.caPem !== undefined && typeof req.caPem !== 'string') throw new CheckInputError('caPem', 'must be a PEM bundle');
+  let signers: Promise<{ root: Issuer; intermediate: Issuer }> | undefined;
   return {
     url, rule, verifyDepth, custom, limits,
-    root: await issuerFrom(root.toString(), ca.rootPrivateKeyPem),
-    intermediate: await issuerFrom(inter.toString(), ca.intermediatePrivateKeyPem),
-    intermediateKey: interKey.object,
+    rootDer: root.raw,
+    intermediateDer: inter.raw,
+    intermediateKey: interKey,
+    signers: () => (signers ??= Promise.all([issuerFrom(root.raw, rootKey), issuerFrom(inter.raw, interKey)]).then(([r, i]) => ({ root: r, intermediate: i }))),
     rootPem: root.toString(),
     intermediatePem: inter.toString(),
     ...(req.caPem !== undefined ? { caPem: req.caPem } : {}),
@@ -95,8 +109,14 @@ export function checkTargetAllowed(url: URL, policy: OutboundPolicy, field: stri
 }
 
 /** The issuer of the check's leaf certificates: the intermediate, or the root when depth 1 allows no intermediate. */
-export function leafIssuer(p: PreparedCheck): Issuer {
-  return p.verifyDepth >= 2 ? p.intermediate : p.root;
+export async function leafIssuer(p: PreparedCheck): Promise<Issuer> {
+  const { root, intermediate } = await p.signers();
+  return p.verifyDepth >= 2 ? intermediate : root;
+}
+
+/** The DER of the leaf issuer's certificate (see leafIssuer), without making a signer. */
+export function leafIssuerDer(p: PreparedCheck): Buffer {
+  return p.verifyDepth >= 2 ? p.intermediateDer : p.rootDer;
 }
 
 export interface InstallKit {
@@ -115,11 +135,12 @@ export interface InstallKit {
 export async function installKit(p: PreparedCheck, paths: InstallPaths = {}): Promise<InstallKit> {
   const thisUpdate = new Date(Date.now() - 5 * 60_000);
   const nextUpdate = new Date(thisUpdate.getTime() + p.limits.checkCrlDays * DAY);
+  const { root, intermediate } = await p.signers();
   const crls = [
-    await createCrl(p.root, { thisUpdate, nextUpdate, revoked: [{ serialNumber: revokedSerial(p.root) }] }),
-    await createCrl(p.intermediate, { thisUpdate, nextUpdate, revoked: [{ serialNumber: revokedSerial(p.intermediate) }] }),
+    await createCrl(root, { thisUpdate, nextUpdate, revoked: [{ serialNumber: revokedSerial(p.rootDer) }] }),
+    await createCrl(intermediate, { thisUpdate, nextUpdate, revoked: [{ serialNumber: revokedSerial(p.intermediateDer) }] }),
   ];
-  for (const deep of await deepCas(p.intermediate, p.intermediateKey, Math.max(0, p.verifyDepth - 1))) {
+  for (const deep of await deepCas(intermediate, p.intermediateKey, Math.max(0, p.verifyDepth - 1))) {
     crls.push(await createCrl(deep, { thisUpdate, nextUpdate }));
   }
   const snippets = installSnippets(p.rule, p.verifyDepth, paths);

@@ -19,6 +19,7 @@ import { MTLS_CASE_IDS } from '../../shared/check/cases.ts';
 import { installKit, prepareCheck, type InstallKit } from './prepare.ts';
 import { planCases, runCheck, type PlannedCase } from './run-check.ts';
 import { revokedSerial } from './mint.ts';
+import { openContexts } from '../net/tls-contexts.ts';
 import { clientSendsRsa1024, makeCheckCa, writeKit } from '../testing/check-ca.ts';
 
 const run = promisify(execFile);
@@ -112,7 +113,7 @@ for (const depth of [1, 2, 4]) {
     const leaf = (id: string) => new X509Certificate(byId[id]!.client!.certificatePem);
     assert.equal(leaf('valid').subject, 'CN=cxml-supplier.coupahost.com');
     assert.equal(leaf('wrong_subject').subject, 'CN=wrong-cxml-supplier.coupahost.com');
-    assert.equal(leaf('revoked').serialNumber.toLowerCase(), revokedSerial(depth >= 2 ? prepared.intermediate : prepared.root));
+    assert.equal(leaf('revoked').serialNumber.toLowerCase(), revokedSerial(depth >= 2 ? prepared.intermediateDer : prepared.rootDer));
     assert.equal(leaf('weak_key').publicKey.asymmetricKeyDetails?.modulusLength, 1024);
     assert.deepEqual(leaf('server_auth_only').keyUsage, ['1.3.6.1.5.5.7.3.1']);
     assert.equal(byId.no_certificate!.client, undefined);
@@ -178,6 +179,40 @@ test('case certificates are reused for casePlanTtlMs for the same CA, rule and d
   assert.equal(await serial({ verifyDepth: 3 }), first);
   assert.notEqual(await serial({ verifyDepth: 3, rule: { cnEquals: 'another.example' } }), first);
   assert.notEqual(await serial({ verifyDepth: 3 }, { casePlanTtlMs: 1 }), first);
+});
+
+test('a check run again builds no TLS context for its cached cases (a custom case builds its own); the cache drops them with its entry', async () => {
+  const prepared = await prepareCheck(request({ ca: other }));
+  const kit = await installKit(prepared);
+  const server = tls.createServer({ cert: pki.server.cert, key: pki.server.key, ca: kit.files[0]!.pem, requestCert: true, rejectUnauthorized: false }, (s) => {
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'));
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const build = tls.createSecureContext;
+  let built = 0;
+  try {
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const custom = [{ title: 'own', expect: 'refuse' as const, certificatePem: pki.client.cert, privateKeyPem: pki.client.key }];
+    // A trust bundle of its own: the no-certificate case's context (trust only) is this check's alone.
+    const check = () => runCheck({ ...request({ url, ca: other }), caPem: pki.serverCa.cert + pki.clientCa.cert, custom }, { limits: validateLimits(), checkLimits: { casePlanTtlMs: 600_000 } });
+    const before = openContexts();
+    const first = await check();
+    await new Promise((ok) => setTimeout(ok, 50)); // sockets finish closing
+    const probed = first.cases.filter((c) => c.steps.some((s) => s.id === 'tls') && !c.caseId.startsWith('custom')).length;
+    assert.ok(probed >= 12, `${probed} cases probed`);
+    assert.equal(openContexts() - before, probed, 'one context kept per cached case, none for the custom case');
+    tls.createSecureContext = (...args) => { built++; return build(...args); };
+    await check();
+    assert.equal(built, 1, 'only the custom case built a context');
+    // Past casePlanTtlMs the entry is made again, and the old one's contexts dropped.
+    await planCases(await prepareCheck(request({ url, ca: other }), { limits: { casePlanTtlMs: 1 } }));
+    await new Promise((ok) => setTimeout(ok, 50));
+    assert.equal(openContexts(), before, 'dropped with the cache entry');
+  } finally {
+    tls.createSecureContext = build;
+    await new Promise<void>((ok) => server.close(() => ok()));
+  }
 });
 
 const badLimits: [string, Record<string, unknown>, RegExp][] = [

@@ -17,8 +17,9 @@ import type { LabTrust } from '../net/dial.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { runProbe } from '../probe/run-probe.ts';
 import { deepCas, leafKeys, mintLeaf, mintStrangerRoot, pemOf, revokedSerial, type Minted } from './mint.ts';
-import { leafIssuer, prepareCheck, type PreparedCheck } from './prepare.ts';
+import { leafIssuer, leafIssuerDer, prepareCheck, type PreparedCheck } from './prepare.ts';
 import type { CheckLimits } from './limits.ts';
+import { ContextHold } from '../net/tls-contexts.ts';
 
 const DAY = 86_400_000;
 
@@ -39,6 +40,10 @@ export interface PlannedCase {
   client?: ClientCredentials;
   /** Set when the harness knows before running that it cannot send the certificate. */
   cannotSend?: string;
+  /** What the case's info shows of its certificate, read once when it was minted. */
+  certificate?: CheckCaseInfo['certificate'];
+  /** The cache entry's hold on the TLS contexts its cases were sent with (built-in cases only). */
+  hold?: ContextHold;
 }
 
 function subjectFor(p: PreparedCheck, wrong = false): { subject: x509.JsonName; dnsNames?: string[] } {
@@ -65,23 +70,33 @@ function loadable(m: Minted): string | undefined {
 }
 
 const PLAN_CACHE_SIZE = 16;
-const planCache = new Map<string, { at: number; plans: Promise<PlannedCase[]> }>();
+const planCache = new Map<string, { at: number; plans: Promise<PlannedCase[]>; hold: ContextHold }>();
+
+/** Drops a cache entry and the TLS contexts it held. */
+function forget(id: string): void {
+  planCache.get(id)?.hold.release();
+  planCache.delete(id);
+}
 
 /**
  * Every case's certificate, minted, or reused from a check of the same CA, rule and depth less
- * than casePlanTtlMs ago. Custom cases are the user's own and never cached.
+ * than casePlanTtlMs ago. Custom cases are the user's own and never cached. A cached case's
+ * TLS context (its certificate and key, parsed) is kept with it, so a check run again builds
+ * none: at most one per case, dropped with the entry (PLAN_CACHE_SIZE entries, casePlanTtlMs).
  */
 export async function planCases(p: PreparedCheck): Promise<PlannedCase[]> {
   const id = createHash('sha256').update(p.rootPem).update('\0').update(p.intermediatePem).update('\0').update(JSON.stringify(p.rule)).update(`\0${p.verifyDepth}`).digest('base64');
   const now = Date.now();
   let hit = planCache.get(id);
   if (!hit || now - hit.at >= p.limits.casePlanTtlMs || now < hit.at) {
-    hit = { at: now, plans: mintCases(p) };
-    const plans = hit.plans;
-    plans.catch(() => { if (planCache.get(id)?.plans === plans) planCache.delete(id); });
-    planCache.delete(id);
-    planCache.set(id, hit);
-    if (planCache.size > PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value!);
+    const hold = new ContextHold(Object.keys(MTLS_CASES).length);
+    const entry = { at: now, plans: mintCases(p).then((plans) => plans.map((plan) => ({ ...plan, hold }))), hold };
+    hit = entry;
+    entry.plans.catch(() => { if (planCache.get(id) === entry) forget(id); });
+    forget(id);
+    planCache.set(id, entry);
+    if (planCache.size > PLAN_CACHE_SIZE) forget(planCache.keys().next().value!);
+    setTimeout(() => { if (planCache.get(id) === entry) forget(id); }, p.limits.casePlanTtlMs).unref();
   }
   const builtIn = await hit.plans;
   const custom = p.custom.map((c, i) => ({ id: `${CUSTOM_CASE_PREFIX}${i + 1}`, client: { certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem } }));
@@ -90,7 +105,8 @@ export async function planCases(p: PreparedCheck): Promise<PlannedCase[]> {
 
 /** Mints every case's certificate. Each differs from the valid one in one property only. */
 async function mintCases(p: PreparedCheck): Promise<PlannedCase[]> {
-  const issuer = leafIssuer(p);
+  const issuer = await leafIssuer(p);
+  const { intermediate } = await p.signers();
   const chain = p.verifyDepth >= 2 ? `${p.intermediatePem.trim()}\n` : '';
   // One key for every case: what differs between them is the certificate, not the key.
   const right = { ...subjectFor(p), keys: await leafKeys('P-256') };
@@ -106,7 +122,7 @@ async function mintCases(p: PreparedCheck): Promise<PlannedCase[]> {
   add('no_certificate', async () => ({ id: 'no_certificate' }));
   leaf('expired', { notBefore: new Date(now - 30 * DAY), notAfter: new Date(now - DAY) });
   leaf('not_yet_valid', { notBefore: new Date(now + DAY), notAfter: new Date(now + 30 * DAY) });
-  leaf('revoked', { serialNumber: revokedSerial(issuer) });
+  leaf('revoked', { serialNumber: revokedSerial(leafIssuerDer(p)) });
   leaf('wrong_subject', subjectFor(p, true));
   leaf('server_auth_only', { extendedKeyUsages: [x509.ExtendedKeyUsage.serverAuth] });
   leaf('no_digital_signature', { keyUsage: x509.KeyUsageFlags.keyEncipherment });
@@ -117,8 +133,8 @@ async function mintCases(p: PreparedCheck): Promise<PlannedCase[]> {
   leaf('self_signed', {}, 'self', '');
   add('chain_too_deep', async () => {
     // One CA more above the leaf than the depth allows: the intermediate, then depth−1 CAs below it.
-    const extra = await deepCas(p.intermediate, p.intermediateKey, Math.max(0, p.verifyDepth - 1));
-    const by = extra.at(-1) ?? p.intermediate;
+    const extra = await deepCas(intermediate, p.intermediateKey, Math.max(0, p.verifyDepth - 1));
+    const by = extra.at(-1) ?? intermediate;
     const sent = [...extra].reverse().map((c) => pemOf(c.certificate)).join('') + `${p.intermediatePem.trim()}\n`;
     return { id: 'chain_too_deep', client: asClient(await mintLeaf(by, right, sent)) };
   });
@@ -127,25 +143,26 @@ async function mintCases(p: PreparedCheck): Promise<PlannedCase[]> {
     const cannotSend = loadable(m);
     return { id: 'weak_key', client: asClient(m), ...(cannotSend ? { cannotSend } : {}) };
   });
-  const planned = await Promise.all(plans);
+  const planned = (await Promise.all(plans)).map((plan) => ({ ...plan, certificate: certificateInfo(plan) }));
   // Catalogue order.
   const order = Object.keys(MTLS_CASES);
   return planned.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 }
 
+function certificateInfo(plan: PlannedCase): CheckCaseInfo['certificate'] {
+  if (!plan.client) return null;
+  try {
+    const blocks = plan.client.certificatePem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    const leaf = new X509Certificate(blocks[0]!);
+    return { subject: leaf.subject.replace(/\n/g, ', '), issuer: leaf.issuer.replace(/\n/g, ', '), serialNumber: leaf.serialNumber, chainLength: blocks.length };
+  } catch {
+    return null; // a custom case's unreadable PEM: the probe's inputs step says why
+  }
+}
+
 function caseInfo(plan: PlannedCase, p: PreparedCheck): CheckCaseInfo {
   const entry = caseEntry(plan.id, p.custom)!;
-  let certificate: CheckCaseInfo['certificate'] = null;
-  if (plan.client) {
-    try {
-      const blocks = plan.client.certificatePem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-      const leaf = new X509Certificate(blocks[0]!);
-      certificate = { subject: leaf.subject.replace(/\n/g, ', '), issuer: leaf.issuer.replace(/\n/g, ', '), serialNumber: leaf.serialNumber, chainLength: blocks.length };
-    } catch {
-      certificate = null; // a custom case's unreadable PEM: the probe's inputs step says why
-    }
-  }
-  return { caseId: plan.id, title: entry.title, expect: entry.expect, certificate };
+  return { caseId: plan.id, title: entry.title, expect: entry.expect, certificate: plan.certificate !== undefined ? plan.certificate : certificateInfo(plan) };
 }
 
 /** Runs `work` over `items`, at most `limit` at a time, in order of start. */
@@ -181,7 +198,7 @@ export async function runCheck(req: MtlsCheckRequest, ctx: CheckContext): Promis
         ...(plan.client ? { client: plan.client } : {}),
         ...(p.caPem !== undefined ? { caPem: p.caPem } : {}),
         ...(p.trustLab !== undefined ? { trustLab: p.trustLab } : {}),
-      }, { limits: ctx.limits, ...(ctx.lab ? { lab: ctx.lab } : {}), ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), onStep: (s) => ctx.onStep?.(plan.id, s) });
+      }, { limits: ctx.limits, ...(plan.hold ? { tlsContextHold: plan.hold } : {}), ...(ctx.lab ? { lab: ctx.lab } : {}), ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), onStep: (s) => ctx.onStep?.(plan.id, s) });
       judgement = judgeCase(entry.expect, probe);
     }
     const result: CheckCaseResult = {

@@ -21,6 +21,7 @@ import type { JwtCheckRequest } from '../../shared/check/jwt-request.ts';
 import { makeTestCa } from '../check/test-ca.ts';
 import { runEnvironment } from '../transcripts/environment.ts';
 import type { Io } from './run.ts';
+import { caseLine, finishedText, meetsGrade, withoutSteps, type CheckMode } from './check-output.ts';
 
 const USAGE = `usage: harness check URL (--cn NAME | --san DNSNAME) [--depth N]
          (--new-ca DIR | --root F --root-key F --intermediate F --intermediate-key F)
@@ -37,19 +38,17 @@ const MTLS_ONLY = ['cn', 'san', 'new-ca', 'root', 'root-key', 'intermediate', 'i
 const JWT_ONLY = ['client-id', 'client-secret-file', 'key', 'kid', 'aud', 'iss', 'sub'] as const;
 const RESOURCE_ONLY = ['token-file', 'cert', 'cert-key'] as const;
 
-const VERDICT_WORD: Record<CheckCaseResult['verdict'], string> = { enforced: '✓ enforced    ', not_enforced: '✗ NOT ENFORCED', inconclusive: '? inconclusive' };
-
 class Usage extends Error {}
 
 /** Each case as it is judged: a line, or with --json the check.started and check.case events. */
-function progress(json: boolean, url: string, io: Io) {
+function progress(json: boolean, url: string, io: Io, mode: CheckMode) {
   return {
     onStarted: (cases: CheckCaseInfo[]) => {
       if (json) io.stdout(`${JSON.stringify({ type: 'check.started', target: url, cases })}\n`);
     },
     onCase: (c: CheckCaseResult) => {
-      if (json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
-      else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(22)} ${c.reason}\n`);
+      if (json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: withoutSteps(c) })}\n`);
+      else io.stdout(caseLine(mode, c));
     },
   };
 }
@@ -179,8 +178,8 @@ export async function check(argv: string[], io: Io): Promise<number> {
     if (values.install) await writeKit(String(values.install), req, false);
 
     if (!values.json) io.stdout(`Server check ${url} — rule: ${values.cn ? `CN equals ${String(values.cn)}` : `SAN DNS equals ${String(values.san)}`}, depth ${depth}\n`);
-    const report = await runCheck(req, { limits: validateLimits(), ...progress(values.json === true, url, io) });
-    return await finish(report, values, io, 'probe', (c) => `${c.fix.text}\n  fix (Apache): ${c.fix.apache.join(' · ')}\n  fix (nginx):  ${c.fix.nginx.join(' · ')}`);
+    const report = await runCheck(req, { limits: validateLimits(), ...progress(values.json === true, url, io, 'mtls') });
+    return await finish(report, values, io, 'mtls');
   } catch (err) {
     if (err instanceof Usage || err instanceof CheckInputError) {
       io.stderr(`harness check: ${err.message}\n`);
@@ -191,18 +190,15 @@ export async function check(argv: string[], io: Io): Promise<number> {
 }
 
 /** What the two modes print the same way: each case as it is judged, the fixes, the summary, the report, the exit code. */
-async function finish(report: CheckReport, values: Record<string, string | boolean | undefined>, io: Io, kind: 'probe' | 'flow', fixLines: (c: CheckCaseResult) => string): Promise<number> {
+async function finish(report: CheckReport, values: Record<string, string | boolean | undefined>, io: Io, mode: CheckMode): Promise<number> {
   const require = String(values.require).toUpperCase() as Grade;
-  if (values.json) io.stdout(`${JSON.stringify({ type: 'check.finished', report: { ...report, cases: report.cases.map((c) => ({ ...c, steps: undefined })) } })}\n`);
-  else {
-    for (const c of report.cases.filter((x) => x.verdict === 'not_enforced')) io.stdout(`\n${c.caseId}: ${fixLines(c)}\n`);
-    io.stdout(`\n${report.summary}\n`);
-  }
+  if (values.json) io.stdout(`${JSON.stringify({ type: 'check.finished', report: { ...report, cases: report.cases.map(withoutSteps) } })}\n`);
+  else io.stdout(finishedText(mode, report));
   if (values.report) {
-    await writeFile(String(values.report), checkReportHtml(report, runEnvironment(), 'cli', kind));
+    await writeFile(String(values.report), checkReportHtml(report, runEnvironment(), 'cli', mode === 'jwt' ? 'flow' : 'probe'));
     io.stderr(`Report written to ${String(values.report)}\n`);
   }
-  const ok = report.grade !== null && GRADES.indexOf(report.grade) <= GRADES.indexOf(require);
+  const ok = meetsGrade(report.grade, require);
   if (!ok) io.stderr(`harness check: grade ${report.grade ?? 'none'} is below the required ${require}\n`);
   return ok ? 0 : 1;
 }
@@ -235,8 +231,8 @@ async function jwtCheck(values: Record<string, string | boolean | undefined>, po
     ...(values.ca ? { caPem: await readPem(String(values.ca), 'CA bundle') } : {}),
   };
   if (!values.json) io.stdout(`JWT check ${url} — ${kind}, client ${req.clientId}\n`);
-  const report = await runJwtCheck(req, { limits: validateLimits(), ...progress(values.json === true, url, io) });
-  return finish(report, values, io, 'flow', (c) => c.fix.text);
+  const report = await runJwtCheck(req, { limits: validateLimits(), ...progress(values.json === true, url, io, 'jwt') });
+  return finish(report, values, io, 'jwt');
 }
 
 /** `harness check --resource API_URL --token-file F …`: the API's half — tampered, unsigned, mis-bound tokens. */
@@ -261,9 +257,9 @@ async function resourceCheck(values: Record<string, string | boolean | undefined
       else io.stdout(`Resource check ${url}\n`);
     },
     onCase: (c) => {
-      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: { ...c, steps: undefined } })}\n`);
-      else io.stdout(`${VERDICT_WORD[c.verdict]}  ${c.caseId.padEnd(26)} ${c.reason}\n`);
+      if (values.json) io.stdout(`${JSON.stringify({ type: 'check.case', caseId: c.caseId, result: withoutSteps(c) })}\n`);
+      else io.stdout(caseLine('resource', c));
     },
   });
-  return finish(report, values, io, 'probe', (c) => c.fix.text);
+  return finish(report, values, io, 'resource');
 }

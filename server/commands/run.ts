@@ -28,9 +28,14 @@ import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, ty
 import { consentRefusal, missingConsent, planSecrets, printable, type PlannedSecret, type SecretConsent } from '../scenarios/consent.ts';
 import { defaultLabDir } from '../lab/lab-dir.ts';
 import { TranscriptRecorder } from '../transcripts/recorder.ts';
-import { transcriptFileName, type Transcript } from '../../shared/transcript/transcript.ts';
+import { transcriptFileName } from '../../shared/transcript/transcript.ts';
+import { runEnvironment } from '../transcripts/environment.ts';
 import { renderHtmlReport } from '../../shared/transcript/report-html.ts';
 import { renderJunit } from '../../shared/transcript/junit.ts';
+import type { ReportEntry } from '../../shared/transcript/report-html.ts';
+import { checkReportEntries } from '../../shared/check/report.ts';
+import { runServerCheck, type ServerCheckOutcome } from '../scenarios/run-server-check.ts';
+import { caseLine, finishedText, withoutSteps } from './check-output.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -78,8 +83,11 @@ async function callbackListenerFor(flow: FlowRequest, override: string | undefin
 
 export interface ScenarioRunResult {
   outcome: RunOutcome;
+  /** A server check's: the cases not enforced. */
   diagnoses: string[];
   durationMs: number;
+  /** A server check's mode, grade required and report. */
+  check?: ServerCheckOutcome['check'];
 }
 
 function labTrust(lab: RunningLab) {
@@ -98,6 +106,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     const resolved = await resolveScenario(scenario, { baseDir: opts.baseDir, lab, ...(opts.env ? { env: opts.env } : {}), ...(opts.consent ? { consent: opts.consent } : {}) });
     const limits = validateLimits();
     const runId = 'cli';
+    if (resolved.kind === 'server-check') return await runServerCheck(resolved, { limits, lab, onEvent: opts.onEvent });
     if (resolved.kind === 'probe') {
       const { probe } = resolved;
       const secrets = [...resolved.secrets, ...secretValues({ headers: probe.headers, body: probe.body, url: probe.url, ...(probe.secretNames ? { names: probe.secretNames } : {}), privateKeyPems: probe.client ? [probe.client.privateKeyPem] : [] })];
@@ -174,8 +183,33 @@ interface Loaded {
 interface Finished {
   loaded: Loaded;
   result: ScenarioRunResult;
-  transcript: Transcript;
+  /** What the report, JUnit and transcripts hold: the run, or a server check's cases and grade. */
+  entries: ReportEntry[];
   expectation: { met: boolean; message: string } | null;
+}
+
+function checkMode(s: Scenario): 'mtls' | 'jwt' | 'resource' {
+  const r = s.request as Record<string, unknown>;
+  return r.jwt !== undefined ? 'jwt' : r.resource !== undefined ? 'resource' : 'mtls';
+}
+
+function checkHeading(s: Scenario, target: string): string {
+  const r = s.request as Record<string, Record<string, unknown> | string | undefined>;
+  const require = typeof r.require === 'string' ? r.require : 'A';
+  const mode = checkMode(s);
+  const body = r[mode] as Record<string, unknown>;
+  const rule = body.rule as Record<string, unknown> | undefined;
+  const what = mode === 'mtls'
+    ? `mTLS — rule: ${rule && typeof rule.cnEquals === 'string' ? `CN equals ${rule.cnEquals}` : rule && typeof rule.sanDnsEquals === 'string' ? `SAN DNS equals ${rule.sanDnsEquals}` : '?'}, depth ${String(body.verifyDepth)}`
+    : mode === 'jwt' ? `JWT — ${String(body.kind)}` : 'protected resource';
+  return `Server check ${target} — ${printable(what)}; grade required: ${require}\n`;
+}
+
+/** `--json` prints every event; a check's case and report without the timelines its steps already gave. */
+function jsonLine(msg: ServerMessage): ServerMessage {
+  if (msg.type === 'check.case') return { ...msg, result: withoutSteps(msg.result) as unknown as typeof msg.result };
+  if (msg.type === 'check.finished') return { ...msg, report: { ...msg.report, cases: msg.report.cases.map(withoutSteps) as unknown as typeof msg.report.cases } };
+  return msg;
 }
 
 async function writeOutput(io: Io, what: string, path: string, text: string): Promise<boolean> {
@@ -310,7 +344,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         consent,
         onEvent: (msg) => {
           recorder.record(msg);
-          if (values.json) io.stdout(`${JSON.stringify(msg)}\n`);
+          if (values.json) io.stdout(`${JSON.stringify(jsonLine(msg))}\n`);
+          else if (msg.type === 'check.started') io.stdout(checkHeading(scenario, msg.target));
+          else if (msg.type === 'check.case') io.stdout(caseLine(checkMode(scenario), msg.result));
+          else if (msg.type === 'check.finished') io.stdout(finishedText(checkMode(scenario), msg.report));
           else if (msg.type === 'run.started') {
             printer = new StepPrinter((s) => io.stdout(s), msg.kind);
             io.stdout(`${msg.kind === 'probe' ? 'Probe' : 'Flow'} ${msg.target}\n`);
@@ -331,20 +368,32 @@ export async function run(argv: string[], io: Io): Promise<number> {
       throw err;
     }
     const expectation = values.check ? checkExpect(scenario, result) : null;
+    if (result.check && result.outcome !== 'pass' && !values.json) io.stderr(`harness run: ${file}: grade ${result.check.report.grade ?? 'none'} is below the required ${result.check.require}\n`);
     if (expectation) io.stderr(`${expectation.ok ? 'expectation met' : 'EXPECTATION NOT MET'}: ${expectation.message}\n`);
-    done.push({ loaded: item, result, transcript: recorder.transcript(scenario.name, { scenario: item.raw }), expectation: expectation ? { met: expectation.ok, message: expectation.message } : null });
+    const met = expectation ? { met: expectation.ok, message: expectation.message } : null;
+    const entries: ReportEntry[] = result.check
+      ? checkReportEntries(result.check.report, {
+          name: scenario.name, require: result.check.require, environment: runEnvironment(), recordedBy: 'cli', kind: result.check.mode === 'jwt' ? 'flow' : 'probe', scenario: item.raw,
+          ...(met && scenario.expect?.diagnoses ? { expectedNotEnforced: scenario.expect.diagnoses } : {}),
+        })
+      : [{ transcript: recorder.transcript(scenario.name, { scenario: item.raw }), ...(met ? { expectation: met } : {}) }];
+    // With --check, the scenario's own expectation judges its grade.
+    if (result.check && met) entries[entries.length - 1] = { ...entries.at(-1)!, expectation: met };
+    done.push({ loaded: item, result, entries, expectation: met });
   }
 
   if (done.length > 1 && !values.json) io.stdout(summaryTable(done, values.check));
   let written = true;
+  const entries = done.flatMap((d) => d.entries);
+  // A server check's transcripts are its cases' (the grade is no run): one file only when there is one run.
+  const transcripts = done.flatMap((d) => (d.result.check ? d.entries.slice(0, -1) : d.entries)).map((e) => e.transcript);
   if (values.transcript) {
-    if (done.length === 1) written &&= await writeOutput(io, 'Transcript', values.transcript, `${JSON.stringify(done[0]!.transcript, null, 2)}\n`);
+    if (transcripts.length === 1) written &&= await writeOutput(io, 'Transcript', values.transcript, `${JSON.stringify(transcripts[0]!, null, 2)}\n`);
     else {
-      for (const d of done) written &&= await writeOutput(io, '', join(values.transcript, transcriptFileName(d.transcript)), `${JSON.stringify(d.transcript, null, 2)}\n`);
-      if (written) io.stderr(`${done.length} transcripts written to ${values.transcript}\n`);
+      for (const t of transcripts) written &&= await writeOutput(io, '', join(values.transcript, transcriptFileName(t)), `${JSON.stringify(t, null, 2)}\n`);
+      if (written) io.stderr(`${transcripts.length} transcripts written to ${values.transcript}\n`);
     }
   }
-  const entries = done.map((d) => ({ transcript: d.transcript, ...(d.expectation ? { expectation: d.expectation } : {}) }));
   if (values.report) written &&= await writeOutput(io, 'Report', values.report, renderHtmlReport(entries));
   if (values.junit) written &&= await writeOutput(io, 'JUnit XML', values.junit, renderJunit(entries));
   if (!written) return 2;

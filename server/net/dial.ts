@@ -8,7 +8,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import type { FailureSignals } from '../../shared/diagnose.ts';
 import type { Limits } from '../defaults.ts';
 import { tapConnection, type TlsObservation } from '../tls/tap.ts';
-import { acquireContext } from './tls-contexts.ts';
+import { acquireContext, type ContextHold } from './tls-contexts.ts';
 import { deliverFairly } from './fair-share.ts';
 import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 
@@ -110,6 +110,8 @@ export interface TlsOptions {
   certificatePem?: string;
   privateKeyPem?: string;
   alpn?: string[];
+  /** Keeps this connection's TLS context after it closes (a server check's cached case). */
+  hold?: ContextHold;
 }
 
 export interface CertSummary {
@@ -202,11 +204,13 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
   let release = () => {};
   try {
     tlsSocket = await bounded(new Promise<tls.TLSSocket>((resolve, reject) => {
-      const shared = acquireContext({
+      const contextOptions = {
         ...(opts.ca ? { ca: opts.ca } : {}),
         ...(opts.certificatePem && opts.privateKeyPem ? { certificatePem: opts.certificatePem, privateKeyPem: opts.privateKeyPem } : {}),
-      });
+      };
+      const shared = acquireContext(contextOptions);
       release = shared.release;
+      opts.hold?.keep(contextOptions);
       const s = tls.connect({
         socket: tap.duplex,
         secureContext: shared.context,

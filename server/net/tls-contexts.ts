@@ -3,7 +3,7 @@
 // the client's half of an RSA handshake; partners and load tests run the same probe many times
 // at once. A context is shared only while a connection that was given those credentials is
 // open: when the last one closes, it is dropped, so a key lives no longer than the runs that
-// carry it. Sharing a context does not share sessions: Node keeps no client session cache, so
+// carry it (or the cache that holds it, see ContextHold). Sharing a context does not share sessions: Node keeps no client session cache, so
 // every connection still makes a full handshake and sends its certificate.
 import tls from 'node:tls';
 import { createHash } from 'node:crypto';
@@ -60,6 +60,38 @@ export function acquireContext(opts: ContextOptions): { context: tls.SecureConte
       if (held.users === 0 && open.get(id) === held) open.delete(id);
     },
   };
+}
+
+/**
+ * Contexts kept past their connections for as long as the owner of the hold wants them: a
+ * server check's cache of case certificates (run-check.ts) holds the contexts its cases were
+ * sent with until the cache drops those certificates, so a check run again does not build them
+ * again. The keys in them are the cache's own, kept no longer than the cache keeps them; a hold
+ * keeps at most one reference per distinct context.
+ */
+export class ContextHold {
+  readonly #releases = new Map<string, () => void>();
+  readonly #max: number;
+  #released = false;
+
+  /** `max`: contexts kept at most (a check's cases: one each, whatever trust later runs use). */
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Keeps the context of these options (already built by the connection that used them). */
+  keep(opts: ContextOptions): void {
+    const id = idOf(opts);
+    if (this.#released || this.#releases.has(id) || this.#releases.size >= this.#max) return;
+    this.#releases.set(id, acquireContext(opts).release);
+  }
+
+  /** Drops every context kept; later keep() calls keep nothing. */
+  release(): void {
+    this.#released = true;
+    for (const release of this.#releases.values()) release();
+    this.#releases.clear();
+  }
 }
 
 /** How many distinct contexts are held now (for tests: none once every connection closed). */

@@ -10,6 +10,7 @@ import { classifyFailure, classifyServerVerification, type FailureSignals } from
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
+import type { ContextHold } from '../net/tls-contexts.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
 import { exchange, requestHeaders } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
@@ -26,6 +27,8 @@ export interface ProbeContext {
   /** Which targets may be reached (hosted mode refuses private addresses). Default: local. */
   policy?: OutboundPolicy;
   signal?: AbortSignal;
+  /** Keeps the TLS context after the run (a server check's cached case certificates). */
+  tlsContextHold?: ContextHold;
   onStep(step: Step): void;
 }
 
@@ -206,6 +209,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
         servername,
         ca: trust.ca,
         ...(leaf && client.key ? { certificatePem: req.client!.certificatePem, privateKeyPem: client.key } : {}),
+        ...(ctx.tlsContextHold ? { hold: ctx.tlsContextHold } : {}),
       }, hostname, limits, signal, base);
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;

@@ -99,6 +99,12 @@ function destinations(s: Scenario, path: string[]): string[] {
   // A CA bundle only verifies the server here; registered keys are compared locally.
   if (path.at(-1) === 'caPem' || path[0] === 'registeredJwks') return ['nowhere (used locally)'];
   if (s.kind === 'probe') return [hostOf(r.url) ?? '(the probe URL)'];
+  if (s.kind === 'server-check') {
+    // The test CA's keys never leave: they sign the case certificates, which go to the server.
+    if (path[0] === 'mtls' && path[1] === 'ca') return ['nowhere (signs the check\'s certificates here)'];
+    const body = isObj(r.mtls) ? r.mtls : isObj(r.jwt) ? r.jwt : isObj(r.resource) ? r.resource : {};
+    return [hostOf(isObj(r.jwt) ? body.tokenUrl : body.url) ?? '(the checked server)'];
+  }
   const call = isObj(r.call) ? r.call : {};
   const viaDiscovery = (endpoint: string) => (hostOf(r.issuer) ? `${endpoint} named by ${hostOf(r.issuer)}'s discovery` : `(no ${endpoint})`);
   const token = () => hostOf(r.tokenUrl) ?? viaDiscovery('the token endpoint');
@@ -147,7 +153,13 @@ export async function planSecrets(s: Scenario, baseDir: string): Promise<Planned
     const planned: PlannedSecret = { name, source: describeSource(src), to: [...to] };
     if ('env' in src) planned.needs = { what: `the environment variable ${src.env}`, flag: `--allow-env ${src.env}`, env: src.env };
     else if ('file' in src) {
-      const where = await locateFile(baseDir, src.file);
+      let where: Awaited<ReturnType<typeof locateFile>>;
+      try {
+        where = await locateFile(baseDir, src.file);
+      } catch (err) {
+        // Which secret, from which line of the file: a missing kit or key file is found here first.
+        throw new ScenarioError(`secret "${name}" (${describeSource(src)}): ${(err as Error).message}`);
+      }
       if (!where.inside) planned.needs = { what: `${printable(where.path)} (${printable(where.why!)})`, flag: `--allow-file ${printable(where.path)}`, file: where.path };
     }
     out.push(planned);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { checkExpect, needsLab, parseScenario, resolveScenario, ScenarioError } from './scenario.ts';
-import { run } from '../commands/run.ts';
+import { run, runScenario } from '../commands/run.ts';
+import https from 'node:https';
 
 let lab: RunningLab;
 let dir: string;
@@ -20,12 +21,14 @@ after(() => lab.close());
 
 const base = { version: 1, name: 'x', kind: 'flow', flow: { kind: 'discovery', issuer: 'https://as.example' } };
 
+const check = { version: 1, name: 'c', kind: 'server-check', 'server-check': { mtls: { url: 'https://partner.example/', rule: { cnEquals: 'client' }, verifyDepth: 2, ca: { kit: 'kit/' } } } };
+
 const bad: [string, unknown, RegExp][] = [
   ['not JSON', '{', /not valid JSON/],
   ['an array', [], /a scenario is a JSON object/],
   ['version 2', { ...base, version: 2 }, /version must be 1/],
   ['no name', { ...base, name: '' }, /name must be a non-empty string/],
-  ['kind unknown', { ...base, kind: 'saml' }, /kind must be "probe" or "flow"/],
+  ['kind unknown', { ...base, kind: 'saml' }, /kind must be "probe", "flow" or "server-check"/],
   ['kind without its request', { ...base, kind: 'probe' }, /probe must be an object/],
   ['secret with two sources', { ...base, secrets: { s: { env: 'A', file: 'b' } } }, /secrets\.s must have exactly one/],
   ['secret from a bad env name', { ...base, secrets: { s: { env: 'A-B' } } }, /secrets\.s\.env must be an environment variable name/],
@@ -35,6 +38,14 @@ const bad: [string, unknown, RegExp][] = [
   ['expect outcome unknown', { ...base, expect: { outcome: 'maybe' } }, /expect\.outcome/],
   ['expect diagnoses not a list', { ...base, expect: { outcome: 'fail', diagnoses: 'x' } }, /expect\.diagnoses/],
   ['target other than lab', { ...base, target: 'prod' }, /target may only be "lab"/],
+  ['server-check without its request', { ...check, 'server-check': undefined }, /^server-check must be an object \(the check request\)/],
+  ['server-check with no check', { ...check, 'server-check': { require: 'A' } }, /^server-check must have exactly one of mtls, jwt, resource/],
+  ['server-check with two checks', { ...check, 'server-check': { mtls: {}, jwt: {} } }, /^server-check must have exactly one of mtls, jwt, resource/],
+  ['server-check with an unknown field', { ...check, 'server-check': { mtls: {}, depth: 3 } }, /^server-check\.depth is not a field of a server check \(mtls, require\)/],
+  ['server-check requiring grade E', { ...check, 'server-check': { mtls: {}, require: 'E' } }, /^server-check\.require must be one of A, B, C, D, F/],
+  ['server-check request not an object', { ...check, 'server-check': { jwt: 'x' } }, /^server-check\.jwt must be an object/],
+  ['server-check kit with another field', { ...check, 'server-check': { mtls: { ca: { kit: 'kit', rootPrivateKeyPem: 'x' } } } }, /^server-check\.mtls\.ca\.kit must be the folder/],
+  ['server-check kit name taken', { ...check, secrets: { 'ca-kit.root.key': { value: 'x' } } }, /^secrets: "ca-kit\.root\.key" is the name server-check\.mtls\.ca\.kit gives/],
 ];
 
 for (const [name, value, message] of bad) {
@@ -42,6 +53,42 @@ for (const [name, value, message] of bad) {
     assert.throws(() => parseScenario(typeof value === 'string' ? value : JSON.stringify(value)), (e: unknown) => e instanceof ScenarioError && message.test(e.message));
   });
 }
+
+test('a server-check kit folder becomes the four file secrets of the test CA', () => {
+  const s = parseScenario(JSON.stringify(check));
+  assert.equal(s.kind, 'server-check');
+  assert.deepEqual((s.request as { mtls: { ca: unknown } }).mtls.ca, {
+    rootCertificatePem: { $secret: 'ca-kit.root.pem' }, rootPrivateKeyPem: { $secret: 'ca-kit.root.key' },
+    intermediateCertificatePem: { $secret: 'ca-kit.intermediate.pem' }, intermediatePrivateKeyPem: { $secret: 'ca-kit.intermediate.key' },
+  });
+  assert.deepEqual(s.secrets['ca-kit.intermediate.key'], { file: 'kit/intermediate.key' });
+});
+
+test('a resource server-check scenario against the lab: the API that ignores binding fails on exactly its two cases; the strict one passes; no token in the events', async () => {
+  const self = lab.tokens!.demo.selfSigned;
+  const token = await new Promise<string>((resolve, reject) => {
+    https.request(`${lab.tokens!.issuer}/token`, { method: 'POST', ca: lab.serverCaPem, cert: self.certificatePem, key: self.privateKeyPem, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve(JSON.parse(body).access_token));
+    }).on('error', reject).end('grant_type=client_credentials&client_id=lab-selfsigned');
+  });
+  const scenario = (api: string) => parseScenario(JSON.stringify({
+    version: 1, name: 'resource', kind: 'server-check',
+    'server-check': { resource: { url: api, accessToken: { $secret: 'token' }, client: { certificatePem: { $secret: 'cert' }, privateKeyPem: { $secret: 'key' } } }, require: 'B' },
+    secrets: { token: { value: token }, cert: { lab: 'self-signed-certificate' }, key: { lab: 'self-signed-key' } },
+  }));
+  const events: unknown[] = [];
+  const weak = await runScenario(scenario('lab:api-unbound/api/resource'), { baseDir: dir, lab, onEvent: (m) => events.push(m) });
+  assert.equal(weak.outcome, 'fail');
+  assert.deepEqual(weak.diagnoses, ['bound_without_certificate', 'bound_other_certificate']);
+  assert.equal(weak.check?.report.grade, 'D');
+  const strict = await runScenario(scenario('lab:api'), { baseDir: dir, lab, onEvent: (m) => events.push(m) });
+  assert.deepEqual([strict.outcome, strict.check?.report.grade], ['pass', 'A']);
+  const text = JSON.stringify(events);
+  assert.ok(!text.includes(token.split('.')[2]!), 'the access token\'s signature appears in no event');
+  assert.ok(!text.includes('PRIVATE KEY'));
+});
 
 test('needsLab: lab URLs, lab secrets, or target', () => {
   assert.equal(needsLab(parseScenario(JSON.stringify(base))), false);

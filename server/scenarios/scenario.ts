@@ -15,6 +15,9 @@ import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../s
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
+import type { Grade } from '../../shared/check/cases.ts';
+import type { MtlsCheckRequest } from '../../shared/check/request.ts';
+import type { JwtCheckRequest, ResourceCheckRequest } from '../../shared/check/jwt-request.ts';
 import { allowsEnv, allowsFile, ConsentError, locateFile, printable, type SecretConsent } from './consent.ts';
 
 /** Largest file a `{"file"}` secret may name: keys and certificate bundles are far smaller. */
@@ -32,9 +35,16 @@ export interface ResolveOptions {
   now?: number;
 }
 
+/** A server check with its placeholders filled in; each engine checks its fields before anything is sent. */
+export type ResolvedServerCheck =
+  | { mode: 'mtls'; request: MtlsCheckRequest }
+  | { mode: 'jwt'; request: JwtCheckRequest }
+  | { mode: 'resource'; request: ResourceCheckRequest };
+
 export type ResolvedScenario =
   | { kind: 'probe'; probe: ProbeRequest; secrets: string[] }
-  | { kind: 'flow'; flow: FlowRequest; secrets: string[] };
+  | { kind: 'flow'; flow: FlowRequest; secrets: string[] }
+  | { kind: 'server-check'; check: ResolvedServerCheck; require: Grade; secrets: string[] };
 
 /** Everything secret the scenario resolved to, for scrubbing from output. */
 function secretList(values: Iterable<string>): string[] {
@@ -245,6 +255,7 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   if (s.kind === 'flow') flowContext = urlsFilled;
   const filled = await fill(urlsFilled, s.kind);
   const secrets = secretList([...cache].filter(([name]) => !notSecret.has(name)).map(([, value]) => value));
+  if (s.kind === 'server-check') return { kind: 'server-check', ...serverCheckOf(s.request as Obj, filled as Obj, kids), secrets };
   try {
     if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets };
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
@@ -254,6 +265,22 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     if (err instanceof ProtocolError) throw new ScenarioError(`${s.kind} request: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * The check and the grade required, from a filled-in `server-check` request (its shape was
+ * checked when the file was read). The lab's signing key brings its kid, as in a `$jwt`.
+ */
+function serverCheckOf(raw: Obj, filled: Obj, kids: ReadonlyMap<string, string>): { check: ResolvedServerCheck; require: Grade } {
+  const require = (filled.require ?? 'A') as Grade;
+  if (filled.jwt !== undefined) {
+    const request = filled.jwt as Obj;
+    const key = isObj(raw.jwt) && isObj(raw.jwt.privateKeyPem) ? raw.jwt.privateKeyPem.$secret : undefined;
+    const kid = typeof key === 'string' ? kids.get(key) : undefined;
+    return { check: { mode: 'jwt', request: { ...(kid !== undefined ? { kid } : {}), ...request } as unknown as JwtCheckRequest }, require };
+  }
+  if (filled.resource !== undefined) return { check: { mode: 'resource', request: filled.resource as unknown as ResourceCheckRequest }, require };
+  return { check: { mode: 'mtls', request: filled.mtls as unknown as MtlsCheckRequest }, require };
 }
 
 async function fillUrls(v: unknown, lab: RunningLab | null, path: string): Promise<unknown> {

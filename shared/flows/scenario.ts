@@ -11,6 +11,21 @@ import { envName } from './curl.ts';
 
 export const SCENARIO_VERSION = 1;
 
+/** A probe, a token flow, or a server check (docs/server-check.md); the request is under the key of the same name. */
+export const SCENARIO_KINDS = ['probe', 'flow', 'server-check'] as const;
+export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
+/** The three server checks a `server-check` scenario runs, by the key its request is under. */
+export const SERVER_CHECK_MODES = ['mtls', 'jwt', 'resource'] as const;
+export type ServerCheckMode = (typeof SERVER_CHECK_MODES)[number];
+const GRADE_NAMES = ['A', 'B', 'C', 'D', 'F'] as const;
+/** The files `harness check --new-ca DIR` writes for the test CA, by the request field each fills. */
+export const CA_KIT_FILES = {
+  rootCertificatePem: 'root.pem',
+  rootPrivateKeyPem: 'root.key',
+  intermediateCertificatePem: 'intermediate.pem',
+  intermediatePrivateKeyPem: 'intermediate.key',
+} as const;
+
 export type SecretSource =
   | { env: string }
   | { file: string }
@@ -35,7 +50,7 @@ export interface Scenario {
   version: typeof SCENARIO_VERSION;
   name: string;
   description?: string;
-  kind: 'probe' | 'flow';
+  kind: ScenarioKind;
   /** The request, with placeholders ({"$secret"}, {"$jwt"}, "lab:<target>") still in it. */
   request: unknown;
   secrets: Record<string, SecretSource>;
@@ -95,9 +110,10 @@ export function parseScenario(text: string): Scenario {
   if (raw.version !== SCENARIO_VERSION) throw new ScenarioError(`version must be ${SCENARIO_VERSION} (this harness reads version ${SCENARIO_VERSION} scenarios)`);
   if (typeof raw.name !== 'string' || raw.name.trim() === '') throw new ScenarioError('name must be a non-empty string');
   if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description must be a string');
-  if (raw.kind !== 'probe' && raw.kind !== 'flow') throw new ScenarioError('kind must be "probe" or "flow"');
-  const request = raw[raw.kind];
-  if (!isObj(request)) throw new ScenarioError(`${raw.kind} must be an object (the ${raw.kind} request)`);
+  if (!SCENARIO_KINDS.includes(raw.kind as ScenarioKind)) throw new ScenarioError('kind must be "probe", "flow" or "server-check"');
+  const kind = raw.kind as ScenarioKind;
+  let request = raw[kind];
+  if (!isObj(request)) throw new ScenarioError(`${kind} must be an object (the ${kind === 'server-check' ? 'check' : kind} request)`);
   const secrets: Record<string, SecretSource> = {};
   if (raw.secrets !== undefined) {
     if (!isObj(raw.secrets)) throw new ScenarioError('secrets must be an object');
@@ -106,7 +122,8 @@ export function parseScenario(text: string): Scenario {
       secrets[name] = parseSecret(name, v);
     }
   }
-  const scenario: Scenario = { version: SCENARIO_VERSION, name: raw.name, kind: raw.kind, request, secrets };
+  if (kind === 'server-check') request = parseServerCheck(request, secrets);
+  const scenario: Scenario = { version: SCENARIO_VERSION, name: raw.name, kind, request, secrets };
   if (raw.description !== undefined) scenario.description = raw.description as string;
   if (raw.target !== undefined) {
     if (raw.target !== 'lab') throw new ScenarioError('target may only be "lab"');
@@ -119,6 +136,35 @@ export function parseScenario(text: string): Scenario {
     scenario.expect = { outcome: e.outcome as RunOutcome, ...(e.diagnoses ? { diagnoses: e.diagnoses as string[] } : {}) };
   }
   return scenario;
+}
+
+/**
+ * The shape of a `server-check` request: exactly one of mtls, jwt, resource (the request the
+ * check takes, with placeholders) and the grade required. `mtls.ca` may be `{"kit": "DIR"}`, the
+ * folder `harness check --new-ca DIR` wrote: it becomes four file secrets, so the scenario's
+ * consent rules apply to the test CA's keys as to any other file.
+ */
+function parseServerCheck(request: Obj, secrets: Record<string, SecretSource>): Obj {
+  const modes = SERVER_CHECK_MODES.filter((m) => request[m] !== undefined);
+  if (modes.length !== 1) throw new ScenarioError(`server-check must have exactly one of ${SERVER_CHECK_MODES.join(', ')} (the check to run)`);
+  const mode = modes[0]!;
+  for (const key of Object.keys(request)) {
+    if (key !== mode && key !== 'require') throw new ScenarioError(`server-check.${key.slice(0, 40)} is not a field of a server check (${mode}, require)`);
+  }
+  if (request.require !== undefined && !(GRADE_NAMES as readonly unknown[]).includes(request.require)) throw new ScenarioError(`server-check.require must be one of ${GRADE_NAMES.join(', ')}`);
+  const body = request[mode];
+  if (!isObj(body)) throw new ScenarioError(`server-check.${mode} must be an object (the ${mode} check request)`);
+  if (mode !== 'mtls' || !isObj(body.ca) || !('kit' in body.ca)) return request;
+  const kit = body.ca.kit;
+  if (Object.keys(body.ca).length !== 1 || typeof kit !== 'string' || kit === '') throw new ScenarioError('server-check.mtls.ca.kit must be the folder harness check --new-ca wrote, alone (or give the four PEM fields)');
+  const ca: Obj = {};
+  for (const [field, file] of Object.entries(CA_KIT_FILES)) {
+    const name = `ca-kit.${file}`;
+    if (secrets[name]) throw new ScenarioError(`secrets: "${name}" is the name server-check.mtls.ca.kit gives its ${file}: rename yours`);
+    secrets[name] = { file: `${kit.replace(/\/+$/, '')}/${file}` };
+    ca[field] = { $secret: name };
+  }
+  return { ...request, [mode]: { ...body, ca } };
 }
 
 /** Does running this scenario need the built-in lab? */
@@ -146,7 +192,7 @@ export interface ScenarioFile {
   version: typeof SCENARIO_VERSION;
   name: string;
   description?: string;
-  kind: 'probe' | 'flow';
+  kind: ScenarioKind;
   probe?: unknown;
   flow?: unknown;
   secrets?: Record<string, SecretSource>;

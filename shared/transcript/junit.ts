@@ -1,5 +1,5 @@
-// JUnit XML for CI: one <testcase> per scenario run, so a pipeline shows which integration
-// broke and why. A run fails its test case when it did not end as its scenario expected (or, with
+// JUnit XML for CI: one <testcase> per scenario run (a server check: one per case, and one for
+// its grade), so a pipeline shows which integration broke and why. A run fails its test case when it did not end as its scenario expected (or, with
 // no expectation, when it did not pass); a run that could not finish is an <error>.
 import type { Step } from '../protocol.ts';
 import { readRun } from './transcript.ts';
@@ -22,8 +22,9 @@ function stepLine(s: Step): string {
 export function renderJunit(entries: ReportEntry[], opts: { suiteName?: string; timestamp?: Date } = {}): string {
   let failures = 0;
   let errors = 0;
+  let skipped = 0;
   let total = 0;
-  const cases = entries.map(({ transcript, expectation }) => {
+  const cases = entries.map(({ transcript, expectation, group }) => {
     const run = readRun(transcript);
     total += run.durationMs ?? 0;
     const steps = run.steps.map(stepLine).join('\n');
@@ -33,12 +34,15 @@ export function renderJunit(entries: ReportEntry[], opts: { suiteName?: string; 
     if (run.outcome === 'error' || run.outcome === 'unfinished') {
       errors += 1;
       verdict = `<error message="${escapeXml(`run ${run.outcome === 'error' ? 'could not finish' : 'has no end'}${run.diagnoses.length ? `: ${run.diagnoses.join(', ')}` : ''}`)}" type="${escapeXml(run.diagnoses[0] ?? run.outcome)}">${escapeXml(detail)}</error>`;
+    } else if (expectation?.undecided) {
+      skipped += 1;
+      verdict = `<skipped message="${escapeXml(expectation.message)}"/>`;
     } else if (expectation ? !expectation.met : run.outcome !== 'pass') {
       failures += 1;
       const message = expectation ? `expectation not met: ${expectation.message}` : `run failed: ${run.diagnoses.join(', ') || 'no diagnosis'}`;
       verdict = `<failure message="${escapeXml(message)}" type="${escapeXml(run.diagnoses[0] ?? 'fail')}">${escapeXml(detail)}</failure>`;
     }
-    return `    <testcase classname="${escapeXml(`harness.${run.kind}`)}" name="${escapeXml(transcript.name)}" time="${seconds(run.durationMs)}">
+    return `    <testcase classname="${escapeXml(group ?? `harness.${run.kind}`)}" name="${escapeXml(transcript.name)}" time="${seconds(run.durationMs)}">
       ${verdict}
       <system-out>${escapeXml(`${run.kind} ${run.target}\n${steps}`)}</system-out>
     </testcase>`;
@@ -47,7 +51,7 @@ export function renderJunit(entries: ReportEntry[], opts: { suiteName?: string; 
   const ts = (opts.timestamp ?? new Date()).toISOString().replace(/\.\d{3}Z$/, '');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="${name}" tests="${entries.length}" failures="${failures}" errors="${errors}" time="${seconds(total)}">
-  <testsuite name="${name}" tests="${entries.length}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds(total)}" timestamp="${ts}">
+  <testsuite name="${name}" tests="${entries.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(total)}" timestamp="${ts}">
 ${cases.join('\n')}
   </testsuite>
 </testsuites>

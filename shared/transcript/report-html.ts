@@ -6,8 +6,13 @@ import { readRun, type Transcript } from './transcript.ts';
 
 export interface ReportEntry {
   transcript: Transcript;
-  /** The scenario's expectation, when it had one: met or not, and how. */
-  expectation?: { met: boolean; message: string };
+  /**
+   * The scenario's expectation, when it had one: met or not, and how. `undecided`: neither —
+   * the run could not tell (a server check's inconclusive case); JUnit reports it as skipped.
+   */
+  expectation?: { met: boolean; message: string; undecided?: boolean };
+  /** What the run is part of (a server check scenario): the JUnit classname. */
+  group?: string;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

@@ -127,6 +127,13 @@ test('JUnit: failures and errors counted, the diagnosis in the failure, XML-esca
   assert.match(xml, /<error message="run could not finish: run_timeout"/);
 });
 
+test('JUnit: a run neither met nor missed (a check case that stayed inconclusive) is skipped with its reason; a group is the classname', () => {
+  const t = transcript('weak_key — partner', probeRun(['CN=c'], 'fail', ['client_cert_rejected']));
+  const xml = renderJunit([{ transcript: t, expectation: { met: false, message: 'inconclusive: the harness cannot send a 1024-bit key', undecided: true }, group: 'harness.server-check.partner' }]);
+  assert.match(xml, /<testsuite name="mtls-harness" tests="1" failures="0" errors="0" skipped="1"/);
+  assert.match(xml, /<testcase classname="harness\.server-check\.partner" name="weak_key — partner" time="[\d.]+">\s*<skipped message="inconclusive: the harness cannot send a 1024-bit key"\/>/);
+});
+
 test('share link: round trip through the fragment; too large and damaged links say so', async () => {
   const t = transcript('small', probeRun(['CN=c'], 'pass'));
   const link = await shareLink(t, 'http://127.0.0.1:8080/?token=abc#old');
