@@ -25,6 +25,8 @@ export interface CallTls {
   lab?: LabTrust;
   trustLab: boolean;
   verifyServer: boolean;
+  /** What the Inputs step found wrong with the client certificate (expired, wrong EKU, …). */
+  problems?: { code: string; message: string }[];
 }
 
 export interface CallContext {
@@ -109,6 +111,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
     clientCertSent: secure && !!leaf,
     clientChainLength: callTls.chain.length,
     ...(leaf ? { clientNotBefore: Date.parse(leaf.validFrom), clientNotAfter: Date.parse(leaf.validTo) } : {}),
+    ...(leaf ? { clientCertClientAuth: !callTls.problems?.some((p) => p.code === 'eku_missing_client_auth') } : {}),
   };
   const t0 = performance.now();
   let socket: net.Socket | undefined;
@@ -166,6 +169,8 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
       });
       if (leaf && wire.certificateRequested && wire.acceptableCAs.length) {
         connection.chainReachesAcceptableCA = describeAcceptance(callTls.chain, wire.acceptableCAs).reaches;
+        // A TLS 1.3 server that refuses the certificate after the handshake: the CA names tell why.
+        base.clientChainReachesAcceptableCA = connection.chainReachesAcceptableCA;
       }
       if (hs.verifyError && callTls.verifyServer) {
         const code = classifyServerVerification(hs.verifyError);
