@@ -51,6 +51,8 @@ export interface ScenarioRunOptions {
   onEvent(msg: ServerMessage): void;
   /** An authorization URL the run cannot follow by itself (not the lab's): show it to a person. */
   onAuthorizationUrl?(url: string): void;
+  /** A remark about the scenario's own JWTs (a default kid no one may have registered), before the run. */
+  onNote?(note: string): void;
 }
 
 export interface ScenarioRunResult {
@@ -73,6 +75,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
   }
   try {
     const resolved = await resolveScenario(scenario, { baseDir: opts.baseDir, lab, ...(opts.env ? { env: opts.env } : {}), ...(opts.consent ? { consent: opts.consent } : {}) });
+    for (const note of resolved.notes) opts.onNote?.(note);
     const limits = validateLimits();
     const runId = 'cli';
     if (resolved.kind === 'probe') {
@@ -281,6 +284,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           else if (msg.type === 'run.finished') io.stdout(formatFinished(msg.outcome, msg.diagnoses, msg.durationMs));
         },
         onAuthorizationUrl: (url) => io.stderr(`Open this URL in a browser to sign in (waiting for the redirect):\n  ${url}\n`),
+        onNote: (note) => io.stderr(`lint: ${printable(note)}\n`),
       });
     } catch (err) {
       if (err instanceof ScenarioError) {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { checkExpect, needsLab, parseScenario, resolveScenario, ScenarioError } from './scenario.ts';
-import { run } from '../commands/run.ts';
+import { run, runScenario } from '../commands/run.ts';
+import { exportPKCS8, generateKeyPair } from 'jose';
+import { publicJwkOf } from '../../shared/jwt/sign.ts';
 
 let lab: RunningLab;
 let dir: string;
@@ -143,4 +145,48 @@ test('harness run: exit codes, --json and --check', async () => {
     assert.equal(await run(argv, r.io), 2, argv.join(' '));
     assert.match(r.err.join(''), message);
   }
+});
+
+test('$jwt default kid: the registered key\'s kid from registeredJwks; a thumbprint kid no one registered is a lint remark', async () => {
+  // A partner registered its key under its own kid, as partners do.
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await publicJwkOf(pair.publicKey, 'partner-2026');
+  const reg = await lab.tokens!.register({ publicJwk });
+  await writeFile(join(dir, 'partner.key'), await exportPKCS8(pair.privateKey));
+  const scenario = (registeredJwks?: unknown) => parseScenario(JSON.stringify({
+    version: 1, name: 'kid', kind: 'flow',
+    flow: {
+      kind: 'client-credentials', tokenUrl: 'lab:token',
+      clientAuth: { method: 'private_key_jwt', clientId: reg.clientId, clientAssertions: [{ $jwt: { template: 'client-assertion', key: 'k' } }] },
+      ...(registeredJwks ? { registeredJwks } : {}),
+    },
+    secrets: { k: { file: 'partner.key' } },
+  }));
+  const kidOf = (r: Awaited<ReturnType<typeof resolveScenario>>) => {
+    const auth = r.kind === 'flow' && r.flow.kind === 'client-credentials' ? r.flow.clientAuth : undefined;
+    const d = decodeJwt(auth?.method === 'private_key_jwt' ? auth.clientAssertions[0]! : '');
+    return d.ok ? d.jwt.header.kid : undefined;
+  };
+  const runIt = async (registeredJwks?: unknown) => {
+    const notes: string[] = [];
+    const result = await runScenario(scenario(registeredJwks), { baseDir: dir, lab, onEvent: () => {}, onNote: (n) => notes.push(n) });
+    return { ...result, notes };
+  };
+
+  const given = { keys: [publicJwk] };
+  const withKeys = await resolveScenario(scenario(given), { baseDir: dir, lab });
+  assert.equal(kidOf(withKeys), 'partner-2026');
+  assert.deepEqual(withKeys.notes, []);
+  const passed = await runIt(given);
+  assert.equal(passed.outcome, 'pass', JSON.stringify(passed.diagnoses));
+
+  const thumbprint = (await publicJwkOf(pair.publicKey)).kid;
+  const blind = await resolveScenario(scenario(), { baseDir: dir, lab });
+  assert.equal(kidOf(blind), thumbprint);
+  assert.equal(blind.notes.length, 1);
+  assert.match(blind.notes[0]!, /kid_is_thumbprint: kid ".+" is the signing key's RFC 7638 thumbprint/);
+  const refused = await runIt();
+  assert.equal(refused.outcome, 'fail');
+  assert.deepEqual(refused.diagnoses, ['jwt_key_unknown']);
+  assert.match(refused.notes[0]!, /kid_is_thumbprint/);
 });

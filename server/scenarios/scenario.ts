@@ -13,6 +13,8 @@ import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '..
 import { parseFlowRequest, type FlowRequest, type LabRegistration } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
+import { sameKey, type Jwks, type PublicJwk } from '../../shared/jwt/keys.ts';
+import { lintJwt } from '../../shared/jwt/lint.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import { allowsEnv, allowsFile, ConsentError, locateFile, printable, type SecretConsent } from './consent.ts';
@@ -33,8 +35,14 @@ export interface ResolveOptions {
 }
 
 export type ResolvedScenario =
-  | { kind: 'probe'; probe: ProbeRequest; secrets: string[] }
-  | { kind: 'flow'; flow: FlowRequest; secrets: string[] };
+  | { kind: 'probe'; probe: ProbeRequest; secrets: string[]; notes: string[] }
+  | { kind: 'flow'; flow: FlowRequest; secrets: string[]; notes: string[] };
+
+/** The registeredJwks a flow request names inline, when it does. */
+function registeredJwksOf(flow: Obj): Jwks | undefined {
+  const j = flow.registeredJwks;
+  return isObj(j) && Array.isArray(j.keys) ? { keys: j.keys.filter((k): k is PublicJwk => isObj(k) && typeof k.kty === 'string') } : undefined;
+}
 
 /** Everything secret the scenario resolved to, for scrubbing from output. */
 function secretList(values: Iterable<string>): string[] {
@@ -163,8 +171,10 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     return value;
   };
 
-  // The flow around a $jwt supplies its defaults (client id, token endpoint).
+  // The flow around a $jwt supplies its defaults (client id, token endpoint, registered keys).
   let flowContext: Obj = {};
+  /** Lint remarks about the JWTs signed here (a default kid no one may have registered). */
+  const notes = new Set<string>();
 
   const jwt = async (spec: unknown, path: string): Promise<string | string[]> => {
     if (!isObj(spec)) throw new ScenarioError(`${path} must be an object`);
@@ -185,10 +195,16 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     } catch (err) {
       throw new ScenarioError(`${path}: the key cannot sign ${alg}: ${(err as Error).message}`);
     }
-    const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? (await publicJwkOf(key)).kid;
+    // The kid: as written; the lab's for its demo key; the registered key's when registeredJwks
+    // holds this key; else the key's RFC 7638 thumbprint, which the lint then warns about.
+    const own = await publicJwkOf(key);
+    const registeredKid = registeredJwksOf(flowContext)?.keys.find((k) => typeof k.kid === 'string' && sameKey(k, own))?.kid;
+    const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? registeredKid ?? own.kid;
     const auth = isObj(flowContext.clientAuth) ? { ...flowContext.clientAuth } : {};
     // The client id may itself be a placeholder (a client the lab registers for this run).
     if (isObj(auth.clientId) && typeof auth.clientId.$secret === 'string') auth.clientId = await secret(auth.clientId.$secret, `${path}.clientId`);
+    // A kid nobody chose: worth a lint remark unless the lab registered this key in this run.
+    const thumbprintKid = spec.kid === undefined && kid === own.kid && !kids.has(spec.key) && !registrations.has(spec.key);
     const str = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'string' ? (spec[k] as string) : (() => { throw new ScenarioError(`${path}.${k} must be a string`); })());
     const num = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'number' ? (spec[k] as number) : (() => { throw new ScenarioError(`${path}.${k} must be a number`); })());
     if (spec.claims !== undefined && !isObj(spec.claims)) throw new ScenarioError(`${path}.claims must be an object`);
@@ -208,6 +224,11 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
           jti: newJti(),
           ...(spec.claims ? { claims: spec.claims as Obj } : {}),
         });
+        if (thumbprintKid && kid) {
+          for (const f of lintJwt({ alg, kid }, claims, { now: Date.now(), signingKeyThumbprint: own.kid!, ...(registeredJwksOf(flowContext) ? { jwks: registeredJwksOf(flowContext)! } : {}) })) {
+            if (f.code === 'kid_is_thumbprint') notes.add(`${path}: ${f.code}: ${f.message}`);
+          }
+        }
         return await signJwt(claims, { alg, ...(kid ? { kid } : {}), ...(typeof spec.typ === 'string' ? { typ: spec.typ } : {}) }, key);
       } catch (err) {
         throw new ScenarioError(`${path}: ${(err as Error).message}`);
@@ -246,10 +267,10 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   const filled = await fill(urlsFilled, s.kind);
   const secrets = secretList([...cache].filter(([name]) => !notSecret.has(name)).map(([, value]) => value));
   try {
-    if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets };
+    if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets, notes: [...notes] };
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
     if (msg.type !== 'probe.start') throw new ScenarioError('probe is not a probe request');
-    return { kind: 'probe', probe: msg.probe, secrets };
+    return { kind: 'probe', probe: msg.probe, secrets, notes: [...notes] };
   } catch (err) {
     if (err instanceof ProtocolError) throw new ScenarioError(`${s.kind} request: ${err.message}`);
     throw err;

@@ -66,6 +66,7 @@ const LINT_PRIORITY: [LintCode, DiagnosisCode][] = [
   ['aud_mismatch', 'jwt_audience_mismatch'],
   ['alg_key_mismatch', 'jwt_alg_key_mismatch'],
   ['kid_not_in_jwks', 'jwt_key_unknown'],
+  ['kid_is_thumbprint', 'jwt_key_unknown'],
   ['iss_mismatch', 'jwt_claims_invalid'],
   ['sub_mismatch', 'jwt_claims_invalid'],
   ['exp_missing', 'jwt_claims_invalid'],
