@@ -190,3 +190,39 @@ test('$jwt default kid: the registered key\'s kid from registeredJwks; a thumbpr
   assert.deepEqual(refused.diagnoses, ['jwt_key_unknown']);
   assert.match(refused.notes[0]!, /kid_is_thumbprint/);
 });
+
+test('registeredJwks and a CA bundle from a file or an environment variable; certificates and public keys are not scrubbed', async () => {
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await publicJwkOf(pair.publicKey, 'partner-file-kid');
+  const reg = await lab.tokens!.register({ publicJwk });
+  await writeFile(join(dir, 'partner2.key'), await exportPKCS8(pair.privateKey));
+  await writeFile(join(dir, 'registered.json'), JSON.stringify({ keys: [publicJwk] }));
+  await writeFile(join(dir, 'server-ca.pem'), lab.serverCaPem);
+  const scenario = (jwks: object) => parseScenario(JSON.stringify({
+    version: 1, name: 'files', kind: 'flow',
+    flow: {
+      kind: 'client-credentials', tokenUrl: 'lab:token',
+      clientAuth: { method: 'private_key_jwt', clientId: reg.clientId, clientAssertions: [{ $jwt: { template: 'client-assertion', key: 'k' } }] },
+      registeredJwks: { $secret: 'jwks' },
+      tls: { caPem: { $secret: 'ca' }, trustLab: false },
+    },
+    secrets: { k: { file: 'partner2.key' }, ca: { file: 'server-ca.pem' }, jwks },
+  }));
+  for (const [source, jwks, env] of [['file', { file: 'registered.json' }, {}], ['environment variable', { env: 'PARTNER_JWKS' }, { PARTNER_JWKS: JSON.stringify({ keys: [publicJwk] }) }]] as const) {
+    const r = await resolveScenario(scenario(jwks), { baseDir: dir, lab, env, consent: { env: new Set(['PARTNER_JWKS']) } });
+    assert.equal(r.kind, 'flow');
+    const flow = r.kind === 'flow' && r.flow.kind === 'client-credentials' ? r.flow : undefined;
+    assert.deepEqual(flow?.registeredJwks, { keys: [publicJwk] }, source);
+    const auth = flow?.clientAuth;
+    const d = decodeJwt(auth?.method === 'private_key_jwt' ? auth.clientAssertions[0]! : '');
+    assert.equal(d.ok && d.jwt.header.kid, 'partner-file-kid', `${source}: the kid comes from the registered keys`);
+    const caLines = lab.serverCaPem.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
+    assert.ok(!r.secrets.some((x) => caLines.includes(x)), `${source}: the CA's PEM lines are not scrubbed`);
+    assert.ok(!r.secrets.some((x) => x.includes('partner-file-kid')), `${source}: the public JWKS is not scrubbed`);
+    assert.ok(r.secrets.length > 0, `${source}: the private key still is`);
+    const result = await runScenario(scenario(jwks), { baseDir: dir, lab, env, consent: { env: new Set(['PARTNER_JWKS']) }, onEvent: () => {} });
+    assert.equal(result.outcome, 'pass', `${source}: ${result.diagnoses.join(', ')}`);
+  }
+  await writeFile(join(dir, 'not-jwks.json'), '{"kty":"EC"}');
+  await assert.rejects(resolveScenario(scenario({ file: 'not-jwks.json' }), { baseDir: dir, lab }), /secret "jwks" is not a JWKS/);
+});

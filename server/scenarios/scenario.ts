@@ -38,10 +38,15 @@ export type ResolvedScenario =
   | { kind: 'probe'; probe: ProbeRequest; secrets: string[]; notes: string[] }
   | { kind: 'flow'; flow: FlowRequest; secrets: string[]; notes: string[] };
 
-/** The registeredJwks a flow request names inline, when it does. */
-function registeredJwksOf(flow: Obj): Jwks | undefined {
-  const j = flow.registeredJwks;
+/** A JWKS value as keys the code can compare; undefined when it is not one. */
+function asJwks(j: unknown): Jwks | undefined {
   return isObj(j) && Array.isArray(j.keys) ? { keys: j.keys.filter((k): k is PublicJwk => isObj(k) && typeof k.kty === 'string') } : undefined;
+}
+
+/** Only certificates: public, so not scrubbed from output (a CA bundle, a client certificate). */
+function onlyCertificates(v: string): boolean {
+  const labels = [...v.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]);
+  return labels.length > 0 && labels.every((l) => l === 'CERTIFICATE' || l === 'TRUSTED CERTIFICATE' || l === 'X509 CRL');
 }
 
 /** Everything secret the scenario resolved to, for scrubbing from output. */
@@ -176,6 +181,28 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   /** Lint remarks about the JWTs signed here (a default kid no one may have registered). */
   const notes = new Set<string>();
 
+  /** A JWKS from a secret source (a file, an environment variable): JSON, and public. */
+  const jwksSecret = async (name: string, path: string): Promise<Obj> => {
+    const text = await secret(name, path);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ScenarioError(`${path}: secret "${name}" is not JSON (a JWKS is {"keys":[…]})`);
+    }
+    if (!asJwks(parsed)) throw new ScenarioError(`${path}: secret "${name}" is not a JWKS ({"keys":[…]})`);
+    // Public keys: not scrubbed from the output.
+    notSecret.add(name);
+    return parsed as Obj;
+  };
+
+  /** The flow's registeredJwks, inline or from a secret source. */
+  const registeredJwks = async (): Promise<Jwks | undefined> => {
+    const j = flowContext.registeredJwks;
+    if (isObj(j) && Object.keys(j).length === 1 && typeof j.$secret === 'string') return asJwks(await jwksSecret(j.$secret, `${s.kind}.registeredJwks`));
+    return asJwks(j);
+  };
+
   const jwt = async (spec: unknown, path: string): Promise<string | string[]> => {
     if (!isObj(spec)) throw new ScenarioError(`${path} must be an object`);
     const template = spec.template;
@@ -198,7 +225,8 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     // The kid: as written; the lab's for its demo key; the registered key's when registeredJwks
     // holds this key; else the key's RFC 7638 thumbprint, which the lint then warns about.
     const own = await publicJwkOf(key);
-    const registeredKid = registeredJwksOf(flowContext)?.keys.find((k) => typeof k.kid === 'string' && sameKey(k, own))?.kid;
+    const registered = await registeredJwks();
+    const registeredKid = registered?.keys.find((k) => typeof k.kid === 'string' && sameKey(k, own))?.kid;
     const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? registeredKid ?? own.kid;
     const auth = isObj(flowContext.clientAuth) ? { ...flowContext.clientAuth } : {};
     // The client id may itself be a placeholder (a client the lab registers for this run).
@@ -225,7 +253,7 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
           ...(spec.claims ? { claims: spec.claims as Obj } : {}),
         });
         if (thumbprintKid && kid) {
-          for (const f of lintJwt({ alg, kid }, claims, { now: Date.now(), signingKeyThumbprint: own.kid!, ...(registeredJwksOf(flowContext) ? { jwks: registeredJwksOf(flowContext)! } : {}) })) {
+          for (const f of lintJwt({ alg, kid }, claims, { now: Date.now(), signingKeyThumbprint: own.kid!, ...(registered ? { jwks: registered } : {}) })) {
             if (f.code === 'kid_is_thumbprint') notes.add(`${path}: ${f.code}: ${f.message}`);
           }
         }
@@ -253,7 +281,12 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     const keys = Object.keys(v);
     if (keys.length === 1 && keys[0] === '$secret') {
       if (typeof v.$secret !== 'string') throw new ScenarioError(`${path}.$secret must name a secret`);
-      return secret(v.$secret, path);
+      // registeredJwks is an object: its source holds the JWKS as JSON.
+      if (path === `${s.kind}.registeredJwks`) return jwksSecret(v.$secret, path);
+      const value = await secret(v.$secret, path);
+      // Certificates are public: a CA bundle's lines are not scrubbed from the output.
+      if (onlyCertificates(value)) notSecret.add(v.$secret);
+      return value;
     }
     if (keys.length === 1 && keys[0] === '$jwt') return jwt(await fill(v.$jwt, `${path}.$jwt`), `${path}.$jwt`);
     const out: Obj = {};
