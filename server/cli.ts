@@ -50,11 +50,13 @@ Usage:
       add --lab-cert to have the lab issue a fresh client certificate for the run.
   harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]
                  [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]
+                 [--save-refresh-token]
       Run scenario files (probes and token flows, docs/scenarios.md) headless; scenarios
       that name the lab start it in-process. --check: exit 0 when every run matched "expect".
       Keep each run as a transcript, all of them as an HTML report and JUnit XML.
       A scenario reads environment variables and files outside its folder only when allowed
       (--allow-*, or a yes on a terminal); the secrets and their hosts are listed first.
+      --save-refresh-token: write a rotated refresh token back to the file it came from.
   harness show TRANSCRIPT [--json]
       Print a recorded run (a transcript, docs/transcripts.md) as it ran.
   harness diff A B [--json]

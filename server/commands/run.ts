@@ -8,9 +8,10 @@
 // A scenario reads environment variables and files outside its folder only with consent
 // (--allow-*, or a yes on a terminal), asked for every file before anything runs, and each run
 // lists which secret goes to which host before sending anything (server/scenarios/consent.ts).
+// --save-refresh-token writes a rotated refresh token back to the file it was read from.
 import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol.ts';
@@ -38,7 +39,7 @@ export interface Io {
   ask?(question: string): Promise<boolean>;
 }
 
-const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]\n';
+const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside] [--save-refresh-token]\n';
 
 export interface ScenarioRunOptions {
   baseDir: string;
@@ -51,8 +52,23 @@ export interface ScenarioRunOptions {
   onEvent(msg: ServerMessage): void;
   /** An authorization URL the run cannot follow by itself (not the lab's): show it to a person. */
   onAuthorizationUrl?(url: string): void;
-  /** A remark about the scenario's own JWTs (a default kid no one may have registered), before the run. */
+  /** A remark for the person running it: a default kid no one may have registered, a refresh token saved. */
   onNote?(note: string): void;
+  /** Write a rotated refresh token back to the file the scenario's `refreshToken` came from. */
+  saveRefreshToken?: boolean;
+}
+
+/** Replaces a secret file's content in one step (temporary file, then rename), keeping its mode. */
+async function saveSecretFile(path: string, value: string): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777;
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${value}\n`, { mode, flag: 'wx' });
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw err;
+  }
 }
 
 export interface ScenarioRunResult {
@@ -91,6 +107,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     const secrets = [...resolved.secrets, ...secretValues({ extra: flowSecrets(flow) })];
     const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const listener = await startCallbackListener();
+    let rotated: string | undefined;
     try {
       opts.onEvent(clean({ type: 'run.started', id: 'cli', runId, kind: 'flow', target: redactUrl(flowTarget(flow)) }));
       const result = await runFlow(flow, {
@@ -98,6 +115,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
         relayOrigin: listener.origin,
         callbacks: listener.callbacks,
         lab,
+        ...(opts.saveRefreshToken ? { onRotatedRefreshToken: (token: string) => { rotated = token; } } : {}),
         onStep: (step: Step) => opts.onEvent(clean({ type: 'step', runId, step })),
         openAuthorizationUrl: (url) => {
           // The lab approves by itself: follow its redirects here. Anyone else needs a person.
@@ -111,6 +129,19 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
         },
       });
       opts.onEvent({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+      if (opts.saveRefreshToken) {
+        const file = resolved.refreshTokenFile;
+        if (!file) opts.onNote?.('--save-refresh-token: nothing saved: the scenario is not a refresh-token flow whose refreshToken comes from a {"file"} secret');
+        else if (!rotated) opts.onNote?.(`--save-refresh-token: ${printable(file)} unchanged (${result.outcome === 'pass' ? 'the server did not rotate the refresh token' : 'no new refresh token was issued'})`);
+        else {
+          try {
+            await saveSecretFile(file, rotated);
+            opts.onNote?.(`--save-refresh-token: the rotated refresh token was written to ${printable(file)}`);
+          } catch (err) {
+            opts.onNote?.(`--save-refresh-token: cannot write ${printable(file)} (${(err as NodeJS.ErrnoException).code ?? String(err)}): the new refresh token is lost`);
+          }
+        }
+      }
       return result;
     } finally {
       await listener.close();
@@ -200,7 +231,7 @@ function summaryTable(done: Finished[], check: boolean): string {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  let values: { json: boolean; check: boolean; transcript?: string; report?: string; junit?: string; 'allow-env'?: string[]; 'allow-all-env': boolean; 'allow-file'?: string[]; 'allow-outside': boolean };
+  let values: { json: boolean; check: boolean; transcript?: string; report?: string; junit?: string; 'allow-env'?: string[]; 'allow-all-env': boolean; 'allow-file'?: string[]; 'allow-outside': boolean; 'save-refresh-token': boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -216,6 +247,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         'allow-all-env': { type: 'boolean', default: false },
         'allow-file': { type: 'string', multiple: true },
         'allow-outside': { type: 'boolean', default: false },
+        'save-refresh-token': { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -284,7 +316,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
           else if (msg.type === 'run.finished') io.stdout(formatFinished(msg.outcome, msg.diagnoses, msg.durationMs));
         },
         onAuthorizationUrl: (url) => io.stderr(`Open this URL in a browser to sign in (waiting for the redirect):\n  ${url}\n`),
-        onNote: (note) => io.stderr(`lint: ${printable(note)}\n`),
+        onNote: (note) => io.stderr(`note: ${printable(note)}\n`),
+        saveRefreshToken: values['save-refresh-token'],
       });
     } catch (err) {
       if (err instanceof ScenarioError) {

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
@@ -225,4 +225,38 @@ test('registeredJwks and a CA bundle from a file or an environment variable; cer
   }
   await writeFile(join(dir, 'not-jwks.json'), '{"kty":"EC"}');
   await assert.rejects(resolveScenario(scenario({ file: 'not-jwks.json' }), { baseDir: dir, lab }), /secret "jwks" is not a JWKS/);
+});
+
+test('--save-refresh-token: a rotated refresh token is written back to its file, so the scenario runs twice', async () => {
+  const file = join(dir, 'refresh-token.txt');
+  await writeFile(file, `${lab.tokens!.issueRefreshToken('lab-basic')}\n`, { mode: 0o600 });
+  const scenario = parseScenario(JSON.stringify({
+    version: 1, name: 'refresh', kind: 'flow',
+    flow: { kind: 'refresh-token', tokenUrl: 'lab:token', refreshToken: { $secret: 'rt' }, clientAuth: { method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: 'lab-basic-secret' } },
+    secrets: { rt: { file: 'refresh-token.txt' } },
+  }));
+  const runOnce = async (saveRefreshToken: boolean) => {
+    const notes: string[] = [];
+    const events: string[] = [];
+    const result = await runScenario(scenario, { baseDir: dir, lab, saveRefreshToken, onEvent: (e) => events.push(JSON.stringify(e)), onNote: (n) => notes.push(n) });
+    return { ...result, notes, events: events.join('\n') };
+  };
+  const first = await readFile(file, 'utf8');
+  const one = await runOnce(true);
+  assert.equal(one.outcome, 'pass', one.diagnoses.join(', '));
+  const second = await readFile(file, 'utf8');
+  assert.notEqual(second, first, 'the file holds the new refresh token');
+  assert.match(second, /^\S+\n$/);
+  assert.equal((await stat(file)).mode & 0o777, 0o600, 'the file keeps its mode');
+  assert.match(one.notes.join('\n'), /rotated refresh token was written to .*refresh-token\.txt/);
+  assert.ok(!one.events.includes(second.trim()) && !one.notes.join('').includes(second.trim()), 'the new token is in no event or note');
+  const two = await runOnce(false);
+  assert.equal(two.outcome, 'pass', `the saved token works: ${two.diagnoses.join(', ')}`);
+  // Not saved this time: the file holds the token just spent, which the lab refuses.
+  const three = await runOnce(false);
+  assert.deepEqual(three.diagnoses, ['refresh_token_rejected']);
+
+  const none = io();
+  assert.equal(await run([new URL('../../examples/api-key.json', import.meta.url).pathname, '--save-refresh-token'], none.io), 0);
+  assert.match(none.err.join(''), /note: --save-refresh-token: nothing saved/);
 });

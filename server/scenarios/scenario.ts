@@ -36,7 +36,11 @@ export interface ResolveOptions {
 
 export type ResolvedScenario =
   | { kind: 'probe'; probe: ProbeRequest; secrets: string[]; notes: string[] }
-  | { kind: 'flow'; flow: FlowRequest; secrets: string[]; notes: string[] };
+  | {
+    kind: 'flow'; flow: FlowRequest; secrets: string[]; notes: string[];
+    /** The file a refresh-token flow's `refreshToken` was read from (real path), to save a rotated one to. */
+    refreshTokenFile?: string;
+  };
 
 /** A JWKS value as keys the code can compare; undefined when it is not one. */
 function asJwks(j: unknown): Jwks | undefined {
@@ -79,6 +83,8 @@ function algOf(pem: string): 'RS256' | 'ES256' | 'ES384' | 'EdDSA' {
 export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promise<ResolvedScenario> {
   const env = opts.env ?? process.env;
   const cache = new Map<string, string>();
+  /** The real path each file secret was read from. */
+  const files = new Map<string, string>();
   const kids = new Map<string, string>();
   let labClientPair: { certificatePem: string; privateKeyPem: string } | undefined;
 
@@ -135,6 +141,7 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
         if (!info.isFile()) throw new ScenarioError(`secret "${name}": ${shown} is not a regular file`);
         if (info.size > SECRET_FILE_MAX_BYTES) throw new ScenarioError(`secret "${name}": ${shown} is ${info.size} bytes, more than the ${SECRET_FILE_MAX_BYTES} a secret file may hold`);
         value = (await readFile(where.path, 'utf8')).replace(/\r?\n$/, '');
+        files.set(name, where.path);
       } catch (err) {
         if (err instanceof ScenarioError) throw err;
         throw new ScenarioError(`secret "${name}": cannot read ${shown} (${(err as NodeJS.ErrnoException).code ?? err})`);
@@ -300,7 +307,11 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   const filled = await fill(urlsFilled, s.kind);
   const secrets = secretList([...cache].filter(([name]) => !notSecret.has(name)).map(([, value]) => value));
   try {
-    if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets, notes: [...notes] };
+    if (s.kind === 'flow') {
+      const ref = urlsFilled.refreshToken;
+      const refreshTokenFile = urlsFilled.kind === 'refresh-token' && isObj(ref) && typeof ref.$secret === 'string' ? files.get(ref.$secret) : undefined;
+      return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets, notes: [...notes], ...(refreshTokenFile ? { refreshTokenFile } : {}) };
+    }
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
     if (msg.type !== 'probe.start') throw new ScenarioError('probe is not a probe request');
     return { kind: 'probe', probe: msg.probe, secrets, notes: [...notes] };
