@@ -806,6 +806,8 @@ export const INFERRED_PREFIX = 'inferred by the harness, not said by the server:
 /** A diagnosis for the wire: the catalogue entry, an optional more specific summary, and the evidence. */
 export function diagnosis(code: DiagnosisCode, evidence: string[], summary?: string): Diagnosis {
   const entry: DiagnosisEntry = DIAGNOSES[code];
-  const inferred = evidence.some((e) => e.startsWith(INFERRED_PREFIX));
-  return { code, summary: summary ?? entry.summary, evidence, fix: { ...entry.fix }, ...(inferred ? { inferred: true } : {}) };
+  const inferred = evidence.find((e) => e.startsWith(INFERRED_PREFIX));
+  // The catalogue's summary states the cause as fact; say where it came from.
+  const said = summary ?? (inferred ? `${entry.summary} The server did not say why: the harness inferred it (${inferred.slice(INFERRED_PREFIX.length)}).` : entry.summary);
+  return { code, summary: said, evidence, fix: { ...entry.fix }, ...(inferred !== undefined ? { inferred: true } : {}) };
 }

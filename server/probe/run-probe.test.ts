@@ -164,6 +164,7 @@ test('Node tls.Server that rejects silently: no certificate → client_cert_requ
   const said = stranger.steps.find((s) => s.id === 'tls')!.diagnosis!;
   assert.match(said.evidence.join('\n'), /client_ca_not_acceptable/);
   assert.equal(said.inferred, true, 'the server did not say so: the diagnosis is marked inferred');
+  assert.match(said.summary, /The server did not say why: the harness inferred it \(the client chain reaches none of the CA names/);
   assert.match(said.evidence.join('\n'), /inferred by the harness.*none of the CA names/);
   const good = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.client) });
   assert.equal(good.outcome, 'pass');
