@@ -11,6 +11,7 @@ import type { Jwks } from '../../shared/jwt/keys.ts';
 import type { ProbePhase } from '../../shared/protocol.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import { FlowRun, decodedForDisplay, type FlowRequestSpec } from './flow-run.ts';
+import { certificatePage } from './http-call.ts';
 import type { ServerMetadata } from './discovery.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -207,6 +208,9 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
       },
       ...(serverClockOffsetSec !== undefined ? { serverClockOffsetSec } : {}),
     };
+    // A TLS terminator in front of the token endpoint refused the certificate: no OAuth answer.
+    const page = refusal.error ? null : certificatePage(res, run.callTls);
+    if (page) run.stop(step, page.code, page.evidence, { details, title: `${o.title}: HTTP ${res.status}` });
     const e = explainTokenRefusal(refusal);
     const summary = o.refusalSummary?.[e.code] ?? e.summary;
     run.stop(step, e.code, e.evidence, { details, ...(summary ? { summary } : {}), title: `${o.title}: HTTP ${res.status}` });
