@@ -54,7 +54,7 @@ Usage:
       (started in-process); add --lab-cert to have the lab issue a fresh client certificate for the run.
   harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]
                  [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside]
-                 [--redirect-uri http://127.0.0.1:PORT/callback/KEY]
+                 [--redirect-uri http://127.0.0.1:PORT/callback/KEY] [--save-refresh-token]
       Run scenario files (probes and token flows, docs/scenarios.md) headless; scenarios
       that name the lab start it in-process. --check: exit 0 when every run matched "expect".
       Keep each run as a transcript, all of them as an HTML report and JUnit XML.
@@ -62,6 +62,7 @@ Usage:
       (--allow-*, or a yes on a terminal); the secrets and their hosts are listed first.
       --redirect-uri: an authorization code flow listens there and sends exactly that URI
       (providers match redirect URIs exactly; register it once).
+      --save-refresh-token: write a rotated refresh token back to the file it came from.
   harness show TRANSCRIPT [--json]
       Print a recorded run (a transcript, docs/transcripts.md) as it ran.
   harness diff A B [--json]

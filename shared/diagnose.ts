@@ -2,7 +2,7 @@
 // ways (alerts before or after secureConnect, nginx's HTTP 400 pages, silent closes), so no
 // single error code is enough: each rule below names the signals it relies on.
 import { alertFromError, alertName } from './tls/alerts.ts';
-import type { DiagnosisCode } from './diagnoses.ts';
+import { INFERRED_PREFIX, type DiagnosisCode } from './diagnoses.ts';
 
 export interface FailureSignals {
   /** Where the run stopped. */
@@ -26,9 +26,13 @@ export interface FailureSignals {
   clientNotAfter?: number;
   /** False when the client certificate has an Extended Key Usage without clientAuth. */
   clientCertClientAuth?: boolean;
+  /** False when the server listed acceptable CA names and the client chain reaches none of them. */
+  clientChainReachesAcceptableCA?: boolean;
   now?: number;
   httpStatus?: number;
   httpBody?: string;
+  /** Response headers: some servers name the verification error in one (VERIFY_ERROR_HEADERS). */
+  httpHeaders?: Record<string, string | string[] | undefined>;
   /** In the response phase: still waiting for headers, or reading the body. */
   stage?: 'headers' | 'body';
   /** The outbound guard refused the target (hosted mode); the code says why. */
@@ -42,6 +46,78 @@ export interface Classified {
 
 const NGINX_NO_CERT = /No required SSL certificate was sent/i;
 const NGINX_CERT_ERROR = /The SSL certificate error/i;
+
+/**
+ * Response headers in which a TLS terminator names the client certificate's verification error:
+ * the lab's, and the names commonly given to nginx's $ssl_client_verify ("FAILED:reason") and
+ * Apache's SSL_CLIENT_VERIFY when passed on.
+ */
+export const VERIFY_ERROR_HEADERS = ['x-lab-verify-error', 'x-ssl-client-verify', 'x-client-verify', 'ssl-client-verify', 'x-client-cert-verify'] as const;
+
+/** Verification errors as OpenSSL's text (nginx, Apache) or Node's code (the lab) spell them. */
+const VERIFY_ERRORS: [RegExp, DiagnosisCode][] = [
+  [/CERT_HAS_EXPIRED|has expired/i, 'client_cert_expired'],
+  [/CERT_NOT_YET_VALID|not yet valid/i, 'client_cert_not_yet_valid'],
+  [/CERT_REVOKED|revoked/i, 'client_cert_revoked'],
+  [/INVALID_PURPOSE|unsuitable certificate purpose/i, 'client_cert_wrong_usage'],
+  [/CHAIN_TOO_LONG|chain too long/i, 'client_chain_too_deep'],
+  [/CERT_SIGNATURE_FAILURE|signature failure/i, 'client_cert_signature_invalid'],
+  [/UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|unable to (get local issuer|verify the first|get issuer)|self[- ]signed/i, 'client_cert_unknown_ca'],
+];
+
+/** The verification error a server named in a response header, as a diagnosis. */
+function headerCause(headers: FailureSignals['httpHeaders']): { code: DiagnosisCode; evidence: string } | null {
+  if (!headers) return null;
+  for (const name of VERIFY_ERROR_HEADERS) {
+    const raw = headers[name];
+    const value = (Array.isArray(raw) ? raw.join(', ') : raw ?? '').slice(0, 200);
+    if (!value || /^SUCCESS|^NONE$/i.test(value)) continue;
+    const found = VERIFY_ERRORS.find(([re]) => re.test(value));
+    if (found) return { code: found[1], evidence: `response header ${name}: ${value}` };
+  }
+  return null;
+}
+
+/**
+ * What the probe knows about its own certificate that singles out why a server refused it
+ * without saying why: its dates, its EKU, the acceptable CA names. Null when nothing does.
+ */
+export function inferCertCause(s: FailureSignals): { code: DiagnosisCode; evidence: string[] } | null {
+  const now = s.now ?? Date.now();
+  if (s.clientCertSent === false) return null;
+  if (s.clientNotAfter !== undefined && s.clientNotAfter < now) {
+    return { code: 'client_cert_expired', evidence: [`the client certificate expired on ${new Date(s.clientNotAfter).toISOString()}`, `${INFERRED_PREFIX}the certificate is expired`] };
+  }
+  if (s.clientNotBefore !== undefined && s.clientNotBefore > now) {
+    return { code: 'client_cert_not_yet_valid', evidence: [`the client certificate is valid only from ${new Date(s.clientNotBefore).toISOString()}`, `${INFERRED_PREFIX}the certificate is not valid yet`] };
+  }
+  if (s.clientCertClientAuth === false) {
+    return { code: 'client_cert_wrong_usage', evidence: ['the client certificate\'s Extended Key Usage does not include clientAuth', `${INFERRED_PREFIX}the certificate is not meant for client authentication`] };
+  }
+  if (s.clientChainReachesAcceptableCA === false) {
+    return { code: 'client_cert_unknown_ca', evidence: [`${INFERRED_PREFIX}the client chain reaches none of the CA names the server listed as acceptable`] };
+  }
+  return null;
+}
+
+/** `client_cert_rejected`, unless what the probe knows singles out the cause. */
+function rejected(s: FailureSignals, evidence: string[]): Classified {
+  const cause = inferCertCause(s);
+  if (cause) return { code: cause.code, evidence: [...evidence, ...cause.evidence] };
+  const checked = [
+    ...(s.clientNotAfter !== undefined && s.clientNotBefore !== undefined ? ['valid now'] : []),
+    ...(s.clientCertClientAuth === true ? ['clientAuth allowed by its EKU'] : []),
+    ...(s.clientChainReachesAcceptableCA === true ? ['reaches a CA the server listed as acceptable'] : []),
+  ];
+  return {
+    code: 'client_cert_rejected',
+    evidence: [
+      ...evidence,
+      ...(checked.length ? [`the harness checked the certificate: ${checked.join(', ')}`] : []),
+      'remaining candidates: revoked, a chain longer than the server\'s verify depth, a CA without a CRL where the server checks revocation, an untrusted CA the server did not list, or a rule on the subject',
+    ],
+  };
+}
 
 function errorEvidence(s: FailureSignals): string[] {
   const out: string[] = [];
@@ -67,9 +143,6 @@ function fromAlert(alert: number, s: FailureSignals): DiagnosisCode {
     case 43:
       return 'client_cert_wrong_usage';
     case 42:
-      if (s.clientNotBefore !== undefined && s.clientNotBefore > now) return 'client_cert_not_yet_valid';
-      if (s.clientNotAfter !== undefined && s.clientNotAfter < now) return 'client_cert_expired';
-      return 'client_cert_rejected';
     case 46:
     case 49:
       return 'client_cert_rejected';
@@ -103,7 +176,9 @@ export function classifyFailure(s: FailureSignals): Classified {
   const alert = s.serverAlert ?? alertFromError(s.errorCode, s.errorMessage);
   if (alert !== undefined) {
     evidence.unshift(`TLS alert ${alert} (${alertName(alert)}) received from the server${s.handshakeComplete ? ' after the handshake completed' : ''}`);
-    return { code: fromAlert(alert, s), evidence };
+    const code = fromAlert(alert, s);
+    // bad_certificate, certificate_unknown, access_denied: the alert does not say which check failed.
+    return code === 'client_cert_rejected' ? rejected(s, evidence) : { code, evidence };
   }
 
   if (s.phase === 'tls') {
@@ -126,22 +201,12 @@ export function classifyFailure(s: FailureSignals): Classified {
     }
     if (s.httpStatus === 400 && NGINX_CERT_ERROR.test(body)) {
       evidence.push('response body: "The SSL certificate error"');
-      // nginx gives one page for every verification failure; the certificate's own dates,
-      // which the probe knows, tell the two time-related ones apart.
-      const now = s.now ?? Date.now();
-      if (s.clientNotAfter !== undefined && s.clientNotAfter < now) {
-        evidence.push(`the client certificate expired on ${new Date(s.clientNotAfter).toISOString()}`);
-        return { code: 'client_cert_expired', evidence };
-      }
-      if (s.clientNotBefore !== undefined && s.clientNotBefore > now) {
-        evidence.push(`the client certificate is valid only from ${new Date(s.clientNotBefore).toISOString()}`);
-        return { code: 'client_cert_not_yet_valid', evidence };
-      }
-      if (s.clientCertClientAuth === false) {
-        evidence.push('the client certificate\'s Extended Key Usage does not include clientAuth');
-        return { code: 'client_cert_wrong_usage', evidence };
-      }
-      return { code: 'client_cert_rejected', evidence };
+      // A header that names the verification error is the server's own word.
+      const said = headerCause(s.httpHeaders);
+      if (said) return { code: said.code, evidence: [...evidence, said.evidence] };
+      // nginx gives one page for every verification failure; what the probe knows about its
+      // own certificate (dates, EKU, the acceptable CA names) tells most of them apart.
+      return rejected(s, evidence);
     }
     if (s.httpStatus === 403) return { code: 'access_denied', evidence };
     return { code: 'http_error', evidence };
@@ -162,7 +227,7 @@ export function classifyFailure(s: FailureSignals): Classified {
     if (s.certificateRequested || s.phase === 'tls' || s.handshakeComplete) {
       evidence.push('the server closed the connection without a TLS alert or HTTP response');
       if (s.clientCertSent === false && s.certificateRequested !== false) return { code: 'client_cert_required', evidence };
-      return { code: 'client_cert_rejected', evidence };
+      return rejected(s, evidence);
     }
     return { code: 'connection_closed', evidence };
   }

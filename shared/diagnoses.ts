@@ -468,6 +468,15 @@ export const DIAGNOSES = {
       server: 'Add the partner\'s public key to the client\'s JWKS (or check that its jwks_uri serves it); keys are looked up by kid.',
     },
   },
+  jwt_signature_mismatch: {
+    phase: 'exchange',
+    title: 'Signature does not verify with the registered key',
+    summary: 'The JWT names a key the server has registered, but its signature does not verify with that key: it was signed with another private key (a rotated or test key), or altered after signing.',
+    fix: {
+      client: 'Sign with the private key whose public half is registered under this kid, or register the public key of the key you sign with (under the kid you send).',
+      server: 'Check which public key is registered under this kid for the client or issuer; after a key rotation, add the new key before the partner switches.',
+    },
+  },
   jwt_alg_key_mismatch: {
     phase: 'exchange',
     title: 'Algorithm does not fit the key',
@@ -556,6 +565,24 @@ export const DIAGNOSES = {
     fix: {
       client: 'Read the error_description in the evidence and correct that parameter; send each parameter once, form-encoded.',
       server: 'Return a precise error_description so partners can fix the request.',
+    },
+  },
+  resource_target_rejected: {
+    phase: 'exchange',
+    title: 'Resource or audience refused',
+    summary: 'The server refused the requested resource or audience (invalid_target, RFC 8707 / RFC 8693): it is unknown to the server, not allowed for this client, or not a valid URI.',
+    fix: {
+      client: 'Send the resource (an absolute URI, no fragment) or audience exactly as the provider names the API, and only ones the client may use.',
+      server: 'Register the resource indicator or audience for the client, or tell the partner the exact value to send.',
+    },
+  },
+  authorization_server_unavailable: {
+    phase: 'exchange',
+    title: 'Authorization server failed or unavailable',
+    summary: 'The authorization server said it failed (server_error) or is temporarily unable to answer (temporarily_unavailable); the request itself may be fine.',
+    fix: {
+      client: 'Retry later with the same request; if it persists, send the provider the time of the request and the error_description.',
+      server: 'Check the authorization server log and its dependencies (database, key store) at the time of the request.',
     },
   },
   oauth_error: {
@@ -773,8 +800,14 @@ export function isDiagnosisCode(code: string): code is DiagnosisCode {
   return Object.hasOwn(DIAGNOSES, code);
 }
 
+/** The evidence line that marks a cause the harness worked out itself, the server having not said it. */
+export const INFERRED_PREFIX = 'inferred by the harness, not said by the server: ';
+
 /** A diagnosis for the wire: the catalogue entry, an optional more specific summary, and the evidence. */
 export function diagnosis(code: DiagnosisCode, evidence: string[], summary?: string): Diagnosis {
   const entry: DiagnosisEntry = DIAGNOSES[code];
-  return { code, summary: summary ?? entry.summary, evidence, fix: { ...entry.fix } };
+  const inferred = evidence.find((e) => e.startsWith(INFERRED_PREFIX));
+  // The catalogue's summary states the cause as fact; say where it came from.
+  const said = summary ?? (inferred ? `${entry.summary} The server did not say why: the harness inferred it (${inferred.slice(INFERRED_PREFIX.length)}).` : entry.summary);
+  return { code, summary: said, evidence, fix: { ...entry.fix }, ...(inferred !== undefined ? { inferred: true } : {}) };
 }

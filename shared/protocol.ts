@@ -52,6 +52,11 @@ export interface Diagnosis {
   /** The signals that led to this diagnosis (alert number, error code, HTTP status, tap). */
   evidence: string[];
   fix: Fix;
+  /**
+   * The server did not say why; the harness singled the cause out from what it checked itself
+   * (an evidence line starting "inferred by the harness" says from what).
+   */
+  inferred?: boolean;
 }
 
 export interface Step {

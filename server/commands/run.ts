@@ -8,9 +8,10 @@
 // A scenario reads environment variables and files outside its folder only with consent
 // (--allow-*, or a yes on a terminal), asked for every file before anything runs, and each run
 // lists which secret goes to which host before sending anything (server/scenarios/consent.ts).
+// --save-refresh-token writes a rotated refresh token back to the file it was read from.
 import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol.ts';
@@ -44,7 +45,7 @@ export interface Io {
   ask?(question: string): Promise<boolean>;
 }
 
-const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside] [--redirect-uri http://127.0.0.1:PORT/callback/KEY]\n';
+const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside] [--redirect-uri http://127.0.0.1:PORT/callback/KEY] [--save-refresh-token]\n';
 
 export interface ScenarioRunOptions {
   baseDir: string;
@@ -59,6 +60,10 @@ export interface ScenarioRunOptions {
   onAuthorizationUrl?(url: string): void;
   /** `--redirect-uri`: the fixed redirect URI of an authorization code flow, over its `flow.redirectUri`. */
   redirectUri?: string;
+  /** A remark for the person running it: a default kid no one may have registered, a refresh token saved. */
+  onNote?(note: string): void;
+  /** Write a rotated refresh token back to the file the scenario's `refreshToken` came from. */
+  saveRefreshToken?: boolean;
 }
 
 /** The callback listener of a flow: on the fixed redirect URI's port when there is one, else on any free port. */
@@ -77,6 +82,19 @@ async function callbackListenerFor(flow: FlowRequest, override: string | undefin
     return { listener: await startCallbackListener(fixed.port), origin: fixed.origin };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ScenarioError(`port ${fixed.port} of the redirect URI ${uri} is in use: stop what listens there, or register another port with the provider`);
+    throw err;
+  }
+}
+
+/** Replaces a secret file's content in one step (temporary file, then rename), keeping its mode. */
+async function saveSecretFile(path: string, value: string): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777;
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${value}\n`, { mode, flag: 'wx' });
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
     throw err;
   }
 }
@@ -104,6 +122,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
   }
   try {
     const resolved = await resolveScenario(scenario, { baseDir: opts.baseDir, lab, ...(opts.env ? { env: opts.env } : {}), ...(opts.consent ? { consent: opts.consent } : {}) });
+    for (const note of resolved.notes) opts.onNote?.(note);
     const limits = validateLimits();
     const runId = 'cli';
     if (resolved.kind === 'server-check') return await runServerCheck(resolved, { limits, lab, onEvent: opts.onEvent });
@@ -120,6 +139,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     const secrets = [...resolved.secrets, ...secretValues({ extra: flowSecrets(flow) })];
     const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const { listener, origin } = await callbackListenerFor(flow, opts.redirectUri);
+    let rotated: string | undefined;
     try {
       opts.onEvent(clean({ type: 'run.started', id: 'cli', runId, kind: 'flow', target: redactUrl(flowTarget(flow)) }));
       const result = await runFlow(flow, {
@@ -127,6 +147,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
         relayOrigin: origin,
         callbacks: listener.callbacks,
         lab,
+        ...(opts.saveRefreshToken ? { onRotatedRefreshToken: (token: string) => { rotated = token; } } : {}),
         onStep: (step: Step) => opts.onEvent(clean({ type: 'step', runId, step })),
         openAuthorizationUrl: (url) => {
           // The lab approves by itself: follow its redirects here. Anyone else needs a person.
@@ -140,6 +161,19 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
         },
       });
       opts.onEvent({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+      if (opts.saveRefreshToken) {
+        const file = resolved.refreshTokenFile;
+        if (!file) opts.onNote?.('--save-refresh-token: nothing saved: the scenario is not a refresh-token flow whose refreshToken comes from a {"file"} secret');
+        else if (!rotated) opts.onNote?.(`--save-refresh-token: ${printable(file)} unchanged (${result.outcome === 'pass' ? 'the server did not rotate the refresh token' : 'no new refresh token was issued'})`);
+        else {
+          try {
+            await saveSecretFile(file, rotated);
+            opts.onNote?.(`--save-refresh-token: the rotated refresh token was written to ${printable(file)}`);
+          } catch (err) {
+            opts.onNote?.(`--save-refresh-token: cannot write ${printable(file)} (${(err as NodeJS.ErrnoException).code ?? String(err)}): the new refresh token is lost`);
+          }
+        }
+      }
       return result;
     } finally {
       await listener.close();
@@ -254,7 +288,7 @@ function summaryTable(done: Finished[], check: boolean): string {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  let values: { 'redirect-uri'?: string; json: boolean; check: boolean; transcript?: string; report?: string; junit?: string; 'allow-env'?: string[]; 'allow-all-env': boolean; 'allow-file'?: string[]; 'allow-outside': boolean };
+  let values: { 'redirect-uri'?: string; json: boolean; check: boolean; transcript?: string; report?: string; junit?: string; 'allow-env'?: string[]; 'allow-all-env': boolean; 'allow-file'?: string[]; 'allow-outside': boolean; 'save-refresh-token': boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -271,6 +305,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         'allow-file': { type: 'string', multiple: true },
         'allow-outside': { type: 'boolean', default: false },
         'redirect-uri': { type: 'string' },
+        'save-refresh-token': { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -359,6 +394,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         },
         ...(redirectUri !== undefined ? { redirectUri } : {}),
         onAuthorizationUrl: (url) => io.stderr(`Open this URL in a browser to sign in (waiting for the redirect):\n  ${url}\n`),
+        onNote: (note) => io.stderr(`note: ${printable(note)}\n`),
+        saveRefreshToken: values['save-refresh-token'],
       });
     } catch (err) {
       if (err instanceof ScenarioError) {

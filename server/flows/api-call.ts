@@ -5,6 +5,7 @@ import type { ApiCall } from '../../shared/flows/flow-request.ts';
 import { explainApiRefusal, type Explanation } from '../../shared/flows/explain.ts';
 import { parseWwwAuthenticate } from '../../shared/flows/oauth-errors.ts';
 import { FlowRun } from './flow-run.ts';
+import { certificatePage } from './http-call.ts';
 
 export interface CallAuth {
   bearer?: { token: string; expiresAt?: number; boundTo?: string };
@@ -39,6 +40,9 @@ export async function callApi(run: FlowRun, id: string, title: string, call: Api
     step.finish('ok', { title: stepTitle, summary: `${String(res.headers['content-type'] ?? 'no content type')} · ${res.bytes} bytes`, details });
     return { status: res.status, ok: true };
   }
+  // nginx in front of the API refused the certificate itself: no token or key was judged.
+  const page = certificatePage(res, run.callTls);
+  if (page) run.stop(step, page.code, page.evidence, { details, title: stepTitle });
   const bearer = auth.bearer;
   const bindingProblem = bearer?.boundTo && run.callTls.chain.length === 0 ? 'the token is bound to a client certificate (cnf x5t#S256) and the call sent none' : undefined;
   const explanation = explainApiRefusal({

@@ -154,6 +154,7 @@ export class FlowRun {
       ...(lab ? { lab: { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } } : {}),
       trustLab: opts.tls?.trustLab !== false,
       verifyServer: opts.tls?.verifyServer !== false,
+      problems: client.problems.map((p) => ({ code: p.code, message: p.message })),
     };
     const jwts: Record<string, unknown> = {};
     let malformed: string | undefined;

@@ -11,7 +11,7 @@ import type { FlowRequest, ClientAuth } from '../../shared/flows/flow-request.ts
 import type { Step } from '../../shared/protocol.ts';
 import { templateClaims, newJti, type JwtTemplate, type TemplateInput } from '../../shared/jwt/claims.ts';
 import { signJwt, importSigningKey, publicJwkOf } from '../../shared/jwt/sign.ts';
-import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem, selfSign } from '../../shared/pki/issue.ts';
+import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { runFlow, type FlowResult } from './run-flow.ts';
@@ -154,6 +154,43 @@ test('client_credentials refusals are explained from the harness\'s own checks',
   }
   const noCert = await run(cc({ method: 'tls_client_auth', clientId: 'lab-mtls' }));
   expectFail(noCert, 'input_invalid', 'inputs');
+});
+
+test('refusals whose cause the harness found itself name it (inferred), not the generic code', async () => {
+  // An expired certificate from the lab's own CA: the Inputs step warns cert_expired, the lab says only invalid_client.
+  useCrypto(webcrypto as unknown as Crypto);
+  const keys = await pkiKeyPair('P-256', true);
+  const day = 86_400_000;
+  const old = await issue(keys.publicKey, lab.pki.clientCa, { subject: 'CN=lab-client-expired', profile: 'client', notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) });
+  const expiredClient = { certificatePem: old.toString('pem'), privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
+  const r = await run({ kind: 'client-credentials', issuer: iss, clientAuth: { method: 'tls_client_auth', clientId: 'lab-mtls' }, tls: { client: expiredClient } });
+  expectFail(r, 'client_cert_expired', 'exchange');
+  assert.equal(r.step('inputs').status, 'warn');
+  assert.match(JSON.stringify(r.step('inputs').details), /cert_expired/);
+  const d = r.step('exchange').diagnosis!;
+  assert.equal(d.inferred, true, 'the lab did not say why: the diagnosis is marked inferred');
+  assert.ok(d.evidence.some((e) => /^Inputs step cert_expired:/.test(e)), d.evidence.join(' | '));
+});
+
+test('registered keys at hand: the assertion\'s kid and signature are checked against them', async () => {
+  // A client registered with its own kid, as partners register keys.
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await publicJwkOf(pair.publicKey, 'partner-2026');
+  const reg = await lab.tokens!.register({ publicJwk });
+  assert.equal(reg.kid, 'partner-2026');
+  const sign = (kid: string, key = pair.privateKey) => signJwt(templateClaims('client-assertion', { now: Date.now(), clientId: reg.clientId, audience: reg.tokenUrl, jti: newJti() }), { alg: 'ES256', kid }, key);
+  const cc = async (a: string, registeredJwks?: { keys: (typeof publicJwk)[] }) => run({ kind: 'client-credentials', issuer: iss, clientAuth: { method: 'private_key_jwt', clientId: reg.clientId, clientAssertions: [a] }, ...(registeredJwks ? { registeredJwks } : {}) });
+  expectPass(await cc(await sign('partner-2026')));
+  // The default kid, the key's thumbprint: the registered key verifies, under another kid.
+  const thumb = (await publicJwkOf(pair.publicKey)).kid!;
+  const byThumb = await cc(await sign(thumb), { keys: [publicJwk] });
+  expectFail(byThumb, 'jwt_key_unknown', 'exchange');
+  assert.match(byThumb.step('exchange').summary ?? '', /verifies with the registered key "partner-2026".*RFC 7638 thumbprint/);
+  // The registered kid on another key's signature.
+  const other = (await generateKeyPair('ES256', { extractable: true })).privateKey;
+  const wrongKey = await cc(await sign('partner-2026', other), { keys: [publicJwk] });
+  expectFail(wrongKey, 'jwt_signature_mismatch', 'exchange');
+  assert.doesNotMatch(JSON.stringify(wrongKey.step('exchange').diagnosis), /cannot see the server's registration/);
 });
 
 test('a browser-made key registered with the lab authenticates with private_key_jwt', async () => {

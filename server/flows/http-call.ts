@@ -25,6 +25,8 @@ export interface CallTls {
   lab?: LabTrust;
   trustLab: boolean;
   verifyServer: boolean;
+  /** What the Inputs step found wrong with the client certificate (expired, wrong EKU, …). */
+  problems?: { code: string; message: string }[];
 }
 
 export interface CallContext {
@@ -68,6 +70,28 @@ export interface CallResult extends HttpResult {
   serverDate?: number;
 }
 
+/**
+ * A TLS terminator's own refusal of the client certificate in HTTP (nginx's 400 pages), as the
+ * probe explains it: what the page or a verify-error header says, or what the harness knows
+ * about its certificate (marked inferred). Null for any other answer.
+ */
+export function certificatePage(res: CallResult, callTls: CallTls): { code: DiagnosisCode; evidence: string[] } | null {
+  if (res.status !== 400) return null;
+  const leaf = callTls.chain[0];
+  const found = classifyFailure({
+    phase: 'response',
+    handshakeComplete: true,
+    httpStatus: res.status,
+    httpBody: res.body.slice(0, 4096),
+    httpHeaders: res.headers as FailureSignals['httpHeaders'],
+    clientCertSent: res.connection.clientCertificateSent === true,
+    ...(res.connection.certificateRequested !== undefined ? { certificateRequested: res.connection.certificateRequested } : {}),
+    ...(res.connection.chainReachesAcceptableCA !== undefined ? { clientChainReachesAcceptableCA: res.connection.chainReachesAcceptableCA } : {}),
+    ...(leaf ? { clientNotBefore: Date.parse(leaf.validFrom), clientNotAfter: Date.parse(leaf.validTo), clientCertClientAuth: !callTls.problems?.some((p) => p.code === 'eku_missing_client_auth') } : {}),
+  });
+  return found.code.startsWith('client_') ? found : null;
+}
+
 /** A call that did not get an HTTP answer, with the diagnosis the probe would give. */
 export class CallFailure extends Error {
   readonly code: DiagnosisCode;
@@ -109,6 +133,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
     clientCertSent: secure && !!leaf,
     clientChainLength: callTls.chain.length,
     ...(leaf ? { clientNotBefore: Date.parse(leaf.validFrom), clientNotAfter: Date.parse(leaf.validTo) } : {}),
+    ...(leaf ? { clientCertClientAuth: !callTls.problems?.some((p) => p.code === 'eku_missing_client_auth') } : {}),
   };
   const t0 = performance.now();
   let socket: net.Socket | undefined;
@@ -166,6 +191,8 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
       });
       if (leaf && wire.certificateRequested && wire.acceptableCAs.length) {
         connection.chainReachesAcceptableCA = describeAcceptance(callTls.chain, wire.acceptableCAs).reaches;
+        // A TLS 1.3 server that refuses the certificate after the handshake: the CA names tell why.
+        base.clientChainReachesAcceptableCA = connection.chainReachesAcceptableCA;
       }
       if (hs.verifyError && callTls.verifyServer) {
         const code = classifyServerVerification(hs.verifyError);

@@ -195,6 +195,23 @@ test('oidc-provider: refusals explained although the provider says only invalid_
   }
 });
 
+test('oidc-provider: a tls_client_auth refusal lists "registered for another method"; a registration at hand checks the signature; invalid_target keeps its name', async () => {
+  const good = { certificatePem: pki.client.cert, privateKeyPem: pki.client.key };
+  const mismatch = await run(cc({ method: 'tls_client_auth', clientId: 'cc-basic' }, { tls: { ...tls(), client: good } }));
+  assert.equal(mismatch.diagnoses[0], 'tls_client_auth_rejected', explain(mismatch));
+  assert.match(mismatch.step('exchange').diagnosis!.evidence.join('\n'), /remaining candidates:.*registered for another authentication method than tls_client_auth/);
+
+  const otherKey = await run(cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion({}, strangerKey, 'harness-key-1')] }, { registeredJwks: { keys: [signingJwk] } }));
+  assert.equal(otherKey.diagnoses[0], 'jwt_signature_mismatch', explain(otherKey));
+  assert.match((otherKey.step('exchange').details as { response: { body: string } }).response.body, /"invalid_client"/);
+
+  const target = await run(cc({ method: 'client_secret_basic', clientId: 'cc-basic', clientSecret: 'basic-secret-1' }, { extraParams: { resource: 'https://api.harness.test/#fragment' } }));
+  const body = (target.step('exchange').details as { response: { body: string } }).response.body;
+  assert.match(body, /"invalid_target"/, 'the provider answered invalid_target');
+  assert.equal(target.diagnoses[0], 'resource_target_rejected', explain(target));
+  assert.match(target.step('exchange').summary!, /invalid_target/);
+});
+
 test('oidc-provider: authorization code + PKCE + state, then refresh, driven headless', async () => {
   const r = await run({
     kind: 'authorization-code', issuer, tls: tls(), redirectKey: REDIRECT_KEY,

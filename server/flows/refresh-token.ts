@@ -19,6 +19,9 @@ export async function runRefreshToken(flow: RefreshTokenFlow, run: FlowRun): Pro
     ...(flow.scope !== undefined ? { requestedScope: flow.scope } : {}),
     okSummary: (t) => `new ${t.tokenType} token${t.expiresIn !== undefined ? `, expires in ${t.expiresIn} s` : ''}${t.refreshToken ? `, ${t.refreshToken === flow.refreshToken ? 'same' : 'rotated'} refresh token` : ', no new refresh token'}`,
   });
+  // The old one is spent: a caller that keeps refresh tokens needs the new one now, whatever
+  // the API call below does.
+  if (token.refreshToken && token.refreshToken !== flow.refreshToken) run.ctx.onRotatedRefreshToken?.(token.refreshToken);
   await inspectAndCall(run, flow, server, token, auth.clientId);
   return `refresh token accepted, new ${token.tokenType} token issued${token.refreshToken && token.refreshToken !== flow.refreshToken ? ' (refresh token rotated: keep the new one)' : ''}`;
 }

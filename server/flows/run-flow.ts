@@ -42,6 +42,11 @@ export interface FlowContext {
    * sets it, to prove the server refuses them; the protocol cannot.
    */
   sendUnsignedJwts?: boolean;
+  /**
+   * The refresh token a refresh-token flow was issued in place of its own (rotation), for a
+   * caller that keeps it (`harness run --save-refresh-token`). It never appears in an event.
+   */
+  onRotatedRefreshToken?(refreshToken: string): void;
 }
 
 export interface FlowResult {

@@ -6,10 +6,12 @@ import { diagnosisForLint, explainTokenRefusal, type GrantKind, type JwtCheck, t
 import { parseOAuthError } from '../../shared/flows/oauth-errors.ts';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { lintJwt, type LintOptions } from '../../shared/jwt/lint.ts';
+import { checkRegisteredKey } from '../../shared/jwt/registered.ts';
 import type { Jwks } from '../../shared/jwt/keys.ts';
 import type { ProbePhase } from '../../shared/protocol.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import { FlowRun, decodedForDisplay, type FlowRequestSpec } from './flow-run.ts';
+import { certificatePage } from './http-call.ts';
 import type { ServerMetadata } from './discovery.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -100,14 +102,18 @@ export function readTokenResponse(json: unknown, receivedAt: number): TokenSet |
   return t;
 }
 
-/** Lints one JWT as the server will judge it; the check feeds the explanation of a refusal. */
-export function checkJwt(label: string, token: string, opts: LintOptions): { check: JwtCheck; shown: Record<string, unknown> } {
+/**
+ * Lints one JWT as the server will judge it, and with the registered keys at hand checks its
+ * signature against them; the check feeds the explanation of a refusal.
+ */
+export async function checkJwt(label: string, token: string, opts: LintOptions): Promise<{ check: JwtCheck; shown: Record<string, unknown> }> {
   const d = decodeJwt(token);
   if (!d.ok) return { check: { label, decodeProblem: d.message, findings: [] }, shown: { problem: d.code, message: d.message } };
   const findings = lintJwt(d.jwt.header, d.jwt.claims, opts);
+  const registered = opts.jwks ? await checkRegisteredKey(token, opts.jwks) : null;
   return {
-    check: { label, findings, ...(typeof d.jwt.header.alg === 'string' ? { alg: d.jwt.header.alg } : {}) },
-    shown: { ...decodedForDisplay(d.jwt), lint: findings },
+    check: { label, findings, ...(typeof d.jwt.header.alg === 'string' ? { alg: d.jwt.header.alg } : {}), ...(registered ? { registered } : {}) },
+    shown: { ...decodedForDisplay(d.jwt), lint: findings, ...(registered ? { registeredKey: registered } : {}) },
   };
 }
 
@@ -146,7 +152,7 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
           summary: 'not enough pre-signed client assertions: each token request needs a fresh one (sign one more in the browser)',
         });
       }
-      const checked = checkJwt('client assertion', assertion, {
+      const checked = await checkJwt('client assertion', assertion, {
         now,
         referenceNow: now,
         audience,
@@ -170,7 +176,7 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
   }
   let grantJwt: JwtCheck | undefined;
   if (o.grantJwt) {
-    const checked = checkJwt(o.grantJwt.label, o.grantJwt.token, { now, referenceNow: now, ...o.grantJwt.lint });
+    const checked = await checkJwt(o.grantJwt.label, o.grantJwt.token, { now, referenceNow: now, ...o.grantJwt.lint });
     grantJwt = checked.check;
     shown[o.grantJwt.label === 'jwt_token' ? 'jwtToken' : 'grantAssertion'] = checked.shown;
   }
@@ -198,9 +204,13 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
         ...(res.connection.certificateRequested !== undefined ? { requested: res.connection.certificateRequested } : {}),
         ...(res.connection.chainReachesAcceptableCA !== undefined ? { reachesAcceptableCA: res.connection.chainReachesAcceptableCA } : {}),
         ...(res.connection.clientCertificateSubject ? { subject: res.connection.clientCertificateSubject } : {}),
+        ...(run.callTls.problems?.length ? { problems: run.callTls.problems } : {}),
       },
       ...(serverClockOffsetSec !== undefined ? { serverClockOffsetSec } : {}),
     };
+    // A TLS terminator in front of the token endpoint refused the certificate: no OAuth answer.
+    const page = refusal.error ? null : certificatePage(res, run.callTls);
+    if (page) run.stop(step, page.code, page.evidence, { details, title: `${o.title}: HTTP ${res.status}` });
     const e = explainTokenRefusal(refusal);
     const summary = o.refusalSummary?.[e.code] ?? e.summary;
     run.stop(step, e.code, e.evidence, { details, ...(summary ? { summary } : {}), title: `${o.title}: HTTP ${res.status}` });

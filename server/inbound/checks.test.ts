@@ -69,6 +69,8 @@ const handshakes: { name: string; s: Omit<HandshakeSignals, 'handshakeTimeoutMs'
   { name: 'no shared cipher', s: { errorCode: 'ERR_SSL_NO_SHARED_CIPHER', observation: observation(), clientBytes: 200 }, want: 'tls_handshake_failed', summary: /cipher suite/ },
   { name: 'port check: connect and close', s: { errorCode: 'ECONNRESET', errorMessage: 'socket hang up', observation: observation(), clientBytes: 0 }, want: 'client_aborted_handshake', summary: /without sending anything/ },
   { name: 'close after the client hello', s: { errorCode: 'ECONNRESET', errorMessage: 'socket hang up', observation: observation(), clientBytes: 517 }, want: 'client_aborted_handshake', summary: /during the TLS handshake/ },
+  { name: 'close right after the listener\'s certificate, before the client\'s Finished', s: { errorCode: 'ECONNRESET', errorMessage: 'socket hang up', observation: observation({ serverChainDer: [new Uint8Array(3)], messages: [{ from: 'client', type: 'client_hello', encrypted: false }, { from: 'server', type: 'certificate', encrypted: true }] }), clientBytes: 517 }, want: 'listener_cert_untrusted', summary: /right after receiving the listener's certificate/ },
+  { name: 'close after the client\'s Finished', s: { errorCode: 'ECONNRESET', errorMessage: 'socket hang up', observation: observation({ serverChainDer: [new Uint8Array(3)], messages: [{ from: 'server', type: 'certificate', encrypted: true }, { from: 'client', type: 'finished', encrypted: true }] }), clientBytes: 900 }, want: 'client_aborted_handshake' },
   { name: 'anything else', s: { errorCode: 'ERR_SOMETHING', errorMessage: 'odd', observation: observation(), clientBytes: 5 }, want: 'tls_handshake_failed' },
 ];
 for (const h of handshakes) {

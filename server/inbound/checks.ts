@@ -3,7 +3,7 @@
 // it in, and why a handshake failed. Node does the verification (authorized /
 // authorizationError); these functions explain it and add what Node does not check.
 import type { InboundRule } from '../../shared/protocol.ts';
-import type { DiagnosisCode } from '../../shared/diagnoses.ts';
+import { INFERRED_PREFIX, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { alertFromError, alertName } from '../../shared/tls/alerts.ts';
 import { buildPath } from '../../shared/pki/chain.ts';
 import type { InspectedCertificate } from '../../shared/pki/inspect.ts';
@@ -263,6 +263,19 @@ export function classifyHandshakeFailure(s: HandshakeSignals): Finding & { plain
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up|closed/i.test(s.errorMessage ?? '')) {
     evidence.push(`${s.clientBytes} bytes received from the client, no TLS alert`);
+    // The listener's certificate reached the client, which then left before its Finished: the
+    // one check a client makes at that point is whether it trusts that certificate (Node.js
+    // clients make it and close without an alert).
+    const certificateSeen = s.observation.serverChainDer.length > 0;
+    const clientFinished = s.observation.messages.some((m) => m.from === 'client' && m.type === 'finished');
+    if (certificateSeen && !clientFinished) {
+      evidence.push('the listener\'s certificate was sent; the client closed before its Finished message', `${INFERRED_PREFIX}the client does not trust the listener's certificate (or the name it connected to is not in it)`);
+      return {
+        code: 'listener_cert_untrusted',
+        summary: 'The client closed the connection right after receiving the listener\'s certificate, without a TLS alert: most likely it does not trust the certificate (Node.js clients refuse this way), or it connected under a name the certificate does not cover.',
+        evidence,
+      };
+    }
     return {
       code: 'client_aborted_handshake',
       summary: s.clientBytes === 0

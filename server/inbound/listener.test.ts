@@ -314,3 +314,18 @@ test('1,500 connect/close cycles: a bounded number of events, the rest counted i
   assert.ok(h.events.length <= (seconds + 1) * (INBOUND_LIMITS.runsPerSecond * 16 + 4), `${h.events.length} events for ${cycles} connections in ${seconds} s`);
   assert.match(String(summaries[0]!.step.summary), /closed at accept in the last second, without a run each \(\d+ past 20 runs a second/);
 });
+
+test('a Node client that does not trust the listener closes without an alert: listener_cert_untrusted, inferred', async () => {
+  // Node checks the server's certificate itself and drops the connection without a TLS alert;
+  // on TLS 1.3 that happens before the client's Finished, right after the listener's certificate.
+  const h = await listen();
+  const s = tls.connect({ host: '127.0.0.1', port: h.listener.port, servername: 'localhost', cert: pki.client.cert, key: pki.client.key, maxVersion: 'TLSv1.3', minVersion: 'TLSv1.3' });
+  const refused = new Promise<string>((ok) => s.on('error', (e) => ok(e.message)));
+  const run = await h.run();
+  assert.match(await refused, /self-signed certificate/);
+  assert.equal(run.outcome, 'fail');
+  assert.deepEqual(run.diagnoses, ['listener_cert_untrusted']);
+  const d = run.steps.get('tls')!.diagnosis!;
+  assert.equal(d.inferred, true);
+  assert.match(d.evidence.join('\n'), /inferred by the harness.*the listener's certificate/);
+});

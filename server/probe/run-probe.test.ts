@@ -150,7 +150,7 @@ test('server that never answers the request → response_timeout', async () => {
   assert.deepEqual(r.diagnoses, ['response_timeout']);
 });
 
-test('Node tls.Server that rejects silently: no certificate → client_cert_required, stranger → client_cert_rejected', async () => {
+test('Node tls.Server that rejects silently: no certificate → client_cert_required, stranger → client_cert_unknown_ca (inferred)', async () => {
   const server = tls.createServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.clientCa.cert, requestCert: true, rejectUnauthorized: true }, (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
   server.on('tlsClientError', () => {});
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -160,8 +160,12 @@ test('Node tls.Server that rejects silently: no certificate → client_cert_requ
   assert.deepEqual(none.diagnoses, ['client_cert_required']);
   const stranger = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.clientFromOtherCa) });
   // The silent close says nothing; the pre-flight against the acceptable CA names says why.
-  assert.deepEqual(stranger.diagnoses, ['client_cert_rejected', 'client_ca_not_acceptable']);
-  assert.match(stranger.steps.find((s) => s.id === 'tls')!.diagnosis!.evidence.join('\n'), /client_ca_not_acceptable/);
+  assert.deepEqual(stranger.diagnoses, ['client_cert_unknown_ca', 'client_ca_not_acceptable']);
+  const said = stranger.steps.find((s) => s.id === 'tls')!.diagnosis!;
+  assert.match(said.evidence.join('\n'), /client_ca_not_acceptable/);
+  assert.equal(said.inferred, true, 'the server did not say so: the diagnosis is marked inferred');
+  assert.match(said.summary, /The server did not say why: the harness inferred it \(the client chain reaches none of the CA names/);
+  assert.match(said.evidence.join('\n'), /inferred by the harness.*none of the CA names/);
   const good = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.client) });
   assert.equal(good.outcome, 'pass');
 });

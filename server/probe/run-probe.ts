@@ -217,7 +217,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       // TLS 1.2 servers reject before secureConnect, but the CertificateRequest was already read.
       const preflight = leaf && failedWire ? preflightAcceptance(client.chain, failedWire) : undefined;
       if (preflight) rec.keep(preflight);
-      return fail(tlsStep, err.signals, wireDetails(failedWire));
+      return fail(tlsStep, { ...err.signals, ...(preflight ? { clientChainReachesAcceptableCA: false } : {}) }, wireDetails(failedWire));
     }
     const path = `${url.pathname}${url.search}`;
     const outgoing = { method, url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
@@ -265,6 +265,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     if (leaf && wire.certificateRequested && wire.acceptableCAs.length) {
       const preflight = preflightAcceptance(client.chain, wire);
       tlsDetails.chainReachesAcceptableCA = !preflight;
+      base.clientChainReachesAcceptableCA = !preflight;
       if (preflight) {
         tlsStatus = 'warn';
         tlsDiagnosis = preflight;
@@ -337,7 +338,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       rec.amend('tls', 'warn', { diagnosis: finding, summary: `${tlsSummary} · the server accepted a certificate it should not trust`, details: { untrustedAccepted: true } }, { replace: true });
       return verdict('pass', `${passed} — but the server should not have trusted it: it does not enforce client-certificate verification`, 'server_accepts_untrusted_client_cert');
     }
-    const { code, evidence } = classifyFailure({ phase: 'response', ...base, handshakeComplete: true, httpStatus: result.status, httpBody: result.body });
+    const { code, evidence } = classifyFailure({ phase: 'response', ...base, handshakeComplete: true, httpStatus: result.status, httpBody: result.body, httpHeaders: result.headers as FailureSignals['httpHeaders'] });
     const d = diagnosis(code, evidence);
     // nginx answers certificate problems in HTTP: show them on the TLS step too.
     if (code.startsWith('client_cert')) rec.amend('tls', 'fail', { diagnosis: d, summary: d.summary });

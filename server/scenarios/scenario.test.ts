@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
@@ -8,6 +8,8 @@ import { startLab, type RunningLab } from '../lab/lab.ts';
 import { checkExpect, needsLab, parseScenario, resolveScenario, ScenarioError } from './scenario.ts';
 import { run, runScenario } from '../commands/run.ts';
 import https from 'node:https';
+import { exportPKCS8, generateKeyPair } from 'jose';
+import { publicJwkOf } from '../../shared/jwt/sign.ts';
 
 let lab: RunningLab;
 let dir: string;
@@ -190,4 +192,118 @@ test('harness run: exit codes, --json and --check', async () => {
     assert.equal(await run(argv, r.io), 2, argv.join(' '));
     assert.match(r.err.join(''), message);
   }
+});
+
+test('$jwt default kid: the registered key\'s kid from registeredJwks; a thumbprint kid no one registered is a lint remark', async () => {
+  // A partner registered its key under its own kid, as partners do.
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await publicJwkOf(pair.publicKey, 'partner-2026');
+  const reg = await lab.tokens!.register({ publicJwk });
+  await writeFile(join(dir, 'partner.key'), await exportPKCS8(pair.privateKey));
+  const scenario = (registeredJwks?: unknown) => parseScenario(JSON.stringify({
+    version: 1, name: 'kid', kind: 'flow',
+    flow: {
+      kind: 'client-credentials', tokenUrl: 'lab:token',
+      clientAuth: { method: 'private_key_jwt', clientId: reg.clientId, clientAssertions: [{ $jwt: { template: 'client-assertion', key: 'k' } }] },
+      ...(registeredJwks ? { registeredJwks } : {}),
+    },
+    secrets: { k: { file: 'partner.key' } },
+  }));
+  const kidOf = (r: Awaited<ReturnType<typeof resolveScenario>>) => {
+    const auth = r.kind === 'flow' && r.flow.kind === 'client-credentials' ? r.flow.clientAuth : undefined;
+    const d = decodeJwt(auth?.method === 'private_key_jwt' ? auth.clientAssertions[0]! : '');
+    return d.ok ? d.jwt.header.kid : undefined;
+  };
+  const runIt = async (registeredJwks?: unknown) => {
+    const notes: string[] = [];
+    const result = await runScenario(scenario(registeredJwks), { baseDir: dir, lab, onEvent: () => {}, onNote: (n) => notes.push(n) });
+    return { ...result, notes };
+  };
+
+  const given = { keys: [publicJwk] };
+  const withKeys = await resolveScenario(scenario(given), { baseDir: dir, lab });
+  assert.equal(kidOf(withKeys), 'partner-2026');
+  assert.deepEqual(withKeys.notes, []);
+  const passed = await runIt(given);
+  assert.equal(passed.outcome, 'pass', JSON.stringify(passed.diagnoses));
+
+  const thumbprint = (await publicJwkOf(pair.publicKey)).kid;
+  const blind = await resolveScenario(scenario(), { baseDir: dir, lab });
+  assert.equal(kidOf(blind), thumbprint);
+  assert.equal(blind.notes.length, 1);
+  assert.match(blind.notes[0]!, /kid_is_thumbprint: kid ".+" is the signing key's RFC 7638 thumbprint/);
+  const refused = await runIt();
+  assert.equal(refused.outcome, 'fail');
+  assert.deepEqual(refused.diagnoses, ['jwt_key_unknown']);
+  assert.match(refused.notes[0]!, /kid_is_thumbprint/);
+});
+
+test('registeredJwks and a CA bundle from a file or an environment variable; certificates and public keys are not scrubbed', async () => {
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await publicJwkOf(pair.publicKey, 'partner-file-kid');
+  const reg = await lab.tokens!.register({ publicJwk });
+  await writeFile(join(dir, 'partner2.key'), await exportPKCS8(pair.privateKey));
+  await writeFile(join(dir, 'registered.json'), JSON.stringify({ keys: [publicJwk] }));
+  await writeFile(join(dir, 'server-ca.pem'), lab.serverCaPem);
+  const scenario = (jwks: object) => parseScenario(JSON.stringify({
+    version: 1, name: 'files', kind: 'flow',
+    flow: {
+      kind: 'client-credentials', tokenUrl: 'lab:token',
+      clientAuth: { method: 'private_key_jwt', clientId: reg.clientId, clientAssertions: [{ $jwt: { template: 'client-assertion', key: 'k' } }] },
+      registeredJwks: { $secret: 'jwks' },
+      tls: { caPem: { $secret: 'ca' }, trustLab: false },
+    },
+    secrets: { k: { file: 'partner2.key' }, ca: { file: 'server-ca.pem' }, jwks },
+  }));
+  for (const [source, jwks, env] of [['file', { file: 'registered.json' }, {}], ['environment variable', { env: 'PARTNER_JWKS' }, { PARTNER_JWKS: JSON.stringify({ keys: [publicJwk] }) }]] as const) {
+    const r = await resolveScenario(scenario(jwks), { baseDir: dir, lab, env, consent: { env: new Set(['PARTNER_JWKS']) } });
+    assert.equal(r.kind, 'flow');
+    const flow = r.kind === 'flow' && r.flow.kind === 'client-credentials' ? r.flow : undefined;
+    assert.deepEqual(flow?.registeredJwks, { keys: [publicJwk] }, source);
+    const auth = flow?.clientAuth;
+    const d = decodeJwt(auth?.method === 'private_key_jwt' ? auth.clientAssertions[0]! : '');
+    assert.equal(d.ok && d.jwt.header.kid, 'partner-file-kid', `${source}: the kid comes from the registered keys`);
+    const caLines = lab.serverCaPem.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
+    assert.ok(!r.secrets.some((x) => caLines.includes(x)), `${source}: the CA's PEM lines are not scrubbed`);
+    assert.ok(!r.secrets.some((x) => x.includes('partner-file-kid')), `${source}: the public JWKS is not scrubbed`);
+    assert.ok(r.secrets.length > 0, `${source}: the private key still is`);
+    const result = await runScenario(scenario(jwks), { baseDir: dir, lab, env, consent: { env: new Set(['PARTNER_JWKS']) }, onEvent: () => {} });
+    assert.equal(result.outcome, 'pass', `${source}: ${result.diagnoses.join(', ')}`);
+  }
+  await writeFile(join(dir, 'not-jwks.json'), '{"kty":"EC"}');
+  await assert.rejects(resolveScenario(scenario({ file: 'not-jwks.json' }), { baseDir: dir, lab }), /secret "jwks" is not a JWKS/);
+});
+
+test('--save-refresh-token: a rotated refresh token is written back to its file, so the scenario runs twice', async () => {
+  const file = join(dir, 'refresh-token.txt');
+  await writeFile(file, `${lab.tokens!.issueRefreshToken('lab-basic')}\n`, { mode: 0o600 });
+  const scenario = parseScenario(JSON.stringify({
+    version: 1, name: 'refresh', kind: 'flow',
+    flow: { kind: 'refresh-token', tokenUrl: 'lab:token', refreshToken: { $secret: 'rt' }, clientAuth: { method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: 'lab-basic-secret' } },
+    secrets: { rt: { file: 'refresh-token.txt' } },
+  }));
+  const runOnce = async (saveRefreshToken: boolean) => {
+    const notes: string[] = [];
+    const events: string[] = [];
+    const result = await runScenario(scenario, { baseDir: dir, lab, saveRefreshToken, onEvent: (e) => events.push(JSON.stringify(e)), onNote: (n) => notes.push(n) });
+    return { ...result, notes, events: events.join('\n') };
+  };
+  const first = await readFile(file, 'utf8');
+  const one = await runOnce(true);
+  assert.equal(one.outcome, 'pass', one.diagnoses.join(', '));
+  const second = await readFile(file, 'utf8');
+  assert.notEqual(second, first, 'the file holds the new refresh token');
+  assert.match(second, /^\S+\n$/);
+  assert.equal((await stat(file)).mode & 0o777, 0o600, 'the file keeps its mode');
+  assert.match(one.notes.join('\n'), /rotated refresh token was written to .*refresh-token\.txt/);
+  assert.ok(!one.events.includes(second.trim()) && !one.notes.join('').includes(second.trim()), 'the new token is in no event or note');
+  const two = await runOnce(false);
+  assert.equal(two.outcome, 'pass', `the saved token works: ${two.diagnoses.join(', ')}`);
+  // Not saved this time: the file holds the token just spent, which the lab refuses.
+  const three = await runOnce(false);
+  assert.deepEqual(three.diagnoses, ['refresh_token_rejected']);
+
+  const none = io();
+  assert.equal(await run([new URL('../../examples/api-key.json', import.meta.url).pathname, '--save-refresh-token'], none.io), 0);
+  assert.match(none.err.join(''), /note: --save-refresh-token: nothing saved/);
 });

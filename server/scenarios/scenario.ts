@@ -13,6 +13,8 @@ import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '..
 import { parseFlowRequest, type FlowRequest, type LabRegistration } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
+import { sameKey, type Jwks, type PublicJwk } from '../../shared/jwt/keys.ts';
+import { lintJwt } from '../../shared/jwt/lint.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import type { Grade } from '../../shared/check/cases.ts';
@@ -42,9 +44,24 @@ export type ResolvedServerCheck =
   | { mode: 'resource'; request: ResourceCheckRequest };
 
 export type ResolvedScenario =
-  | { kind: 'probe'; probe: ProbeRequest; secrets: string[] }
-  | { kind: 'flow'; flow: FlowRequest; secrets: string[] }
-  | { kind: 'server-check'; check: ResolvedServerCheck; require: Grade; secrets: string[] };
+  | { kind: 'probe'; probe: ProbeRequest; secrets: string[]; notes: string[] }
+  | {
+    kind: 'flow'; flow: FlowRequest; secrets: string[]; notes: string[];
+    /** The file a refresh-token flow's `refreshToken` was read from (real path), to save a rotated one to. */
+    refreshTokenFile?: string;
+  }
+  | { kind: 'server-check'; check: ResolvedServerCheck; require: Grade; secrets: string[]; notes: string[] };
+
+/** A JWKS value as keys the code can compare; undefined when it is not one. */
+function asJwks(j: unknown): Jwks | undefined {
+  return isObj(j) && Array.isArray(j.keys) ? { keys: j.keys.filter((k): k is PublicJwk => isObj(k) && typeof k.kty === 'string') } : undefined;
+}
+
+/** Only certificates: public, so not scrubbed from output (a CA bundle, a client certificate). */
+function onlyCertificates(v: string): boolean {
+  const labels = [...v.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]);
+  return labels.length > 0 && labels.every((l) => l === 'CERTIFICATE' || l === 'TRUSTED CERTIFICATE' || l === 'X509 CRL');
+}
 
 /** Everything secret the scenario resolved to, for scrubbing from output. */
 function secretList(values: Iterable<string>): string[] {
@@ -76,6 +93,8 @@ function algOf(pem: string): 'RS256' | 'ES256' | 'ES384' | 'EdDSA' {
 export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promise<ResolvedScenario> {
   const env = opts.env ?? process.env;
   const cache = new Map<string, string>();
+  /** The real path each file secret was read from. */
+  const files = new Map<string, string>();
   const kids = new Map<string, string>();
   let labClientPair: { certificatePem: string; privateKeyPem: string } | undefined;
 
@@ -132,6 +151,7 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
         if (!info.isFile()) throw new ScenarioError(`secret "${name}": ${shown} is not a regular file`);
         if (info.size > SECRET_FILE_MAX_BYTES) throw new ScenarioError(`secret "${name}": ${shown} is ${info.size} bytes, more than the ${SECRET_FILE_MAX_BYTES} a secret file may hold`);
         value = (await readFile(where.path, 'utf8')).replace(/\r?\n$/, '');
+        files.set(name, where.path);
       } catch (err) {
         if (err instanceof ScenarioError) throw err;
         throw new ScenarioError(`secret "${name}": cannot read ${shown} (${(err as NodeJS.ErrnoException).code ?? err})`);
@@ -173,8 +193,32 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     return value;
   };
 
-  // The flow around a $jwt supplies its defaults (client id, token endpoint).
+  // The flow around a $jwt supplies its defaults (client id, token endpoint, registered keys).
   let flowContext: Obj = {};
+  /** Lint remarks about the JWTs signed here (a default kid no one may have registered). */
+  const notes = new Set<string>();
+
+  /** A JWKS from a secret source (a file, an environment variable): JSON, and public. */
+  const jwksSecret = async (name: string, path: string): Promise<Obj> => {
+    const text = await secret(name, path);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ScenarioError(`${path}: secret "${name}" is not JSON (a JWKS is {"keys":[…]})`);
+    }
+    if (!asJwks(parsed)) throw new ScenarioError(`${path}: secret "${name}" is not a JWKS ({"keys":[…]})`);
+    // Public keys: not scrubbed from the output.
+    notSecret.add(name);
+    return parsed as Obj;
+  };
+
+  /** The flow's registeredJwks, inline or from a secret source. */
+  const registeredJwks = async (): Promise<Jwks | undefined> => {
+    const j = flowContext.registeredJwks;
+    if (isObj(j) && Object.keys(j).length === 1 && typeof j.$secret === 'string') return asJwks(await jwksSecret(j.$secret, `${s.kind}.registeredJwks`));
+    return asJwks(j);
+  };
 
   const jwt = async (spec: unknown, path: string): Promise<string | string[]> => {
     if (!isObj(spec)) throw new ScenarioError(`${path} must be an object`);
@@ -195,10 +239,17 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     } catch (err) {
       throw new ScenarioError(`${path}: the key cannot sign ${alg}: ${(err as Error).message}`);
     }
-    const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? (await publicJwkOf(key)).kid;
+    // The kid: as written; the lab's for its demo key; the registered key's when registeredJwks
+    // holds this key; else the key's RFC 7638 thumbprint, which the lint then warns about.
+    const own = await publicJwkOf(key);
+    const registered = await registeredJwks();
+    const registeredKid = registered?.keys.find((k) => typeof k.kid === 'string' && sameKey(k, own))?.kid;
+    const kid = spec.kid === null ? undefined : typeof spec.kid === 'string' ? spec.kid : kids.get(spec.key) ?? registeredKid ?? own.kid;
     const auth = isObj(flowContext.clientAuth) ? { ...flowContext.clientAuth } : {};
     // The client id may itself be a placeholder (a client the lab registers for this run).
     if (isObj(auth.clientId) && typeof auth.clientId.$secret === 'string') auth.clientId = await secret(auth.clientId.$secret, `${path}.clientId`);
+    // A kid nobody chose: worth a lint remark unless the lab registered this key in this run.
+    const thumbprintKid = spec.kid === undefined && kid === own.kid && !kids.has(spec.key) && !registrations.has(spec.key);
     const str = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'string' ? (spec[k] as string) : (() => { throw new ScenarioError(`${path}.${k} must be a string`); })());
     const num = (k: string) => (spec[k] === undefined ? undefined : typeof spec[k] === 'number' ? (spec[k] as number) : (() => { throw new ScenarioError(`${path}.${k} must be a number`); })());
     if (spec.claims !== undefined && !isObj(spec.claims)) throw new ScenarioError(`${path}.claims must be an object`);
@@ -218,6 +269,11 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
           jti: newJti(),
           ...(spec.claims ? { claims: spec.claims as Obj } : {}),
         });
+        if (thumbprintKid && kid) {
+          for (const f of lintJwt({ alg, kid }, claims, { now: Date.now(), signingKeyThumbprint: own.kid!, ...(registered ? { jwks: registered } : {}) })) {
+            if (f.code === 'kid_is_thumbprint') notes.add(`${path}: ${f.code}: ${f.message}`);
+          }
+        }
         return await signJwt(claims, { alg, ...(kid ? { kid } : {}), ...(typeof spec.typ === 'string' ? { typ: spec.typ } : {}) }, key);
       } catch (err) {
         throw new ScenarioError(`${path}: ${(err as Error).message}`);
@@ -242,7 +298,12 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
     const keys = Object.keys(v);
     if (keys.length === 1 && keys[0] === '$secret') {
       if (typeof v.$secret !== 'string') throw new ScenarioError(`${path}.$secret must name a secret`);
-      return secret(v.$secret, path);
+      // registeredJwks is an object: its source holds the JWKS as JSON.
+      if (path === `${s.kind}.registeredJwks`) return jwksSecret(v.$secret, path);
+      const value = await secret(v.$secret, path);
+      // Certificates are public: a CA bundle's lines are not scrubbed from the output.
+      if (onlyCertificates(value)) notSecret.add(v.$secret);
+      return value;
     }
     if (keys.length === 1 && keys[0] === '$jwt') return jwt(await fill(v.$jwt, `${path}.$jwt`), `${path}.$jwt`);
     const out: Obj = {};
@@ -255,12 +316,16 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   if (s.kind === 'flow') flowContext = urlsFilled;
   const filled = await fill(urlsFilled, s.kind);
   const secrets = secretList([...cache].filter(([name]) => !notSecret.has(name)).map(([, value]) => value));
-  if (s.kind === 'server-check') return { kind: 'server-check', ...serverCheckOf(s.request as Obj, filled as Obj, kids), secrets };
+  if (s.kind === 'server-check') return { kind: 'server-check', ...serverCheckOf(s.request as Obj, filled as Obj, kids), secrets, notes: [...notes] };
   try {
-    if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets };
+    if (s.kind === 'flow') {
+      const ref = urlsFilled.refreshToken;
+      const refreshTokenFile = urlsFilled.kind === 'refresh-token' && isObj(ref) && typeof ref.$secret === 'string' ? files.get(ref.$secret) : undefined;
+      return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets, notes: [...notes], ...(refreshTokenFile ? { refreshTokenFile } : {}) };
+    }
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
     if (msg.type !== 'probe.start') throw new ScenarioError('probe is not a probe request');
-    return { kind: 'probe', probe: msg.probe, secrets };
+    return { kind: 'probe', probe: msg.probe, secrets, notes: [...notes] };
   } catch (err) {
     if (err instanceof ProtocolError) throw new ScenarioError(`${s.kind} request: ${err.message}`);
     throw err;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { explainTokenRefusal, explainApiRefusal, type TokenRefusal, type JwtCheck } from './explain.ts';
 import { parseOAuthError, parseWwwAuthenticate } from './oauth-errors.ts';
-import { isDiagnosisCode } from '../diagnoses.ts';
+import { DIAGNOSES, diagnosis, INFERRED_PREFIX, isDiagnosisCode } from '../diagnoses.ts';
 
 // oidc-provider's answer to every client-authentication failure.
 const INVALID_CLIENT = { error: 'invalid_client', description: 'client authentication failed' };
@@ -40,7 +40,21 @@ const cases: { name: string; r: TokenRefusal; want: string }[] = [
   { name: 'unsupported_grant_type', r: { grant: 'jwt-bearer', status: 400, error: { error: 'unsupported_grant_type' }, supportedGrantTypes: ['authorization_code'] }, want: 'grant_type_not_supported' },
   { name: 'invalid_scope', r: { grant: 'client_credentials', status: 400, error: { error: 'invalid_scope' }, requestedScope: 'read admin', supportedScopes: ['read'] }, want: 'scope_rejected' },
   { name: 'invalid_request', r: { grant: 'client_credentials', status: 400, error: { error: 'invalid_request', description: 'missing grant_type' } }, want: 'token_request_invalid' },
-  { name: 'server_error', r: { grant: 'client_credentials', status: 500, error: { error: 'server_error' } }, want: 'oauth_error' },
+  { name: 'server_error', r: { grant: 'client_credentials', status: 500, error: { error: 'server_error' } }, want: 'authorization_server_unavailable' },
+  { name: 'temporarily_unavailable', r: { grant: 'client_credentials', status: 503, error: { error: 'temporarily_unavailable' } }, want: 'authorization_server_unavailable' },
+  { name: 'invalid_target (RFC 8707)', r: { grant: 'client_credentials', status: 400, error: { error: 'invalid_target', description: 'resource not allowed' } }, want: 'resource_target_rejected' },
+  { name: 'invalid_request saying the grant is not allowed', r: { grant: 'client_credentials', status: 400, error: { error: 'invalid_request', description: 'grant type is not allowed for this client' } }, want: 'grant_not_allowed_for_client' },
+  { name: 'invalid_request saying the grant is unsupported', r: { grant: 'jwt-bearer', status: 400, error: { error: 'invalid_request', description: 'Unsupported grant_type' } }, want: 'grant_type_not_supported' },
+  { name: 'invalid_request naming an unknown scope', r: { grant: 'client_credentials', status: 400, error: { error: 'invalid_request', description: 'invalid scope: admin' } }, want: 'scope_rejected' },
+  { name: 'invalid_request about redirect_uri in a code exchange', r: { grant: 'authorization_code', status: 400, error: { error: 'invalid_request', description: 'redirect_uri mismatch' } }, want: 'authorization_code_rejected' },
+  { name: 'an error outside the RFCs', r: { grant: 'client_credentials', status: 400, error: { error: 'invalid_dpop_proof' } }, want: 'oauth_error' },
+  { name: 'tls_client_auth, expired certificate seen by the Inputs step', r: { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'tls_client_auth', clientCert: { sent: true, requested: true, reachesAcceptableCA: true, problems: [{ code: 'cert_expired', message: 'expired on 2026-01-01' }] } }, want: 'client_cert_expired' },
+  { name: 'tls_client_auth, serverAuth-only certificate', r: { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'tls_client_auth', clientCert: { sent: true, problems: [{ code: 'eku_missing_client_auth', message: 'EKU serverAuth only' }] } }, want: 'client_cert_wrong_usage' },
+  { name: 'self_signed_tls_client_auth, expired: registration still the first candidate', r: { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'self_signed_tls_client_auth', clientCert: { sent: true, problems: [{ code: 'cert_expired', message: 'expired' }] } }, want: 'tls_client_auth_rejected' },
+  { name: 'assertion signed by another key than its kid names', r: { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'private_key_jwt', clientAssertion: { ...clean, registered: { verdict: 'signature_mismatch', message: 'kid "k1" is registered, but the signature does not verify with that key' } } }, want: 'jwt_signature_mismatch' },
+  { name: 'assertion signed by a registered key under another kid', r: { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'private_key_jwt', clientAssertion: { ...unknownKid, registered: { verdict: 'other_kid', message: 'kid "x" is not registered; the signature verifies with the registered key "k1"', verifiedKid: 'k1' } } }, want: 'jwt_key_unknown' },
+  { name: 'expired assertion with a wrong key: expiry first', r: { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'private_key_jwt', clientAssertion: { ...expired, registered: { verdict: 'signature_mismatch', message: 'm' } } }, want: 'jwt_expired' },
+  { name: 'jwt-bearer assertion signed by another key', r: { grant: 'jwt-bearer', status: 400, error: INVALID_GRANT, grantJwt: { label: 'assertion', findings: [], registered: { verdict: 'signature_mismatch', message: 'm' } } }, want: 'jwt_signature_mismatch' },
   { name: 'no OAuth body, 404', r: { grant: 'client_credentials', status: 404, error: null }, want: 'token_endpoint_not_found' },
   { name: 'no OAuth body, 401, expired jwt_token', r: { grant: 'jwt-exchange', status: 401, error: null, authMethod: 'client_secret_post', grantJwt: { ...expired, label: 'jwt_token' } }, want: 'jwt_expired' },
   { name: 'no OAuth body, 401, clean', r: { grant: 'jwt-exchange', status: 401, error: null, authMethod: 'client_secret_post', grantJwt: { label: 'jwt_token', findings: [] } }, want: 'client_secret_rejected' },
@@ -64,6 +78,47 @@ test('evidence names what was checked and which candidates remain', () => {
   const expiredE = explainTokenRefusal({ grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'private_key_jwt', clientAssertion: expired });
   assert.equal(expiredE.summary, 'The client assertion was refused: expired 2 min ago.');
   assert.ok(expiredE.evidence.includes('client assertion clock_skew: iat is 3 min behind'));
+});
+
+test('every client-authentication refusal lists "registered for another method" unless the registration is known', () => {
+  const refusals: TokenRefusal[] = [
+    { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'client_secret_basic' },
+    { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'client_secret_post' },
+    { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'private_key_jwt', clientAssertion: clean },
+    { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'tls_client_auth', clientCert: { sent: true, reachesAcceptableCA: true } },
+    { grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'self_signed_tls_client_auth', clientCert: { sent: true } },
+    { grant: 'authorization_code', status: 401, error: INVALID_CLIENT, authMethod: 'none' },
+  ];
+  for (const r of refusals) {
+    const e = explainTokenRefusal(r);
+    assert.ok(e.evidence.some((x) => /remaining candidates:.*registered for another authentication method than/.test(x)), `${r.authMethod}: ${e.evidence.join(' | ')}`);
+  }
+});
+
+test('an inferred cause says so; a registered key that verifies is ruled out instead of "cannot see the registration"', () => {
+  const e = explainTokenRefusal({ grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'tls_client_auth', clientCert: { sent: true, problems: [{ code: 'cert_expired', message: 'expired on 2026-01-01' }] } });
+  assert.ok(e.evidence.some((x) => x.startsWith(INFERRED_PREFIX)), e.evidence.join(' | '));
+  assert.ok(e.evidence.includes('Inputs step cert_expired: expired on 2026-01-01'));
+  assert.equal(diagnosis(e.code, e.evidence, e.summary).inferred, true);
+  const verified = explainTokenRefusal({ grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'private_key_jwt', clientAssertion: { ...clean, registered: { verdict: 'verified', message: 'the signature verifies with the registered key "k1"' } } });
+  assert.equal(verified.code, 'client_assertion_rejected');
+  assert.doesNotMatch(verified.evidence.join('\n'), /cannot see the server's registration/);
+  assert.match(verified.evidence.join('\n'), /ruled out: another key \(the signature verifies with the registered key "k1"/);
+  const blind = explainTokenRefusal({ grant: 'client_credentials', status: 401, error: INVALID_CLIENT, authMethod: 'private_key_jwt', clientAssertion: clean });
+  assert.match(blind.evidence.join('\n'), /cannot see the server's registration unless you give registeredJwks/);
+});
+
+// RFC 6749 §5.2, RFC 8707 §2 and RFC 8693 §2.2.2 token endpoint errors (and §4.1.2.1's, which some servers send here).
+const RFC_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'access_denied', 'server_error', 'temporarily_unavailable'];
+
+test('every RFC error keeps its own name in the summary', () => {
+  for (const error of RFC_ERRORS) {
+    for (const grant of ['client_credentials', 'jwt-bearer', 'refresh_token'] as const) {
+      const e = explainTokenRefusal({ grant, status: 400, error: { error }, authMethod: 'client_secret_basic', ...(grant === 'jwt-bearer' ? { grantJwt: { label: 'assertion', findings: [] } } : {}) });
+      const summary = e.summary ?? DIAGNOSES[e.code].summary;
+      assert.ok(summary.includes(error), `${grant} ${error} → ${e.code}: "${summary}"`);
+    }
+  }
 });
 
 const api: { name: string; r: Parameters<typeof explainApiRefusal>[0]; want: string }[] = [

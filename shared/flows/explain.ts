@@ -3,10 +3,11 @@
 // explanation comes from what the harness checked itself — claim lint, aud against the token
 // endpoint and issuer, the key against the registered JWKS, the auth method against discovery,
 // the certificate against the acceptable CA names — and names the candidates that remain.
-import type { DiagnosisCode } from '../diagnoses.ts';
+import { INFERRED_PREFIX, type DiagnosisCode } from '../diagnoses.ts';
 import type { LintCode, LintFinding } from '../jwt/lint.ts';
+import type { RegisteredKeyCheck } from '../jwt/registered.ts';
 import type { ClientAuthMethod } from './flow-request.ts';
-import { describeOAuthError, type Challenge, type OAuthError } from './oauth-errors.ts';
+import { describeOAuthError, descriptionHint, type Challenge, type OAuthError } from './oauth-errors.ts';
 
 export type GrantKind = 'client_credentials' | 'jwt-bearer' | 'jwt-exchange' | 'refresh_token' | 'authorization_code';
 
@@ -19,6 +20,14 @@ export interface JwtCheck {
   /** The header's alg. */
   alg?: string;
   findings: LintFinding[];
+  /** The signature checked against the registered keys (registeredJwks), when they are known. */
+  registered?: RegisteredKeyCheck;
+}
+
+/** Problems the Inputs step found in the client certificate (shared/pki/problems.ts codes). */
+export interface CertProblem {
+  code: string;
+  message: string;
 }
 
 export interface TokenRefusal {
@@ -38,7 +47,7 @@ export interface TokenRefusal {
   /** The method the client is registered with, when the harness knows (the built-in lab). */
   registeredMethod?: string;
   /** What the TLS connection to the token endpoint showed. */
-  clientCert?: { sent: boolean; requested?: boolean; reachesAcceptableCA?: boolean; subject?: string };
+  clientCert?: { sent: boolean; requested?: boolean; reachesAcceptableCA?: boolean; subject?: string; problems?: CertProblem[] };
   /** Server's Date header minus the relay's clock, in seconds, when the server sent one. */
   serverClockOffsetSec?: number;
 }
@@ -57,6 +66,7 @@ const LINT_PRIORITY: [LintCode, DiagnosisCode][] = [
   ['aud_mismatch', 'jwt_audience_mismatch'],
   ['alg_key_mismatch', 'jwt_alg_key_mismatch'],
   ['kid_not_in_jwks', 'jwt_key_unknown'],
+  ['kid_is_thumbprint', 'jwt_key_unknown'],
   ['iss_mismatch', 'jwt_claims_invalid'],
   ['sub_mismatch', 'jwt_claims_invalid'],
   ['exp_missing', 'jwt_claims_invalid'],
@@ -73,11 +83,28 @@ export function diagnosisForLint(code: LintCode): DiagnosisCode {
   return LINT_PRIORITY.find(([lint]) => lint === code)?.[1] ?? 'jwt_claims_invalid';
 }
 
+/** Lint findings that outrank the registered-key check: a server checks these before (or regardless of) the key. */
+const BEFORE_KEY: readonly LintCode[] = ['exp_past', 'nbf_future', 'aud_mismatch', 'alg_key_mismatch'];
+
+/** The registered-key check as a diagnosis, when it found the key or signature wrong. */
+function registeredCause(check: JwtCheck): Explanation | null {
+  const r = check.registered;
+  if (!r || r.verdict === 'verified') return null;
+  const evidence = [...check.findings.map((x) => `${check.label} ${x.code}: ${x.message}`), `${check.label} against registeredJwks: ${r.message}`];
+  const summary = `The ${check.label} was refused: ${r.message}.`;
+  return { code: r.verdict === 'signature_mismatch' ? 'jwt_signature_mismatch' : 'jwt_key_unknown', evidence, summary };
+}
+
 /** The most telling lint finding of a JWT check, as a diagnosis; errors before warnings. */
 export function jwtCause(check: JwtCheck | undefined, severities: LintFinding['severity'][] = ['error']): Explanation | null {
   if (!check) return null;
   if (check.decodeProblem) return { code: 'jwt_malformed', evidence: [`${check.label}: ${check.decodeProblem}`] };
   for (const [lint, code] of LINT_PRIORITY) {
+    // The signature against the registered keys says more than the kid alone.
+    if (!BEFORE_KEY.includes(lint) && severities.includes('error')) {
+      const key = registeredCause(check);
+      if (key) return key;
+    }
     const f = check.findings.find((x) => x.code === lint && severities.includes(x.severity));
     if (f) {
       return {
@@ -89,6 +116,24 @@ export function jwtCause(check: JwtCheck | undefined, severities: LintFinding['s
   }
   return null;
 }
+
+/** The key, ruled out as a cause by the registered-key check. */
+function keyRuledOut(check: JwtCheck | undefined): string[] {
+  const r = check?.registered;
+  return r?.verdict === 'verified' ? [`ruled out: another key (${r.message}, checked against registeredJwks)`] : [];
+}
+
+/** The candidate every client-authentication refusal keeps unless the harness knows the registration. */
+function otherMethod(r: TokenRefusal, method: string): string[] {
+  return r.registeredMethod ? [] : [`the client is registered for another authentication method than ${method} (token_endpoint_auth_method)`];
+}
+
+/** What the Inputs step found wrong with the certificate that alone explains a refusal. */
+const CERT_CAUSES: [string, DiagnosisCode, string][] = [
+  ['cert_expired', 'client_cert_expired', 'the client certificate has expired'],
+  ['cert_not_yet_valid', 'client_cert_not_yet_valid', 'the client certificate is not valid yet'],
+  ['eku_missing_client_auth', 'client_cert_wrong_usage', 'the client certificate\'s EKU does not allow client authentication'],
+];
 
 function clockEvidence(r: TokenRefusal): string | null {
   const off = r.serverClockOffsetSec;
@@ -117,7 +162,12 @@ function explainInvalidClient(r: TokenRefusal, evidence: string[]): Explanation 
       summary: `The client is registered for ${r.registeredMethod}, not ${method}.`,
     };
   }
-  if (method === 'none') return { code: 'client_auth_missing', evidence: [...evidence, 'the client sent only its client_id (method none)'] };
+  if (method === 'none') {
+    return {
+      code: 'client_auth_missing',
+      evidence: [...evidence, 'the client sent only its client_id (method none)', `remaining candidates: ${list(['the client is confidential: it must authenticate', ...otherMethod(r, method), 'the client_id is not registered at this server'])}`],
+    };
+  }
   if (method === 'private_key_jwt') {
     const cause = jwtCause(r.clientAssertion);
     if (cause) return { ...cause, evidence: [...evidence, ...cause.evidence] };
@@ -139,7 +189,13 @@ function explainInvalidClient(r: TokenRefusal, evidence: string[]): Explanation 
         ...evidence,
         `checked and correct: ${checked.join('; ')}`,
         ...(warn ? warn.evidence : []),
-        `remaining candidates: ${list(['the key is not the one registered for the client (the harness cannot see the server\'s registration unless you give registeredJwks)', 'the jti was used before', 'the server pins another signing alg for this client'])}`,
+        `remaining candidates: ${list([
+          ...(r.clientAssertion?.registered?.verdict === 'verified' ? [] : ['the key is not the one registered for the client (the harness cannot see the server\'s registration unless you give registeredJwks)']),
+          'the jti was used before',
+          'the server pins another signing alg for this client',
+          ...otherMethod(r, method),
+        ])}`,
+        ...keyRuledOut(r.clientAssertion),
       ],
     };
   }
@@ -152,16 +208,30 @@ function explainInvalidClient(r: TokenRefusal, evidence: string[]): Explanation 
       };
     }
     if (method === 'tls_client_auth' && cert.reachesAcceptableCA === false) {
-      return { code: 'client_ca_not_acceptable', evidence: [...evidence, 'the client chain reaches none of the CA names the server listed'] };
+      return { code: 'client_ca_not_acceptable', evidence: [...evidence, 'the client chain reaches none of the CA names the server listed', `${INFERRED_PREFIX}the server does not trust the certificate's issuer`] };
     }
+    const problems = cert.problems ?? [];
+    // PKI validation (tls_client_auth) refuses an expired, not yet valid or serverAuth-only
+    // certificate whatever the registration says; the Inputs step already saw it.
+    const found = method === 'tls_client_auth' ? CERT_CAUSES.find(([p]) => problems.some((x) => x.code === p)) : undefined;
+    if (found) {
+      const [p, code, what] = found;
+      return {
+        code,
+        evidence: [...evidence, ...(cert.subject ? [`certificate sent: ${cert.subject}`] : []), `Inputs step ${p}: ${problems.find((x) => x.code === p)!.message}`, `${INFERRED_PREFIX}${what}, and tls_client_auth validates the certificate like any TLS server`],
+        summary: `The server refused the client without saying why, and ${what}: that alone makes tls_client_auth fail (inferred from the Inputs step).`,
+      };
+    }
+    const shouldNotMatter = problems.filter((x) => CERT_CAUSES.some(([p]) => p === x.code));
     return {
       code: 'tls_client_auth_rejected',
       evidence: [
         ...evidence,
         ...(cert.subject ? [`certificate sent: ${cert.subject}`] : []),
+        ...shouldNotMatter.map((x) => `Inputs step ${x.code}: ${x.message}`),
         `remaining candidates: ${list(method === 'tls_client_auth'
-          ? ['the subject DN or SAN differs from the one registered for the client', 'the server does not trust the issuing CA for client authentication', 'the TLS terminator does not pass the certificate on']
-          : ['the certificate is not registered in the client\'s JWKS (x5c / x5t#S256)', 'the TLS terminator does not pass the certificate on'])}`,
+          ? ['the subject DN or SAN differs from the one registered for the client', 'the server does not trust the issuing CA for client authentication', 'the TLS terminator does not pass the certificate on', ...otherMethod(r, method)]
+          : ['the certificate is not registered in the client\'s JWKS (x5c / x5t#S256)', ...(shouldNotMatter.length ? ['the server checks the self-signed certificate\'s dates or EKU (see the Inputs step)'] : []), 'the TLS terminator does not pass the certificate on', ...otherMethod(r, method)])}`,
       ],
     };
   }
@@ -175,7 +245,7 @@ function explainInvalidClient(r: TokenRefusal, evidence: string[]): Explanation 
     evidence: [
       ...evidence,
       ...(r.supportedAuthMethods ? [`${method} is among the methods the server offers`] : []),
-      `remaining candidates: ${list(['the secret is wrong or was rotated', 'the client_id is not registered at this server (test vs production)', 'the client is registered for another method (Basic header vs form fields)'])}`,
+      `remaining candidates: ${list(['the secret is wrong or was rotated', 'the client_id is not registered at this server (test vs production)', `the client is registered for another authentication method than ${method} (Basic header vs form fields, or a key or certificate)`])}`,
     ],
   };
 }
@@ -187,7 +257,7 @@ function explainInvalidGrant(r: TokenRefusal, evidence: string[]): Explanation {
     case 'authorization_code':
       return { code: 'authorization_code_rejected', evidence };
     case 'client_credentials':
-      return { code: 'oauth_error', evidence };
+      return { code: 'oauth_error', evidence, summary: `The server answered invalid_grant to a client_credentials request${r.error?.description ? ` ("${r.error.description}")` : ''}, which has no grant to be invalid: read the description.` };
     case 'jwt-bearer':
     case 'jwt-exchange': {
       const cause = jwtCause(r.grantJwt);
@@ -201,7 +271,12 @@ function explainInvalidGrant(r: TokenRefusal, evidence: string[]): Explanation {
         evidence: [
           ...evidence,
           ...(warn ? warn.evidence : []),
-          `remaining candidates: ${list(['the signing key is not registered for this iss', 'sub is not a user the server knows', 'the jti was used before', 'the signature does not verify (another key, or the token was altered)'])}`,
+          `remaining candidates: ${list([
+            ...(r.grantJwt?.registered?.verdict === 'verified' ? [] : ['the signing key is not registered for this iss', 'the signature does not verify (another key, or the token was altered)']),
+            'sub is not a user the server knows',
+            'the jti was used before',
+          ])}`,
+          ...keyRuledOut(r.grantJwt),
         ],
       };
     }
@@ -214,7 +289,8 @@ export function explainTokenRefusal(r: TokenRefusal): Explanation {
   if (r.error) evidence.push(`error ${describeOAuthError(r.error)}`);
   const clock = clockEvidence(r);
   if (clock) evidence.push(clock);
-  switch (r.error?.error) {
+  const error = r.error;
+  switch (error?.error) {
     case 'invalid_client':
       return explainInvalidClient(r, evidence);
     case 'invalid_grant':
@@ -231,13 +307,27 @@ export function explainTokenRefusal(r: TokenRefusal): Explanation {
         evidence: [...evidence, ...(r.requestedScope !== undefined ? [`requested scope: ${r.requestedScope || '(none)'}`] : []), ...(unknown.length ? [`not in scopes_supported: ${unknown.join(', ')}`] : [])],
       };
     }
-    case 'invalid_request':
     case 'invalid_target':
-      return { code: 'token_request_invalid', evidence };
+      return { code: 'resource_target_rejected', evidence: [...evidence, ...(r.requestedScope !== undefined ? [`requested scope: ${r.requestedScope || '(none)'}`] : [])] };
+    case 'server_error':
+    case 'temporarily_unavailable':
+      return { code: 'authorization_server_unavailable', evidence, summary: `The authorization server answered ${error!.error}${error!.description ? ` ("${error!.description}")` : ''}: it failed or is unavailable, whatever the request.` };
     case undefined:
       break;
-    default:
-      return { code: 'oauth_error', evidence };
+    default: {
+      // invalid_request and names outside the RFCs: the description may say more than the name.
+      const e = error!;
+      const hint = descriptionHint(e, r.grant);
+      if (hint) {
+        return {
+          code: hint.code,
+          evidence: [...evidence, `the error_description says ${hint.means}`],
+          summary: `The server answered ${e.error}, and its description says ${hint.means}: "${e.description}".`,
+        };
+      }
+      if (e.error === 'invalid_request') return { code: 'token_request_invalid', evidence };
+      return { code: 'oauth_error', evidence, summary: `The authorization server answered ${describeOAuthError(e)}, an error the harness has no more specific explanation for.` };
+    }
   }
   // No OAuth error body: a non-standard endpoint (the JWT exchange) or a wrong URL.
   if (r.status === 404 || r.status === 405) return { code: 'token_endpoint_not_found', evidence };

@@ -1,5 +1,6 @@
 // Reading what an authorization server or API said when it refused: the RFC 6749 §5.2 error
 // body, and RFC 6750 / RFC 7235 WWW-Authenticate challenges.
+import type { DiagnosisCode } from '../diagnoses.ts';
 
 export interface OAuthError {
   error: string;
@@ -7,11 +8,33 @@ export interface OAuthError {
   uri?: string;
 }
 
-/** Error codes of RFC 6749 §5.2, RFC 8707 and RFC 6750 that have their own explanation. */
+/** Error codes of RFC 6749 §5.2, RFC 8707, RFC 8693 and RFC 6750 that have their own explanation. */
 export const KNOWN_OAUTH_ERRORS = [
   'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
   'invalid_target', 'access_denied', 'server_error', 'temporarily_unavailable', 'invalid_token', 'insufficient_scope',
 ] as const;
+
+/**
+ * What an error_description can say beyond its error name: servers answer many refusals with
+ * invalid_request (or a name of their own), and the description then names the real cause.
+ * Matched in order; `grants` limits a hint to the grants where it can apply.
+ */
+export const DESCRIPTION_HINTS = [
+  { pattern: /grant[ _-]?types?\b.{0,40}\bnot (allowed|authori[sz]ed|permitted|enabled)|not (allowed|authori[sz]ed|permitted) to use (this|the) grant/i, code: 'grant_not_allowed_for_client', means: 'the client may not use this grant type' },
+  { pattern: /unsupported grant[ _-]?type|grant[ _-]?type.{0,40}\bnot supported/i, code: 'grant_type_not_supported', means: 'the server does not support this grant type' },
+  { pattern: /\b(resource|audience)\b.{0,40}\b(invalid|unknown|not (allowed|permitted|registered|recogni[sz]ed))|\b(invalid|unknown) (resource|audience)/i, code: 'resource_target_rejected', means: 'the requested resource or audience is refused' },
+  { pattern: /\b(invalid|unknown|unsupported) scopes?\b|\bscopes?\b.{0,40}\b(invalid|unknown|not (allowed|permitted|supported))/i, code: 'scope_rejected', means: 'the requested scope is refused' },
+  { pattern: /redirect_uri|code_verifier|\bPKCE\b/i, code: 'authorization_code_rejected', means: 'the code exchange does not match the authorization request', grants: ['authorization_code'] },
+] as const satisfies readonly { pattern: RegExp; code: DiagnosisCode; means: string; grants?: readonly string[] }[];
+
+export type DescriptionHint = (typeof DESCRIPTION_HINTS)[number];
+
+/** The hint an error_description gives for this grant, if any. */
+export function descriptionHint(e: OAuthError | null, grant: string): DescriptionHint | undefined {
+  const text = e?.description;
+  if (!text) return undefined;
+  return DESCRIPTION_HINTS.find((h) => (!('grants' in h) || (h.grants as readonly string[]).includes(grant)) && h.pattern.test(text));
+}
 
 function fromRecord(o: Record<string, unknown>): OAuthError | null {
   if (typeof o.error !== 'string' || o.error === '') return null;

@@ -16,6 +16,7 @@ export const LINT_CODES = [
   'sub_mismatch',
   'jti_missing',
   'kid_not_in_jwks',
+  'kid_is_thumbprint',
   'alg_key_mismatch',
   'clock_skew',
 ] as const;
@@ -54,6 +55,11 @@ export interface LintOptions {
   jwks?: Jwks;
   /** The public key that made the signature, when known (e.g. the browser's key). */
   signingKey?: PublicJwk;
+  /**
+   * The signing key's RFC 7638 thumbprint, when known: a kid equal to it is the default a tool
+   * chose, which a server that registered the key under its own kid will not find.
+   */
+  signingKeyThumbprint?: string;
   maxLifetimeSec?: number;
   clockSkewToleranceSec?: number;
   leewaySec?: number;
@@ -119,6 +125,8 @@ export function lintJwt(header: JwtHeader, claims: JwtClaims, opts: LintOptions)
     } else if (keys.length > 1) {
       add('kid_not_in_jwks', 'warning', `no kid in the header and ${keys.length} registered keys: the server has to guess which one`, 'kid');
     }
+  } else if (kid !== undefined && kid === opts.signingKeyThumbprint) {
+    add('kid_is_thumbprint', 'warning', `kid "${kid}" is the signing key's RFC 7638 thumbprint, a default no one may have registered: a server that has the key under another kid will not find it (set kid, or give registeredJwks to take it from there)`, 'kid');
   }
   const key = opts.signingKey ?? registered;
   const alg = typeof header.alg === 'string' ? header.alg : undefined;
