@@ -99,6 +99,8 @@ function destinations(s: Scenario, path: string[]): string[] {
   // A CA bundle only verifies the server here; registered keys are compared locally.
   if (path.at(-1) === 'caPem' || path[0] === 'registeredJwks') return ['nowhere (used locally)'];
   if (s.kind === 'probe') return [hostOf(r.url) ?? '(the probe URL)'];
+  // The client key of an inbound scenario proves the client to the run's own loopback listener.
+  if (s.kind === 'inbound') return ['the run\'s own inbound listener (loopback)'];
   const call = isObj(r.call) ? r.call : {};
   const viaDiscovery = (endpoint: string) => (hostOf(r.issuer) ? `${endpoint} named by ${hostOf(r.issuer)}'s discovery` : `(no ${endpoint})`);
   const token = () => hostOf(r.tokenUrl) ?? viaDiscovery('the token endpoint');

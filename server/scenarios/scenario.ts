@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { parseClientMessage, ProtocolError, type ProbeRequest } from '../../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, type ClientCredentials, type InboundRequest, type ProbeRequest } from '../../shared/protocol.ts';
 import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '../../shared/flows/scenario.ts';
 import { parseFlowRequest, type FlowRequest, type LabRegistration } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
@@ -34,7 +34,8 @@ export interface ResolveOptions {
 
 export type ResolvedScenario =
   | { kind: 'probe'; probe: ProbeRequest; secrets: string[] }
-  | { kind: 'flow'; flow: FlowRequest; secrets: string[] };
+  | { kind: 'flow'; flow: FlowRequest; secrets: string[] }
+  | { kind: 'inbound'; inbound: InboundRequest; client: ClientCredentials | null; secrets: string[] };
 
 /** Everything secret the scenario resolved to, for scrubbing from output. */
 function secretList(values: Iterable<string>): string[] {
@@ -247,11 +248,28 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
   const secrets = secretList([...cache].filter(([name]) => !notSecret.has(name)).map(([, value]) => value));
   try {
     if (s.kind === 'flow') return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets };
+    if (s.kind === 'inbound') return { kind: 'inbound', ...parseInboundScenario(filled as Obj), secrets };
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
     if (msg.type !== 'probe.start') throw new ScenarioError('probe is not a probe request');
     return { kind: 'probe', probe: msg.probe, secrets };
   } catch (err) {
     if (err instanceof ProtocolError) throw new ScenarioError(`${s.kind} request: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The listener and the client of an inbound scenario, checked as the relay checks inbound.start and a probe's client. */
+function parseInboundScenario(filled: Obj): { inbound: InboundRequest; client: ClientCredentials | null } {
+  const listener = isObj(filled.listener) ? filled.listener : {};
+  for (const k of ['port', 'host']) if (k in listener) throw new ScenarioError(`inbound.listener.${k} is not saved in a scenario: a run listens on a free loopback port`);
+  const msg = parseClientMessage(JSON.stringify({ type: 'inbound.start', id: 'scenario', inbound: listener }));
+  if (msg.type !== 'inbound.start') throw new ScenarioError('inbound.listener is not a listener');
+  if (filled.client === undefined) return { inbound: msg.inbound, client: null };
+  try {
+    const probe = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: { url: 'https://localhost/', client: filled.client } }));
+    return { inbound: msg.inbound, client: probe.type === 'probe.start' ? (probe.probe.client ?? null) : null };
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new ProtocolError(err.code, err.message.replace(/^probe\.client/, 'inbound.client'));
     throw err;
   }
 }

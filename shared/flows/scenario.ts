@@ -3,7 +3,7 @@
 // re-run headless (`harness run FILE`), attached to a ticket, or shipped as an example. Pure:
 // the browser validates an imported file and exports one with the same code; the relay side
 // (server/scenarios/) fills the placeholders in and runs it.
-import type { LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
+import type { ClientCredentials, InboundRequest, LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
 import type { FlowRequest } from './flow-request.ts';
 import { isSecretField, isSecretHeader, isSecretName, secretValues } from '../redact.ts';
 import { decodeJwt } from '../jwt/decode.ts';
@@ -25,6 +25,21 @@ export type SecretSource =
   /** A fresh private key made for this run (PKCS#8 PEM): RS256, ES256 or EdDSA. */
   | { generate: 'RS256' | 'ES256' | 'EdDSA' };
 
+/**
+ * An inbound check as a scenario: the listener's settings and the one client that connects to
+ * it. Running it starts the listener, connects once as that client (as curl would) and ends
+ * with that connection's run. The port and address are not saved: a run listens on a free
+ * loopback port.
+ */
+export interface InboundScenarioRequest {
+  listener: Omit<InboundRequest, 'port' | 'host'>;
+  /** The certificate the client presents; absent: it connects without one. */
+  client?: ClientCredentials;
+}
+
+export const SCENARIO_KINDS = ['probe', 'flow', 'inbound'] as const;
+export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
+
 export interface ScenarioExpect {
   outcome: RunOutcome;
   /** The run's diagnosis codes, exactly and in order. */
@@ -35,7 +50,7 @@ export interface Scenario {
   version: typeof SCENARIO_VERSION;
   name: string;
   description?: string;
-  kind: 'probe' | 'flow';
+  kind: ScenarioKind;
   /** The request, with placeholders ({"$secret"}, {"$jwt"}, "lab:<target>") still in it. */
   request: unknown;
   secrets: Record<string, SecretSource>;
@@ -95,9 +110,14 @@ export function parseScenario(text: string): Scenario {
   if (raw.version !== SCENARIO_VERSION) throw new ScenarioError(`version must be ${SCENARIO_VERSION} (this harness reads version ${SCENARIO_VERSION} scenarios)`);
   if (typeof raw.name !== 'string' || raw.name.trim() === '') throw new ScenarioError('name must be a non-empty string');
   if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description must be a string');
-  if (raw.kind !== 'probe' && raw.kind !== 'flow') throw new ScenarioError('kind must be "probe" or "flow"');
-  const request = raw[raw.kind];
-  if (!isObj(request)) throw new ScenarioError(`${raw.kind} must be an object (the ${raw.kind} request)`);
+  if (!(SCENARIO_KINDS as readonly unknown[]).includes(raw.kind)) throw new ScenarioError('kind must be "probe", "flow" or "inbound"');
+  const kind = raw.kind as ScenarioKind;
+  const request = raw[kind];
+  if (!isObj(request)) throw new ScenarioError(`${kind} must be an object (the ${kind} request)`);
+  if (kind === 'inbound') {
+    if (!isObj(request.listener)) throw new ScenarioError('inbound.listener must be an object (caPem, and optionally rule and verifyDepth)');
+    if (request.client !== undefined && !isObj(request.client)) throw new ScenarioError('inbound.client must be an object (certificatePem, privateKeyPem)');
+  }
   const secrets: Record<string, SecretSource> = {};
   if (raw.secrets !== undefined) {
     if (!isObj(raw.secrets)) throw new ScenarioError('secrets must be an object');
@@ -106,7 +126,7 @@ export function parseScenario(text: string): Scenario {
       secrets[name] = parseSecret(name, v);
     }
   }
-  const scenario: Scenario = { version: SCENARIO_VERSION, name: raw.name, kind: raw.kind, request, secrets };
+  const scenario: Scenario = { version: SCENARIO_VERSION, name: raw.name, kind, request, secrets };
   if (raw.description !== undefined) scenario.description = raw.description as string;
   if (raw.target !== undefined) {
     if (raw.target !== 'lab') throw new ScenarioError('target may only be "lab"');
@@ -146,9 +166,10 @@ export interface ScenarioFile {
   version: typeof SCENARIO_VERSION;
   name: string;
   description?: string;
-  kind: 'probe' | 'flow';
+  kind: ScenarioKind;
   probe?: unknown;
   flow?: unknown;
+  inbound?: unknown;
   secrets?: Record<string, SecretSource>;
   expect?: ScenarioExpect;
 }
@@ -364,11 +385,17 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
 }
 
 /** A flow or probe request as a scenario file. Secrets become references unless `includeSecrets`. */
-export function toScenario(request: { kind: 'flow'; flow: FlowRequest } | { kind: 'probe'; probe: ProbeRequest }, opts: ExportOptions): ScenarioFile {
-  const x = new Exporter(opts, (request.kind === 'flow' ? request.flow.secretNames : request.probe.secretNames) ?? []);
+export type ScenarioRequest = { kind: 'flow'; flow: FlowRequest } | { kind: 'probe'; probe: ProbeRequest } | { kind: 'inbound'; inbound: InboundScenarioRequest };
+
+export function toScenario(request: ScenarioRequest, opts: ExportOptions): ScenarioFile {
+  const x = new Exporter(opts, (request.kind === 'flow' ? request.flow.secretNames : request.kind === 'probe' ? request.probe.secretNames : undefined) ?? []);
   let body: Obj;
   if (request.kind === 'flow') body = exportFlow(request.flow, x);
-  else {
+  else if (request.kind === 'inbound') {
+    const { listener, client } = request.inbound;
+    const { port: _port, host: _host, ...settings } = listener as InboundRequest;
+    body = compact({ listener: settings, ...(client ? { client: { certificatePem: client.certificatePem, privateKeyPem: x.secret('client_key', client.privateKeyPem, 'file') } } : {}) });
+  } else {
     const p = request.probe;
     body = compact({ ...p, url: x.secretUrl(p.url), headers: x.headers(p.headers), body: x.body(p.body), ...(p.client ? { client: { certificatePem: p.client.certificatePem, privateKeyPem: x.secret('client_key', p.client.privateKeyPem, 'file') } } : {}) });
   }

@@ -205,14 +205,14 @@ export class FlowsController {
     if (!kind) throw new Error(`flow.kind "${String(request.kind)}" is not a flow this screen runs`);
     this.kind = kind;
     const form = this.forms[kind];
-    const more = await loadFlow(form, request, this.#harness.keyring);
+    const all = await loadFlow(form, request, this.#harness.keyring, scenario, notes);
     this.opened = scenario;
     // A client the lab registers for the scenario's key: here, the one registered for this browser's key.
     if (Object.values(scenario.secrets).some((src) => 'lab' in src && src.lab.startsWith('registered-client:'))) {
       if (kind === 'jwt-exchange' || kind === 'jwt-bearer') await this.useBrowserClientForJwt(form);
       else if (form.authMethod === 'private_key_jwt') form.clientId = (await this.browserClient(form.assertionAlg))?.clientId ?? '';
     }
-    return [...notes, ...more];
+    return all;
   }
 }
 

@@ -4,6 +4,7 @@ import type { FlowRequest } from '../../../../shared/flows/flow-request.ts';
 import { flowTarget } from '../../../../shared/flows/flow-request.ts';
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { describeError } from '../relay/errors.ts';
+import { clientNeedMessage } from '../scenarios/resolve.ts';
 import { RunTimeline } from '../timeline/run.svelte.ts';
 import { buildFlow, type BuildContext } from './build.ts';
 import { FLOW_KIND_INFO, type FlowFields } from './fields.svelte.ts';
@@ -35,6 +36,10 @@ export class FlowsSession {
   async run(fields: FlowFields): Promise<RunTimeline | null> {
     if (this.running) return null;
     this.error = null;
+    if (fields.clientNeed && !fields.credentialId) {
+      this.error = clientNeedMessage(fields.clientNeed, 'Run without a client certificate instead');
+      return null;
+    }
     this.popup?.finish();
     this.popup = fields.kind === 'authorization-code' ? new AuthorizationPopup() : null;
     const popup = this.popup;
