@@ -44,6 +44,11 @@ export interface FlowContext {
    * sets it, to prove the server refuses them; the protocol cannot.
    */
   sendUnsignedJwts?: boolean;
+  /**
+   * The refresh token a flow ends with (authorization code, or a rotating refresh): the session
+   * keeps it so a later refresh-token run can name this run instead of the token.
+   */
+  keepRefreshToken?(token: string): void;
 }
 
 export interface FlowResult {
@@ -81,7 +86,7 @@ export function flowSecrets(flow: FlowRequest): string[] {
       extra.push(flow.assertion);
       break;
     case 'refresh-token':
-      extra.push(flow.refreshToken);
+      if (flow.refreshToken) extra.push(flow.refreshToken);
       break;
     case 'api-key':
       extra.push(flow.apiKey);

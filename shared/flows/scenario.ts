@@ -240,6 +240,12 @@ class Exporter {
     return { $secret: key };
   }
 
+  /** A secret whose source is fixed, whatever includeSecrets says (the value is not at hand, or is not portable). */
+  named(name: string, source: SecretSource): unknown {
+    this.secrets[name] = source;
+    return { $secret: name };
+  }
+
   /**
    * The client the lab registered for this browser's key (`lab-reg-…`) exists only in that
    * relay's memory. Saved, it becomes what makes it again: a key generated for the run and the
@@ -370,9 +376,16 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
     case 'jwt-bearer':
       out.assertion = x.jwt(flow.assertion, 'jwt-bearer', 'assertion');
       break;
-    case 'refresh-token':
-      out.refreshToken = x.secret('refresh_token', flow.refreshToken);
+    case 'refresh-token': {
+      // A lab's refresh token lives only in that lab: saved, it is one the lab running the file
+      // issues. Elsewhere it is a secret the file names (the page never held the token of a run).
+      delete out.refreshTokenFromRun;
+      const endpoint = flow.tokenUrl ?? flow.issuer;
+      if (typeof endpoint === 'string' && x.url(endpoint).startsWith('lab:')) out.refreshToken = x.named('refresh_token', { lab: `refresh-token:${flow.clientAuth.clientId}` });
+      else if (flow.refreshToken !== undefined) out.refreshToken = x.secret('refresh_token', flow.refreshToken);
+      else out.refreshToken = x.named('refresh_token', { env: envName('refresh_token') });
       break;
+    }
     case 'api-key':
       out.apiKey = x.secret('api_key', flow.apiKey);
       out.headers = x.headers(flow.headers);
