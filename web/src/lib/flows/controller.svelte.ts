@@ -189,8 +189,30 @@ export class FlowsController {
     }
   }
 
-  run(): Promise<unknown> {
-    return this.session.run(this.fields);
+  async run(): Promise<unknown> {
+    const before = this.session.refreshSources[0];
+    const fields = this.fields;
+    const timeline = await this.session.run(fields);
+    const source = this.session.refreshSources[0];
+    if (source && source !== before && fields.kind === 'authorization-code') this.offerRefreshSource(fields);
+    return timeline;
+  }
+
+  /**
+   * An Auth code run ended with a refresh token: the refresh-token form uses it unless the user
+   * pasted one, with the same server and client (the token is bound to that client).
+   */
+  offerRefreshSource(from: FlowFields): void {
+    const source = this.session.refreshSources[0];
+    const r = this.forms['refresh-token'];
+    if (!source || r.refreshToken.trim()) return;
+    r.refreshTokenFrom = source.runId;
+    r.issuer = from.issuer;
+    r.tokenUrl = from.tokenUrl;
+    r.authMethod = from.authMethod;
+    r.clientId = from.clientId;
+    r.clientSecret = from.clientSecret;
+    r.credentialId = from.credentialId;
   }
 
   /** The current form as a request to save (JWTs signed now, so the file can describe them). */
@@ -207,6 +229,18 @@ export class FlowsController {
     const form = this.forms[kind];
     const all = await loadFlow(form, request, this.#harness.keyring, scenario, notes);
     this.opened = scenario;
+    if (kind === 'refresh-token') {
+      // A refresh token the file names but does not hold: the one the relay kept from this page's Auth code run.
+      form.refreshTokenFrom = form.refreshToken ? '' : (this.session.refreshSources[0]?.runId ?? '');
+      if (!form.refreshToken) {
+        const i = all.findIndex((n) => n.startsWith('"refresh_token"'));
+        const note = form.refreshTokenFrom
+          ? 'The refresh token is the one the relay kept from this page\'s last Auth code run (it never reaches this page).'
+          : 'The refresh token is not in the file: run Auth code + PKCE first (its refresh token is then offered here), or paste one.';
+        if (i >= 0) all.splice(i, 1, note);
+        else all.push(note);
+      }
+    }
     // A client the lab registers for the scenario's key: here, the one registered for this browser's key.
     if (Object.values(scenario.secrets).some((src) => 'lab' in src && src.lab.startsWith('registered-client:'))) {
       if (kind === 'jwt-exchange' || kind === 'jwt-bearer') await this.useBrowserClientForJwt(form);

@@ -85,6 +85,8 @@ export class FlowFields {
   fieldJwt = $state('jwt_token');
 
   refreshToken = $state('');
+  /** Instead of a pasted token: the id of an Auth code run whose refresh token the relay kept. */
+  refreshTokenFrom = $state('');
 
   redirectKey = $state('');
   pkce = $state(true);
