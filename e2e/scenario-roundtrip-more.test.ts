@@ -15,6 +15,9 @@ import { makeLabCredential, openHarness, relayUrl, verdictOf } from './harness.t
 
 const SCREENS = 'test-results/screens';
 
+// Each test runs in the app, headless (a child process) and again in a fresh profile.
+test.describe.configure({ timeout: 150_000 });
+
 async function saveFile(page: Page, name: string, includeSecrets: boolean): Promise<Record<string, any>> {
   await page.getByRole('button', { name: 'Save scenario' }).click();
   const save = page.getByRole('form', { name: 'Save scenario' });
