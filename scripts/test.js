@@ -56,7 +56,7 @@ if (want('check')) results.push(await stage('type check (tsc + svelte-check)', '
 if (want('unit')) {
   results.push(await stage('unit and integration tests (node:test)', process.execPath, [
     '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2',
-    ...testFiles('shared'), ...testFiles('server'),
+    ...testFiles('shared'), ...testFiles('server'), ...testFiles('web/src'),
   ], nodeCounts));
 }
 if (want('build') || want('e2e')) results.push(await stage('build', 'npx', ['vite', 'build', '--logLevel', 'warn']));

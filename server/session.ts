@@ -384,7 +384,7 @@ export class Session {
           keep = (_runId, rotated) => this.#refreshTokens.keep(from, rotated);
         }
         const run = flow;
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, { limits, extraTrustedCaPem: this.#state.lab ? [this.#state.lab.serverCaPem] : [], relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}), ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, { limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}), ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
       }
     }
   }

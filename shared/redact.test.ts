@@ -133,3 +133,10 @@ test('secretValues: every encoding the relay gives a secret, longest first', () 
   assert.deepEqual(values, [...values].sort((a, b) => b.length - a.length));
   assert.ok(!values.includes('client_credentials') && !values.includes('page=2'));
 });
+
+test('scrubDeep passes over strings shorter than the shortest secret and still finds one exactly as long', () => {
+  const secret = 'MIIEvQIBADANBgkqhkiG9w0B';
+  const longer = `${secret}AQEFAASCBKcwggSj`;
+  const out = scrubDeep({ label: 'TLS', exact: secret, inside: ['x', `key ${longer} end`] }, [longer, secret]);
+  assert.deepEqual(out, { label: 'TLS', exact: MASK, inside: ['x', `key ${MASK} end`] });
+});

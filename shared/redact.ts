@@ -340,18 +340,27 @@ function collectSecretFields(v: unknown, add: (s: string) => void, depth: number
 }
 
 /** Replaces every occurrence of the given secret values in all strings of `value`. */
-export function scrubDeep<T>(value: T, secrets: readonly string[], depth = 0): T {
+export function scrubDeep<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
+  // A string shorter than the shortest secret cannot hold one: most strings of an event (labels,
+  // codes, names) are passed over without a search for each of the hundred-odd encoded values.
+  let shortest = Infinity;
+  for (const s of secrets) if (s.length < shortest) shortest = s.length;
+  return scrubValue(value, secrets, shortest, 0);
+}
+
+function scrubValue<T>(value: T, secrets: readonly string[], shortest: number, depth: number): T {
   if (depth > MAX_DEPTH) return '[too deep]' as unknown as T;
   if (typeof value === 'string') {
+    if (value.length < shortest) return value;
     let out: string = value;
     for (const s of secrets) if (out.includes(s)) out = out.split(s).join(MASK);
     return out as unknown as T;
   }
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets, depth + 1)) as unknown as T;
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets, shortest, depth + 1)) as unknown as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = scrubDeep(v, secrets, depth + 1);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = scrubValue(v, secrets, shortest, depth + 1);
     return out as T;
   }
   return value;

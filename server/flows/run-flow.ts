@@ -22,8 +22,6 @@ export { flowTarget } from '../../shared/flows/flow-request.ts';
 
 export interface FlowContext {
   limits: Limits;
-  /** Not used by flows: the lab CA comes from `lab`, trusted for lab targets only (trustFor). */
-  extraTrustedCaPem?: string[];
   signal?: AbortSignal;
   onStep(step: Step): void;
   /** The relay's own origin (for redirect URIs) and its callback endpoint. */

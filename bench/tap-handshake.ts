@@ -3,14 +3,14 @@
 // child process (its own core, as a real server would be). Each handshake starts on an already
 // connected socket, so TCP setup is not measured.
 //
-//   node --import tsx server/tls/bench-tap.ts [iterations]
+//   node --import tsx bench/tap-handshake.ts [iterations]
 import { fork } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
-import { tapConnection } from './tap.ts';
-import { makeTestPki, type TestPki } from './testing/pki.ts';
+import { tapConnection } from '../server/tls/tap.ts';
+import { makeTestPki, type TestPki } from '../server/tls/testing/pki.ts';
 
 const SERVE = '--serve';
 
