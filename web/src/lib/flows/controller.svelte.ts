@@ -132,7 +132,11 @@ export class FlowsController {
    * (lab-basic, lab-post, the browser key's client, lab-mtls, the certificate's client, lab-public)
    * unless the user typed their own.
    */
-  async setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
+  setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
+    return this.#settling(this.#setAuthMethod(f, method));
+  }
+
+  async #setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
     f.authMethod = method;
     if (method === 'omit' || !this.isLab(f.issuer || f.tokenUrl) || (f.clientId && !isLabClientId(f.clientId))) return;
     const lab = LAB_CLIENTS[method as ClientAuthMethod];
@@ -152,7 +156,11 @@ export class FlowsController {
   }
 
   /** private_key_jwt against the lab with another algorithm: that key's client. */
-  async setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
+  setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
+    return this.#settling(this.#setAssertionAlg(f, alg));
+  }
+
+  async #setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
     f.assertionAlg = alg;
     if (f.authMethod === 'private_key_jwt' && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
       const reg = await this.browserClient(alg);
@@ -161,7 +169,11 @@ export class FlowsController {
   }
 
   /** The client certificate changed: a self-signed method against the lab registers it. */
-  async setCredential(f: FlowFields, credentialId: string): Promise<void> {
+  setCredential(f: FlowFields, credentialId: string): Promise<void> {
+    return this.#settling(this.#setCredential(f, credentialId));
+  }
+
+  async #setCredential(f: FlowFields, credentialId: string): Promise<void> {
     f.credentialId = credentialId;
     const credential = this.#harness.keyring.get(credentialId);
     if (f.authMethod === 'self_signed_tls_client_auth' && credential && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
@@ -189,7 +201,21 @@ export class FlowsController {
     }
   }
 
+  /**
+   * A method, algorithm or certificate change that registers with the lab sets the client id
+   * when the lab answers: a Run meanwhile would send the old client with the new key.
+   */
+  #pending = new Set<Promise<unknown>>();
+
+  #settling<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p)).catch(() => {});
+    return p;
+  }
+
   async run(): Promise<unknown> {
+    // Only when something is pending: the authorization popup must open in the click itself.
+    if (this.#pending.size) await Promise.allSettled([...this.#pending]);
     const before = this.session.refreshSources[0];
     const fields = this.fields;
     const timeline = await this.session.run(fields);
