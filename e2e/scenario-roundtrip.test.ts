@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import { openHarness, relayUrl, verdictOf } from './harness.ts';
 
+// Each test runs in the app, headless (a child process) and again in a fresh profile: the probe
+// test took 58 s of the default 60 on a loaded two-core machine, and timed out twice.
+test.describe.configure({ timeout: 150_000 });
+
 async function saveFile(page: Page, name: string, includeSecrets: boolean): Promise<Record<string, any>> {
   await page.getByRole('button', { name: 'Save scenario' }).click();
   const save = page.getByRole('form', { name: 'Save scenario' });

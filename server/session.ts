@@ -18,12 +18,14 @@ import type { RunningLab } from './lab/lab.ts';
 import { isRefusal, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
 import type { Logger } from './log.ts';
 import { InboundListeners } from './inbound/listeners.ts';
+import { KeptRefreshTokens, KEPT_REFRESH_TOKENS_PER_SESSION } from './flows/kept-refresh-tokens.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
 import { asOwner } from './net/fair-share.ts';
 
 /** What a run's executor gets: where to send steps and when to stop. */
 export interface RunContext {
+  runId: string;
   signal: AbortSignal;
   onStep(step: Step): void;
   /** The run waits for a person (true) or works again (false): see shares.ts. */
@@ -59,6 +61,7 @@ export class Session {
   readonly #state: RelayState;
   readonly #runs = new Map<string, AbortController>();
   readonly #inbound: InboundListeners;
+  readonly #refreshTokens = new KeptRefreshTokens();
   /** This session's share of the run slots; jwks.fetch calls count like runs do. */
   readonly #slots: SlotHolder;
   /** lab.sign / lab.register requests in flight (labRequestsPerConnection). */
@@ -367,7 +370,21 @@ export class Session {
         const waits = msg.flow.kind === 'authorization-code';
         const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
         const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(msg.flow) }), (ctx) => runFlow(msg.flow, { limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
+        // A refresh-token run that names an earlier authorization-code run exchanges the token
+        // that run ended with (kept here, never sent to the page), and keeps a rotated one.
+        let flow = msg.flow;
+        let keep: ((runId: string, token: string) => void) | undefined;
+        if (flow.kind === 'authorization-code') keep = (runId, token) => this.#refreshTokens.keep(runId, token);
+        if (flow.kind === 'refresh-token' && flow.refreshTokenFromRun) {
+          const from = flow.refreshTokenFromRun;
+          const token = this.#refreshTokens.get(from);
+          if (!token) return this.send({ type: 'error', id: msg.id, code: 'unknown_run', message: `no refresh token is kept from run ${from}: it was not an authorization-code run of this connection that ended with a refresh token (the relay keeps the last ${KEPT_REFRESH_TOKENS_PER_SESSION}); run the authorization code flow again, or paste a refresh token` });
+          const { refreshTokenFromRun: _from, ...rest } = flow;
+          flow = { ...rest, refreshToken: token };
+          keep = (_runId, rotated) => this.#refreshTokens.keep(from, rotated);
+        }
+        const run = flow;
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, { limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}), ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
       }
     }
   }
@@ -394,6 +411,7 @@ export class Session {
     const t0 = performance.now();
     try {
       const result = await asOwner(this.#labOwner, () => execute({
+        runId,
         signal: controller.signal,
         onStep: (step) => {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
@@ -472,6 +490,7 @@ export class Session {
   #cancelAll(): void {
     for (const run of this.#runs.values()) run.abort();
     this.#inbound.closeAll();
+    this.#refreshTokens.clear();
   }
 
   /** The connection is gone: stop its work and forget what it registered with the lab. */

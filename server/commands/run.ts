@@ -1,5 +1,5 @@
 // `harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml]`:
-// runs scenario files headless — probes and token flows — with the same events and exit codes
+// runs scenario files headless — probes, token flows and inbound checks — with the same events and exit codes
 // as `harness probe` (0 all passed, 1 one ran and failed, 2 bad usage or unreadable input).
 // A scenario that names the lab gets one started in-process; an authorization code flow gets a
 // loopback redirect endpoint, and against the lab the redirects are followed without a browser.
@@ -28,6 +28,7 @@ import { followRedirects } from '../flows/user-agent.ts';
 import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, type Scenario } from '../scenarios/scenario.ts';
 import { consentRefusal, missingConsent, planSecrets, printable, type PlannedSecret, type SecretConsent } from '../scenarios/consent.ts';
 import { defaultLabDir } from '../lab/lab-dir.ts';
+import { runInboundScenario } from '../scenarios/inbound-run.ts';
 import { TranscriptRecorder } from '../transcripts/recorder.ts';
 import { transcriptFileName } from '../../shared/transcript/transcript.ts';
 import { runEnvironment } from '../transcripts/environment.ts';
@@ -134,6 +135,11 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
       const result = await runProbe(probe, { limits, ...(lab ? { lab: labTrust(lab) } : {}), onStep: (step) => opts.onEvent(clean({ type: 'step', runId, step })) });
       opts.onEvent({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
       return result;
+    }
+    if (resolved.kind === 'inbound') {
+      const secrets = [...resolved.secrets, ...secretValues({ privateKeyPems: resolved.client ? [resolved.client.privateKeyPem] : [] })];
+      const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
+      return await runInboundScenario(resolved.inbound, resolved.client, { lab, onEvent: (event) => opts.onEvent(clean(event)) });
     }
     const { flow } = resolved;
     const secrets = [...resolved.secrets, ...secretValues({ extra: flowSecrets(flow) })];
@@ -385,7 +391,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           else if (msg.type === 'check.finished') io.stdout(finishedText(checkMode(scenario), msg.report));
           else if (msg.type === 'run.started') {
             printer = new StepPrinter((s) => io.stdout(s), msg.kind);
-            io.stdout(`${msg.kind === 'probe' ? 'Probe' : 'Flow'} ${msg.target}\n`);
+            io.stdout(`${msg.kind === 'probe' ? 'Probe' : msg.kind === 'flow' ? 'Flow' : 'Inbound client of'} ${msg.target}\n`);
           } else if (msg.type === 'step') printer.step(msg.step);
           else if (msg.type === 'run.finished') {
             printer.end();

@@ -189,6 +189,8 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
     if (current.refreshToken) await refresh('refresh token works');
     else missingRefresh();
   }
+  // The newest refresh token: with rotation, the only one that still works.
+  if (current.refreshToken) ctx.keepRefreshToken?.(current.refreshToken);
   return `signed in${typeof subject === 'string' ? ` as ${subject}` : ''}: code exchanged${flow.call ? ', API called' : ''}${current.refreshToken || refreshed ? ', refresh works' : ''}`;
 }
 

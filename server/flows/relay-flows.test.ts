@@ -88,3 +88,41 @@ test('authorization code through the relay: the URL from the authorize step, the
   assert.ok(!c.frames.join('\n').includes('lab-basic-secret'));
   c.ws.close();
 });
+
+test('refresh token from an earlier authorization-code run: exchanged by run id, rotated and kept, never sent, and only in its own session', async () => {
+  const c = await client();
+  const issuer = relay.lab!.tokens!.issuer;
+  const clientAuth = { method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: 'lab-basic-secret' };
+  c.send({ type: 'flow.start', id: 'ac', flow: { kind: 'authorization-code', issuer, clientAuth, scope: 'offline_access', redirectKey: 'relay-keep' } });
+  const started = await c.next<Extract<ServerMessage, { type: 'run.started' }>>((m) => m.type === 'run.started' && m.id === 'ac');
+  const authorize = await c.next<Extract<ServerMessage, { type: 'step' }>>((m) => m.type === 'step' && m.runId === started.runId && m.step.id === 'authorize' && m.step.status !== 'running');
+  await followRedirects((authorize.step.details as { authorizationUrl: string }).authorizationUrl);
+  const done = await c.next<Extract<ServerMessage, { type: 'run.finished' }>>((m) => m.type === 'run.finished' && m.runId === started.runId);
+  assert.equal(done.outcome, 'pass');
+
+  // Twice: the lab rotates refresh tokens and refuses a reused one, so the kept token must follow.
+  for (const id of ['r1', 'r2']) {
+    c.send({ type: 'flow.start', id, flow: { kind: 'refresh-token', issuer, clientAuth, refreshTokenFromRun: started.runId } });
+    const run = await c.next<Extract<ServerMessage, { type: 'run.started' }>>((m) => m.type === 'run.started' && m.id === id);
+    const end = await c.next<Extract<ServerMessage, { type: 'run.finished' }>>((m) => m.type === 'run.finished' && m.runId === run.runId);
+    assert.equal(end.outcome, 'pass', `${id}: ${c.frames.filter((f) => f.includes('"fail"')).join('\n')}`);
+  }
+  // Wherever a refresh token field or parameter appears, its value is masked (the lab's are 43 base64url characters).
+  const all = c.frames.join('\n');
+  assert.match(all, /refresh_token=••••••/);
+  assert.deepEqual(all.match(/refresh_token[^A-Za-z0-9_-]{1,12}[A-Za-z0-9_-]{20,}/g), null, 'no refresh token value reaches the page');
+
+  const bad = [
+    [c, { refreshTokenFromRun: 'r000000000000' }, /no refresh token is kept from run r000000000000/],
+    [c, { refreshTokenFromRun: 'nope' }, /flow\.refreshTokenFromRun must be a run id/],
+    [c, { refreshTokenFromRun: started.runId, refreshToken: 'x' }, /exactly one of refreshToken and refreshTokenFromRun/],
+    [await client(), { refreshTokenFromRun: started.runId }, /no refresh token is kept from run/],
+  ] as const;
+  for (const [who, extra, message] of bad) {
+    who.send({ type: 'flow.start', id: 'bad', flow: { kind: 'refresh-token', issuer, clientAuth, ...extra } });
+    const err = await who.next<Extract<ServerMessage, { type: 'error' }>>((m) => m.type === 'error' && m.id === 'bad');
+    assert.match(err.message, message);
+    if (who !== c) who.ws.close();
+  }
+  c.ws.close();
+});

@@ -47,6 +47,11 @@ export interface FlowContext {
    * caller that keeps it (`harness run --save-refresh-token`). It never appears in an event.
    */
   onRotatedRefreshToken?(refreshToken: string): void;
+  /**
+   * The refresh token a flow ends with (authorization code, or a rotating refresh): the session
+   * keeps it so a later refresh-token run can name this run instead of the token.
+   */
+  keepRefreshToken?(token: string): void;
 }
 
 export interface FlowResult {
@@ -84,7 +89,7 @@ export function flowSecrets(flow: FlowRequest): string[] {
       extra.push(flow.assertion);
       break;
     case 'refresh-token':
-      extra.push(flow.refreshToken);
+      if (flow.refreshToken) extra.push(flow.refreshToken);
       break;
     case 'api-key':
       extra.push(flow.apiKey);

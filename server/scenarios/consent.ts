@@ -105,6 +105,8 @@ function destinations(s: Scenario, path: string[]): string[] {
     const body = isObj(r.mtls) ? r.mtls : isObj(r.jwt) ? r.jwt : isObj(r.resource) ? r.resource : {};
     return [hostOf(isObj(r.jwt) ? body.tokenUrl : body.url) ?? '(the checked server)'];
   }
+  // The client key of an inbound scenario proves the client to the run's own loopback listener.
+  if (s.kind === 'inbound') return ['the run\'s own inbound listener (loopback)'];
   const call = isObj(r.call) ? r.call : {};
   const viaDiscovery = (endpoint: string) => (hostOf(r.issuer) ? `${endpoint} named by ${hostOf(r.issuer)}'s discovery` : `(no ${endpoint})`);
   const token = () => hostOf(r.tokenUrl) ?? viaDiscovery('the token endpoint');

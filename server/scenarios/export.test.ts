@@ -118,3 +118,20 @@ test('probe: the private key becomes a file reference, the certificate stays', (
   const tenant = toScenario({ kind: 'flow', flow: { kind: 'discovery', issuer: url('no-state') } }, { name: 'd', labTargets: lab.info.targets });
   assert.equal((tenant.flow as { issuer: string }).issuer, 'lab:no-state');
 });
+
+test('refresh token from an earlier run against the lab: saved as one the lab issues, and the file runs', async () => {
+  const flow: FlowRequest = { kind: 'refresh-token', issuer: url('issuer'), clientAuth: { method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: 'lab-basic-secret' }, refreshTokenFromRun: 'r0123456789ab' };
+  const { file, text, check } = await roundTrip(flow, { CLIENT_SECRET: 'lab-basic-secret' });
+  assert.ok(check.ok, check.message);
+  assert.deepEqual(file.secrets?.refresh_token, { lab: 'refresh-token:lab-basic' });
+  assert.doesNotMatch(text, /refreshTokenFromRun|r0123456789ab/);
+});
+
+test('refresh token against a partner: named, never saved, whether pasted or from a run', () => {
+  const base = { kind: 'refresh-token', issuer: 'https://login.partner.example', clientAuth: { method: 'client_secret_post', clientId: 'acme', clientSecret: 's3cret-value' } } as const;
+  const fromRun = toScenario({ kind: 'flow', flow: { ...base, refreshTokenFromRun: 'r0123456789ab' } }, { name: 'p', includeSecrets: true });
+  assert.deepEqual(fromRun.secrets?.refresh_token, { env: 'REFRESH_TOKEN' });
+  const pasted = toScenario({ kind: 'flow', flow: { ...base, refreshToken: 'rt-pasted-value' } }, { name: 'p' });
+  assert.deepEqual(pasted.secrets?.refresh_token, { env: 'REFRESH_TOKEN' });
+  assert.doesNotMatch(JSON.stringify(pasted), /rt-pasted-value/);
+});

@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { parseClientMessage, ProtocolError, type ProbeRequest } from '../../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, type ClientCredentials, type InboundRequest, type ProbeRequest } from '../../shared/protocol.ts';
 import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '../../shared/flows/scenario.ts';
 import { parseFlowRequest, type FlowRequest, type LabRegistration } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';
@@ -50,6 +50,7 @@ export type ResolvedScenario =
     /** The file a refresh-token flow's `refreshToken` was read from (real path), to save a rotated one to. */
     refreshTokenFile?: string;
   }
+  | { kind: 'inbound'; inbound: InboundRequest; client: ClientCredentials | null; secrets: string[]; notes: string[] }
   | { kind: 'server-check'; check: ResolvedServerCheck; require: Grade; secrets: string[]; notes: string[] };
 
 /** A JWKS value as keys the code can compare; undefined when it is not one. */
@@ -323,6 +324,7 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
       const refreshTokenFile = urlsFilled.kind === 'refresh-token' && isObj(ref) && typeof ref.$secret === 'string' ? files.get(ref.$secret) : undefined;
       return { kind: 'flow', flow: parseFlowRequest(filled, 'scenario'), secrets, notes: [...notes], ...(refreshTokenFile ? { refreshTokenFile } : {}) };
     }
+    if (s.kind === 'inbound') return { kind: 'inbound', ...parseInboundScenario(filled as Obj), secrets, notes: [...notes] };
     const msg = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: filled }));
     if (msg.type !== 'probe.start') throw new ScenarioError('probe is not a probe request');
     return { kind: 'probe', probe: msg.probe, secrets, notes: [...notes] };
@@ -346,6 +348,22 @@ function serverCheckOf(raw: Obj, filled: Obj, kids: ReadonlyMap<string, string>)
   }
   if (filled.resource !== undefined) return { check: { mode: 'resource', request: filled.resource as unknown as ResourceCheckRequest }, require };
   return { check: { mode: 'mtls', request: filled.mtls as unknown as MtlsCheckRequest }, require };
+}
+
+/** The listener and the client of an inbound scenario, checked as the relay checks inbound.start and a probe's client. */
+function parseInboundScenario(filled: Obj): { inbound: InboundRequest; client: ClientCredentials | null } {
+  const listener = isObj(filled.listener) ? filled.listener : {};
+  for (const k of ['port', 'host']) if (k in listener) throw new ScenarioError(`inbound.listener.${k} is not saved in a scenario: a run listens on a free loopback port`);
+  const msg = parseClientMessage(JSON.stringify({ type: 'inbound.start', id: 'scenario', inbound: listener }));
+  if (msg.type !== 'inbound.start') throw new ScenarioError('inbound.listener is not a listener');
+  if (filled.client === undefined) return { inbound: msg.inbound, client: null };
+  try {
+    const probe = parseClientMessage(JSON.stringify({ type: 'probe.start', id: 'scenario', probe: { url: 'https://localhost/', client: filled.client } }));
+    return { inbound: msg.inbound, client: probe.type === 'probe.start' ? (probe.probe.client ?? null) : null };
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new ProtocolError(err.code, err.message.replace(/^probe\.client/, 'inbound.client'));
+    throw err;
+  }
 }
 
 async function fillUrls(v: unknown, lab: RunningLab | null, path: string): Promise<unknown> {

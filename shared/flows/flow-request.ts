@@ -116,7 +116,13 @@ export interface ClientCredentialsFlow extends TokenFlowBase {
 
 export interface RefreshTokenFlow extends TokenFlowBase {
   kind: 'refresh-token';
-  refreshToken: string;
+  /** The refresh token to exchange; or, instead, refreshTokenFromRun. */
+  refreshToken?: string;
+  /**
+   * The id of an authorization-code run of this WebSocket session: the relay exchanges the
+   * refresh token that run ended with (kept on the relay, never sent to the page).
+   */
+  refreshTokenFromRun?: string;
   clientAuth: ClientAuth;
 }
 
@@ -415,11 +421,14 @@ function parseFlowKind(v: unknown, id: string): FlowRequest {
     }
     case 'refresh-token': {
       if (o.clientAuth === undefined) p.fail('flow.clientAuth is required');
-      const flow = {
-        kind: 'refresh-token',
-        refreshToken: p.str(o, 'refreshToken', FLOW_LIMITS.jwt, 'flow.', { nonEmpty: true }),
-        clientAuth: p.clientAuth(o.clientAuth, 'flow.clientAuth'),
-      } as RefreshTokenFlow;
+      const flow = { kind: 'refresh-token', clientAuth: p.clientAuth(o.clientAuth, 'flow.clientAuth') } as RefreshTokenFlow;
+      if ((o.refreshToken === undefined) === (o.refreshTokenFromRun === undefined)) p.fail('flow needs exactly one of refreshToken and refreshTokenFromRun');
+      if (o.refreshToken !== undefined) flow.refreshToken = p.str(o, 'refreshToken', FLOW_LIMITS.jwt, 'flow.', { nonEmpty: true });
+      else {
+        const from = p.str(o, 'refreshTokenFromRun', 64, 'flow.');
+        if (!/^r[0-9a-f]{12}$/.test(from)) p.fail('flow.refreshTokenFromRun must be a run id (r followed by 12 hex digits)');
+        flow.refreshTokenFromRun = from;
+      }
       p.tokenBase(o, flow);
       return flow;
     }

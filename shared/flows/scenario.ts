@@ -3,7 +3,7 @@
 // re-run headless (`harness run FILE`), attached to a ticket, or shipped as an example. Pure:
 // the browser validates an imported file and exports one with the same code; the relay side
 // (server/scenarios/) fills the placeholders in and runs it.
-import type { LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
+import type { ClientCredentials, InboundRequest, LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
 import type { FlowRequest } from './flow-request.ts';
 import { isSecretField, isSecretHeader, isSecretName, secretValues } from '../redact.ts';
 import { decodeJwt } from '../jwt/decode.ts';
@@ -11,8 +11,11 @@ import { envName } from './curl.ts';
 
 export const SCENARIO_VERSION = 1;
 
-/** A probe, a token flow, or a server check (docs/server-check.md); the request is under the key of the same name. */
-export const SCENARIO_KINDS = ['probe', 'flow', 'server-check'] as const;
+/**
+ * A probe, a token flow, an inbound check (docs/scenarios.md) or a server check
+ * (docs/server-check.md); the request is under the key of the same name.
+ */
+export const SCENARIO_KINDS = ['probe', 'flow', 'inbound', 'server-check'] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 /** The three server checks a `server-check` scenario runs, by the key its request is under. */
 export const SERVER_CHECK_MODES = ['mtls', 'jwt', 'resource'] as const;
@@ -39,6 +42,18 @@ export type SecretSource =
   | { lab: string }
   /** A fresh private key made for this run (PKCS#8 PEM): RS256, ES256 or EdDSA. */
   | { generate: 'RS256' | 'ES256' | 'EdDSA' };
+
+/**
+ * An inbound check as a scenario: the listener's settings and the one client that connects to
+ * it. Running it starts the listener, connects once as that client (as curl would) and ends
+ * with that connection's run. The port and address are not saved: a run listens on a free
+ * loopback port.
+ */
+export interface InboundScenarioRequest {
+  listener: Omit<InboundRequest, 'port' | 'host'>;
+  /** The certificate the client presents; absent: it connects without one. */
+  client?: ClientCredentials;
+}
 
 export interface ScenarioExpect {
   outcome: RunOutcome;
@@ -110,10 +125,14 @@ export function parseScenario(text: string): Scenario {
   if (raw.version !== SCENARIO_VERSION) throw new ScenarioError(`version must be ${SCENARIO_VERSION} (this harness reads version ${SCENARIO_VERSION} scenarios)`);
   if (typeof raw.name !== 'string' || raw.name.trim() === '') throw new ScenarioError('name must be a non-empty string');
   if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description must be a string');
-  if (!SCENARIO_KINDS.includes(raw.kind as ScenarioKind)) throw new ScenarioError('kind must be "probe", "flow" or "server-check"');
+  if (!(SCENARIO_KINDS as readonly unknown[]).includes(raw.kind)) throw new ScenarioError('kind must be "probe", "flow", "inbound" or "server-check"');
   const kind = raw.kind as ScenarioKind;
   let request = raw[kind];
   if (!isObj(request)) throw new ScenarioError(`${kind} must be an object (the ${kind === 'server-check' ? 'check' : kind} request)`);
+  if (kind === 'inbound') {
+    if (!isObj(request.listener)) throw new ScenarioError('inbound.listener must be an object (caPem, and optionally rule and verifyDepth)');
+    if (request.client !== undefined && !isObj(request.client)) throw new ScenarioError('inbound.client must be an object (certificatePem, privateKeyPem)');
+  }
   const secrets: Record<string, SecretSource> = {};
   if (raw.secrets !== undefined) {
     if (!isObj(raw.secrets)) throw new ScenarioError('secrets must be an object');
@@ -195,6 +214,7 @@ export interface ScenarioFile {
   kind: ScenarioKind;
   probe?: unknown;
   flow?: unknown;
+  inbound?: unknown;
   secrets?: Record<string, SecretSource>;
   expect?: ScenarioExpect;
 }
@@ -263,6 +283,12 @@ class Exporter {
     for (let i = 2; this.secrets[key] && !('value' in this.secrets[key]! && (this.secrets[key] as { value: string }).value === value); i++) key = `${name}_${i}`;
     this.secrets[key] = this.#opts.includeSecrets ? { value } : source === 'file' ? { file: `${key.replace(/_/g, '-')}.pem` } : { env: envName(key) };
     return { $secret: key };
+  }
+
+  /** A secret whose source is fixed, whatever includeSecrets says (the value is not at hand, or is not portable). */
+  named(name: string, source: SecretSource): unknown {
+    this.secrets[name] = source;
+    return { $secret: name };
   }
 
   /**
@@ -395,9 +421,16 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
     case 'jwt-bearer':
       out.assertion = x.jwt(flow.assertion, 'jwt-bearer', 'assertion');
       break;
-    case 'refresh-token':
-      out.refreshToken = x.secret('refresh_token', flow.refreshToken);
+    case 'refresh-token': {
+      // A lab's refresh token lives only in that lab: saved, it is one the lab running the file
+      // issues. Elsewhere it is a secret the file names (the page never held the token of a run).
+      delete out.refreshTokenFromRun;
+      const endpoint = flow.tokenUrl ?? flow.issuer;
+      if (typeof endpoint === 'string' && x.url(endpoint).startsWith('lab:')) out.refreshToken = x.named('refresh_token', { lab: `refresh-token:${flow.clientAuth.clientId}` });
+      else if (flow.refreshToken !== undefined) out.refreshToken = x.secret('refresh_token', flow.refreshToken);
+      else out.refreshToken = x.named('refresh_token', { env: envName('refresh_token') });
       break;
+    }
     case 'api-key':
       out.apiKey = x.secret('api_key', flow.apiKey);
       out.headers = x.headers(flow.headers);
@@ -410,11 +443,17 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
 }
 
 /** A flow or probe request as a scenario file. Secrets become references unless `includeSecrets`. */
-export function toScenario(request: { kind: 'flow'; flow: FlowRequest } | { kind: 'probe'; probe: ProbeRequest }, opts: ExportOptions): ScenarioFile {
-  const x = new Exporter(opts, (request.kind === 'flow' ? request.flow.secretNames : request.probe.secretNames) ?? []);
+export type ScenarioRequest = { kind: 'flow'; flow: FlowRequest } | { kind: 'probe'; probe: ProbeRequest } | { kind: 'inbound'; inbound: InboundScenarioRequest };
+
+export function toScenario(request: ScenarioRequest, opts: ExportOptions): ScenarioFile {
+  const x = new Exporter(opts, (request.kind === 'flow' ? request.flow.secretNames : request.kind === 'probe' ? request.probe.secretNames : undefined) ?? []);
   let body: Obj;
   if (request.kind === 'flow') body = exportFlow(request.flow, x);
-  else {
+  else if (request.kind === 'inbound') {
+    const { listener, client } = request.inbound;
+    const { port: _port, host: _host, ...settings } = listener as InboundRequest;
+    body = compact({ listener: settings, ...(client ? { client: { certificatePem: client.certificatePem, privateKeyPem: x.secret('client_key', client.privateKeyPem, 'file') } } : {}) });
+  } else {
     const p = request.probe;
     body = compact({ ...p, url: x.secretUrl(p.url), headers: x.headers(p.headers), body: x.body(p.body), ...(p.client ? { client: { certificatePem: p.client.certificatePem, privateKeyPem: x.secret('client_key', p.client.privateKeyPem, 'file') } } : {}) });
   }

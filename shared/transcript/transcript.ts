@@ -173,7 +173,7 @@ export function parseTranscript(text: string): Transcript {
   }
   need(isObj(v), '', 'a transcript is a JSON object');
   if (v.format !== TRANSCRIPT_FORMAT) {
-    if (v.kind === 'probe' || v.kind === 'flow') throw new TranscriptError('format', 'this is a scenario, not a transcript: open it as a scenario (or run it with harness run)');
+    if (v.kind === 'probe' || v.kind === 'flow' || v.kind === 'inbound') throw new TranscriptError('format', 'this is a scenario, not a transcript: open it as a scenario (or run it with harness run)');
     throw new TranscriptError('format', `must be "${TRANSCRIPT_FORMAT}"; this is not a transcript of this harness`);
   }
   need(typeof v.version === 'number' && Number.isInteger(v.version), 'version', 'must be a whole number');

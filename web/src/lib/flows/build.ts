@@ -181,7 +181,8 @@ export async function buildFlow(f: FlowFields, ctx: BuildContext): Promise<Built
         const base = { ...serverRef(f), clientAuth: auth, ...tokenExtras(f) };
         if (f.kind === 'client-credentials') flow = await withTls({ kind: 'client-credentials' as const, ...base }, certificateMethod);
         else if (f.kind === 'refresh-token') {
-          flow = await withTls({ kind: 'refresh-token' as const, ...base, refreshToken: need(f.refreshToken, 'Paste the refresh token to exchange.') }, certificateMethod);
+          const token = f.refreshTokenFrom ? { refreshTokenFromRun: f.refreshTokenFrom } : { refreshToken: need(f.refreshToken, 'Paste the refresh token to exchange, or run Auth code + PKCE first: the refresh token it ends with is then offered here.') };
+          flow = await withTls({ kind: 'refresh-token' as const, ...base, ...token }, certificateMethod);
         } else {
           const authParams = parseParamLines(f.extraAuthParamsText, 'Extra authorization parameters');
           if (!authParams.ok) throw new FormProblem(authParams.message);

@@ -132,7 +132,11 @@ export class FlowsController {
    * (lab-basic, lab-post, the browser key's client, lab-mtls, the certificate's client, lab-public)
    * unless the user typed their own.
    */
-  async setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
+  setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
+    return this.#settling(this.#setAuthMethod(f, method));
+  }
+
+  async #setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
     f.authMethod = method;
     if (method === 'omit' || !this.isLab(f.issuer || f.tokenUrl) || (f.clientId && !isLabClientId(f.clientId))) return;
     const lab = LAB_CLIENTS[method as ClientAuthMethod];
@@ -152,7 +156,11 @@ export class FlowsController {
   }
 
   /** private_key_jwt against the lab with another algorithm: that key's client. */
-  async setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
+  setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
+    return this.#settling(this.#setAssertionAlg(f, alg));
+  }
+
+  async #setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
     f.assertionAlg = alg;
     if (f.authMethod === 'private_key_jwt' && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
       const reg = await this.browserClient(alg);
@@ -161,7 +169,11 @@ export class FlowsController {
   }
 
   /** The client certificate changed: a self-signed method against the lab registers it. */
-  async setCredential(f: FlowFields, credentialId: string): Promise<void> {
+  setCredential(f: FlowFields, credentialId: string): Promise<void> {
+    return this.#settling(this.#setCredential(f, credentialId));
+  }
+
+  async #setCredential(f: FlowFields, credentialId: string): Promise<void> {
     f.credentialId = credentialId;
     const credential = this.#harness.keyring.get(credentialId);
     if (f.authMethod === 'self_signed_tls_client_auth' && credential && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
@@ -189,8 +201,44 @@ export class FlowsController {
     }
   }
 
-  run(): Promise<unknown> {
-    return this.session.run(this.fields);
+  /**
+   * A method, algorithm or certificate change that registers with the lab sets the client id
+   * when the lab answers: a Run meanwhile would send the old client with the new key.
+   */
+  #pending = new Set<Promise<unknown>>();
+
+  #settling<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p)).catch(() => {});
+    return p;
+  }
+
+  async run(): Promise<unknown> {
+    // Only when something is pending: the authorization popup must open in the click itself.
+    if (this.#pending.size) await Promise.allSettled([...this.#pending]);
+    const before = this.session.refreshSources[0];
+    const fields = this.fields;
+    const timeline = await this.session.run(fields);
+    const source = this.session.refreshSources[0];
+    if (source && source !== before && fields.kind === 'authorization-code') this.offerRefreshSource(fields);
+    return timeline;
+  }
+
+  /**
+   * An Auth code run ended with a refresh token: the refresh-token form uses it unless the user
+   * pasted one, with the same server and client (the token is bound to that client).
+   */
+  offerRefreshSource(from: FlowFields): void {
+    const source = this.session.refreshSources[0];
+    const r = this.forms['refresh-token'];
+    if (!source || r.refreshToken.trim()) return;
+    r.refreshTokenFrom = source.runId;
+    r.issuer = from.issuer;
+    r.tokenUrl = from.tokenUrl;
+    r.authMethod = from.authMethod;
+    r.clientId = from.clientId;
+    r.clientSecret = from.clientSecret;
+    r.credentialId = from.credentialId;
   }
 
   /** The current form as a request to save (JWTs signed now, so the file can describe them). */
@@ -205,14 +253,26 @@ export class FlowsController {
     if (!kind) throw new Error(`flow.kind "${String(request.kind)}" is not a flow this screen runs`);
     this.kind = kind;
     const form = this.forms[kind];
-    const more = await loadFlow(form, request, this.#harness.keyring);
+    const all = await loadFlow(form, request, this.#harness.keyring, scenario, notes);
     this.opened = scenario;
+    if (kind === 'refresh-token') {
+      // A refresh token the file names but does not hold: the one the relay kept from this page's Auth code run.
+      form.refreshTokenFrom = form.refreshToken ? '' : (this.session.refreshSources[0]?.runId ?? '');
+      if (!form.refreshToken) {
+        const i = all.findIndex((n) => n.startsWith('"refresh_token"'));
+        const note = form.refreshTokenFrom
+          ? 'The refresh token is the one the relay kept from this page\'s last Auth code run (it never reaches this page).'
+          : 'The refresh token is not in the file: run Auth code + PKCE first (its refresh token is then offered here), or paste one.';
+        if (i >= 0) all.splice(i, 1, note);
+        else all.push(note);
+      }
+    }
     // A client the lab registers for the scenario's key: here, the one registered for this browser's key.
     if (Object.values(scenario.secrets).some((src) => 'lab' in src && src.lab.startsWith('registered-client:'))) {
       if (kind === 'jwt-exchange' || kind === 'jwt-bearer') await this.useBrowserClientForJwt(form);
       else if (form.authMethod === 'private_key_jwt') form.clientId = (await this.browserClient(form.assertionAlg))?.clientId ?? '';
     }
-    return [...notes, ...more];
+    return all;
   }
 }
 

@@ -2,6 +2,7 @@
 // kinds does not lose what was typed; the lab's targets fill in defaults that point at the
 // built-in authorization server.
 import type { ClientAuthMethod, FlowKind, HttpMethod } from '../../../../shared/flows/flow-request.ts';
+import type { ClientNeed } from '../scenarios/resolve.ts';
 import type { LabTarget } from '../../../../shared/protocol.ts';
 import type { BrowserAlg } from '../jwt/signer.svelte.ts';
 
@@ -63,6 +64,8 @@ export class FlowFields {
   assertionAlg = $state<BrowserAlg>('RS256');
   /** Key-ring credential presented on every connection (mTLS APIs, tls_client_auth). Empty: none. */
   credentialId = $state('');
+  /** An opened scenario's client certificate this browser cannot present yet: Run waits for it. */
+  clientNeed = $state<ClientNeed | null>(null);
 
   /** The JWT a jwt-exchange (jwt_token) or jwt-bearer (assertion) sends. */
   jwtSource = $state<JwtSource>('sign');
@@ -82,6 +85,8 @@ export class FlowFields {
   fieldJwt = $state('jwt_token');
 
   refreshToken = $state('');
+  /** Instead of a pasted token: the id of an Auth code run whose refresh token the relay kept. */
+  refreshTokenFrom = $state('');
 
   redirectKey = $state('');
   pkce = $state(true);

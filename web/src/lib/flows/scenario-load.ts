@@ -4,7 +4,8 @@ import { CLIENT_AUTH_METHODS, FLOW_KINDS, HTTP_METHODS, type ClientAuthMethod, t
 import { decodeJwt } from '../../../../shared/jwt/decode.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { BROWSER_ALGS, type BrowserAlg } from '../jwt/signer.svelte.ts';
-import { credentialFor, isJwtSpec, isObj, type JwtSpec, type Obj } from '../scenarios/resolve.ts';
+import { isJwtSpec, isObj, openClient, type JwtSpec, type Obj } from '../scenarios/resolve.ts';
+import type { Scenario } from '../../../../shared/flows/scenario.ts';
 import { paramLines, type FlowFields } from './fields.svelte.ts';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -22,9 +23,12 @@ function headerLines(h: unknown): string {
   return isObj(h) ? Object.entries(h).map(([k, v]) => `${k}: ${str(v)}`).join('\n') : '';
 }
 
-/** Fills `f` (a form of the request's kind) from a resolved request; returns notes for the user. */
-export async function loadFlow(f: FlowFields, r: Obj, keyring: KeyRing): Promise<string[]> {
-  const notes: string[] = [];
+/**
+ * Fills `f` (a form of the request's kind) from a resolved request; returns notes for the user.
+ * `opening` are resolveScenario's notes; the scenario says which secrets a missing client certificate needs.
+ */
+export async function loadFlow(f: FlowFields, r: Obj, keyring: KeyRing, scenario: Scenario, opening: string[] = []): Promise<string[]> {
+  let notes: string[] = [...opening];
   const set = <K extends keyof FlowFields>(key: K, value: FlowFields[K] | undefined) => {
     if (value !== undefined) (f as unknown as Record<string, unknown>)[key as string] = value;
   };
@@ -40,6 +44,7 @@ export async function loadFlow(f: FlowFields, r: Obj, keyring: KeyRing): Promise
   for (const key of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'scope', 'extraParamsText', 'callUrl', 'caPem', 'credentialId', 'redirectKey', 'extraAuthParamsText', 'headersText', 'body', 'jwtExtraClaims', 'jwtAudience'] as const) f[key] = '';
   f.callMethod = 'GET';
   f.verifyServer = true;
+  f.clientNeed = null;
 
   set('issuer', str(r.issuer) || undefined);
   set('tokenUrl', str(r.tokenUrl) || undefined);
@@ -56,7 +61,11 @@ export async function loadFlow(f: FlowFields, r: Obj, keyring: KeyRing): Promise
     const tls = r.tls;
     f.caPem = str(tls.caPem);
     f.verifyServer = tls.verifyServer !== false;
-    f.credentialId = await credentialFor(keyring, tls.client, notes);
+    const raw = isObj(scenario.request) && isObj(scenario.request.tls) ? scenario.request.tls.client : undefined;
+    const opened = await openClient(keyring, scenario, raw, tls.client, notes);
+    f.credentialId = opened.credentialId;
+    f.clientNeed = opened.need;
+    notes = opened.notes;
   }
 
   const auth = r.clientAuth;

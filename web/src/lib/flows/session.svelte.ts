@@ -4,10 +4,22 @@ import type { FlowRequest } from '../../../../shared/flows/flow-request.ts';
 import { flowTarget } from '../../../../shared/flows/flow-request.ts';
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { describeError } from '../relay/errors.ts';
+import { clientNeedMessage } from '../scenarios/resolve.ts';
 import { RunTimeline } from '../timeline/run.svelte.ts';
 import { buildFlow, type BuildContext } from './build.ts';
 import { FLOW_KIND_INFO, type FlowFields } from './fields.svelte.ts';
 import { AuthorizationPopup, CALLBACK_CHANNEL } from './popup.svelte.ts';
+
+/** As many as the relay keeps per connection (server/flows/kept-refresh-tokens.ts). */
+const KEPT_REFRESH_SOURCES = 4; // runs
+
+/** An Auth code run whose final refresh token the relay kept. */
+export interface RefreshSource {
+  runId: string;
+  clientId: string;
+  issuer: string;
+  at: Date;
+}
 
 export class FlowsSession {
   current = $state<RunTimeline | null>(null);
@@ -16,6 +28,11 @@ export class FlowsSession {
   /** Signing and building before the relay has the request. */
   preparing = $state(false);
   popup = $state<AuthorizationPopup | null>(null);
+  /**
+   * Auth code runs of this page that ended with a refresh token, newest first: the relay keeps
+   * each one's token for a refresh-token run to name (as many as the relay keeps).
+   */
+  refreshSources = $state<RefreshSource[]>([]);
   /** The request of the current run, kept in this tab only (it holds secrets) to save it as a scenario. */
   lastFlow = $state.raw<FlowRequest | null>(null);
 
@@ -35,6 +52,10 @@ export class FlowsSession {
   async run(fields: FlowFields): Promise<RunTimeline | null> {
     if (this.running) return null;
     this.error = null;
+    if (fields.clientNeed && !fields.credentialId) {
+      this.error = clientNeedMessage(fields.clientNeed, 'Run without a client certificate instead');
+      return null;
+    }
     this.popup?.finish();
     this.popup = fields.kind === 'authorization-code' ? new AuthorizationPopup() : null;
     const popup = this.popup;
@@ -80,6 +101,9 @@ export class FlowsSession {
       });
       built.sendsKeyOf?.sentForRuns.push(runId);
       await ended;
+      if (flow.kind === 'authorization-code' && timeline.outcome === 'pass' && !timeline.diagnoses.includes('refresh_token_missing')) {
+        this.refreshSources = [{ runId, clientId: flow.clientAuth.clientId, issuer: flow.issuer ?? flow.tokenUrl ?? '', at: new Date() }, ...this.refreshSources].slice(0, KEPT_REFRESH_SOURCES);
+      }
     } catch (err) {
       timeline.interrupt(`The run did not start: ${describeError(err)}`);
       popup?.finish();

@@ -1,5 +1,8 @@
-import type { InboundRequest, ServerMessage } from '../../../../shared/protocol.ts';
+import type { InboundRequest, ProbeRequest, ServerMessage } from '../../../../shared/protocol.ts';
+import type { InboundScenarioRequest, ScenarioExpect } from '../../../../shared/flows/scenario.ts';
+import type { KeyRing } from '../keys/keyring.svelte.ts';
 import type { RelayConnection, RunHandlers } from '../relay/connection.svelte.ts';
+import { clientNeedMessage, type ClientNeed } from '../scenarios/resolve.ts';
 import { describeError, RelayError } from '../relay/errors.ts';
 import type { BundleReport } from '../server-config/ca-bundle.ts';
 import { RunTimeline } from '../timeline/run.svelte.ts';
@@ -55,10 +58,27 @@ export class InboundSession {
   /** The connection shown in full; null shows the newest. */
   selectedRunId = $state<string | null>(null);
 
-  readonly #relay: RelayConnection;
+  /**
+   * The client the relay itself connects as ("Connect"): a key-ring credential id, or 'none'
+   * for a client without a certificate. What a saved scenario's client is.
+   */
+  connectAs = $state('none');
+  /** An opened scenario's client certificate this browser cannot present yet: Connect waits for it. */
+  clientNeed = $state<ClientNeed | null>(null);
+  /** The scenario the form was last filled from: its expect block judges the connections made here. */
+  opened = $state<{ name: string; expect: ScenarioExpect | null } | null>(null);
+  /** Runs of the connections the relay made for "Connect" (not curl's, not a partner's). */
+  ownRunIds = $state<string[]>([]);
+  connecting = $state(false);
+  /** A Connect is under way: the next connection the listener reports is its. */
+  #awaitingOwn = 0;
 
-  constructor(relay: RelayConnection) {
+  readonly #relay: RelayConnection;
+  readonly #keyring: KeyRing;
+
+  constructor(relay: RelayConnection, keyring: KeyRing) {
     this.#relay = relay;
+    this.#keyring = keyring;
     relay.onUnsolicitedRun((started) => this.#adopt(started));
     $effect.root(() => {
       $effect(() => {
@@ -131,6 +151,67 @@ export class InboundSession {
     }
   }
 
+  /** The listener's settings and the client Connect uses, as a scenario saves them (the port is not saved). */
+  async scenarioRequest(includeKey: boolean): Promise<{ ok: true; inbound: InboundScenarioRequest } | { ok: false; message: string }> {
+    const built = this.request();
+    if (!built.ok) return built;
+    const { port: _port, ...listener } = built.inbound;
+    if (this.connectAs === 'none') return { ok: true, inbound: { listener } };
+    const credential = this.#keyring.get(this.connectAs);
+    if (!credential?.ready) return { ok: false, message: 'The client to connect as has no certificate yet: choose another, or none.' };
+    // Without secrets the file names the key instead of holding it, so it is not even exported.
+    return { ok: true, inbound: { listener, client: { certificatePem: credential.certificateChainPem, privateKeyPem: includeKey ? await credential.privateKeyPem() : '(not included)' } } };
+  }
+
+  /**
+   * The relay connects to the listener as the chosen client (a probe of the listener's URL that
+   * trusts its CA): the connection appears in the list like any other, and is the run a saved
+   * inbound scenario describes. Starts the listener first when it is not running.
+   */
+  async connect(): Promise<void> {
+    if (this.connecting) return;
+    this.problem = null;
+    if (this.clientNeed && this.connectAs === 'none') {
+      this.problem = clientNeedMessage(this.clientNeed, 'Connect without a client certificate instead');
+      return;
+    }
+    const credential = this.connectAs === 'none' ? null : this.#keyring.get(this.connectAs);
+    if (this.connectAs !== 'none' && !credential?.ready) {
+      this.problem = 'The client to connect as has no certificate yet: choose another, or none.';
+      return;
+    }
+    this.connecting = true;
+    try {
+      if (this.state !== 'listening') await this.start();
+      const listener = this.listener;
+      if (this.state !== 'listening' || !listener) return;
+      const probe: ProbeRequest = { url: listener.url, method: 'GET', caPem: listener.serverCaPem, trustLab: false };
+      if (credential) probe.client = { certificatePem: credential.certificateChainPem, privateKeyPem: await credential.privateKeyPem() };
+      this.#awaitingOwn++;
+      let settle!: () => void;
+      const ended = new Promise<void>((resolve) => (settle = resolve));
+      const runId = await this.#relay.startProbe(probe, {
+        onEvent: (event) => {
+          if (event.type === 'run.finished') settle();
+        },
+        onLost: () => settle(),
+      });
+      credential?.sentForRuns.push(runId);
+      await ended;
+    } catch (err) {
+      this.problem = `Connecting to the listener failed: ${describeError(err)}`;
+    } finally {
+      this.#awaitingOwn = 0;
+      this.connecting = false;
+    }
+  }
+
+  /** The last connection the relay made for Connect, once finished: what Save offers as expect. */
+  get ownOutcome(): ScenarioExpect | null {
+    const run = this.connections.find((c) => this.ownRunIds.includes(c.timeline.runId ?? ''))?.timeline;
+    return run?.outcome ? { outcome: run.outcome, diagnoses: run.diagnoses } : null;
+  }
+
   async stop(): Promise<void> {
     const listener = this.listener;
     if (!listener || this.state !== 'listening') return;
@@ -154,6 +235,11 @@ export class InboundSession {
     if (started.kind !== 'inbound' || !listener || started.id !== listener.requestId) return null;
     const timeline = new RunTimeline({ target: started.target, method: 'Client', clientLabel: null, detail: `connected to the inbound listener on port ${listener.port}` });
     this.connections = [{ timeline, listenerId: listener.listenerId, arrivedAt: new Date() }, ...this.connections];
+    if (this.#awaitingOwn > 0) {
+      this.#awaitingOwn--;
+      this.ownRunIds = [started.runId, ...this.ownRunIds];
+      this.selectedRunId = null;
+    }
     return {
       onEvent: (event) => timeline.apply(event),
       onLost: (reason) => timeline.interrupt(reason),
@@ -164,10 +250,10 @@ export class InboundSession {
 const sessions = new WeakMap<RelayConnection, InboundSession>();
 
 /** The page's one inbound session for this relay connection. */
-export function inboundSessionFor(relay: RelayConnection): InboundSession {
+export function inboundSessionFor(relay: RelayConnection, keyring: KeyRing): InboundSession {
   let session = sessions.get(relay);
   if (!session) {
-    session = new InboundSession(relay);
+    session = new InboundSession(relay, keyring);
     sessions.set(relay, session);
   }
   return session;

@@ -4,6 +4,7 @@ import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { RunTimeline } from '../timeline/run.svelte.ts';
 import { CXML_CONTENT_TYPE, cxmlOrderRequest, withHeader } from './cxml-example.ts';
 import { buildProbeRequest, type Method } from './request.ts';
+import { clientNeedMessage, type ClientNeed } from '../scenarios/resolve.ts';
 
 /**
  * What a run was given, kept so its reproduce commands can be handed the files they name.
@@ -23,22 +24,7 @@ export interface RunInputs {
   labTrusted: boolean;
 }
 
-/**
- * A client certificate an opened scenario presents that this browser cannot present yet: the
- * certificate is in the file but its key is not, or neither is. Run refuses until it is given
- * (or the user chooses to probe without it), so a saved test is never silently replaced by
- * another one.
- */
-export interface ClientNeed {
-  /** The scenario's secret names, e.g. client_key. */
-  secrets: string[];
-  /** Where the command line takes them from, e.g. "the file client-key.pem". */
-  sources: string[];
-  /** The certificate from the file (leaf first), when it is there; the key is what is missing. */
-  certificatePem: string | null;
-  /** Its subject, for people. */
-  subject: string | null;
-}
+export type { ClientNeed };
 
 /** The scenario the form was last filled from: its expect block judges the runs. */
 export interface OpenedScenario {
@@ -115,8 +101,7 @@ export class ProbeSession {
     }
     const probe = built.value;
     if (this.clientNeed && !this.credentialId) {
-      const need = this.clientNeed;
-      this.error = `The opened scenario presents a client certificate${need.subject ? ` (${need.subject})` : ''}: give ${need.certificatePem ? 'its private key' : 'a certificate and its key'} above (${need.secrets.join(', ')}), or choose “Probe without it”.`;
+      this.error = clientNeedMessage(this.clientNeed, 'Probe without it');
       return null;
     }
     const credential = this.#keyring.get(this.credentialId);

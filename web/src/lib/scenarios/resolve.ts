@@ -5,6 +5,7 @@
 import type { LabTarget } from '../../../../shared/protocol.ts';
 import type { Scenario, SecretSource } from '../../../../shared/flows/scenario.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
+import { summarizeCertificate } from '../keys/inspect.ts';
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -117,4 +118,79 @@ export async function credentialFor(keyring: KeyRing, client: unknown, notes: st
   }
   notes.push('The client certificate is in the file but its key is not: add the certificate and its key under Keys & certs, then choose it.');
   return '';
+}
+
+/**
+ * A client certificate an opened scenario presents that this browser cannot present yet: the
+ * certificate is in the file but its key is not, or neither is. Run refuses until it is given
+ * (or the user chooses to run without it), so a saved test is never silently replaced by
+ * another one. The probe, the token flows and the inbound check ask with the same card.
+ */
+export interface ClientNeed {
+  /** The scenario's secret names, e.g. client_key. */
+  secrets: string[];
+  /** Where the command line takes them from, e.g. "the file client-key.pem". */
+  sources: string[];
+  /** The certificate from the file (leaf first), when it is there; the key is what is missing. */
+  certificatePem: string | null;
+  /** Its subject, for people. */
+  subject: string | null;
+}
+
+function sourceText(source: SecretSource | undefined): string {
+  if (!source) return 'not said';
+  if ('env' in source) return `the environment variable ${source.env}`;
+  if ('file' in source) return `the file ${source.file}`;
+  if ('lab' in source) return `the lab's ${source.lab}`;
+  if ('generate' in source) return `a fresh ${source.generate} key`;
+  return 'not said';
+}
+
+/**
+ * The client certificate of an opened scenario: the key-ring credential that presents it, or
+ * what is missing. `raw` is the client as the file has it (placeholders in), `resolved` as
+ * resolveScenario filled it in. Notes about the secrets the need card asks for are dropped from
+ * `notes` (the card says it, with a way to give them).
+ */
+export async function openClient(keyring: KeyRing, scenario: Scenario, raw: unknown, resolved: unknown, notes: string[]): Promise<{ credentialId: string; need: ClientNeed | null; notes: string[] }> {
+  if (!isObj(resolved)) return { credentialId: '', need: null, notes };
+  const certificatePem = typeof resolved.certificatePem === 'string' ? resolved.certificatePem : '';
+  const keyPem = typeof resolved.privateKeyPem === 'string' ? resolved.privateKeyPem : '';
+  const known = certificatePem ? keyring.items.find((c) => c.certificatePem && certificatePem.trim().startsWith(c.certificatePem.trim())) : undefined;
+  if (known || (certificatePem && keyPem)) {
+    const more: string[] = [];
+    const credentialId = await credentialFor(keyring, resolved, more);
+    return { credentialId, need: null, notes: [...notes, ...more] };
+  }
+  const missing: { name: string; source: string }[] = [];
+  const client = isObj(raw) ? raw : {};
+  for (const v of [client.certificatePem, client.privateKeyPem]) {
+    if (!isObj(v) || typeof v.$secret !== 'string') continue;
+    const source = scenario.secrets[v.$secret];
+    if (source && 'value' in source) continue;
+    missing.push({ name: v.$secret, source: sourceText(source) });
+  }
+  let subject: string | null = null;
+  if (certificatePem) {
+    try {
+      subject = (await summarizeCertificate(certificatePem)).subject;
+    } catch {
+      subject = null;
+    }
+  }
+  const need: ClientNeed = { secrets: missing.map((m) => m.name), sources: missing.map((m) => m.source), certificatePem: certificatePem || null, subject };
+  const named = missing.map((m) => `"${m.name}"`);
+  return {
+    credentialId: '',
+    need,
+    notes: [
+      ...notes.filter((n) => !named.some((name) => n.startsWith(name))),
+      `The client ${certificatePem ? 'key' : 'certificate and key'} this scenario presents ${certificatePem ? 'is' : 'are'} not in the file: give ${certificatePem ? 'it' : 'them'} in the box above the form.`,
+    ],
+  };
+}
+
+/** What Run says while an opened scenario's client certificate is still missing. */
+export function clientNeedMessage(need: ClientNeed, skip: string): string {
+  return `The opened scenario presents a client certificate${need.subject ? ` (${need.subject})` : ''}: give ${need.certificatePem ? 'its private key' : 'a certificate and its key'} above (${need.secrets.join(', ') || 'not in the file'}), or choose “${skip}”.`;
 }
