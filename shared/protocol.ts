@@ -2,9 +2,10 @@
 // Every frame is one JSON object keyed on `type`. Requests carry a client-chosen `id`;
 // replies and run events echo it so a client can match them. See docs/protocol.md.
 
-import { parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
+import { FLOW_LIMITS, parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
 import type { PublicJwk } from './jwt/keys.ts';
 import type { MtlsCheckRequest } from './check/request.ts';
+import type { ResourceCheckRequest, SignedJwtCheckRequest } from './check/jwt-request.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport, CheckInstallKit } from './check/messages.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -136,8 +137,16 @@ export type ClientMessage =
   | { type: 'jwks.fetch'; id: string; url: string; caPem?: string }
   /** The server check (docs/server-check.md): what to install for a test CA, and the check itself. */
   | { type: 'check.kit'; id: string; check: MtlsCheckRequest }
-  | { type: 'check.start'; id: string; check: MtlsCheckRequest }
+  /** `kind` (default mtls) says which check and which field carries it: check, jwt or resource. */
+  | { type: 'check.start'; id: string; kind?: 'mtls'; check: MtlsCheckRequest }
+  /** The JWT check: the browser signed every case's assertion; its key never reaches the relay. */
+  | { type: 'check.start'; id: string; kind: 'jwt'; jwt: SignedJwtCheckRequest }
+  | { type: 'check.start'; id: string; kind: 'resource'; resource: ResourceCheckRequest }
   | { type: 'ping'; id: string };
+
+/** The server checks check.start runs (docs/server-check.md). */
+export const CHECK_KINDS = ['mtls', 'jwt', 'resource'] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
 
 // ---- relay → client -------------------------------------------------------------------
 
@@ -424,8 +433,71 @@ function parseJwksFetch(raw: Obj, id: string): Extract<ClientMessage, { type: 'j
 /** Bounds of a server check request; the relay checks the rest (CheckInputError, by field). */
 export const CHECK_FIELD_LIMITS = {
   customCases: 8, // cases
-  text: 256, // characters: rule values, case titles
+  text: 256, // characters: rule values, case titles, kid
+  /** Signed assertions of one JWT check: one per case (16 cases at most). */
+  assertions: 16, // count
 } as const;
+
+/** The JWT check's shape at the edge: strings and sizes. The key never comes: a request carrying one is refused. */
+function parseJwtCheck(v: unknown, id: string): SignedJwtCheckRequest {
+  if (!isObj(v)) throw new ProtocolError('bad_message', 'jwt must be an object (the JWT check: kind, tokenUrl, clientId, assertions, …)', id);
+  const p = 'jwt.';
+  if (v.privateKeyPem !== undefined) throw new ProtocolError('bad_message', 'jwt.privateKeyPem: the key stays in the browser; send the signed assertions instead', id);
+  if (!isObj(v.assertions)) throw new ProtocolError('bad_message', 'jwt.assertions must be an object of one signed assertion per case id', id);
+  const entries = Object.entries(v.assertions);
+  if (entries.length > CHECK_FIELD_LIMITS.assertions) throw new ProtocolError('bad_message', `jwt.assertions has more than ${CHECK_FIELD_LIMITS.assertions} entries`, id);
+  const assertions: Record<string, string> = Object.create(null);
+  for (const [caseId, token] of entries) {
+    if (caseId.length > 40 || !/^[a-z0-9_]+$/.test(caseId)) throw new ProtocolError('bad_message', `jwt.assertions: "${caseId.slice(0, 40)}" is not a case id`, id);
+    assertions[caseId] = str(v.assertions, caseId, FLOW_LIMITS.jwt, 'jwt.assertions.', id);
+  }
+  const jwt: SignedJwtCheckRequest = {
+    kind: str(v, 'kind', 32, p, id) as SignedJwtCheckRequest['kind'],
+    tokenUrl: str(v, 'tokenUrl', FIELD_LIMITS.url, p, id),
+    clientId: str(v, 'clientId', FLOW_LIMITS.clientId, p, id),
+    assertions,
+  };
+  for (const [key, max] of [['clientSecret', FLOW_LIMITS.secret], ['kid', CHECK_FIELD_LIMITS.text], ['audience', FIELD_LIMITS.url], ['issuer', FLOW_LIMITS.clientId], ['subject', FLOW_LIMITS.clientId], ['caPem', FIELD_LIMITS.pem]] as const) {
+    const value = optStr(v, key, max, p, id);
+    if (value !== undefined) jwt[key] = value;
+  }
+  const trustLab = optBool(v, 'trustLab', p, id);
+  if (trustLab !== undefined) jwt.trustLab = trustLab;
+  return jwt;
+}
+
+/** The resource check's shape at the edge. A bound token's certificate key goes to the relay for this check, as a probe's does. */
+function parseResourceCheck(v: unknown, id: string): ResourceCheckRequest {
+  if (!isObj(v)) throw new ProtocolError('bad_message', 'resource must be an object (the resource check: url, accessToken, …)', id);
+  const p = 'resource.';
+  const resource: ResourceCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), accessToken: str(v, 'accessToken', FLOW_LIMITS.jwt, p, id) };
+  if (v.client !== undefined) {
+    if (!isObj(v.client)) throw new ProtocolError('bad_message', 'resource.client must be an object with certificatePem and privateKeyPem', id);
+    resource.client = {
+      certificatePem: str(v.client, 'certificatePem', FIELD_LIMITS.pem, 'resource.client.', id),
+      privateKeyPem: str(v.client, 'privateKeyPem', FIELD_LIMITS.pem, 'resource.client.', id),
+    };
+  }
+  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
+  if (caPem !== undefined) resource.caPem = caPem;
+  const trustLab = optBool(v, 'trustLab', p, id);
+  if (trustLab !== undefined) resource.trustLab = trustLab;
+  return resource;
+}
+
+function parseCheckStart(raw: Obj, id: string): Extract<ClientMessage, { type: 'check.start' }> {
+  const kind = raw.kind ?? 'mtls';
+  switch (kind) {
+    case 'mtls':
+      return { type: 'check.start', id, check: parseCheck(raw.check, id) };
+    case 'jwt':
+      return { type: 'check.start', id, kind: 'jwt', jwt: parseJwtCheck(raw.jwt, id) };
+    case 'resource':
+      return { type: 'check.start', id, kind: 'resource', resource: parseResourceCheck(raw.resource, id) };
+    default:
+      throw new ProtocolError('bad_message', `kind must be one of ${CHECK_KINDS.join(', ')} (default mtls)`, id);
+  }
+}
 
 /** The shape of a check request at the edge: strings and sizes. Meaning is checked by the relay. */
 function parseCheck(v: unknown, id: string): MtlsCheckRequest {
@@ -500,8 +572,9 @@ export function parseClientMessage(text: string): ClientMessage {
     case 'jwks.fetch':
       return parseJwksFetch(raw, id);
     case 'check.kit':
+      return { type: 'check.kit', id, check: parseCheck(raw.check, id) };
     case 'check.start':
-      return { type: raw.type, id, check: parseCheck(raw.check, id) };
+      return parseCheckStart(raw, id);
     case 'ping':
       return { type: 'ping', id };
     default:
