@@ -318,6 +318,16 @@ function optBool(o: Obj, key: string, path: string, id?: string): boolean | unde
   return v;
 }
 
+/** A client certificate and its key (PEM), as a probe and the resource check take them. */
+function optClient(o: Obj, path: string, id: string): ClientCredentials | undefined {
+  if (o.client === undefined) return undefined;
+  if (!isObj(o.client)) throw new ProtocolError('bad_message', `${path}client must be an object with certificatePem and privateKeyPem`, id);
+  return {
+    certificatePem: str(o.client, 'certificatePem', FIELD_LIMITS.pem, `${path}client.`, id),
+    privateKeyPem: str(o.client, 'privateKeyPem', FIELD_LIMITS.pem, `${path}client.`, id),
+  };
+}
+
 function parseProbe(v: unknown, id: string): ProbeRequest {
   if (!isObj(v)) throw new ProtocolError('bad_message', 'probe must be an object', id);
   const p = 'probe.';
@@ -344,13 +354,8 @@ function parseProbe(v: unknown, id: string): ProbeRequest {
   }
   const body = optStr(v, 'body', FIELD_LIMITS.body, p, id);
   if (body !== undefined) probe.body = body;
-  if (v.client !== undefined) {
-    if (!isObj(v.client)) throw new ProtocolError('bad_message', 'probe.client must be an object', id);
-    probe.client = {
-      certificatePem: str(v.client, 'certificatePem', FIELD_LIMITS.pem, 'probe.client.', id),
-      privateKeyPem: str(v.client, 'privateKeyPem', FIELD_LIMITS.pem, 'probe.client.', id),
-    };
-  }
+  const client = optClient(v, p, id);
+  if (client) probe.client = client;
   const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
   if (caPem !== undefined) probe.caPem = caPem;
   const verifyServer = optBool(v, 'verifyServer', p, id);
@@ -438,6 +443,13 @@ export const CHECK_FIELD_LIMITS = {
   assertions: 16, // count
 } as const;
 
+/** How a check trusts the server's own certificate: an extra CA bundle, and whether the lab's CA counts. */
+function serverTrust(v: Obj, path: string, id: string): { caPem?: string; trustLab?: boolean } {
+  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, path, id);
+  const trustLab = optBool(v, 'trustLab', path, id);
+  return { ...(caPem !== undefined ? { caPem } : {}), ...(trustLab !== undefined ? { trustLab } : {}) };
+}
+
 /** The JWT check's shape at the edge: strings and sizes. The key never comes: a request carrying one is refused. */
 function parseJwtCheck(v: unknown, id: string): SignedJwtCheckRequest {
   if (!isObj(v)) throw new ProtocolError('bad_message', 'jwt must be an object (the JWT check: kind, tokenUrl, clientId, assertions, …)', id);
@@ -457,13 +469,11 @@ function parseJwtCheck(v: unknown, id: string): SignedJwtCheckRequest {
     clientId: str(v, 'clientId', FLOW_LIMITS.clientId, p, id),
     assertions,
   };
-  for (const [key, max] of [['clientSecret', FLOW_LIMITS.secret], ['kid', CHECK_FIELD_LIMITS.text], ['audience', FIELD_LIMITS.url], ['issuer', FLOW_LIMITS.clientId], ['subject', FLOW_LIMITS.clientId], ['caPem', FIELD_LIMITS.pem]] as const) {
+  for (const [key, max] of [['clientSecret', FLOW_LIMITS.secret], ['kid', CHECK_FIELD_LIMITS.text], ['audience', FIELD_LIMITS.url], ['issuer', FLOW_LIMITS.clientId], ['subject', FLOW_LIMITS.clientId]] as const) {
     const value = optStr(v, key, max, p, id);
     if (value !== undefined) jwt[key] = value;
   }
-  const trustLab = optBool(v, 'trustLab', p, id);
-  if (trustLab !== undefined) jwt.trustLab = trustLab;
-  return jwt;
+  return { ...jwt, ...serverTrust(v, p, id) };
 }
 
 /** The resource check's shape at the edge. A bound token's certificate key goes to the relay for this check, as a probe's does. */
@@ -471,18 +481,9 @@ function parseResourceCheck(v: unknown, id: string): ResourceCheckRequest {
   if (!isObj(v)) throw new ProtocolError('bad_message', 'resource must be an object (the resource check: url, accessToken, …)', id);
   const p = 'resource.';
   const resource: ResourceCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), accessToken: str(v, 'accessToken', FLOW_LIMITS.jwt, p, id) };
-  if (v.client !== undefined) {
-    if (!isObj(v.client)) throw new ProtocolError('bad_message', 'resource.client must be an object with certificatePem and privateKeyPem', id);
-    resource.client = {
-      certificatePem: str(v.client, 'certificatePem', FIELD_LIMITS.pem, 'resource.client.', id),
-      privateKeyPem: str(v.client, 'privateKeyPem', FIELD_LIMITS.pem, 'resource.client.', id),
-    };
-  }
-  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
-  if (caPem !== undefined) resource.caPem = caPem;
-  const trustLab = optBool(v, 'trustLab', p, id);
-  if (trustLab !== undefined) resource.trustLab = trustLab;
-  return resource;
+  const client = optClient(v, p, id);
+  if (client) resource.client = client;
+  return { ...resource, ...serverTrust(v, p, id) };
 }
 
 function parseCheckStart(raw: Obj, id: string): Extract<ClientMessage, { type: 'check.start' }> {
@@ -515,10 +516,7 @@ function parseCheck(v: unknown, id: string): MtlsCheckRequest {
   for (const key of Object.keys(v.rule)) rule[key.slice(0, 40)] = str(v.rule, key, CHECK_FIELD_LIMITS.text, 'check.rule.', id);
   if (typeof v.verifyDepth !== 'number') throw new ProtocolError('bad_message', 'check.verifyDepth must be a number', id);
   const check: MtlsCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), ca, rule: rule as unknown as MtlsCheckRequest['rule'], verifyDepth: v.verifyDepth };
-  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
-  if (caPem !== undefined) check.caPem = caPem;
-  const trustLab = optBool(v, 'trustLab', p, id);
-  if (trustLab !== undefined) check.trustLab = trustLab;
+  Object.assign(check, serverTrust(v, p, id));
   if (v.custom !== undefined) {
     if (!Array.isArray(v.custom) || v.custom.length > CHECK_FIELD_LIMITS.customCases) throw new ProtocolError('bad_message', `check.custom must be a list of at most ${CHECK_FIELD_LIMITS.customCases} cases`, id);
     check.custom = v.custom.map((c, i) => {
