@@ -99,3 +99,71 @@ test('a check the relay cannot use is refused with the field named, before anyth
   await expect(page.getByRole('alert')).toContainText('url: the check speaks TLS');
   await expect(page.getByRole('list', { name: 'Cases' })).toHaveCount(0);
 });
+
+test('the JWT check against the lab, run from the screen: rows fill in, grade A, a case opens to its timeline, no key or assertion in the downloads', async ({ page }) => {
+  test.setTimeout(120_000);
+  // What the page sends: the signed assertions (secrets of this check) and never a key.
+  const sent: string[] = [];
+  page.on('websocket', (ws) => ws.on('framesent', (frame) => { if (typeof frame.payload === 'string') sent.push(frame.payload); }));
+  const frames = await openHarness(page);
+  await page.getByRole('link', { name: 'Server check' }).click();
+  await page.getByRole('radio', { name: /Token endpoint \(JWT assertions\)/ }).check();
+  await expect(page.getByLabel('Server URL')).toHaveCount(0);
+  await page.getByRole('button', { name: "Use the lab's token endpoint" }).click();
+  await expect(page.getByLabel('Client id')).toHaveValue(/^lab-reg-/);
+  await expect(page.getByLabel('Token endpoint URL')).toHaveValue(/^https:\/\/localhost:\d+\/token$/);
+  await expect(page.getByLabel('Key id (kid)')).not.toHaveValue('');
+  await expect(page.getByText('not extractable — the assertions are signed in this tab and the key never leaves it')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Run check' }).click();
+  const cases = page.getByRole('list', { name: 'Cases' }).locator(':scope > li');
+  await expect(cases).toHaveCount(16);
+  const grade = page.getByTestId('check-grade');
+  await expect(grade).toHaveAttribute('data-grade', 'A', { timeout: 60_000 });
+  await expect(grade).toContainText(/JWT check of https:\/\/localhost:\d+\/token \(private_key_jwt\): grade A — 16\/16 cases as required/);
+  await expect(page.locator('li[data-verdict="enforced"]')).toHaveCount(16);
+  // The rows filled in one case at a time, as the relay judged them.
+  const judged = frames.messages.filter((m) => m.type === 'check.case');
+  expect(judged).toHaveLength(16);
+
+  const none = page.locator('li[data-case="alg_none"]');
+  await expect(none).toContainText('must refuse');
+  await none.getByRole('button').first().click();
+  await expect(none.getByRole('list', { name: 'Steps' })).toBeVisible();
+  await expect(none).toContainText('the server refused it (HTTP 401 invalid_client)');
+  await none.getByText('Assertion sent').click();
+  await expect(none.locator('details.assertion pre')).toContainText('"alg": "none"');
+
+  const start = JSON.parse(sent.find((f) => f.includes('"check.start"'))!) as { kind: string; jwt: { assertions: Record<string, string> } };
+  expect(start.kind).toBe('jwt');
+  expect(Object.keys(start.jwt.assertions)).toHaveLength(15);
+  const signatures = Object.values(start.jwt.assertions).map((t) => t.split('.')[2]!).filter((s) => s.length > 20);
+  for (const f of sent) expect(f).not.toMatch(/PRIVATE KEY|privateKeyPem|"d":/);
+
+  const [report] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report' }).click()]);
+  expect(report.suggestedFilename()).toBe('jwt-check-report.html');
+  const [json] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download JSON' }).click()]);
+  for (const text of [readFileSync((await report.path())!, 'utf8'), readFileSync((await json.path())!, 'utf8')]) {
+    expect(text).toContain('grade A');
+    expect(text).not.toContain('PRIVATE KEY');
+    for (const s of signatures) expect(text).not.toContain(s);
+  }
+});
+
+test('the JWT and resource checks refuse what they lack on the screen, and the relay names a field it cannot use', async ({ page }) => {
+  await openHarness(page);
+  await page.getByRole('link', { name: 'Server check' }).click();
+  await page.getByRole('radio', { name: /Token endpoint/ }).check();
+  await page.getByRole('button', { name: 'Run check' }).click();
+  await expect(page.getByRole('alert')).toContainText("Give the token endpoint's https:// URL");
+  await page.getByLabel('Token endpoint URL').fill('http://127.0.0.1:1/token');
+  await page.getByLabel('Client id').fill('acme');
+  await page.getByRole('button', { name: 'Run check' }).click();
+  await expect(page.getByRole('alert')).toContainText('tokenUrl: assertions travel only over TLS');
+  await page.getByRole('radio', { name: /API \(access tokens\)/ }).check();
+  await page.getByLabel('API URL').fill('https://127.0.0.1:1/api');
+  await page.getByLabel('Access token', { exact: true }).fill('not-a-jwt');
+  await page.getByRole('button', { name: 'Run check' }).click();
+  await expect(page.getByRole('alert')).toContainText('accessToken: must be a signed JWT access token');
+  await expect(page.getByRole('list', { name: 'Cases' })).toHaveCount(0);
+});

@@ -435,7 +435,7 @@ export class Session {
 
   #checkDeps(): CheckDeps {
     const lab = this.#labTrust();
-    return { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}) };
+    return { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), runningLab: this.#state.lab };
   }
 
   /**

@@ -2,9 +2,10 @@
 // Every frame is one JSON object keyed on `type`. Requests carry a client-chosen `id`;
 // replies and run events echo it so a client can match them. See docs/protocol.md.
 
-import { parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
+import { FLOW_LIMITS, parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
 import type { PublicJwk } from './jwt/keys.ts';
 import type { MtlsCheckRequest } from './check/request.ts';
+import type { ResourceCheckRequest, SignedJwtCheckRequest } from './check/jwt-request.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport, CheckInstallKit } from './check/messages.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -141,8 +142,16 @@ export type ClientMessage =
   | { type: 'jwks.fetch'; id: string; url: string; caPem?: string }
   /** The server check (docs/server-check.md): what to install for a test CA, and the check itself. */
   | { type: 'check.kit'; id: string; check: MtlsCheckRequest }
-  | { type: 'check.start'; id: string; check: MtlsCheckRequest }
+  /** `kind` (default mtls) says which check and which field carries it: check, jwt or resource. */
+  | { type: 'check.start'; id: string; kind?: 'mtls'; check: MtlsCheckRequest }
+  /** The JWT check: the browser signed every case's assertion; its key never reaches the relay. */
+  | { type: 'check.start'; id: string; kind: 'jwt'; jwt: SignedJwtCheckRequest }
+  | { type: 'check.start'; id: string; kind: 'resource'; resource: ResourceCheckRequest }
   | { type: 'ping'; id: string };
+
+/** The server checks check.start runs (docs/server-check.md). */
+export const CHECK_KINDS = ['mtls', 'jwt', 'resource'] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
 
 // ---- relay → client -------------------------------------------------------------------
 
@@ -314,6 +323,16 @@ function optBool(o: Obj, key: string, path: string, id?: string): boolean | unde
   return v;
 }
 
+/** A client certificate and its key (PEM), as a probe and the resource check take them. */
+function optClient(o: Obj, path: string, id: string): ClientCredentials | undefined {
+  if (o.client === undefined) return undefined;
+  if (!isObj(o.client)) throw new ProtocolError('bad_message', `${path}client must be an object with certificatePem and privateKeyPem`, id);
+  return {
+    certificatePem: str(o.client, 'certificatePem', FIELD_LIMITS.pem, `${path}client.`, id),
+    privateKeyPem: str(o.client, 'privateKeyPem', FIELD_LIMITS.pem, `${path}client.`, id),
+  };
+}
+
 function parseProbe(v: unknown, id: string): ProbeRequest {
   if (!isObj(v)) throw new ProtocolError('bad_message', 'probe must be an object', id);
   const p = 'probe.';
@@ -340,13 +359,8 @@ function parseProbe(v: unknown, id: string): ProbeRequest {
   }
   const body = optStr(v, 'body', FIELD_LIMITS.body, p, id);
   if (body !== undefined) probe.body = body;
-  if (v.client !== undefined) {
-    if (!isObj(v.client)) throw new ProtocolError('bad_message', 'probe.client must be an object', id);
-    probe.client = {
-      certificatePem: str(v.client, 'certificatePem', FIELD_LIMITS.pem, 'probe.client.', id),
-      privateKeyPem: str(v.client, 'privateKeyPem', FIELD_LIMITS.pem, 'probe.client.', id),
-    };
-  }
+  const client = optClient(v, p, id);
+  if (client) probe.client = client;
   const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
   if (caPem !== undefined) probe.caPem = caPem;
   const verifyServer = optBool(v, 'verifyServer', p, id);
@@ -429,8 +443,67 @@ function parseJwksFetch(raw: Obj, id: string): Extract<ClientMessage, { type: 'j
 /** Bounds of a server check request; the relay checks the rest (CheckInputError, by field). */
 export const CHECK_FIELD_LIMITS = {
   customCases: 8, // cases
-  text: 256, // characters: rule values, case titles
+  text: 256, // characters: rule values, case titles, kid
+  /** Signed assertions of one JWT check: one per case (16 cases at most). */
+  assertions: 16, // count
 } as const;
+
+/** How a check trusts the server's own certificate: an extra CA bundle, and whether the lab's CA counts. */
+function serverTrust(v: Obj, path: string, id: string): { caPem?: string; trustLab?: boolean } {
+  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, path, id);
+  const trustLab = optBool(v, 'trustLab', path, id);
+  return { ...(caPem !== undefined ? { caPem } : {}), ...(trustLab !== undefined ? { trustLab } : {}) };
+}
+
+/** The JWT check's shape at the edge: strings and sizes. The key never comes: a request carrying one is refused. */
+function parseJwtCheck(v: unknown, id: string): SignedJwtCheckRequest {
+  if (!isObj(v)) throw new ProtocolError('bad_message', 'jwt must be an object (the JWT check: kind, tokenUrl, clientId, assertions, …)', id);
+  const p = 'jwt.';
+  if (v.privateKeyPem !== undefined) throw new ProtocolError('bad_message', 'jwt.privateKeyPem: the key stays in the browser; send the signed assertions instead', id);
+  if (!isObj(v.assertions)) throw new ProtocolError('bad_message', 'jwt.assertions must be an object of one signed assertion per case id', id);
+  const entries = Object.entries(v.assertions);
+  if (entries.length > CHECK_FIELD_LIMITS.assertions) throw new ProtocolError('bad_message', `jwt.assertions has more than ${CHECK_FIELD_LIMITS.assertions} entries`, id);
+  const assertions: Record<string, string> = Object.create(null);
+  for (const [caseId, token] of entries) {
+    if (caseId.length > 40 || !/^[a-z0-9_]+$/.test(caseId)) throw new ProtocolError('bad_message', `jwt.assertions: "${caseId.slice(0, 40)}" is not a case id`, id);
+    assertions[caseId] = str(v.assertions, caseId, FLOW_LIMITS.jwt, 'jwt.assertions.', id);
+  }
+  const jwt: SignedJwtCheckRequest = {
+    kind: str(v, 'kind', 32, p, id) as SignedJwtCheckRequest['kind'],
+    tokenUrl: str(v, 'tokenUrl', FIELD_LIMITS.url, p, id),
+    clientId: str(v, 'clientId', FLOW_LIMITS.clientId, p, id),
+    assertions,
+  };
+  for (const [key, max] of [['clientSecret', FLOW_LIMITS.secret], ['kid', CHECK_FIELD_LIMITS.text], ['audience', FIELD_LIMITS.url], ['issuer', FLOW_LIMITS.clientId], ['subject', FLOW_LIMITS.clientId]] as const) {
+    const value = optStr(v, key, max, p, id);
+    if (value !== undefined) jwt[key] = value;
+  }
+  return { ...jwt, ...serverTrust(v, p, id) };
+}
+
+/** The resource check's shape at the edge. A bound token's certificate key goes to the relay for this check, as a probe's does. */
+function parseResourceCheck(v: unknown, id: string): ResourceCheckRequest {
+  if (!isObj(v)) throw new ProtocolError('bad_message', 'resource must be an object (the resource check: url, accessToken, …)', id);
+  const p = 'resource.';
+  const resource: ResourceCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), accessToken: str(v, 'accessToken', FLOW_LIMITS.jwt, p, id) };
+  const client = optClient(v, p, id);
+  if (client) resource.client = client;
+  return { ...resource, ...serverTrust(v, p, id) };
+}
+
+function parseCheckStart(raw: Obj, id: string): Extract<ClientMessage, { type: 'check.start' }> {
+  const kind = raw.kind ?? 'mtls';
+  switch (kind) {
+    case 'mtls':
+      return { type: 'check.start', id, check: parseCheck(raw.check, id) };
+    case 'jwt':
+      return { type: 'check.start', id, kind: 'jwt', jwt: parseJwtCheck(raw.jwt, id) };
+    case 'resource':
+      return { type: 'check.start', id, kind: 'resource', resource: parseResourceCheck(raw.resource, id) };
+    default:
+      throw new ProtocolError('bad_message', `kind must be one of ${CHECK_KINDS.join(', ')} (default mtls)`, id);
+  }
+}
 
 /** The shape of a check request at the edge: strings and sizes. Meaning is checked by the relay. */
 function parseCheck(v: unknown, id: string): MtlsCheckRequest {
@@ -448,10 +521,7 @@ function parseCheck(v: unknown, id: string): MtlsCheckRequest {
   for (const key of Object.keys(v.rule)) rule[key.slice(0, 40)] = str(v.rule, key, CHECK_FIELD_LIMITS.text, 'check.rule.', id);
   if (typeof v.verifyDepth !== 'number') throw new ProtocolError('bad_message', 'check.verifyDepth must be a number', id);
   const check: MtlsCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), ca, rule: rule as unknown as MtlsCheckRequest['rule'], verifyDepth: v.verifyDepth };
-  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
-  if (caPem !== undefined) check.caPem = caPem;
-  const trustLab = optBool(v, 'trustLab', p, id);
-  if (trustLab !== undefined) check.trustLab = trustLab;
+  Object.assign(check, serverTrust(v, p, id));
   if (v.custom !== undefined) {
     if (!Array.isArray(v.custom) || v.custom.length > CHECK_FIELD_LIMITS.customCases) throw new ProtocolError('bad_message', `check.custom must be a list of at most ${CHECK_FIELD_LIMITS.customCases} cases`, id);
     check.custom = v.custom.map((c, i) => {
@@ -505,8 +575,9 @@ export function parseClientMessage(text: string): ClientMessage {
     case 'jwks.fetch':
       return parseJwksFetch(raw, id);
     case 'check.kit':
+      return { type: 'check.kit', id, check: parseCheck(raw.check, id) };
     case 'check.start':
-      return { type: raw.type, id, check: parseCheck(raw.check, id) };
+      return parseCheckStart(raw, id);
     case 'ping':
       return { type: 'ping', id };
     default:

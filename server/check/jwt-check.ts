@@ -1,18 +1,18 @@
-// The JWT / token-endpoint check: sign one assertion per case with the key registered at the
-// server (by hand where a JWT library rightly refuses: alg none, HS256 keyed with the public
-// key), send each as a normal token flow (its full timeline streamed with the case id), judge
-// each case from the token endpoint's answer and grade the server. The valid case goes first and
-// the replay right after it; the rest run a few at a time.
-import { createHmac, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type JWTHeaderParameters } from 'jose';
+// The JWT / token-endpoint check: one assertion per case (shared/check/jwt-plan.ts), signed here
+// with the PEM the CLI read, or signed in the browser and sent with the request (the app), each
+// sent as a normal token flow (its full timeline streamed with the case id), each case judged
+// from the token endpoint's answer and the server graded. The valid case goes first and the
+// replay right after it; the rest run a few at a time.
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FlowRequest, FlowTls } from '../../shared/flows/flow-request.ts';
-import { JWT_CASES, jwtCasesFor, type JwtCaseId, type JwtCheckKind } from '../../shared/check/jwt-cases.ts';
+import { JWT_CASES, type JwtCheckKind } from '../../shared/check/jwt-cases.ts';
+import { planJwtCases, plansFromAssertions, type CaseSigningKey, type PlannedJwtCase } from '../../shared/check/jwt-plan.ts';
 import { judgeTokenCase } from '../../shared/check/jwt-judge.ts';
 import { inconclusive, type CaseJudgement } from '../../shared/check/judge.ts';
 import { gradeCheck, JWT_CATALOGUE } from '../../shared/check/grade.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError } from '../../shared/check/request.ts';
-import { checkJwtRequest, type JwtCheckRequest } from '../../shared/check/jwt-request.ts';
+import { checkJwtRequest, checkSignedJwtFields, type JwtCheckRequest, type SignedJwtCheckRequest } from '../../shared/check/jwt-request.ts';
 import { redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import { LOCAL_POLICY, type OutboundPolicy } from '../net/outbound-guard.ts';
@@ -22,38 +22,23 @@ import { CallbackRegistry } from '../flows/callbacks.ts';
 import { flowSecrets, runFlow, type FlowResult } from '../flows/run-flow.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
 
-/** Lifetime of the assertions that must pass: well inside the usual five-minute policies. */
-const VALID_LIFETIME_SEC = 120;
-/** How far the time cases are off: beyond any sane clock tolerance, inside a 5-minute lifetime limit. */
-const SKEW_SEC = 180;
-const LONG_LIFETIME_SEC = 86_400;
-const WRONG_AUDIENCE = 'https://wrong-audience.harness-check.invalid/token';
-const WRONG_ISSUER = 'harness-check-wrong-issuer';
-const WRONG_SUBJECT = 'harness-check-wrong-subject';
-const UNKNOWN_KID = 'harness-check-unknown-kid';
-const CRIT_EXTENSION = 'urn:harness-check:critical';
-
 /** As the mTLS check's context, but the lab itself (its clients' keys are known to the check). */
 export type JwtCheckContext = Omit<CheckContext, 'lab'> & {
   /** The built-in lab, when running: trusted for its own targets, its clients' keys known. */
   lab?: RunningLab | null;
 };
 
-interface SigningKey {
-  key: KeyObject;
-  alg: string;
-  /** SPKI PEM of the public key: the "secret" of the algorithm-confusion case. */
-  publicPem: string;
-}
+/** What a check needs besides its assertions: the request without any key. */
+type JwtRequestFields = Omit<JwtCheckRequest, 'privateKeyPem'>;
 
 export interface PreparedJwtCheck {
   req: JwtCheckRequest;
   url: URL;
-  signing: SigningKey;
+  signing: CaseSigningKey;
   limits: CheckLimits;
 }
 
-function algorithmOf(key: KeyObject): string {
+function algorithmOf(key: KeyObject): CaseSigningKey['alg'] {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return 'RS256';
@@ -90,79 +75,24 @@ export function prepareJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; l
   return { req, url, signing: { key, alg, publicPem }, limits };
 }
 
-const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-
-/** By hand: a JWT library refuses to make these, which is the point. */
-function handMade(header: Record<string, unknown>, claims: Record<string, unknown>, sign: (input: string) => string): string {
-  const input = `${b64url(header)}.${b64url(claims)}`;
-  return `${input}.${sign(input)}`;
+export interface PreparedSignedJwtCheck {
+  req: Omit<SignedJwtCheckRequest, 'assertions'>;
+  url: URL;
+  plans: PlannedJwtCase[];
+  limits: CheckLimits;
 }
 
-export interface PlannedJwtCase {
-  id: JwtCaseId;
-  token: string;
-  header: Record<string, unknown>;
-  claims: Record<string, unknown>;
-}
-
-/** One assertion per case; each differs from the valid one in one property (and its jti). */
-export async function planJwtCases(p: PreparedJwtCheck): Promise<PlannedJwtCase[]> {
-  const { req, signing } = p;
-  const now = Math.floor(Date.now() / 1000);
-  const iss = req.kind === 'private_key_jwt' ? req.clientId : req.issuer ?? req.clientId;
-  const sub = req.kind === 'private_key_jwt' ? req.clientId : req.subject ?? req.clientId;
-  const aud = req.audience ?? req.tokenUrl;
-  const jti = () => randomBytes(16).toString('base64url');
-  const header = (extra: Record<string, unknown> = {}) => ({ alg: signing.alg, typ: 'JWT', ...(req.kid ? { kid: req.kid } : {}), ...extra });
-  const claims = (extra: Record<string, unknown> = {}) => ({ iss, sub, aud, iat: now, exp: now + VALID_LIFETIME_SEC, jti: jti(), ...extra });
-  const sign = async (h: Record<string, unknown>, c: Record<string, unknown>, key: KeyObject | CryptoKey = signing.key, opts: { crit?: Record<string, boolean> } = {}) =>
-    new SignJWT(c).setProtectedHeader(h as JWTHeaderParameters).sign(key, opts);
-
-  const out = new Map<JwtCaseId, PlannedJwtCase>();
-  const add = async (id: JwtCaseId, h: Record<string, unknown>, c: Record<string, unknown>, make?: () => Promise<string> | string) => {
-    out.set(id, { id, header: h, claims: c, token: make ? await make() : await sign(h, c) });
-  };
-  const validClaims = claims();
-  await add('valid', header(), validClaims);
-  out.set('replayed_jti', { ...out.get('valid')!, id: 'replayed_jti' });
-  await add('expired', header(), claims({ iat: now - 900, exp: now - 600 }));
-  await add('nbf_future', header(), claims({ nbf: now + SKEW_SEC, exp: now + SKEW_SEC + VALID_LIFETIME_SEC / 2 }));
-  await add('iat_future', header(), claims({ iat: now + SKEW_SEC, exp: now + SKEW_SEC + VALID_LIFETIME_SEC / 2 }));
-  await add('long_lifetime', header(), claims({ exp: now + LONG_LIFETIME_SEC }));
-  const noExp: Record<string, unknown> = claims();
-  delete noExp.exp;
-  await add('missing_exp', header(), noExp);
-  await add('wrong_aud', header(), claims({ aud: WRONG_AUDIENCE }));
-  await add('wrong_iss', header(), claims({ iss: WRONG_ISSUER }));
-  await add('wrong_sub', header(), claims({ sub: WRONG_SUBJECT }));
-  await add('unknown_kid', header({ kid: UNKNOWN_KID }), claims());
-  const badSig = claims();
-  await add('bad_signature', header(), badSig, async () => {
-    const [h, c, s] = (await sign(header(), badSig)).split('.') as [string, string, string];
-    const sig = Buffer.from(s, 'base64url');
-    sig[sig.length >> 1]! ^= 0x01;
-    return `${h}.${c}.${sig.toString('base64url')}`;
-  });
-  const noneHeader = { alg: 'none', typ: 'JWT' };
-  const noneClaims = claims();
-  await add('alg_none', noneHeader, noneClaims, () => handMade(noneHeader, noneClaims, () => ''));
-  const hsHeader = { alg: 'HS256', typ: 'JWT', ...(req.kid ? { kid: req.kid } : {}) };
-  const hsClaims = claims();
-  await add('hs256_public_key', hsHeader, hsClaims, () => handMade(hsHeader, hsClaims, (input) => createHmac('sha256', signing.publicPem).update(input).digest('base64url')));
-  // Another key of the same kind, carried in the header; no kid, so only the jwk names a key.
-  const other = await generateKeyPair(signing.alg === 'EdDSA' ? 'Ed25519' : signing.alg, { extractable: true });
-  const { kty, n, e, crv, x, y } = (await exportJWK(other.publicKey)) as Record<string, string>;
-  const jwkHeader = { alg: signing.alg, typ: 'JWT', jwk: { kty, ...(n ? { n, e } : {}), ...(crv ? { crv, x, ...(y ? { y } : {}) } : {}) } };
-  const jwkClaims = claims();
-  await add('embedded_jwk', jwkHeader, jwkClaims, () => sign(jwkHeader, jwkClaims, other.privateKey));
-  const critHeader = header({ crit: [CRIT_EXTENSION], [CRIT_EXTENSION]: true });
-  const critClaims = claims();
-  await add('unknown_crit', critHeader, critClaims, () => sign(critHeader, critClaims, signing.key, { crit: { [CRIT_EXTENSION]: true } }));
-  return jwtCasesFor(req.kind).map((id) => out.get(id)!);
+/** A check whose assertions were signed in the browser: every field and assertion checked, the URL allowed — before anything is sent. */
+export function prepareSignedJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; limits?: Partial<CheckLimits> } = {}): PreparedSignedJwtCheck {
+  const limits = validateCheckLimits(opts.limits);
+  const { tokenURL: url, ...req } = checkSignedJwtFields(raw);
+  checkTargetAllowed(url, opts.policy ?? LOCAL_POLICY, 'tokenUrl');
+  const plans = plansFromAssertions(req.kind, (raw as Record<string, unknown>).assertions);
+  return { req, url, plans, limits };
 }
 
 /** The case as the normal token flow of its kind, carrying the pre-built JWT. */
-export function caseFlow(req: JwtCheckRequest, token: string): FlowRequest {
+export function caseFlow(req: JwtRequestFields, token: string): FlowRequest {
   const tls: FlowTls = { ...(req.caPem !== undefined ? { caPem: req.caPem } : {}), ...(req.trustLab !== undefined ? { trustLab: req.trustLab } : {}) };
   const kinds: Record<JwtCheckKind, () => FlowRequest> = {
     exchange: () => ({ kind: 'jwt-exchange', tokenUrl: req.tokenUrl, clientId: req.clientId, clientSecret: req.clientSecret!, jwt: token, tls }),
@@ -184,9 +114,20 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
 export async function runJwtCheck(raw: JwtCheckRequest, ctx: JwtCheckContext): Promise<CheckReport> {
   const t0 = performance.now();
   const p = prepareJwtCheck(raw, { ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.checkLimits ? { limits: ctx.checkLimits } : {}) });
-  const plans = await planJwtCases(p);
+  const { privateKeyPem, ...req } = p.req;
+  return runPlannedJwtCheck(req, p.url, await planJwtCases(req, p.signing), p.limits, [privateKeyPem], ctx, t0);
+}
+
+/** The app's JWT check: the browser signed the assertions; no key reaches the relay. */
+export async function runSignedJwtCheck(raw: SignedJwtCheckRequest, ctx: JwtCheckContext): Promise<CheckReport> {
+  const t0 = performance.now();
+  const p = prepareSignedJwtCheck(raw, { ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.checkLimits ? { limits: ctx.checkLimits } : {}) });
+  return runPlannedJwtCheck(p.req, p.url, p.plans, p.limits, [], ctx, t0);
+}
+
+async function runPlannedJwtCheck(req: JwtRequestFields, url: URL, plans: PlannedJwtCase[], limits: CheckLimits, privateKeyPems: string[], ctx: JwtCheckContext, t0: number): Promise<CheckReport> {
   // Nothing the user gave as a secret, and no assertion that must pass, reaches an event.
-  const secrets = secretValues({ privateKeyPems: [p.req.privateKeyPem], extra: [...(p.req.clientSecret ? [p.req.clientSecret] : []), ...plans.map((c) => c.token)] });
+  const secrets = secretValues({ privateKeyPems, extra: [...(req.clientSecret ? [req.clientSecret] : []), ...plans.map((c) => c.token)] });
   const clean = <T>(v: T): T => scrubDeep(v, secrets);
   const infos = new Map(plans.map((c): [string, CheckCaseInfo] => [c.id, { caseId: c.id, title: JWT_CASES[c.id].title, expect: JWT_CASES[c.id].expect, certificate: null, assertion: { header: c.header, claims: c.claims } }]));
   ctx.onStarted?.([...infos.values()]);
@@ -202,7 +143,7 @@ export async function runJwtCheck(raw: JwtCheckRequest, ctx: JwtCheckContext): P
     } else if (plan.id === 'replayed_jti' && results.get('valid')?.observed !== 'accepted') {
       judgement = inconclusive('the valid assertion was not accepted, so refusing it again proves nothing about replays');
     } else {
-      const request = caseFlow(p.req, plan.token);
+      const request = caseFlow(req, plan.token);
       const own = flowSecrets(request);
       const scrub = <T>(v: T): T => scrubDeep(clean(v), own);
       flow = await runFlow(request, {
@@ -232,9 +173,9 @@ export async function runJwtCheck(raw: JwtCheckRequest, ctx: JwtCheckContext): P
   // The replay must follow the valid assertion's acceptance, and come before it expires.
   const ordered = plans.filter((c) => c.id === 'valid' || c.id === 'replayed_jti');
   for (const plan of ordered) await runCase(plan);
-  await pool(plans.filter((c) => !ordered.includes(c)), p.limits.checkConcurrency, runCase);
+  await pool(plans.filter((c) => !ordered.includes(c)), limits.checkConcurrency, runCase);
   const cases = plans.map((plan) => results.get(plan.id)!);
-  const target = `${redactUrl(p.url.href)} (${p.req.kind})`;
+  const target = `${redactUrl(url.href)} (${req.kind})`;
   const grade = gradeCheck(target, cases.map((c) => ({ id: c.caseId, verdict: c.verdict, reason: c.reason })), [], JWT_CATALOGUE);
   return { target, grade: grade.grade, caps: grade.caps, summary: grade.summary, cases, durationMs: Math.round(performance.now() - t0) };
 }

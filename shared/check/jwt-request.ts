@@ -28,6 +28,14 @@ export interface JwtCheckRequest {
   trustLab?: boolean;
 }
 
+/**
+ * The JWT check from the app: the browser signs every case's assertion with its own key (which
+ * never leaves it) and sends the signed assertions, one per case id (jwt-plan.ts signedCaseIds).
+ */
+export interface SignedJwtCheckRequest extends Omit<JwtCheckRequest, 'privateKeyPem'> {
+  assertions: Record<string, string>;
+}
+
 /** The protected-resource half: an access token the server issued, shown to its API. */
 export interface ResourceCheckRequest {
   /** https:// URL of the protected resource that answers 2xx to the token. */
@@ -70,6 +78,23 @@ export function checkTokenUrl(raw: unknown): URL {
 
 /** Every field but the key's contents, checked; the engine proves the key is usable. */
 export function checkJwtRequest(raw: unknown): JwtCheckRequest & { tokenURL: URL } {
+  const fields = checkJwtFields(raw);
+  const r = raw as Record<string, unknown>;
+  if (typeof r.privateKeyPem !== 'string' || !PEM_KEY.test(r.privateKeyPem)) throw new CheckInputError('privateKeyPem', 'missing or not PEM: give the private key whose public key is registered at the server');
+  return { ...fields, privateKeyPem: r.privateKeyPem };
+}
+
+/**
+ * Every field of a signed request but the assertions (jwt-plan.ts checks those). A private key
+ * is refused without being read: it must stay where the assertions were signed.
+ */
+export function checkSignedJwtFields(raw: unknown): Omit<SignedJwtCheckRequest, 'assertions'> & { tokenURL: URL } {
+  const fields = checkJwtFields(raw);
+  if ((raw as Record<string, unknown>).privateKeyPem !== undefined) throw new CheckInputError('privateKeyPem', 'the key stays where the assertions are signed: send the signed assertions, not the key');
+  return fields;
+}
+
+function checkJwtFields(raw: unknown): Omit<JwtCheckRequest, 'privateKeyPem'> & { tokenURL: URL } {
   if (!raw || typeof raw !== 'object') throw new CheckInputError('check', 'must be an object');
   const r = raw as Record<string, unknown>;
   if (!JWT_CHECK_KINDS.includes(r.kind as JwtCheckKind)) throw new CheckInputError('kind', `must be one of ${JWT_CHECK_KINDS.join(', ')}`);
@@ -84,7 +109,6 @@ export function checkJwtRequest(raw: unknown): JwtCheckRequest & { tokenURL: URL
   } else if (r.clientSecret !== undefined) {
     throw new CheckInputError('clientSecret', `only the exchange sends a client secret; ${kind} authenticates with the key`);
   }
-  if (typeof r.privateKeyPem !== 'string' || !PEM_KEY.test(r.privateKeyPem)) throw new CheckInputError('privateKeyPem', 'missing or not PEM: give the private key whose public key is registered at the server');
   const kid = name(r.kid, 'kid', 'the kid the key is registered under', 256, false);
   const audience = name(r.audience, 'audience', 'the audience the server expects', MAX_AUDIENCE, false);
   const issuer = name(r.issuer, 'issuer', 'the iss the server expects', MAX_ID, false);
@@ -95,7 +119,7 @@ export function checkJwtRequest(raw: unknown): JwtCheckRequest & { tokenURL: URL
   if (r.caPem !== undefined && typeof r.caPem !== 'string') throw new CheckInputError('caPem', 'must be a PEM bundle');
   if (r.trustLab !== undefined && typeof r.trustLab !== 'boolean') throw new CheckInputError('trustLab', 'must be true or false');
   return {
-    kind, tokenUrl: tokenURL.href, tokenURL, clientId, privateKeyPem: r.privateKeyPem,
+    kind, tokenUrl: tokenURL.href, tokenURL, clientId,
     ...(clientSecret !== undefined ? { clientSecret } : {}),
     ...(kid !== undefined ? { kid } : {}),
     ...(audience !== undefined ? { audience } : {}),

@@ -1,9 +1,9 @@
 // The server check's part of the protocol (the messages themselves are in shared/protocol.ts):
-//   client → relay  { type: 'check.start', id, check: MtlsCheckRequest }
-//                   proposed, not yet in shared/protocol.ts nor the relay (the CLI runs them):
-//                   { type: 'check.start', id, jwt: JwtCheckRequest } (the JWT check) and
-//                   { type: 'check.start', id, resource: ResourceCheckRequest } (its API half),
-//                   the same events back with the case ids of their catalogues (jwt-cases.ts).
+//   client → relay  { type: 'check.start', id, kind?: 'mtls', check: MtlsCheckRequest }
+//                   { type: 'check.start', id, kind: 'jwt', jwt: SignedJwtCheckRequest } (the
+//                   JWT check: assertions signed in the browser, jwt-plan.ts; no key) and
+//                   { type: 'check.start', id, kind: 'resource', resource: ResourceCheckRequest }
+//                   (its API half), the same events back with the case ids of their catalogues.
 //   relay → client  { type: 'check.started', id, checkId, target, cases: CheckCaseInfo[] }
 //                   then per case: run.started (kind 'probe', with caseId) · step… · run.finished
 //                   carried as { type: 'check.step', checkId, caseId, step }
@@ -19,7 +19,7 @@ import type { CaseVerdict, Observed } from './judge.ts';
 import type { CaseFix } from './install.ts';
 import type { GradeCap } from './grade.ts';
 import type { MtlsCheckRequest } from './request.ts';
-import type { JwtCheckRequest, ResourceCheckRequest } from './jwt-request.ts';
+import type { ResourceCheckRequest, SignedJwtCheckRequest } from './jwt-request.ts';
 
 export interface CheckCaseInfo {
   caseId: string;
@@ -55,9 +55,9 @@ export interface CheckReport {
 }
 
 export type CheckClientMessage =
-  | { type: 'check.start'; id: string; check: MtlsCheckRequest }
-  | { type: 'check.start'; id: string; jwt: JwtCheckRequest }
-  | { type: 'check.start'; id: string; resource: ResourceCheckRequest };
+  | { type: 'check.start'; id: string; kind?: 'mtls'; check: MtlsCheckRequest }
+  | { type: 'check.start'; id: string; kind: 'jwt'; jwt: SignedJwtCheckRequest }
+  | { type: 'check.start'; id: string; kind: 'resource'; resource: ResourceCheckRequest };
 
 export type CheckServerMessage =
   | { type: 'check.started'; id: string; checkId: string; target: string; cases: CheckCaseInfo[] }

@@ -7,6 +7,7 @@ import { RelayConnection } from '../relay/connection.svelte.ts';
 import { RunHistory } from '../runs/history.svelte.ts';
 import { RunsView } from '../runs/runs.svelte.ts';
 import { CheckSession } from '../check/check.svelte.ts';
+import { jwtTools } from '../jwt/tools.ts';
 import { SHARE_PREFIX } from '../../../../shared/transcript/share-link.ts';
 
 /** The screens in the left navigation. New tools (JWT builder, token flows…) add theirs here. */
@@ -52,7 +53,7 @@ export class Harness {
 
   /** The Server check screen's state, made when the screen first opens. */
   get check(): CheckSession {
-    this.#check ??= new CheckSession(this.relay, this.keyring);
+    this.#check ??= new CheckSession(this.relay, this.keyring, jwtTools(this).signer);
     return this.#check;
   }
 

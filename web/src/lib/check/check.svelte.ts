@@ -1,6 +1,8 @@
 import type { CheckCaseInfo, CheckCaseResult, CheckInstallKit, CheckReport } from '../../../../shared/check/messages.ts';
 import type { MtlsCheckRequest } from '../../../../shared/check/request.ts';
-import type { Step } from '../../../../shared/protocol.ts';
+import type { CheckKind, ClientMessage, Step } from '../../../../shared/protocol.ts';
+import type { BrowserSigner } from '../jwt/signer.svelte.ts';
+import { FormProblem, JwtCheckForm, ResourceCheckForm } from './jwt-check.svelte.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import type { StoredItem } from '../keys/vault.ts';
 import { loadPki } from '../keys/pki.ts';
@@ -18,10 +20,16 @@ export interface CaseRow {
 const CA_VALIDITY = { kind: 'days', days: 365 } as const;
 
 /**
- * The Server check screen: the test CA (workshop items, or one made here), the server and the
- * rule it must enforce, what to install, and the check's matrix as it fills in.
+ * The Server check screen: which check (mTLS, a token endpoint's JWT validation, an API's access
+ * token validation), its inputs — for mTLS the test CA (workshop items, or one made here), the
+ * server and the rule it must enforce, what to install — and the check's matrix as it fills in.
  */
 export class CheckSession {
+  kind = $state<CheckKind>('mtls');
+  /** The kind of the check on screen (rows, grade): the report's kind, whatever the form shows now. */
+  shownKind = $state<CheckKind>('mtls');
+  readonly jwt: JwtCheckForm;
+  readonly resource: ResourceCheckForm;
   url = $state('');
   ruleKind = $state<'cn' | 'san'>('cn');
   ruleValue = $state('');
@@ -42,9 +50,35 @@ export class CheckSession {
   readonly #relay: RelayConnection;
   readonly #keyring: KeyRing;
 
-  constructor(relay: RelayConnection, keyring: KeyRing) {
+  constructor(relay: RelayConnection, keyring: KeyRing, signer: BrowserSigner) {
     this.#relay = relay;
     this.#keyring = keyring;
+    this.jwt = new JwtCheckForm(keyring, signer);
+    this.resource = new ResourceCheckForm(keyring);
+  }
+
+  /** The built-in lab as the JWT check's target (this browser's key registered with it). */
+  async useLab(): Promise<void> {
+    this.error = await this.jwt.useLab(this.#relay);
+  }
+
+  /** check.start for the chosen kind; null with `error` set when the form lacks something. */
+  async #start(): Promise<Extract<ClientMessage, { type: 'check.start' }> | null> {
+    const id = this.#relay.nextId();
+    try {
+      if (this.kind === 'jwt') {
+        this.busy = 'Signing the assertions in this browser…';
+        return { type: 'check.start', id, kind: 'jwt', jwt: await this.jwt.request(this.caPem) };
+      }
+      if (this.kind === 'resource') return { type: 'check.start', id, kind: 'resource', resource: await this.resource.request(this.caPem) };
+    } catch (err) {
+      this.error = err instanceof FormProblem ? err.message : `The check could not be prepared: ${describeError(err)}`;
+      return null;
+    } finally {
+      this.busy = null;
+    }
+    const check = await this.#request();
+    return check ? { type: 'check.start', id, check } : null;
   }
 
   /** Roots of the workshop whose key can leave the browser (the relay signs each case with it). */
@@ -124,15 +158,19 @@ export class CheckSession {
   async run(): Promise<void> {
     if (this.running) return;
     this.error = null;
-    const check = await this.#request();
-    if (!check) return;
+    this.running = true;
+    const start = await this.#start();
+    if (!start) {
+      this.running = false;
+      return;
+    }
     this.rows = [];
     this.report = null;
-    this.running = true;
+    this.shownKind = this.kind;
     try {
       let settle!: () => void;
       const ended = new Promise<void>((resolve) => (settle = resolve));
-      this.checkId = await this.#relay.startCheck({ type: 'check.start', id: this.#relay.nextId(), check }, {
+      this.checkId = await this.#relay.startCheck(start, {
         onEvent: (event) => {
           if (event.type === 'check.started') this.rows = event.cases.map((info) => ({ info, steps: [], result: null }));
           else if (event.type === 'check.step') {
