@@ -30,12 +30,12 @@ async function openLessons(page: Page, trainer: boolean): Promise<void> {
 }
 
 /** Presses Run on the screen the lesson opened (a popup for authorization code) and waits for the verdict. */
-async function runOnScreen(page: Page): Promise<string> {
+async function runOnScreen(page: Page, popupExpected: boolean): Promise<string> {
   const heading = page.getByRole('heading', { level: 1 });
   await expect(heading).toHaveText(/^(Probe|Token flows)$/);
   const run = page.locator('main').getByRole('button', { name: /^Run\b/ }).first();
   await expect(run).toBeEnabled();
-  const popup = page.waitForEvent('popup', { timeout: 5_000 }).catch(() => null);
+  const popup = popupExpected ? page.waitForEvent('popup') : null;
   await run.click();
   await popup;
   return verdictOf(page);
@@ -57,7 +57,7 @@ for (const [id, brokenOutcome, unmet] of LESSONS) {
 
     // Nothing run since setting up: the check says so.
     await lesson.getByRole('button', { name: 'Set up the lesson' }).click();
-    expect(await runOnScreen(page)).toBe(brokenOutcome);
+    expect(await runOnScreen(page, id.startsWith('webhook-'))).toBe(brokenOutcome);
     let verdict = await checkLesson(page);
     await expect(verdict).toHaveAttribute('data-solved', 'false');
     await expect(verdict.getByTestId('unmet')).toHaveText(unmet);
@@ -65,7 +65,7 @@ for (const [id, brokenOutcome, unmet] of LESSONS) {
 
     // The trainer's solution, followed through the app.
     await lesson.getByRole('region', { name: 'Solution' }).getByRole('button', { name: 'Set up the solution' }).click();
-    expect(await runOnScreen(page)).toBe('pass');
+    expect(await runOnScreen(page, id.startsWith('webhook-'))).toBe('pass');
     verdict = await checkLesson(page);
     await expect(verdict).toHaveAttribute('data-solved', 'true');
     await expect(verdict).toContainText('Solved.');
