@@ -56,6 +56,7 @@ const CASES: [string, LessonCheck, TranscriptRun[], boolean, RegExp][] = [
   ['another kind does not count', COUPA, [run({ kind: 'flow' })], false, /^no finished run/],
   ['an unfinished run does not count', COUPA, [run({ outcome: 'unfinished' })], false, /^no finished run/],
   ['a failed run names the outcome', COUPA, [run({ outcome: 'fail' })], false, /^the run's outcome is pass$/],
+  ['with several unmet, the first in order is named', COUPA, [run({ outcome: 'fail', steps: [] })], false, /^the run's outcome is pass$/],
   ['a GET names the method condition by its own words', COUPA, [run({ steps: [run().steps[0]!, step('request', { method: 'GET', headers: { 'Content-Type': 'text/xml' } })] })], false, /^the request was a POST$/],
   ['a wrong CN names the subject condition', COUPA, [run({ steps: [step('inputs', { clientCertificate: { subject: 'CN=lab-client' }, chainToSend: ['x'] }), run().steps[1]!] })], false, /^step inputs: clientCertificate.subject contains "CN=acme-coupa-supplier"$/],
   ['an empty chain names the length condition', COUPA, [run({ steps: [step('inputs', { clientCertificate: { subject: 'CN=acme-coupa-supplier' }, chainToSend: [] }), run().steps[1]!] })], false, /chainToSend is at least 1$/],
