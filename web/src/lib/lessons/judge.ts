@@ -92,7 +92,12 @@ export function judge(check: LessonCheck, runs: readonly TranscriptRun[], labTar
   const what = `${check.kind === 'probe' ? 'a probe' : 'a token flow'} of ${check.target}`;
   if (url === null) return { solved: false, runId: null, met: [], unmet: `the lab on this relay has no target ${check.target}: start the relay with its lab` };
   const mine = runs.filter((r) => r.kind === check.kind && normalize(r.target) === url && r.outcome !== 'unfinished');
-  if (!mine.length) return { solved: false, runId: null, met: [], unmet: `no finished run of ${what} since the lesson was set up: set it up and run it` };
+  if (!mine.length) {
+    // Runs elsewhere are the usual near miss (the broken tenant, another URL): say where they went.
+    const other = runs.find((r) => r.kind === check.kind && r.outcome !== 'unfinished');
+    const went = other ? ` (your last ${check.kind === 'probe' ? 'probe' : 'token flow'} went to ${normalize(other.target)})` : ': set it up, then press Run';
+    return { solved: false, runId: null, met: [], unmet: `no finished run of ${what} since the lesson was set up${went}` };
+  }
   const list = conditions(check);
   let best: { run: TranscriptRun; met: string[]; unmet: string } | null = null;
   for (const run of mine) {
