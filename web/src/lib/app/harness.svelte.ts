@@ -21,6 +21,7 @@ export const VIEWS = [
   { id: 'server-config', title: 'Server config' },
   { id: 'check', title: 'Server check' },
   { id: 'runs', title: 'Runs' },
+  { id: 'lessons', title: 'Lessons' },
 ] as const;
 
 export type ViewId = (typeof VIEWS)[number]['id'];
