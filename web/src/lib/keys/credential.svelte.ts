@@ -1,7 +1,7 @@
 import type { CertificateSummary } from './inspect.ts';
 import { loadPki } from './pki.ts';
 
-/** generated: on the Keys page, this tab only. workshop: made in the certificate workshop, kept in IndexedDB. */
+/** generated: on the Keys page. pasted: a PEM pair or an imported PKCS#12. workshop: made in the certificate workshop. All are kept in IndexedDB when the browser allows. */
 export type CredentialOrigin = 'generated' | 'pasted' | 'workshop';
 
 /**
