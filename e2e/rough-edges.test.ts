@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import { makeLabCredential, openHarness, verdictOf } from './harness.ts';
+import { generateKeyPair, issue, selfSign, useCrypto } from '../shared/pki/issue.ts';
 
 /** Console errors and failed requests of the page, from before it loads. */
 function watchErrors(page: Page): string[] {
@@ -92,4 +93,90 @@ test('distinguished names read one way in a run: RFC 4514, most specific first',
   const caSubject = frames.messages.find((m) => m.type === 'welcome')!.relay.lab!.caSubject;
   expect(caSubject).toMatch(/^CN=Harness Lab Client CA [0-9a-f]{8}, O=mTLS Harness Lab$/);
   await expect(page.getByText('C=US, O=Acme Partner')).toHaveCount(0);
+});
+
+test('Keys & certs keeps what the workshop keeps: the lab demo key, a pasted pair and an imported PKCS#12 survive a reload', async ({ page }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-keep-'));
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  // A pasted RSA pair in the traditional PKCS#1 form, and a partner's .p12.
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rsa8.pem', '-out', 'rsa.pem', '-days', '30', '-subj', '/CN=kept-pasted-rsa', '-addext', 'extendedKeyUsage=clientAuth']);
+  run(['pkey', '-in', 'rsa8.pem', '-traditional', '-out', 'rsa1.pem']);
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'p12.key', '-out', 'p12.pem', '-days', '30', '-subj', '/CN=kept-from-p12', '-addext', 'extendedKeyUsage=clientAuth']);
+  run(['pkcs12', '-export', '-in', 'p12.pem', '-inkey', 'p12.key', '-out', 'partner.p12', '-passout', 'pass:e2e-p12']);
+
+  await openHarness(page);
+  await page.getByRole('button', { name: 'Run the lab demo' }).click();
+  expect(await verdictOf(page)).toBe('pass');
+
+  await page.getByRole('link', { name: 'Keys & certs' }).click();
+  const paste = page.getByRole('form', { name: 'Paste a certificate and key' });
+  await paste.getByLabel('Certificate (PEM, leaf first, then intermediates)').fill(readFileSync(join(dir, 'rsa.pem'), 'utf8'));
+  await paste.getByLabel('Private key (PEM, unencrypted)').fill(readFileSync(join(dir, 'rsa1.pem'), 'utf8'));
+  await paste.getByRole('button', { name: 'Add certificate and key' }).click();
+  await expect(page.getByRole('article', { name: 'kept-pasted-rsa' })).toContainText('IndexedDB, kept across reloads');
+
+  await page.getByRole('link', { name: 'Certificate workshop' }).click();
+  await page.getByRole('tab', { name: 'Import & inspect' }).click();
+  await page.getByLabel('Files to inspect').setInputFiles(join(dir, 'partner.p12'));
+  await page.getByLabel('Password for PKCS#12 or an encrypted key').fill('e2e-p12');
+  await page.getByRole('button', { name: 'Inspect', exact: true }).click();
+  const report = page.getByRole('region', { name: 'Inspection report' });
+  await report.getByRole('button', { name: 'Use for mTLS probes' }).click();
+  await expect(report.getByRole('status')).toHaveText('Added to Keys & certs as kept-from-p12 (kept in this browser): choose it in the probe.');
+
+  await page.reload();
+  await expect(page.getByTestId('relay-state')).toHaveText(/^connected/);
+  const keys = page.getByRole('list', { name: 'Keys' });
+  await expect(keys.getByRole('listitem')).toHaveText([/lab-client/, /kept-pasted-rsa/, /kept-from-p12/]);
+  await page.getByRole('link', { name: 'Keys & certs' }).click();
+  const demo = page.getByRole('article', { name: 'lab-client' });
+  await expect(demo).toContainText('P-256 key · generated in this browser');
+  await expect(demo).toContainText('Certificate from the lab CA');
+  await expect(page.getByRole('article', { name: 'kept-pasted-rsa' })).toContainText('RSA-2048 key · pasted');
+  await expect(page.getByRole('article', { name: 'kept-from-p12' })).toContainText('P-256 key · pasted');
+
+  // The kept key still works: the lab's mTLS target accepts it after the reload.
+  await demo.getByRole('button', { name: 'Use in probe' }).click();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  expect(await verdictOf(page)).toBe('pass');
+});
+
+test('rotation check: certificates come from Import & inspect, JSON names show, a successor not valid yet is not an error', async ({ page }) => {
+  useCrypto(globalThis.crypto);
+  const day = 86_400_000;
+  const rootKeys = await generateKeyPair('P-256', true);
+  const root = await selfSign(rootKeys, { subject: 'CN=Partner Rotation Root', profile: 'root-ca', notBefore: new Date(Date.now() - 400 * day) });
+  const issuer = { certificate: root, privateKey: rootKeys.privateKey };
+  const client = async (notBefore: Date, notAfter: Date) =>
+    (await issue((await generateKeyPair('P-256', true)).publicKey, issuer, { subject: 'CN=partner-api-client', profile: 'client', notBefore, notAfter })).toString('pem');
+  const bundle = JSON.stringify({
+    ca: { name: 'partner root', pem: root.toString('pem') },
+    certificates: [
+      { name: 'partner current', pem: await client(new Date(Date.now() - 340 * day), new Date(Date.now() + 20 * day)) },
+      { name: 'partner next', pem: await client(new Date(Date.now() + 10 * day), new Date(Date.now() + 375 * day)) },
+    ],
+  });
+
+  await openHarness(page);
+  await page.getByRole('link', { name: 'Certificate workshop' }).click();
+  await page.getByRole('tab', { name: 'Import & inspect' }).click();
+  await page.getByLabel('Or paste text (PEM, base64 or JSON)').fill(bundle);
+  await page.getByRole('button', { name: 'Inspect', exact: true }).click();
+  const report = page.getByRole('region', { name: 'Inspection report' });
+  await expect(report).toContainText('certificates[1].pem ("partner next")');
+  await page.getByRole('button', { name: 'Send to rotation check' }).click();
+
+  await expect(page.getByRole('tab', { name: 'Rotation check' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByLabel('CA bundle the server trusts (PEM)')).toHaveValue(/^-----BEGIN CERTIFICATE-----/);
+  const candidates = page.getByRole('list', { name: 'Client certificates to check' });
+  await expect(candidates.getByRole('listitem')).toHaveCount(2);
+  await expect(candidates).toContainText('("partner current")');
+  await expect(page.getByLabel('Role of client certificate 2')).toHaveValue('upcoming');
+  await page.getByRole('button', { name: 'Check rotation' }).click();
+  const result = page.getByRole('region', { name: 'Rotation result' });
+  const next = result.locator('tr', { hasText: '("partner next")' }).first();
+  await expect(next).toContainText('trusted, ready for the switch');
+  await expect(next.locator('[data-status]')).toHaveAttribute('data-status', 'ok');
+  await expect(result.locator('li[data-code="cert_not_yet_valid"]')).toHaveCount(0);
+  await expect(result.locator('li[data-code="rotation_no_upcoming"]')).toHaveCount(0);
 });
