@@ -180,3 +180,32 @@ test('rotation check: certificates come from Import & inspect, JSON names show, 
   await expect(result.locator('li[data-code="cert_not_yet_valid"]')).toHaveCount(0);
   await expect(result.locator('li[data-code="rotation_no_upcoming"]')).toHaveCount(0);
 });
+
+test('token flows: a key-ring key signs the client assertion, is registered with the lab, and is still there after a reload', async ({ page }) => {
+  await openHarness(page);
+  await makeLabCredential(page, 'P-256', 'e2e-partner-signer');
+  await page.getByRole('link', { name: 'Token flows' }).click();
+  await page.getByRole('radio', { name: 'Client credentials', exact: true }).check();
+  const form = page.getByRole('form', { name: 'Client credentials flow' });
+  await form.getByLabel('Method', { exact: true }).selectOption('private_key_jwt');
+  const clientId = form.getByLabel('Client id', { exact: true });
+  await expect(clientId).toHaveValue(/^lab-reg-/);
+  const browserClient = await clientId.inputValue();
+  await form.getByLabel('Assertion algorithm').selectOption('ES256');
+  const signingKey = form.getByLabel('Signing key');
+  await signingKey.selectOption({ label: 'e2e-partner-signer (P-256)' });
+  // The lab now knows this key: a client of its own, not the browser key's.
+  await expect(clientId).toHaveValue(/^lab-reg-/);
+  await expect(clientId).not.toHaveValue(browserClient);
+  await expect(form).toContainText('Signed here at run time with e2e-partner-signer from Keys & certs');
+  await form.getByRole('button', { name: 'Run', exact: true }).click();
+  expect(await verdictOf(page)).toBe('pass');
+
+  // After a reload the same key is offered again (the browser's own key would be a new one).
+  await page.reload();
+  await expect(page.getByTestId('relay-state')).toHaveText(/^connected/);
+  await page.getByRole('radio', { name: 'Client credentials', exact: true }).check();
+  await form.getByLabel('Method', { exact: true }).selectOption('private_key_jwt');
+  await form.getByLabel('Assertion algorithm').selectOption('ES256');
+  await expect(form.getByLabel('Signing key').locator('option', { hasText: 'e2e-partner-signer (P-256)' })).toBeEnabled();
+});
