@@ -14,7 +14,7 @@ function watchErrors(page: Page): string[] {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('response', (r) => {
-    if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`);
+    if (r.status() >= 400) errors.push(`${r.status()} ${r.url().split('?')[0]}`);
   });
   return errors;
 }
