@@ -5,9 +5,9 @@ import { loadPki } from './pki.ts';
 export type CredentialOrigin = 'generated' | 'pasted' | 'workshop';
 
 /**
- * A client key with, once issued, its certificate. Keys live in this tab's memory, or for workshop
- * items also in this browser's IndexedDB; the private key leaves the browser only as part of a
- * probe the user starts.
+ * A client key with, once issued, its certificate. Keys are kept in this browser's IndexedDB
+ * (KeyRing.stored) when it allows; the private key leaves the browser only as part of a probe
+ * the user starts.
  */
 export class Credential {
   readonly id: string;
