@@ -117,7 +117,7 @@ test('a CA made in the browser: exports open in openssl, a real server accepts t
   await expect(report).toContainText('belongs to certificate 1');
   // A .p12 someone sent can go straight to the probe.
   await report.getByRole('button', { name: 'Use for mTLS probes' }).click();
-  await expect(report.getByRole('status')).toHaveText('Added to Keys & certs as e2e-workshop-client (this tab only): choose it in the probe.');
+  await expect(report.getByRole('status')).toHaveText('Added to Keys & certs as e2e-workshop-client (kept in this browser): choose it in the probe.');
 
   // A file dropped on the page is read the same way.
   await page.getByRole('button', { name: 'Clear' }).click();
@@ -147,7 +147,8 @@ test('a CA made in the browser: exports open in openssl, a real server accepts t
   // The client certificate is in the key ring: the probe presents it, and the lab (which trusts
   // only its own CA) refuses it: the CA is not among the ones it accepts.
   await page.getByRole('tab', { name: 'Make & export' }).click();
-  await page.getByRole('button', { name: /^e2e-workshop-client/ }).click();
+  // The .p12 taken above is kept too (one rule for every key): the one made here is listed first.
+  await page.getByRole('button', { name: /^e2e-workshop-client/ }).first().click();
   await page.getByRole('article', { name: 'e2e-workshop-client' }).getByRole('button', { name: 'Use in probe' }).click();
   await expect(page.getByLabel('Client certificate').locator('option:checked')).toContainText('e2e-workshop-client (P-256');
   await page.getByRole('button', { name: 'Run', exact: true }).click();

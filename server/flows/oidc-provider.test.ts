@@ -2,6 +2,7 @@
 // with the test PKI's server certificate (a Node https server around provider.callback(), asking
 // for client certificates as a deployment doing mTLS must). The provider refuses the way real
 // servers do — one opaque invalid_client — and the harness must still name the cause.
+import { rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 import { autoConsent } from './testing/oidc-consent.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,9 +36,10 @@ let signingJwk: PublicJwk;
 let strangerKey: CryptoKey;
 let providerKeys: JWK[];
 
-/** The subject DN as the deployment compares it: RDNs in certificate order, comma-separated. */
+/** The subject DN as the deployment compares it: RFC 4514 (RFC 8705 section 2.1.2), most specific first. */
 function subjectDn(socket: TLSSocket): string | undefined {
-  return socket.getPeerX509Certificate()?.subject.split('\n').join(', ');
+  const subject = socket.getPeerX509Certificate()?.subject;
+  return subject === undefined ? undefined : rfc4514FromNodeDn(subject);
 }
 
 

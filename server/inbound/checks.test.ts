@@ -109,10 +109,10 @@ for (const r of rules) {
 
 test('CA bundle: warnings for an intermediate without its root and for a leaf', async () => {
   const intermediateOnly = await readTrustBundle(pki.clientIntermediate.cert);
-  assert.match(intermediateOnly.warnings.join('\n'), /intermediate whose issuer O=Harness Tests, CN=Test Client Root is not in the bundle/);
+  assert.match(intermediateOnly.warnings.join('\n'), /intermediate whose issuer CN=Test Client Root, O=Harness Tests is not in the bundle/);
   const complete = await readTrustBundle(pki.clientIntermediate.cert + pki.clientCa.cert);
   assert.deepEqual(complete.warnings, []);
-  assert.deepEqual(complete.subjects, ['O=Harness Tests, CN=Test Client Intermediate', 'O=Harness Tests, CN=Test Client Root']);
+  assert.deepEqual(complete.subjects, ['CN=Test Client Intermediate, O=Harness Tests', 'CN=Test Client Root, O=Harness Tests']);
   const leaf = await readTrustBundle(pki.client.cert);
   assert.match(leaf.warnings.join('\n'), /not a CA certificate/);
 });

@@ -145,7 +145,7 @@ test('inbound.started names the URL, the CA to trust, the bundle and a curl line
   assert.equal(listener.host, '127.0.0.1');
   assert.equal(listener.serverCertificate, 'lab', 'the lab runs, so its localhost certificate is reused');
   assert.equal(listener.serverCaPem, relay.lab!.pki.serverCaPem);
-  assert.deepEqual(listener.trustedCAs, ['O=Harness Tests, CN=Test Client Root']);
+  assert.deepEqual(listener.trustedCAs, ['CN=Test Client Root, O=Harness Tests']);
   assert.deepEqual(listener.warnings, []);
   assert.equal(listener.curl, `curl --cert client.pem --key client.key --cacert server-ca.pem https://localhost:${listener.port}/`);
 });
@@ -219,7 +219,7 @@ test('the certificate step shows the chain as sent; verify shows the path and de
   const run = await nextRun(session, 'in-1', from);
   const cert = run.final.get('certificate')!;
   const chain = cert.details!.chain as { subject: string; issuer: string; sha256: string; notAfter: string; inBundle: boolean }[];
-  assert.deepEqual(chain.map((c) => c.subject), ['CN=deeper-client', 'O=Harness Tests, CN=Test Client Intermediate 2', 'O=Harness Tests, CN=Test Client Intermediate']);
+  assert.deepEqual(chain.map((c) => c.subject), ['CN=deeper-client', 'CN=Test Client Intermediate 2, O=Harness Tests', 'CN=Test Client Intermediate, O=Harness Tests']);
   assert.match(String(cert.details!.chainSource), /as sent/);
   assert.match(chain[0]!.sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   assert.equal(chain[0]!.inBundle, false);
@@ -227,7 +227,7 @@ test('the certificate step shows the chain as sent; verify shows the path and de
   assert.equal(verify.details!.depth, 3);
   assert.equal(verify.details!.verifyDepth, 2);
   assert.equal(verify.details!.authorized, true, 'Node verified the chain; the depth is what refused it');
-  assert.deepEqual(verify.details!.path, [...chain.map((c) => c.subject), 'O=Harness Tests, CN=Test Client Root']);
+  assert.deepEqual(verify.details!.path, [...chain.map((c) => c.subject), 'CN=Test Client Root, O=Harness Tests']);
 });
 
 test('request headers are shown and answered with secrets masked', async () => {

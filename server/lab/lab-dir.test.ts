@@ -1,5 +1,6 @@
 // One lab per user and machine: the directory every command agrees on, made once even when
 // two processes start at the same moment, and shared by `serve` and `harness run`.
+import { rfc4514FromDer } from '../../shared/pki/names.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -41,7 +42,7 @@ test('two labs started at once in one directory share one CA, named with the lab
   const [a, b] = await Promise.all([loadOrCreateLabPki(dir), loadOrCreateLabPki(dir)]);
   assert.equal(a.clientCaPem, b.clientCaPem);
   assert.match(a.labId, /^[0-9a-f]{8}$/);
-  assert.equal(a.clientCa.certificate.subject, `CN=Harness Lab Client CA ${a.labId}, O=mTLS Harness Lab`);
+  assert.equal(rfc4514FromDer(new Uint8Array(a.clientCa.certificate.subjectName.toArrayBuffer())), `CN=Harness Lab Client CA ${a.labId}, O=mTLS Harness Lab`);
   assert.equal(await readFile(join(dir, 'client-ca.pem'), 'utf8'), a.clientCaPem, 'the public CA copy is there for people to use');
   const other = await loadOrCreateLabPki(await mkdtemp(join(tmpdir(), 'lab-pki-')));
   assert.notEqual(other.clientCa.certificate.subject, a.clientCa.certificate.subject, 'two labs can be told apart by name');

@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LabInfo } from '../../shared/protocol.ts';
+import { rfc4514FromDer, rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 import { loadOrCreateLabPki, signClientCsr, type LabPki } from './lab-pki.ts';
 import { startTokenService, type LabTokenService } from './token-service.ts';
 
@@ -35,8 +36,8 @@ function describePeer(socket: TLSSocket) {
   const cert = socket.getPeerX509Certificate();
   if (!cert) return null;
   return {
-    subject: cert.subject.split('\n').join(', '),
-    issuer: cert.issuer.split('\n').join(', '),
+    subject: rfc4514FromNodeDn(cert.subject),
+    issuer: rfc4514FromNodeDn(cert.issuer),
     serialNumber: cert.serialNumber,
     validFrom: new Date(cert.validFrom).toISOString(),
     validTo: new Date(cert.validTo).toISOString(),
@@ -99,7 +100,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '127.0.0.1' ? 'localhost' : host;
   const info: LabInfo = {
     caCertificatePem: pki.clientCaPem,
-    caSubject: pki.clientCa.certificate.subject,
+    caSubject: rfc4514FromDer(new Uint8Array(pki.clientCa.certificate.subjectName.toArrayBuffer())),
     serverCaPem: pki.serverCaPem,
     targets: [
       {

@@ -11,6 +11,7 @@ import { tapConnection, type TlsObservation } from '../tls/tap.ts';
 import { acquireContext, type ContextHold } from './tls-contexts.ts';
 import { deliverFairly } from './fair-share.ts';
 import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
+import { rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 
 export class PhaseError extends Error {
   readonly signals: FailureSignals;
@@ -124,8 +125,9 @@ export interface CertSummary {
   selfSigned: boolean;
 }
 
+/** Node's multi-line DN as one RFC 4514 line (most specific first), as everywhere in the harness. */
 export function oneLineDn(dn: string): string {
-  return dn.split('\n').join(', ');
+  return rfc4514FromNodeDn(dn);
 }
 
 export function summarize(cert: X509Certificate): CertSummary {

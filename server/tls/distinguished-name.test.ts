@@ -55,7 +55,7 @@ test('renders names exactly as `openssl x509 -subject` prints them', async () =>
   );
 });
 
-test('normalised form drops the spaces around = only', () => {
+test('normalised form is RFC 4514 order (most specific first) without the spaces around =', () => {
   // SEQUENCE { SET { SEQUENCE { OID 2.5.4.6, PrintableString "US" } }, SET { SEQUENCE { OID 2.5.4.3, UTF8String "a = b" } } }
   const der = Uint8Array.from([
     0x30, 0x1e, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02, 0x55, 0x53,
@@ -63,7 +63,7 @@ test('normalised form drops the spaces around = only', () => {
   ]);
   const name = parseDistinguishedName(der);
   assert.equal(name.openssl, 'C = US, CN = a = b!');
-  assert.equal(name.normalised, 'C=US, CN=a = b!');
+  assert.equal(name.normalised, 'CN=a = b!, C=US');
   assert.deepEqual(name.rdns.map((rdn) => rdn.map((a) => a.oid)), [['2.5.4.6'], ['2.5.4.3']]);
 });
 

@@ -23,7 +23,10 @@ export interface DistinguishedName {
   rdns: NameAttribute[][];
   /** As `openssl s_client` prints it: `C = US, O = Example, CN = Example Root`. */
   openssl: string;
-  /** The same without the spaces around `=`: `C=US, O=Example, CN=Example Root`. */
+  /**
+   * RFC 4514 order, most specific first, without the spaces around `=`: `CN=Example Root, O=Example, C=US`.
+   * The one way the harness shows a name (the relay, the inspector and the app alike).
+   */
   normalised: string;
 }
 
@@ -63,8 +66,8 @@ export function parseDistinguishedName(der: Uint8Array): DistinguishedName {
     if (error instanceof TlsTapError) throw error;
     throw new TlsTapError('malformed', `not a DER Name: ${(error as Error).message}`);
   }
-  const render = (equals: string) => rdns.map((rdn) => rdn.map((a) => `${a.shortName}${equals}${a.printed}`).join(' + ')).join(', ');
-  return { der, rdns, openssl: render(' = '), normalised: render('=') };
+  const render = (equals: string, order: NameAttribute[][]) => order.map((rdn) => rdn.map((a) => `${a.shortName}${equals}${a.printed}`).join(' + ')).join(', ');
+  return { der, rdns, openssl: render(' = ', rdns), normalised: render('=', [...rdns].reverse()) };
 }
 
 function attribute(der: Uint8Array, atv: Tlv): NameAttribute {

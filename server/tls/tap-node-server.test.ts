@@ -59,7 +59,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
         await new Promise((resolve) => tlsSocket.once('secureConnect', resolve));
         const o = tap.observation();
         assert.equal(o.certificateRequested, true);
-        assert.deepEqual(o.acceptableCAs, ['C=US, O=Harness Test, CN=Tap Client Root']);
+        assert.deepEqual(o.acceptableCAs, ['CN=Tap Client Root, O=Harness Test, C=US']);
         assert.deepEqual(o.serverChainDer, [pki.server.der, pki.serverIntermediate.der]);
         assert.deepEqual(o.clientChainDer, [pki.client.der]);
         tlsSocket.destroy();

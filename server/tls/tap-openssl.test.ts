@@ -58,7 +58,7 @@ for (const [version, flag, noCertAlert] of [
       assert.equal(o.certificateRequested, true);
       assert.equal(oracle.acceptableCAs.length, 2, oracle.raw);
       assert.deepEqual(o.acceptableCANames.map((n) => n.openssl), oracle.acceptableCAs);
-      assert.equal(o.acceptableCAs[0], 'C=US, O=Harness Test, CN=Tap Client Root');
+      assert.equal(o.acceptableCAs[0], 'CN=Tap Client Root, O=Harness Test, C=US');
       assert.deepEqual(o.signatureAlgorithms, oracle.requestedSignatureAlgorithms.map(ianaSignatureName));
       assert.deepEqual(o.serverChainDer, oracle.chainDer);
       assert.deepEqual(o.serverChainDer, [pki.server.der, pki.serverIntermediate.der]);

@@ -36,17 +36,17 @@ interface Case {
 const cases: Case[] = [
   { name: 'leaf, intermediate, root in order', bundle: () => pki.client.pem + pki.intermediate.pem + pki.root.pem, want: { codes: [], path: ['client', 'intermediate', 'root'], roles: ['leaf', 'intermediate', 'root'], complete: true } },
   { name: 'leaf and intermediate: root left to the trust store', bundle: () => pki.client.pem + pki.intermediate.pem, want: { codes: ['chain_root_not_included'], path: ['client', 'intermediate'], complete: false } },
-  { name: 'reversed order', bundle: () => pki.root.pem + pki.intermediate.pem + pki.client.pem, want: { codes: ['chain_wrong_order'], path: ['client', 'intermediate', 'root'], message: /given as .*Root.*Intermediate.*client; the order must be .*client.*Intermediate.*Root/ } },
+  { name: 'reversed order', bundle: () => pki.root.pem + pki.intermediate.pem + pki.client.pem, want: { codes: ['chain_wrong_order'], path: ['client', 'intermediate', 'root'], message: /given as .*Root.*Intermediate.*client, O=Harness; the order must be .*client, O=Harness → .*Intermediate.*Root/ } },
   { name: 'intermediate before leaf', bundle: () => pki.intermediate.pem + pki.client.pem, want: { codes: ['chain_root_not_included', 'chain_wrong_order'], path: ['client', 'intermediate'] } },
-  { name: 'leaf alone', bundle: () => pki.client.pem, want: { codes: ['chain_leaf_only'], path: ['client'], message: /its issuer O=Harness, CN=Harness Test Intermediate must be sent/ } },
-  { name: 'leaf and root, intermediate missing', bundle: () => pki.client.pem + pki.root.pem, want: { codes: ['chain_missing_intermediate', 'chain_unrelated'], path: ['client'], message: /add the intermediate O=Harness, CN=Harness Test Intermediate/ } },
+  { name: 'leaf alone', bundle: () => pki.client.pem, want: { codes: ['chain_leaf_only'], path: ['client'], message: /its issuer CN=Harness Test Intermediate, O=Harness must be sent/ } },
+  { name: 'leaf and root, intermediate missing', bundle: () => pki.client.pem + pki.root.pem, want: { codes: ['chain_missing_intermediate', 'chain_unrelated'], path: ['client'], message: /add the intermediate CN=Harness Test Intermediate, O=Harness/ } },
   { name: 'duplicate leaf', bundle: () => pki.client.pem + pki.client.pem + pki.intermediate.pem, want: { codes: ['chain_duplicate', 'chain_root_not_included'], path: ['client', 'intermediate'], message: /appears again; the first copy is at bundle.pem, block 1 \(line 1\)/ } },
   {
     name: 'same-named intermediate from another CA (signature does not verify)',
     bundle: () => pki.client.pem + other.intermediate.pem + other.root.pem,
-    want: { codes: ['chain_signature_invalid', 'chain_missing_intermediate', 'chain_unrelated'], path: ['client'], message: /names O=Harness, CN=Harness Test Intermediate as its issuer, but that certificate's key \(at bundle.pem, block 2 \(line \d+\)\) did not sign it/ },
+    want: { codes: ['chain_signature_invalid', 'chain_missing_intermediate', 'chain_unrelated'], path: ['client'], message: /names CN=Harness Test Intermediate, O=Harness as its issuer, but that certificate's key \(at bundle.pem, block 2 \(line \d+\)\) did not sign it/ },
   },
-  { name: 'unrelated root appended', bundle: () => pki.client.pem + pki.intermediate.pem + pki.root.pem + other.root.pem, want: { codes: ['chain_unrelated'], path: ['client', 'intermediate', 'root'], message: /is not in the chain of O=Harness, CN=harness-client/ } },
+  { name: 'unrelated root appended', bundle: () => pki.client.pem + pki.intermediate.pem + pki.root.pem + other.root.pem, want: { codes: ['chain_unrelated'], path: ['client', 'intermediate', 'root'], message: /is not in the chain of CN=harness-client, O=Harness/ } },
   { name: 'sibling CA is a stray, not a gap', bundle: () => rsaFromRoot.pem + pki.intermediate.pem, want: { codes: ['chain_leaf_only', 'chain_unrelated'], path: ['issued-by-root'] } },
   { name: 'CA bundle of two roots', bundle: () => pki.root.pem + other.root.pem, want: { codes: [], paths: 2, roles: ['root'] } },
 ];

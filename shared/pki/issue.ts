@@ -3,6 +3,7 @@
 // useCrypto(): the browser passes `crypto`, Node passes `globalThis.crypto`.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { rfc4514FromDer } from './names.ts';
 
 export type KeyAlgorithmName = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384' | 'Ed25519';
 
@@ -78,7 +79,7 @@ export async function exportPkcs8Pem(privateKey: CryptoKey): Promise<string> {
 
 export async function createCsr(keys: CryptoKeyPair, subject: string): Promise<string> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: subject,
+    name: nameOf(subject),
     keys,
     signingAlgorithm: algorithmParams(keyAlgorithmOf(keys.privateKey)).sign,
     extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
@@ -142,11 +143,20 @@ function defaultValidity(opts: IssueOptions): { notBefore: Date; notAfter: Date 
   return { notBefore, notAfter: opts.notAfter ?? new Date(notBefore.getTime() + days * 86_400_000) };
 }
 
+/**
+ * An RFC 4514 string (`CN=client, O=Acme`, most specific first) as a Name encoded the way
+ * RFC 4514 section 2.1 reads it: the last RDN of the string first (C/O, then CN). Encoded as
+ * written, OpenSSL and Apache would show the name backwards.
+ */
+export function nameOf(rfc4514: string): x509.Name {
+  return new x509.Name(new x509.Name(rfc4514).toJSON().reverse());
+}
+
 /** A self-signed certificate: a root CA, or a self-signed leaf for training and tests. */
 export async function selfSign(keys: CryptoKeyPair, opts: IssueOptions): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: opts.subject,
+    name: nameOf(opts.subject),
     keys,
     signingAlgorithm: algorithmParams(keyAlgorithmOf(keys.privateKey)).sign,
     extensions: await extensionsFor(opts, keys.publicKey, null),
@@ -158,8 +168,9 @@ export async function selfSign(keys: CryptoKeyPair, opts: IssueOptions): Promise
 export async function issue(publicKey: CryptoKey | x509.PublicKey, issuer: Issuer, opts: IssueOptions): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
-    subject: opts.subject,
-    issuer: issuer.certificate.subject,
+    subject: nameOf(opts.subject),
+    // The issuer's name byte for byte, so chain building matches it to the CA's subject.
+    issuer: issuer.certificate.subjectName,
     publicKey,
     signingKey: issuer.privateKey,
     signingAlgorithm: algorithmParams(keyAlgorithmOf(issuer.privateKey)).sign,
@@ -181,7 +192,8 @@ export async function readCsr(pem: string): Promise<{ subject: string; publicKey
     throw new CsrError('the text is not a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)');
   }
   if (!(await csr.verify())) throw new CsrError('the CSR signature does not verify: it was not signed by the key it contains');
-  return { subject: csr.subject, publicKey: csr.publicKey };
+  // As RFC 4514 (most specific first): issue() encodes it back in the CSR's order.
+  return { subject: rfc4514FromDer(new Uint8Array(csr.subjectName.toArrayBuffer())), publicKey: csr.publicKey };
 }
 
 export { x509 };

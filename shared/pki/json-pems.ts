@@ -13,6 +13,8 @@ export interface JsonFind {
   pem?: string;
   /** A base64 string holding one DER certificate (JWK `x5c`). */
   der?: Uint8Array;
+  /** The `name` (or `label`, `alias`, `title`) of the object holding it, e.g. `upcoming`: what the sender called it. */
+  name?: string;
 }
 
 export interface JsonScan {
@@ -44,6 +46,19 @@ function derCertificate(value: string): Uint8Array | null {
 
 const MAX_DEPTH = 100;
 
+/** Fields that name an entry of a JSON bundle, most telling first. */
+const NAME_FIELDS = ['name', 'label', 'alias', 'title'] as const;
+/** A name longer than this is cut: it is shown next to the certificate, not read. */
+const MAX_NAME_CHARS = 80; // characters
+
+function nameOf(object: Record<string, unknown>): string | undefined {
+  for (const field of NAME_FIELDS) {
+    const value = object[field];
+    if (typeof value === 'string' && value.trim() && !looksLikePem(value)) return value.trim().slice(0, MAX_NAME_CHARS);
+  }
+  return undefined;
+}
+
 export function findPemsInJson(text: string): JsonScan {
   let root: unknown;
   try {
@@ -52,20 +67,22 @@ export function findPemsInJson(text: string): JsonScan {
     return { parsed: false, finds: [] };
   }
   const finds: JsonFind[] = [];
-  const visit = (value: unknown, path: string, depth: number): void => {
+  const visit = (value: unknown, path: string, depth: number, name: string | undefined): void => {
     if (depth > MAX_DEPTH) return;
+    const named = name === undefined ? {} : { name };
     if (typeof value === 'string') {
-      if (looksLikePem(value)) finds.push({ path, pem: value });
+      if (looksLikePem(value)) finds.push({ path, pem: value, ...named });
       else {
         const der = derCertificate(value);
-        if (der) finds.push({ path, der });
+        if (der) finds.push({ path, der, ...named });
       }
     } else if (Array.isArray(value)) {
-      value.forEach((item, i) => visit(item, `${path === '$' ? '' : path}[${i}]`, depth + 1));
+      value.forEach((item, i) => visit(item, `${path === '$' ? '' : path}[${i}]`, depth + 1, name));
     } else if (value && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) visit(item, member(path, key), depth + 1);
+      const own = nameOf(value as Record<string, unknown>) ?? name;
+      for (const [key, item] of Object.entries(value)) visit(item, member(path, key), depth + 1, own);
     }
   };
-  visit(root, '$', 0);
+  visit(root, '$', 0, undefined);
   return { parsed: true, finds };
 }

@@ -83,6 +83,19 @@ export function formatName(name: ParsedName): string {
     .join(', ');
 }
 
+/**
+ * Node's `X509Certificate.subject`/`.issuer` (one attribute per line, in encoded order: C first)
+ * as RFC 4514, most specific first: the one order the harness shows names in.
+ */
+export function rfc4514FromNodeDn(dn: string): string {
+  return dn.split('\n').reverse().join(', ');
+}
+
+/** A DER Name (e.g. @peculiar/x509's `subjectName.toArrayBuffer()`) as RFC 4514. */
+export function rfc4514FromDer(der: Uint8Array): string {
+  return formatName(parseName(der));
+}
+
 /** A comparison key: equal for names OpenSSL would match as issuer and subject. */
 export function nameKey(name: ParsedName): string {
   return JSON.stringify(name.map((rdn) => rdn.map((a) => [a.oid, a.value.trim().replace(/\s+/g, ' ').toLowerCase()]).sort()));

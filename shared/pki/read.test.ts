@@ -97,7 +97,8 @@ const cases: Case[] = [
     options: { name: 'api.json' },
     want: {
       format: 'json',
-      certificates: ['api.json, entities[0].certificate', 'api.json, entities[1].chain, block 1 (line 1)', `api.json, entities[1].chain, block 2 (line ${begins(pem('chain.pem'))[1]})`, 'api.json, entities[1].meta["ca-bundle"][0]'],
+      // Each entry's JSON `name` is kept with where it was found: it says which certificate is which.
+      certificates: ['api.json, entities[0].certificate ("current")', 'api.json, entities[1].chain ("chain"), block 1 (line 1)', `api.json, entities[1].chain ("chain"), block 2 (line ${begins(pem('chain.pem'))[1]})`, 'api.json, entities[1].meta["ca-bundle"][0] ("chain")'],
     },
   },
   {

@@ -238,8 +238,10 @@ class Reader {
     const scan = findPemsInJson(text);
     if (!scan.parsed) return false;
     for (const find of scan.finds) {
-      if (find.pem !== undefined) await this.pem(find.pem, find.path);
-      else if (find.der) this.addCertificate(find.der, find.path);
+      // What the sender called the entry, e.g. `entities[0].certificate ("upcoming")`.
+      const location = find.name === undefined ? find.path : `${find.path} (${JSON.stringify(find.name)})`;
+      if (find.pem !== undefined) await this.pem(find.pem, location);
+      else if (find.der) this.addCertificate(find.der, location);
     }
     return true;
   }

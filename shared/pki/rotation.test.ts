@@ -181,3 +181,32 @@ test('checkRotation: entries name the chain, the anchor and the days left', asyn
   assert.match(entry!.anchor!, /Harness Test Root/);
   assert.deepEqual(report.anchors, [entry!.anchor]);
 });
+
+test('checkRotation: a whole JSON bundle pasted as one candidate keeps every certificate, named and placed by its JSON name', async () => {
+  const json = JSON.stringify({ certificates: [{ name: 'current', pem: current }, { name: 'upcoming', pem: upcomingNewCa }] });
+  const report = await checkRotation(a.root.pem + b.root.pem, [{ role: 'current', pem: json }], d('2030-11-15'));
+  assert.deepEqual(report.entries.map((e) => [e.label, e.role]), [
+    ['current 1 · certificates[0].pem ("current"), block 1 (line 1)', 'current'],
+    ['current 1 · certificates[1].pem ("upcoming"), block 1 (line 1)', 'upcoming'],
+  ]);
+  assert.deepEqual(report.entries.map((e) => [e.trusted, e.acceptedNow, e.problems.map((p) => p.code)]), [
+    [true, true, ['expires_soon']],
+    // Not valid yet: the normal state of a successor, not a problem.
+    [true, false, []],
+  ]);
+  assert.deepEqual(report.problems, []);
+});
+
+test('checkRotation: current and upcoming in one PEM: the one not valid yet is the upcoming one', async () => {
+  const report = await checkRotation(a.root.pem + b.root.pem, [{ role: 'current', pem: current + upcomingNewCa }], d('2030-11-15'));
+  assert.deepEqual(report.entries.map((e) => e.role), ['current', 'upcoming']);
+  assert.deepEqual(report.entries.map((e) => e.problems.map((p) => p.code)), [['expires_soon'], []]);
+  assert.deepEqual(report.problems, []);
+});
+
+test('checkRotation: a JSON CA bundle keeps every CA', async () => {
+  const json = JSON.stringify({ cas: [{ name: 'old root', pem: a.root.pem }, { name: 'new root', pem: b.root.pem }] });
+  const report = await checkRotation(json, [{ role: 'current', pem: current }, { role: 'upcoming', pem: upcomingNewCa }], d('2030-11-15'));
+  assert.equal(report.anchors.length, 2);
+  assert.deepEqual(report.entries.map((e) => e.trusted), [true, true]);
+});

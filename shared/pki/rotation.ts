@@ -100,6 +100,29 @@ async function judge(label: string, role: RotationRole, pem: string, trust: Insp
   return entry;
 }
 
+/** JSON names that say which side of a rotation an entry is. */
+const UPCOMING_NAME = /upcoming|next|new|future|successor|rotat/i;
+const CURRENT_NAME = /current|active|old|previous|existing/i;
+
+/**
+ * A candidate holding several client certificates (a whole JSON bundle pasted at once, or a
+ * PEM file with current and upcoming): one candidate per leaf, each with every CA certificate
+ * of the input as the intermediates it may send, labelled with where it was found (and its
+ * JSON name). Its role comes from that name, else from its dates: not valid yet is upcoming.
+ */
+async function splitCandidate(c: RotationCandidate, label: string, now: Date): Promise<RotationCandidate[]> {
+  const input = await readInput(c.pem, { name: label, expect: 'certificate' });
+  const { certificates } = await inspectCertificates(input.certificates, now);
+  const leaves = certificates.filter((x) => !x.info.isCa && !x.info.selfSigned);
+  if (leaves.length < 2) return [{ ...c, label }];
+  const cas = certificates.filter((x) => !leaves.includes(x)).map((x) => x.info.pem).join('');
+  return leaves.map((leaf) => {
+    const where = leaf.info.where.startsWith(`${label}, `) ? leaf.info.where.slice(label.length + 2) : leaf.info.where;
+    const role: RotationRole = UPCOMING_NAME.test(where) ? 'upcoming' : CURRENT_NAME.test(where) ? 'current' : leaf.info.validity.status === 'not_yet_valid' ? 'upcoming' : c.role;
+    return { role, pem: leaf.info.pem + cas, label: `${label} · ${where}` };
+  });
+}
+
 /**
  * Judges each client certificate against the CA bundle a server trusts (`trustedCaPem`: PEM
  * text, several certificates), at `now`.
@@ -111,7 +134,7 @@ export async function checkRotation(trustedCaPem: string, clients: readonly Rota
   const counts: Record<RotationRole, number> = { current: 0, upcoming: 0 };
   for (const c of clients) {
     const label = c.label ?? `${c.role} ${++counts[c.role]}`;
-    report.entries.push(await judge(label, c.role, c.pem, trust, now));
+    for (const one of await splitCandidate(c, label, now)) report.entries.push(await judge(one.label!, one.role, one.pem, trust, now));
   }
 
   const upcoming = report.entries.filter((e) => e.role === 'upcoming');

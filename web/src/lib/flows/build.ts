@@ -9,6 +9,7 @@ import type { Credential } from '../keys/credential.svelte.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import type { BrowserAlg, BrowserSigner } from '../jwt/signer.svelte.ts';
 import { parseParamLines, type FlowFields } from './fields.svelte.ts';
+import { keyringSigningKey, type KeyringSigningKey } from './keyring-signer.ts';
 import { parseHeaderLines } from '../probe/request.ts';
 
 export interface BuildContext {
@@ -52,10 +53,22 @@ export function defaultAudience(f: FlowFields): string {
   return f.tokenUrl.trim() || f.issuer.trim();
 }
 
-async function signed(ctx: BuildContext, alg: BrowserAlg, template: JwtTemplate, input: Omit<TemplateInput, 'now' | 'jti'>): Promise<string> {
-  const key = await ctx.signer.key(alg);
+async function signed(ctx: BuildContext, alg: BrowserAlg, template: JwtTemplate, input: Omit<TemplateInput, 'now' | 'jti'>, signingKeyId = ''): Promise<string> {
   const claims = templateClaims(template, { ...input, now: Date.now(), jti: newJti() });
   if (template === 'seed') delete claims.jti;
+  if (signingKeyId) {
+    // A key-ring key (e.g. the partner's own): the same key after a reload, unlike the browser's.
+    const credential = ctx.keyring.get(signingKeyId);
+    if (!credential) throw new FormProblem('The chosen signing key is no longer in Keys & certs: choose another.');
+    let key: KeyringSigningKey;
+    try {
+      key = await keyringSigningKey(credential, alg);
+    } catch (err) {
+      throw new FormProblem(err instanceof Error ? err.message : String(err));
+    }
+    return signJwt(claims, { alg, kid: key.publicJwk.kid!, typ: 'JWT' }, key.privateKey);
+  }
+  const key = await ctx.signer.key(alg);
   return signJwt(claims, { alg, kid: key.registration?.kid ?? key.kid, typ: 'JWT' }, key.privateKey);
 }
 
@@ -72,7 +85,7 @@ async function theJwt(f: FlowFields, ctx: BuildContext, template: 'seed' | 'jwt-
     input.issuer = need(f.jwtIssuer || clientId, 'Enter the issuer (iss) of the assertion.');
     input.audience = need(f.jwtAudience || defaultAudience(f), 'Enter the audience (the token endpoint).');
   }
-  return signed(ctx, f.jwtAlg, template, input);
+  return signed(ctx, f.jwtAlg, template, input, f.signingKeyId);
 }
 
 /** How many token requests a flow makes: one client assertion each (authorization code: code, refresh, refresh before a retried call). */
@@ -89,7 +102,7 @@ async function clientAuth(f: FlowFields, ctx: BuildContext, method: ClientAuth['
     case 'private_key_jwt': {
       const audience = need(defaultAudience(f), 'Enter the issuer or the token URL: the client assertion names it as aud.');
       const clientAssertions: string[] = [];
-      for (let i = 0; i < assertionsNeeded(f.kind); i++) clientAssertions.push(await signed(ctx, f.assertionAlg, 'client-assertion', { clientId, audience }));
+      for (let i = 0; i < assertionsNeeded(f.kind); i++) clientAssertions.push(await signed(ctx, f.assertionAlg, 'client-assertion', { clientId, audience }, f.signingKeyId));
       return { method, clientId, clientAssertions };
     }
     default:

@@ -8,7 +8,8 @@ import { exportJWK, importX509 } from 'jose';
 import type { Harness } from '../app/harness.svelte.ts';
 import type { Credential } from '../keys/credential.svelte.ts';
 import { jwtTools, type JwtTools } from '../jwt/tools.ts';
-import type { BrowserAlg } from '../jwt/signer.svelte.ts';
+import type { BrowserAlg, LabRegistered } from '../jwt/signer.svelte.ts';
+import { keyringSigningKey } from './keyring-signer.ts';
 import { RelayError, describeError } from '../relay/errors.ts';
 import { resolveScenario } from '../scenarios/resolve.ts';
 import { buildFlow } from './build.ts';
@@ -64,6 +65,7 @@ export class FlowsController {
     const previous = this.#lab;
     this.#lab = lab;
     const changed = this.jwt.signer.noteLab(lab.targets.map((t) => t.url).join(' '));
+    if (changed) this.#keyringClients.clear();
     if (previous && changed) {
       const moved = previous.targets
         .map((old) => ({ old: old.url.replace(/\/$/, ''), now: lab.targets.find((t) => t.id === old.id)?.url.replace(/\/$/, '') }))
@@ -115,9 +117,52 @@ export class FlowsController {
     }
   }
 
-  /** Uses the lab client of this browser's key in a JWT form (client id, secret and iss). */
+  /** Lab clients of key-ring keys, by credential id and algorithm (a restarted lab forgets them: `noteLab`). */
+  #keyringClients = new Map<string, LabRegistered>();
+
+  /** The lab client for a key-ring key signing `alg`, registering its public JWK the first time. */
+  async keyringClient(credential: Credential, alg: BrowserAlg): Promise<LabRegistered | null> {
+    const relay = this.#harness.relay;
+    if (!relay.connected || !relay.info?.lab) return null;
+    const known = this.#keyringClients.get(`${credential.id} ${alg}`);
+    if (known) return known;
+    this.labBusy = `Registering ${credential.label}'s public key with the lab…`;
+    this.labError = null;
+    try {
+      const { publicJwk } = await keyringSigningKey(credential, alg);
+      const reply = await relay.request({ type: 'lab.register', id: relay.nextId(), publicJwk });
+      if (reply.type !== 'lab.registered') throw new RelayError('internal', `the relay answered lab.register with ${reply.type}`);
+      this.#keyringClients.set(`${credential.id} ${alg}`, reply);
+      return reply;
+    } catch (err) {
+      this.labError = `The lab did not register ${credential.label}'s key: ${describeError(err)}`;
+      return null;
+    } finally {
+      this.labBusy = null;
+    }
+  }
+
+  /** The lab client of the key that signs this form's JWTs: a key-ring key, or this browser's. */
+  async signingClient(f: FlowFields, alg: BrowserAlg): Promise<LabRegistered | null> {
+    const credential = this.#harness.keyring.get(f.signingKeyId);
+    return credential ? this.keyringClient(credential, alg) : this.browserClient(alg);
+  }
+
+  /** Another signing key: against the lab, the form follows that key's client. */
+  async setSigningKey(f: FlowFields, id: string): Promise<void> {
+    f.signingKeyId = id;
+    if (!this.isLab(f.issuer || f.tokenUrl)) return;
+    if (f.kind === 'jwt-exchange' || f.kind === 'jwt-bearer') {
+      if (f.jwtSource === 'sign') await this.useBrowserClientForJwt(f);
+    } else if (f.authMethod === 'private_key_jwt' && (!f.clientId || isLabClientId(f.clientId))) {
+      const reg = await this.signingClient(f, f.assertionAlg);
+      if (reg) f.clientId = reg.clientId;
+    }
+  }
+
+  /** Uses the lab client of the signing key in a JWT form (client id, secret and iss). */
   async useBrowserClientForJwt(f: FlowFields): Promise<void> {
-    const reg = await this.browserClient(f.jwtAlg);
+    const reg = await this.signingClient(f, f.jwtAlg);
     if (!reg) return;
     if (f.kind === 'jwt-exchange') {
       f.clientId = reg.clientId;
@@ -145,7 +190,7 @@ export class FlowsController {
       f.clientSecret = lab.clientSecret ?? '';
     } else if (method === 'private_key_jwt') {
       f.clientSecret = '';
-      const reg = await this.browserClient(f.assertionAlg);
+      const reg = await this.signingClient(f, f.assertionAlg);
       if (reg) f.clientId = reg.clientId;
     } else if (method === 'self_signed_tls_client_auth') {
       f.clientSecret = '';
@@ -163,7 +208,7 @@ export class FlowsController {
   async #setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
     f.assertionAlg = alg;
     if (f.authMethod === 'private_key_jwt' && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
-      const reg = await this.browserClient(alg);
+      const reg = await this.signingClient(f, alg);
       if (reg) f.clientId = reg.clientId;
     }
   }

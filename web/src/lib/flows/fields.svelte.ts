@@ -70,6 +70,8 @@ export class FlowFields {
   /** The JWT a jwt-exchange (jwt_token) or jwt-bearer (assertion) sends. */
   jwtSource = $state<JwtSource>('sign');
   jwtAlg = $state<BrowserAlg>('RS256');
+  /** Which key signs the JWTs made here: '' for this browser's key, else a key-ring credential id. */
+  signingKeyId = $state('');
   pastedJwt = $state('');
   /** jwt-bearer: iss (the seed JWT's iss is the client id). */
   jwtIssuer = $state('');

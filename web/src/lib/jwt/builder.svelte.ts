@@ -51,6 +51,8 @@ export interface SignedJwt {
   /** How it was signed, for the screen. */
   keyDescription: string;
   at: number;
+  /** How "Verify it below" checks it: with the key that signed it, never a guess. */
+  verifyWith: { kind: 'browser' } | { kind: 'pem'; pem: string } | { kind: 'secret'; secret: string };
 }
 
 export class JwtBuilder {
@@ -276,22 +278,26 @@ export class JwtBuilder {
     try {
       let key: JoseKey | Uint8Array;
       let keyDescription: string;
+      let verifyWith: SignedJwt['verifyWith'] = { kind: 'browser' };
       const credential = this.credential;
       if (this.alg === 'HS256') {
         if (!this.hmacSecret) throw new Error('Enter the shared secret to sign HS256.');
         key = new TextEncoder().encode(this.hmacSecret);
         keyDescription = 'the shared secret (HS256)';
+        verifyWith = { kind: 'secret', secret: this.hmacSecret };
       } else if (credential) {
         await this.loadCertificateHeader();
         key = await this.#credentialKey(credential, this.alg);
         keyDescription = `the key of ${credential.label} from the key ring`;
+        // Its certificate carries the public key: the verifier takes a certificate PEM as it is.
+        if (credential.certificatePem) verifyWith = { kind: 'pem', pem: credential.certificatePem };
       } else {
         const browserKey = await this.signer.key(this.alg);
         key = browserKey.privateKey;
         keyDescription = `this browser's ${browserKey.alg} key (not extractable)`;
       }
       const token = await new SignJWT(parsed.claims).setProtectedHeader({ ...this.header, alg: this.alg }).sign(key);
-      this.signed = { token, keyDescription, at: Date.now() };
+      this.signed = { token, keyDescription, at: Date.now(), verifyWith };
       return this.signed;
     } catch (err) {
       this.signError = err instanceof Error ? err.message : String(err);

@@ -1,17 +1,14 @@
 // Which clock judges a JWT's times. Servers judge exp and nbf by their own clock, and the one
-// closest to hand is the relay's: its HTTP answers carry a Date header. When that cannot be
-// read (another origin in development, relay down), the browser's clock is used, and the
-// screen says so.
+// closest to hand is the relay's: its WebSocket welcome carries its time. When the relay is not
+// connected, the browser's clock is used, and the screen says so.
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 
 export const CLOCK_LIMITS = {
-  /** A round trip slower than this makes the estimate too loose to be worth it. */
-  maxRoundTripMs: 2_000, // ms
-  /** HTTP dates have whole seconds. */
+  /** Offsets smaller than this are the welcome's travel time, not a clock difference. */
   resolutionMs: 1_000, // ms
 } as const;
 
-export type ClockSource = { kind: 'relay'; offsetMs: number; roundTripMs: number } | { kind: 'browser'; why: string };
+export type ClockSource = { kind: 'relay'; offsetMs: number } | { kind: 'browser'; why: string };
 
 export class RelayClock {
   source = $state<ClockSource>({ kind: 'browser', why: 'the relay has not been asked yet' });
@@ -46,30 +43,17 @@ export class RelayClock {
     };
   }
 
-  /** Reads the relay's Date header (a plain GET of its WebSocket path answers 426 at once). */
-  async sync(relay: RelayConnection): Promise<void> {
-    const started = Date.now();
-    try {
-      const response = await fetch(relay.address.httpUrl, { cache: 'no-store', credentials: 'omit' });
-      const ended = Date.now();
-      const date = response.headers.get('date');
-      const relayMs = date ? Date.parse(date) : NaN;
-      if (!Number.isFinite(relayMs)) {
-        this.source = { kind: 'browser', why: "the relay's Date header cannot be read from this page" };
-        return;
-      }
-      const roundTripMs = ended - started;
-      if (roundTripMs > CLOCK_LIMITS.maxRoundTripMs) {
-        this.source = { kind: 'browser', why: `the relay took ${roundTripMs} ms to answer` };
-        return;
-      }
-      // The header truncates to the second: on average the relay was half a second further.
-      const offsetMs = relayMs + CLOCK_LIMITS.resolutionMs / 2 - (started + ended) / 2;
-      this.source = { kind: 'relay', offsetMs: Math.abs(offsetMs) < CLOCK_LIMITS.resolutionMs ? 0 : offsetMs, roundTripMs };
-    } catch {
-      this.source = { kind: 'browser', why: 'the relay could not be reached' };
-    } finally {
-      this.now = Date.now();
+  /**
+   * Takes the relay's clock from its WebSocket welcome (`time`, epoch ms). An HTTP request for
+   * the Date header would cost a round trip and, on the WebSocket path, a red 426 in the console.
+   */
+  sync(relay: Pick<RelayConnection, 'connected' | 'clockOffsetMs'>): void {
+    this.now = Date.now();
+    if (!relay.connected) {
+      this.source = { kind: 'browser', why: 'the relay is not connected' };
+      return;
     }
+    const offsetMs = relay.clockOffsetMs;
+    this.source = { kind: 'relay', offsetMs: Math.abs(offsetMs) < CLOCK_LIMITS.resolutionMs ? 0 : offsetMs };
   }
 }

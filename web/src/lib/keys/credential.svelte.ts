@@ -1,13 +1,13 @@
 import type { CertificateSummary } from './inspect.ts';
 import { loadPki } from './pki.ts';
 
-/** generated: on the Keys page, this tab only. workshop: made in the certificate workshop, kept in IndexedDB. */
+/** generated: on the Keys page. pasted: a PEM pair or an imported PKCS#12. workshop: made in the certificate workshop. All are kept in IndexedDB when the browser allows. */
 export type CredentialOrigin = 'generated' | 'pasted' | 'workshop';
 
 /**
- * A client key with, once issued, its certificate. Keys live in this tab's memory, or for workshop
- * items also in this browser's IndexedDB; the private key leaves the browser only as part of a
- * probe the user starts.
+ * A client key with, once issued, its certificate. Keys are kept in this browser's IndexedDB
+ * (KeyRing.stored) when it allows; the private key leaves the browser only as part of a probe
+ * the user starts.
  */
 export class Credential {
   readonly id: string;

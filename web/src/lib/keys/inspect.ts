@@ -1,4 +1,5 @@
 import { loadPki } from './pki.ts';
+import { rfc4514FromDer } from '../../../../shared/pki/names.ts';
 
 /** What the UI shows about a certificate. */
 export interface CertificateSummary {
@@ -42,15 +43,18 @@ export async function summarizeCertificate(pem: string): Promise<CertificateSumm
     throw new CertificateParseError('The certificate could not be parsed: is it a complete PEM block?');
   }
   const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+  // RFC 4514 order (CN first), as the relay and the inspector write names.
+  const subject = rfc4514FromDer(new Uint8Array(cert.subjectName.toArrayBuffer()));
+  const issuer = rfc4514FromDer(new Uint8Array(cert.issuerName.toArrayBuffer()));
   return {
-    subject: cert.subject,
-    commonName: cert.subjectName.getField('CN')[0] ?? cert.subject,
-    issuer: cert.issuer,
+    subject,
+    commonName: cert.subjectName.getField('CN')[0] ?? subject,
+    issuer,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
     serialNumber: cert.serialNumber,
     keyAlgorithm: describeKeyAlgorithm(cert.publicKey.algorithm),
-    selfSigned: cert.subject === cert.issuer,
+    selfSigned: subject === issuer,
     extendedKeyUsages: (eku?.usages ?? []).map((oid) => EKU_NAMES[String(oid)] ?? String(oid)),
   };
 }

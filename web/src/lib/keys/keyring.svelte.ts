@@ -5,6 +5,7 @@ import { loadPki } from './pki.ts';
 import { StoredItems } from './stored.svelte.ts';
 import type { StoredItem } from './vault.ts';
 import type { KeyAlgorithmName } from '../../../../shared/pki/issue.ts';
+import { fromBase64 } from '../../../../shared/pki/encoding.ts';
 
 /** Algorithms offered for new keys, most useful first. */
 export const OFFERED_ALGORITHMS: readonly KeyAlgorithmName[] = ['P-256', 'RSA-2048', 'P-384', 'RSA-3072', 'RSA-4096'];
@@ -26,9 +27,10 @@ export function usableForMtls(item: StoredItem): boolean {
 }
 
 /**
- * The client keys and certificates the probe can use. Keys generated or pasted on the Keys page
- * live in this tab's memory only; certificates made in the workshop are also kept in IndexedDB
- * (`stored`) and come back after a reload.
+ * The client keys and certificates the probe can use. One rule for all of them, the workshop's:
+ * keys generated or pasted on the Keys page, the lab demo's key, an imported PKCS#12 and workshop
+ * items are kept in this browser's IndexedDB (`stored`) and come back after a reload, until
+ * removed. Only a pasted key WebCrypto cannot hold (e.g. RSA-PSS) stays in this tab's memory.
  */
 export class KeyRing {
   items = $state<Credential[]>([]);
@@ -50,15 +52,42 @@ export class KeyRing {
     this.#register(item);
   }
 
-  /** Removes every workshop item, from the key ring and from browser storage. */
+  /** Removes every stored key (workshop items and Keys-page keys alike), from the key ring and from browser storage. */
   async forgetStored(): Promise<void> {
-    this.items = this.items.filter((c) => c.origin !== 'workshop');
+    this.items = this.items.filter((c) => !this.stored.get(c.id));
     await this.stored.clear();
+  }
+
+  /** Keeps a Keys-page credential in browser storage, as the workshop keeps its items. */
+  async #keep(credential: Credential, keys: CryptoKeyPair, origin: 'generated' | 'pasted', keyAlgorithm: KeyAlgorithmName): Promise<void> {
+    await this.stored.add({
+      id: credential.id,
+      kind: credential.certificatePem ? 'client' : 'csr',
+      label: credential.label,
+      createdAt: new Date(),
+      keyAlgorithm,
+      purpose: 'mtls',
+      keys,
+      certificatePem: credential.certificatePem,
+      chainPem: credential.chainPem,
+      rootPem: credential.caPem,
+      csrPem: credential.csrPem,
+      issuerId: null,
+      issuedBy: credential.issuedBy,
+      // A snapshot: the credential's fields are state proxies, which IndexedDB cannot clone.
+      certificate: $state.snapshot(credential.certificate),
+      origin,
+    });
+  }
+
+  /** Whether a credential is kept in browser storage (false: this tab only). */
+  persisted(credential: Credential): boolean {
+    return this.stored.state === 'ready' && this.stored.get(credential.id) !== undefined;
   }
 
   #register(item: StoredItem): void {
     if (this.get(item.id) || !usableForMtls(item)) return;
-    const credential = new Credential({ id: item.id, origin: 'workshop', keyAlgorithm: item.keyAlgorithm, label: item.label, keyPair: item.keys });
+    const credential = new Credential({ id: item.id, origin: item.origin ?? 'workshop', keyAlgorithm: item.keyAlgorithm, label: item.label, keyPair: item.keys });
     credential.csrPem = item.csrPem;
     credential.certificatePem = item.certificatePem;
     credential.chainPem = item.chainPem;
@@ -77,8 +106,9 @@ export class KeyRing {
   }
 
   #nextId(): string {
+    // Unique across reloads: kept keys come back with their ids.
     this.#seq += 1;
-    return `k${this.#seq}`;
+    return `k${this.#seq}-${crypto.randomUUID()}`;
   }
 
   /**
@@ -95,6 +125,7 @@ export class KeyRing {
       const credential = new Credential({ id: this.#nextId(), origin: 'generated', keyAlgorithm: algorithm, label: cn, keyPair });
       credential.csrPem = await pki.createCsr(keyPair, `CN=${escapeDnValue(cn)}`);
       this.items.push(credential);
+      await this.#keep(credential, keyPair, 'generated', algorithm);
       return credential;
     } finally {
       this.generating = null;
@@ -150,6 +181,8 @@ export class KeyRing {
     credential.certificate = summary;
     credential.issuedBy = summary.selfSigned ? 'itself (self-signed)' : summary.issuer;
     this.items.push(credential);
+    const keys = await importPair(key.pem, cert.leafPem, summary.keyAlgorithm);
+    if (keys) await this.#keep(credential, keys, 'pasted', summary.keyAlgorithm as KeyAlgorithmName);
     return credential;
   }
 
@@ -169,7 +202,7 @@ export class KeyRing {
     credential.label = summary.commonName;
     const stored = this.stored.get(credential.id);
     if (stored) {
-      await this.stored.update({ ...stored, label: summary.commonName, certificatePem: leafPem, chainPem: intermediatesPem, rootPem: rootsPem, certificate: summary, issuedBy, issuerId: null });
+      await this.stored.update({ ...stored, kind: stored.kind === 'csr' ? 'client' : stored.kind, label: summary.commonName, certificatePem: leafPem, chainPem: intermediatesPem, rootPem: rootsPem, certificate: summary, issuedBy, issuerId: null });
     }
   }
 }
@@ -187,6 +220,40 @@ async function splitChain(chainPem: string): Promise<{ intermediatesPem: string;
     else intermediatesPem += block.text;
   }
   return { intermediatesPem, rootsPem };
+}
+
+const IMPORT_PARAMS: Record<string, RsaHashedImportParams | EcKeyImportParams | Algorithm> = {
+  'RSA-2048': { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  'RSA-3072': { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  'RSA-4096': { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  'P-256': { name: 'ECDSA', namedCurve: 'P-256' },
+  'P-384': { name: 'ECDSA', namedCurve: 'P-384' },
+  Ed25519: { name: 'Ed25519' },
+};
+
+/**
+ * A pasted key as an extractable WebCrypto pair, so it can be stored like a generated one (the
+ * public half from the certificate). Null when WebCrypto cannot hold it: it then stays in this
+ * tab's memory as PEM text, as before.
+ */
+async function importPair(keyPem: string, certificatePem: string, keyAlgorithm: string): Promise<CryptoKeyPair | null> {
+  const params = IMPORT_PARAMS[keyAlgorithm];
+  if (!params) return null;
+  try {
+    const [block] = pemBlocks(keyPem);
+    const der = block ? fromBase64(block.text.replace(/-----[^-]+-----/g, '')) : null;
+    if (!block || !der) return null;
+    // Loaded with the rest of the PKI code, not with the first page.
+    const { pkcs1ToPkcs8, sec1ToPkcs8 } = await import('../../../../shared/pki/keys.ts');
+    const pkcs8 = block.label === 'RSA PRIVATE KEY' ? pkcs1ToPkcs8(der) : block.label === 'EC PRIVATE KEY' ? sec1ToPkcs8(der) : der;
+    const usages: KeyUsage[] = ['sign'];
+    const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8 as Uint8Array<ArrayBuffer>, params, true, usages);
+    const { x509 } = await loadPki();
+    const publicKey = await crypto.subtle.importKey('spki', new x509.X509Certificate(certificatePem).publicKey.rawData, params, true, ['verify']);
+    return { privateKey, publicKey };
+  } catch {
+    return null;
+  }
 }
 
 async function publicKeysMatch(publicKey: CryptoKey, certificatePem: string): Promise<boolean> {

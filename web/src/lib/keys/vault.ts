@@ -36,6 +36,11 @@ export interface StoredItem {
   /** Who issued it, as shown: a CA's subject, "the lab CA", "itself (self-signed)". */
   issuedBy: string | null;
   certificate: CertificateSummary | null;
+  /**
+   * Where a key-ring entry came from when it was not made in the workshop: generated on the
+   * Keys page (the lab demo's too) or pasted/imported (a PEM pair, a partner's PKCS#12).
+   */
+  origin?: 'generated' | 'pasted';
 }
 
 function request<T>(req: IDBRequest<T>): Promise<T> {

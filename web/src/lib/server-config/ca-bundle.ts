@@ -5,6 +5,7 @@ import type { LabInfo } from '../../../../shared/protocol.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { pemBlocks } from '../keys/pem.ts';
 import { loadPki } from '../keys/pki.ts';
+import { rfc4514FromDer } from '../../../../shared/pki/names.ts';
 
 /** PEM texts one after the other, each ending in a newline so no two blocks share a line. */
 function joinPem(...parts: string[]): string {
@@ -73,7 +74,10 @@ export async function describeBundle(text: string, now = new Date()): Promise<Bu
     try {
       const cert = new x509.X509Certificate(block.text);
       const constraints = cert.getExtension(x509.BasicConstraintsExtension);
-      parsed.push({ subject: cert.subject, issuer: cert.issuer, notAfter: cert.notAfter, isCa: constraints?.ca === true, selfSigned: cert.subject === cert.issuer });
+      // RFC 4514 order (CN first), as names are written everywhere in the harness.
+      const subject = rfc4514FromDer(new Uint8Array(cert.subjectName.toArrayBuffer()));
+      const issuer = rfc4514FromDer(new Uint8Array(cert.issuerName.toArrayBuffer()));
+      parsed.push({ subject, issuer, notAfter: cert.notAfter, isCa: constraints?.ca === true, selfSigned: subject === issuer });
     } catch {
       problems.push(`Certificate ${i + 1} could not be parsed.`);
     }

@@ -84,7 +84,8 @@ export class InspectSession {
 
 /**
  * Offers a certificate and the key found with it (e.g. from a partner's .p12) to the probe: the
- * report holds no key material, so the key is read again from the same inputs.
+ * report holds no key material, so the key is read again from the same inputs. Returns the
+ * credential's name and where it is kept.
  */
 export async function credentialFromReport(session: InspectSession, keyring: KeyRing, keyWhere: string, certificateWhere: string): Promise<string> {
   const report = session.report;
@@ -103,13 +104,15 @@ export async function credentialFromReport(session: InspectSession, keyring: Key
   const wheres = path ? path.members.map((m) => m.where) : [certificateWhere];
   const chain = wheres.map((w) => report.certificates.find((c) => c.where === w)?.pem ?? '').join('');
   const credential = await keyring.addPasted(chain, engine.pkcs8Pem(pkcs8));
-  return credential.label;
+  return keyring.persisted(credential) ? `${credential.label} (kept in this browser)` : `${credential.label} (this tab only)`;
 }
 
 export interface RotationCandidateInput {
   id: number;
   role: RotationRole;
   pem: string;
+  /** Where it came from (e.g. `partner.json, [1].pem ("upcoming")`), shown and used as its label. */
+  label?: string;
 }
 
 /** The CA bundle a server trusts and the client certificates to judge against it. */
@@ -124,9 +127,27 @@ export class RotationSession {
   error = $state<string | null>(null);
   #seq = 2;
 
-  addCandidate(role: RotationRole, pem = ''): void {
+  addCandidate(role: RotationRole, pem = '', label?: string): void {
     this.#seq += 1;
-    this.candidates.push({ id: this.#seq, role, pem });
+    this.candidates.push({ id: this.#seq, role, pem, ...(label ? { label } : {}) });
+  }
+
+  /**
+   * Takes the certificates of an inspection (files, a pasted JSON bundle, a .p12): self-signed
+   * CAs become the bundle, each client certificate a candidate sent with the intermediates found,
+   * upcoming when it is not valid yet.
+   */
+  fromInspection(report: InspectionReport): void {
+    const certs = report.certificates;
+    const roots = certs.filter((c) => c.selfSigned);
+    const intermediates = certs.filter((c) => c.isCa && !c.selfSigned);
+    const leaves = certs.filter((c) => !c.isCa && !c.selfSigned);
+    if (roots.length) this.bundle = roots.map((c) => c.pem).join('');
+    this.candidates = [];
+    this.report = null;
+    for (const leaf of leaves) {
+      this.addCandidate(leaf.validity.status === 'not_yet_valid' ? 'upcoming' : 'current', leaf.pem + intermediates.map((c) => c.pem).join(''), leaf.where);
+    }
   }
 
   removeCandidate(id: number): void {
@@ -142,7 +163,7 @@ export class RotationSession {
       const counts = { current: 0, upcoming: 0 };
       this.report = await checkRotation(
         this.bundle,
-        given.map((c) => ({ role: c.role, pem: c.pem, label: `${c.role} ${++counts[c.role]}` })),
+        given.map((c) => ({ role: c.role, pem: c.pem, label: c.label ?? `${c.role} ${++counts[c.role]}` })),
       );
     } catch (err) {
       this.error = `The rotation check failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -199,6 +220,13 @@ export class WorkshopSession {
     await this.keyring.forgetStored();
     this.selectedId = null;
     this.made = null;
+  }
+
+  /** Sends what the inspector found to the rotation check and opens it. */
+  rotationFromInspection(): void {
+    if (!this.inspect.report) return;
+    this.rotation.fromInspection(this.inspect.report);
+    this.tab = 'rotation';
   }
 
   /** Opens the inspector on an item's certificate chain (with its root), as a partner would receive it. */
