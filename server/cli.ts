@@ -195,13 +195,34 @@ async function serve(argv: string[], io: Io): Promise<number> {
     if (mtls) io.stdout(`  Lab:  ${mtls.title} at ${mtls.url}${rest.length ? ` (+${rest.length} more lab targets, listed in the app)` : ''}\n`);
   }
   io.stdout('  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await relay.close();
+  await stopOnSignal(relay, io);
   return 0;
+}
+
+/**
+ * SIGTERM or SIGINT (Ctrl+C) starts a graceful shutdown (RunningRelay.shutdown); a second one
+ * cancels the runs still in flight at once. Started by `npm start` (scripts/start.js) with an
+ * IPC channel, the relay also stops when that parent goes away, however it ended.
+ */
+async function stopOnSignal(relay: Awaited<ReturnType<typeof startRelay>>, io: Io): Promise<void> {
+  let signals = 0;
+  await new Promise<void>((resolve) => {
+    const stop = (why: string) => {
+      signals++;
+      if (signals === 1) {
+        io.stderr(`harness: ${why}: shutting down (runs in flight get up to ${relay.graceMs / 1000} s; again to cancel them now)\n`);
+        void relay.shutdown().then(resolve);
+      } else {
+        void relay.shutdown({ graceMs: 0 });
+      }
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    if (process.channel) {
+      process.channel.unref();
+      process.once('disconnect', () => stop('parent process gone'));
+    }
+  });
 }
 
 async function readInput(path: string, what: string): Promise<string> {

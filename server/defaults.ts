@@ -77,6 +77,13 @@ export const DEFAULT_LIMITS = {
   logWindowMs: 60_000, // ms
   /** WebSocket ping interval; a client that misses two is dropped and its runs cancelled. */
   heartbeatMs: 30_000, // ms
+  /**
+   * On SIGTERM/SIGINT, runs in flight may finish this long; the rest are cancelled with the
+   * diagnosis relay_shutdown. Below a container's stop timeout (Docker 10 s, Kubernetes 30 s).
+   */
+  shutdownGraceMs: 8_000, // ms
+  /** After the grace period: time for the last events and close frames to reach the browsers. */
+  shutdownCloseMs: 2_000, // ms
 } as const;
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES, WS_PATH } from '../shared/protocol.ts';
+import { CLOSE_CODES, CLOSE_REASONS, WS_PATH } from '../shared/protocol.ts';
 import { validateLimits, type Limits } from './defaults.ts';
 import { checkUpgrade, loopbackNames, tokenMatches, type GuardConfig } from './upgrade-guard.ts';
 import { staticHandler } from './static-files.ts';
@@ -49,6 +49,11 @@ export interface RelayOptions {
   allowTargets?: string[];
   /** Hosted mode: ports targets may use (default 443, 8443, 9443). */
   allowPorts?: number[];
+  /**
+   * The access token (secret) the WebSocket requires; default: a new random one each start.
+   * Given, restarts and replicas share it, so open pages reconnect (see server/access-secret.ts).
+   */
+  token?: string;
 }
 
 export interface RunningRelay {
@@ -59,6 +64,16 @@ export interface RunningRelay {
   token: string;
   hosted: boolean;
   lab: RunningLab | null;
+  /** limits.shutdownGraceMs: what shutdown() gives runs in flight by default. */
+  graceMs: number;
+  /**
+   * Graceful stop (SIGTERM): refuse new sessions, runs and requests (503), let runs in flight
+   * finish for up to `graceMs` (default limits.shutdownGraceMs), cancel the rest with the
+   * diagnosis relay_shutdown, close every session with 1001 "relay shutting down", then release
+   * the port and the lab. Called again, it ends the grace period now (a second Ctrl+C).
+   */
+  shutdown(opts?: { graceMs?: number }): Promise<void>;
+  /** shutdown() with no grace: runs in flight are cancelled at once. */
   close(): Promise<void>;
 }
 
@@ -71,7 +86,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const hosted = opts.hosted === true || !LOOPBACK.has(host);
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs });
-  const token = randomBytes(32).toString('hex');
+  const token = opts.token ?? randomBytes(32).toString('hex');
   const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
 
   const callbacks = new CallbackRegistry();
@@ -89,6 +104,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   }, (req, res) => {
     // Every response gets these; the app's files and the callback page set their own CSP.
     for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
+    if (draining) {
+      // The app asks the WebSocket path why it cannot connect: 503 tells it to try again soon.
+      res.writeHead(503, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close', 'retry-after': '2' });
+      res.end(CLOSE_REASONS.shuttingDown);
+      return;
+    }
     if (req.url?.startsWith(CALLBACK_PREFIX)) res.setHeader('content-security-policy', CALLBACK_PAGE_CSP);
     // A plain GET of the WebSocket path lets the app tell "wrong token" from "relay down"
     // after a refused upgrade. It reveals only whether the token is right.
@@ -121,6 +142,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     socket.end(rawResponse(err.message === 'Invalid HTTP method' ? 405 : 400, err.message));
   });
   const sessions = new Set<Session>();
+  /** Set by shutdown(): nothing new is accepted. */
+  let draining = false;
   // Fair shares: per client address in hosted mode only (locally every session is one person).
   const sessionCount = new SessionCount(limits, hosted);
 
@@ -140,6 +163,10 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
+    if (draining) {
+      socket.end(rawResponse(503, CLOSE_REASONS.shuttingDown));
+      return;
+    }
     const verdict = checkUpgrade(req, guard);
     if (!verdict.ok) {
       log.throttled(verdict.reason, 'websocket upgrade refused', { reason: verdict.reason, origin: req.headers.origin ?? null, host: req.headers.host ?? null });
@@ -149,6 +176,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     const address = addressKey(req.socket.remoteAddress);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       preAuth.authorized(socket);
+      if (draining) return ws.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);
       // A browser never sees why an upgrade was refused; a close reason it does (the app shows it).
       const admitted = sessionCount.admit(address);
       if (typeof admitted !== 'function') return ws.close(CLOSE_CODES.tryAgainLater, `${admitted.code}: ${admitted.message}`.slice(0, 123));
@@ -166,6 +194,34 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const displayHost = host.includes(':') ? `[${host}]` : host;
   const origin = `http://${displayHost}:${port}`;
   state.origin = origin;
+
+  let stopping: Promise<void> | null = null;
+  let endGrace = () => {};
+  const shutdown = ({ graceMs = limits.shutdownGraceMs }: { graceMs?: number } = {}): Promise<void> => {
+    if (stopping) {
+      endGrace();
+      return stopping;
+    }
+    draining = true;
+    stopping = (async () => {
+      server.closeIdleConnections();
+      for (const s of sessions) s.drain();
+      const inFlight = () => [...sessions].some((s) => s.runsInFlight > 0);
+      await until(() => !inFlight(), graceMs, (hurry) => { endGrace = hurry; });
+      const cancelled = [...sessions].reduce((n, s) => n + s.runsInFlight, 0);
+      if (cancelled > 0) log.info('shutdown: runs still in flight after the grace period were cancelled', { runs: cancelled, graceMs });
+      for (const s of sessions) s.cancelForShutdown();
+      // Their last events and the close frame reach the browsers; a peer that does not answer the close is cut.
+      await until(() => sessions.size === 0, limits.shutdownCloseMs);
+      for (const s of sessions) s.terminate();
+      clearInterval(heartbeat);
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await lab?.close();
+    })();
+    return stopping;
+  };
   return {
     url: `${origin}/?token=${token}`,
     origin,
@@ -173,15 +229,25 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     token,
     hosted,
     lab,
-    close: async () => {
-      clearInterval(heartbeat);
-      for (const s of sessions) s.close();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((ok) => server.close(() => ok()));
-      await lab?.close();
-    },
+    graceMs: limits.shutdownGraceMs,
+    shutdown,
+    close: () => shutdown({ graceMs: 0 }),
   };
+}
+
+/** Resolves when `done()` holds (checked every 20 ms) or after `ms`; `onHurry` gets a way to end the wait early. */
+function until(done: () => boolean, ms: number, onHurry?: (hurry: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearInterval(poll);
+      clearTimeout(deadline);
+      resolve();
+    };
+    const poll = setInterval(() => { if (done()) finish(); }, 20);
+    const deadline = setTimeout(finish, ms);
+    onHurry?.(finish);
+    if (done()) finish();
+  });
 }
 
 export { WS_PATH };

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, type ClientMessage, type RelayInfo, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
+import { diagnosis } from '../shared/diagnoses.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
@@ -72,6 +73,10 @@ export class Session {
   /** Set while the browser is not reading (send buffer past sendBufferBytes). */
   #congestion: NodeJS.Timeout | null = null;
   #alive = true;
+  /** The relay is shutting down: no new runs; the session closes once its runs have ended. */
+  #draining = false;
+  /** The shutdown grace period is over and this session's runs were cancelled (relay_shutdown). */
+  #shutdownCancelled = false;
   /** The connection under the WebSocket, held corked while one turn of the event loop sends. */
   readonly #socket: Duplex | undefined;
   #corked = false;
@@ -383,6 +388,7 @@ export class Session {
    * from every event of the run, whatever echoes them.
    */
   async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, opts: { runTimeoutMs?: number; waits?: boolean } = {}): Promise<void> {
+    if (this.#draining) return this.send(this.#shuttingDown(requestId));
     if (this.#notReading()) return this.send(this.#slowReader(requestId));
     const slot: RunSlot | ShareRefusal = this.#state.slots.acquire(this.#slots, { waits: opts.waits === true });
     if (isRefusal(slot)) return this.send(this.#refusal(requestId, slot));
@@ -402,7 +408,8 @@ export class Session {
         },
         onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
       }));
-      this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+      if (this.#shutdownCancelled && controller.signal.aborted) this.#finishedByShutdown(runId, performance.now() - t0);
+      else this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
     } catch (err) {
       // A bug in one run must not take the relay or anyone else's runs down.
       this.#state.log.error('run failed', { runId, kind, error: scrubDeep(err instanceof Error ? err.message : String(err), secrets) });
@@ -412,7 +419,20 @@ export class Session {
       this.#runs.delete(runId);
       this.#authorizationUrls.delete(runId);
       slot.release();
+      this.#closeIfDrained();
     }
+  }
+
+  /** A run cancelled because the relay shut down: a verdict the person can read, then its end. */
+  #finishedByShutdown(runId: string, elapsedMs: number): void {
+    const durationMs = Math.round(elapsedMs);
+    const d = diagnosis('relay_shutdown', [`still running ${this.#state.limits.shutdownGraceMs} ms after the relay was told to stop (shutdownGraceMs)`]);
+    this.send({ type: 'step', runId, step: { id: 'relay-shutdown', phase: 'verdict', status: 'fail', title: 'Relay shut down', summary: d.summary, startMs: durationMs, durationMs: 0, diagnosis: d } });
+    this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: ['relay_shutdown'], durationMs });
+  }
+
+  #shuttingDown(id: string): ServerMessage {
+    return { type: 'error', id, code: 'shutting_down', message: 'the relay is shutting down and starts no new runs; this page reconnects by itself once it is back' };
   }
 
   #checkDeps(): CheckDeps {
@@ -425,6 +445,7 @@ export class Session {
    * cancelled like a run; a session starts at most checksPerMinute of them.
    */
   async #startCheck(msg: Extract<ClientMessage, { type: 'check.start' }>): Promise<void> {
+    if (this.#draining) return this.send(this.#shuttingDown(msg.id));
     if (this.#notReading()) return this.send(this.#slowReader(msg.id));
     const now = performance.now();
     this.#checkStarts = this.#checkStarts.filter((t) => now - t < 60_000);
@@ -445,6 +466,7 @@ export class Session {
       clearTimeout(timer);
       this.#runs.delete(checkId);
       slot.release();
+      this.#closeIfDrained();
     }
   }
 
@@ -483,8 +505,41 @@ export class Session {
     this.#state.lab?.tokens?.forget(this.#labOwner);
   }
 
+  /** Runs and server checks in flight. */
+  get runsInFlight(): number {
+    return this.#runs.size;
+  }
+
+  /**
+   * The relay is shutting down: new runs are refused, and the session closes with "going away"
+   * as soon as it has no run in flight (at once if it has none), so its runs' results still
+   * reach the browser.
+   */
+  drain(): void {
+    this.#draining = true;
+    this.#closeIfDrained();
+  }
+
+  /** The grace period is over: what still runs is cancelled and ends with relay_shutdown. */
+  cancelForShutdown(): void {
+    this.#draining = true;
+    this.#shutdownCancelled = true;
+    this.#cancelAll();
+    this.#closeIfDrained();
+  }
+
+  #closeIfDrained(): void {
+    if (this.#draining && this.#runs.size === 0) this.close();
+  }
+
   close(): void {
     this.#end();
-    this.#ws.close(CLOSE_CODES.goingAway, 'relay shutting down');
+    this.#ws.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);
+  }
+
+  /** Cuts the connection without a closing handshake (a peer that did not answer the close). */
+  terminate(): void {
+    this.#end();
+    this.#ws.terminate();
   }
 }
