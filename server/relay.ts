@@ -16,6 +16,7 @@ import { createLogger } from './log.ts';
 import { CALLBACK_PREFIX, CallbackRegistry } from './flows/callbacks.ts';
 import { BASE_HEADERS, CALLBACK_PAGE_CSP, rawResponse } from './response-headers.ts';
 import { trackPreAuthSockets } from './pre-auth.ts';
+import { answerHealth } from './health.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
 import { addressKey, RunSlots, SessionCount } from './shares.ts';
@@ -104,6 +105,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   }, (req, res) => {
     // Every response gets these; the app's files and the callback page set their own CSP.
     for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
+    if (answerHealth(req, res, () => !draining)) return;
     if (draining) {
       // The app asks the WebSocket path why it cannot connect: 503 tells it to try again soon.
       res.writeHead(503, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close', 'retry-after': '2' });
