@@ -15,6 +15,7 @@ import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
 import { TranscriptRecorder } from './transcripts/recorder.ts';
+import { readSecret, SecretError } from './access-secret.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -40,10 +41,13 @@ const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
 Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
+                [--metrics-token-file F]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
       addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
-      limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000.
+      limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000. /metrics (Prometheus) is
+      served locally; in hosted mode only with a token (--metrics-token-file or
+      $HARNESS_METRICS_TOKEN) that each scrape sends as a bearer token (docs/deployment.md).
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
@@ -157,9 +161,20 @@ async function serve(argv: string[], io: Io): Promise<number> {
       'allow-port': { type: 'string', multiple: true },
       limit: { type: 'string', multiple: true },
       quiet: { type: 'boolean', default: false },
+      'metrics-token-file': { type: 'string' },
     },
     strict: true,
   });
+  let metricsToken: string | undefined;
+  try {
+    metricsToken = await readSecret(values['metrics-token-file'], 'HARNESS_METRICS_TOKEN');
+  } catch (err) {
+    if (err instanceof SecretError) {
+      io.stderr(`harness: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   let relay;
   try {
     relay = await startRelay({
@@ -174,6 +189,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       allowPorts: values['allow-port'] ? [...new Set([...DEFAULT_HOSTED_PORTS, ...values['allow-port'].map((p) => port(p, '--allow-port')!)])] : undefined,
       limits: parseLimitFlags(values.limit ?? []),
       quiet: values.quiet,
+      ...(metricsToken ? { metricsToken } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -190,6 +206,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
   io.stdout(`mTLS & JWT Harness ${VERSION}\n`);
   io.stdout(`  Open: ${relay.url}\n`);
   if (relay.hosted) io.stdout('  Hosted mode: targets on loopback, private and other non-public addresses are refused.\n');
+  io.stdout(`  Health: ${relay.origin}/healthz, ${relay.origin}/readyz${relay.metricsServed ? `; metrics: ${relay.origin}/metrics${metricsToken ? ' (bearer token)' : ''}` : ''}\n`);
   if (relay.lab) {
     const [mtls, ...rest] = relay.lab.info.targets;
     if (mtls) io.stdout(`  Lab:  ${mtls.title} at ${mtls.url}${rest.length ? ` (+${rest.length} more lab targets, listed in the app)` : ''}\n`);

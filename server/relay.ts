@@ -17,6 +17,7 @@ import { CALLBACK_PREFIX, CallbackRegistry } from './flows/callbacks.ts';
 import { BASE_HEADERS, CALLBACK_PAGE_CSP, rawResponse } from './response-headers.ts';
 import { trackPreAuthSockets } from './pre-auth.ts';
 import { answerHealth } from './health.ts';
+import { answerMetrics, RelayMetrics } from './metrics.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
 import { addressKey, RunSlots, SessionCount } from './shares.ts';
@@ -55,6 +56,12 @@ export interface RelayOptions {
    * Given, restarts and replicas share it, so open pages reconnect (see server/access-secret.ts).
    */
   token?: string;
+  /**
+   * /metrics (Prometheus). Local mode: served, to anyone who can reach the loopback port.
+   * Hosted mode: served only when `metricsToken` is set, and then only to a scrape that sends
+   * it as a bearer token: the access secret is every learner's, so it cannot guard them.
+   */
+  metricsToken?: string;
 }
 
 export interface RunningRelay {
@@ -65,6 +72,8 @@ export interface RunningRelay {
   token: string;
   hosted: boolean;
   lab: RunningLab | null;
+  /** Whether /metrics is served (hosted mode: only with a metrics token). */
+  metricsServed: boolean;
   /** limits.shutdownGraceMs: what shutdown() gives runs in flight by default. */
   graceMs: number;
   /**
@@ -94,7 +103,10 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const policy = hosted
     ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
     : LOCAL_POLICY;
-  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, slots: new RunSlots(limits, hosted), origin: '', callbacks, policy };
+  const metrics = new RelayMetrics();
+  // Hosted: off without a token of its own (see metricsToken). Local: on; a token, if given, is required.
+  const metricsServed = !hosted || opts.metricsToken !== undefined;
+  const state: RelayState = { metrics, limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, slots: new RunSlots(limits, hosted), origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -106,6 +118,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     // Every response gets these; the app's files and the callback page set their own CSP.
     for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
     if (answerHealth(req, res, () => !draining)) return;
+    if (metricsServed && answerMetrics(req, res, metrics, opts.metricsToken)) return;
     if (draining) {
       // The app asks the WebSocket path why it cannot connect: 503 tells it to try again soon.
       res.writeHead(503, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close', 'retry-after': '2' });
@@ -127,7 +140,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       else res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
     });
   });
-  const preAuth = trackPreAuthSockets(server, limits, log);
+  const preAuth = trackPreAuthSockets(server, limits, log, (which) => metrics.refused(which === 'preAuthSockets' ? 'pre_auth_sockets' : 'pre_auth_sockets_per_address'));
   // What Node would answer a request it cannot parse (400, 408, 431), with the headers above.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const response = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
@@ -141,6 +154,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   // A handshake ws refuses (bad key, version, method) is answered here, with the headers above.
   wss.on('wsClientError', (err: Error, socket) => {
     log.throttled('websocket handshake invalid', 'websocket upgrade refused', { reason: err.message });
+    metrics.refused('upgrade_invalid');
     socket.end(rawResponse(err.message === 'Invalid HTTP method' ? 405 : 400, err.message));
   });
   const sessions = new Set<Session>();
@@ -166,12 +180,14 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     if (draining) {
+      metrics.refused('upgrade_draining');
       socket.end(rawResponse(503, CLOSE_REASONS.shuttingDown));
       return;
     }
     const verdict = checkUpgrade(req, guard);
     if (!verdict.ok) {
       log.throttled(verdict.reason, 'websocket upgrade refused', { reason: verdict.reason, origin: req.headers.origin ?? null, host: req.headers.host ?? null });
+      metrics.refused(`upgrade_${verdict.code}`);
       socket.end(rawResponse(verdict.status, verdict.reason));
       return;
     }
@@ -181,10 +197,14 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       if (draining) return ws.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);
       // A browser never sees why an upgrade was refused; a close reason it does (the app shows it).
       const admitted = sessionCount.admit(address);
-      if (typeof admitted !== 'function') return ws.close(CLOSE_CODES.tryAgainLater, `${admitted.code}: ${admitted.message}`.slice(0, 123));
+      if (typeof admitted !== 'function') {
+        metrics.refused(admitted.code);
+        return ws.close(CLOSE_CODES.tryAgainLater, `${admitted.code}: ${admitted.message}`.slice(0, 123));
+      }
       const session = new Session(ws, state, socket, address);
       sessions.add(session);
-      ws.on('close', () => { sessions.delete(session); admitted(); });
+      metrics.sessionOpened();
+      ws.on('close', () => { sessions.delete(session); admitted(); metrics.sessionClosed(); });
     });
   });
 
@@ -205,6 +225,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       return stopping;
     }
     draining = true;
+    metrics.draining();
     stopping = (async () => {
       server.closeIdleConnections();
       for (const s of sessions) s.drain();
@@ -221,6 +242,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
       await lab?.close();
+      metrics.close();
     })();
     return stopping;
   };
@@ -232,6 +254,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     hosted,
     lab,
     graceMs: limits.shutdownGraceMs,
+    metricsServed,
     shutdown,
     close: () => shutdown({ graceMs: 0 }),
   };

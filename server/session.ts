@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunEvent, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
 import { diagnosis } from '../shared/diagnoses.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
@@ -18,6 +18,7 @@ import { LabRegistrationRefused } from './lab/token-service.ts';
 import type { RunningLab } from './lab/lab.ts';
 import { isRefusal, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
 import type { Logger } from './log.ts';
+import type { RelayMetrics } from './metrics.ts';
 import { InboundListeners } from './inbound/listeners.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
@@ -35,6 +36,7 @@ type Executor = (ctx: RunContext) => Promise<{ outcome: RunOutcome; diagnoses: s
 
 export interface RelayState {
   limits: Limits;
+  metrics: RelayMetrics;
   info: RelayInfo;
   lab: RunningLab | null;
   log: Logger;
@@ -87,12 +89,33 @@ export class Session {
     this.#state = state;
     this.#socket = socket;
     this.#slots = state.slots.holder(address);
-    this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => this.send(redactDeep(event)) });
+    this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => {
+      this.#meterInbound(event);
+      this.send(redactDeep(event));
+    } });
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     ws.on('pong', () => { this.#alive = true; });
     ws.on('close', () => this.#end());
     ws.on('error', () => this.#end());
     this.send({ type: 'welcome', version: PROTOCOL_VERSION, relay: state.info, time: Date.now() });
+  }
+
+  /** Start times of this session's inbound runs (one per client that reached a listener), for the metrics. */
+  readonly #inboundStarts = new Map<string, number>();
+
+  #meterInbound(event: RunEvent): void {
+    const { metrics } = this.#state;
+    if (event.type === 'run.started') {
+      this.#inboundStarts.set(event.runId, performance.now());
+      metrics.runStarted('inbound');
+    } else if (event.type === 'step') {
+      metrics.step(event.step);
+    } else {
+      const t0 = this.#inboundStarts.get(event.runId);
+      if (t0 === undefined) return;
+      this.#inboundStarts.delete(event.runId);
+      metrics.runFinished('inbound', event.outcome, (performance.now() - t0) / 1000);
+    }
   }
 
   /** Called by the heartbeat: false when the client missed a whole interval. */
@@ -154,6 +177,7 @@ export class Session {
 
   /** Refusal of new work while the browser is not reading. */
   #slowReader(id: string): ServerMessage {
+    this.#state.metrics.refused('slow_reader');
     return { type: 'error', id, code: 'slow_reader', message: 'this page is not reading the relay\'s events; new runs wait until it catches up' };
   }
 
@@ -354,13 +378,22 @@ export class Session {
         const slot = this.#state.slots.acquire(this.#slots);
         if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
         const lab = this.#labTrust();
+        const { metrics } = this.#state;
+        const t0 = performance.now();
+        let outcome: RunOutcome = 'error';
+        metrics.runStarted('jwks');
         try {
           const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
+          outcome = 'pass';
           return this.send({ type: 'jwks.fetched', id: msg.id, ...fetched });
         } catch (err) {
-          if (err instanceof JwksFetchFailed) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+          if (err instanceof JwksFetchFailed) {
+            outcome = 'fail';
+            return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+          }
           throw err;
         } finally {
+          metrics.runFinished('jwks', outcome, (performance.now() - t0) / 1000);
           slot.release();
         }
       }
@@ -398,6 +431,9 @@ export class Session {
     this.#runs.set(runId, controller);
     this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
     const t0 = performance.now();
+    const { metrics } = this.#state;
+    metrics.runStarted(kind);
+    let outcome: RunOutcome = 'error';
     try {
       const result = await asOwner(this.#labOwner, () => execute({
         signal: controller.signal,
@@ -405,9 +441,11 @@ export class Session {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
           if (step.id === 'authorize' && typeof step.details?.authorizationUrl === 'string') this.#authorizationUrls.set(runId, step.details.authorizationUrl);
           this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) });
+          metrics.step(step);
         },
         onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
       }));
+      outcome = result.outcome;
       if (this.#shutdownCancelled && controller.signal.aborted) this.#finishedByShutdown(runId, performance.now() - t0);
       else this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
     } catch (err) {
@@ -416,6 +454,7 @@ export class Session {
       this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: [], durationMs: Math.round(performance.now() - t0) });
     } finally {
       clearTimeout(runTimer);
+      metrics.runFinished(kind, outcome, (performance.now() - t0) / 1000);
       this.#runs.delete(runId);
       this.#authorizationUrls.delete(runId);
       slot.release();
@@ -432,6 +471,7 @@ export class Session {
   }
 
   #shuttingDown(id: string): ServerMessage {
+    this.#state.metrics.refused('shutting_down');
     return { type: 'error', id, code: 'shutting_down', message: 'the relay is shutting down and starts no new runs; this page reconnects by itself once it is back' };
   }
 
@@ -460,9 +500,19 @@ export class Session {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.#state.limits.runTimeoutMs);
     this.#runs.set(checkId, controller);
+    const { metrics } = this.#state;
+    const t0 = performance.now();
+    // A check passes with grade A (what `harness check` requires by default), fails with a lower one.
+    let outcome: RunOutcome = 'error';
+    metrics.runStarted('check');
     try {
-      await asOwner(this.#labOwner, () => streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => this.send(m) }));
+      await asOwner(this.#labOwner, () => streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => {
+        if (m.type === 'check.step') metrics.step(m.step);
+        if (m.type === 'check.finished') outcome = m.report.grade === 'A' ? 'pass' : m.report.grade ? 'fail' : 'error';
+        this.send(m);
+      } }));
     } finally {
+      metrics.runFinished('check', outcome, (performance.now() - t0) / 1000);
       clearTimeout(timer);
       this.#runs.delete(checkId);
       slot.release();
@@ -471,6 +521,7 @@ export class Session {
   }
 
   #refusal(id: string, refusal: ShareRefusal): ServerMessage {
+    this.#state.metrics.refused(refusal.code);
     return { type: 'error', id, code: refusal.code, message: refusal.message };
   }
 
@@ -503,6 +554,9 @@ export class Session {
     this.#inbox.length = 0;
     this.#cancelAll();
     this.#state.lab?.tokens?.forget(this.#labOwner);
+    // Inbound runs cut short by the session's end still leave the in-flight gauge.
+    for (const t0 of this.#inboundStarts.values()) this.#state.metrics.runFinished('inbound', 'error', (performance.now() - t0) / 1000);
+    this.#inboundStarts.clear();
   }
 
   /** Runs and server checks in flight. */
