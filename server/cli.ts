@@ -16,6 +16,7 @@ import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.
 import { defaultLabDir } from './lab/lab-dir.ts';
 import { TranscriptRecorder } from './transcripts/recorder.ts';
 import { readSecret, SecretError } from './access-secret.ts';
+import { LOG_FORMATS, type LogFormat } from './log.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -41,13 +42,14 @@ const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
 Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
-                [--metrics-token-file F]
+                [--metrics-token-file F] [--log-format text|json]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
       addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
       limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000. /metrics (Prometheus) is
       served locally; in hosted mode only with a token (--metrics-token-file or
       $HARNESS_METRICS_TOKEN) that each scrape sends as a bearer token (docs/deployment.md).
+      Log lines go to stderr as JSON in hosted mode and as text locally (--log-format).
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
@@ -162,9 +164,12 @@ async function serve(argv: string[], io: Io): Promise<number> {
       limit: { type: 'string', multiple: true },
       quiet: { type: 'boolean', default: false },
       'metrics-token-file': { type: 'string' },
+      'log-format': { type: 'string' },
     },
     strict: true,
   });
+  const logFormat = values['log-format'];
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, got "${logFormat}"`);
   let metricsToken: string | undefined;
   try {
     metricsToken = await readSecret(values['metrics-token-file'], 'HARNESS_METRICS_TOKEN');
@@ -190,6 +195,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       limits: parseLimitFlags(values.limit ?? []),
       quiet: values.quiet,
       ...(metricsToken ? { metricsToken } : {}),
+      ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

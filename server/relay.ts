@@ -12,7 +12,7 @@ import { checkUpgrade, loopbackNames, tokenMatches, type GuardConfig } from './u
 import { staticHandler } from './static-files.ts';
 import { Session, type RelayState } from './session.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type LogFormat } from './log.ts';
 import { CALLBACK_PREFIX, CallbackRegistry } from './flows/callbacks.ts';
 import { BASE_HEADERS, CALLBACK_PAGE_CSP, rawResponse } from './response-headers.ts';
 import { trackPreAuthSockets } from './pre-auth.ts';
@@ -42,6 +42,8 @@ export interface RelayOptions {
   quiet?: boolean;
   /** Where log lines go (default stderr). */
   logWriter?: (line: string) => void;
+  /** Log lines as text or JSON (pino); default: JSON in hosted mode (a collector reads it), text locally. */
+  logFormat?: LogFormat;
   limits?: Partial<Limits>;
   /** Extra exact origins allowed to open the WebSocket (e.g. the Vite dev server, or the public origin in hosted mode). */
   allowOrigins?: string[];
@@ -95,7 +97,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const host = opts.host ?? '127.0.0.1';
   const hosted = opts.hosted === true || !LOOPBACK.has(host);
   const limits = validateLimits(opts.limits);
-  const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs });
+  const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs }, opts.logFormat ?? (hosted ? 'json' : 'text'));
   const token = opts.token ?? randomBytes(32).toString('hex');
   const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
 
@@ -204,7 +206,14 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       const session = new Session(ws, state, socket, address);
       sessions.add(session);
       metrics.sessionOpened();
-      ws.on('close', () => { sessions.delete(session); admitted(); metrics.sessionClosed(); });
+      // Hosted: who came and went, for the operator (a local relay serves one person, quietly).
+      if (hosted) log.info('session opened', { session: session.id, client: address, sessions: sessions.size });
+      ws.on('close', (code) => {
+        sessions.delete(session);
+        admitted();
+        metrics.sessionClosed();
+        if (hosted) log.info('session closed', { session: session.id, code, sessions: sessions.size });
+      });
     });
   });
 
@@ -227,6 +236,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     draining = true;
     metrics.draining();
     stopping = (async () => {
+      log.info('shutdown started', { graceMs, sessions: sessions.size, runsInFlight: [...sessions].reduce((n, s) => n + s.runsInFlight, 0) });
       server.closeIdleConnections();
       for (const s of sessions) s.drain();
       const inFlight = () => [...sessions].some((s) => s.runsInFlight > 0);
@@ -243,6 +253,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       await new Promise<void>((ok) => server.close(() => ok()));
       await lab?.close();
       metrics.close();
+      log.info('shutdown finished: the port is released');
     })();
     return stopping;
   };

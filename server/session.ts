@@ -58,6 +58,8 @@ function frameBytes(data: unknown): number {
 }
 
 export class Session {
+  /** Names this session in the operator's log lines (hosted mode); random, says nothing. */
+  readonly id = `s${randomBytes(4).toString('hex')}`;
   readonly #ws: WebSocket;
   readonly #state: RelayState;
   readonly #runs = new Map<string, AbortController>();
@@ -455,6 +457,7 @@ export class Session {
     } finally {
       clearTimeout(runTimer);
       metrics.runFinished(kind, outcome, (performance.now() - t0) / 1000);
+      if (this.#state.info.mode === 'hosted') this.#state.log.info('run finished', { session: this.id, runId, kind, outcome, durationMs: Math.round(performance.now() - t0) });
       this.#runs.delete(runId);
       this.#authorizationUrls.delete(runId);
       slot.release();
