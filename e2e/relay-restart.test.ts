@@ -1,6 +1,7 @@
 // A relay restarted during a class: the page hears why it lost the relay, reconnects by itself
 // once the relay is back on the same port with the same access secret, and keeps what was on
-// screen (the finished timeline, the form as the user left it).
+// screen (the finished timeline, the form as the user left it). A hosted relay's rate refusal is
+// shown in words.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,23 @@ test('a relay restart is explained, the page reconnects by itself and keeps the 
     await expect(steps).toHaveCount(stepCount);
     await expect(page.getByLabel('Target URL')).toHaveValue(edited);
     await expect(page.getByRole('button', { name: 'Run', exact: true })).toBeEnabled();
+  } finally {
+    await relay.close().catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('on a hosted relay, a run past the per-address rate is refused with a sentence that says when to retry', async ({ page }) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'harness-e2e-rate-'));
+  const relay = await startRelay({ port: 0, lab: true, dataDir, quiet: true, hosted: true, limits: { runsPerMinutePerAddress: 1 } });
+  try {
+    await page.goto(relay.url);
+    await expect(page.getByTestId('relay-state')).toHaveText('connected (hosted)');
+    await page.getByRole('button', { name: 'Run the lab demo' }).click();
+    await expect(page.getByTestId('verdict')).toHaveAttribute('data-outcome', 'pass');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect(page.getByTestId('verdict')).toHaveAttribute('data-outcome', 'interrupted');
+    await expect(page.getByTestId('verdict')).toContainText(/The run did not start: at most 1 run a minute from one address \(all its sessions together\); try again in \d+ s \(rate_limited\)/);
   } finally {
     await relay.close().catch(() => {});
     await rm(dataDir, { recursive: true, force: true });

@@ -42,7 +42,7 @@ const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
 Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
-                [--metrics-token-file F] [--log-format text|json]
+                [--public-url URL] [--secret-file F] [--metrics-token-file F] [--log-format text|json]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
       addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
@@ -50,6 +50,9 @@ Usage:
       served locally; in hosted mode only with a token (--metrics-token-file or
       $HARNESS_METRICS_TOKEN) that each scrape sends as a bearer token (docs/deployment.md).
       Log lines go to stderr as JSON in hosted mode and as text locally (--log-format).
+      --public-url: where learners reach the relay (implies --hosted). --secret-file (or
+      $HARNESS_ACCESS_SECRET): the access secret, kept across restarts and replicas; default:
+      a new random one each start.
   harness probe URL [--cert FILE] [--key FILE] [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
       Run an mTLS probe. URL "lab" probes the built-in lab's target (started in-process);
@@ -165,14 +168,18 @@ async function serve(argv: string[], io: Io): Promise<number> {
       quiet: { type: 'boolean', default: false },
       'metrics-token-file': { type: 'string' },
       'log-format': { type: 'string' },
+      'public-url': { type: 'string' },
+      'secret-file': { type: 'string' },
     },
     strict: true,
   });
   const logFormat = values['log-format'];
   if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, got "${logFormat}"`);
   let metricsToken: string | undefined;
+  let accessSecret: string | undefined;
   try {
     metricsToken = await readSecret(values['metrics-token-file'], 'HARNESS_METRICS_TOKEN');
+    accessSecret = await readSecret(values['secret-file'], 'HARNESS_ACCESS_SECRET');
   } catch (err) {
     if (err instanceof SecretError) {
       io.stderr(`harness: ${err.message}\n`);
@@ -195,6 +202,8 @@ async function serve(argv: string[], io: Io): Promise<number> {
       limits: parseLimitFlags(values.limit ?? []),
       quiet: values.quiet,
       ...(metricsToken ? { metricsToken } : {}),
+      ...(accessSecret ? { token: accessSecret } : {}),
+      ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
       ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
     });
   } catch (err) {
@@ -217,7 +226,9 @@ async function serve(argv: string[], io: Io): Promise<number> {
     const [mtls, ...rest] = relay.lab.info.targets;
     if (mtls) io.stdout(`  Lab:  ${mtls.title} at ${mtls.url}${rest.length ? ` (+${rest.length} more lab targets, listed in the app)` : ''}\n`);
   }
-  io.stdout('  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
+  io.stdout(accessSecret
+    ? '  The link carries the access secret you gave; it stays the same across restarts. Ctrl+C stops.\n'
+    : '  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
   await stopOnSignal(relay, io);
   return 0;
 }

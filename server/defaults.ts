@@ -11,6 +11,11 @@ export const DEFAULT_LIMITS = {
   /** Hosted mode: runs in flight from all the sessions of one client address together. */
   runsPerAddress: 16, // runs
   /**
+   * Hosted mode: runs (probes, flows, server checks, JWKS fetches) all the sessions of one
+   * client address may start in any 60 s. A class behind one NAT address shares it: raise it.
+   */
+  runsPerMinutePerAddress: 120, // runs per minute
+  /**
    * Authorization-code flows waiting for the browser's redirect. A waiting flow gives its run
    * slot back (it does no work) and holds one of these instead, so waits cannot starve probes.
    */

@@ -20,7 +20,7 @@ import { answerHealth } from './health.ts';
 import { answerMetrics, RelayMetrics } from './metrics.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
-import { addressKey, RunSlots, SessionCount } from './shares.ts';
+import { addressKey, RunRate, RunSlots, SessionCount } from './shares.ts';
 
 export const VERSION = '0.1.0';
 
@@ -64,6 +64,12 @@ export interface RelayOptions {
    * it as a bearer token: the access secret is every learner's, so it cannot guard them.
    */
   metricsToken?: string;
+  /**
+   * Where learners reach this relay, e.g. https://class.example.org (a TLS-terminating proxy in
+   * front): its origin is allowed as Origin and Host, the printed link and the redirect URIs of
+   * authorization-code flows use it. Implies hosted mode.
+   */
+  publicUrl?: string;
 }
 
 export interface RunningRelay {
@@ -95,7 +101,8 @@ const STATUS_TEXT: Record<number, string> = { 400: 'bad request', 408: 'request 
 
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1';
-  const hosted = opts.hosted === true || !LOOPBACK.has(host);
+  const publicOrigin = opts.publicUrl === undefined ? null : checkPublicUrl(opts.publicUrl);
+  const hosted = opts.hosted === true || publicOrigin !== null || !LOOPBACK.has(host);
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs }, opts.logFormat ?? (hosted ? 'json' : 'text'));
   const token = opts.token ?? randomBytes(32).toString('hex');
@@ -108,7 +115,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const metrics = new RelayMetrics();
   // Hosted: off without a token of its own (see metricsToken). Local: on; a token, if given, is required.
   const metricsServed = !hosted || opts.metricsToken !== undefined;
-  const state: RelayState = { metrics, limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, slots: new RunSlots(limits, hosted), origin: '', callbacks, policy };
+  const state: RelayState = { metrics, limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, slots: new RunSlots(limits, hosted), rate: new RunRate(limits, hosted), origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -171,7 +178,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   });
   const port = (server.address() as AddressInfo).port;
   const names = loopbackNames(port);
-  const extraOrigins = (opts.allowOrigins ?? []).map((o) => o.toLowerCase().replace(/\/+$/, ''));
+  const extraOrigins = [...(opts.allowOrigins ?? []), ...(publicOrigin ? [publicOrigin] : [])].map((o) => o.toLowerCase().replace(/\/+$/, ''));
   const guard: GuardConfig = {
     token,
     // A non-loopback bind is reached by its own address or by the public origins named.
@@ -223,7 +230,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   heartbeat.unref();
 
   const displayHost = host.includes(':') ? `[${host}]` : host;
-  const origin = `http://${displayHost}:${port}`;
+  const origin = publicOrigin ?? `http://${displayHost}:${port}`;
   state.origin = origin;
 
   let stopping: Promise<void> | null = null;
@@ -269,6 +276,20 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     shutdown,
     close: () => shutdown({ graceMs: 0 }),
   };
+}
+
+/** The origin of a --public-url: http(s), no credentials, path, query or fragment (TypeError otherwise). */
+export function checkPublicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`publicUrl "${value}" is not a URL (e.g. https://class.example.org)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`publicUrl must be http:// or https://, got ${url.protocol}`);
+  if (url.username || url.password) throw new TypeError('publicUrl must not carry a user name or password');
+  if (url.pathname !== '/' || url.search || url.hash) throw new TypeError(`publicUrl must be an origin only (the relay serves from /), got path "${url.pathname}${url.search}${url.hash}"`);
+  return url.origin;
 }
 
 /** Resolves when `done()` holds (checked every 20 ms) or after `ms`; `onHurry` gets a way to end the wait early. */

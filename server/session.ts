@@ -16,7 +16,7 @@ import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { LabTrust } from './net/dial.ts';
 import { LabRegistrationRefused } from './lab/token-service.ts';
 import type { RunningLab } from './lab/lab.ts';
-import { isRefusal, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
+import { isRefusal, type RunRate, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
 import type { Logger } from './log.ts';
 import type { RelayMetrics } from './metrics.ts';
 import { InboundListeners } from './inbound/listeners.ts';
@@ -42,6 +42,8 @@ export interface RelayState {
   log: Logger;
   /** Run slots shared by all sessions (fair shares per session and client address). */
   slots: RunSlots;
+  /** Runs started per client address a minute (hosted mode). */
+  rate: RunRate;
   /** The relay's own origin, e.g. http://127.0.0.1:8080 (redirect URIs point here). */
   origin: string;
   callbacks: CallbackRegistry;
@@ -66,6 +68,7 @@ export class Session {
   readonly #inbound: InboundListeners;
   /** This session's share of the run slots; jwks.fetch calls count like runs do. */
   readonly #slots: SlotHolder;
+  readonly #address: string;
   /** lab.sign / lab.register requests in flight (labRequestsPerConnection). */
   #labRequests = 0;
   /** When this session's recent server checks started (checksPerMinute). */
@@ -91,6 +94,7 @@ export class Session {
     this.#state = state;
     this.#socket = socket;
     this.#slots = state.slots.holder(address);
+    this.#address = address;
     this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => {
       this.#meterInbound(event);
       this.send(redactDeep(event));
@@ -377,7 +381,7 @@ export class Session {
         return this.#startCheck(msg);
       case 'jwks.fetch': {
         if (this.#notReading()) return this.send(this.#slowReader(msg.id));
-        const slot = this.#state.slots.acquire(this.#slots);
+        const slot = this.#acquire();
         if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
         const lab = this.#labTrust();
         const { metrics } = this.#state;
@@ -425,7 +429,7 @@ export class Session {
   async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, opts: { runTimeoutMs?: number; waits?: boolean } = {}): Promise<void> {
     if (this.#draining) return this.send(this.#shuttingDown(requestId));
     if (this.#notReading()) return this.send(this.#slowReader(requestId));
-    const slot: RunSlot | ShareRefusal = this.#state.slots.acquire(this.#slots, { waits: opts.waits === true });
+    const slot: RunSlot | ShareRefusal = this.#acquire({ waits: opts.waits === true });
     if (isRefusal(slot)) return this.send(this.#refusal(requestId, slot));
     const runId = `r${randomBytes(6).toString('hex')}`;
     const controller = new AbortController();
@@ -496,7 +500,7 @@ export class Session {
     if (this.#checkStarts.length >= perMinute) {
       return this.send({ type: 'error', id: msg.id, code: 'busy_session', message: `at most ${perMinute} server checks a minute per session; try again in ${Math.ceil((60_000 - (now - this.#checkStarts[0]!)) / 1000)} s` });
     }
-    const slot = this.#state.slots.acquire(this.#slots);
+    const slot = this.#acquire();
     if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
     this.#checkStarts.push(now);
     const checkId = `c${randomBytes(6).toString('hex')}`;
@@ -521,6 +525,16 @@ export class Session {
       slot.release();
       this.#closeIfDrained();
     }
+  }
+
+  /** A run slot if this session, its address and the relay have room, and the address's rate allows a start. */
+  #acquire(opts: { waits?: boolean } = {}): RunSlot | ShareRefusal {
+    const slot = this.#state.slots.acquire(this.#slots, opts);
+    if (isRefusal(slot)) return slot;
+    const rate = this.#state.rate.admit(this.#address);
+    if (rate === true) return slot;
+    slot.release();
+    return rate;
   }
 
   #refusal(id: string, refusal: ShareRefusal): ServerMessage {

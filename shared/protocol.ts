@@ -182,6 +182,8 @@ export type ErrorCode =
   | 'busy_address'
   /** The relay as a whole is full; try again in a moment. */
   | 'busy_relay'
+  /** Hosted mode: this client address started its runsPerMinutePerAddress; the message says when to retry. */
+  | 'rate_limited'
   /** The browser stopped reading while events piled up (sendBufferBytes): runs cancelled. */
   | 'slow_reader'
   /** The relay is shutting down: it starts no new runs; reconnect once it is back. */
