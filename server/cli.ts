@@ -17,6 +17,8 @@ import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
 import { TranscriptRecorder } from './transcripts/recorder.ts';
+import { readSecret, SecretError } from './access-secret.ts';
+import { LOG_FORMATS, type LogFormat } from './log.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -42,10 +44,17 @@ const USAGE = `harness ${VERSION} — mTLS & JWT integration harness
 Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
+                [--public-url URL] [--secret-file F] [--metrics-token-file F] [--log-format text|json]
       Serve the web app and relay (with the built-in lab) and print the URL to open.
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
       addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
-      limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000.
+      limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000. /metrics (Prometheus) is
+      served locally; in hosted mode only with a token (--metrics-token-file or
+      $HARNESS_METRICS_TOKEN) that each scrape sends as a bearer token (docs/deployment.md).
+      Log lines go to stderr as JSON in hosted mode and as text locally (--log-format).
+      --public-url: where learners reach the relay (implies --hosted). --secret-file (or
+      $HARNESS_ACCESS_SECRET): the access secret, kept across restarts and replicas; default:
+      a new random one each start.
   harness probe URL [--cert FILE --key FILE | --cert FILE.p12] [--password-file F | --password-env NAME | --password P]
                     [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
@@ -166,9 +175,27 @@ async function serve(argv: string[], io: Io): Promise<number> {
       'allow-port': { type: 'string', multiple: true },
       limit: { type: 'string', multiple: true },
       quiet: { type: 'boolean', default: false },
+      'metrics-token-file': { type: 'string' },
+      'log-format': { type: 'string' },
+      'public-url': { type: 'string' },
+      'secret-file': { type: 'string' },
     },
     strict: true,
   });
+  const logFormat = values['log-format'];
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, got "${logFormat}"`);
+  let metricsToken: string | undefined;
+  let accessSecret: string | undefined;
+  try {
+    metricsToken = await readSecret(values['metrics-token-file'], 'HARNESS_METRICS_TOKEN');
+    accessSecret = await readSecret(values['secret-file'], 'HARNESS_ACCESS_SECRET');
+  } catch (err) {
+    if (err instanceof SecretError) {
+      io.stderr(`harness: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   let relay;
   try {
     relay = await startRelay({
@@ -183,6 +210,10 @@ async function serve(argv: string[], io: Io): Promise<number> {
       allowPorts: values['allow-port'] ? [...new Set([...DEFAULT_HOSTED_PORTS, ...values['allow-port'].map((p) => port(p, '--allow-port')!)])] : undefined,
       limits: parseLimitFlags(values.limit ?? []),
       quiet: values.quiet,
+      ...(metricsToken ? { metricsToken } : {}),
+      ...(accessSecret ? { token: accessSecret } : {}),
+      ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
+      ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -199,18 +230,42 @@ async function serve(argv: string[], io: Io): Promise<number> {
   io.stdout(`mTLS & JWT Harness ${VERSION}\n`);
   io.stdout(`  Open: ${relay.url}\n`);
   if (relay.hosted) io.stdout('  Hosted mode: targets on loopback, private and other non-public addresses are refused.\n');
+  io.stdout(`  Health: ${relay.origin}/healthz, ${relay.origin}/readyz${relay.metricsServed ? `; metrics: ${relay.origin}/metrics${metricsToken ? ' (bearer token)' : ''}` : ''}\n`);
   if (relay.lab) {
     const [mtls, ...rest] = relay.lab.info.targets;
     if (mtls) io.stdout(`  Lab:  ${mtls.title} at ${mtls.url}${rest.length ? ` (+${rest.length} more lab targets, listed in the app)` : ''}\n`);
   }
-  io.stdout('  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await relay.close();
+  io.stdout(accessSecret
+    ? '  The link carries the access secret you gave; it stays the same across restarts. Ctrl+C stops.\n'
+    : '  The link carries this session\'s access token; keep it to yourself. Ctrl+C stops.\n');
+  await stopOnSignal(relay, io);
   return 0;
+}
+
+/**
+ * SIGTERM or SIGINT (Ctrl+C) starts a graceful shutdown (RunningRelay.shutdown); a second one
+ * cancels the runs still in flight at once. Started by `npm start` (scripts/start.js) with an
+ * IPC channel, the relay also stops when that parent goes away, however it ended.
+ */
+async function stopOnSignal(relay: Awaited<ReturnType<typeof startRelay>>, io: Io): Promise<void> {
+  let signals = 0;
+  await new Promise<void>((resolve) => {
+    const stop = (why: string) => {
+      signals++;
+      if (signals === 1) {
+        io.stderr(`harness: ${why}: shutting down (runs in flight get up to ${relay.graceMs / 1000} s; again to cancel them now)\n`);
+        void relay.shutdown().then(resolve);
+      } else {
+        void relay.shutdown({ graceMs: 0 });
+      }
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    if (process.channel) {
+      process.channel.unref();
+      process.once('disconnect', () => stop('parent process gone'));
+    }
+  });
 }
 
 async function readText(path: string, what: string, opts: { allowEmpty?: boolean } = {}): Promise<string> {

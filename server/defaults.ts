@@ -11,6 +11,11 @@ export const DEFAULT_LIMITS = {
   /** Hosted mode: runs in flight from all the sessions of one client address together. */
   runsPerAddress: 16, // runs
   /**
+   * Hosted mode: runs (probes, flows, server checks, JWKS fetches) all the sessions of one
+   * client address may start in any 60 s. A class behind one NAT address shares it: raise it.
+   */
+  runsPerMinutePerAddress: 120, // runs per minute
+  /**
    * Authorization-code flows waiting for the browser's redirect. A waiting flow gives its run
    * slot back (it does no work) and holds one of these instead, so waits cannot starve probes.
    */
@@ -77,6 +82,13 @@ export const DEFAULT_LIMITS = {
   logWindowMs: 60_000, // ms
   /** WebSocket ping interval; a client that misses two is dropped and its runs cancelled. */
   heartbeatMs: 30_000, // ms
+  /**
+   * On SIGTERM/SIGINT, runs in flight may finish this long; the rest are cancelled with the
+   * diagnosis relay_shutdown. Below a container's stop timeout (Docker 10 s, Kubernetes 30 s).
+   */
+  shutdownGraceMs: 8_000, // ms
+  /** After the grace period: time for the last events and close frames to reach the browsers. */
+  shutdownCloseMs: 2_000, // ms
 } as const;
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };

@@ -1,7 +1,13 @@
-// The relay's log: one line per event on stderr, every field redacted on the way out.
+// The relay's log: one line per event on stderr, every field redacted on the way out, as text
+// for a person at a terminal or as JSON (pino) for a log collector (docs/deployment.md).
 // Lines anyone on the network can cause (a refused upgrade, a refused connection) go through
 // throttled(): a flood must not fill the operator's disk (unthrottled, ~1.9 GB an hour).
+import { pino } from 'pino';
 import { redactDeep, redactText } from '../shared/redact.ts';
+
+/** `text`: "2026-01-01T00:00:00.000Z info message {fields}"; `json`: one pino object a line. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -22,11 +28,19 @@ export interface LogThrottle {
 
 export const LOG_THROTTLE: LogThrottle = { linesPerWindow: 20, windowMs: 60_000 };
 
-export function createLogger(quiet = false, write: (line: string) => void = (l) => process.stderr.write(l), throttle: LogThrottle = LOG_THROTTLE): Logger {
-  const emit = (level: string, message: string, fields?: Record<string, unknown>) => {
+export function createLogger(quiet = false, write: (line: string) => void = (l) => process.stderr.write(l), throttle: LogThrottle = LOG_THROTTLE, format: LogFormat = 'text'): Logger {
+  const json = format === 'json' ? jsonLogger(write) : null;
+  const emit = (level: 'info' | 'error', message: string, fields?: Record<string, unknown>) => {
     if (quiet && level === 'info') return;
-    const extra = fields ? ` ${JSON.stringify(redactDeep(fields))}` : '';
-    write(`${new Date().toISOString()} ${level} ${redactText(message)}${extra}\n`);
+    // Redaction first, whatever the format: pino only ever sees masked values.
+    const clean = fields ? redactDeep(fields) : undefined;
+    const text = redactText(message);
+    if (json) {
+      json[level](clean ?? {}, text);
+      return;
+    }
+    const extra = clean ? ` ${JSON.stringify(clean)}` : '';
+    write(`${new Date().toISOString()} ${level} ${text}${extra}\n`);
   };
   const windows = new Map<string, { lines: number; more: number }>();
   return {
@@ -52,4 +66,16 @@ export function createLogger(quiet = false, write: (line: string) => void = (l) 
       }
     },
   };
+}
+
+/**
+ * pino writing synchronously to `write` (no worker thread: a line is out before the process
+ * exits): level as a word, ISO time, no host name or pid (a container's collector adds those).
+ */
+function jsonLogger(write: (line: string) => void): pino.Logger {
+  return pino({
+    base: null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  }, { write });
 }

@@ -19,7 +19,7 @@ export interface PreAuthTracker {
   count(): number;
 }
 
-export function trackPreAuthSockets(server: http.Server, limits: PreAuthLimits, log: Logger): PreAuthTracker {
+export function trackPreAuthSockets(server: http.Server, limits: PreAuthLimits, log: Logger, onRefused: (limit: 'preAuthSockets' | 'preAuthSocketsPerAddress') => void = () => {}): PreAuthTracker {
   const open = new Map<object, string>();
   const perAddress = new Map<string, number>();
   const release = (socket: object) => {
@@ -36,6 +36,7 @@ export function trackPreAuthSockets(server: http.Server, limits: PreAuthLimits, 
     if (open.size >= limits.preAuthSockets || fromAddress >= limits.preAuthSocketsPerAddress) {
       const which = open.size >= limits.preAuthSockets ? 'preAuthSockets' : 'preAuthSocketsPerAddress';
       log.throttled(which, 'connection refused: too many sockets not yet a session', { limit: which, open: open.size, fromAddress });
+      onRefused(which);
       socket.destroy();
       return;
     }

@@ -6,19 +6,21 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES, WS_PATH } from '../shared/protocol.ts';
+import { CLOSE_CODES, CLOSE_REASONS, WS_PATH } from '../shared/protocol.ts';
 import { validateLimits, type Limits } from './defaults.ts';
 import { checkUpgrade, loopbackNames, tokenMatches, type GuardConfig } from './upgrade-guard.ts';
 import { staticHandler } from './static-files.ts';
 import { Session, type RelayState } from './session.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type LogFormat } from './log.ts';
 import { CALLBACK_PREFIX, CallbackRegistry } from './flows/callbacks.ts';
 import { BASE_HEADERS, CALLBACK_PAGE_CSP, rawResponse } from './response-headers.ts';
 import { trackPreAuthSockets } from './pre-auth.ts';
+import { answerHealth } from './health.ts';
+import { answerMetrics, RelayMetrics } from './metrics.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
-import { addressKey, RunSlots, SessionCount } from './shares.ts';
+import { addressKey, RunRate, RunSlots, SessionCount } from './shares.ts';
 
 export const VERSION = '0.1.0';
 
@@ -40,6 +42,8 @@ export interface RelayOptions {
   quiet?: boolean;
   /** Where log lines go (default stderr). */
   logWriter?: (line: string) => void;
+  /** Log lines as text or JSON (pino); default: JSON in hosted mode (a collector reads it), text locally. */
+  logFormat?: LogFormat;
   limits?: Partial<Limits>;
   /** Extra exact origins allowed to open the WebSocket (e.g. the Vite dev server, or the public origin in hosted mode). */
   allowOrigins?: string[];
@@ -49,6 +53,23 @@ export interface RelayOptions {
   allowTargets?: string[];
   /** Hosted mode: ports targets may use (default 443, 8443, 9443). */
   allowPorts?: number[];
+  /**
+   * The access token (secret) the WebSocket requires; default: a new random one each start.
+   * Given, restarts and replicas share it, so open pages reconnect (see server/access-secret.ts).
+   */
+  token?: string;
+  /**
+   * /metrics (Prometheus). Local mode: served, to anyone who can reach the loopback port.
+   * Hosted mode: served only when `metricsToken` is set, and then only to a scrape that sends
+   * it as a bearer token: the access secret is every learner's, so it cannot guard them.
+   */
+  metricsToken?: string;
+  /**
+   * Where learners reach this relay, e.g. https://class.example.org (a TLS-terminating proxy in
+   * front): its origin is allowed as Origin and Host, the printed link and the redirect URIs of
+   * authorization-code flows use it. Implies hosted mode.
+   */
+  publicUrl?: string;
 }
 
 export interface RunningRelay {
@@ -59,6 +80,18 @@ export interface RunningRelay {
   token: string;
   hosted: boolean;
   lab: RunningLab | null;
+  /** Whether /metrics is served (hosted mode: only with a metrics token). */
+  metricsServed: boolean;
+  /** limits.shutdownGraceMs: what shutdown() gives runs in flight by default. */
+  graceMs: number;
+  /**
+   * Graceful stop (SIGTERM): refuse new sessions, runs and requests (503), let runs in flight
+   * finish for up to `graceMs` (default limits.shutdownGraceMs), cancel the rest with the
+   * diagnosis relay_shutdown, close every session with 1001 "relay shutting down", then release
+   * the port and the lab. Called again, it ends the grace period now (a second Ctrl+C).
+   */
+  shutdown(opts?: { graceMs?: number }): Promise<void>;
+  /** shutdown() with no grace: runs in flight are cancelled at once. */
   close(): Promise<void>;
 }
 
@@ -68,17 +101,21 @@ const STATUS_TEXT: Record<number, string> = { 400: 'bad request', 408: 'request 
 
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1';
-  const hosted = opts.hosted === true || !LOOPBACK.has(host);
+  const publicOrigin = opts.publicUrl === undefined ? null : checkPublicUrl(opts.publicUrl);
+  const hosted = opts.hosted === true || publicOrigin !== null || !LOOPBACK.has(host);
   const limits = validateLimits(opts.limits);
-  const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs });
-  const token = randomBytes(32).toString('hex');
+  const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs }, opts.logFormat ?? (hosted ? 'json' : 'text'));
+  const token = opts.token ?? randomBytes(32).toString('hex');
   const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
 
   const callbacks = new CallbackRegistry();
   const policy = hosted
     ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
     : LOCAL_POLICY;
-  const state: RelayState = { limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, slots: new RunSlots(limits, hosted), origin: '', callbacks, policy };
+  const metrics = new RelayMetrics();
+  // Hosted: off without a token of its own (see metricsToken). Local: on; a token, if given, is required.
+  const metricsServed = !hosted || opts.metricsToken !== undefined;
+  const state: RelayState = { metrics, limits, info: { mode: hosted ? 'hosted' : 'local', version: VERSION, lab: lab?.info ?? null, runtime: relayRuntime() }, lab, log, slots: new RunSlots(limits, hosted), rate: new RunRate(limits, hosted), origin: '', callbacks, policy };
   const serveStatic = staticHandler(opts.webRoot ?? join(ROOT, 'dist', 'web'));
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -89,6 +126,14 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   }, (req, res) => {
     // Every response gets these; the app's files and the callback page set their own CSP.
     for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
+    if (answerHealth(req, res, () => !draining)) return;
+    if (metricsServed && answerMetrics(req, res, metrics, opts.metricsToken)) return;
+    if (draining) {
+      // The app asks the WebSocket path why it cannot connect: 503 tells it to try again soon.
+      res.writeHead(503, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close', 'retry-after': '2' });
+      res.end(CLOSE_REASONS.shuttingDown);
+      return;
+    }
     if (req.url?.startsWith(CALLBACK_PREFIX)) res.setHeader('content-security-policy', CALLBACK_PAGE_CSP);
     // A plain GET of the WebSocket path lets the app tell "wrong token" from "relay down"
     // after a refused upgrade. It reveals only whether the token is right.
@@ -104,7 +149,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       else res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
     });
   });
-  const preAuth = trackPreAuthSockets(server, limits, log);
+  const preAuth = trackPreAuthSockets(server, limits, log, (which) => metrics.refused(which === 'preAuthSockets' ? 'pre_auth_sockets' : 'pre_auth_sockets_per_address'));
   // What Node would answer a request it cannot parse (400, 408, 431), with the headers above.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const response = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
@@ -118,9 +163,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   // A handshake ws refuses (bad key, version, method) is answered here, with the headers above.
   wss.on('wsClientError', (err: Error, socket) => {
     log.throttled('websocket handshake invalid', 'websocket upgrade refused', { reason: err.message });
+    metrics.refused('upgrade_invalid');
     socket.end(rawResponse(err.message === 'Invalid HTTP method' ? 405 : 400, err.message));
   });
   const sessions = new Set<Session>();
+  /** Set by shutdown(): nothing new is accepted. */
+  let draining = false;
   // Fair shares: per client address in hosted mode only (locally every session is one person).
   const sessionCount = new SessionCount(limits, hosted);
 
@@ -130,7 +178,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   });
   const port = (server.address() as AddressInfo).port;
   const names = loopbackNames(port);
-  const extraOrigins = (opts.allowOrigins ?? []).map((o) => o.toLowerCase().replace(/\/+$/, ''));
+  const extraOrigins = [...(opts.allowOrigins ?? []), ...(publicOrigin ? [publicOrigin] : [])].map((o) => o.toLowerCase().replace(/\/+$/, ''));
   const guard: GuardConfig = {
     token,
     // A non-loopback bind is reached by its own address or by the public origins named.
@@ -140,21 +188,39 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
+    if (draining) {
+      metrics.refused('upgrade_draining');
+      socket.end(rawResponse(503, CLOSE_REASONS.shuttingDown));
+      return;
+    }
     const verdict = checkUpgrade(req, guard);
     if (!verdict.ok) {
       log.throttled(verdict.reason, 'websocket upgrade refused', { reason: verdict.reason, origin: req.headers.origin ?? null, host: req.headers.host ?? null });
+      metrics.refused(`upgrade_${verdict.code}`);
       socket.end(rawResponse(verdict.status, verdict.reason));
       return;
     }
     const address = addressKey(req.socket.remoteAddress);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       preAuth.authorized(socket);
+      if (draining) return ws.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);
       // A browser never sees why an upgrade was refused; a close reason it does (the app shows it).
       const admitted = sessionCount.admit(address);
-      if (typeof admitted !== 'function') return ws.close(CLOSE_CODES.tryAgainLater, `${admitted.code}: ${admitted.message}`.slice(0, 123));
+      if (typeof admitted !== 'function') {
+        metrics.refused(admitted.code);
+        return ws.close(CLOSE_CODES.tryAgainLater, `${admitted.code}: ${admitted.message}`.slice(0, 123));
+      }
       const session = new Session(ws, state, socket, address);
       sessions.add(session);
-      ws.on('close', () => { sessions.delete(session); admitted(); });
+      metrics.sessionOpened();
+      // Hosted: who came and went, for the operator (a local relay serves one person, quietly).
+      if (hosted) log.info('session opened', { session: session.id, client: address, sessions: sessions.size });
+      ws.on('close', (code) => {
+        sessions.delete(session);
+        admitted();
+        metrics.sessionClosed();
+        if (hosted) log.info('session closed', { session: session.id, code, sessions: sessions.size });
+      });
     });
   });
 
@@ -164,8 +230,40 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   heartbeat.unref();
 
   const displayHost = host.includes(':') ? `[${host}]` : host;
-  const origin = `http://${displayHost}:${port}`;
+  const origin = publicOrigin ?? `http://${displayHost}:${port}`;
   state.origin = origin;
+
+  let stopping: Promise<void> | null = null;
+  let endGrace = () => {};
+  const shutdown = ({ graceMs = limits.shutdownGraceMs }: { graceMs?: number } = {}): Promise<void> => {
+    if (stopping) {
+      endGrace();
+      return stopping;
+    }
+    draining = true;
+    metrics.draining();
+    stopping = (async () => {
+      log.info('shutdown started', { graceMs, sessions: sessions.size, runsInFlight: [...sessions].reduce((n, s) => n + s.runsInFlight, 0) });
+      server.closeIdleConnections();
+      for (const s of sessions) s.drain();
+      const inFlight = () => [...sessions].some((s) => s.runsInFlight > 0);
+      await until(() => !inFlight(), graceMs, (hurry) => { endGrace = hurry; });
+      const cancelled = [...sessions].reduce((n, s) => n + s.runsInFlight, 0);
+      if (cancelled > 0) log.info('shutdown: runs still in flight after the grace period were cancelled', { runs: cancelled, graceMs });
+      for (const s of sessions) s.cancelForShutdown();
+      // Their last events and the close frame reach the browsers; a peer that does not answer the close is cut.
+      await until(() => sessions.size === 0, limits.shutdownCloseMs);
+      for (const s of sessions) s.terminate();
+      clearInterval(heartbeat);
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await lab?.close();
+      metrics.close();
+      log.info('shutdown finished: the port is released');
+    })();
+    return stopping;
+  };
   return {
     url: `${origin}/?token=${token}`,
     origin,
@@ -173,15 +271,40 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     token,
     hosted,
     lab,
-    close: async () => {
-      clearInterval(heartbeat);
-      for (const s of sessions) s.close();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((ok) => server.close(() => ok()));
-      await lab?.close();
-    },
+    graceMs: limits.shutdownGraceMs,
+    metricsServed,
+    shutdown,
+    close: () => shutdown({ graceMs: 0 }),
   };
+}
+
+/** The origin of a --public-url: http(s), no credentials, path, query or fragment (TypeError otherwise). */
+export function checkPublicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`publicUrl "${value}" is not a URL (e.g. https://class.example.org)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`publicUrl must be http:// or https://, got ${url.protocol}`);
+  if (url.username || url.password) throw new TypeError('publicUrl must not carry a user name or password');
+  if (url.pathname !== '/' || url.search || url.hash) throw new TypeError(`publicUrl must be an origin only (the relay serves from /), got path "${url.pathname}${url.search}${url.hash}"`);
+  return url.origin;
+}
+
+/** Resolves when `done()` holds (checked every 20 ms) or after `ms`; `onHurry` gets a way to end the wait early. */
+function until(done: () => boolean, ms: number, onHurry?: (hurry: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearInterval(poll);
+      clearTimeout(deadline);
+      resolve();
+    };
+    const poll = setInterval(() => { if (done()) finish(); }, 20);
+    const deadline = setTimeout(finish, ms);
+    onHurry?.(finish);
+    if (done()) finish();
+  });
 }
 
 export { WS_PATH };

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, type ClientMessage, type RelayInfo, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunEvent, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol.ts';
+import { diagnosis } from '../shared/diagnoses.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
@@ -15,8 +16,9 @@ import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { LabTrust } from './net/dial.ts';
 import { LabRegistrationRefused } from './lab/token-service.ts';
 import type { RunningLab } from './lab/lab.ts';
-import { isRefusal, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
+import { isRefusal, type RunRate, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
 import type { Logger } from './log.ts';
+import type { RelayMetrics } from './metrics.ts';
 import { InboundListeners } from './inbound/listeners.ts';
 import { KeptRefreshTokens, KEPT_REFRESH_TOKENS_PER_SESSION } from './flows/kept-refresh-tokens.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
@@ -36,11 +38,14 @@ type Executor = (ctx: RunContext) => Promise<{ outcome: RunOutcome; diagnoses: s
 
 export interface RelayState {
   limits: Limits;
+  metrics: RelayMetrics;
   info: RelayInfo;
   lab: RunningLab | null;
   log: Logger;
   /** Run slots shared by all sessions (fair shares per session and client address). */
   slots: RunSlots;
+  /** Runs started per client address a minute (hosted mode). */
+  rate: RunRate;
   /** The relay's own origin, e.g. http://127.0.0.1:8080 (redirect URIs point here). */
   origin: string;
   callbacks: CallbackRegistry;
@@ -57,6 +62,8 @@ function frameBytes(data: unknown): number {
 }
 
 export class Session {
+  /** Names this session in the operator's log lines (hosted mode); random, says nothing. */
+  readonly id = `s${randomBytes(4).toString('hex')}`;
   readonly #ws: WebSocket;
   readonly #state: RelayState;
   readonly #runs = new Map<string, AbortController>();
@@ -64,6 +71,7 @@ export class Session {
   readonly #refreshTokens = new KeptRefreshTokens();
   /** This session's share of the run slots; jwks.fetch calls count like runs do. */
   readonly #slots: SlotHolder;
+  readonly #address: string;
   /** lab.sign / lab.register requests in flight (labRequestsPerConnection). */
   #labRequests = 0;
   /** When this session's recent server checks started (checksPerMinute). */
@@ -75,6 +83,10 @@ export class Session {
   /** Set while the browser is not reading (send buffer past sendBufferBytes). */
   #congestion: NodeJS.Timeout | null = null;
   #alive = true;
+  /** The relay is shutting down: no new runs; the session closes once its runs have ended. */
+  #draining = false;
+  /** The shutdown grace period is over and this session's runs were cancelled (relay_shutdown). */
+  #shutdownCancelled = false;
   /** The connection under the WebSocket, held corked while one turn of the event loop sends. */
   readonly #socket: Duplex | undefined;
   #corked = false;
@@ -85,12 +97,34 @@ export class Session {
     this.#state = state;
     this.#socket = socket;
     this.#slots = state.slots.holder(address);
-    this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => this.send(redactDeep(event)) });
+    this.#address = address;
+    this.#inbound = new InboundListeners({ hosted: state.info.mode === 'hosted', lab: state.lab, log: state.log, emit: (event) => {
+      this.#meterInbound(event);
+      this.send(redactDeep(event));
+    } });
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     ws.on('pong', () => { this.#alive = true; });
     ws.on('close', () => this.#end());
     ws.on('error', () => this.#end());
     this.send({ type: 'welcome', version: PROTOCOL_VERSION, relay: state.info, time: Date.now() });
+  }
+
+  /** Start times of this session's inbound runs (one per client that reached a listener), for the metrics. */
+  readonly #inboundStarts = new Map<string, number>();
+
+  #meterInbound(event: RunEvent): void {
+    const { metrics } = this.#state;
+    if (event.type === 'run.started') {
+      this.#inboundStarts.set(event.runId, performance.now());
+      metrics.runStarted('inbound');
+    } else if (event.type === 'step') {
+      metrics.step(event.step);
+    } else {
+      const t0 = this.#inboundStarts.get(event.runId);
+      if (t0 === undefined) return;
+      this.#inboundStarts.delete(event.runId);
+      metrics.runFinished('inbound', event.outcome, (performance.now() - t0) / 1000);
+    }
   }
 
   /** Called by the heartbeat: false when the client missed a whole interval. */
@@ -152,6 +186,7 @@ export class Session {
 
   /** Refusal of new work while the browser is not reading. */
   #slowReader(id: string): ServerMessage {
+    this.#state.metrics.refused('slow_reader');
     return { type: 'error', id, code: 'slow_reader', message: 'this page is not reading the relay\'s events; new runs wait until it catches up' };
   }
 
@@ -349,16 +384,25 @@ export class Session {
         return this.#startCheck(msg);
       case 'jwks.fetch': {
         if (this.#notReading()) return this.send(this.#slowReader(msg.id));
-        const slot = this.#state.slots.acquire(this.#slots);
+        const slot = this.#acquire();
         if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
         const lab = this.#labTrust();
+        const { metrics } = this.#state;
+        const t0 = performance.now();
+        let outcome: RunOutcome = 'error';
+        metrics.runStarted('jwks');
         try {
           const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
+          outcome = 'pass';
           return this.send({ type: 'jwks.fetched', id: msg.id, ...fetched });
         } catch (err) {
-          if (err instanceof JwksFetchFailed) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+          if (err instanceof JwksFetchFailed) {
+            outcome = 'fail';
+            return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+          }
           throw err;
         } finally {
+          metrics.runFinished('jwks', outcome, (performance.now() - t0) / 1000);
           slot.release();
         }
       }
@@ -400,8 +444,9 @@ export class Session {
    * from every event of the run, whatever echoes them.
    */
   async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, opts: { runTimeoutMs?: number; waits?: boolean } = {}): Promise<void> {
+    if (this.#draining) return this.send(this.#shuttingDown(requestId));
     if (this.#notReading()) return this.send(this.#slowReader(requestId));
-    const slot: RunSlot | ShareRefusal = this.#state.slots.acquire(this.#slots, { waits: opts.waits === true });
+    const slot: RunSlot | ShareRefusal = this.#acquire({ waits: opts.waits === true });
     if (isRefusal(slot)) return this.send(this.#refusal(requestId, slot));
     const runId = `r${randomBytes(6).toString('hex')}`;
     const controller = new AbortController();
@@ -409,6 +454,9 @@ export class Session {
     this.#runs.set(runId, controller);
     this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
     const t0 = performance.now();
+    const { metrics } = this.#state;
+    metrics.runStarted(kind);
+    let outcome: RunOutcome = 'error';
     try {
       const result = await asOwner(this.#labOwner, () => execute({
         runId,
@@ -417,20 +465,39 @@ export class Session {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
           if (step.id === 'authorize' && typeof step.details?.authorizationUrl === 'string') this.#authorizationUrls.set(runId, step.details.authorizationUrl);
           this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) });
+          metrics.step(step);
         },
         onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
       }));
-      this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+      outcome = result.outcome;
+      if (this.#shutdownCancelled && controller.signal.aborted) this.#finishedByShutdown(runId, performance.now() - t0);
+      else this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
     } catch (err) {
       // A bug in one run must not take the relay or anyone else's runs down.
       this.#state.log.error('run failed', { runId, kind, error: scrubDeep(err instanceof Error ? err.message : String(err), secrets) });
       this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: [], durationMs: Math.round(performance.now() - t0) });
     } finally {
       clearTimeout(runTimer);
+      metrics.runFinished(kind, outcome, (performance.now() - t0) / 1000);
+      if (this.#state.info.mode === 'hosted') this.#state.log.info('run finished', { session: this.id, runId, kind, outcome, durationMs: Math.round(performance.now() - t0) });
       this.#runs.delete(runId);
       this.#authorizationUrls.delete(runId);
       slot.release();
+      this.#closeIfDrained();
     }
+  }
+
+  /** A run cancelled because the relay shut down: a verdict the person can read, then its end. */
+  #finishedByShutdown(runId: string, elapsedMs: number): void {
+    const durationMs = Math.round(elapsedMs);
+    const d = diagnosis('relay_shutdown', [`still running ${this.#state.limits.shutdownGraceMs} ms after the relay was told to stop (shutdownGraceMs)`]);
+    this.send({ type: 'step', runId, step: { id: 'relay-shutdown', phase: 'verdict', status: 'fail', title: 'Relay shut down', summary: d.summary, startMs: durationMs, durationMs: 0, diagnosis: d } });
+    this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: ['relay_shutdown'], durationMs });
+  }
+
+  #shuttingDown(id: string): ServerMessage {
+    this.#state.metrics.refused('shutting_down');
+    return { type: 'error', id, code: 'shutting_down', message: 'the relay is shutting down and starts no new runs; this page reconnects by itself once it is back' };
   }
 
   #checkDeps(): CheckDeps {
@@ -443,6 +510,7 @@ export class Session {
    * cancelled like a run; a session starts at most checksPerMinute of them.
    */
   async #startCheck(msg: Extract<ClientMessage, { type: 'check.start' }>): Promise<void> {
+    if (this.#draining) return this.send(this.#shuttingDown(msg.id));
     if (this.#notReading()) return this.send(this.#slowReader(msg.id));
     const now = performance.now();
     this.#checkStarts = this.#checkStarts.filter((t) => now - t < 60_000);
@@ -450,23 +518,45 @@ export class Session {
     if (this.#checkStarts.length >= perMinute) {
       return this.send({ type: 'error', id: msg.id, code: 'busy_session', message: `at most ${perMinute} server checks a minute per session; try again in ${Math.ceil((60_000 - (now - this.#checkStarts[0]!)) / 1000)} s` });
     }
-    const slot = this.#state.slots.acquire(this.#slots);
+    const slot = this.#acquire();
     if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
     this.#checkStarts.push(now);
     const checkId = `c${randomBytes(6).toString('hex')}`;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.#state.limits.runTimeoutMs);
     this.#runs.set(checkId, controller);
+    const { metrics } = this.#state;
+    const t0 = performance.now();
+    // A check passes with grade A (what `harness check` requires by default), fails with a lower one.
+    let outcome: RunOutcome = 'error';
+    metrics.runStarted('check');
     try {
-      await asOwner(this.#labOwner, () => streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => this.send(m) }));
+      await asOwner(this.#labOwner, () => streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => {
+        if (m.type === 'check.step') metrics.step(m.step);
+        if (m.type === 'check.finished') outcome = m.report.grade === 'A' ? 'pass' : m.report.grade ? 'fail' : 'error';
+        this.send(m);
+      } }));
     } finally {
+      metrics.runFinished('check', outcome, (performance.now() - t0) / 1000);
       clearTimeout(timer);
       this.#runs.delete(checkId);
       slot.release();
+      this.#closeIfDrained();
     }
   }
 
+  /** A run slot if this session, its address and the relay have room, and the address's rate allows a start. */
+  #acquire(opts: { waits?: boolean } = {}): RunSlot | ShareRefusal {
+    const slot = this.#state.slots.acquire(this.#slots, opts);
+    if (isRefusal(slot)) return slot;
+    const rate = this.#state.rate.admit(this.#address);
+    if (rate === true) return slot;
+    slot.release();
+    return rate;
+  }
+
   #refusal(id: string, refusal: ShareRefusal): ServerMessage {
+    this.#state.metrics.refused(refusal.code);
     return { type: 'error', id, code: refusal.code, message: refusal.message };
   }
 
@@ -500,10 +590,46 @@ export class Session {
     this.#inbox.length = 0;
     this.#cancelAll();
     this.#state.lab?.tokens?.forget(this.#labOwner);
+    // Inbound runs cut short by the session's end still leave the in-flight gauge.
+    for (const t0 of this.#inboundStarts.values()) this.#state.metrics.runFinished('inbound', 'error', (performance.now() - t0) / 1000);
+    this.#inboundStarts.clear();
+  }
+
+  /** Runs and server checks in flight. */
+  get runsInFlight(): number {
+    return this.#runs.size;
+  }
+
+  /**
+   * The relay is shutting down: new runs are refused, and the session closes with "going away"
+   * as soon as it has no run in flight (at once if it has none), so its runs' results still
+   * reach the browser.
+   */
+  drain(): void {
+    this.#draining = true;
+    this.#closeIfDrained();
+  }
+
+  /** The grace period is over: what still runs is cancelled and ends with relay_shutdown. */
+  cancelForShutdown(): void {
+    this.#draining = true;
+    this.#shutdownCancelled = true;
+    this.#cancelAll();
+    this.#closeIfDrained();
+  }
+
+  #closeIfDrained(): void {
+    if (this.#draining && this.#runs.size === 0) this.close();
   }
 
   close(): void {
     this.#end();
-    this.#ws.close(CLOSE_CODES.goingAway, 'relay shutting down');
+    this.#ws.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);
+  }
+
+  /** Cuts the connection without a closing handshake (a peer that did not answer the close). */
+  terminate(): void {
+    this.#end();
+    this.#ws.terminate();
   }
 }

@@ -8,7 +8,7 @@
 import { isIPv6 } from 'node:net';
 import type { Limits } from './defaults.ts';
 
-export type ShareRefusal = { code: 'busy_session' | 'busy_address' | 'busy_relay'; message: string };
+export type ShareRefusal = { code: 'busy_session' | 'busy_address' | 'busy_relay' | 'rate_limited'; message: string };
 
 interface Counts {
   work: number;
@@ -147,5 +147,52 @@ export class SessionCount {
       if (left > 0) this.#addresses.set(address, left);
       else this.#addresses.delete(address);
     };
+  }
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Runs started per client address in the last minute (hosted mode): concurrency caps alone let
+ * one address start a new run the moment one ends, all day. A sliding window, so there is no
+ * boundary at which a burst of twice the rate fits. Memory: at most runsPerMinutePerAddress
+ * start times per address with a session; an address's entry goes when its window empties.
+ */
+export class RunRate {
+  readonly #limits: Limits;
+  readonly #perAddress: boolean;
+  readonly #starts = new Map<string, number[]>();
+  readonly #now: () => number;
+
+  constructor(limits: Limits, perAddress: boolean, now: () => number = () => performance.now()) {
+    this.#limits = limits;
+    this.#perAddress = perAddress;
+    this.#now = now;
+  }
+
+  /** Counts one start for `address`, or says when it may start again. */
+  admit(address: string): true | ShareRefusal {
+    if (!this.#perAddress) return true;
+    const now = this.#now();
+    const max = this.#limits.runsPerMinutePerAddress;
+    const recent = (this.#starts.get(address) ?? []).filter((t) => now - t < MINUTE_MS);
+    if (recent.length >= max) {
+      this.#starts.set(address, recent);
+      const waitS = Math.max(1, Math.ceil((MINUTE_MS - (now - recent[0]!)) / 1000));
+      return { code: 'rate_limited', message: `at most ${max} run${max === 1 ? '' : 's'} a minute from one address (all its sessions together); try again in ${waitS} s` };
+    }
+    recent.push(now);
+    this.#starts.set(address, recent);
+    if (this.#starts.size > 64) this.#sweep(now);
+    return true;
+  }
+
+  /** Addresses counted now (for tests). */
+  get addresses(): number {
+    return this.#starts.size;
+  }
+
+  #sweep(now: number): void {
+    for (const [address, starts] of this.#starts) if (now - starts[starts.length - 1]! >= MINUTE_MS) this.#starts.delete(address);
   }
 }

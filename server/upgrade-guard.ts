@@ -13,7 +13,8 @@ export interface GuardConfig {
   allowedOrigins: ReadonlySet<string>;
 }
 
-export type GuardVerdict = { ok: true } | { ok: false; status: 403 | 404; reason: string };
+/** `code`: which check refused, for the refusal metric (a fixed set, unlike `reason`). */
+export type GuardVerdict = { ok: true } | { ok: false; status: 403 | 404; reason: string; code: 'path' | 'host' | 'origin' | 'token' };
 
 export function loopbackNames(port: number): { hosts: Set<string>; origins: Set<string> } {
   const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
@@ -33,13 +34,13 @@ export function checkUpgrade(req: IncomingMessage, config: GuardConfig): GuardVe
   try {
     url = new URL(req.url ?? '/', 'http://relay.invalid');
   } catch {
-    return { ok: false, status: 404, reason: 'bad request target' };
+    return { ok: false, status: 404, reason: 'bad request target', code: 'path' };
   }
-  if (url.pathname !== WS_PATH) return { ok: false, status: 404, reason: 'no WebSocket endpoint at this path' };
+  if (url.pathname !== WS_PATH) return { ok: false, status: 404, reason: 'no WebSocket endpoint at this path', code: 'path' };
   const host = req.headers.host;
-  if (!host || !config.allowedHosts.has(host.toLowerCase())) return { ok: false, status: 403, reason: 'Host not allowed' };
+  if (!host || !config.allowedHosts.has(host.toLowerCase())) return { ok: false, status: 403, reason: 'Host not allowed', code: 'host' };
   const origin = req.headers.origin;
-  if (!origin || !config.allowedOrigins.has(origin.toLowerCase())) return { ok: false, status: 403, reason: 'Origin not allowed' };
-  if (!tokenMatches(url.searchParams.get('token'), config.token)) return { ok: false, status: 403, reason: 'missing or wrong access token' };
+  if (!origin || !config.allowedOrigins.has(origin.toLowerCase())) return { ok: false, status: 403, reason: 'Origin not allowed', code: 'origin' };
+  if (!tokenMatches(url.searchParams.get('token'), config.token)) return { ok: false, status: 403, reason: 'missing or wrong access token', code: 'token' };
   return { ok: true };
 }

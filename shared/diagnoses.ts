@@ -792,6 +792,15 @@ export const DIAGNOSES = {
       server: 'Register the harness\'s redirect URI for the client (exact match).',
     },
   },
+  relay_shutdown: {
+    phase: 'verdict',
+    title: 'Relay shut down during the run',
+    summary: 'The relay was stopped or restarted while this run was in progress, and the run did not finish within the shutdown grace period, so it was cancelled.',
+    fix: {
+      client: 'Run it again once the page has reconnected to the relay (it reconnects by itself).',
+      server: 'Operators: restart the relay between exercises, or give runs more time to finish with --limit shutdownGraceMs=N (below the container stop timeout).',
+    },
+  },
 } as const satisfies Record<string, DiagnosisEntry>;
 
 export type DiagnosisCode = keyof typeof DIAGNOSES;

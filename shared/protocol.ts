@@ -15,12 +15,18 @@ export const WS_PATH = '/ws';
 
 export const CLOSE_CODES = {
   normal: 1000,
+  /** The relay is shutting down or restarting (SIGTERM, Ctrl+C): reconnect in a moment. */
   goingAway: 1001,
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
   /** The relay is full (sessionsTotal, sessionsPerAddress): the reason says which; retry later. */
   tryAgainLater: 1013,
+} as const;
+
+/** Close reasons the app explains in its own words (see web/src/lib/relay/connection.svelte.ts). */
+export const CLOSE_REASONS = {
+  shuttingDown: 'relay shutting down',
 } as const;
 
 // ---- shapes shared by events ----------------------------------------------------------
@@ -190,8 +196,12 @@ export type ErrorCode =
   | 'busy_address'
   /** The relay as a whole is full; try again in a moment. */
   | 'busy_relay'
+  /** Hosted mode: this client address started its runsPerMinutePerAddress; the message says when to retry. */
+  | 'rate_limited'
   /** The browser stopped reading while events piled up (sendBufferBytes): runs cancelled. */
   | 'slow_reader'
+  /** The relay is shutting down: it starts no new runs; reconnect once it is back. */
+  | 'shutting_down'
   /** lab.register: the key has members or sizes a public signing key does not have. */
   | 'jwk_invalid'
   /** lab.register: the session's or the lab's count of registered clients is reached. */

@@ -1,5 +1,6 @@
 import {
   CLOSE_CODES,
+  CLOSE_REASONS,
   PROTOCOL_VERSION,
   parseServerMessage,
   type ClientMessage,
@@ -38,6 +39,12 @@ const RELAY_LIMITS = {
   retryDelaysMs: [500, 1_000, 2_000, 4_000, 8_000, 10_000],
 } as const;
 
+/** What the header and banner say while a relay that announced its shutdown comes back. */
+const RESTARTING = {
+  short: 'relay restarting',
+  reason: 'The relay is restarting, or was stopped by whoever runs it. This page reconnects by itself as soon as it is back; a run the relay could not finish in time ended with relay_shutdown.',
+} as const;
+
 /**
  * The one WebSocket to the relay: connection state for the header, requests matched to
  * replies by `id`, and run events routed to their run by `runId`.
@@ -69,6 +76,8 @@ export class RelayConnection {
   /** The relay's clock minus this browser's, in ms, as of the last welcome. */
   clockOffsetMs = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The relay announced its shutdown: failed attempts until it is back keep that explanation. */
+  #restarting = false;
 
   constructor(address: RelayAddress) {
     this.address = address;
@@ -248,6 +257,7 @@ export class RelayConnection {
         this.hint = '';
         this.shortReason = '';
         this.attempt = 0;
+        this.#restarting = false;
         return;
       case 'run.started': {
         const pending = this.#settle(message.id);
@@ -330,6 +340,12 @@ export class RelayConnection {
       return;
     }
 
+    if (code === CLOSE_CODES.goingAway && closeReason === CLOSE_REASONS.shuttingDown) this.#restarting = true;
+    if (this.#restarting) {
+      this.#scheduleRetry(RESTARTING.reason, RESTARTING.short);
+      return;
+    }
+
     if (!wasWelcomed) {
       const refusal = await this.#askWhyRefused();
       if (refusal) {
@@ -352,6 +368,8 @@ export class RelayConnection {
     try {
       const response = await fetch(this.address.httpUrl, { cache: 'no-store', credentials: 'omit' });
       status = response.status;
+      // 503: the relay is shutting down or not ready yet; it comes back by itself.
+      if (status === 503) return null;
       if (status === 401 || status === 403) said = (await response.text()).trim().slice(0, 200);
     } catch {
       return null;
@@ -380,14 +398,14 @@ export class RelayConnection {
     this.info = null;
   }
 
-  #scheduleRetry(reason: string): void {
+  #scheduleRetry(reason: string, short = 'connection lost'): void {
     const delays = RELAY_LIMITS.retryDelaysMs;
     const delay = delays[Math.min(this.attempt, delays.length - 1)] ?? 10_000;
     this.attempt += 1;
     this.status = 'reconnecting';
     this.reason = reason;
     this.hint = '';
-    this.shortReason = 'connection lost';
+    this.shortReason = short;
     this.nextRetryAt = Date.now() + delay;
     this.#retryTimer = setTimeout(() => this.connect(), delay);
   }
