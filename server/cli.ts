@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
 import { startRelay, VERSION } from './relay.ts';
 import { DEFAULT_HOSTED_PORTS } from './net/outbound-guard.ts';
-import { startLab, type RunningLab } from './lab/lab.ts';
+import { LAB_DEFAULT_PORT, startLab, type RunningLab } from './lab/lab.ts';
+import { labPorts } from './lab/listen.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { validateLimits } from './defaults.ts';
 import { formatFinished, StepPrinter } from './format-steps.ts';
@@ -45,7 +46,8 @@ Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
                 [--public-url URL] [--secret-file F] [--metrics-token-file F] [--log-format text|json]
-      Serve the web app and relay (with the built-in lab) and print the URL to open.
+      Serve the web app and relay (with the built-in lab) and print the URL to open. The lab listens
+      on 7443, 7444 and 7445 (--lab-port N: N and the next two; 0: free ports).
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
       addresses on allowed ports (443, 8443, 9443, plus each --allow-port) are probed. --limit overrides a
       limit from server/defaults.ts, e.g. --limit runTimeoutMs=30000. /metrics (Prometheus) is
@@ -150,6 +152,13 @@ function port(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** `--lab-port N`: the lab's first of three ports (default LAB_DEFAULT_PORT); 0 for free ones. */
+function labPortFlag(value: string | undefined): number {
+  const n = port(value, '--lab-port') ?? LAB_DEFAULT_PORT;
+  if (n > 65533) throw new UsageError(`--lab-port takes the first of three ports (0-65533), got "${value}"`);
+  return n;
+}
+
 /** `--limit runTimeoutMs=30000` → { runTimeoutMs: 30000 }; names and values are checked by validateLimits. */
 function parseLimitFlags(flags: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -202,7 +211,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       port: port(values.port, '--port'),
       host: values.host,
       lab: !values['no-lab'],
-      labPort: port(values['lab-port'], '--lab-port'),
+      labPort: labPortFlag(values['lab-port']),
       allowOrigins: values['allow-origin'],
       hosted: values.hosted,
       allowTargets: values['allow-target'],
@@ -234,6 +243,9 @@ async function serve(argv: string[], io: Io): Promise<number> {
   if (relay.lab) {
     const [mtls, ...rest] = relay.lab.info.targets;
     if (mtls) io.stdout(`  Lab:  ${mtls.title} at ${mtls.url}${rest.length ? ` (+${rest.length} more lab targets, listed in the app)` : ''}\n`);
+    const wanted = labPortFlag(values['lab-port']);
+    const moved = wanted !== 0 && relay.lab.info.targets.some((t) => !labPorts(wanted).includes(Number(new URL(t.url).port)));
+    if (moved) io.stdout(`  Note: a lab port of ${labPorts(wanted).join(', ')} was in use, so the lab took free ones; texts naming ${wanted} are off (free the ports, or choose --lab-port N)\n`);
   }
   io.stdout(accessSecret
     ? '  The link carries the access secret you gave; it stays the same across restarts. Ctrl+C stops.\n'

@@ -35,6 +35,7 @@ export interface RelayOptions {
   port?: number;
   host?: string;
   lab?: boolean;
+  /** The lab's first port (mTLS target; token service and login page on the next two); 0 or absent: free ports. */
   labPort?: number;
   /** Where the lab keeps its CA and keys; default: defaultLabDir() (one lab per user and machine). */
   dataDir?: string;
@@ -106,7 +107,11 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs }, opts.logFormat ?? (hosted ? 'json' : 'text'));
   const token = opts.token ?? randomBytes(32).toString('hex');
-  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
+  const lab = opts.lab === false ? null : await startLab({
+    dataDir: opts.dataDir ?? defaultLabDir(),
+    port: opts.labPort ?? 0,
+    onPortTaken: (wanted, got) => log.info('lab port in use, took a free one', { wanted, got }),
+  });
 
   const callbacks = new CallbackRegistry();
   const policy = hosted

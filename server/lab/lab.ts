@@ -2,7 +2,7 @@
 // harness works with no setup and trainers can show each failure.
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import { labPorts, listenStable } from './listen.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LabInfo } from '../../shared/protocol.ts';
 import { rfc4514FromDer, rfc4514FromNodeDn } from '../../shared/pki/names.ts';
@@ -12,9 +12,17 @@ import { startTokenService, type LabTokenService } from './token-service.ts';
 export interface LabOptions {
   dataDir: string;
   host?: string;
-  /** Port of the mTLS target; 0 picks a free one. */
+  /**
+   * Port of the mTLS target; the token service takes the next one and its login page the one
+   * after. 0 picks free ones. A stable port that is taken is replaced by a free one (onPortTaken).
+   */
   port?: number;
+  /** A stable port was in use: the lab listens on `got` instead, and texts naming `wanted` are off. */
+  onPortTaken?(wanted: number, got: number): void;
 }
+
+/** The lab's stable ports under `harness serve`, so slides and lesson texts stay right (docs/lab.md). */
+export const LAB_DEFAULT_PORT = 7443;
 
 export interface RunningLab {
   info: LabInfo;
@@ -70,16 +78,6 @@ function handleMtls(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-function listen(server: https.Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
 export async function startLab(opts: LabOptions): Promise<RunningLab> {
   const host = opts.host ?? '127.0.0.1';
   const pki = await loadOrCreateLabPki(opts.dataDir);
@@ -96,7 +94,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   mtls.headersTimeout = 10_000;
   mtls.requestTimeout = 30_000;
   mtls.keepAliveTimeout = 1_000;
-  const port = await listen(mtls, opts.port ?? 0, host);
+  const port = await listenStable(mtls, opts.port ?? 0, host, opts.onPortTaken);
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '127.0.0.1' ? 'localhost' : host;
   const info: LabInfo = {
     caCertificatePem: pki.clientCaPem,
@@ -111,7 +109,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
       },
     ],
   };
-  const tokens = await startTokenService({ pki, dataDir: opts.dataDir, host, hostForUrl });
+  const tokens = await startTokenService({ pki, dataDir: opts.dataDir, host, hostForUrl, port: opts.port ? labPorts(opts.port)[1]! : 0, ...(opts.onPortTaken ? { onPortTaken: opts.onPortTaken } : {}) });
   info.targets.push(...tokens.targets);
   return {
     info,

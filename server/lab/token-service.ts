@@ -10,7 +10,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
 import { createHash, createPublicKey, randomBytes, timingSafeEqual, webcrypto, type JsonWebKey as NodeJwk } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, importX509, jwtVerify, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTVerifyOptions } from 'jose';
 import type { LabTarget } from '../../shared/protocol.ts';
@@ -20,6 +19,7 @@ import { useCrypto, generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } fr
 import type { LabPki } from './lab-pki.ts';
 import { readOrCreate } from './lab-dir.ts';
 import { labJwkProblem } from './lab-jwk.ts';
+import { listenStable } from './listen.ts';
 
 export const LAB_API_KEY = 'lab-api-key';
 export const LAB_API_USER = 'lab-user';
@@ -290,19 +290,17 @@ interface RefreshEntry {
   active: boolean;
 }
 
-function listen(server: http.Server, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
 const LOOPBACK_CALLBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\/callback\/[A-Za-z0-9_-]{1,64}$/;
 
-export async function startTokenService(opts: { pki: LabPki; dataDir: string; host: string; hostForUrl: string }): Promise<LabTokenService> {
+export async function startTokenService(opts: {
+  pki: LabPki;
+  dataDir: string;
+  host: string;
+  hostForUrl: string;
+  /** The token endpoint's port; the login page takes the next one. 0: free ones. */
+  port?: number;
+  onPortTaken?(wanted: number, got: number): void;
+}): Promise<LabTokenService> {
   const keys = await loadOrCreateKeys(opts.dataDir);
   const serverKid = await calculateJwkThumbprint(keys.serverKey);
   const serverPrivate = (await importJWK(keys.serverKey, 'RS256')) as CryptoKey;
@@ -358,8 +356,8 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
     s.requestTimeout = 30_000;
     s.keepAliveTimeout = 1_000;
   }
-  const port = await listen(tokenServer, opts.host);
-  const authorizePort = await listen(authorizeServer, opts.host);
+  const port = await listenStable(tokenServer, opts.port ?? 0, opts.host, opts.onPortTaken);
+  const authorizePort = await listenStable(authorizeServer, opts.port ? opts.port + 1 : 0, opts.host, opts.onPortTaken);
   const origin = `https://${opts.hostForUrl}:${port}`;
   const authorizeOrigin = `http://${opts.hostForUrl}:${authorizePort}`;
   const issuerOf = (t: Tenant) => `${origin}${t.prefix}`;
