@@ -12,6 +12,7 @@ import { runProbe } from './probe/run-probe.ts';
 import { runFlow, flowTarget, flowSecrets } from './flows/run-flow.ts';
 import { DEFAULT_CALLBACK_TIMEOUT_MS } from './flows/authorization-code.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
+import type { IssuedTokenSet } from './flows/issued-tokens.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
 import type { LabTrust } from './net/dial.ts';
 import { LabRegistrationRefused } from './lab/token-service.ts';
@@ -21,6 +22,7 @@ import type { Logger } from './log.ts';
 import type { RelayMetrics } from './metrics.ts';
 import { InboundListeners } from './inbound/listeners.ts';
 import { KeptRefreshTokens, KEPT_REFRESH_TOKENS_PER_SESSION } from './flows/kept-refresh-tokens.ts';
+import { IssuedTokens, ISSUED_TOKEN_RUNS_PER_SESSION, ISSUED_TOKENS_KEPT_MS } from './flows/issued-tokens.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
 import { asOwner } from './net/fair-share.ts';
@@ -69,6 +71,8 @@ export class Session {
   readonly #runs = new Map<string, AbortController>();
   readonly #inbound: InboundListeners;
   readonly #refreshTokens = new KeptRefreshTokens();
+  /** Local mode: the tokens this session's flow runs were issued, for flow.reveal. */
+  readonly #issued = new IssuedTokens();
   /** This session's share of the run slots; jwks.fetch calls count like runs do. */
   readonly #slots: SlotHolder;
   readonly #address: string;
@@ -428,9 +432,38 @@ export class Session {
           keep = (_runId, rotated) => this.#refreshTokens.keep(from, rotated);
         }
         const run = flow;
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, { limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy, ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}), ...ctx }), { runTimeoutMs: limits.runTimeoutMs, waits });
+        // Only a local relay keeps issued tokens for the person to reveal; a hosted one never holds them past the run.
+        const local = this.#state.info.mode === 'local';
+        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, {
+          limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy,
+          ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}),
+          ...(local ? { onIssuedTokens: (tokens: IssuedTokenSet) => this.#issued.keep(runId, tokens) } : {}),
+          ...ctx,
+        }), { runTimeoutMs: limits.runTimeoutMs, waits });
       }
+      case 'flow.reveal':
+        return this.send(this.#reveal(msg));
     }
+  }
+
+  /**
+   * One issued token, unmasked, on the person's explicit request: local mode only, a finished
+   * flow run of this session, within ISSUED_TOKENS_KEPT_MS. The answer is a reply, not a run
+   * event, so nothing that records runs sees it; nothing here logs it.
+   */
+  #reveal(msg: Extract<ClientMessage, { type: 'flow.reveal' }>): ServerMessage {
+    const { id, runId, which } = msg;
+    if (this.#state.info.mode !== 'local') return { type: 'error', id, code: 'reveal_refused', message: 'this relay is hosted: issued tokens stay masked here (run the harness locally to reveal and copy them)' };
+    if (this.#runs.has(runId)) return { type: 'error', id, code: 'token_not_kept', message: `run ${runId} is still in progress: its tokens can be revealed once it has finished` };
+    const kept = this.#issued.get(runId, which);
+    if ('token' in kept) return { type: 'flow.token', id, runId, which, token: kept.token };
+    const name = { access: 'an access token', refresh: 'a refresh token', id: 'an ID token' }[which];
+    return {
+      type: 'error', id, code: 'token_not_kept',
+      message: kept.missing === 'not_issued'
+        ? `run ${runId} was not issued ${name}`
+        : `no tokens are kept from run ${runId}: it is not a flow run of this connection that was issued tokens, or it is past the last ${ISSUED_TOKEN_RUNS_PER_SESSION} runs or ${ISSUED_TOKENS_KEPT_MS / 60_000} minutes the relay keeps them; run the flow again`,
+    };
   }
 
   #labTrust(): LabTrust | undefined {
@@ -589,6 +622,7 @@ export class Session {
     if (this.#frameThrottle) clearTimeout(this.#frameThrottle);
     this.#inbox.length = 0;
     this.#cancelAll();
+    this.#issued.clear();
     this.#state.lab?.tokens?.forget(this.#labOwner);
     // Inbound runs cut short by the session's end still leave the in-flight gauge.
     for (const t0 of this.#inboundStarts.values()) this.#state.metrics.runFinished('inbound', 'error', (performance.now() - t0) / 1000);

@@ -142,6 +142,11 @@ export type ClientMessage =
    * ignored" page): if the run has seen only ignored redirects, none other is coming — end it now.
    */
   | { type: 'run.settle'; id: string; runId: string }
+  /**
+   * Local mode only: one token a finished flow run of this session was issued, on the person's
+   * explicit click (docs/protocol.md, "Revealing an issued token"). Answered by flow.token.
+   */
+  | { type: 'flow.reveal'; id: string; runId: string; which: IssuedTokenName }
   | { type: 'lab.sign'; id: string; csrPem: string }
   | ({ type: 'lab.register'; id: string } & LabRegistration)
   /** A JWKS fetched by the relay (https, or a lab endpoint), for verifying a token in the browser. */
@@ -154,6 +159,10 @@ export type ClientMessage =
   | { type: 'check.start'; id: string; kind: 'jwt'; jwt: SignedJwtCheckRequest }
   | { type: 'check.start'; id: string; kind: 'resource'; resource: ResourceCheckRequest }
   | { type: 'ping'; id: string };
+
+/** The tokens flow.reveal can name: access token, refresh token, OpenID Connect ID token. */
+export const ISSUED_TOKEN_NAMES = ['access', 'refresh', 'id'] as const;
+export type IssuedTokenName = (typeof ISSUED_TOKEN_NAMES)[number];
 
 /** The server checks check.start runs (docs/server-check.md). */
 export const CHECK_KINDS = ['mtls', 'jwt', 'resource'] as const;
@@ -216,6 +225,10 @@ export type ErrorCode =
   | 'ca_invalid'
   | 'jwks_fetch_failed'
   | 'check_invalid'
+  /** flow.reveal on a hosted relay: issued tokens stay masked there. */
+  | 'reveal_refused'
+  /** flow.reveal: the run is not a finished flow run of this session whose token is still kept, or it was not issued that token. */
+  | 'token_not_kept'
   | 'internal';
 
 export type ServerMessage =
@@ -231,6 +244,8 @@ export type ServerMessage =
       durationMs: number;
     }
   | { type: 'lab.signed'; id: string; certificatePem: string; chainPem: string }
+  /** The answer to flow.reveal (local mode only): the one token asked for, unmasked. Never part of a run's events. */
+  | { type: 'flow.token'; id: string; runId: string; which: IssuedTokenName; token: string }
   | { type: 'lab.registered'; id: string; clientId: string; clientSecret: string; kid: string; method: string; issuer: string; tokenUrl: string }
   | {
       type: 'inbound.started';
@@ -574,6 +589,11 @@ export function parseClientMessage(text: string): ClientMessage {
     case 'run.cancel':
     case 'run.settle':
       return { type: raw.type, id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id) };
+    case 'flow.reveal': {
+      const which = raw.which;
+      if (typeof which !== 'string' || !(ISSUED_TOKEN_NAMES as readonly string[]).includes(which)) throw new ProtocolError('bad_message', `"which" must be one of ${ISSUED_TOKEN_NAMES.join(', ')}`, id);
+      return { type: 'flow.reveal', id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id), which: which as IssuedTokenName };
+    }
     case 'lab.sign':
       return { type: 'lab.sign', id, csrPem: str(raw, 'csrPem', FIELD_LIMITS.pem, '', id) };
     case 'lab.register':

@@ -9,6 +9,7 @@ import type { RunningLab } from '../lab/lab.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { CancelledError } from '../net/dial.ts';
 import type { CallbackRegistry } from './callbacks.ts';
+import type { IssuedTokenSet } from './issued-tokens.ts';
 import { FlowRun, FlowStopped } from './flow-run.ts';
 import { runDiscovery } from './discovery.ts';
 import { runJwtExchange } from './jwt-exchange.ts';
@@ -52,6 +53,11 @@ export interface FlowContext {
    * keeps it so a later refresh-token run can name this run instead of the token.
    */
   keepRefreshToken?(token: string): void;
+  /**
+   * Every token a token request of the run was issued, for the session to keep (local mode
+   * only) until the person reveals one (flow.reveal). Never part of an event.
+   */
+  onIssuedTokens?(tokens: IssuedTokenSet): void;
 }
 
 export interface FlowResult {

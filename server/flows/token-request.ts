@@ -220,6 +220,7 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
   run.secret(token.accessToken);
   run.secret(token.refreshToken);
   run.secret(token.idToken);
+  run.ctx.onIssuedTokens?.({ access: token.accessToken, ...(token.refreshToken ? { refresh: token.refreshToken } : {}), ...(token.idToken ? { id: token.idToken } : {}) });
   const lintWarnings = [clientAssertion, grantJwt].flatMap((c) => c?.findings ?? []);
   const summary = o.okSummary?.(token) ?? `${token.tokenType} token${token.expiresIn !== undefined ? `, expires in ${token.expiresIn} s` : ''}${token.refreshToken ? ', with a refresh token' : ''}`;
   if (lintWarnings.length) {
