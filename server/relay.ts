@@ -106,7 +106,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs }, opts.logFormat ?? (hosted ? 'json' : 'text'));
   const token = opts.token ?? randomBytes(32).toString('hex');
-  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0 });
+  const lab = opts.lab === false ? null : await startLab({ dataDir: opts.dataDir ?? defaultLabDir(), port: opts.labPort ?? 0, maxRevoked: limits.labRevokedCertificates });
 
   const callbacks = new CallbackRegistry();
   const policy = hosted
