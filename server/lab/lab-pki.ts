@@ -177,6 +177,11 @@ export async function loadOrCreateTargetsPki(dir: string, pki: LabPki): Promise<
     return JSON.stringify(file);
   };
   const f = parseTargets(await readOrCreate(dir, TARGETS_FILE, make, (text) => parseTargets(text)?.labId === pki.labId))!;
+  // Public copies: the intermediate a client must send, the regional root a server must trust.
+  await Promise.all([
+    writeFile(join(dir, 'intermediate-ca.pem'), f.intermediatePem, { mode: 0o644 }),
+    writeFile(join(dir, 'regional-ca.pem'), f.regionalPem, { mode: 0o644 }),
+  ]);
   return {
     intermediate: { certificate: new x509.X509Certificate(f.intermediatePem), privateKey: await importSigningKey(f.intermediateKeyPem) },
     intermediatePem: f.intermediatePem,

@@ -99,6 +99,12 @@ test('the regional CRL is served without a client certificate, signed by the reg
   assert.ok(crl.nextUpdate && crl.nextUpdate.getTime() > Date.now());
 });
 
+test('the lab directory holds public copies of the intermediate and the regional CA', async () => {
+  const { readFile } = await import('node:fs/promises');
+  assert.match(new x509.X509Certificate(await readFile(join(dir, 'intermediate-ca.pem'), 'utf8')).subject, /Harness Lab Intermediate CA/);
+  assert.match(new x509.X509Certificate(await readFile(join(dir, 'regional-ca.pem'), 'utf8')).subject, /Harness Lab Regional CA EMEA/);
+});
+
 test('a lab restart keeps the targets\' CAs, so certificates it issued stay good', async () => {
   const before = await client('keep-me', 'intermediate');
   await lab.close();
