@@ -3,7 +3,7 @@
 // and the check passes — judged from the runs the app recorded, nothing else.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
-import { relayUrl, verdictOf } from './harness.ts';
+import { makeLabCredential, relayUrl, verdictOf } from './harness.ts';
 
 const SCREENS = process.env.HARNESS_SCREENS ?? 'test-results/screens';
 
@@ -73,6 +73,21 @@ for (const [id, brokenOutcome, unmet] of LESSONS) {
     await expect(verdict).toHaveAttribute('data-solved', 'true');
     await expect(verdict).toContainText('Solved.');
     await expect(item).toHaveAttribute('data-state', 'solved');
+  });
+}
+
+// A learner without the trainer's button: the lab CA that fixes the lesson is a choice on the key's card.
+for (const [id, labCa, commonName] of [['missing-intermediate', 'Intermediate CA (chain included)', 'acme-orders-renewed'], ['genesys-rotation', 'Regional CA EMEA', 'acme-genesys-2027']] as const) {
+  test(`lesson ${id}: a learner solves it on Keys & certs by choosing the lab CA`, async ({ page }) => {
+    await openLessons(page, false);
+    await page.locator(`button[data-lesson="${id}"]`).click();
+    await page.locator(`article[data-lesson="${id}"]`).getByRole('button', { name: 'Set up the lesson' }).click();
+    expect(await runOnScreen(page, false)).toBe('fail');
+    await makeLabCredential(page, 'P-256', commonName, labCa);
+    await page.getByRole('article', { name: commonName }).getByRole('button', { name: 'Use in probe' }).click();
+    expect(await runOnScreen(page, false)).toBe('pass');
+    const verdict = await checkLesson(page);
+    await expect(verdict).toHaveAttribute('data-solved', 'true');
   });
 }
 
