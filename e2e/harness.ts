@@ -77,8 +77,8 @@ export async function expectTimelineMatchesEvents(page: Page, frames: RelayFrame
   return steps;
 }
 
-/** Generates a key on the Keys & certs page and has the lab CA issue its certificate. */
-export async function makeLabCredential(page: Page, algorithm: string, commonName: string): Promise<void> {
+/** Generates a key on the Keys & certs page and has the lab CA (by default its client CA; `labCa` names another) issue its certificate. */
+export async function makeLabCredential(page: Page, algorithm: string, commonName: string, labCa?: string): Promise<void> {
   await page.getByRole('link', { name: 'Keys & certs' }).click();
   await page.getByLabel('Key algorithm').selectOption(algorithm);
   await page.getByLabel('Subject common name (CN)').fill(commonName);
@@ -86,6 +86,7 @@ export async function makeLabCredential(page: Page, algorithm: string, commonNam
   const card = page.getByRole('article', { name: commonName });
   await expect(card).toContainText(`${algorithm} key · generated in this browser`);
   await expect(card.locator('pre', { hasText: 'BEGIN CERTIFICATE REQUEST' })).toBeVisible();
+  if (labCa) await card.getByLabel('Lab CA').selectOption({ label: labCa });
   await card.getByRole('button', { name: 'Get certificate from the lab CA' }).click();
   await expect(card).toContainText('Certificate from the lab CA');
   await expect(card).toContainText(`CN=${commonName}`);

@@ -3,7 +3,7 @@
 // and the check passes — judged from the runs the app recorded, nothing else.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
-import { relayUrl, verdictOf } from './harness.ts';
+import { makeLabCredential, relayUrl, verdictOf } from './harness.ts';
 
 const SCREENS = process.env.HARNESS_SCREENS ?? 'test-results/screens';
 
@@ -11,7 +11,7 @@ const SCREENS = process.env.HARNESS_SCREENS ?? 'test-results/screens';
 const LESSONS: [string, 'pass' | 'fail', RegExp][] = [
   ['no-client-certificate', 'fail', /^the run's outcome is pass$/],
   ['wrong-ca', 'fail', /^the run's outcome is pass$/],
-  ['coupa-cxml', 'pass', /^the request was a POST$/],
+  ['coupa-cxml', 'fail', /^the run's outcome is pass$/],
   ['workfront-jwt-exchange', 'fail', /^the run's outcome is pass$/],
   ['jwt-clock-skew', 'fail', /^the run's outcome is pass$/],
   ['jwt-expired', 'fail', /^the run's outcome is pass$/],
@@ -19,6 +19,9 @@ const LESSONS: [string, 'pass' | 'fail', RegExp][] = [
   ['webhook-refresh-retry', 'fail', /^no finished run of a token flow of lab:revoked-token/],
   ['api-key-username', 'fail', /^the run's outcome is pass$/],
   ['certificate-bound-token', 'fail', /^the run's outcome is pass$/],
+  ['missing-intermediate', 'fail', /^the run's outcome is pass$/],
+  ['expired-client-certificate', 'fail', /^the run's outcome is pass$/],
+  ['genesys-rotation', 'fail', /^the run's outcome is pass$/],
 ];
 
 async function openLessons(page: Page, trainer: boolean): Promise<void> {
@@ -73,6 +76,21 @@ for (const [id, brokenOutcome, unmet] of LESSONS) {
   });
 }
 
+// A learner without the trainer's button: the lab CA that fixes the lesson is a choice on the key's card.
+for (const [id, labCa, commonName] of [['missing-intermediate', 'Intermediate CA (chain included)', 'acme-orders-renewed'], ['genesys-rotation', 'Regional CA EMEA', 'acme-genesys-2027']] as const) {
+  test(`lesson ${id}: a learner solves it on Keys & certs by choosing the lab CA`, async ({ page }) => {
+    await openLessons(page, false);
+    await page.locator(`button[data-lesson="${id}"]`).click();
+    await page.locator(`article[data-lesson="${id}"]`).getByRole('button', { name: 'Set up the lesson' }).click();
+    expect(await runOnScreen(page, false)).toBe('fail');
+    await makeLabCredential(page, 'P-256', commonName, labCa);
+    await page.getByRole('article', { name: commonName }).getByRole('button', { name: 'Use in probe' }).click();
+    expect(await runOnScreen(page, false)).toBe('pass');
+    const verdict = await checkLesson(page);
+    await expect(verdict).toHaveAttribute('data-solved', 'true');
+  });
+}
+
 test('hints open one at a time, progress survives a reload, the solution shows only in the trainer view', async ({ page }) => {
   await openLessons(page, false);
   const lesson = page.locator('article[data-lesson="no-client-certificate"]');
@@ -94,12 +112,12 @@ test('a lesson file that does not parse is listed with its field; a good one joi
   await openLessons(page, false);
   await page.getByLabel('Lesson file').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ version: 1, id: 'x', title: 'X', topic: 't', story: 's', task: 't', hints: ['h'], setup: { screen: 'probe', scenario: { kind: 'probe', probe: { url: 'lab:mtls' } } }, solution: { steps: ['s'], setup: { screen: 'probe', scenario: { kind: 'probe', probe: { url: 'lab:mtls' } } } }, check: { kind: 'probe', target: 'lab:mtls', diagnoses: ['made_up'] } })) });
   await expect(page.getByRole('alert')).toContainText('broken.json — check.diagnoses[0]: "made_up" is not a diagnosis code the harness knows');
-  await expect(page.locator('button[data-lesson]')).toHaveCount(10);
+  await expect(page.locator('button[data-lesson]')).toHaveCount(13);
 
   const good = JSON.parse(readFileSync('web/src/lib/lessons/catalogue/01-no-client-certificate.json', 'utf8')) as Record<string, unknown>;
   await page.getByLabel('Lesson file').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ ...good, id: 'my-own-lesson', title: 'A trainer\'s own lesson' })) });
   await expect(page.getByRole('alert')).toHaveCount(0);
-  await expect(page.locator('button[data-lesson]')).toHaveCount(11);
+  await expect(page.locator('button[data-lesson]')).toHaveCount(14);
   await expect(page.getByRole('heading', { name: 'A trainer\'s own lesson', level: 2 })).toBeVisible();
 });
 

@@ -33,8 +33,10 @@ test('probe lab --lab-cert --json: one JSON event a line, last is a passing run.
   assert.equal(last.outcome, 'pass');
   const tls = events.findLast((e: { type: string; step?: { id: string } }) => e.type === 'step' && e.step?.id === 'tls');
   assert.equal(tls.step.details.certificateRequested, true);
-  assert.equal(tls.step.details.acceptableCAs.length, 1);
+  // The lab's listener trusts its client CA and, for the rotation target, its regional CA.
+  assert.equal(tls.step.details.acceptableCAs.length, 2);
   assert.match(tls.step.details.acceptableCAs[0], /^CN=Harness Lab Client CA [0-9a-f]{8}, O=mTLS Harness Lab$/);
+  assert.match(tls.step.details.acceptableCAs[1], /^CN=Harness Lab Regional CA EMEA [0-9a-f]{8}, O=mTLS Harness Lab$/);
   assert.ok(!r.stdout.includes('PRIVATE KEY'), 'the generated key is never printed');
 });
 

@@ -54,6 +54,8 @@ export const DEFAULT_LIMITS = {
   labRequestsPerConnection: 4, // requests
   /** Lab clients one session may register (lab.register); they end with the session. */
   labRegistrationsPerConnection: 16, // clients
+  /** Certificates the lab's regional CRL lists (lab.sign profile `revoked`); past it the oldest entry goes. */
+  labRevokedCertificates: 1024, // certificates
   /** Lab clients registered across all sessions. */
   labRegistrationsTotal: 1024, // clients
   /** A registered lab client is forgotten this long after registration even if its session lives. */

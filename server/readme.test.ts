@@ -16,7 +16,7 @@ function normalise(text: string): string[] {
   return text
     .replace(/(localhost|127\.0\.0\.1):\d+/g, '$1:PORT')
     .replace(/\d+(\.\d+)? ms\b/g, 'N ms')
-    .replace(/Harness Lab Client CA [0-9a-f]{8}/g, 'Harness Lab Client CA ID')
+    .replace(/Harness Lab (Client|Regional) CA (EMEA )?[0-9a-f]{8}/g, (_m, kind: string, region: string | undefined) => `Harness Lab ${kind} CA ${region ?? ""}ID`)
     .replace(/\d+ bytes/g, 'N bytes')
     .split('\n')
     .map((l) => l.trimEnd())

@@ -195,3 +195,38 @@ test('a browser that vanishes is noticed within two heartbeats; its runs are can
     await silent.close();
   }
 });
+
+/** lab.sign profiles through the relay, each probed at the lab target its lesson uses. */
+const PROFILE_RUNS: { profile: string; cn: string; target: string; outcome: string; diagnoses: string[] }[] = [
+  { profile: 'intermediate', cn: 'relay-test-client', target: 'intermediate', outcome: 'pass', diagnoses: [] },
+  { profile: 'intermediate-no-chain', cn: 'relay-test-client', target: 'intermediate', outcome: 'fail', diagnoses: ['client_cert_unknown_ca', 'client_ca_not_acceptable'] },
+  { profile: 'expired', cn: 'relay-test-client', target: 'mtls', outcome: 'fail', diagnoses: ['client_cert_expired'] },
+  { profile: 'client', cn: 'lab-client', target: 'coupa', outcome: 'fail', diagnoses: ['access_denied'] },
+  { profile: 'regional', cn: 'acme-genesys', target: 'rotation', outcome: 'pass', diagnoses: [] },
+  { profile: 'revoked', cn: 'acme-genesys', target: 'rotation', outcome: 'fail', diagnoses: ['client_cert_revoked'] },
+];
+for (const c of PROFILE_RUNS) {
+  test(`lab.sign profile ${c.profile} probed at lab:${c.target} → ${c.outcome} ${c.diagnoses.join(', ')}`, async () => {
+    const ws = await RelayClient.open(relay);
+    const keys = await generateKeyPair('P-256', true);
+    ws.send({ type: 'lab.sign', id: 'sign-p', csrPem: await createCsr(keys, `CN=${c.cn}`), profile: c.profile });
+    const signed = await ws.next<Extract<ServerMessage, { type: 'lab.signed' }>>((m) => m.type === 'lab.signed' && m.id === 'sign-p');
+    // The chain as the browser's keyring keeps it: intermediates only (roots are the server's to hold).
+    // Every chain the lab returns ends with its root.
+    const intermediates = signed.chainPem.split(/(?=-----BEGIN CERTIFICATE-----)/).slice(0, -1).join('');
+    const url = relay.lab!.info.targets.find((t) => t.id === c.target)!.url;
+    const { finished } = await run(ws, { url, client: { certificatePem: signed.certificatePem + intermediates, privateKeyPem: await exportPkcs8Pem(keys.privateKey) } });
+    assert.equal(finished.outcome, c.outcome);
+    assert.deepEqual(finished.diagnoses, c.diagnoses);
+    ws.ws.close();
+  });
+}
+
+test('lab.sign with an unknown profile is refused, naming the profiles', async () => {
+  const ws = await RelayClient.open(relay);
+  ws.send({ type: 'lab.sign', id: 'sign-x', csrPem: 'x', profile: 'root-ca' });
+  const err = await ws.next<Extract<ServerMessage, { type: 'error' }>>((m) => m.type === 'error' && m.id === 'sign-x');
+  assert.equal(err.code, 'bad_message');
+  assert.match(err.message, /profile must be one of client, intermediate/);
+  ws.ws.close();
+});

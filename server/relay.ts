@@ -110,6 +110,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const lab = opts.lab === false ? null : await startLab({
     dataDir: opts.dataDir ?? defaultLabDir(),
     port: opts.labPort ?? 0,
+    maxRevoked: limits.labRevokedCertificates,
     onPortTaken: (wanted, got) => log.info('lab port in use, took a free one', { wanted, got }),
   });
 

@@ -338,7 +338,7 @@ export class Session {
         if (!lab) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
         return this.#labRequest(msg.id, async () => {
           try {
-            const signed = await lab.signCsr(msg.csrPem);
+            const signed = await lab.signCsr(msg.csrPem, msg.profile);
             return this.send({ type: 'lab.signed', id: msg.id, ...signed });
           } catch (err) {
             const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';

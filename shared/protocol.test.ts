@@ -28,6 +28,10 @@ const cases: { name: string; frame: string; want: object | { code: string; messa
   { name: 'secretNames not a token', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","secretNames":["ok","a b"]}}', want: { code: 'bad_message', message: /secretNames\[1\] "a b" is not a valid name/ } },
   { name: 'flow secretNames', frame: '{"type":"flow.start","id":"1","flow":{"kind":"discovery","issuer":"https://as/","secretNames":["pin"]}}', want: { type: 'flow.start', id: '1', flow: { kind: 'discovery', issuer: 'https://as/', secretNames: ['pin'] } } },
   { name: 'flow secretNames not a token', frame: '{"type":"flow.start","id":"1","flow":{"kind":"discovery","issuer":"https://as/","secretNames":[7]}}', want: { code: 'bad_message', message: /flow\.secretNames\[0\]/ } },
+  { name: 'lab.sign without profile', frame: '{"type":"lab.sign","id":"1","csrPem":"CSR"}', want: { type: 'lab.sign', id: '1', csrPem: 'CSR' } },
+  { name: 'lab.sign with a profile', frame: '{"type":"lab.sign","id":"1","csrPem":"CSR","profile":"intermediate-no-chain"}', want: { type: 'lab.sign', id: '1', csrPem: 'CSR', profile: 'intermediate-no-chain' } },
+  { name: 'lab.sign with an unknown profile', frame: '{"type":"lab.sign","id":"1","csrPem":"CSR","profile":"root-ca"}', want: { code: 'bad_message', message: /profile must be one of client, intermediate, intermediate-no-chain, expired, regional, revoked/ } },
+  { name: 'lab.sign with a profile not a string', frame: '{"type":"lab.sign","id":"1","csrPem":"CSR","profile":["expired"]}', want: { code: 'bad_message', message: /profile must be one of/ } },
   { name: 'verifyServer as string', frame: '{"type":"probe.start","id":"1","probe":{"url":"https://x/","verifyServer":"no"}}', want: { code: 'bad_message', message: /true or false/ } },
 ];
 

@@ -147,7 +147,8 @@ export type ClientMessage =
    * explicit click (docs/protocol.md, "Revealing an issued token"). Answered by flow.token.
    */
   | { type: 'flow.reveal'; id: string; runId: string; which: IssuedTokenName }
-  | { type: 'lab.sign'; id: string; csrPem: string }
+  /** `profile` picks how the lab issues it (LAB_SIGN_PROFILES); without it, by the lab client CA for a year. */
+  | { type: 'lab.sign'; id: string; csrPem: string; profile?: LabSignProfile }
   | ({ type: 'lab.register'; id: string } & LabRegistration)
   /** A JWKS fetched by the relay (https, or a lab endpoint), for verifying a token in the browser. */
   | { type: 'jwks.fetch'; id: string; url: string; caPem?: string }
@@ -169,6 +170,18 @@ export const CHECK_KINDS = ['mtls', 'jwt', 'resource'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 
 // ---- relay → client -------------------------------------------------------------------
+
+/**
+ * How lab.sign issues a certificate, for the lab targets and lessons that need a particular one:
+ * - `client`: by the lab client CA, valid for a year (the default);
+ * - `intermediate`: by the lab intermediate CA, the chain returned with the intermediate;
+ * - `intermediate-no-chain`: the same, the chain returned without it (the missing-intermediate mistake);
+ * - `expired`: by the lab client CA, already past its end;
+ * - `regional`: by the lab's regional private CA (target `rotation`);
+ * - `revoked`: by the regional CA, and listed in its CRL at once.
+ */
+export const LAB_SIGN_PROFILES = ['client', 'intermediate', 'intermediate-no-chain', 'expired', 'regional', 'revoked'] as const;
+export type LabSignProfile = typeof LAB_SIGN_PROFILES[number];
 
 export interface LabTarget {
   id: string;
@@ -594,8 +607,15 @@ export function parseClientMessage(text: string): ClientMessage {
       if (typeof which !== 'string' || !(ISSUED_TOKEN_NAMES as readonly string[]).includes(which)) throw new ProtocolError('bad_message', `"which" must be one of ${ISSUED_TOKEN_NAMES.join(', ')}`, id);
       return { type: 'flow.reveal', id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id), which: which as IssuedTokenName };
     }
-    case 'lab.sign':
-      return { type: 'lab.sign', id, csrPem: str(raw, 'csrPem', FIELD_LIMITS.pem, '', id) };
+    case 'lab.sign': {
+      const csrPem = str(raw, 'csrPem', FIELD_LIMITS.pem, '', id);
+      if (raw.profile === undefined) return { type: 'lab.sign', id, csrPem };
+      const profile = raw.profile;
+      if (typeof profile !== 'string' || !(LAB_SIGN_PROFILES as readonly string[]).includes(profile)) {
+        throw new ProtocolError('bad_message', `profile must be one of ${LAB_SIGN_PROFILES.join(', ')}`, id);
+      }
+      return { type: 'lab.sign', id, csrPem, profile: profile as LabSignProfile };
+    }
     case 'lab.register':
       return { type: 'lab.register', id, ...parseLabRegistration(raw, id) };
     case 'inbound.start':

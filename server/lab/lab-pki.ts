@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readOrCreate } from './lab-dir.ts';
 import { generateKeyPair, selfSign, issue, exportPkcs8Pem, readCsr, x509, type Issuer } from '../../shared/pki/issue.ts';
+import type { LabSignProfile } from '../../shared/protocol.ts';
 
 /**
  * The lab CAs' names carry a short identifier made with the lab, so a certificate from one
@@ -122,4 +123,132 @@ export async function signClientCsr(pki: LabPki, csrPem: string): Promise<{ cert
     notAfter: new Date(now + LAB_CLIENT_CERT_DAYS * 86_400_000),
   });
   return { certificatePem: cert.toString('pem') + '\n', chainPem: pki.clientCaPem };
+}
+
+export const labIntermediateCaSubject = (labId: string) => `CN=Harness Lab Intermediate CA ${labId}, O=mTLS Harness Lab`;
+export const labRegionalCaSubject = (labId: string) => `CN=Harness Lab Regional CA EMEA ${labId}, O=mTLS Harness Lab`;
+
+/**
+ * The CAs behind the lessons' targets, kept in their own file so a lab made before them keeps
+ * its client CA (and every certificate it issued): an intermediate under the client CA (the
+ * missing-intermediate target) and a separate regional root with a CRL (the rotation target).
+ */
+export interface LabTargetsPki {
+  intermediate: Issuer;
+  intermediatePem: string;
+  regional: Issuer;
+  regionalPem: string;
+}
+
+const TARGETS_FILE = 'lab-targets-pki.json';
+
+interface TargetsFile {
+  labId: string;
+  intermediatePem: string;
+  intermediateKeyPem: string;
+  regionalPem: string;
+  regionalKeyPem: string;
+}
+
+function parseTargets(text: string): TargetsFile | null {
+  try {
+    const f = JSON.parse(text) as Partial<TargetsFile>;
+    const ok = [f.labId, f.intermediatePem, f.intermediateKeyPem, f.regionalPem, f.regionalKeyPem].every((v) => typeof v === 'string' && v.length > 0);
+    return ok ? f as TargetsFile : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The targets' CAs from `dir`, made on first use; remade when the lab's client CA was (another lab id). */
+export async function loadOrCreateTargetsPki(dir: string, pki: LabPki): Promise<LabTargetsPki> {
+  const make = async () => {
+    const interKeys = await generateKeyPair('P-256', true);
+    const inter = await issue(interKeys.publicKey, pki.clientCa, { subject: labIntermediateCaSubject(pki.labId), profile: 'intermediate-ca', pathLength: 0 });
+    const regionalKeys = await generateKeyPair('P-256', true);
+    const regional = await selfSign(regionalKeys, { subject: labRegionalCaSubject(pki.labId), profile: 'root-ca', pathLength: 0 });
+    const file: TargetsFile = {
+      labId: pki.labId,
+      intermediatePem: inter.toString('pem') + '\n',
+      intermediateKeyPem: await exportPkcs8Pem(interKeys.privateKey),
+      regionalPem: regional.toString('pem') + '\n',
+      regionalKeyPem: await exportPkcs8Pem(regionalKeys.privateKey),
+    };
+    return JSON.stringify(file);
+  };
+  const f = parseTargets(await readOrCreate(dir, TARGETS_FILE, make, (text) => parseTargets(text)?.labId === pki.labId))!;
+  // Public copies: the intermediate a client must send, the regional root a server must trust.
+  await Promise.all([
+    writeFile(join(dir, 'intermediate-ca.pem'), f.intermediatePem, { mode: 0o644 }),
+    writeFile(join(dir, 'regional-ca.pem'), f.regionalPem, { mode: 0o644 }),
+  ]);
+  return {
+    intermediate: { certificate: new x509.X509Certificate(f.intermediatePem), privateKey: await importSigningKey(f.intermediateKeyPem) },
+    intermediatePem: f.intermediatePem,
+    regional: { certificate: new x509.X509Certificate(f.regionalPem), privateKey: await importSigningKey(f.regionalKeyPem) },
+    regionalPem: f.regionalPem,
+  };
+}
+
+/**
+ * The regional CA's revocation list. It lives as long as the lab process (a restart starts with
+ * an empty list: ask for a new `revoked` certificate then); the oldest entry goes past
+ * `maxEntries`, so a relay that runs for months does not grow it without end.
+ */
+export class RegionalCrl {
+  #serials: string[] = [];
+  #der: ArrayBuffer | null = null;
+  constructor(private readonly regional: Issuer, private readonly maxEntries: number) {}
+
+  async revoke(serialHex: string): Promise<void> {
+    this.#serials.push(serialHex.toLowerCase());
+    if (this.#serials.length > this.maxEntries) this.#serials.shift();
+    this.#der = null;
+  }
+
+  isRevoked(serialHex: string): boolean {
+    return this.#serials.includes(serialHex.toLowerCase());
+  }
+
+  /** The CRL as DER, signed by the regional CA; made again after each revocation and once a day. */
+  async der(): Promise<ArrayBuffer> {
+    if (this.#der && this.#madeAt > Date.now() - 86_400_000) return this.#der;
+    const now = Date.now();
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: this.regional.certificate.subject,
+      thisUpdate: new Date(now - 5 * 60_000),
+      nextUpdate: new Date(now + 7 * 86_400_000),
+      entries: this.#serials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(now - 5 * 60_000), reason: x509.X509CrlReason.superseded })),
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+      signingKey: this.regional.privateKey,
+    });
+    this.#madeAt = now;
+    this.#der = crl.rawData;
+    return this.#der;
+  }
+  #madeAt = 0;
+}
+
+/** Client certificate validity (ms) by lab.sign profile; `expired` ended yesterday. */
+function validity(profile: LabSignProfile, now: number): { notBefore: Date; notAfter: Date } {
+  if (profile === 'expired') return { notBefore: new Date(now - (LAB_CLIENT_CERT_DAYS + 1) * 86_400_000), notAfter: new Date(now - 86_400_000) };
+  return { notBefore: new Date(now - 5 * 60_000), notAfter: new Date(now + LAB_CLIENT_CERT_DAYS * 86_400_000) };
+}
+
+/**
+ * Signs a browser-made CSR as `profile` asks (see LAB_SIGN_PROFILES); `revoked` also lists the
+ * certificate in the regional CRL. Throws CsrError for a bad CSR.
+ */
+export async function signClientCsrAs(pki: LabPki, targets: LabTargetsPki, crl: RegionalCrl, csrPem: string, profile: LabSignProfile): Promise<{ certificatePem: string; chainPem: string }> {
+  if (profile === 'client') return signClientCsr(pki, csrPem);
+  const { subject, publicKey } = await readCsr(csrPem);
+  if (subject.length > 512) throw new TypeError('CSR subject is too long');
+  const byRegional = profile === 'regional' || profile === 'revoked';
+  const issuer = byRegional ? targets.regional : profile === 'expired' ? pki.clientCa : targets.intermediate;
+  const cert = await issue(publicKey, issuer, { subject: subject || 'CN=lab-client', profile: 'client', ...validity(profile, Date.now()) });
+  if (profile === 'revoked') await crl.revoke(cert.serialNumber);
+  const chainPem = byRegional ? targets.regionalPem
+    : profile === 'intermediate' ? targets.intermediatePem + pki.clientCaPem
+    : pki.clientCaPem;
+  return { certificatePem: cert.toString('pem') + '\n', chainPem };
 }

@@ -1,4 +1,5 @@
 import { Credential } from './credential.svelte.ts';
+import type { LabSignProfile } from '../../../../shared/protocol.ts';
 import { summarizeCertificate } from './inspect.ts';
 import { checkCertificatePem, checkPrivateKeyPem, pemBlocks } from './pem.ts';
 import { loadPki } from './pki.ts';
@@ -10,7 +11,7 @@ import { fromBase64 } from '../../../../shared/pki/encoding.ts';
 /** Algorithms offered for new keys, most useful first. */
 export const OFFERED_ALGORITHMS: readonly KeyAlgorithmName[] = ['P-256', 'RSA-2048', 'P-384', 'RSA-3072', 'RSA-4096'];
 
-export type LabSigner = (csrPem: string) => Promise<{ certificatePem: string; chainPem: string }>;
+export type LabSigner = (csrPem: string, profile?: LabSignProfile) => Promise<{ certificatePem: string; chainPem: string }>;
 
 /** Escapes a CN value for a string DN (RFC 4514 section 2.4). */
 export function escapeDnValue(value: string): string {
@@ -133,12 +134,13 @@ export class KeyRing {
   }
 
   /** Sends the credential's CSR to the lab CA and attaches the certificate it issues. */
-  async requestLabCertificate(credential: Credential, sign: LabSigner): Promise<void> {
+  /** Asks the lab for a certificate; `profile` picks the lab CA that issues it (default: the client CA). */
+  async requestLabCertificate(credential: Credential, sign: LabSigner, profile?: LabSignProfile): Promise<void> {
     if (!credential.csrPem) throw new TypeError('credential has no CSR');
     credential.busy = 'Asking the lab CA for a certificate…';
     credential.error = null;
     try {
-      const { certificatePem, chainPem } = await sign(credential.csrPem);
+      const { certificatePem, chainPem } = await (profile ? sign(credential.csrPem, profile) : sign(credential.csrPem));
       await this.#attach(credential, certificatePem, chainPem, 'the lab CA');
     } catch (err) {
       credential.error = err instanceof Error ? err.message : String(err);

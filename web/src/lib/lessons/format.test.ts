@@ -41,6 +41,8 @@ const BAD: [string, unknown, string, RegExp][] = [
   ['setup.scenario', 'lab:mtls', 'setup.scenario', /object/],
   ['setup.scenario.kind', 'flow', 'setup.screen', /flow scenario opens on the flows screen/],
   ['setup.credential', { kind: 'stolen', commonName: 'x' }, 'setup.credential.kind', /lab-signed, self-signed/],
+  ['setup.credential', { kind: 'lab-signed', commonName: 'x', profile: 'root-ca' }, 'setup.credential.profile', /one of client, intermediate, intermediate-no-chain, expired, regional, revoked/],
+  ['setup.credential', { kind: 'self-signed', commonName: 'x', profile: 'expired' }, 'setup.credential.profile', /lab-signed certificates only/],
   ['setup.jwtClockOffsetSec', 60, 'setup.jwtClockOffsetSec', /token-flow JWTs only/],
   ['setup.extra', true, 'setup.extra', /not a field/],
   ['solution.steps', 'do it', 'solution.steps', /array of strings/],

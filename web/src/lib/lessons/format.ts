@@ -2,6 +2,7 @@
 // trainer's typo is named by its field ("hints[2] must be a string") instead of breaking the
 // screen. Pure: the loader, the unit tests and the Lessons screen share it.
 import { isDiagnosisCode } from '../../../../shared/diagnoses.ts';
+import { LAB_SIGN_PROFILES, type LabSignProfile } from '../../../../shared/protocol.ts';
 import { parseScenario, ScenarioError, type Scenario } from '../../../../shared/flows/scenario.ts';
 
 export const LESSON_FORMAT_VERSION = 1;
@@ -28,6 +29,8 @@ export interface LessonCredential {
   kind: CredentialKind;
   /** The certificate's common name; also the key's name in the key ring. */
   commonName: string;
+  /** lab-signed only: how the lab issues it (LAB_SIGN_PROFILES: an intermediate, expired, the regional CA…); default `client`. */
+  profile?: LabSignProfile;
 }
 
 /** What the lesson prepares when the learner (or the trainer) presses its button. */
@@ -163,10 +166,13 @@ function parseSetup(v: unknown, path: string): LessonSetup {
   const setup: LessonSetup = { screen, scenario: parsed };
   if (o.credential !== undefined) {
     const c = obj(o.credential, at(path, 'credential'));
-    onlyKeys(c, at(path, 'credential'), ['kind', 'commonName']);
+    onlyKeys(c, at(path, 'credential'), ['kind', 'commonName', 'profile']);
     const commonName = text(c, 'commonName', at(path, 'credential'), 64);
     if (!/^[A-Za-z0-9 ._-]+$/.test(commonName)) throw new LessonError(at(path, 'credential.commonName'), 'may hold letters, digits, spaces and . _ - only');
-    setup.credential = { kind: oneOf(c, 'kind', at(path, 'credential'), CREDENTIAL_KINDS)!, commonName };
+    const kind = oneOf(c, 'kind', at(path, 'credential'), CREDENTIAL_KINDS)!;
+    const profile = oneOf(c, 'profile', at(path, 'credential'), LAB_SIGN_PROFILES, true);
+    if (profile !== undefined && kind !== 'lab-signed') throw new LessonError(at(path, 'credential.profile'), 'applies to lab-signed certificates only');
+    setup.credential = profile === undefined ? { kind, commonName } : { kind, commonName, profile };
   }
   if (o.jwtClockOffsetSec !== undefined) {
     const n = o.jwtClockOffsetSec;

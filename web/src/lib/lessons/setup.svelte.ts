@@ -13,7 +13,7 @@ import type { LessonCredential, LessonSetup } from './format.ts';
 async function makeCredential(harness: Harness, spec: LessonCredential): Promise<string> {
   const credential = await harness.keyring.generate('P-256', spec.commonName);
   if (spec.kind === 'lab-signed') {
-    await harness.keyring.requestLabCertificate(credential, (csr) => harness.relay.signCsr(csr));
+    await harness.keyring.requestLabCertificate(credential, (csr, profile) => harness.relay.signCsr(csr, profile), spec.profile);
   } else {
     const pki = await loadPki();
     const now = Date.now();

@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION,
   parseServerMessage,
   type ClientMessage,
+  type LabSignProfile,
   type ProbeRequest,
   type RelayInfo,
   type RunEvent,
@@ -124,8 +125,9 @@ export class RelayConnection {
     socket?.close(1000);
   }
 
-  async signCsr(csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
-    const reply = await this.#request({ type: 'lab.sign', id: this.#nextId(), csrPem });
+  /** Asks the lab CA to sign `csrPem`; `profile` picks the issuer and validity (LAB_SIGN_PROFILES). */
+  async signCsr(csrPem: string, profile?: LabSignProfile): Promise<{ certificatePem: string; chainPem: string }> {
+    const reply = await this.#request(profile ? { type: 'lab.sign', id: this.#nextId(), csrPem, profile } : { type: 'lab.sign', id: this.#nextId(), csrPem });
     if (reply.type !== 'lab.signed') throw new RelayError('internal', `the relay answered lab.sign with ${reply.type}`);
     return { certificatePem: reply.certificatePem, chainPem: reply.chainPem };
   }
