@@ -414,6 +414,15 @@ export const DIAGNOSES = {
       server: 'Check the client\'s registered JWKS or jwks_uri (reachable, current key present, kid as sent) and the server log for the exact reason.',
     },
   },
+  client_secret_jwt_rejected: {
+    phase: 'exchange',
+    title: 'Client secret JWT refused',
+    summary: 'The server refused the client_secret_jwt assertion (HS256, signed with the client secret) although every claim the harness signed is right: most likely the signature does not match because the secret differs from the one the server holds.',
+    fix: {
+      client: 'Check the client secret (stray spaces, the right environment, not rotated) and the client_id; the assertion is signed with the secret\'s exact bytes.',
+      server: 'Check that the client is registered with token_endpoint_auth_method client_secret_jwt, which HMAC alg it is pinned to, and that the secret on record is the one the partner has.',
+    },
+  },
   tls_client_auth_no_certificate: {
     phase: 'exchange',
     title: 'No client certificate for certificate authentication',

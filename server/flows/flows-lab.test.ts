@@ -320,3 +320,39 @@ test('api-key: accepted, refused, and custom header names masked', async () => {
   assert.match(req.curl, /"X-Partner-Key: \$\{X_PARTNER_KEY\}"/);
   assert.doesNotMatch(renamed.json, /lab-api-key/);
 });
+
+// ---- client_secret_jwt (RFC 7523 §2.2): the relay signs an HS256 assertion with the secret
+
+const secretJwt: ClientAuth = { method: 'client_secret_jwt', clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' };
+
+test('client_secret_jwt: every grant that authenticates the client, a fresh assertion each time, secret and assertion masked', async () => {
+  const cc = await run({ kind: 'client-credentials', issuer: iss, clientAuth: secretJwt, scope: 'orders:read', call: { url: t('api') } });
+  expectPass(cc);
+  const shown = (cc.step('exchange').details as { clientAssertion: { header: { alg: string }; claims: Record<string, unknown>; signature: string } }).clientAssertion;
+  assert.equal(shown.header.alg, 'HS256');
+  assert.equal(shown.claims.iss, 'lab-secretjwt');
+  assert.equal(shown.claims.sub, 'lab-secretjwt');
+  assert.equal(shown.claims.aud, `${iss}/token`);
+  assert.equal(typeof shown.claims.jti, 'string');
+  assert.ok((shown.claims.exp as number) > (shown.claims.iat as number));
+  const code = await run({ kind: 'authorization-code', issuer: iss, clientAuth: secretJwt, scope: 'openid offline_access orders:read', redirectKey: 'lab-secretjwt' });
+  expectPass(code);
+  assert.equal(code.step('refresh').status, 'ok', 'the refresh request carried its own assertion (the lab refuses a replayed jti)');
+  const refresh = await run({ kind: 'refresh-token', issuer: iss, clientAuth: secretJwt, refreshToken: lab.tokens!.issueRefreshToken('lab-secretjwt') });
+  expectPass(refresh);
+  for (const r of [cc, code, refresh]) {
+    assert.doesNotMatch(r.json, /lab-secretjwt-secret/, 'no secret in the events');
+    // No signed HS256 JWT (header {"alg":"HS256","typ":"JWT"}) appears whole anywhere.
+    assert.doesNotMatch(r.json, /eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.[\w-]+\.[\w-]{20,}/, 'no assertion in the events');
+  }
+});
+
+test('client_secret_jwt refusals: a wrong secret is a signature mismatch, another registration a method mismatch', async () => {
+  const wrong = await run({ kind: 'client-credentials', issuer: iss, clientAuth: { ...secretJwt, clientSecret: 'not-the-secret' } });
+  expectFail(wrong, 'client_secret_jwt_rejected', 'exchange');
+  assert.match(wrong.step('exchange').summary!, /signature mismatch/);
+  assert.match((wrong.step('exchange').details as { response: { headers: Record<string, string> } }).response.headers['x-lab-reason']!, /HMAC signature mismatch/);
+  assert.doesNotMatch(wrong.json, /not-the-secret/);
+  expectFail(await run({ kind: 'client-credentials', issuer: iss, clientAuth: { ...secretJwt, clientId: 'lab-basic', clientSecret: 'lab-basic-secret' } }), 'auth_method_mismatch', 'exchange');
+  expectFail(await run({ kind: 'client-credentials', issuer: iss, clientAuth: { ...basic, clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' } }), 'auth_method_mismatch', 'exchange');
+});

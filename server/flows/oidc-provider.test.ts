@@ -26,6 +26,7 @@ import { followRedirects } from './user-agent.ts';
 
 const API = 'https://api.harness.test/';
 const REDIRECT_KEY = 'oidc-interop';
+const SECRET_JWT_SECRET = 'secret-jwt-secret-1-of-a-length-fit-for-every-hmac-alg-0123456789';
 
 let pki: TestPki;
 let server: https.Server;
@@ -81,6 +82,7 @@ before(async () => {
     clients: [
       { client_id: 'cc-basic', client_secret: 'basic-secret-1', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       { client_id: 'cc-post', client_secret: 'post-secret-1', token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+      { client_id: 'cc-secretjwt', client_secret: SECRET_JWT_SECRET, token_endpoint_auth_method: 'client_secret_jwt', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       { client_id: 'cc-pkjwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [signingJwk] }, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       {
         client_id: 'cc-mtls', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=test-client, O=Harness Tests',
@@ -88,7 +90,7 @@ before(async () => {
       },
       { client_id: 'web', client_secret: 'web-secret-1', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [`${listener.origin}/callback/${REDIRECT_KEY}`] },
     ],
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'none'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'none'],
     jwks: { keys: [opPrivate] },
     cookies: { keys: ['harness-interop-cookie-key'] },
     scopes: ['openid', 'offline_access', 'api:read'],
@@ -160,6 +162,7 @@ test('oidc-provider: client_credentials with each client authentication method',
     ['client_secret_basic', cc({ method: 'client_secret_basic', clientId: 'cc-basic', clientSecret: 'basic-secret-1' })],
     ['client_secret_post', cc({ method: 'client_secret_post', clientId: 'cc-post', clientSecret: 'post-secret-1' })],
     ['private_key_jwt', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion()] })],
+    ['client_secret_jwt', cc({ method: 'client_secret_jwt', clientId: 'cc-secretjwt', clientSecret: SECRET_JWT_SECRET })],
     ['tls_client_auth', cc({ method: 'tls_client_auth', clientId: 'cc-mtls' }, { tls: { ...tls(), client: { certificatePem: pki.client.cert, privateKeyPem: pki.client.key } }, call: { url: `${issuer}/api` } })],
   ];
   for (const [name, flow] of cases) {
@@ -179,6 +182,8 @@ test('oidc-provider: client_credentials with each client authentication method',
 test('oidc-provider: refusals explained although the provider says only invalid_client', async () => {
   const cases: [string, FlowRequest, string][] = [
     ['wrong secret', cc({ method: 'client_secret_basic', clientId: 'cc-basic', clientSecret: 'basic-secret-0' }), 'client_secret_rejected'],
+    ['client_secret_jwt, wrong secret', cc({ method: 'client_secret_jwt', clientId: 'cc-secretjwt', clientSecret: 'secret-jwt-secret-0' }), 'client_secret_jwt_rejected'],
+    ['client_secret_jwt, client registered for client_secret_basic', cc({ method: 'client_secret_jwt', clientId: 'cc-basic', clientSecret: 'basic-secret-1' }), 'client_secret_jwt_rejected'],
     ['expired assertion', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion({ now: Date.now() - 600_000 })] }), 'jwt_expired'],
     ['wrong aud', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion({ audience: 'https://other.example/token' })] }), 'jwt_audience_mismatch'],
     ['unknown key, registration given', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion({}, strangerKey, 'stranger')] }, { registeredJwks: { keys: [signingJwk] } }), 'jwt_key_unknown'],

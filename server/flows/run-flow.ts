@@ -72,7 +72,7 @@ export function flowSecrets(flow: FlowRequest): string[] {
   if ('tls' in flow && flow.tls?.client) privateKeyPems.push(flow.tls.client.privateKeyPem);
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
-    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') extra.push(a.clientSecret);
+    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post' || a.method === 'client_secret_jwt') extra.push(a.clientSecret);
     if (a.method === 'client_secret_basic') basic.push({ user: a.clientId, password: a.clientSecret });
     if (a.method === 'private_key_jwt') extra.push(...a.clientAssertions);
   }

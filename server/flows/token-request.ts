@@ -12,6 +12,7 @@ import type { ProbePhase } from '../../shared/protocol.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import { FlowRun, decodedForDisplay, type FlowRequestSpec } from './flow-run.ts';
 import { certificatePage } from './http-call.ts';
+import { signClientSecretJwt } from './client-secret-jwt.ts';
 import type { ServerMetadata } from './discovery.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -145,6 +146,16 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
     case 'client_secret_post':
       form.push(['client_id', auth.clientId], ['client_secret', auth.clientSecret]);
       break;
+    case 'client_secret_jwt': {
+      // Signed here, for the token endpoint it is sent to; masked like the secret that signs it.
+      const assertion = await signClientSecretJwt(auth.clientId, auth.clientSecret, server.tokenUrl, now);
+      run.secret(assertion);
+      const checked = await checkJwt('client assertion', assertion, { now, referenceNow: now, audience, issuer: auth.clientId, subject: auth.clientId, requireJti: true });
+      clientAssertion = checked.check;
+      shown.clientAssertion = checked.shown;
+      form.push(['client_id', auth.clientId], ['client_assertion_type', CLIENT_ASSERTION_TYPE], ['client_assertion', assertion]);
+      break;
+    }
     case 'private_key_jwt': {
       const assertion = o.assertions?.take();
       if (assertion === undefined) {

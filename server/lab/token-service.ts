@@ -43,7 +43,7 @@ export const LAB_TOKEN_DEFAULTS = {
   maxEntries: 10_000,
 } as const;
 
-export type LabAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'none';
+export type LabAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'none';
 
 interface LabClient {
   clientId: string;
@@ -319,6 +319,7 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
   const add = (c: LabClient) => clients.set(c.clientId, c);
   add({ clientId: 'lab-basic', method: 'client_secret_basic', secret: 'lab-basic-secret', grants: new Set(all) });
   add({ clientId: 'lab-post', method: 'client_secret_post', secret: 'lab-post-secret', grants: new Set(all) });
+  add({ clientId: 'lab-secretjwt', method: 'client_secret_jwt', secret: 'lab-secretjwt-secret', grants: new Set(all) });
   add({ clientId: 'lab-pkjwt', method: 'private_key_jwt', jwks: { keys: [demoPublic] }, grants: new Set(all) });
   add({ clientId: 'lab-mtls', method: 'tls_client_auth', grants: new Set(all), boundTokens: true });
   add({ clientId: 'lab-selfsigned', method: 'self_signed_tls_client_auth', jwks: { keys: [selfSignedJwk] }, grants: new Set(all), boundTokens: true });
@@ -371,8 +372,8 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
     jwks_uri: `${issuerOf(t)}/jwks`,
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', JWT_BEARER],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
-    token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
+    token_endpoint_auth_signing_alg_values_supported: [...SIGNING_ALGS, 'HS256'],
     code_challenge_methods_supported: ['S256'],
     scopes_supported: LAB_SCOPES,
     tls_client_certificate_bound_access_tokens: true,
@@ -511,15 +512,18 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
     } else if (form.has('client_assertion')) {
       if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE) throw new Refusal(400, 'invalid_request', `client_assertion_type must have value ${CLIENT_ASSERTION_TYPE}`, 'wrong client_assertion_type');
       let sub: unknown;
+      let alg: unknown;
       try {
         sub = decodeJwt(form.get('client_assertion')!).sub;
+        alg = decodeProtectedHeader(form.get('client_assertion')!).alg;
       } catch {
         throw new Refusal(400, 'invalid_request', 'invalid client_assertion format', 'client_assertion is not a JWT');
       }
       if (typeof sub !== 'string') throw invalidClient('client_assertion has no sub');
       if (clientId && clientId !== sub) throw new Refusal(400, 'invalid_request', 'client_id mismatch', 'client_id differs from the assertion sub');
       clientId = sub;
-      method = 'private_key_jwt';
+      // An HMAC assertion is signed with the client secret (client_secret_jwt).
+      method = typeof alg === 'string' && alg.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt';
     } else if (form.has('client_secret')) {
       secret = form.get('client_secret')!;
       method = 'client_secret_post';
@@ -538,6 +542,26 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
       case 'client_secret_post':
         if (!secret || !client.secret || !equalSecret(secret, client.secret)) throw invalidClient('wrong client secret');
         break;
+      case 'client_secret_jwt': {
+        const assertion = form.get('client_assertion')!;
+        let payload;
+        try {
+          ({ payload } = await jwtVerify(assertion, new TextEncoder().encode(client.secret), {
+            algorithms: ['HS256'],
+            audience: [tokenUrl, issuerOf(t)],
+            requiredClaims: ['exp'],
+            clockTolerance: LAB_TOKEN_DEFAULTS.clockToleranceSec,
+          }));
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          throw invalidClient(`client assertion: ${code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'HMAC signature mismatch (wrong client secret)' : (err as Error).message}`);
+        }
+        if (payload.iss !== clientId) throw invalidClient('client assertion iss is not the client_id');
+        const iat = typeof payload.iat === 'number' ? payload.iat : Date.now() / 1000;
+        if (payload.exp! - iat > LAB_TOKEN_DEFAULTS.maxAssertionSec + LAB_TOKEN_DEFAULTS.clockToleranceSec) throw invalidClient(`client assertion lives ${Math.round(payload.exp! - iat)} s, over ${LAB_TOKEN_DEFAULTS.maxAssertionSec} s`);
+        replayCheck(clientId, payload.jti, true, invalidClient, t);
+        break;
+      }
       case 'private_key_jwt': {
         const assertion = form.get('client_assertion')!;
         const payload = await verifyClientJwt(assertion, client, [tokenUrl, issuerOf(t)], 'client assertion', invalidClient, t);

@@ -44,7 +44,7 @@ for (const f of files) {
     assert.equal(events[0]?.type, first);
     assert.equal(events.at(-1)?.type, last);
     const text = JSON.stringify(events);
-    for (const secret of ['lab-basic-secret', 'lab-post-secret', 'lab-seed-secret', 'lab-api-key', 'PRIVATE KEY-----\n']) assert.ok(!text.includes(secret), `${f}: "${secret}" leaked into the events`);
+    for (const secret of ['lab-basic-secret', 'lab-post-secret', 'lab-secretjwt-secret', 'last-years-secret', 'lab-seed-secret', 'lab-api-key', 'PRIVATE KEY-----\n']) assert.ok(!text.includes(secret), `${f}: "${secret}" leaked into the events`);
     assert.doesNotMatch(text, /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{20,}/, `${f}: a signed JWT leaked into the events`);
   });
 }

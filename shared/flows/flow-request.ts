@@ -10,7 +10,7 @@ import { parseLoopbackRedirect } from './redirect-uri.ts';
 export const FLOW_KINDS = ['discovery', 'jwt-exchange', 'jwt-bearer', 'client-credentials', 'refresh-token', 'authorization-code', 'api-key'] as const;
 export type FlowKind = (typeof FLOW_KINDS)[number];
 
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'] as const;
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH'] as const;
@@ -50,6 +50,11 @@ export interface FlowTls {
 
 export type ClientAuth =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; clientSecret: string }
+  /**
+   * RFC 7523 §2.2 / OIDC Core §9: the relay signs an HS256 assertion with the secret for each
+   * token request (the secret is already with the relay, as for the other secret methods).
+   */
+  | { method: 'client_secret_jwt'; clientId: string; clientSecret: string }
   /** Signed by the browser (the key never leaves it); each assertion is used for one token request, in order. */
   | { method: 'private_key_jwt'; clientId: string; clientAssertions: string[] }
   /** The certificate is `tls.client`. */
@@ -287,6 +292,7 @@ class Parser {
     switch (method) {
       case 'client_secret_basic':
       case 'client_secret_post':
+      case 'client_secret_jwt':
         return { method, clientId, clientSecret: this.str(o, 'clientSecret', FLOW_LIMITS.secret, p, { nonEmpty: true }) };
       case 'private_key_jwt': {
         const list = o.clientAssertions;

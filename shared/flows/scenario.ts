@@ -405,7 +405,7 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
   if ('call' in flow && flow.call) out.call = compact({ ...flow.call, url: x.secretUrl(flow.call.url), headers: x.headers(flow.call.headers), body: x.body(flow.call.body) });
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
-    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
+    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post' || a.method === 'client_secret_jwt') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
     else if (a.method === 'private_key_jwt') {
       // One template signs `count` fresh assertions at run time.
       const clientAssertions = x.jwt(a.clientAssertions[0]!, 'client-assertion', 'client_assertions', a.clientAssertions.length);

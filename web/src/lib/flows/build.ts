@@ -98,6 +98,7 @@ async function clientAuth(f: FlowFields, ctx: BuildContext, method: ClientAuth['
   switch (method) {
     case 'client_secret_basic':
     case 'client_secret_post':
+    case 'client_secret_jwt':
       return { method, clientId, clientSecret: need(f.clientSecret, 'Enter the client secret.') };
     case 'private_key_jwt': {
       const audience = need(defaultAudience(f), 'Enter the issuer or the token URL: the client assertion names it as aud.');

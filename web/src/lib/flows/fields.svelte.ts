@@ -22,6 +22,7 @@ export const FLOW_KIND_ORDER: FlowKind[] = ['jwt-exchange', 'jwt-bearer', 'clien
 export const AUTH_METHOD_TITLES: Record<ClientAuthMethod, string> = {
   client_secret_basic: 'client_secret_basic (HTTP Basic)',
   client_secret_post: 'client_secret_post (form fields)',
+  client_secret_jwt: 'client_secret_jwt (HS256 assertion signed with the secret)',
   private_key_jwt: 'private_key_jwt (assertion signed here)',
   tls_client_auth: 'tls_client_auth (CA-issued certificate)',
   self_signed_tls_client_auth: 'self_signed_tls_client_auth',
@@ -35,10 +36,11 @@ export type AuthChoice = ClientAuthMethod | 'omit';
 export const LAB_CLIENTS: Partial<Record<ClientAuthMethod, { clientId: string; clientSecret?: string }>> = {
   client_secret_basic: { clientId: 'lab-basic', clientSecret: 'lab-basic-secret' },
   client_secret_post: { clientId: 'lab-post', clientSecret: 'lab-post-secret' },
+  client_secret_jwt: { clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' },
   tls_client_auth: { clientId: 'lab-mtls' },
   none: { clientId: 'lab-public' },
 };
-const LAB_CLIENT_IDS = new Set(['lab-basic', 'lab-post', 'lab-pkjwt', 'lab-mtls', 'lab-selfsigned', 'lab-seed', 'lab-public']);
+const LAB_CLIENT_IDS = new Set(['lab-basic', 'lab-post', 'lab-secretjwt', 'lab-pkjwt', 'lab-mtls', 'lab-selfsigned', 'lab-seed', 'lab-public']);
 
 export function isLabClientId(id: string): boolean {
   return LAB_CLIENT_IDS.has(id) || id.startsWith('lab-reg-');
