@@ -17,6 +17,8 @@ import { runClientCredentials } from './client-credentials.ts';
 import { runRefreshToken } from './refresh-token.ts';
 import { runAuthorizationCode } from './authorization-code.ts';
 import { runApiKey } from './api-key.ts';
+import { runIntrospect } from './introspect.ts';
+import { runRevoke } from './revoke.ts';
 
 export { flowTarget } from '../../shared/flows/flow-request.ts';
 
@@ -91,6 +93,10 @@ export function flowSecrets(flow: FlowRequest): string[] {
     case 'refresh-token':
       if (flow.refreshToken) extra.push(flow.refreshToken);
       break;
+    case 'introspect':
+    case 'revoke':
+      extra.push(flow.token);
+      break;
     case 'api-key':
       extra.push(flow.apiKey);
       Object.assign(headers, flow.headers);
@@ -137,5 +143,9 @@ function dispatch(flow: FlowRequest, run: FlowRun): Promise<string> {
       return runAuthorizationCode(flow, run);
     case 'api-key':
       return runApiKey(flow, run);
+    case 'introspect':
+      return runIntrospect(flow, run);
+    case 'revoke':
+      return runRevoke(flow, run);
   }
 }

@@ -29,7 +29,7 @@ test('there is an example for every flow kind, the probe and the server check', 
     kinds.add(scenario.kind === 'flow' ? String((scenario.request as { kind: string }).kind) : scenario.kind);
     assert.ok(scenario.expect, `${f} has an expect block`);
   }
-  assert.deepEqual([...kinds].sort(), ['api-key', 'authorization-code', 'client-credentials', 'discovery', 'jwt-bearer', 'jwt-exchange', 'probe', 'refresh-token', 'server-check']);
+  assert.deepEqual([...kinds].sort(), ['api-key', 'authorization-code', 'client-credentials', 'discovery', 'introspect', 'jwt-bearer', 'jwt-exchange', 'probe', 'refresh-token', 'revoke', 'server-check']);
 });
 
 for (const f of files) {

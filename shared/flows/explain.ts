@@ -9,7 +9,8 @@ import type { RegisteredKeyCheck } from '../jwt/registered.ts';
 import type { ClientAuthMethod } from './flow-request.ts';
 import { describeOAuthError, descriptionHint, type Challenge, type OAuthError } from './oauth-errors.ts';
 
-export type GrantKind = 'client_credentials' | 'jwt-bearer' | 'jwt-exchange' | 'refresh_token' | 'authorization_code';
+/** What the request was: a grant at the token endpoint, or an introspection or revocation request. */
+export type GrantKind = 'client_credentials' | 'jwt-bearer' | 'jwt-exchange' | 'refresh_token' | 'authorization_code' | 'introspection' | 'revocation';
 
 /** What the harness found when it checked one JWT of the request before sending it. */
 export interface JwtCheck {
@@ -288,6 +289,9 @@ function explainInvalidGrant(r: TokenRefusal, evidence: string[]): Explanation {
       return { code: 'refresh_token_rejected', evidence };
     case 'authorization_code':
       return { code: 'authorization_code_rejected', evidence };
+    case 'introspection':
+    case 'revocation':
+      return { code: 'oauth_error', evidence, summary: `The server answered invalid_grant to ${r.grant === 'introspection' ? 'an introspection' : 'a revocation'} request${r.error?.description ? ` ("${r.error.description}")` : ''}, which carries no grant: read the description.` };
     case 'client_credentials':
       return { code: 'oauth_error', evidence, summary: `The server answered invalid_grant to a client_credentials request${r.error?.description ? ` ("${r.error.description}")` : ''}, which has no grant to be invalid: read the description.` };
     case 'jwt-bearer':

@@ -396,7 +396,7 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
   const out: Obj = { ...flow };
   const reg = labRegistration(flow, x);
   if (reg) x.useLabClient(reg.clientId, reg.alg);
-  for (const k of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'url'] as const) {
+  for (const k of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'url', 'introspectionUrl', 'revocationUrl'] as const) {
     const v = (flow as unknown as Obj)[k];
     if (typeof v === 'string') out[k] = x.secretUrl(v);
   }
@@ -431,6 +431,10 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
       else out.refreshToken = x.named('refresh_token', { env: envName('refresh_token') });
       break;
     }
+    case 'introspect':
+    case 'revoke':
+      out.token = x.secret('token', flow.token);
+      break;
     case 'api-key':
       out.apiKey = x.secret('api_key', flow.apiKey);
       out.headers = x.headers(flow.headers);
