@@ -526,8 +526,9 @@ export async function startTokenService(opts: { pki: LabPki; dataDir: string; ho
       if (typeof sub !== 'string') throw invalidClient('client_assertion has no sub');
       if (clientId && clientId !== sub) throw new Refusal(400, 'invalid_request', 'client_id mismatch', 'client_id differs from the assertion sub');
       clientId = sub;
-      // An HMAC assertion is signed with the client secret (client_secret_jwt).
-      method = typeof alg === 'string' && alg.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt';
+      // An HMAC assertion from a client_secret_jwt client is signed with its secret; any other
+      // is judged as private_key_jwt (so the jwt-hmac-confusion tenant still shows its weakness).
+      method = typeof alg === 'string' && alg.startsWith('HS') && clients.get(sub)?.method === 'client_secret_jwt' ? 'client_secret_jwt' : 'private_key_jwt';
     } else if (form.has('client_secret')) {
       secret = form.get('client_secret')!;
       method = 'client_secret_post';
