@@ -414,6 +414,51 @@ export const DIAGNOSES = {
       server: 'Check the client\'s registered JWKS or jwks_uri (reachable, current key present, kid as sent) and the server log for the exact reason.',
     },
   },
+  client_secret_jwt_rejected: {
+    phase: 'exchange',
+    title: 'Client secret JWT refused',
+    summary: 'The server refused the client_secret_jwt assertion (HS256, signed with the client secret) although every claim the harness signed is right: most likely the signature does not match because the secret differs from the one the server holds.',
+    fix: {
+      client: 'Check the client secret (stray spaces, the right environment, not rotated) and the client_id; the assertion is signed with the secret\'s exact bytes.',
+      server: 'Check that the client is registered with token_endpoint_auth_method client_secret_jwt, which HMAC alg it is pinned to, and that the secret on record is the one the partner has.',
+    },
+  },
+  token_inactive: {
+    phase: 'token',
+    title: 'Token not active',
+    summary: 'The introspection endpoint answered active: false. RFC 7662 gives no reason: the token expired, was revoked, was never issued by this server, or was issued to another client.',
+    fix: {
+      client: 'Introspect a fresh token, as the client it was issued to (most servers answer inactive to any other client), at the server that issued it.',
+      server: 'Check the token in the server\'s store or log: its expiry, whether it was revoked, and which client it was issued to.',
+    },
+  },
+  endpoint_not_found: {
+    phase: 'token',
+    title: 'No introspection or revocation endpoint at this URL',
+    summary: 'The URL does not answer introspection or revocation requests (HTTP 404 or 405): wrong path, wrong host, or the server does not offer the feature.',
+    fix: {
+      client: 'Take the endpoint from the discovery document (introspection_endpoint, revocation_endpoint) and POST to it.',
+      server: 'Enable introspection (RFC 7662) or revocation (RFC 7009), publish the endpoint in discovery and route POST requests to it.',
+    },
+  },
+  token_still_active: {
+    phase: 'token',
+    title: 'Revoked token still works',
+    summary: 'The server accepted the revocation request, yet the token is still active: introspection says so, or the API still accepts it.',
+    fix: {
+      client: 'Check that the token revoked is the one tested, and its token_type_hint; a server may ignore a revocation for a token issued to another client and still answer 200 (RFC 7009 §2.2).',
+      server: 'Revoke the token in the store the introspection endpoint and the API read; an API that verifies JWT access tokens locally keeps accepting them until they expire (use short lifetimes or introspection there).',
+    },
+  },
+  introspection_response_invalid: {
+    phase: 'token',
+    title: 'Introspection answer not RFC 7662',
+    summary: 'The introspection endpoint answered 2xx, but not with a JSON object whose "active" is true or false (RFC 7662 §2.2).',
+    fix: {
+      client: 'Check the URL: it must be the introspection endpoint (discovery\'s introspection_endpoint), not a user-info or token endpoint.',
+      server: 'Answer introspection with application/json and a boolean "active" member.',
+    },
+  },
   tls_client_auth_no_certificate: {
     phase: 'exchange',
     title: 'No client certificate for certificate authentication',

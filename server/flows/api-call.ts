@@ -22,7 +22,7 @@ export interface CallOutcome {
  * Calls the resource as step `id`. A 2xx passes the step; a refusal is returned with its
  * explanation so the flow can decide (refresh and retry, or stop) — `final` stops it here.
  */
-export async function callApi(run: FlowRun, id: string, title: string, call: ApiCall, auth: CallAuth, opts: { final: boolean }): Promise<CallOutcome> {
+export async function callApi(run: FlowRun, id: string, title: string, call: ApiCall, auth: CallAuth, opts: { final: boolean; expectRefusal?: boolean }): Promise<CallOutcome> {
   const method = call.method ?? 'GET';
   const url = new URL(call.url);
   const step = run.start(id, 'call', title, `${method} ${url.pathname}`);
@@ -36,6 +36,14 @@ export async function callApi(run: FlowRun, id: string, title: string, call: Api
   }
   const { res, details } = await run.http(step, { method, url, headers, ...(call.body !== undefined ? { body: call.body } : {}) }, { secretNames });
   const stepTitle = `${title}: HTTP ${res.status}`;
+  if (opts.expectRefusal) {
+    // A revoked token: a 401 is the proof, a 2xx means the API still takes it.
+    if (res.status >= 200 && res.status < 300) run.stop(step, 'token_still_active', [`HTTP ${res.status}: the API accepted the token after the revocation request was accepted`, 'an API that validates JWT access tokens locally does not learn of revocations until they expire'], { details, title: stepTitle });
+    if (res.status === 401) {
+      step.finish('ok', { title: stepTitle, summary: 'refused: the revoked token no longer works', details });
+      return { status: res.status, ok: false };
+    }
+  }
   if (res.status >= 200 && res.status < 300) {
     step.finish('ok', { title: stepTitle, summary: `${String(res.headers['content-type'] ?? 'no content type')} · ${res.bytes} bytes`, details });
     return { status: res.status, ok: true };

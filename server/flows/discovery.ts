@@ -10,6 +10,10 @@ export interface ServerMetadata {
   authorization_endpoint?: string;
   token_endpoint?: string;
   jwks_uri?: string;
+  /** RFC 7662 / RFC 8414. */
+  introspection_endpoint?: string;
+  /** RFC 7009 / RFC 8414. */
+  revocation_endpoint?: string;
   token_endpoint_auth_methods_supported?: string[];
   token_endpoint_auth_signing_alg_values_supported?: string[];
   grant_types_supported?: string[];
@@ -33,7 +37,7 @@ export function wellKnownUrls(issuer: string): { openid: URL; oauth: URL } {
 
 const STRING_LISTS = ['token_endpoint_auth_methods_supported', 'token_endpoint_auth_signing_alg_values_supported', 'grant_types_supported', 'scopes_supported', 'response_types_supported', 'code_challenge_methods_supported'] as const;
 
-type EndpointMember = 'authorization_endpoint' | 'token_endpoint' | 'jwks_uri' | 'mtls_endpoint_aliases.token_endpoint';
+type EndpointMember = Endpoint | 'mtls_endpoint_aliases.token_endpoint';
 interface BadEndpoint { member: EndpointMember; evidence: string }
 
 /** An endpoint a client can call: an absolute http(s) URL (anything else ends in "Invalid URL" later). */
@@ -53,6 +57,10 @@ function badEndpoint(member: EndpointMember, v: string): BadEndpoint | null {
   return problem ? { member, evidence: `${member} is ${JSON.stringify(v.length > 120 ? `${v.slice(0, 120)}…` : v)}: ${problem}` } : null;
 }
 
+/** The endpoint members read from the metadata (each must parse as a URL to be kept). */
+export const ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'introspection_endpoint', 'revocation_endpoint'] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
+
 /** Keeps only well-formed members, so later checks can trust the types and every endpoint parses. */
 function readMetadata(json: unknown): { metadata: ServerMetadata | null; problems: string[]; badEndpoints: BadEndpoint[] } {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return { metadata: null, problems: ['the document is not a JSON object'], badEndpoints: [] };
@@ -61,7 +69,7 @@ function readMetadata(json: unknown): { metadata: ServerMetadata | null; problem
   const badEndpoints: BadEndpoint[] = [];
   if (typeof o.issuer !== 'string') return { metadata: null, problems: ['the document has no issuer'], badEndpoints };
   const m: ServerMetadata = { issuer: o.issuer };
-  for (const k of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
+  for (const k of ENDPOINTS) {
     if (o[k] === undefined) continue;
     if (typeof o[k] !== 'string') problems.push(`${k} is not a string`);
     else {
@@ -89,7 +97,7 @@ function readMetadata(json: unknown): { metadata: ServerMetadata | null; problem
 /** A compact view of the metadata for the step details. */
 function describe(m: ServerMetadata): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', ...STRING_LISTS, 'tls_client_certificate_bound_access_tokens', 'mtls_endpoint_aliases'] as const) {
+  for (const k of ['issuer', ...ENDPOINTS, ...STRING_LISTS, 'tls_client_certificate_bound_access_tokens', 'mtls_endpoint_aliases'] as const) {
     if (m[k] !== undefined) out[k] = m[k];
   }
   return out;
@@ -101,7 +109,7 @@ function describe(m: ServerMetadata): Record<string, unknown> {
  * endpoint that is not a URL stops the flow when needed (or `strict`: the discovery flow judges
  * the whole document) and is otherwise left out of the metadata with a warning.
  */
-export async function discover(run: FlowRun, issuer: string, needs: ('token_endpoint' | 'authorization_endpoint' | 'jwks_uri')[] = [], strict = false): Promise<ServerMetadata> {
+export async function discover(run: FlowRun, issuer: string, needs: Endpoint[] = [], strict = false): Promise<ServerMetadata> {
   const step = run.start('discovery', 'discovery', 'Discovery', issuer);
   const urls = wellKnownUrls(issuer);
   const attempts: { url: string; status: number }[] = [];

@@ -6,6 +6,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { generateKeyPair, type CryptoKey } from 'jose';
 import type { FlowRequest, ClientAuth } from '../../shared/flows/flow-request.ts';
 import type { Step } from '../../shared/protocol.ts';
@@ -17,6 +20,7 @@ import { startLab, type RunningLab } from '../lab/lab.ts';
 import { runFlow, type FlowResult } from './run-flow.ts';
 import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
 import { followRedirects } from './user-agent.ts';
+import { signClientSecretJwt } from './client-secret-jwt.ts';
 
 let lab: RunningLab;
 let listener: CallbackListener;
@@ -319,4 +323,131 @@ test('api-key: accepted, refused, and custom header names masked', async () => {
   assert.equal(req.request.headers['X-Partner-User'], 'lab-user');
   assert.match(req.curl, /"X-Partner-Key: \$\{X_PARTNER_KEY\}"/);
   assert.doesNotMatch(renamed.json, /lab-api-key/);
+});
+
+// ---- client_secret_jwt (RFC 7523 §2.2): the relay signs an HS256 assertion with the secret
+
+const secretJwt: ClientAuth = { method: 'client_secret_jwt', clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' };
+
+test('client_secret_jwt: every grant that authenticates the client, a fresh assertion each time, secret and assertion masked', async () => {
+  const cc = await run({ kind: 'client-credentials', issuer: iss, clientAuth: secretJwt, scope: 'orders:read', call: { url: t('api') } });
+  expectPass(cc);
+  const shown = (cc.step('exchange').details as { clientAssertion: { header: { alg: string }; claims: Record<string, unknown>; signature: string } }).clientAssertion;
+  assert.equal(shown.header.alg, 'HS256');
+  assert.equal(shown.claims.iss, 'lab-secretjwt');
+  assert.equal(shown.claims.sub, 'lab-secretjwt');
+  assert.equal(shown.claims.aud, `${iss}/token`);
+  assert.equal(typeof shown.claims.jti, 'string');
+  assert.ok((shown.claims.exp as number) > (shown.claims.iat as number));
+  const code = await run({ kind: 'authorization-code', issuer: iss, clientAuth: secretJwt, scope: 'openid offline_access orders:read', redirectKey: 'lab-secretjwt' });
+  expectPass(code);
+  assert.equal(code.step('refresh').status, 'ok', 'the refresh request carried its own assertion (the lab refuses a replayed jti)');
+  const refresh = await run({ kind: 'refresh-token', issuer: iss, clientAuth: secretJwt, refreshToken: lab.tokens!.issueRefreshToken('lab-secretjwt') });
+  expectPass(refresh);
+  for (const r of [cc, code, refresh]) {
+    assert.doesNotMatch(r.json, /lab-secretjwt-secret/, 'no secret in the events');
+    // No signed HS256 JWT (header {"alg":"HS256","typ":"JWT"}) appears whole anywhere.
+    assert.doesNotMatch(r.json, /eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.[\w-]+\.[\w-]{20,}/, 'no assertion in the events');
+  }
+});
+
+test('client_secret_jwt refusals: a wrong secret is a signature mismatch, another registration a method mismatch', async () => {
+  const wrong = await run({ kind: 'client-credentials', issuer: iss, clientAuth: { ...secretJwt, clientSecret: 'not-the-secret' } });
+  expectFail(wrong, 'client_secret_jwt_rejected', 'exchange');
+  assert.match(wrong.step('exchange').summary!, /signature mismatch/);
+  assert.match((wrong.step('exchange').details as { response: { headers: Record<string, string> } }).response.headers['x-lab-reason']!, /HMAC signature mismatch/);
+  assert.doesNotMatch(wrong.json, /not-the-secret/);
+  expectFail(await run({ kind: 'client-credentials', issuer: iss, clientAuth: { ...secretJwt, clientId: 'lab-basic', clientSecret: 'lab-basic-secret' } }), 'auth_method_mismatch', 'exchange');
+  expectFail(await run({ kind: 'client-credentials', issuer: iss, clientAuth: { ...basic, clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' } }), 'auth_method_mismatch', 'exchange');
+});
+
+// ---- introspection (RFC 7662) and revocation (RFC 7009)
+
+/** A client_credentials access token straight from the lab (the flows never hand tokens out). */
+async function labAccessToken(clientId = 'lab-basic', secret = 'lab-basic-secret'): Promise<string> {
+  const form: Record<string, string> = { grant_type: 'client_credentials', scope: 'orders:read' };
+  // lab-secretjwt takes only an HS256 assertion.
+  if (clientId === 'lab-secretjwt') Object.assign(form, { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await signClientSecretJwt(clientId, secret, `${iss}/token`) });
+  const body = new URLSearchParams(form).toString();
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = https.request(`${iss}/token`, { method: 'POST', ca: lab.serverCaPem, headers: { 'content-type': 'application/x-www-form-urlencoded', ...(clientId === 'lab-secretjwt' ? {} : { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` }) } }, (res) => {
+      let data = '';
+      res.on('data', (c) => (data += c)).on('end', () => resolve(data));
+    });
+    req.on('error', reject).end(body);
+  });
+  return (JSON.parse(text) as { access_token: string }).access_token;
+}
+
+test('introspect: the lab advertises its endpoint; active tokens show their claims, any client authentication works', async () => {
+  const discovery = await run({ kind: 'discovery', issuer: iss });
+  assert.equal((discovery.step('discovery').details as { metadata: { introspection_endpoint: string } }).metadata.introspection_endpoint, `${iss}/introspect`);
+  const rt = lab.tokens!.issueRefreshToken('lab-basic', 'offline_access');
+  const r = await run({ kind: 'introspect', issuer: iss, token: rt, tokenTypeHint: 'refresh_token', clientAuth: basic });
+  expectPass(r);
+  assert.deepEqual(r.events.filter((s) => s.status !== 'running').map((s) => s.id), ['inputs', 'discovery', 'introspect', 'verdict']);
+  const answer = (r.step('introspect').details as { answer: Record<string, unknown> }).answer;
+  assert.equal(answer.active, true);
+  assert.equal(answer.client_id, 'lab-basic');
+  assert.match(r.step('introspect').summary!, /^active · token_type refresh_token · client_id lab-basic/);
+  assert.ok(!r.json.includes(rt), 'the token is masked');
+  const at = await labAccessToken('lab-secretjwt', 'lab-secretjwt-secret');
+  const jwtAuth = await run({ kind: 'introspect', introspectionUrl: `${iss}/introspect`, token: at, clientAuth: secretJwt });
+  expectPass(jwtAuth);
+  assert.equal((jwtAuth.step('introspect').details as { answer: { scope: string } }).answer.scope, 'orders:read');
+  assert.ok(!jwtAuth.json.includes(at) && !jwtAuth.json.includes('lab-secretjwt-secret'));
+  const pkjwt = await run({ kind: 'introspect', issuer: iss, token: at, clientAuth: { method: 'private_key_jwt', clientId: 'lab-pkjwt', clientAssertions: [await assertion()] } });
+  expectFail(pkjwt, 'token_inactive', 'introspect');
+  assert.equal((pkjwt.step('introspect').details as { response: { headers: Record<string, string> } }).response.headers['x-lab-reason'], 'the token was issued to another client');
+});
+
+test('introspect: an inactive token, expectActive false, and refusals', async () => {
+  expectFail(await run({ kind: 'introspect', issuer: iss, token: 'made-up-token', clientAuth: basic }), 'token_inactive', 'introspect');
+  expectPass(await run({ kind: 'introspect', issuer: iss, token: 'made-up-token', clientAuth: basic, expectActive: false }));
+  expectFail(await run({ kind: 'introspect', issuer: iss, token: 't', clientAuth: { ...basic, clientSecret: 'nope' } }), 'client_secret_rejected', 'introspect');
+  expectFail(await run({ kind: 'introspect', issuer: iss, token: 't', clientAuth: { ...secretJwt, clientSecret: 'nope' } }), 'client_secret_jwt_rejected', 'introspect');
+  const notFound = await run({ kind: 'introspect', introspectionUrl: `${iss}/introspection`, token: 't', clientAuth: basic });
+  expectFail(notFound, 'endpoint_not_found', 'introspect');
+  assert.match(notFound.step('introspect').summary!, /introspection endpoint answered HTTP 404/);
+});
+
+test('revoke: a refresh token and an access token, each proven gone', async () => {
+  const rt = lab.tokens!.issueRefreshToken('lab-basic');
+  const r = await run({ kind: 'revoke', issuer: iss, token: rt, tokenTypeHint: 'refresh_token', clientAuth: basic, introspectAfter: true });
+  expectPass(r);
+  assert.deepEqual(r.events.filter((s) => s.status !== 'running').map((s) => s.id), ['inputs', 'discovery', 'revoke', 'introspect', 'verdict']);
+  assert.match(r.step('introspect').summary!, /not active: the revoked token is gone/);
+  expectFail(await run({ kind: 'refresh-token', issuer: iss, refreshToken: rt, clientAuth: basic }), 'refresh_token_rejected', 'exchange');
+  const at = await labAccessToken('lab-secretjwt', 'lab-secretjwt-secret');
+  const byJwt = await run({ kind: 'revoke', issuer: iss, token: at, clientAuth: secretJwt, introspectAfter: true, call: { url: t('api') } });
+  expectPass(byJwt);
+  assert.equal(byJwt.step('call').summary, 'refused: the revoked token no longer works');
+  assert.ok(!byJwt.json.includes(at));
+  // Without a proof, the answer says that a 200 proves nothing.
+  const bare = await run({ kind: 'revoke', revocationUrl: `${iss}/revoke`, token: 'made-up', clientAuth: basic });
+  expectPass(bare);
+  assert.match(bare.step('revoke').summary!, /answers 200 for an unknown token too/);
+  expectFail(await run({ kind: 'revoke', issuer: iss, token: 'x', clientAuth: { ...basic, clientSecret: 'nope' } }), 'client_secret_rejected', 'revoke');
+});
+
+test('revoke and introspect against a server that accepts revocations and ignores them', async () => {
+  // A real hostile server on loopback: revocation answers 200, introspection always "active", the API takes anything.
+  const hostile = http.createServer((req, res) => {
+    req.resume();
+    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.url === '/revoke') return res.writeHead(200).end();
+    if (req.url === '/introspect') return json({ active: true, client_id: 'lab-basic' });
+    if (req.url === '/not-introspection') return json({ ok: true });
+    return json({ ok: true });
+  });
+  await new Promise<void>((ok) => hostile.listen(0, '127.0.0.1', ok));
+  const base = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+  try {
+    const flow = { kind: 'revoke', revocationUrl: `${base}/revoke`, token: 'tok-123456', clientAuth: basic } as const;
+    expectFail(await run({ ...flow, introspectAfter: true, introspectionUrl: `${base}/introspect` }), 'token_still_active', 'introspect');
+    expectFail(await run({ ...flow, call: { url: `${base}/api` } }), 'token_still_active', 'call');
+    expectFail(await run({ kind: 'introspect', introspectionUrl: `${base}/not-introspection`, token: 'tok-123456', clientAuth: basic }), 'introspection_response_invalid', 'introspect');
+  } finally {
+    await new Promise<void>((ok) => hostile.close(() => ok()));
+  }
 });

@@ -26,6 +26,7 @@ import { followRedirects } from './user-agent.ts';
 
 const API = 'https://api.harness.test/';
 const REDIRECT_KEY = 'oidc-interop';
+const SECRET_JWT_SECRET = 'secret-jwt-secret-1-of-a-length-fit-for-every-hmac-alg-0123456789';
 
 let pki: TestPki;
 let server: https.Server;
@@ -35,6 +36,7 @@ let signingKey: CryptoKey;
 let signingJwk: PublicJwk;
 let strangerKey: CryptoKey;
 let providerKeys: JWK[];
+let provider: Provider;
 
 /** The subject DN as the deployment compares it: RFC 4514 (RFC 8705 section 2.1.2), most specific first. */
 function subjectDn(socket: TLSSocket): string | undefined {
@@ -77,10 +79,11 @@ before(async () => {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   issuer = `https://localhost:${(server.address() as AddressInfo).port}`;
 
-  const provider = new Provider(issuer, {
+  provider = new Provider(issuer, {
     clients: [
       { client_id: 'cc-basic', client_secret: 'basic-secret-1', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       { client_id: 'cc-post', client_secret: 'post-secret-1', token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+      { client_id: 'cc-secretjwt', client_secret: SECRET_JWT_SECRET, token_endpoint_auth_method: 'client_secret_jwt', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       { client_id: 'cc-pkjwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [signingJwk] }, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       {
         client_id: 'cc-mtls', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=test-client, O=Harness Tests',
@@ -88,7 +91,7 @@ before(async () => {
       },
       { client_id: 'web', client_secret: 'web-secret-1', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [`${listener.origin}/callback/${REDIRECT_KEY}`] },
     ],
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'none'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'none'],
     jwks: { keys: [opPrivate] },
     cookies: { keys: ['harness-interop-cookie-key'] },
     scopes: ['openid', 'offline_access', 'api:read'],
@@ -97,6 +100,8 @@ before(async () => {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => API,
@@ -160,6 +165,7 @@ test('oidc-provider: client_credentials with each client authentication method',
     ['client_secret_basic', cc({ method: 'client_secret_basic', clientId: 'cc-basic', clientSecret: 'basic-secret-1' })],
     ['client_secret_post', cc({ method: 'client_secret_post', clientId: 'cc-post', clientSecret: 'post-secret-1' })],
     ['private_key_jwt', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion()] })],
+    ['client_secret_jwt', cc({ method: 'client_secret_jwt', clientId: 'cc-secretjwt', clientSecret: SECRET_JWT_SECRET })],
     ['tls_client_auth', cc({ method: 'tls_client_auth', clientId: 'cc-mtls' }, { tls: { ...tls(), client: { certificatePem: pki.client.cert, privateKeyPem: pki.client.key } }, call: { url: `${issuer}/api` } })],
   ];
   for (const [name, flow] of cases) {
@@ -179,6 +185,8 @@ test('oidc-provider: client_credentials with each client authentication method',
 test('oidc-provider: refusals explained although the provider says only invalid_client', async () => {
   const cases: [string, FlowRequest, string][] = [
     ['wrong secret', cc({ method: 'client_secret_basic', clientId: 'cc-basic', clientSecret: 'basic-secret-0' }), 'client_secret_rejected'],
+    ['client_secret_jwt, wrong secret', cc({ method: 'client_secret_jwt', clientId: 'cc-secretjwt', clientSecret: 'secret-jwt-secret-0' }), 'client_secret_jwt_rejected'],
+    ['client_secret_jwt, client registered for client_secret_basic', cc({ method: 'client_secret_jwt', clientId: 'cc-basic', clientSecret: 'basic-secret-1' }), 'client_secret_jwt_rejected'],
     ['expired assertion', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion({ now: Date.now() - 600_000 })] }), 'jwt_expired'],
     ['wrong aud', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion({ audience: 'https://other.example/token' })] }), 'jwt_audience_mismatch'],
     ['unknown key, registration given', cc({ method: 'private_key_jwt', clientId: 'cc-pkjwt', clientAssertions: [await assertion({}, strangerKey, 'stranger')] }, { registeredJwks: { keys: [signingJwk] } }), 'jwt_key_unknown'],
@@ -232,4 +240,40 @@ test('oidc-provider: authorization code + PKCE + state, then refresh, driven hea
   assert.equal(token.idToken.verification.verified, true);
   assert.equal(r.step('call').status, 'ok');
   assert.match(r.step('refresh').summary!, /refresh token works/);
+});
+
+/** An opaque client_credentials access token the provider stores (its JWT ones cannot be introspected or revoked). */
+async function storedToken(clientId: string): Promise<string> {
+  // The provider's own models (not in its type declarations): a token it issued and holds.
+  const models = provider as unknown as { Client: { find(id: string): Promise<unknown> }; ClientCredentials: new (o: { client: unknown; scope: string }) => { save(): Promise<string> } };
+  const token = new models.ClientCredentials({ client: await models.Client.find(clientId), scope: 'api:read' });
+  return token.save();
+}
+
+test('oidc-provider: introspection (RFC 7662) by discovery, with client_secret_jwt and client_secret_basic', async () => {
+  const discovery = await run({ kind: 'discovery', issuer, tls: tls() });
+  assert.equal((discovery.step('discovery').details as { metadata: { introspection_endpoint: string } }).metadata.introspection_endpoint, `${issuer}/token/introspection`);
+  const at = await storedToken('cc-secretjwt');
+  const r = await run({ kind: 'introspect', issuer, tls: tls(), token: at, tokenTypeHint: 'access_token', clientAuth: { method: 'client_secret_jwt', clientId: 'cc-secretjwt', clientSecret: SECRET_JWT_SECRET } });
+  assert.equal(r.outcome, 'pass', explain(r));
+  const answer = (r.step('introspect').details as { answer: Record<string, unknown> }).answer;
+  assert.equal(answer.active, true);
+  assert.equal(answer.client_id, 'cc-secretjwt');
+  assert.equal(answer.scope, 'api:read');
+  const unknown = await run({ kind: 'introspect', issuer, tls: tls(), token: 'not-a-token-of-this-provider', clientAuth: { method: 'client_secret_basic', clientId: 'cc-basic', clientSecret: 'basic-secret-1' } });
+  assert.equal(unknown.diagnoses[0], 'token_inactive', explain(unknown));
+  const wrong = await run({ kind: 'introspect', issuer, tls: tls(), token: at, clientAuth: { method: 'client_secret_jwt', clientId: 'cc-secretjwt', clientSecret: 'secret-jwt-secret-0' } });
+  assert.equal(wrong.diagnoses[0], 'client_secret_jwt_rejected', JSON.stringify(wrong.step('introspect')));
+});
+
+test('oidc-provider: revocation (RFC 7009) proven by introspection', async () => {
+  const at = await storedToken('cc-basic');
+  const basicAuth: ClientAuth = { method: 'client_secret_basic', clientId: 'cc-basic', clientSecret: 'basic-secret-1' };
+  const r = await run({ kind: 'revoke', issuer, tls: tls(), token: at, tokenTypeHint: 'access_token', clientAuth: basicAuth, introspectAfter: true });
+  assert.equal(r.outcome, 'pass', JSON.stringify([r.step('revoke'), r.step('introspect')]));
+  assert.match(r.step('introspect').summary!, /not active: the revoked token is gone/);
+  const again = await run({ kind: 'introspect', issuer, tls: tls(), token: at, clientAuth: basicAuth });
+  assert.equal(again.diagnoses[0], 'token_inactive');
+  const wrong = await run({ kind: 'revoke', issuer, tls: tls(), token: await storedToken('cc-basic'), clientAuth: { ...basicAuth, clientSecret: 'basic-secret-0' } });
+  assert.equal(wrong.diagnoses[0], 'client_secret_rejected');
 });

@@ -18,6 +18,8 @@ import { runClientCredentials } from './client-credentials.ts';
 import { runRefreshToken } from './refresh-token.ts';
 import { runAuthorizationCode } from './authorization-code.ts';
 import { runApiKey } from './api-key.ts';
+import { runIntrospect } from './introspect.ts';
+import { runRevoke } from './revoke.ts';
 
 export { flowTarget } from '../../shared/flows/flow-request.ts';
 
@@ -78,7 +80,7 @@ export function flowSecrets(flow: FlowRequest): string[] {
   if ('tls' in flow && flow.tls?.client) privateKeyPems.push(flow.tls.client.privateKeyPem);
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
-    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') extra.push(a.clientSecret);
+    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post' || a.method === 'client_secret_jwt') extra.push(a.clientSecret);
     if (a.method === 'client_secret_basic') basic.push({ user: a.clientId, password: a.clientSecret });
     if (a.method === 'private_key_jwt') extra.push(...a.clientAssertions);
   }
@@ -96,6 +98,10 @@ export function flowSecrets(flow: FlowRequest): string[] {
       break;
     case 'refresh-token':
       if (flow.refreshToken) extra.push(flow.refreshToken);
+      break;
+    case 'introspect':
+    case 'revoke':
+      extra.push(flow.token);
       break;
     case 'api-key':
       extra.push(flow.apiKey);
@@ -143,5 +149,9 @@ function dispatch(flow: FlowRequest, run: FlowRun): Promise<string> {
       return runAuthorizationCode(flow, run);
     case 'api-key':
       return runApiKey(flow, run);
+    case 'introspect':
+      return runIntrospect(flow, run);
+    case 'revoke':
+      return runRevoke(flow, run);
   }
 }

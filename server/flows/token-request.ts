@@ -11,7 +11,10 @@ import type { Jwks } from '../../shared/jwt/keys.ts';
 import type { ProbePhase } from '../../shared/protocol.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import { FlowRun, decodedForDisplay, type FlowRequestSpec } from './flow-run.ts';
+import type { OpenStep } from '../probe/steps.ts';
+import type { CallResult } from './http-call.ts';
 import { certificatePage } from './http-call.ts';
+import { signClientSecretJwt } from './client-secret-jwt.ts';
 import type { ServerMetadata } from './discovery.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -125,19 +128,21 @@ export function tokenEndpointFor(method: ClientAuthMethod | undefined, given: st
 }
 
 /**
- * Sends one token request as step `id`. Returns the tokens; on a refusal, fails the step with
- * an explained diagnosis and stops the flow.
+ * Authenticates the client on a request to one of the server's endpoints (`server.tokenUrl`:
+ * the token endpoint, or the introspection or revocation endpoint): the Basic header, form
+ * fields or a client assertion. Returns the assertion's check, to explain a refusal.
  */
-export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: TokenRequestOptions): Promise<TokenResult> {
-  const step = run.start(o.id, o.phase ?? 'exchange', o.title, server.tokenUrl);
-  const now = Date.now();
+export async function authenticateClient(
+  run: FlowRun,
+  step: OpenStep,
+  server: ServerKnowledge,
+  c: { auth: ClientAuth | undefined; assertions: AssertionPool | undefined; req: FlowRequestSpec; form: [string, string][]; shown: Record<string, unknown>; now: number },
+): Promise<JwtCheck | undefined> {
+  const { auth, assertions, req, form, shown, now } = c;
   const issuer = server.issuer ?? server.metadata?.issuer;
-  const audience = issuer ? [server.tokenUrl, issuer] : [server.tokenUrl];
-  const form: [string, string][] = [...o.params];
-  const req: FlowRequestSpec = { method: 'POST', url: new URL(server.tokenUrl), form };
-  const shown: Record<string, unknown> = {};
+  // Servers take the endpoint called, the token endpoint or the issuer as aud (RFC 7523 §3).
+  const audience = [...new Set([server.tokenUrl, ...(server.metadata?.token_endpoint ? [server.metadata.token_endpoint] : []), ...(issuer ? [issuer] : [])])];
   let clientAssertion: JwtCheck | undefined;
-  const auth = o.clientAuth;
   switch (auth?.method) {
     case 'client_secret_basic':
       req.basic = { user: auth.clientId, password: auth.clientSecret };
@@ -145,10 +150,20 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
     case 'client_secret_post':
       form.push(['client_id', auth.clientId], ['client_secret', auth.clientSecret]);
       break;
+    case 'client_secret_jwt': {
+      // Signed here, for the token endpoint it is sent to; masked like the secret that signs it.
+      const assertion = await signClientSecretJwt(auth.clientId, auth.clientSecret, server.tokenUrl, now);
+      run.secret(assertion);
+      const checked = await checkJwt('client assertion', assertion, { now, referenceNow: now, audience, issuer: auth.clientId, subject: auth.clientId, requireJti: true });
+      clientAssertion = checked.check;
+      shown.clientAssertion = checked.shown;
+      form.push(['client_id', auth.clientId], ['client_assertion_type', CLIENT_ASSERTION_TYPE], ['client_assertion', assertion]);
+      break;
+    }
     case 'private_key_jwt': {
-      const assertion = o.assertions?.take();
+      const assertion = assertions?.take();
       if (assertion === undefined) {
-        run.stop(step, 'input_invalid', [`the flow needed client assertion number ${o.assertions?.used ?? 1} but the request carried fewer`], {
+        run.stop(step, 'input_invalid', [`the flow needed client assertion number ${assertions?.used ?? 1} but the request carried fewer`], {
           summary: 'not enough pre-signed client assertions: each token request needs a fresh one (sign one more in the browser)',
         });
       }
@@ -174,6 +189,63 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
     case undefined:
       break;
   }
+  return clientAssertion;
+}
+
+/** Fails `step` with the explained refusal of a token, introspection or revocation request, and stops the flow. */
+export function refuse(
+  run: FlowRun,
+  step: OpenStep,
+  server: ServerKnowledge,
+  res: CallResult,
+  details: Record<string, unknown>,
+  o: { grant: GrantKind; title: string; method?: ClientAuthMethod; requestedScope?: string; clientAssertion?: JwtCheck; grantJwt?: JwtCheck; refusalSummary?: Partial<Record<DiagnosisCode, string>> },
+): never {
+  const serverClockOffsetSec = res.serverDate !== undefined ? (res.serverDate - Date.now()) / 1000 : undefined;
+  const method = o.method;
+  const { clientAssertion, grantJwt } = o;
+  const refusal: TokenRefusal = {
+    grant: o.grant,
+    status: res.status,
+    error: parseOAuthError(res.body, String(res.headers['content-type'] ?? '')),
+    ...(method ? { authMethod: method } : {}),
+    ...(server.metadata?.token_endpoint_auth_methods_supported ? { supportedAuthMethods: server.metadata.token_endpoint_auth_methods_supported } : {}),
+    ...(server.metadata?.grant_types_supported ? { supportedGrantTypes: server.metadata.grant_types_supported } : {}),
+    ...(server.metadata?.scopes_supported ? { supportedScopes: server.metadata.scopes_supported } : {}),
+    ...(server.metadata?.token_endpoint_auth_signing_alg_values_supported ? { supportedSigningAlgs: server.metadata.token_endpoint_auth_signing_alg_values_supported } : {}),
+    ...(o.requestedScope !== undefined ? { requestedScope: o.requestedScope } : {}),
+    ...(clientAssertion ? { clientAssertion } : {}),
+    ...(grantJwt ? { grantJwt } : {}),
+    ...(server.registeredMethod ? { registeredMethod: server.registeredMethod } : {}),
+    clientCert: {
+      sent: res.connection.clientCertificateSent === true,
+      ...(res.connection.certificateRequested !== undefined ? { requested: res.connection.certificateRequested } : {}),
+      ...(res.connection.chainReachesAcceptableCA !== undefined ? { reachesAcceptableCA: res.connection.chainReachesAcceptableCA } : {}),
+      ...(res.connection.clientCertificateSubject ? { subject: res.connection.clientCertificateSubject } : {}),
+      ...(run.callTls.problems?.length ? { problems: run.callTls.problems } : {}),
+    },
+    ...(serverClockOffsetSec !== undefined ? { serverClockOffsetSec } : {}),
+  };
+  // A TLS terminator in front of the token endpoint refused the certificate: no OAuth answer.
+  const page = refusal.error ? null : certificatePage(res, run.callTls);
+  if (page) run.stop(step, page.code, page.evidence, { details, title: `${o.title}: HTTP ${res.status}` });
+  const e = explainTokenRefusal(refusal);
+  const summary = o.refusalSummary?.[e.code] ?? e.summary;
+  run.stop(step, e.code, e.evidence, { details, ...(summary ? { summary } : {}), title: `${o.title}: HTTP ${res.status}` });
+}
+
+/**
+ * Sends one token request as step `id`. Returns the tokens; on a refusal, fails the step with
+ * an explained diagnosis and stops the flow.
+ */
+export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: TokenRequestOptions): Promise<TokenResult> {
+  const step = run.start(o.id, o.phase ?? 'exchange', o.title, server.tokenUrl);
+  const now = Date.now();
+  const form: [string, string][] = [...o.params];
+  const req: FlowRequestSpec = { method: 'POST', url: new URL(server.tokenUrl), form };
+  const shown: Record<string, unknown> = {};
+  const auth = o.clientAuth;
+  const clientAssertion = await authenticateClient(run, step, server, { auth, assertions: o.assertions, req, form, shown, now });
   let grantJwt: JwtCheck | undefined;
   if (o.grantJwt) {
     const checked = await checkJwt(o.grantJwt.label, o.grantJwt.token, { now, referenceNow: now, ...o.grantJwt.lint });
@@ -183,37 +255,17 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
 
   const { res, json, details } = await run.http(step, req, { ...(o.secretNames ? { secretNames: o.secretNames } : {}) });
   Object.assign(details, shown);
-  const serverClockOffsetSec = res.serverDate !== undefined ? (res.serverDate - Date.now()) / 1000 : undefined;
   const method = auth?.method ?? o.impliedMethod;
   if (res.status < 200 || res.status >= 300) {
-    const refusal: TokenRefusal = {
+    refuse(run, step, server, res, details, {
       grant: o.grant,
-      status: res.status,
-      error: parseOAuthError(res.body, String(res.headers['content-type'] ?? '')),
-      ...(method ? { authMethod: method } : {}),
-      ...(server.metadata?.token_endpoint_auth_methods_supported ? { supportedAuthMethods: server.metadata.token_endpoint_auth_methods_supported } : {}),
-      ...(server.metadata?.grant_types_supported ? { supportedGrantTypes: server.metadata.grant_types_supported } : {}),
-      ...(server.metadata?.scopes_supported ? { supportedScopes: server.metadata.scopes_supported } : {}),
-      ...(server.metadata?.token_endpoint_auth_signing_alg_values_supported ? { supportedSigningAlgs: server.metadata.token_endpoint_auth_signing_alg_values_supported } : {}),
+      title: o.title,
+      ...(method ? { method } : {}),
       ...(o.requestedScope !== undefined ? { requestedScope: o.requestedScope } : {}),
       ...(clientAssertion ? { clientAssertion } : {}),
       ...(grantJwt ? { grantJwt } : {}),
-      ...(server.registeredMethod ? { registeredMethod: server.registeredMethod } : {}),
-      clientCert: {
-        sent: res.connection.clientCertificateSent === true,
-        ...(res.connection.certificateRequested !== undefined ? { requested: res.connection.certificateRequested } : {}),
-        ...(res.connection.chainReachesAcceptableCA !== undefined ? { reachesAcceptableCA: res.connection.chainReachesAcceptableCA } : {}),
-        ...(res.connection.clientCertificateSubject ? { subject: res.connection.clientCertificateSubject } : {}),
-        ...(run.callTls.problems?.length ? { problems: run.callTls.problems } : {}),
-      },
-      ...(serverClockOffsetSec !== undefined ? { serverClockOffsetSec } : {}),
-    };
-    // A TLS terminator in front of the token endpoint refused the certificate: no OAuth answer.
-    const page = refusal.error ? null : certificatePage(res, run.callTls);
-    if (page) run.stop(step, page.code, page.evidence, { details, title: `${o.title}: HTTP ${res.status}` });
-    const e = explainTokenRefusal(refusal);
-    const summary = o.refusalSummary?.[e.code] ?? e.summary;
-    run.stop(step, e.code, e.evidence, { details, ...(summary ? { summary } : {}), title: `${o.title}: HTTP ${res.status}` });
+      ...(o.refusalSummary ? { refusalSummary: o.refusalSummary } : {}),
+    });
   }
   const token = readTokenResponse(json, Date.now());
   if (typeof token === 'string') run.stop(step, 'token_response_invalid', [`HTTP ${res.status}`, token], { details });

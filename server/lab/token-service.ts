@@ -43,7 +43,7 @@ export const LAB_TOKEN_DEFAULTS = {
   maxEntries: 10_000,
 } as const;
 
-export type LabAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'none';
+export type LabAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'none';
 
 interface LabClient {
   clientId: string;
@@ -317,6 +317,7 @@ export async function startTokenService(opts: {
   const add = (c: LabClient) => clients.set(c.clientId, c);
   add({ clientId: 'lab-basic', method: 'client_secret_basic', secret: 'lab-basic-secret', grants: new Set(all) });
   add({ clientId: 'lab-post', method: 'client_secret_post', secret: 'lab-post-secret', grants: new Set(all) });
+  add({ clientId: 'lab-secretjwt', method: 'client_secret_jwt', secret: 'lab-secretjwt-secret', grants: new Set(all) });
   add({ clientId: 'lab-pkjwt', method: 'private_key_jwt', jwks: { keys: [demoPublic] }, grants: new Set(all) });
   add({ clientId: 'lab-mtls', method: 'tls_client_auth', grants: new Set(all), boundTokens: true });
   add({ clientId: 'lab-selfsigned', method: 'self_signed_tls_client_auth', jwks: { keys: [selfSignedJwk] }, grants: new Set(all), boundTokens: true });
@@ -366,11 +367,13 @@ export async function startTokenService(opts: {
     issuer: issuerOf(t),
     authorization_endpoint: `${authorizeOrigin}${t.prefix}/authorize`,
     token_endpoint: `${issuerOf(t)}/token`,
+    introspection_endpoint: `${issuerOf(t)}/introspect`,
+    revocation_endpoint: `${issuerOf(t)}/revoke`,
     jwks_uri: `${issuerOf(t)}/jwks`,
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', JWT_BEARER],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
-    token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
+    token_endpoint_auth_signing_alg_values_supported: [...SIGNING_ALGS, 'HS256'],
     code_challenge_methods_supported: ['S256'],
     scopes_supported: LAB_SCOPES,
     tls_client_certificate_bound_access_tokens: true,
@@ -490,7 +493,9 @@ export async function startTokenService(opts: {
 
   // ---- client authentication
 
-  const authenticate = async (req: http.IncomingMessage, form: URLSearchParams, t: Tenant, tokenUrl: string): Promise<LabClient | null> => {
+  /** `endpointUrl`: the endpoint called, when not the token endpoint; assertions may name it as aud too. */
+  const authenticate = async (req: http.IncomingMessage, form: URLSearchParams, t: Tenant, tokenUrl: string, endpointUrl?: string): Promise<LabClient | null> => {
+    const audiences = [tokenUrl, issuerOf(t), ...(endpointUrl ? [endpointUrl] : [])];
     const header = req.headers.authorization;
     let clientId = form.get('client_id') ?? undefined;
     let secret: string | undefined;
@@ -509,15 +514,19 @@ export async function startTokenService(opts: {
     } else if (form.has('client_assertion')) {
       if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE) throw new Refusal(400, 'invalid_request', `client_assertion_type must have value ${CLIENT_ASSERTION_TYPE}`, 'wrong client_assertion_type');
       let sub: unknown;
+      let alg: unknown;
       try {
         sub = decodeJwt(form.get('client_assertion')!).sub;
+        alg = decodeProtectedHeader(form.get('client_assertion')!).alg;
       } catch {
         throw new Refusal(400, 'invalid_request', 'invalid client_assertion format', 'client_assertion is not a JWT');
       }
       if (typeof sub !== 'string') throw invalidClient('client_assertion has no sub');
       if (clientId && clientId !== sub) throw new Refusal(400, 'invalid_request', 'client_id mismatch', 'client_id differs from the assertion sub');
       clientId = sub;
-      method = 'private_key_jwt';
+      // An HMAC assertion from a client_secret_jwt client is signed with its secret; any other
+      // is judged as private_key_jwt (so the jwt-hmac-confusion tenant still shows its weakness).
+      method = typeof alg === 'string' && alg.startsWith('HS') && clients.get(sub)?.method === 'client_secret_jwt' ? 'client_secret_jwt' : 'private_key_jwt';
     } else if (form.has('client_secret')) {
       secret = form.get('client_secret')!;
       method = 'client_secret_post';
@@ -528,7 +537,9 @@ export async function startTokenService(opts: {
     const client = clients.get(clientId);
     if (!client) throw invalidClient(`client ${clientId} is not registered`);
     const certMethods: LabAuthMethod[] = ['none', 'tls_client_auth', 'self_signed_tls_client_auth'];
-    const matches = method === 'none' ? certMethods.includes(client.method) : method === client.method || (secret !== undefined && client.method.startsWith('client_secret') && method.startsWith('client_secret'));
+    // The secret sent as such: either way is taken for either method, as most servers do (not client_secret_jwt).
+    const SECRET_METHODS: LabAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+    const matches = method === 'none' ? certMethods.includes(client.method) : method === client.method || (secret !== undefined && SECRET_METHODS.includes(client.method) && SECRET_METHODS.includes(method));
     if (!matches) throw invalidClient(`${clientId} is registered for ${client.method}, the request used ${method}`);
     const socket = req.socket as TLSSocket;
     switch (client.method) {
@@ -536,9 +547,29 @@ export async function startTokenService(opts: {
       case 'client_secret_post':
         if (!secret || !client.secret || !equalSecret(secret, client.secret)) throw invalidClient('wrong client secret');
         break;
+      case 'client_secret_jwt': {
+        const assertion = form.get('client_assertion')!;
+        let payload;
+        try {
+          ({ payload } = await jwtVerify(assertion, new TextEncoder().encode(client.secret), {
+            algorithms: ['HS256'],
+            audience: audiences,
+            requiredClaims: ['exp'],
+            clockTolerance: LAB_TOKEN_DEFAULTS.clockToleranceSec,
+          }));
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          throw invalidClient(`client assertion: ${code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'HMAC signature mismatch (wrong client secret)' : (err as Error).message}`);
+        }
+        if (payload.iss !== clientId) throw invalidClient('client assertion iss is not the client_id');
+        const iat = typeof payload.iat === 'number' ? payload.iat : Date.now() / 1000;
+        if (payload.exp! - iat > LAB_TOKEN_DEFAULTS.maxAssertionSec + LAB_TOKEN_DEFAULTS.clockToleranceSec) throw invalidClient(`client assertion lives ${Math.round(payload.exp! - iat)} s, over ${LAB_TOKEN_DEFAULTS.maxAssertionSec} s`);
+        replayCheck(clientId, payload.jti, true, invalidClient, t);
+        break;
+      }
       case 'private_key_jwt': {
         const assertion = form.get('client_assertion')!;
-        const payload = await verifyClientJwt(assertion, client, [tokenUrl, issuerOf(t)], 'client assertion', invalidClient, t);
+        const payload = await verifyClientJwt(assertion, client, audiences, 'client assertion', invalidClient, t);
         if (payload.iss !== clientId) throw invalidClient('client assertion iss is not the client_id');
         replayCheck(clientId, payload.jti, true, invalidClient, t);
         break;
@@ -642,6 +673,65 @@ export async function startTokenService(opts: {
     }
   };
 
+  /** The token as the lab holds it: a refresh token of its store or an access token it signed (and did not revoke). */
+  const lookUpToken = async (token: string, t: Tenant): Promise<{ kind: 'refresh_token'; entry: RefreshEntry } | { kind: 'access_token'; claims: Record<string, unknown> } | null> => {
+    const entry = refreshTokens.get(token);
+    if (entry && entry.tenant === t) return { kind: 'refresh_token', entry };
+    try {
+      const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [serverPublic as JWK] }), { algorithms: ['RS256'], issuer: issuerOf(t) });
+      return { kind: 'access_token', claims: payload };
+    } catch {
+      return null;
+    }
+  };
+
+  const clientAuthAt = async (req: http.IncomingMessage, form: URLSearchParams, t: Tenant, endpoint: string) => {
+    const client = await authenticate(req, form, t, `${issuerOf(t)}/token`, `${issuerOf(t)}${endpoint}`);
+    if (!client) throw invalidClient('no client authentication');
+    return client;
+  };
+
+  // RFC 7662: only the client a token was issued to learns about it; anything else is inactive.
+  const introspectionEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, t: Tenant) => {
+    const form = new URLSearchParams(await readBody(req));
+    const client = await clientAuthAt(req, form, t, '/introspect');
+    const token = form.get('token');
+    if (!token) throw new Refusal(400, 'invalid_request', "missing required parameter 'token'", 'no token');
+    const found = await lookUpToken(token, t);
+    const inactive = (reason: string) => send(res, 200, { active: false }, { 'x-lab-reason': reason, 'cache-control': 'no-store' });
+    if (!found) return inactive('unknown, expired or malformed token');
+    if (found.kind === 'refresh_token') {
+      const e = found.entry;
+      if (e.clientId !== client.clientId) return inactive('the token was issued to another client');
+      if (!e.active) return inactive('the refresh token was used, rotated out or revoked');
+      return send(res, 200, { active: true, token_type: 'refresh_token', client_id: e.clientId, sub: LAB_USER, iss: issuerOf(t), ...(e.scope ? { scope: e.scope } : {}), ...(e.cnf ? { cnf: { 'x5t#S256': e.cnf } } : {}) }, { 'cache-control': 'no-store' });
+    }
+    const c = found.claims;
+    if (c.client_id !== client.clientId) return inactive('the token was issued to another client');
+    if (typeof c.jti === 'string' && revokedJti.has(c.jti)) return inactive('the access token was revoked');
+    return send(res, 200, { active: true, token_type: 'Bearer', ...c }, { 'cache-control': 'no-store' });
+  };
+
+  // RFC 7009: 200 whether or not the token was known (§2.2); a refresh token takes its grant with it.
+  const revocationEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, t: Tenant) => {
+    const form = new URLSearchParams(await readBody(req));
+    const client = await clientAuthAt(req, form, t, '/revoke');
+    const token = form.get('token');
+    if (!token) throw new Refusal(400, 'invalid_request', "missing required parameter 'token'", 'no token');
+    const found = await lookUpToken(token, t);
+    let reason = 'unknown token: nothing to revoke';
+    if (found?.kind === 'refresh_token' && found.entry.clientId === client.clientId) {
+      for (const [k, v] of refreshTokens) if (v.family === found.entry.family) refreshTokens.set(k, { ...v, active: false });
+      reason = 'refresh token revoked with its grant';
+    } else if (found?.kind === 'access_token' && found.claims.client_id === client.clientId && typeof found.claims.jti === 'string') {
+      revokedJti.set(found.claims.jti, Date.now());
+      reason = 'access token revoked';
+    } else if (found) {
+      reason = 'the token was issued to another client: not revoked';
+    }
+    send(res, 200, '', { 'x-lab-reason': reason, 'content-type': 'text/plain' });
+  };
+
   const exchangeEndpoint = async (req: http.IncomingMessage, res: http.ServerResponse, t: Tenant) => {
     const form = new URLSearchParams(await readBody(req));
     const clientId = form.get('client_id');
@@ -740,6 +830,10 @@ export async function startTokenService(opts: {
           return await tokenEndpoint(req, res, t);
         case 'POST /exchange':
           return await exchangeEndpoint(req, res, t);
+        case 'POST /introspect':
+          return await introspectionEndpoint(req, res, t);
+        case 'POST /revoke':
+          return await revocationEndpoint(req, res, t);
         case 'GET /api/resource':
         case 'POST /api/resource':
           req.resume();

@@ -29,7 +29,7 @@ test('there is an example for every flow kind, the probe and the server check', 
     kinds.add(scenario.kind === 'flow' ? String((scenario.request as { kind: string }).kind) : scenario.kind);
     assert.ok(scenario.expect, `${f} has an expect block`);
   }
-  assert.deepEqual([...kinds].sort(), ['api-key', 'authorization-code', 'client-credentials', 'discovery', 'jwt-bearer', 'jwt-exchange', 'probe', 'refresh-token', 'server-check']);
+  assert.deepEqual([...kinds].sort(), ['api-key', 'authorization-code', 'client-credentials', 'discovery', 'introspect', 'jwt-bearer', 'jwt-exchange', 'probe', 'refresh-token', 'revoke', 'server-check']);
 });
 
 for (const f of files) {
@@ -44,7 +44,7 @@ for (const f of files) {
     assert.equal(events[0]?.type, first);
     assert.equal(events.at(-1)?.type, last);
     const text = JSON.stringify(events);
-    for (const secret of ['lab-basic-secret', 'lab-post-secret', 'lab-seed-secret', 'lab-api-key', 'PRIVATE KEY-----\n']) assert.ok(!text.includes(secret), `${f}: "${secret}" leaked into the events`);
+    for (const secret of ['lab-basic-secret', 'lab-post-secret', 'lab-secretjwt-secret', 'last-years-secret', 'lab-seed-secret', 'lab-api-key', 'PRIVATE KEY-----\n']) assert.ok(!text.includes(secret), `${f}: "${secret}" leaked into the events`);
     assert.doesNotMatch(text, /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{20,}/, `${f}: a signed JWT leaked into the events`);
   });
 }

@@ -135,3 +135,16 @@ test('refresh token against a partner: named, never saved, whether pasted or fro
   assert.deepEqual(pasted.secrets?.refresh_token, { env: 'REFRESH_TOKEN' });
   assert.doesNotMatch(JSON.stringify(pasted), /rt-pasted-value/);
 });
+
+test('introspect and revoke (client_secret_jwt): the token and the secret become environment variables, and run again', async () => {
+  const introspect: FlowRequest = { kind: 'introspect', issuer: url('issuer'), token: lab.tokens!.issueRefreshToken('lab-secretjwt'), clientAuth: { method: 'client_secret_jwt', clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' } };
+  const a = await roundTrip(introspect, { TOKEN: introspect.token, CLIENT_SECRET: 'lab-secretjwt-secret' });
+  assert.ok(a.check.ok, a.check.message);
+  assert.deepEqual(a.file.secrets, { client_secret: { env: 'CLIENT_SECRET' }, token: { env: 'TOKEN' } });
+  assert.ok(!a.text.includes(introspect.token) && !a.text.includes('lab-secretjwt-secret'));
+  const rt = lab.tokens!.issueRefreshToken('lab-basic');
+  const revoke: FlowRequest = { kind: 'revoke', revocationUrl: `${url('issuer')}/revoke`, introspectAfter: true, introspectionUrl: `${url('issuer')}/introspect`, token: rt, clientAuth: { method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: 'lab-basic-secret' } };
+  const b = await roundTrip(revoke, { TOKEN: rt, CLIENT_SECRET: 'lab-basic-secret' });
+  assert.ok(b.check.ok, b.check.message);
+  assert.ok(!b.text.includes(rt));
+});

@@ -9,7 +9,8 @@ import type { RegisteredKeyCheck } from '../jwt/registered.ts';
 import type { ClientAuthMethod } from './flow-request.ts';
 import { describeOAuthError, descriptionHint, type Challenge, type OAuthError } from './oauth-errors.ts';
 
-export type GrantKind = 'client_credentials' | 'jwt-bearer' | 'jwt-exchange' | 'refresh_token' | 'authorization_code';
+/** What the request was: a grant at the token endpoint, or an introspection or revocation request. */
+export type GrantKind = 'client_credentials' | 'jwt-bearer' | 'jwt-exchange' | 'refresh_token' | 'authorization_code' | 'introspection' | 'revocation';
 
 /** What the harness found when it checked one JWT of the request before sending it. */
 export interface JwtCheck {
@@ -199,6 +200,38 @@ function explainInvalidClient(r: TokenRefusal, evidence: string[]): Explanation 
       ],
     };
   }
+  if (method === 'client_secret_jwt') {
+    // The harness signed the assertion itself, so its claims are right unless the clock is off;
+    // what it cannot check is the secret the server holds: the HMAC verifies only with the same one.
+    const cause = jwtCause(r.clientAssertion);
+    if (cause) return { ...cause, evidence: [...evidence, ...cause.evidence] };
+    const alg = r.clientAssertion?.alg ?? 'HS256';
+    if (r.supportedSigningAlgs && !r.supportedSigningAlgs.includes(alg)) {
+      return {
+        code: 'jwt_alg_key_mismatch',
+        evidence: [...evidence, `the client assertion is signed with ${alg} (client_secret_jwt)`, `discovery token_endpoint_auth_signing_alg_values_supported: ${r.supportedSigningAlgs.join(', ')}`],
+        summary: `The server does not accept ${alg} client assertions; it lists ${r.supportedSigningAlgs.join(', ')}.`,
+      };
+    }
+    const clock = clockEvidence(r);
+    if (clock) return { code: 'clock_skew', evidence: [...evidence, clock] };
+    const registered = r.registeredMethod === method;
+    return {
+      code: 'client_secret_jwt_rejected',
+      evidence: [
+        ...evidence,
+        `checked and correct: ${['exp, iat and lifetime', 'aud = the token endpoint', 'iss = sub = client_id', 'jti present', `alg ${alg}`].join('; ')}`,
+        ...(registered ? ['the client is registered for client_secret_jwt'] : []),
+        `remaining candidates: ${list([
+          'the signature does not match: the secret is wrong or was rotated (the server verifies the HMAC with its own copy)',
+          ...(registered ? [] : ['the client_id is not registered at this server (test vs production)']),
+          'the server pins another HMAC alg (HS384, HS512) for this client',
+          ...otherMethod(r, method),
+        ])}`,
+      ],
+      ...(registered ? { summary: 'The server refused the HS256 client assertion although the method and every claim are right: the secret that signed it is not the one the server holds (signature mismatch).' } : {}),
+    };
+  }
   if (method === 'tls_client_auth' || method === 'self_signed_tls_client_auth') {
     const cert = r.clientCert;
     if (!cert?.sent) {
@@ -256,6 +289,9 @@ function explainInvalidGrant(r: TokenRefusal, evidence: string[]): Explanation {
       return { code: 'refresh_token_rejected', evidence };
     case 'authorization_code':
       return { code: 'authorization_code_rejected', evidence };
+    case 'introspection':
+    case 'revocation':
+      return { code: 'oauth_error', evidence, summary: `The server answered invalid_grant to ${r.grant === 'introspection' ? 'an introspection' : 'a revocation'} request${r.error?.description ? ` ("${r.error.description}")` : ''}, which carries no grant: read the description.` };
     case 'client_credentials':
       return { code: 'oauth_error', evidence, summary: `The server answered invalid_grant to a client_credentials request${r.error?.description ? ` ("${r.error.description}")` : ''}, which has no grant to be invalid: read the description.` };
     case 'jwt-bearer':

@@ -17,6 +17,11 @@ const ok: { name: string; flow: object; want?: object }[] = [
   { name: 'authorization code with a fixed redirect URI', flow: { kind: 'authorization-code', issuer: 'https://as', clientAuth: basic, redirectUri: 'http://127.0.0.1:8765/callback/partner' } },
   { name: 'authorization code with explicit endpoints', flow: { kind: 'authorization-code', authorizationUrl: 'https://as/a', tokenUrl: 'https://as/t', clientAuth: basic } },
   { name: 'api key with header names', flow: { kind: 'api-key', url: 'https://api/x', apiKey: 'k', username: 'u', headerNames: { apiKey: 'X-Api-Key', username: 'X-User' }, method: 'POST', body: '{}' } },
+  { name: 'client credentials, client_secret_jwt', flow: { kind: 'client-credentials', issuer: 'https://as', clientAuth: { method: 'client_secret_jwt', clientId: 'c', clientSecret: 's' } } },
+  { name: 'introspect by discovery', flow: { kind: 'introspect', issuer: 'https://as', token: 't', tokenTypeHint: 'refresh_token', clientAuth: basic, expectActive: false } },
+  { name: 'introspect at a given URL', flow: { kind: 'introspect', introspectionUrl: 'https://as/i', tokenUrl: 'https://as/t', token: 't', clientAuth: basic } },
+  { name: 'revoke, proven by introspection and a call', flow: { kind: 'revoke', issuer: 'https://as', token: 't', clientAuth: basic, introspectAfter: true, call: { url: 'https://api/x' } } },
+  { name: 'revoke at given URLs', flow: { kind: 'revoke', revocationUrl: 'https://as/r', token: 't', clientAuth: basic, introspectAfter: true, introspectionUrl: 'https://as/i' } },
   { name: 'extra fields are ignored', flow: { kind: 'discovery', issuer: 'https://as', colour: 'blue' }, want: { kind: 'discovery', issuer: 'https://as' } },
 ];
 
@@ -38,7 +43,8 @@ const bad: { name: string; flow: unknown; message: RegExp }[] = [
   { name: 'duplicate field names', flow: { kind: 'jwt-exchange', tokenUrl: 'https://as/t', clientId: 'c', jwt: 'a.b.c', fieldNames: { clientId: 'x', jwt: 'x' } }, message: /three different names/ },
   { name: 'no issuer or tokenUrl', flow: { kind: 'client-credentials', clientAuth: basic }, message: /needs issuer .* or tokenUrl/ },
   { name: 'client credentials without clientAuth', flow: { kind: 'client-credentials', tokenUrl: 'https://as/t' }, message: /flow\.clientAuth is required/ },
-  { name: 'unknown auth method', flow: { kind: 'client-credentials', tokenUrl: 'https://as/t', clientAuth: { method: 'client_secret_jwt', clientId: 'c' } }, message: /flow\.clientAuth\.method must be one of/ },
+  { name: 'unknown auth method', flow: { kind: 'client-credentials', tokenUrl: 'https://as/t', clientAuth: { method: 'client_secret_rsa', clientId: 'c' } }, message: /flow\.clientAuth\.method must be one of/ },
+  { name: 'client_secret_jwt without secret', flow: { kind: 'client-credentials', tokenUrl: 'https://as/t', clientAuth: { method: 'client_secret_jwt', clientId: 'c' } }, message: /flow\.clientAuth\.clientSecret must be a string/ },
   { name: 'basic without secret', flow: { kind: 'client-credentials', tokenUrl: 'https://as/t', clientAuth: { method: 'client_secret_basic', clientId: 'c' } }, message: /flow\.clientAuth\.clientSecret must be a string/ },
   { name: 'private_key_jwt without assertions', flow: { kind: 'client-credentials', tokenUrl: 'https://as/t', clientAuth: { method: 'private_key_jwt', clientId: 'c', clientAssertions: [] } }, message: /clientAssertions must be a non-empty array/ },
   { name: 'too many assertions', flow: { kind: 'client-credentials', tokenUrl: 'https://as/t', clientAuth: { method: 'private_key_jwt', clientId: 'c', clientAssertions: Array(FLOW_LIMITS.clientAssertions + 1).fill('a.b.c') } }, message: /more than 8 entries/ },
@@ -62,6 +68,16 @@ const bad: { name: string; flow: unknown; message: RegExp }[] = [
   { name: 'pkce as a string', flow: { kind: 'authorization-code', issuer: 'https://as', clientAuth: basic, pkce: 'yes' }, message: /flow\.pkce must be true or false/ },
   { name: 'api key with a newline', flow: { kind: 'api-key', url: 'https://api', apiKey: 'a\nb', username: 'u' }, message: /single-line/ },
   { name: 'api key header name with a space', flow: { kind: 'api-key', url: 'https://api', apiKey: 'k', username: 'u', headerNames: { apiKey: 'api key' } }, message: /flow\.headerNames\.apiKey "api key" is not a valid header name/ },
+  { name: 'introspect without issuer or URL', flow: { kind: 'introspect', token: 't', clientAuth: basic }, message: /flow needs issuer \(to run discovery\) or introspectionUrl/ },
+  { name: 'introspect without token', flow: { kind: 'introspect', issuer: 'https://as', clientAuth: basic }, message: /flow\.token must be a string/ },
+  { name: 'introspect with a token on two lines', flow: { kind: 'introspect', issuer: 'https://as', token: 'a\nb', clientAuth: basic }, message: /flow\.token must be single-line/ },
+  { name: 'introspect with an unknown hint', flow: { kind: 'introspect', issuer: 'https://as', token: 't', tokenTypeHint: 'id_token', clientAuth: basic }, message: /flow\.tokenTypeHint must be one of access_token, refresh_token/ },
+  { name: 'introspect without client auth', flow: { kind: 'introspect', issuer: 'https://as', token: 't' }, message: /flow\.clientAuth is required/ },
+  { name: 'introspect with expectActive as a string', flow: { kind: 'introspect', issuer: 'https://as', token: 't', clientAuth: basic, expectActive: 'no' }, message: /flow\.expectActive must be true or false/ },
+  { name: 'revoke without issuer or URL', flow: { kind: 'revoke', token: 't', clientAuth: basic }, message: /flow needs issuer \(to run discovery\) or revocationUrl/ },
+  { name: 'revoke proven by introspection nowhere to be found', flow: { kind: 'revoke', revocationUrl: 'https://as/r', token: 't', clientAuth: basic, introspectAfter: true }, message: /flow\.introspectAfter needs issuer .* or introspectionUrl/ },
+  { name: 'revoke with an introspection URL but no introspection', flow: { kind: 'revoke', revocationUrl: 'https://as/r', token: 't', clientAuth: basic, introspectionUrl: 'https://as/i' }, message: /flow\.introspectionUrl is used only with introspectAfter: true/ },
+  { name: 'revoke with a call without url', flow: { kind: 'revoke', issuer: 'https://as', token: 't', clientAuth: basic, call: {} }, message: /flow\.call\.url must be a string/ },
   { name: 'api key header names equal', flow: { kind: 'api-key', url: 'https://api', apiKey: 'k', username: 'u', headerNames: { apiKey: 'X-A', username: 'x-a' } }, message: /must differ/ },
 ];
 
@@ -100,6 +116,8 @@ test('flowTarget names the URL the run is aimed at', () => {
     [{ kind: 'api-key', url: 'https://api/x', apiKey: 'k', username: 'u' }, 'https://api/x'],
     [{ kind: 'client-credentials', issuer: 'https://as', tokenUrl: 'https://as/t', clientAuth: { method: 'none', clientId: 'c' } }, 'https://as/t'],
     [{ kind: 'authorization-code', issuer: 'https://as', clientAuth: { method: 'none', clientId: 'c' } }, 'https://as'],
+    [{ kind: 'introspect', issuer: 'https://as', introspectionUrl: 'https://as/i', token: 't', clientAuth: { method: 'none', clientId: 'c' } }, 'https://as/i'],
+    [{ kind: 'revoke', issuer: 'https://as', token: 't', clientAuth: { method: 'none', clientId: 'c' } }, 'https://as'],
   ];
   for (const [flow, want] of flows) assert.equal(flowTarget(flow), want);
 });

@@ -7,10 +7,10 @@ import { ProtocolError, FIELD_LIMITS, parseSecretNames, type ClientCredentials }
 import type { Jwks, PublicJwk } from '../jwt/keys.ts';
 import { parseLoopbackRedirect } from './redirect-uri.ts';
 
-export const FLOW_KINDS = ['discovery', 'jwt-exchange', 'jwt-bearer', 'client-credentials', 'refresh-token', 'authorization-code', 'api-key'] as const;
+export const FLOW_KINDS = ['discovery', 'jwt-exchange', 'jwt-bearer', 'client-credentials', 'refresh-token', 'authorization-code', 'api-key', 'introspect', 'revoke'] as const;
 export type FlowKind = (typeof FLOW_KINDS)[number];
 
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'] as const;
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH'] as const;
@@ -50,6 +50,11 @@ export interface FlowTls {
 
 export type ClientAuth =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; clientSecret: string }
+  /**
+   * RFC 7523 §2.2 / OIDC Core §9: the relay signs an HS256 assertion with the secret for each
+   * token request (the secret is already with the relay, as for the other secret methods).
+   */
+  | { method: 'client_secret_jwt'; clientId: string; clientSecret: string }
   /** Signed by the browser (the key never leaves it); each assertion is used for one token request, in order. */
   | { method: 'private_key_jwt'; clientId: string; clientAssertions: string[] }
   /** The certificate is `tls.client`. */
@@ -152,6 +157,45 @@ export interface AuthorizationCodeFlow extends TokenFlowBase {
   callbackTimeoutMs?: number;
 }
 
+export const TOKEN_TYPE_HINTS = ['access_token', 'refresh_token'] as const;
+export type TokenTypeHint = (typeof TOKEN_TYPE_HINTS)[number];
+
+/** Where the introspection and revocation endpoints are, and the client that asks. */
+interface TokenEndpointFlowBase {
+  /** Runs discovery first when given (introspection_endpoint, revocation_endpoint, token_endpoint). */
+  issuer?: string;
+  /** The token endpoint, when known without discovery: client assertions may name it as aud. */
+  tokenUrl?: string;
+  registeredJwks?: Jwks;
+  /** The token asked about or revoked: an access or refresh token (secret: masked everywhere). */
+  token: string;
+  tokenTypeHint?: TokenTypeHint;
+  clientAuth: ClientAuth;
+  tls?: FlowTls;
+}
+
+/** RFC 7662: the authorization server says whether a token is active, and its claims. */
+export interface IntrospectFlow extends TokenEndpointFlowBase {
+  kind: 'introspect';
+  /** Overrides discovery's introspection_endpoint. One of issuer or introspectionUrl is required. */
+  introspectionUrl?: string;
+  /** The answer's `active` the run expects; default true (an inactive token fails the run). */
+  expectActive?: boolean;
+}
+
+/** RFC 7009: revokes a token, then optionally proves it is gone (introspection, an API call). */
+export interface RevokeFlow extends TokenEndpointFlowBase {
+  kind: 'revoke';
+  /** Overrides discovery's revocation_endpoint. One of issuer or revocationUrl is required. */
+  revocationUrl?: string;
+  /** Introspect the token afterwards: the run fails if it is still active. */
+  introspectAfter?: boolean;
+  /** Overrides discovery's introspection_endpoint for introspectAfter. */
+  introspectionUrl?: string;
+  /** Call this API with the revoked (access) token afterwards: the run fails if it is accepted. */
+  call?: ApiCall;
+}
+
 /** A call with an API key and a user name in headers (names editable). */
 export interface ApiKeyFlow {
   kind: 'api-key';
@@ -175,7 +219,7 @@ export interface FlowCommon {
   secretNames?: string[];
 }
 
-export type FlowRequest = (DiscoveryFlow | JwtExchangeFlow | JwtBearerFlow | ClientCredentialsFlow | RefreshTokenFlow | AuthorizationCodeFlow | ApiKeyFlow) & FlowCommon;
+export type FlowRequest = (DiscoveryFlow | JwtExchangeFlow | JwtBearerFlow | ClientCredentialsFlow | RefreshTokenFlow | AuthorizationCodeFlow | ApiKeyFlow | IntrospectFlow | RevokeFlow) & FlowCommon;
 
 /** Registers a browser-made public key with the built-in lab (message `lab.register`). */
 export interface LabRegistration {
@@ -287,6 +331,7 @@ class Parser {
     switch (method) {
       case 'client_secret_basic':
       case 'client_secret_post':
+      case 'client_secret_jwt':
         return { method, clientId, clientSecret: this.str(o, 'clientSecret', FLOW_LIMITS.secret, p, { nonEmpty: true }) };
       case 'private_key_jwt': {
         const list = o.clientAssertions;
@@ -354,6 +399,26 @@ class Parser {
     const jwksUrl = this.optStr(o, 'jwksUrl', FIELD_LIMITS.url, 'flow.', { nonEmpty: true });
     if (jwksUrl !== undefined) target.jwksUrl = jwksUrl;
     if (o.registeredJwks !== undefined) target.registeredJwks = this.jwks(o.registeredJwks, 'flow.registeredJwks');
+  }
+
+  /** introspect and revoke: the endpoint (or an issuer to discover it), the token, the client. */
+  tokenEndpointFlow<T extends IntrospectFlow | RevokeFlow>(o: Obj, flow: T, urlKey: 'introspectionUrl' | 'revocationUrl'): T {
+    const issuer = this.optStr(o, 'issuer', FIELD_LIMITS.url, 'flow.', { nonEmpty: true });
+    const url = this.optStr(o, urlKey, FIELD_LIMITS.url, 'flow.', { nonEmpty: true });
+    if (issuer === undefined && url === undefined) this.fail(`flow needs issuer (to run discovery) or ${urlKey}`);
+    if (issuer !== undefined) flow.issuer = issuer;
+    if (url !== undefined) (flow as unknown as Record<string, unknown>)[urlKey] = url;
+    const tokenUrl = this.optStr(o, 'tokenUrl', FIELD_LIMITS.url, 'flow.', { nonEmpty: true });
+    if (tokenUrl !== undefined) flow.tokenUrl = tokenUrl;
+    if (o.registeredJwks !== undefined) flow.registeredJwks = this.jwks(o.registeredJwks, 'flow.registeredJwks');
+    flow.token = this.str(o, 'token', FLOW_LIMITS.jwt, 'flow.', { nonEmpty: true });
+    if (/[\r\n\0]/.test(flow.token)) this.fail('flow.token must be single-line');
+    const hint = this.optEnum(o, 'tokenTypeHint', TOKEN_TYPE_HINTS, 'flow.');
+    if (hint) flow.tokenTypeHint = hint;
+    if (o.clientAuth === undefined) this.fail('flow.clientAuth is required');
+    flow.clientAuth = this.clientAuth(o.clientAuth, 'flow.clientAuth');
+    if (o.tls !== undefined) flow.tls = this.tls(o.tls, 'flow.tls');
+    return flow;
   }
 
   tokenBase(o: Obj, target: TokenFlowBase, opts: { tokenUrlRequired?: boolean } = {}): void {
@@ -463,6 +528,25 @@ function parseFlowKind(v: unknown, id: string): FlowRequest {
       }
       return flow;
     }
+    case 'introspect': {
+      const flow = p.tokenEndpointFlow(o, { kind: 'introspect' } as IntrospectFlow, 'introspectionUrl');
+      const expectActive = p.optBool(o, 'expectActive', 'flow.');
+      if (expectActive !== undefined) flow.expectActive = expectActive;
+      return flow;
+    }
+    case 'revoke': {
+      const flow = p.tokenEndpointFlow(o, { kind: 'revoke' } as RevokeFlow, 'revocationUrl');
+      const introspectAfter = p.optBool(o, 'introspectAfter', 'flow.');
+      if (introspectAfter !== undefined) flow.introspectAfter = introspectAfter;
+      const introspectionUrl = p.optStr(o, 'introspectionUrl', FIELD_LIMITS.url, 'flow.', { nonEmpty: true });
+      if (introspectionUrl !== undefined) {
+        if (!flow.introspectAfter) p.fail('flow.introspectionUrl is used only with introspectAfter: true');
+        flow.introspectionUrl = introspectionUrl;
+      }
+      if (flow.introspectAfter && !flow.issuer && !flow.introspectionUrl) p.fail('flow.introspectAfter needs issuer (to discover the introspection endpoint) or introspectionUrl');
+      if (o.call !== undefined) flow.call = p.call(o.call, 'flow.call');
+      return flow;
+    }
     case 'api-key': {
       const flow: ApiKeyFlow = {
         kind: 'api-key',
@@ -514,6 +598,10 @@ export function flowTarget(flow: FlowRequest): string {
       return flow.issuer;
     case 'api-key':
       return flow.url;
+    case 'introspect':
+      return flow.introspectionUrl ?? flow.issuer ?? '';
+    case 'revoke':
+      return flow.revocationUrl ?? flow.issuer ?? '';
     case 'authorization-code':
       return flow.issuer ?? flow.authorizationUrl ?? flow.tokenUrl ?? '';
     default:

@@ -396,7 +396,7 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
   const out: Obj = { ...flow };
   const reg = labRegistration(flow, x);
   if (reg) x.useLabClient(reg.clientId, reg.alg);
-  for (const k of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'url'] as const) {
+  for (const k of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'url', 'introspectionUrl', 'revocationUrl'] as const) {
     const v = (flow as unknown as Obj)[k];
     if (typeof v === 'string') out[k] = x.secretUrl(v);
   }
@@ -405,7 +405,7 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
   if ('call' in flow && flow.call) out.call = compact({ ...flow.call, url: x.secretUrl(flow.call.url), headers: x.headers(flow.call.headers), body: x.body(flow.call.body) });
   if ('clientAuth' in flow && flow.clientAuth) {
     const a = flow.clientAuth;
-    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
+    if (a.method === 'client_secret_basic' || a.method === 'client_secret_post' || a.method === 'client_secret_jwt') out.clientAuth = { ...a, clientSecret: x.secret('client_secret', a.clientSecret) };
     else if (a.method === 'private_key_jwt') {
       // One template signs `count` fresh assertions at run time.
       const clientAssertions = x.jwt(a.clientAssertions[0]!, 'client-assertion', 'client_assertions', a.clientAssertions.length);
@@ -431,6 +431,10 @@ function exportFlow(flow: FlowRequest, x: Exporter): Obj {
       else out.refreshToken = x.named('refresh_token', { env: envName('refresh_token') });
       break;
     }
+    case 'introspect':
+    case 'revoke':
+      out.token = x.secret('token', flow.token);
+      break;
     case 'api-key':
       out.apiKey = x.secret('api_key', flow.apiKey);
       out.headers = x.headers(flow.headers);

@@ -90,7 +90,7 @@ async function theJwt(f: FlowFields, ctx: BuildContext, template: 'seed' | 'jwt-
 
 /** How many token requests a flow makes: one client assertion each (authorization code: code, refresh, refresh before a retried call). */
 function assertionsNeeded(kind: FlowRequest['kind']): number {
-  return kind === 'authorization-code' ? 3 : 1;
+  return kind === 'authorization-code' ? 3 : kind === 'revoke' ? 2 : 1;
 }
 
 async function clientAuth(f: FlowFields, ctx: BuildContext, method: ClientAuth['method']): Promise<ClientAuth> {
@@ -98,6 +98,7 @@ async function clientAuth(f: FlowFields, ctx: BuildContext, method: ClientAuth['
   switch (method) {
     case 'client_secret_basic':
     case 'client_secret_post':
+    case 'client_secret_jwt':
       return { method, clientId, clientSecret: need(f.clientSecret, 'Enter the client secret.') };
     case 'private_key_jwt': {
       const audience = need(defaultAudience(f), 'Enter the issuer or the token URL: the client assertion names it as aud.');
@@ -217,6 +218,30 @@ export async function buildFlow(f: FlowFields, ctx: BuildContext): Promise<Built
           );
         }
         summary = `client ${auth.clientId} · ${auth.method}${f.kind === 'authorization-code' ? (f.pkce ? ' · PKCE S256' : ' · no PKCE') : ''}`;
+        break;
+      }
+      case 'introspect':
+      case 'revoke': {
+        if (f.authMethod === 'omit') throw new FormProblem('Choose how the client authenticates.');
+        const auth = await clientAuth(f, ctx, f.authMethod);
+        const urlKey = f.kind === 'introspect' ? 'introspectionUrl' : 'revocationUrl';
+        const endpoint = f.endpointUrl.trim();
+        if (!f.issuer.trim() && !endpoint) throw new FormProblem(`Enter the issuer (discovery finds the endpoint) or the ${f.kind === 'introspect' ? 'introspection' : 'revocation'} URL.`);
+        const base = {
+          ...(f.issuer.trim() ? { issuer: f.issuer.trim() } : {}),
+          ...(endpoint ? { [urlKey]: endpoint } : {}),
+          ...(f.tokenUrl.trim() ? { tokenUrl: f.tokenUrl.trim() } : {}),
+          token: need(f.token, 'Paste the token.'),
+          ...(f.tokenTypeHint ? { tokenTypeHint: f.tokenTypeHint } : {}),
+          clientAuth: auth,
+        };
+        if (f.kind === 'introspect') {
+          flow = await withTls({ kind: 'introspect' as const, ...base, ...(f.expectActive ? {} : { expectActive: false }) }, certificateMethod);
+        } else {
+          if (f.introspectAfter && !f.issuer.trim()) throw new FormProblem('Introspecting afterwards needs the issuer (discovery finds the introspection endpoint).');
+          flow = await withTls({ kind: 'revoke' as const, ...base, ...(f.introspectAfter ? { introspectAfter: true } : {}), ...(f.callUrl.trim() ? { call: { url: f.callUrl.trim(), ...(f.callMethod !== 'GET' ? { method: f.callMethod } : {}) } } : {}) }, certificateMethod);
+        }
+        summary = `client ${auth.clientId} · ${auth.method}${f.kind === 'revoke' && f.introspectAfter ? ' · then introspected' : ''}`;
         break;
       }
       case 'api-key': {

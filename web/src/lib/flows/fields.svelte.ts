@@ -1,7 +1,7 @@
 // What the token-flows form holds. Each flow kind keeps its own fields, so switching between
 // kinds does not lose what was typed; the lab's targets fill in defaults that point at the
 // built-in authorization server.
-import type { ClientAuthMethod, FlowKind, HttpMethod } from '../../../../shared/flows/flow-request.ts';
+import type { ClientAuthMethod, FlowKind, HttpMethod, TokenTypeHint } from '../../../../shared/flows/flow-request.ts';
 import type { ClientNeed } from '../scenarios/resolve.ts';
 import type { LabTarget } from '../../../../shared/protocol.ts';
 import type { BrowserAlg } from '../jwt/signer.svelte.ts';
@@ -14,14 +14,17 @@ export const FLOW_KIND_INFO: Record<FlowKind, { title: string; hint: string }> =
   'authorization-code': { title: 'Auth code + PKCE', hint: 'Authorization request with state and PKCE in a popup; the relay receives the redirect, exchanges the code, calls the API and exercises the refresh token.' },
   discovery: { title: 'Discovery', hint: 'Fetches the OpenID / RFC 8414 metadata, checks the issuer and reads the JWKS.' },
   'api-key': { title: 'API key', hint: 'One call with an API key and a user name in headers whose names you choose.' },
+  introspect: { title: 'Introspection', hint: 'RFC 7662: asks the authorization server whether a token is active, as the client; shows the answer\'s claims.' },
+  revoke: { title: 'Revocation', hint: 'RFC 7009: revokes a token, then proves it is gone by introspection or an API call.' },
 };
 
 /** The order of the kind picker: the partner cases first. */
-export const FLOW_KIND_ORDER: FlowKind[] = ['jwt-exchange', 'jwt-bearer', 'client-credentials', 'authorization-code', 'refresh-token', 'discovery', 'api-key'];
+export const FLOW_KIND_ORDER: FlowKind[] = ['jwt-exchange', 'jwt-bearer', 'client-credentials', 'authorization-code', 'refresh-token', 'introspect', 'revoke', 'discovery', 'api-key'];
 
 export const AUTH_METHOD_TITLES: Record<ClientAuthMethod, string> = {
   client_secret_basic: 'client_secret_basic (HTTP Basic)',
   client_secret_post: 'client_secret_post (form fields)',
+  client_secret_jwt: 'client_secret_jwt (HS256 assertion signed with the secret)',
   private_key_jwt: 'private_key_jwt (assertion signed here)',
   tls_client_auth: 'tls_client_auth (CA-issued certificate)',
   self_signed_tls_client_auth: 'self_signed_tls_client_auth',
@@ -35,10 +38,11 @@ export type AuthChoice = ClientAuthMethod | 'omit';
 export const LAB_CLIENTS: Partial<Record<ClientAuthMethod, { clientId: string; clientSecret?: string }>> = {
   client_secret_basic: { clientId: 'lab-basic', clientSecret: 'lab-basic-secret' },
   client_secret_post: { clientId: 'lab-post', clientSecret: 'lab-post-secret' },
+  client_secret_jwt: { clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' },
   tls_client_auth: { clientId: 'lab-mtls' },
   none: { clientId: 'lab-public' },
 };
-const LAB_CLIENT_IDS = new Set(['lab-basic', 'lab-post', 'lab-pkjwt', 'lab-mtls', 'lab-selfsigned', 'lab-seed', 'lab-public']);
+const LAB_CLIENT_IDS = new Set(['lab-basic', 'lab-post', 'lab-secretjwt', 'lab-pkjwt', 'lab-mtls', 'lab-selfsigned', 'lab-seed', 'lab-public']);
 
 export function isLabClientId(id: string): boolean {
   return LAB_CLIENT_IDS.has(id) || id.startsWith('lab-reg-');
@@ -105,6 +109,13 @@ export class FlowFields {
   headersText = $state('');
   body = $state('');
 
+  /** introspect and revoke: the token, its hint, and the endpoint when not from discovery. */
+  token = $state('');
+  tokenTypeHint = $state<TokenTypeHint | ''>('');
+  endpointUrl = $state('');
+  expectActive = $state(true);
+  introspectAfter = $state(true);
+
   callUrl = $state('');
   callMethod = $state<HttpMethod>('GET');
 
@@ -142,6 +153,12 @@ export class FlowFields {
       case 'jwt-bearer':
         fill('issuer', issuer);
         fill('callUrl', url('api'));
+        break;
+      case 'introspect':
+      case 'revoke':
+        fill('issuer', issuer);
+        fill('clientId', LAB_CLIENTS.client_secret_basic!.clientId);
+        fill('clientSecret', LAB_CLIENTS.client_secret_basic!.clientSecret!);
         break;
       case 'client-credentials':
       case 'refresh-token':

@@ -133,6 +133,14 @@ export async function loadFlow(f: FlowFields, r: Obj, keyring: KeyRing, scenario
       f.body = str(r.body);
       break;
     }
+    case 'introspect':
+    case 'revoke':
+      f.token = str(r.token);
+      f.tokenTypeHint = r.tokenTypeHint === 'access_token' || r.tokenTypeHint === 'refresh_token' ? r.tokenTypeHint : '';
+      f.endpointUrl = str(f.kind === 'introspect' ? r.introspectionUrl : r.revocationUrl);
+      if (f.kind === 'introspect') f.expectActive = r.expectActive !== false;
+      else f.introspectAfter = r.introspectAfter === true;
+      break;
     case 'discovery':
     case 'client-credentials':
       break;
