@@ -31,12 +31,14 @@ export function renderJunit(entries: ReportEntry[], opts: { suiteName?: string; 
     const failing = run.steps.find((s) => s.status === 'fail' && s.diagnosis);
     const detail = failing?.diagnosis ? `${failing.diagnosis.code}: ${failing.diagnosis.summary}\nFix on your side: ${failing.diagnosis.fix.client}\nFix on the server: ${failing.diagnosis.fix.server}\n\n${steps}` : steps;
     let verdict = '';
-    if (run.outcome === 'error' || run.outcome === 'unfinished') {
-      errors += 1;
-      verdict = `<error message="${escapeXml(`run ${run.outcome === 'error' ? 'could not finish' : 'has no end'}${run.diagnoses.length ? `: ${run.diagnoses.join(', ')}` : ''}`)}" type="${escapeXml(run.diagnoses[0] ?? run.outcome)}">${escapeXml(detail)}</error>`;
-    } else if (expectation?.undecided) {
+    // A server check's inconclusive case is skipped even when its run could not finish (a key
+    // this OpenSSL will not send): the check's judgement, not the run's end, is the result.
+    if (expectation?.undecided) {
       skipped += 1;
       verdict = `<skipped message="${escapeXml(expectation.message)}"/>`;
+    } else if (run.outcome === 'error' || run.outcome === 'unfinished') {
+      errors += 1;
+      verdict = `<error message="${escapeXml(`run ${run.outcome === 'error' ? 'could not finish' : 'has no end'}${run.diagnoses.length ? `: ${run.diagnoses.join(', ')}` : ''}`)}" type="${escapeXml(run.diagnoses[0] ?? run.outcome)}">${escapeXml(detail)}</error>`;
     } else if (expectation ? !expectation.met : run.outcome !== 'pass') {
       failures += 1;
       const message = expectation ? `expectation not met: ${expectation.message}` : `run failed: ${run.diagnoses.join(', ') || 'no diagnosis'}`;

@@ -15,7 +15,7 @@ function step(id: string, status: Step['status'], details?: Record<string, unkno
   return { id, phase: id === 'verdict' ? 'verdict' : (id as Step['phase']), status, title: id, startMs: 1, durationMs: 2, ...(details ? { details } : {}), ...extra };
 }
 
-function probeRun(sentChain: string[], outcome: 'pass' | 'fail', diagnoses: string[] = []): TranscriptEvent[] {
+function probeRun(sentChain: string[], outcome: 'pass' | 'fail' | 'error', diagnoses: string[] = []): TranscriptEvent[] {
   const events: RunEvent[] = [
     { type: 'run.started', id: 'x', runId: 'r1', kind: 'probe', target: 'https://partner.example:8443/orders' },
     { type: 'step', runId: 'r1', step: step('tls', 'ok', { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', certificateRequested: true, acceptableCAs: ['CN=Partner Root'], sentChain, serverChain: [{ subject: 'CN=partner.example' }] }) },
@@ -133,6 +133,14 @@ test('JUnit: a run neither met nor missed (a check case that stayed inconclusive
   const xml = renderJunit([{ transcript: t, expectation: { met: false, message: 'inconclusive: the harness cannot send a 1024-bit key', undecided: true }, group: 'harness.server-check.partner' }]);
   assert.match(xml, /<testsuite name="mtls-harness" tests="1" failures="0" errors="0" skipped="1"/);
   assert.match(xml, /<testcase classname="harness\.server-check\.partner" name="weak_key — partner" time="[\d.]+">\s*<skipped message="inconclusive: the harness cannot send a 1024-bit key"\/>/);
+});
+
+test('JUnit: an inconclusive check case whose run could not finish (a key this OpenSSL will not send) is skipped, not an error', () => {
+  const t = transcript('weak_key — partner', probeRun(['CN=c'], 'error', ['key_too_weak']));
+  const xml = renderJunit([{ transcript: t, expectation: { met: false, message: 'inconclusive: the harness cannot send a 1024-bit key', undecided: true } }]);
+  assert.match(xml, /<testsuite name="mtls-harness" tests="1" failures="0" errors="0" skipped="1"/);
+  // The same run without a check's judgement is an error.
+  assert.match(renderJunit([{ transcript: t }]), /errors="1"/);
 });
 
 test('share link: round trip through the fragment; too large and damaged links say so', async () => {
