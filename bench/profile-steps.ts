@@ -6,7 +6,7 @@ import { startLab } from '../server/lab/lab.ts';
 import { runProbe } from '../server/probe/run-probe.ts';
 import { validateLimits } from '../server/defaults.ts';
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
-import type { Step } from '../shared/protocol.ts';
+import type { Step } from '../shared/protocol/index.ts';
 const lab = await startLab({ dataDir: await mkdtemp(join(tmpdir(), 'prof-')) });
 const keys = await generateKeyPair('RSA-2048', true);
 const signed = await lab.signCsr(await createCsr(keys, 'CN=p'));

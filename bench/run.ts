@@ -12,7 +12,7 @@ import net from 'node:net';
 import { webcrypto } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import WebSocket from 'ws';
-import type { ServerMessage } from '../shared/protocol.ts';
+import type { ServerMessage } from '../shared/protocol/index.ts';
 import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { tapConnection } from '../server/tls/tap.ts';
 

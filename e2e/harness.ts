@@ -1,7 +1,7 @@
 // Helpers shared by the browser tests: open the app against the relay that global-setup
 // started, record what the relay sent, and compare the screen with those events.
 import { expect, type Page } from '@playwright/test';
-import type { ServerMessage, Step } from '../shared/protocol.ts';
+import type { ServerMessage, Step } from '../shared/protocol/index.ts';
 
 export function relayUrl(): string {
   const url = process.env.HARNESS_URL;

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
-import type { Step } from '../shared/protocol.ts';
+import type { Step } from '../shared/protocol/index.ts';
 import { expectTimelineMatchesEvents, makeLabCredential, openHarness, relayOrigin, verdictOf, type RelayFrames } from './harness.ts';
 
 const SCREENS = 'test-results/screens';

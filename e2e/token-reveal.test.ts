@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect } from '@playwright/test';
 import { openHarness, relayOrigin, verdictOf } from './harness.ts';
-import type { ServerMessage } from '../shared/protocol.ts';
+import type { ServerMessage } from '../shared/protocol/index.ts';
 
 const SCREENS = process.env.HARNESS_SCREENS ?? 'test-results/screens';
 

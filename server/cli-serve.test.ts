@@ -6,7 +6,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import type { ServerMessage } from '../shared/protocol.ts';
+import type { ServerMessage } from '../shared/protocol/index.ts';
 import { makeTestPki } from './testing/test-pki.ts';
 
 const BIN = fileURLToPath(new URL('../bin/harness.js', import.meta.url));

@@ -4,7 +4,7 @@ import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { ProbeRequest, ServerMessage } from '../shared/protocol.ts';
+import type { ProbeRequest, ServerMessage } from '../shared/protocol/index.ts';
 import { startRelay, VERSION } from './relay.ts';
 import { DEFAULT_HOSTED_PORTS } from './net/outbound-guard.ts';
 import { LAB_DEFAULT_PORT, startLab, type RunningLab } from './lab/lab.ts';

@@ -1,6 +1,6 @@
 // Human-readable rendering of step events for the terminal: one line per finished step,
 // the diagnosis and its fixes under a failing one. The JSON mode prints the events as they are.
-import type { RunOutcome, Step } from '../shared/protocol.ts';
+import type { RunOutcome, Step } from '../shared/protocol/index.ts';
 
 const ICON: Record<Step['status'], string> = { running: '…', ok: '✓', warn: '!', fail: '✗', skipped: '–' };
 const WORD: Record<Step['status'], string> = { running: 'running', ok: 'ok', warn: 'warn', fail: 'FAIL', skipped: 'skipped' };

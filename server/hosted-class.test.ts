@@ -13,7 +13,7 @@ import { validateLimits } from './defaults.ts';
 import { RunRate } from './shares.ts';
 import { RelayClient } from './testing/relay-client.ts';
 import { freePort } from './testing/peers.ts';
-import type { ServerMessage } from '../shared/protocol.ts';
+import type { ServerMessage } from '../shared/protocol/index.ts';
 
 const BIN = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
 const started: RunningRelay[] = [];

@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunOutcome, Step } from '../shared/protocol.ts';
+import type { RunOutcome, Step } from '../shared/protocol/index.ts';
 
 export const METRICS_PATH = '/metrics';
 

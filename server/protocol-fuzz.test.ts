@@ -9,7 +9,7 @@ import { webcrypto } from 'node:crypto';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from './relay.ts';
-import type { ServerMessage } from '../shared/protocol.ts';
+import type { ServerMessage } from '../shared/protocol/index.ts';
 import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 
 useCrypto(webcrypto as unknown as Crypto);

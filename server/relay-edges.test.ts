@@ -12,7 +12,7 @@ import https from 'node:https';
 import net from 'node:net';
 import WebSocket from 'ws';
 import { startRelay, type RelayOptions, type RunningRelay } from './relay.ts';
-import type { ServerMessage } from '../shared/protocol.ts';
+import type { ServerMessage } from '../shared/protocol/index.ts';
 
 const started: RunningRelay[] = [];
 after(async () => { await Promise.all(started.map((r) => r.close())); });

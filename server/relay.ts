@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES, CLOSE_REASONS, WS_PATH } from '../shared/protocol.ts';
+import { CLOSE_CODES, CLOSE_REASONS, WS_PATH } from '../shared/protocol/index.ts';
 import { validateLimits, type Limits } from './defaults.ts';
 import { checkUpgrade, loopbackNames, tokenMatches, type GuardConfig } from './upgrade-guard.ts';
 import { staticHandler } from './static-files.ts';

@@ -13,7 +13,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startRelay, type RunningRelay } from './relay.ts';
 import { RelayClient, openOrRefused, type Msg } from './testing/relay-client.ts';
-import { CLOSE_CODES, CLOSE_REASONS } from '../shared/protocol.ts';
+import { CLOSE_CODES, CLOSE_REASONS } from '../shared/protocol/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const cleanups: (() => unknown)[] = [];

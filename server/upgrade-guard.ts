@@ -3,7 +3,7 @@
 // allowlist (DNS rebinding). Fails closed: anything missing is a refusal.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { WS_PATH } from '../shared/protocol.ts';
+import { WS_PATH } from '../shared/protocol/index.ts';
 
 export interface GuardConfig {
   token: string;

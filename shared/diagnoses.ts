@@ -1,6 +1,6 @@
 // The diagnosis catalogue: every way a probe can fail, as data. Codes are stable — support
 // staff search for them — so add new codes rather than renaming old ones.
-import type { Diagnosis, Fix, ProbePhase } from './protocol.ts';
+import type { Diagnosis, Fix, ProbePhase } from './protocol/index.ts';
 
 export interface DiagnosisEntry {
   /** Phase the failure belongs to. */

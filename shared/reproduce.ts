@@ -1,7 +1,7 @@
 // "Copy as curl" / "Copy as openssl s_client": the exact probe as commands support staff can
 // run outside the harness. File names stand in for the key and certificates, and secret
 // header values become environment variables, so a copied command carries no secret.
-import type { ProbeRequest } from './protocol.ts';
+import type { ProbeRequest } from './protocol/index.ts';
 import { isSecretHeader, isSecretName } from './redact.ts';
 
 export const REPRO_FILES = {

@@ -5,7 +5,7 @@
 // an mTLS case (401/403 refuse), graded with the resource catalogue.
 import '../pki/provider.ts';
 import { createHash, X509Certificate } from 'node:crypto';
-import type { ClientCredentials, ProbeRequest } from '../../shared/protocol.ts';
+import type { ClientCredentials, ProbeRequest } from '../../shared/protocol/index.ts';
 import type { ResourceCheckRequest } from '../../shared/check/jwt-request.ts';
 
 export type { ResourceCheckRequest };

@@ -3,7 +3,7 @@
 // case and grade the server.
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
-import type { ClientCredentials, Step } from '../../shared/protocol.ts';
+import type { ClientCredentials, Step } from '../../shared/protocol/index.ts';
 import { x509 } from '../../shared/pki/issue.ts';
 import { caseEntry, CUSTOM_CASE_PREFIX, MTLS_CASES, type MtlsCaseId } from '../../shared/check/cases.ts';
 import { inconclusive, judgeCase, type CaseJudgement } from '../../shared/check/judge.ts';

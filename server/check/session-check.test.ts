@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from 'jose';
 import { startRelay, type RunningRelay } from '../relay.ts';
-import { parseClientMessage, ProtocolError, type ServerMessage } from '../../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, type ServerMessage } from '../../shared/protocol/index.ts';
 import { publicJwkOf } from '../../shared/jwt/sign.ts';
 import { planJwtCases, signedCaseIds, spkiPem, type CaseSigningKey } from '../../shared/check/jwt-plan.ts';
 import { RelayClient, type Msg } from '../testing/relay-client.ts';

@@ -4,9 +4,9 @@
 // before anything is minted or sent. The CA keys, a bound token's certificate key, the access
 // token, the client secret and the signed assertions live for the check only; every event is
 // redacted and scrubbed of them.
-import type { ClientMessage, ServerMessage } from '../../shared/protocol.ts';
+import type { ClientMessage, ServerMessage } from '../../shared/protocol/index.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
-import type { Step } from '../../shared/protocol.ts';
+import type { Step } from '../../shared/protocol/index.ts';
 import { CheckInputError } from '../../shared/check/request.ts';
 import { redactDeep, scrubDeep, secretValues } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';

@@ -5,7 +5,7 @@
 // another certificate) stays for the run. The password never appears in a message.
 import '../pki/provider.ts';
 import { readFile } from 'node:fs/promises';
-import type { ClientCredentials } from '../../shared/protocol.ts';
+import type { ClientCredentials } from '../../shared/protocol/index.ts';
 import { toBase64 } from '../../shared/pki/encoding.ts';
 import { inspectCertificates } from '../../shared/pki/inspect.ts';
 import { jwkOfSpki, pkcs8Pem, publicKeyOfPrivate, sameJwk } from '../../shared/pki/keys.ts';

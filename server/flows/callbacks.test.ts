@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
-import type { Step } from '../../shared/protocol.ts';
+import type { Step } from '../../shared/protocol/index.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { runFlow } from './run-flow.ts';

@@ -2,18 +2,18 @@
 // HTTP call per step with the exact request and response shown (secrets masked), the verdict,
 // and an early stop that skips the steps not reached. Each flow file is the story of its kind;
 // the mechanics live here.
-import type { Diagnosis, RunOutcome, StepStatus } from '../../shared/protocol.ts';
+import type { Diagnosis, RunOutcome, StepStatus } from '../../shared/protocol/index.ts';
 import type { FlowTls } from '../../shared/flows/flow-request.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { MASK, basicCredential, isSecretField, isSecretHeader, isSecretName, redactDeep, redactForm, redactHeaders, redactText, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import { curlFor, envName, type EnvRef } from '../../shared/flows/curl.ts';
 import { decodeJwt, describeTimes, type DecodedJwt } from '../../shared/jwt/decode.ts';
-import { StepRecorder, type OpenStep } from '../probe/steps.ts';
-import { checkCaBundle, checkClient } from '../probe/inputs.ts';
+import { StepRecorder, type OpenStep } from '../run/recorder.ts';
+import { checkCaBundle, checkClient } from '../run/inputs.ts';
 import { oneLineDn } from '../net/dial.ts';
 import { requestHeaders } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
-import type { ProbePhase } from '../../shared/protocol.ts';
+import type { ProbePhase } from '../../shared/protocol/index.ts';
 import { CallFailure, httpCall, type CallResult, type CallTls } from './http-call.ts';
 import type { FlowContext, FlowResult } from './run-flow.ts';
 

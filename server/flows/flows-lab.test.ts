@@ -11,7 +11,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPair, type CryptoKey } from 'jose';
 import type { FlowRequest, ClientAuth } from '../../shared/flows/flow-request.ts';
-import type { Step } from '../../shared/protocol.ts';
+import type { Step } from '../../shared/protocol/index.ts';
 import { templateClaims, newJti, type JwtTemplate, type TemplateInput } from '../../shared/jwt/claims.ts';
 import { signJwt, importSigningKey, publicJwkOf } from '../../shared/jwt/sign.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';

@@ -11,7 +11,7 @@ import type { Limits } from '../defaults.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type CertSummary, type LabTrust } from '../net/dial.ts';
 import { exchange, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
-import { describeAcceptance } from '../probe/inputs.ts';
+import { describeAcceptance } from '../run/inputs.ts';
 
 /** The TLS side of every call of a flow, checked once in the flow's inputs step. */
 export interface CallTls {

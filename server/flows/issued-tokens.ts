@@ -4,7 +4,7 @@
 // report or saved scenario holds them. Hosted mode keeps nothing (the relay is someone else's
 // machine). Bounded in count and age, and all of it ends with the WebSocket session.
 
-import type { IssuedTokenName as TokenName } from '../../shared/protocol.ts';
+import type { IssuedTokenName as TokenName } from '../../shared/protocol/index.ts';
 
 export type IssuedTokenSet = Partial<Record<TokenName, string>>;
 

@@ -8,7 +8,7 @@ import { makeTestPki, type TestPki, type Pair } from '../testing/test-pki.ts';
 import { startNginx, type NginxServer } from '../testing/nginx.ts';
 import { validateLimits } from '../defaults.ts';
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
-import type { Step } from '../../shared/protocol.ts';
+import type { Step } from '../../shared/protocol/index.ts';
 import { runFlow } from './run-flow.ts';
 import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
 

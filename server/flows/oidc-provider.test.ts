@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 import type { ClientAuth, FlowRequest } from '../../shared/flows/flow-request.ts';
-import type { Step } from '../../shared/protocol.ts';
+import type { Step } from '../../shared/protocol/index.ts';
 import { newJti, templateClaims, type TemplateInput } from '../../shared/jwt/claims.ts';
 import { publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import type { PublicJwk } from '../../shared/jwt/keys.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { generateKeyPair } from 'jose';
-import type { ServerMessage, Step } from '../../shared/protocol.ts';
+import type { ServerMessage, Step } from '../../shared/protocol/index.ts';
 import { newJti, templateClaims } from '../../shared/jwt/claims.ts';
 import { publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { startRelay, type RunningRelay } from '../relay.ts';

@@ -2,7 +2,7 @@
 // file in this folder; this one only dispatches, and turns an early stop or a cancel into the
 // verdict.
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
-import type { RunOutcome, Step } from '../../shared/protocol.ts';
+import type { RunOutcome, Step } from '../../shared/protocol/index.ts';
 import { secretValues } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { generateKeyPair } from 'jose';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
 import { templateClaims } from '../../shared/jwt/claims.ts';
 import { signJwt } from '../../shared/jwt/sign.ts';

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
-import type { RunEvent, ServerMessage } from '../../shared/protocol.ts';
+import type { RunEvent, ServerMessage } from '../../shared/protocol/index.ts';
 import { makeTranscript } from '../../shared/transcript/transcript.ts';
 import { startRelay, type RunningRelay } from '../relay.ts';
 import { RelayClient, type Msg } from '../testing/relay-client.ts';

@@ -1,7 +1,7 @@
 // What the listener answers the client, so the partner sees the verdict on their side too:
 // the same findings the run shows, as JSON, with nginx's status codes and reason phrases (a
 // client, or the harness's own probe, that knows nginx reads it the same way).
-import type { Diagnosis, InboundRule } from '../../shared/protocol.ts';
+import type { Diagnosis, InboundRule } from '../../shared/protocol/index.ts';
 import type { PresentedCertificate, RuleCheck } from './checks.ts';
 
 export const SEMANTICS =

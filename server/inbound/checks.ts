@@ -2,7 +2,7 @@
 // that chain verified against the bundle within the verify depth, whether the access rule lets
 // it in, and why a handshake failed. Node does the verification (authorized /
 // authorizationError); these functions explain it and add what Node does not check.
-import type { InboundRule } from '../../shared/protocol.ts';
+import type { InboundRule } from '../../shared/protocol/index.ts';
 import { INFERRED_PREFIX, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { alertFromError, alertName } from '../../shared/tls/alerts.ts';
 import { buildPath } from '../../shared/pki/chain.ts';

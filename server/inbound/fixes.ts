@@ -2,7 +2,7 @@
 // harness as the client; here the client is the partner's and the "server" is the listener the
 // user configured (CA bundle, access rule, verify depth). Codes stay the catalogue's, so support
 // staff find the same entry; only the advice changes side.
-import type { Diagnosis, Fix } from '../../shared/protocol.ts';
+import type { Diagnosis, Fix } from '../../shared/protocol/index.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 
 const SAME_AS_APACHE = 'the file you would give Apache SSLCACertificateFile or nginx ssl_client_certificate';

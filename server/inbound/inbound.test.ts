@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from '../relay.ts';
-import { INBOUND_PHASES, type ServerMessage, type Step } from '../../shared/protocol.ts';
+import { INBOUND_PHASES, type ServerMessage, type Step } from '../../shared/protocol/index.ts';
 import { MASK } from '../../shared/redact.ts';
 import { makeTestPki, type Pair, type TestPki } from '../testing/test-pki.ts';
 

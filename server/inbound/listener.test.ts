@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { RunEvent, Step } from '../../shared/protocol.ts';
+import type { RunEvent, Step } from '../../shared/protocol/index.ts';
 import { createLogger } from '../log.ts';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
 import { INBOUND_LIMITS, type InboundLimits } from './limits.ts';

@@ -4,7 +4,7 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import type { InboundRule, RunEvent } from '../../shared/protocol.ts';
+import type { InboundRule, RunEvent } from '../../shared/protocol/index.ts';
 import type { Logger } from '../log.ts';
 import { serveConnection, type ServedConnection } from './connection.ts';
 import type { InboundLimits } from './limits.ts';

@@ -2,7 +2,7 @@
 // few at a time, all closed when the session ends. Refused in hosted mode, where a listener
 // would open a port on the relay's host to anyone who can reach it.
 import { randomBytes } from 'node:crypto';
-import type { ClientMessage, RunEvent, ServerMessage } from '../../shared/protocol.ts';
+import type { ClientMessage, RunEvent, ServerMessage } from '../../shared/protocol/index.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import type { Logger } from '../log.ts';
 import { INBOUND_LIMITS, type InboundLimits } from './limits.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import https from 'node:https';
 import net from 'node:net';
 import WebSocket from 'ws';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
 import { startRelay, type RunningRelay } from '../relay.ts';
 import { JWKS_FETCH_LIMITS } from './fetch-jwks.ts';

@@ -7,7 +7,7 @@ import { publicPart, type PublicJwk } from '../../shared/jwt/keys.ts';
 import type { Limits } from '../defaults.ts';
 import type { LabTrust } from '../net/dial.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
-import { checkCaBundle } from '../probe/inputs.ts';
+import { checkCaBundle } from '../run/inputs.ts';
 import { CallFailure, CancelledError, httpCall } from '../flows/http-call.ts';
 
 export const JWKS_FETCH_LIMITS = {

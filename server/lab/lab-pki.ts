@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readOrCreate } from './lab-dir.ts';
 import { generateKeyPair, selfSign, issue, exportPkcs8Pem, readCsr, x509, type Issuer } from '../../shared/pki/issue.ts';
-import type { LabSignProfile } from '../../shared/protocol.ts';
+import type { LabSignProfile } from '../../shared/protocol/index.ts';
 
 /**
  * The lab CAs' names carry a short identifier made with the lab, so a certificate from one

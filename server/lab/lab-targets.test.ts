@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import '../pki/provider.ts';
 import { startLab, type RunningLab } from './lab.ts';
 import { createCsr, exportPkcs8Pem, generateKeyPair, x509 } from '../../shared/pki/issue.ts';
-import type { LabSignProfile } from '../../shared/protocol.ts';
+import type { LabSignProfile } from '../../shared/protocol/index.ts';
 
 let lab: RunningLab;
 let dir: string;

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { labPorts, listenStable } from './listen.ts';
 import type { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LabInfo, LabSignProfile } from '../../shared/protocol.ts';
+import type { LabInfo, LabSignProfile } from '../../shared/protocol/index.ts';
 import { DEFAULT_LIMITS } from '../defaults.ts';
 import { rfc4514FromDer, rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 import { loadOrCreateLabPki, loadOrCreateTargetsPki, signClientCsrAs, RegionalCrl, type LabPki, type LabTargetsPki } from './lab-pki.ts';

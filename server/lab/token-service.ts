@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createHash, createPublicKey, randomBytes, timingSafeEqual, webcrypto, type JsonWebKey as NodeJwk } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, importX509, jwtVerify, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTVerifyOptions } from 'jose';
-import type { LabTarget } from '../../shared/protocol.ts';
+import type { LabTarget } from '../../shared/protocol/index.ts';
 import type { LabRegistration } from '../../shared/flows/flow-request.ts';
 import type { Jwks, PublicJwk } from '../../shared/jwt/keys.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../../shared/pki/issue.ts';

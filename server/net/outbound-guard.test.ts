@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { checkAllAddresses, checkUrlAllowed, hostedPolicy, LOCAL_POLICY, OutboundRefused } from './outbound-guard.ts';
 import { startRelay, type RunningRelay } from '../relay.ts';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 import { makeTestPki } from '../testing/test-pki.ts';
 
 const addressCases: [string, boolean][] = [

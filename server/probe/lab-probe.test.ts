@@ -11,7 +11,7 @@ import { runProbe } from './run-probe.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { useCrypto, generateKeyPair, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';
-import type { ProbeRequest } from '../../shared/protocol.ts';
+import type { ProbeRequest } from '../../shared/protocol/index.ts';
 
 let lab: RunningLab;
 let stranger: NonNullable<ProbeRequest['client']>;

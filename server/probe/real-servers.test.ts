@@ -13,7 +13,7 @@ import { freePort } from '../testing/peers.ts';
 import { startApache, type ApacheServer } from '../testing/apache.ts';
 import { startNginx, type NginxServer } from '../testing/nginx.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
-import type { ProbeRequest } from '../../shared/protocol.ts';
+import type { ProbeRequest } from '../../shared/protocol/index.ts';
 
 type Version = '1.2' | '1.3';
 const VERSIONS: Version[] = ['1.2', '1.3'];

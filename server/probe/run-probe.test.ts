@@ -9,7 +9,7 @@ import { validateLimits } from '../defaults.ts';
 import { openContexts } from '../net/tls-contexts.ts';
 import { makeTestPki, type TestPki, type Pair } from '../testing/test-pki.ts';
 import { opensslServer, rawServer, freePort, type Peer } from '../testing/peers.ts';
-import type { ProbeRequest, Step } from '../../shared/protocol.ts';
+import type { ProbeRequest, Step } from '../../shared/protocol/index.ts';
 
 let pki: TestPki;
 const pkiReady = makeTestPki().then((p) => { pki = p; });

@@ -4,7 +4,7 @@
 // server is judged here so the chain can be shown even when it fails.
 import net from 'node:net';
 import type { X509Certificate } from 'node:crypto';
-import type { Diagnosis, ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol.ts';
+import type { Diagnosis, ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol/index.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
@@ -16,9 +16,9 @@ import { exchange, requestHeaders } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
-import { StepRecorder, type OpenStep } from './steps.ts';
+import { StepRecorder, type OpenStep } from '../run/recorder.ts';
 import { yourTurn } from '../net/fair-share.ts';
-import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from './inputs.ts';
+import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from '../run/inputs.ts';
 
 export interface ProbeContext {
   limits: Limits;

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { checkExpect, loadScenario } from './scenario.ts';
 import { runScenario } from '../commands/run.ts';

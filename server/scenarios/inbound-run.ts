@@ -4,7 +4,7 @@
 // the same events, outcome and diagnoses the app shows for a client that connects.
 import https from 'node:https';
 import { randomBytes } from 'node:crypto';
-import type { ClientCredentials, InboundRequest, RunEvent, RunOutcome } from '../../shared/protocol.ts';
+import type { ClientCredentials, InboundRequest, RunEvent, RunOutcome } from '../../shared/protocol/index.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import { createLogger } from '../log.ts';
 import { INBOUND_LIMITS } from '../inbound/limits.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toScenario, type InboundScenarioRequest } from '../../shared/flows/scenario.ts';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
 import { runScenario } from '../commands/run.ts';
 import { checkExpect, parseScenario, ScenarioError } from './scenario.ts';

@@ -3,12 +3,12 @@
 // scenario's secrets. The run passes when the grade is at least the one the file requires; its
 // diagnoses are the cases not enforced, so `expect` and the multi-file summary read as for a
 // probe or a flow. A field the check cannot use is a ScenarioError naming it in the file.
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 import type { Grade } from '../../shared/check/cases.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError } from '../../shared/check/request.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
-import type { Step } from '../../shared/protocol.ts';
+import type { Step } from '../../shared/protocol/index.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import { runCheck } from '../check/run-check.ts';

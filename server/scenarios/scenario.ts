@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { parseClientMessage, ProtocolError, type ClientCredentials, type InboundRequest, type ProbeRequest } from '../../shared/protocol.ts';
+import { parseClientMessage, ProtocolError, type ClientCredentials, type InboundRequest, type ProbeRequest } from '../../shared/protocol/index.ts';
 import { isObj, parseScenario, ScenarioError, type Obj, type Scenario } from '../../shared/flows/scenario.ts';
 import { parseFlowRequest, type FlowRequest, type LabRegistration } from '../../shared/flows/flow-request.ts';
 import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../shared/jwt/claims.ts';

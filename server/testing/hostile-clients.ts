@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DEFAULT_LIMITS, type Limits } from '../defaults.ts';
 import type { RunningRelay } from '../relay.ts';
-import type { LabInfo } from '../../shared/protocol.ts';
+import type { LabInfo } from '../../shared/protocol/index.ts';
 import { useCrypto, generateKeyPair, createCsr } from '../../shared/pki/issue.ts';
 import { publicJwkOf } from '../../shared/jwt/sign.ts';
 import { startHostileTarget } from './hostile-target.ts';

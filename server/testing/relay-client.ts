@@ -3,7 +3,7 @@
 import WebSocket from 'ws';
 import type { Socket } from 'node:net';
 import type { RunningRelay } from '../relay.ts';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 
 export type Msg<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 

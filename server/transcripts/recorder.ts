@@ -1,7 +1,7 @@
 // Records a run's events as they are emitted, with when each arrived, and turns them into a
 // transcript: what `harness run --transcript` and `harness probe --transcript` write.
 import { performance } from 'node:perf_hooks';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/protocol/index.ts';
 import { makeTranscript, type Transcript, type TranscriptEvent } from '../../shared/transcript/transcript.ts';
 import { runEnvironment } from './environment.ts';
 

@@ -2,7 +2,7 @@
 // checks and the fix lines quoted from the generated snippets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Step } from '../protocol.ts';
+import type { Step } from '../protocol/index.ts';
 import { MTLS_CASES, MTLS_CASE_IDS, caseEntry, GRADES, type CustomCase } from './cases.ts';
 import { judgeCase, type FinishedProbe } from './judge.ts';
 import { gradeCheck, type JudgedCase } from './grade.ts';

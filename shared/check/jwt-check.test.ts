@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Step } from '../protocol.ts';
+import type { Step } from '../protocol/index.ts';
 import { GRADES } from './cases.ts';
 import { JWT_CASE_IDS, JWT_CASES, JWT_CHECK_KINDS, jwtCasesFor } from './jwt-cases.ts';
 import { judgeTokenCase } from './jwt-judge.ts';

@@ -1,4 +1,4 @@
-// The server check's part of the protocol (the messages themselves are in shared/protocol.ts):
+// The server check's part of the protocol (the messages themselves are in shared/protocol/):
 //   client → relay  { type: 'check.start', id, kind?: 'mtls', check: MtlsCheckRequest }
 //                   { type: 'check.start', id, kind: 'jwt', jwt: SignedJwtCheckRequest } (the
 //                   JWT check: assertions signed in the browser, jwt-plan.ts; no key) and
@@ -13,7 +13,7 @@
 // Nothing private travels back: case certificates are public; their keys stay in the relay. The
 // JWT check's key and client secret, its assertions and the access token are scrubbed from every
 // step; a case shows its assertion's header and claims only.
-import type { Step } from '../protocol.ts';
+import type { Step } from '../protocol/index.ts';
 import type { Expectation, Grade } from './cases.ts';
 import type { CaseVerdict, Observed } from './judge.ts';
 import type { CaseFix } from './install.ts';

@@ -2,7 +2,7 @@
 // its probe (or, for the JWT check, its token flow), judged by the case's verdict, in the same
 // HTML report as any run (no scripts). As report entries, the same cases join the runs of
 // `harness run` (HTML report, JUnit: one test case per check case and one for the grade).
-import type { RunEvent } from '../protocol.ts';
+import type { RunEvent } from '../protocol/index.ts';
 import { makeTranscript, type Transcript, type TranscriptEnvironment } from '../transcript/transcript.ts';
 import { renderHtmlReport, type ReportEntry } from '../transcript/report-html.ts';
 import { GRADES, type Grade } from './cases.ts';

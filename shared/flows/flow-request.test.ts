@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFlowRequest, parseLabRegistration, flowTarget, FLOW_LIMITS, type FlowRequest } from './flow-request.ts';
-import { parseClientMessage, ProtocolError } from '../protocol.ts';
+import { parseClientMessage, ProtocolError } from '../protocol/index.ts';
 
 const basic = { method: 'client_secret_basic', clientId: 'c', clientSecret: 's' };
 

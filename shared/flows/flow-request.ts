@@ -3,7 +3,7 @@
 // is checked for type and size here and named in the error; whether a URL is usable is judged
 // by the flow's `inputs` step, so the user gets a diagnosis rather than a protocol error.
 // Unknown extra fields are ignored, as everywhere in the protocol. See docs/protocol.md.
-import { ProtocolError, FIELD_LIMITS, parseSecretNames, type ClientCredentials } from '../protocol.ts';
+import { ProtocolError, FIELD_LIMITS, parseSecretNames, type ClientCredentials } from '../protocol/index.ts';
 import type { Jwks, PublicJwk } from '../jwt/keys.ts';
 import { parseLoopbackRedirect } from './redirect-uri.ts';
 

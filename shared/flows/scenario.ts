@@ -3,7 +3,7 @@
 // re-run headless (`harness run FILE`), attached to a ticket, or shipped as an example. Pure:
 // the browser validates an imported file and exports one with the same code; the relay side
 // (server/scenarios/) fills the placeholders in and runs it.
-import type { ClientCredentials, InboundRequest, LabTarget, ProbeRequest, RunOutcome } from '../protocol.ts';
+import type { ClientCredentials, InboundRequest, LabTarget, ProbeRequest, RunOutcome } from '../protocol/index.ts';
 import type { FlowRequest } from './flow-request.ts';
 import { isSecretField, isSecretHeader, isSecretName, secretValues } from '../redact.ts';
 import { decodeJwt } from '../jwt/decode.ts';

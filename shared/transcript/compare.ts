@@ -1,7 +1,7 @@
 // Two runs side by side, step by step: what differs and what that means. The tool for "it
 // works for me and fails for the partner": run A (the one that passes) against run B. Pure: the
 // app's compare view and `harness diff` print the same list.
-import type { Step } from '../protocol.ts';
+import type { Step } from '../protocol/index.ts';
 import { readRun, type Transcript, type TranscriptRun } from './transcript.ts';
 
 export interface Difference {

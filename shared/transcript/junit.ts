@@ -1,7 +1,7 @@
 // JUnit XML for CI: one <testcase> per scenario run (a server check: one per case, and one for
 // its grade), so a pipeline shows which integration broke and why. A run fails its test case when it did not end as its scenario expected (or, with
 // no expectation, when it did not pass); a run that could not finish is an <error>.
-import type { Step } from '../protocol.ts';
+import type { Step } from '../protocol/index.ts';
 import { readRun } from './transcript.ts';
 import type { ReportEntry } from './report-html.ts';
 

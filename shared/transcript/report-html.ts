@@ -1,7 +1,7 @@
 // A report people read without the app: one self-contained HTML file (no network, no scripts,
 // inline styles; prints well) with a summary table and each run's timeline, diagnosis, fixes and
 // evidence. Made from transcripts, so it holds only what they hold: redacted events.
-import type { Step } from '../protocol.ts';
+import type { Step } from '../protocol/index.ts';
 import { readRun, type Transcript } from './transcript.ts';
 
 export interface ReportEntry {

@@ -2,7 +2,7 @@
 // that is not a transcript of this version says which field or version is wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunEvent, Step } from '../protocol.ts';
+import type { RunEvent, Step } from '../protocol/index.ts';
 import { makeTranscript, parseTranscript, readRun, transcriptFileName, TranscriptError, TRANSCRIPT_VERSION, type Transcript, type TranscriptEvent } from './transcript.ts';
 import { compareTranscripts, formatComparison } from './compare.ts';
 import { renderHtmlReport } from './report-html.ts';

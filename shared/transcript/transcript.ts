@@ -3,7 +3,7 @@
 // the relay sent it (already redacted), when each arrived, the scenario without its secrets, and
 // where the run was made (harness, Node and OpenSSL versions, platform, the relay's clock).
 // Format: docs/transcripts.md. Pure: the app and the CLI write and read it with this code.
-import { PROTOCOL_VERSION, type RunEvent, type RunKind, type RunOutcome, type Step } from '../protocol.ts';
+import { PROTOCOL_VERSION, type RunEvent, type RunKind, type RunOutcome, type Step } from '../protocol/index.ts';
 import { MASK, redactDeep, scrubDeep } from '../redact.ts';
 
 export const TRANSCRIPT_FORMAT = 'mtls-harness-transcript';

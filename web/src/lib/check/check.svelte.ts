@@ -1,6 +1,6 @@
 import type { CheckCaseInfo, CheckCaseResult, CheckInstallKit, CheckReport } from '../../../../shared/check/messages.ts';
 import type { MtlsCheckRequest } from '../../../../shared/check/request.ts';
-import type { CheckKind, ClientMessage, Step } from '../../../../shared/protocol.ts';
+import type { CheckKind, ClientMessage, Step } from '../../../../shared/protocol/index.ts';
 import type { BrowserSigner } from '../jwt/signer.svelte.ts';
 import { FormProblem, JwtCheckForm, ResourceCheckForm } from './jwt-check.svelte.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';

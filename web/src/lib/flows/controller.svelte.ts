@@ -3,7 +3,7 @@
 import type { ClientAuthMethod, FlowKind } from '../../../../shared/flows/flow-request.ts';
 import { FLOW_KINDS } from '../../../../shared/flows/flow-request.ts';
 import type { Scenario } from '../../../../shared/flows/scenario.ts';
-import type { LabInfo, LabTarget } from '../../../../shared/protocol.ts';
+import type { LabInfo, LabTarget } from '../../../../shared/protocol/index.ts';
 import { exportJWK, importX509 } from 'jose';
 import type { Harness } from '../app/harness.svelte.ts';
 import type { Credential } from '../keys/credential.svelte.ts';

@@ -3,7 +3,7 @@
 // built-in authorization server.
 import type { ClientAuthMethod, FlowKind, HttpMethod, TokenTypeHint } from '../../../../shared/flows/flow-request.ts';
 import type { ClientNeed } from '../scenarios/resolve.ts';
-import type { LabTarget } from '../../../../shared/protocol.ts';
+import type { LabTarget } from '../../../../shared/protocol/index.ts';
 import type { BrowserAlg } from '../jwt/signer.svelte.ts';
 
 export const FLOW_KIND_INFO: Record<FlowKind, { title: string; hint: string }> = {

@@ -2,7 +2,7 @@
 // responses; and the limits it quotes are the relay's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Step } from '../../../../shared/protocol.ts';
+import type { Step } from '../../../../shared/protocol/index.ts';
 import { ISSUED_TOKEN_RUNS_PER_SESSION, ISSUED_TOKENS_KEPT_MS } from '../../../../server/flows/issued-tokens.ts';
 import { issuedTokenNames, RELAY_KEEPS } from './issued-tokens.ts';
 

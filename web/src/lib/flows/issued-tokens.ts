@@ -2,7 +2,7 @@
 // the explicit request that reveals one (flow.reveal, local relays only). The value is asked for
 // on each click and kept only by the block that shows it: never in the run's timeline, so never
 // in the Runs history, a transcript or a saved scenario.
-import { ISSUED_TOKEN_NAMES, type IssuedTokenName, type Step } from '../../../../shared/protocol.ts';
+import { ISSUED_TOKEN_NAMES, type IssuedTokenName, type Step } from '../../../../shared/protocol/index.ts';
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { RelayError } from '../relay/errors.ts';
 

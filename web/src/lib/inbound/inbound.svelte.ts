@@ -1,4 +1,4 @@
-import type { InboundRequest, ProbeRequest, ServerMessage } from '../../../../shared/protocol.ts';
+import type { InboundRequest, ProbeRequest, ServerMessage } from '../../../../shared/protocol/index.ts';
 import type { InboundScenarioRequest, ScenarioExpect } from '../../../../shared/flows/scenario.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import type { RelayConnection, RunHandlers } from '../relay/connection.svelte.ts';

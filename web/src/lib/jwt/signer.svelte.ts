@@ -4,7 +4,7 @@
 import { exportSPKI, generateKeyPair } from 'jose';
 import { publicJwkOf } from '../../../../shared/jwt/sign.ts';
 import type { PublicJwk } from '../../../../shared/jwt/keys.ts';
-import type { ServerMessage } from '../../../../shared/protocol.ts';
+import type { ServerMessage } from '../../../../shared/protocol/index.ts';
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { RelayError } from '../relay/errors.ts';
 

@@ -4,7 +4,7 @@ import { errors, jwtVerify } from 'jose';
 import { decodeJwt, type DecodeResult, type JwtClaims } from '../../../../shared/jwt/decode.ts';
 import { verifyJwt, type KeySource, type VerifyFailure, type VerifyOptions, type VerifyResult } from '../../../../shared/jwt/verify.ts';
 import type { Jwks, PublicJwk } from '../../../../shared/jwt/keys.ts';
-import type { ServerMessage } from '../../../../shared/protocol.ts';
+import type { ServerMessage } from '../../../../shared/protocol/index.ts';
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { describeError, RelayError } from '../relay/errors.ts';
 import type { BrowserSigner } from './signer.svelte.ts';

@@ -1,5 +1,5 @@
 import { Credential } from './credential.svelte.ts';
-import type { LabSignProfile } from '../../../../shared/protocol.ts';
+import type { LabSignProfile } from '../../../../shared/protocol/index.ts';
 import { summarizeCertificate } from './inspect.ts';
 import { checkCertificatePem, checkPrivateKeyPem, pemBlocks } from './pem.ts';
 import { loadPki } from './pki.ts';

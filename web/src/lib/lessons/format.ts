@@ -2,7 +2,7 @@
 // trainer's typo is named by its field ("hints[2] must be a string") instead of breaking the
 // screen. Pure: the loader, the unit tests and the Lessons screen share it.
 import { isDiagnosisCode } from '../../../../shared/diagnoses.ts';
-import { LAB_SIGN_PROFILES, type LabSignProfile } from '../../../../shared/protocol.ts';
+import { LAB_SIGN_PROFILES, type LabSignProfile } from '../../../../shared/protocol/index.ts';
 import { parseScenario, ScenarioError, type Scenario } from '../../../../shared/flows/scenario.ts';
 
 export const LESSON_FORMAT_VERSION = 1;

@@ -1,7 +1,7 @@
 // "Check my work": a check against runs, and the sentence that names the unmet condition.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LabTarget, Step } from '../../../../shared/protocol.ts';
+import type { LabTarget, Step } from '../../../../shared/protocol/index.ts';
 import type { TranscriptRun } from '../../../../shared/transcript/transcript.ts';
 import type { LessonCheck } from './format.ts';
 import { judge, resolveTarget } from './judge.ts';

@@ -1,7 +1,7 @@
 // "Check my work": a lesson's check against the learner's own runs (the run history's
 // transcripts). The verdict names the first condition the closest run did not meet, so a wrong
 // answer says what is still wrong rather than only "not yet".
-import type { LabTarget } from '../../../../shared/protocol.ts';
+import type { LabTarget } from '../../../../shared/protocol/index.ts';
 import type { TranscriptRun } from '../../../../shared/transcript/transcript.ts';
 import type { EvidenceCondition, LessonCheck } from './format.ts';
 

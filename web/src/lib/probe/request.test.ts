@@ -1,7 +1,7 @@
 // The probe form's parsing: what the user typed becomes a request, or a message naming the line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIELD_LIMITS } from '../../../../shared/protocol.ts';
+import { FIELD_LIMITS } from '../../../../shared/protocol/index.ts';
 import { buildProbeRequest, checkCaBundle, checkTargetUrl, parseHeaderLines, parseSecretNames } from './request.ts';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';

@@ -1,4 +1,4 @@
-import { FIELD_LIMITS, type ProbeRequest } from '../../../../shared/protocol.ts';
+import { FIELD_LIMITS, type ProbeRequest } from '../../../../shared/protocol/index.ts';
 import { pemBlocks } from '../keys/pem.ts';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;

@@ -1,7 +1,7 @@
 // The relay address and its access token, read from the page URL; the token leaves the address bar.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WS_PATH } from '../../../../shared/protocol.ts';
+import { WS_PATH } from '../../../../shared/protocol/index.ts';
 import { readRelayAddress } from './address.ts';
 
 function page(href: string) {

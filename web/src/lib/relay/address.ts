@@ -1,4 +1,4 @@
-import { WS_PATH } from '../../../../shared/protocol.ts';
+import { WS_PATH } from '../../../../shared/protocol/index.ts';
 
 /** Where the relay is and the access token it printed. */
 export interface RelayAddress {

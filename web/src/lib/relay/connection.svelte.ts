@@ -9,7 +9,7 @@ import {
   type RelayInfo,
   type RunEvent,
   type ServerMessage,
-} from '../../../../shared/protocol.ts';
+} from '../../../../shared/protocol/index.ts';
 import type { RelayAddress } from './address.ts';
 import { RelayError } from './errors.ts';
 

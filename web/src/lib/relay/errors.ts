@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../../../shared/protocol.ts';
+import type { ErrorCode } from '../../../../shared/protocol/index.ts';
 
 /** Codes the browser adds to the relay's own when a request cannot be answered. */
 export type LocalErrorCode = 'not_connected' | 'disconnected' | 'timeout';

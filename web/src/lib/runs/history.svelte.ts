@@ -1,4 +1,4 @@
-import type { RelayInfo, RunEvent } from '../../../../shared/protocol.ts';
+import type { RelayInfo, RunEvent } from '../../../../shared/protocol/index.ts';
 import { makeTranscript, parseTranscript, readRun, type Transcript, type TranscriptEvent } from '../../../../shared/transcript/transcript.ts';
 
 /** One entry of the history: a run made here, or a transcript opened from a file or a link. */

@@ -2,7 +2,7 @@
 // ("lab:<target>" URLs, inline secret values) and notes for the user where it only names them
 // (an environment variable, a file, a key the lab made). JWT templates stay templates: the
 // app signs them again with this browser's key.
-import type { LabTarget } from '../../../../shared/protocol.ts';
+import type { LabTarget } from '../../../../shared/protocol/index.ts';
 import type { Scenario, SecretSource } from '../../../../shared/flows/scenario.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { summarizeCertificate } from '../keys/inspect.ts';

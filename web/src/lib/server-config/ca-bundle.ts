@@ -1,7 +1,7 @@
 // Where a client-CA bundle comes from (the lab CA, the issuers of key-ring certificates, a
 // paste) and what is in it: which certificates are CAs, how they chain, and the verify depth
 // that accepts clients issued at the bottom of the longest chain.
-import type { LabInfo } from '../../../../shared/protocol.ts';
+import type { LabInfo } from '../../../../shared/protocol/index.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import { pemBlocks } from '../keys/pem.ts';
 import { loadPki } from '../keys/pki.ts';

@@ -1,4 +1,4 @@
-import type { RunEvent, RunOutcome, Step } from '../../../../shared/protocol.ts';
+import type { RunEvent, RunOutcome, Step } from '../../../../shared/protocol/index.ts';
 import type { Transcript } from '../../../../shared/transcript/transcript.ts';
 
 export type RunState = 'starting' | 'running' | 'finished' | 'interrupted';

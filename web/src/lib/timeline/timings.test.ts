@@ -1,7 +1,7 @@
 // Where a probe's time went, read from the step events alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Step } from '../../../../shared/protocol.ts';
+import type { Step } from '../../../../shared/protocol/index.ts';
 import { phaseTimings } from './timings.ts';
 
 const step = (id: string, startMs: number, durationMs: number | undefined, details?: Record<string, unknown>, status: Step['status'] = 'ok'): Step =>

@@ -1,7 +1,7 @@
 // Where a probe's time went, from the events alone: DNS, TCP and TLS are their steps' spans;
 // the HTTP exchange comes from the response step's `details.timings` (ms since run start);
 // the total from the verdict's `details.totalMs`.
-import type { Step } from '../../../../shared/protocol.ts';
+import type { Step } from '../../../../shared/protocol/index.ts';
 
 export interface TimingRow {
   id: string;

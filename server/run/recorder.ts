@@ -1,6 +1,6 @@
 // Records a run's steps with their timings and hands each change to the run's sink, so the
 // UI, the CLI and tests all see the same sequence: `running`, then the final state.
-import type { Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol.ts';
+import type { Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol/index.ts';
 
 export type StepSink = (step: Step) => void;
 

@@ -1,7 +1,7 @@
 // The probe's first step: is what the user gave us usable, before any packet is sent?
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
 import { X509Certificate, createHash } from 'node:crypto';
-import type { ClientCredentials } from '../../shared/protocol.ts';
+import type { ClientCredentials } from '../../shared/protocol/index.ts';
 import '../pki/provider.ts';
 import { checkClientCredentials, type ClientCredentialsReport } from '../../shared/pki/credentials.ts';
 import type { KeyDescription } from '../../shared/pki/keys.ts';

@@ -2,11 +2,11 @@
 // Every frame is one JSON object keyed on `type`. Requests carry a client-chosen `id`;
 // replies and run events echo it so a client can match them. See docs/protocol.md.
 
-import { FLOW_LIMITS, parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from './flows/flow-request.ts';
-import type { PublicJwk } from './jwt/keys.ts';
-import type { MtlsCheckRequest } from './check/request.ts';
-import type { ResourceCheckRequest, SignedJwtCheckRequest } from './check/jwt-request.ts';
-import type { CheckCaseInfo, CheckCaseResult, CheckReport, CheckInstallKit } from './check/messages.ts';
+import { FLOW_LIMITS, parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from '../flows/flow-request.ts';
+import type { PublicJwk } from '../jwt/keys.ts';
+import type { MtlsCheckRequest } from '../check/request.ts';
+import type { ResourceCheckRequest, SignedJwtCheckRequest } from '../check/jwt-request.ts';
+import type { CheckCaseInfo, CheckCaseResult, CheckReport, CheckInstallKit } from '../check/messages.ts';
 
 export const PROTOCOL_VERSION = 1;
 

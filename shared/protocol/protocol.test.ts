@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseClientMessage, ProtocolError, FIELD_LIMITS } from './protocol.ts';
+import { parseClientMessage, ProtocolError, FIELD_LIMITS } from './index.ts';
 
 const cases: { name: string; frame: string; want: object | { code: string; message?: RegExp } }[] = [
   { name: 'ping', frame: '{"type":"ping","id":"1"}', want: { type: 'ping', id: '1' } },

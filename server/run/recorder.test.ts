@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StepRecorder } from './steps.ts';
-import type { Step } from '../../shared/protocol.ts';
+import { StepRecorder } from './recorder.ts';
+import type { Step } from '../../shared/protocol/index.ts';
 
 test('with a running notice, quick steps arrive once, finished; slow ones and the first step as they start', async () => {
   const sent: Step[] = [];
