@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunEvent, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol/index.ts';
+import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunEvent, type RunKind, type RunOutcome, type ServerMessage } from '../shared/protocol/index.ts';
 import { diagnosis } from '../shared/diagnoses.ts';
-import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
+import { redactDeep, redactUrl, secretValues } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
 import { runFlow, flowTarget, flowSecrets } from './flows/run-flow.ts';
@@ -14,7 +14,6 @@ import { DEFAULT_CALLBACK_TIMEOUT_MS } from './flows/authorization-code.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { IssuedTokenSet } from './flows/issued-tokens.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
-import type { LabTrust } from './net/dial.ts';
 import { LabRegistrationRefused } from './lab/token-service.ts';
 import type { RunningLab } from './lab/lab.ts';
 import { isRefusal, type RunRate, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
@@ -26,17 +25,15 @@ import { IssuedTokens, ISSUED_TOKEN_RUNS_PER_SESSION, ISSUED_TOKENS_KEPT_MS } fr
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
 import { asOwner } from './net/fair-share.ts';
+import { newRunId, runInEnvelope, type RunContext, type RunResult } from './run/envelope.ts';
 
-/** What a run's executor gets: where to send steps and when to stop. */
-export interface RunContext {
-  runId: string;
-  signal: AbortSignal;
-  onStep(step: Step): void;
+/** What a run's executor gets from the session: the envelope's context, and its run slot's waiting. */
+export interface SessionRunContext extends RunContext {
   /** The run waits for a person (true) or works again (false): see shares.ts. */
   onWaiting(waiting: boolean): void;
 }
 
-type Executor = (ctx: RunContext) => Promise<{ outcome: RunOutcome; diagnoses: string[]; durationMs: number }>;
+type Executor = (ctx: SessionRunContext) => Promise<RunResult>;
 
 export interface RelayState {
   limits: Limits;
@@ -368,7 +365,7 @@ export class Session {
         });
       }
       case 'probe.start': {
-        const lab = this.#labTrust();
+        const lab = this.#state.lab?.trust;
         const { headers, body, client, url, secretNames } = msg.probe;
         const secrets = secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: client ? [client.privateKeyPem] : [] });
         return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
@@ -390,7 +387,7 @@ export class Session {
         if (this.#notReading()) return this.send(this.#slowReader(msg.id));
         const slot = this.#acquire();
         if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
-        const lab = this.#labTrust();
+        const lab = this.#state.lab?.trust;
         const { metrics } = this.#state;
         const t0 = performance.now();
         let outcome: RunOutcome = 'error';
@@ -466,11 +463,6 @@ export class Session {
     };
   }
 
-  #labTrust(): LabTrust | undefined {
-    const lab = this.#state.lab;
-    return lab ? { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } : undefined;
-  }
-
   /**
    * Common life of every run: limits, id, started/finished events, cancellation, cleanup.
    * `secrets` are the values the request carries (credentials, key lines): they are scrubbed
@@ -481,34 +473,29 @@ export class Session {
     if (this.#notReading()) return this.send(this.#slowReader(requestId));
     const slot: RunSlot | ShareRefusal = this.#acquire({ waits: opts.waits === true });
     if (isRefusal(slot)) return this.send(this.#refusal(requestId, slot));
-    const runId = `r${randomBytes(6).toString('hex')}`;
+    const runId = newRunId();
     const controller = new AbortController();
     const runTimer = setTimeout(() => controller.abort(), opts.runTimeoutMs ?? this.#state.limits.runTimeoutMs);
     this.#runs.set(runId, controller);
-    this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
     const t0 = performance.now();
     const { metrics } = this.#state;
     metrics.runStarted(kind);
     let outcome: RunOutcome = 'error';
     try {
-      const result = await asOwner(this.#labOwner, () => execute({
-        runId,
+      const result = await runInEnvelope({
+        requestId, runId, kind, target: redactUrl(target), secrets,
+        send: (event) => this.send(event),
         signal: controller.signal,
-        onStep: (step) => {
+        observeStep: (step) => {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
           if (step.id === 'authorize' && typeof step.details?.authorizationUrl === 'string') this.#authorizationUrls.set(runId, step.details.authorizationUrl);
-          this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) });
           metrics.step(step);
         },
-        onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
-      }));
+        // A bug in one run must not take the relay or anyone else's runs down.
+        onFault: (message) => this.#state.log.error('run failed', { runId, kind, error: message }),
+        interrupted: (elapsedMs) => (this.#shutdownCancelled ? this.#finishedByShutdown(runId, elapsedMs) : undefined),
+      }, (ctx) => asOwner(this.#labOwner, () => execute({ ...ctx, onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()) })));
       outcome = result.outcome;
-      if (this.#shutdownCancelled && controller.signal.aborted) this.#finishedByShutdown(runId, performance.now() - t0);
-      else this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
-    } catch (err) {
-      // A bug in one run must not take the relay or anyone else's runs down.
-      this.#state.log.error('run failed', { runId, kind, error: scrubDeep(err instanceof Error ? err.message : String(err), secrets) });
-      this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: [], durationMs: Math.round(performance.now() - t0) });
     } finally {
       clearTimeout(runTimer);
       metrics.runFinished(kind, outcome, (performance.now() - t0) / 1000);
@@ -521,11 +508,13 @@ export class Session {
   }
 
   /** A run cancelled because the relay shut down: a verdict the person can read, then its end. */
-  #finishedByShutdown(runId: string, elapsedMs: number): void {
+  #finishedByShutdown(runId: string, elapsedMs: number): RunEvent[] {
     const durationMs = Math.round(elapsedMs);
     const d = diagnosis('relay_shutdown', [`still running ${this.#state.limits.shutdownGraceMs} ms after the relay was told to stop (shutdownGraceMs)`]);
-    this.send({ type: 'step', runId, step: { id: 'relay-shutdown', phase: 'verdict', status: 'fail', title: 'Relay shut down', summary: d.summary, startMs: durationMs, durationMs: 0, diagnosis: d } });
-    this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: ['relay_shutdown'], durationMs });
+    return [
+      { type: 'step', runId, step: { id: 'relay-shutdown', phase: 'verdict', status: 'fail', title: 'Relay shut down', summary: d.summary, startMs: durationMs, durationMs: 0, diagnosis: d } },
+      { type: 'run.finished', runId, outcome: 'error', diagnoses: ['relay_shutdown'], durationMs },
+    ];
   }
 
   #shuttingDown(id: string): ServerMessage {
@@ -534,7 +523,7 @@ export class Session {
   }
 
   #checkDeps(): CheckDeps {
-    const lab = this.#labTrust();
+    const lab = this.#state.lab?.trust;
     return { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), runningLab: this.#state.lab };
   }
 

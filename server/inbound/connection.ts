@@ -15,7 +15,7 @@ import type { Diagnosis, InboundRule, RunEvent, RunOutcome, Step } from '../../s
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { inspectCertificate, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import type { TlsObservation } from '../tls/observation.ts';
-import { StepRecorder } from '../run/recorder.ts';
+import { StepRecorder, type PlannedStep } from '../run/recorder.ts';
 import { answerBody, plainHttpAnswer, statusOf, type Refusal } from './answer.ts';
 import { classifyHandshakeFailure, describePresented, evaluateRule, verifyPresented, type PresentedCertificate, type RuleCheck } from './checks.ts';
 import { inboundDiagnosis } from './fixes.ts';
@@ -44,7 +44,8 @@ export interface ServedConnection {
   stop(): void;
 }
 
-const LATER_STEPS: [string, Step['phase'], string][] = [
+/** The steps after the handshake; skipped when a client's run ends before reaching them. */
+const LATER_STEPS: readonly PlannedStep[] = [
   ['certificate', 'certificate', 'Client certificate'],
   ['verify', 'verify', 'Chain verification'],
   ['rule', 'rule', 'Access rule'],
@@ -115,6 +116,7 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
   const runId = `r${randomBytes(6).toString('hex')}`;
   const remote = endpoint(socket.remoteAddress, socket.remotePort);
   const rec = new StepRecorder((step) => ctx.emit({ type: 'step', runId, step }));
+  rec.plan(LATER_STEPS);
   let state: 'handshake' | 'http' | 'ending' | 'finished' = 'handshake';
   let stopped = false;
   let resolveDone!: () => void;
@@ -127,11 +129,6 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
     details: { remoteAddress: socket.remoteAddress ?? null, remotePort: socket.remotePort ?? null, localAddress: socket.localAddress ?? null, localPort: socket.localPort ?? null },
   });
   const tlsStep = rec.start('tls', 'tls', 'TLS handshake', 'waiting for the client hello');
-
-  /** Sends the steps after TLS that were never started as skipped. */
-  const skipRest = (summary: string) => {
-    for (const [id, phase, title] of LATER_STEPS) if (!rec.get(id)) rec.skip(id, phase, title, summary);
-  };
 
   const finish = (outcome: RunOutcome, summary: string, code: string | null, status: number | null) => {
     if (state === 'finished') return;
@@ -147,8 +144,8 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
   };
 
   const finishStopped = () => {
-    for (const s of rec.steps()) if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'the listener stopped' });
-    skipRest('the listener stopped');
+    rec.skipRunning('the listener stopped');
+    rec.skipUnreached('the listener stopped');
     finish('error', 'The listener stopped before this client was done.', null, null);
   };
 
@@ -163,7 +160,7 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
     // Like nginx: a client that forgot https:// is told so in HTTP, which it can read.
     const answered = found.plainHttp === true && socket.writable;
     if (answered) socket.end(plainHttpAnswer());
-    skipRest('no TLS connection');
+    rec.skipUnreached('no TLS connection');
     finish('fail', d.summary, found.code, answered ? 400 : null);
     if (!answered) socket.destroy();
   };

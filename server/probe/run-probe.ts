@@ -16,7 +16,7 @@ import { exchange, requestHeaders } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
-import { StepRecorder, type OpenStep } from '../run/recorder.ts';
+import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
 import { yourTurn } from '../net/fair-share.ts';
 import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from '../run/inputs.ts';
 
@@ -42,7 +42,8 @@ export interface ProbeResult {
 /** Probe steps that end within this time are sent once, finished (see StepRecorder). */
 const RUNNING_NOTICE_MS = 30;
 
-const LATER_STEPS: [string, Step['phase'], string][] = [
+/** The connection's steps after the inputs; skipped when a run ends before reaching them. */
+const LATER_STEPS: readonly PlannedStep[] = [
   ['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response'],
 ];
 
@@ -90,6 +91,7 @@ function untrustedAcceptance(chain: X509Certificate[], problems: { code: string;
 export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
   const t0 = performance.now();
   const rec = new StepRecorder(ctx.onStep, t0, { runningNoticeMs: RUNNING_NOTICE_MS });
+  rec.plan(LATER_STEPS);
   const { limits, signal } = ctx;
   const secretNames = req.secretNames ?? [];
   let conn: Handshake | undefined;
@@ -99,13 +101,6 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     conn?.socket.destroy();
     socket?.destroy();
     return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() };
-  };
-  const skipAfter = (id: string) => {
-    let after = false;
-    for (const [sid, phase, title] of LATER_STEPS) {
-      if (after && !rec.get(sid)) rec.skip(sid, phase, title, 'not reached');
-      if (sid === id) after = true;
-    }
   };
   const verdict = (outcome: RunOutcome, summary: string, code?: DiagnosisCode) => {
     const v = rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
@@ -120,11 +115,11 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     const { code, evidence } = classifyFailure(signals);
     const d = diagnosis(code, evidence);
     open.finish('fail', { summary: d.summary, diagnosis: d, details: { ...details, error: signals.errorMessage, errorCode: signals.errorCode } });
-    skipAfter(open.id);
+    rec.skipUnreached('not reached');
     return verdict('fail', d.summary, code);
   };
   const cancelled = () => {
-    for (const s of rec.steps()) if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'cancelled' });
+    rec.skipRunning('cancelled');
     return finish('error');
   };
 
@@ -143,7 +138,6 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
   if (fatal.length || !('url' in urlCheck)) {
     const d = diagnosis('input_invalid', fatal.map((p) => `${p.code}: ${p.message}`), fatal[0]?.message);
     inputs.finish('fail', { summary: fatal[0]?.message ?? 'invalid input', details: inputDetails, diagnosis: d });
-    skipAfter('inputs');
     return verdict('fail', d.summary, 'input_invalid');
   }
   const url = urlCheck.url;
@@ -154,7 +148,6 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     if (!(err instanceof OutboundRefused)) throw err;
     const d = diagnosis(err.code, [err.message]);
     inputs.finish('fail', { summary: err.message, details: inputDetails, diagnosis: d });
-    skipAfter('inputs');
     return verdict('fail', d.summary, err.code);
   }
   const leaf = client.chain[0];
@@ -277,7 +270,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       const d = diagnosis(code, [`server verification: ${conn.verifyError}`, `server sent: ${serverChain.map((c) => c.subject).join(' ← ')}`]);
       if (!exchanged) {
         tlsStep.finish('fail', { title: tlsTitle, summary: d.summary, details: tlsDetails, diagnosis: d }, conn.endedAt);
-        skipAfter('tls');
+        rec.skipUnreached('not reached');
         return verdict('fail', d.summary, code);
       }
       tlsStatus = 'warn';
