@@ -9,7 +9,7 @@ import { diagnosis } from '../shared/diagnoses.ts';
 import { redactDeep, redactUrl, secretValues } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
-import { runFlow, flowTarget, flowSecrets } from './flows/run-flow.ts';
+import { runFlow, flowTarget, flowSecrets } from './flows/run.ts';
 import { DEFAULT_CALLBACK_TIMEOUT_MS } from './flows/authorization-code.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { IssuedTokenSet } from './flows/issued-tokens.ts';

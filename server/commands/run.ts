@@ -23,7 +23,7 @@ import { formatFinished, StepPrinter } from '../format-steps.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { runProbe } from '../probe/run-probe.ts';
 import { runInEnvelope } from '../run/envelope.ts';
-import { runFlow, flowSecrets } from '../flows/run-flow.ts';
+import { runFlow, flowSecrets } from '../flows/run.ts';
 import { startCallbackListener, type CallbackListener } from '../flows/callback-listener.ts';
 import { followRedirects } from '../flows/user-agent.ts';
 import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, type Scenario } from '../scenarios/scenario.ts';

@@ -3,7 +3,7 @@
 // for what clients rely on; and its JWKS. Other flows run the same step when given an issuer.
 import type { DiscoveryFlow } from '../../shared/flows/flow-request.ts';
 import type { Jwks } from '../../shared/jwt/keys.ts';
-import { FlowRun, type HttpStepResult } from './flow-run.ts';
+import { FlowRun, type HttpStepResult } from './flow-steps.ts';
 
 export interface ServerMetadata {
   issuer: string;

@@ -17,7 +17,7 @@ import { signJwt, importSigningKey, publicJwkOf } from '../../shared/jwt/sign.ts
 import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
-import { runFlow, type FlowResult } from './run-flow.ts';
+import { runFlow, type FlowResult } from './run.ts';
 import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
 import { followRedirects } from './user-agent.ts';
 import { signClientSecretJwt } from './client-secret-jwt.ts';

@@ -8,7 +8,7 @@ import type { Limits } from '../defaults.ts';
 import type { LabTrust } from '../net/dial.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { checkCaBundle } from '../run/inputs.ts';
-import { CallFailure, CancelledError, httpCall } from '../flows/http-call.ts';
+import { CallFailure, CancelledError, httpCall } from '../net/http-call.ts';
 
 export const JWKS_FETCH_LIMITS = {
   maxBodyBytes: 256 * 1024, // bytes; published key sets are a few KiB

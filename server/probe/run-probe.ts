@@ -18,7 +18,8 @@ import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } f
 import type { TlsObservation } from '../tls/tap.ts';
 import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
 import { yourTurn } from '../net/fair-share.ts';
-import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from '../run/inputs.ts';
+import { checkCaBundle, checkClient, checkUrl } from '../run/inputs.ts';
+import { describeAcceptance } from '../net/acceptable-cas.ts';
 
 export interface ProbeContext {
   limits: Limits;

@@ -143,18 +143,3 @@ export function checkCaBundle(pem: string | undefined): { cas: string[]; problem
     return { cas: [], problem: { code: 'ca_unreadable', fatal: true, message: 'the CA bundle PEM is malformed' } };
   }
 }
-
-/** Attribute set of a DN, order- and case-insensitive: "CN=A, O=B" and "O=B\nCN=A" compare equal. */
-function dnKey(dn: string): string {
-  return dn.split(/\n|,\s*(?=[A-Za-z][\w.]*\s*=)/).map((part) => {
-    const i = part.indexOf('=');
-    return `${part.slice(0, i).trim().toLowerCase()}=${part.slice(i + 1).trim().toLowerCase()}`;
-  }).sort().join('|');
-}
-
-/** Does the client chain reach one of the CA names the server said it accepts? */
-export function describeAcceptance(chain: X509Certificate[], acceptableCAs: string[]): { reaches: boolean; chainNames: string[] } {
-  const acceptable = new Set(acceptableCAs.map(dnKey));
-  const names = chain.flatMap((c) => [c.subject, c.issuer]);
-  return { reaches: names.some((n) => acceptable.has(dnKey(n))), chainNames: [...new Set(names.map(oneLineDn))] };
-}

@@ -14,8 +14,8 @@ import { oneLineDn } from '../net/dial.ts';
 import { requestHeaders } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import type { ProbePhase } from '../../shared/protocol/index.ts';
-import { CallFailure, httpCall, type CallResult, type CallTls } from './http-call.ts';
-import type { FlowContext, FlowResult } from './run-flow.ts';
+import { CallFailure, httpCall, type CallResult, type CallTls } from '../net/http-call.ts';
+import type { FlowContext, FlowResult } from './context.ts';
 
 /** Thrown to end a flow at a failed step; the runner turns it into the verdict. */
 export class FlowStopped extends Error {
