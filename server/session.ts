@@ -330,46 +330,12 @@ export class Session {
         run.abort();
         return;
       }
-      case 'lab.sign': {
-        const lab = this.#state.lab;
-        if (!lab) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
-        return this.#labRequest(msg.id, async () => {
-          try {
-            const signed = await lab.signCsr(msg.csrPem, msg.profile);
-            return this.send({ type: 'lab.signed', id: msg.id, ...signed });
-          } catch (err) {
-            const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
-            return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
-          }
-        });
-      }
-      case 'lab.register': {
-        const tokens = this.#state.lab?.tokens;
-        if (!tokens) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
-        const { limits } = this.#state;
-        return this.#labRequest(msg.id, async () => {
-          try {
-            const registered = await tokens.register({ publicJwk: msg.publicJwk, ...(msg.method ? { method: msg.method } : {}) }, {
-              owner: this.#labOwner,
-              maxPerOwner: limits.labRegistrationsPerConnection,
-              maxTotal: limits.labRegistrationsTotal,
-              ttlMs: limits.labRegistrationTtlMs,
-            });
-            // Registered after the session closed (the reply would reach no one): forget it now.
-            if (this.#ws.readyState !== this.#ws.OPEN) tokens.forget(this.#labOwner);
-            return this.send({ type: 'lab.registered', id: msg.id, ...registered });
-          } catch (err) {
-            if (err instanceof LabRegistrationRefused) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
-            throw err;
-          }
-        });
-      }
-      case 'probe.start': {
-        const lab = this.#state.lab?.trust;
-        const { headers, body, client, url, secretNames } = msg.probe;
-        const secrets = secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: client ? [client.privateKeyPem] : [] });
-        return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
-      }
+      case 'lab.sign':
+        return this.#labSign(msg);
+      case 'lab.register':
+        return this.#labRegister(msg);
+      case 'probe.start':
+        return this.#startProbe(msg);
       case 'inbound.start':
         return this.send(await this.#inbound.start(msg));
       case 'inbound.stop':
@@ -383,64 +349,114 @@ export class Session {
         return this.send(await answerCheckKit(msg, this.#checkDeps()));
       case 'check.start':
         return this.#startCheck(msg);
-      case 'jwks.fetch': {
-        if (this.#notReading()) return this.send(this.#slowReader(msg.id));
-        const slot = this.#acquire();
-        if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
-        const lab = this.#state.lab?.trust;
-        const { metrics } = this.#state;
-        const t0 = performance.now();
-        let outcome: RunOutcome = 'error';
-        metrics.runStarted('jwks');
-        try {
-          const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
-          outcome = 'pass';
-          return this.send({ type: 'jwks.fetched', id: msg.id, ...fetched });
-        } catch (err) {
-          if (err instanceof JwksFetchFailed) {
-            outcome = 'fail';
-            return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
-          }
-          throw err;
-        } finally {
-          metrics.runFinished('jwks', outcome, (performance.now() - t0) / 1000);
-          slot.release();
-        }
-      }
-      case 'flow.start': {
-        const { origin, callbacks, lab } = this.#state;
-        const target = flowTarget(msg.flow);
-        // Time a person spends logging in at the authorization server is not the relay's to cap
-        // (FLOW_LIMITS.callbackTimeoutMs bounds it); the flow waits on a waiting slot meanwhile.
-        const waits = msg.flow.kind === 'authorization-code';
-        const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
-        const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
-        // A refresh-token run that names an earlier authorization-code run exchanges the token
-        // that run ended with (kept here, never sent to the page), and keeps a rotated one.
-        let flow = msg.flow;
-        let keep: ((runId: string, token: string) => void) | undefined;
-        if (flow.kind === 'authorization-code') keep = (runId, token) => this.#refreshTokens.keep(runId, token);
-        if (flow.kind === 'refresh-token' && flow.refreshTokenFromRun) {
-          const from = flow.refreshTokenFromRun;
-          const token = this.#refreshTokens.get(from);
-          if (!token) return this.send({ type: 'error', id: msg.id, code: 'unknown_run', message: `no refresh token is kept from run ${from}: it was not an authorization-code run of this connection that ended with a refresh token (the relay keeps the last ${KEPT_REFRESH_TOKENS_PER_SESSION}); run the authorization code flow again, or paste a refresh token` });
-          const { refreshTokenFromRun: _from, ...rest } = flow;
-          flow = { ...rest, refreshToken: token };
-          keep = (_runId, rotated) => this.#refreshTokens.keep(from, rotated);
-        }
-        const run = flow;
-        // Only a local relay keeps issued tokens for the person to reveal; a hosted one never holds them past the run.
-        const local = this.#state.info.mode === 'local';
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, {
-          limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy,
-          ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}),
-          ...(local ? { onIssuedTokens: (tokens: IssuedTokenSet) => this.#issued.keep(runId, tokens) } : {}),
-          ...ctx,
-        }), { runTimeoutMs: limits.runTimeoutMs, waits });
-      }
+      case 'jwks.fetch':
+        return this.#fetchJwks(msg);
+      case 'flow.start':
+        return this.#startFlow(msg);
       case 'flow.reveal':
         return this.send(this.#reveal(msg));
     }
+  }
+
+  #labSign(msg: Extract<ClientMessage, { type: 'lab.sign' }>): Promise<void> | void {
+    const lab = this.#state.lab;
+    if (!lab) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
+    return this.#labRequest(msg.id, async () => {
+      try {
+        const signed = await lab.signCsr(msg.csrPem, msg.profile);
+        return this.send({ type: 'lab.signed', id: msg.id, ...signed });
+      } catch (err) {
+        const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
+        return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
+      }
+    });
+  }
+
+  #labRegister(msg: Extract<ClientMessage, { type: 'lab.register' }>): Promise<void> | void {
+    const tokens = this.#state.lab?.tokens;
+    if (!tokens) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
+    const { limits } = this.#state;
+    return this.#labRequest(msg.id, async () => {
+      try {
+        const registered = await tokens.register({ publicJwk: msg.publicJwk, ...(msg.method ? { method: msg.method } : {}) }, {
+          owner: this.#labOwner,
+          maxPerOwner: limits.labRegistrationsPerConnection,
+          maxTotal: limits.labRegistrationsTotal,
+          ttlMs: limits.labRegistrationTtlMs,
+        });
+        // Registered after the session closed (the reply would reach no one): forget it now.
+        if (this.#ws.readyState !== this.#ws.OPEN) tokens.forget(this.#labOwner);
+        return this.send({ type: 'lab.registered', id: msg.id, ...registered });
+      } catch (err) {
+        if (err instanceof LabRegistrationRefused) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+        throw err;
+      }
+    });
+  }
+
+  #startProbe(msg: Extract<ClientMessage, { type: 'probe.start' }>): Promise<void> {
+    const lab = this.#state.lab?.trust;
+    const { headers, body, client, url, secretNames } = msg.probe;
+    const secrets = secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: client ? [client.privateKeyPem] : [] });
+    return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
+  }
+
+  /** A JWKS fetch holds a run slot while it runs, like a run, but answers with one reply. */
+  async #fetchJwks(msg: Extract<ClientMessage, { type: 'jwks.fetch' }>): Promise<void> {
+    if (this.#notReading()) return this.send(this.#slowReader(msg.id));
+    const slot = this.#acquire();
+    if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
+    const lab = this.#state.lab?.trust;
+    const { metrics } = this.#state;
+    const t0 = performance.now();
+    let outcome: RunOutcome = 'error';
+    metrics.runStarted('jwks');
+    try {
+      const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
+      outcome = 'pass';
+      return this.send({ type: 'jwks.fetched', id: msg.id, ...fetched });
+    } catch (err) {
+      if (err instanceof JwksFetchFailed) {
+        outcome = 'fail';
+        return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+      }
+      throw err;
+    } finally {
+      metrics.runFinished('jwks', outcome, (performance.now() - t0) / 1000);
+      slot.release();
+    }
+  }
+
+  #startFlow(msg: Extract<ClientMessage, { type: 'flow.start' }>): Promise<void> | void {
+    const { origin, callbacks, lab } = this.#state;
+    const target = flowTarget(msg.flow);
+    // Time a person spends logging in at the authorization server is not the relay's to cap
+    // (FLOW_LIMITS.callbackTimeoutMs bounds it); the flow waits on a waiting slot meanwhile.
+    const waits = msg.flow.kind === 'authorization-code';
+    const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
+    const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
+    // A refresh-token run that names an earlier authorization-code run exchanges the token
+    // that run ended with (kept here, never sent to the page), and keeps a rotated one.
+    let flow = msg.flow;
+    let keep: ((runId: string, token: string) => void) | undefined;
+    if (flow.kind === 'authorization-code') keep = (runId, token) => this.#refreshTokens.keep(runId, token);
+    if (flow.kind === 'refresh-token' && flow.refreshTokenFromRun) {
+      const from = flow.refreshTokenFromRun;
+      const token = this.#refreshTokens.get(from);
+      if (!token) return this.send({ type: 'error', id: msg.id, code: 'unknown_run', message: `no refresh token is kept from run ${from}: it was not an authorization-code run of this connection that ended with a refresh token (the relay keeps the last ${KEPT_REFRESH_TOKENS_PER_SESSION}); run the authorization code flow again, or paste a refresh token` });
+      const { refreshTokenFromRun: _from, ...rest } = flow;
+      flow = { ...rest, refreshToken: token };
+      keep = (_runId, rotated) => this.#refreshTokens.keep(from, rotated);
+    }
+    const run = flow;
+    // Only a local relay keeps issued tokens for the person to reveal; a hosted one never holds them past the run.
+    const local = this.#state.info.mode === 'local';
+    return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, {
+      limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy,
+      ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}),
+      ...(local ? { onIssuedTokens: (tokens: IssuedTokenSet) => this.#issued.keep(runId, tokens) } : {}),
+      ...ctx,
+    }), { runTimeoutMs: limits.runTimeoutMs, waits });
   }
 
   /**
