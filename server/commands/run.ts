@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol/index.ts';
+import type { RunOutcome, ServerMessage } from '../../shared/protocol/index.ts';
 import { flowTarget, type AuthorizationCodeFlow, type FlowRequest } from '../../shared/flows/flow-request.ts';
 import { parseLoopbackRedirect } from '../../shared/flows/redirect-uri.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';

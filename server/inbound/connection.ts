@@ -10,7 +10,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { Diagnosis, InboundRule, RunEvent, RunOutcome, Step } from '../../shared/protocol/index.ts';
+import type { Diagnosis, InboundRule, RunEvent, RunOutcome } from '../../shared/protocol/index.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { inspectCertificate, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import type { TlsObservation } from '../tls/observation.ts';

@@ -5,7 +5,6 @@ import type { ClientCredentials } from '../../shared/protocol/index.ts';
 import '../pki/provider.ts';
 import { checkClientCredentials, type ClientCredentialsReport } from '../../shared/pki/credentials.ts';
 import type { KeyDescription } from '../../shared/pki/keys.ts';
-import { oneLineDn } from '../net/dial.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 const parsedChains = new Map<string, X509Certificate[]>();
