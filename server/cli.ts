@@ -1,6 +1,5 @@
 // `harness` command line: serve the app with its lab, run a probe headless, inspect
 // certificates. Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
-import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';

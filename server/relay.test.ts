@@ -6,14 +6,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { webcrypto } from 'node:crypto';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from './relay.ts';
 import type { ServerMessage } from '../shared/protocol/index.ts';
-import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { RelayClient, type Msg } from './testing/relay-client.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
 
 let relay: RunningRelay;
 

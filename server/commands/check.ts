@@ -3,7 +3,6 @@
 // files it runs every case against the server, prints each verdict and the grade, and exits 0
 // only when the grade is at least --require (default A). 2: bad input, nothing was sent.
 // `harness check --jwt KIND TOKEN_URL …` is the JWT / token-endpoint check, same output and codes.
-import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

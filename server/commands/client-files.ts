@@ -3,7 +3,6 @@
 // missing, empty, or holds nothing usable of what it was given for is bad input (exit 2, the
 // file named), not a probe that fails; what the Inputs step judges (expiry, usage, a key of
 // another certificate) stays for the run. The password never appears in a message.
-import '../pki/provider.ts';
 import { readFile } from 'node:fs/promises';
 import type { ClientCredentials } from '../../shared/protocol/index.ts';
 import { toBase64 } from '../../shared/pki/encoding.ts';

@@ -1,7 +1,6 @@
 // The CA bundle a listener verifies client certificates against, read once at listener start:
 // the PEMs Node gets, the inspected certificates the checks use, and warnings about a bundle
 // that will make every client fail (an expired CA, an intermediate without its root).
-import '../pki/provider.ts';
 import { findIssuer } from '../../shared/pki/chain.ts';
 import { inspectCertificates, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import { readInput } from '../../shared/pki/read.ts';

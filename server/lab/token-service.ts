@@ -10,12 +10,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { createHash, createPublicKey, randomBytes, timingSafeEqual, webcrypto, type JsonWebKey as NodeJwk } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, timingSafeEqual, type JsonWebKey as NodeJwk } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, importX509, jwtVerify, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTVerifyOptions } from 'jose';
 import type { LabTarget } from '../../shared/protocol/index.ts';
 import type { LabRegistration } from '../../shared/flows/flow-request.ts';
 import type { Jwks, PublicJwk } from '../../shared/jwt/keys.ts';
-import { useCrypto, generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../../shared/pki/issue.ts';
+import { generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { LabPki } from './lab-pki.ts';
 import { readOrCreate } from './lab-dir.ts';
 import { labJwkProblem } from './lab-jwk.ts';
@@ -188,7 +188,6 @@ function usableKeys(text: string): boolean {
 async function makeKeys(): Promise<string> {
   const server = await generateKeyPair('RS256', { extractable: true });
   const demo = await generateKeyPair('RS256', { extractable: true });
-  useCrypto(webcrypto as unknown as Crypto);
   const selfKeys = await pkiKeyPair('P-256', true);
   const cert = await selfSign(selfKeys, { subject: 'CN=lab-selfsigned, O=mTLS Harness Lab', profile: 'client' });
   const k: KeyFile = {

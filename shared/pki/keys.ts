@@ -4,7 +4,6 @@
 // certificate's SubjectPublicKeyInfo.
 import { children, contentOf, DerError, elementOf, encodeOid, encodeTlv, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { toArrayBuffer, toBase64 } from './encoding.ts';
-import { currentCrypto } from './issue.ts';
 import { CURVES, OID } from './oids.ts';
 
 export type KeyKind = 'RSA' | 'RSA-PSS' | 'EC' | 'Ed25519' | 'Ed448' | 'X25519' | 'X448' | 'unknown';
@@ -186,7 +185,7 @@ export interface DerivedPublicKey {
 
 /** Derives the public key from a PKCS#8 private key (WebCrypto computes EC and EdDSA public points). */
 export async function publicKeyOfPrivate(pkcs8: Uint8Array, key: KeyDescription = describePkcs8(pkcs8)): Promise<DerivedPublicKey> {
-  const { subtle } = currentCrypto();
+  const { subtle } = crypto;
   return firstImport(
     importParams(key),
     async (params) => {
@@ -201,7 +200,7 @@ export async function publicKeyOfPrivate(pkcs8: Uint8Array, key: KeyDescription 
 
 /** The public key of a SubjectPublicKeyInfo as a JWK, for comparison with a derived one. */
 export async function jwkOfSpki(spki: Uint8Array, key: KeyDescription = describeSpki(spki)): Promise<JsonWebKey> {
-  const { subtle } = currentCrypto();
+  const { subtle } = crypto;
   return firstImport(
     importParams(key),
     async (params) => publicJwk(await subtle.exportKey('jwk', await subtle.importKey('spki', toArrayBuffer(spki), params, true, key.kind.startsWith('X') ? [] : ['verify']))),

@@ -4,7 +4,6 @@
 import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { PKI_DEFAULTS } from './defaults.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
-import { currentCrypto } from './issue.ts';
 import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf, rc2CbcDecrypt, tripleDesCbcDecrypt, unpad } from './legacy-ciphers.ts';
 
 export class PbeError extends Error {
@@ -111,7 +110,7 @@ function parseScheme(alg: Uint8Array): Scheme {
   return {
     text,
     async decrypt(data, password) {
-      const { subtle } = currentCrypto();
+      const { subtle } = crypto;
       const base = await subtle.importKey('raw', toArrayBuffer(utf8(password)), 'PBKDF2', false, ['deriveBits']);
       const keyBytes = new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash, salt: toArrayBuffer(saltBytes), iterations }, base, cipher.keyBytes * 8));
       if (cipher.name === 'DES-EDE3-CBC') {

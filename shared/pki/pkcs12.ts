@@ -9,7 +9,6 @@ import * as pkijs from 'pkijs';
 import { PKI_DEFAULTS } from './defaults.ts';
 import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
-import { currentCrypto } from './issue.ts';
 import { describePbe, PbeError, pbeDecrypt } from './pbe.ts';
 
 export class Pkcs12Error extends Error {
@@ -155,7 +154,7 @@ async function verifyMac(bytes: Uint8Array, macData: Tlv, content: Uint8Array, p
     for (let i = iterTlv.contentStart; i < iterTlv.contentEnd; i++) iterations = iterations * 256 + bytes[i]!;
   }
   if (iterations > PKI_DEFAULTS.maxPkcs12KdfIterations) throw new Pkcs12Error('p12_unsupported', `the PKCS#12 integrity check uses ${iterations} iterations, more than this tool runs`);
-  const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto: currentCrypto() });
+  const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto });
   const ok = await engine.verifyDataStampedWithPassword({
     password: toArrayBuffer(utf8(password)),
     hashAlgorithm: hash,
