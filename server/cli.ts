@@ -19,6 +19,7 @@ import { defaultLabDir } from './lab/lab-dir.ts';
 import { TranscriptRecorder } from './transcripts/recorder.ts';
 import { readSecret, SecretError } from './access-secret.ts';
 import { LOG_FORMATS, type LogFormat } from './log.ts';
+import { HarnessError } from '../shared/errors.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -95,7 +96,11 @@ Usage:
 Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
 `;
 
-class UsageError extends Error {}
+class UsageError extends HarnessError<'usage'> {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;

@@ -9,9 +9,14 @@ import { toBase64 } from '../../shared/pki/encoding.ts';
 import { inspectCertificates } from '../../shared/pki/inspect.ts';
 import { jwkOfSpki, pkcs8Pem, publicKeyOfPrivate, sameJwk } from '../../shared/pki/keys.ts';
 import { readInput, type FoundCertificate, type FoundKey, type ReadResult } from '../../shared/pki/read.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 /** Bad input on the command line: the message names the file and never holds a secret. */
-export class BadInputFile extends Error {}
+export class BadInputFile extends HarnessError<'input_file_invalid'> {
+  constructor(message: string) {
+    super('input_file_invalid', message);
+  }
+}
 
 /** Reads a file as bytes; a read error or (unless allowed) an empty file is a BadInputFile naming it. */
 export async function readInputFile(path: string, what: string, opts: { allowEmpty?: boolean } = {}): Promise<Uint8Array> {

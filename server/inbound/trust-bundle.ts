@@ -4,6 +4,7 @@
 import { findIssuer } from '../../shared/pki/chain.ts';
 import { inspectCertificates, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import { readInput } from '../../shared/pki/read.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 export interface TrustBundle {
   certificates: InspectedCertificate[];
@@ -14,8 +15,10 @@ export interface TrustBundle {
 }
 
 /** A CA bundle that cannot be used; the message names what is wrong and is safe to show. */
-export class CaBundleError extends Error {
-  readonly code = 'ca_invalid';
+export class CaBundleError extends HarnessError<'ca_invalid'> {
+  constructor(message: string) {
+    super('ca_invalid', message);
+  }
 }
 
 export async function readTrustBundle(caPem: string, now = new Date()): Promise<TrustBundle> {

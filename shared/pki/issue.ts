@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { rfc4514FromDer } from './names.ts';
+import { HarnessError } from '../errors.ts';
 
 export type KeyAlgorithmName = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384' | 'Ed25519';
 
@@ -162,8 +163,10 @@ export async function issue(publicKey: CryptoKey | x509.PublicKey, issuer: Issue
   });
 }
 
-export class CsrError extends Error {
-  readonly code = 'csr_invalid';
+export class CsrError extends HarnessError<'csr_invalid'> {
+  constructor(message: string) {
+    super('csr_invalid', message);
+  }
 }
 
 /** Parses a PEM CSR and checks its self-signature; returns subject and public key. */

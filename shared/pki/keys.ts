@@ -5,6 +5,7 @@
 import { children, contentOf, DerError, elementOf, encodeOid, encodeTlv, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { toArrayBuffer, toBase64 } from './encoding.ts';
 import { CURVES, OID } from './oids.ts';
+import { HarnessError } from '../errors.ts';
 
 export type KeyKind = 'RSA' | 'RSA-PSS' | 'EC' | 'Ed25519' | 'Ed448' | 'X25519' | 'X448' | 'unknown';
 
@@ -19,14 +20,7 @@ export interface KeyDescription {
   algorithmOid: string;
 }
 
-export class KeyError extends Error {
-  constructor(
-    readonly code: 'key_unsupported' | 'key_malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class KeyError extends HarnessError<'key_unsupported' | 'key_malformed'> {}
 
 const CURVE_BITS: Record<string, number> = { 'P-256': 256, 'P-384': 384, 'P-521': 521, secp256k1: 256, brainpoolP256r1: 256, brainpoolP384r1: 384 };
 

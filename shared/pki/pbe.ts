@@ -5,15 +5,9 @@ import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './
 import { PKI_DEFAULTS } from './defaults.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
 import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf, rc2CbcDecrypt, tripleDesCbcDecrypt, unpad } from './legacy-ciphers.ts';
+import { HarnessError } from '../errors.ts';
 
-export class PbeError extends Error {
-  constructor(
-    readonly code: 'bad_password' | 'unsupported' | 'malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class PbeError extends HarnessError<'bad_password' | 'unsupported' | 'malformed'> {}
 
 const PBES2 = '1.2.840.113549.1.5.13';
 const PBKDF2 = '1.2.840.113549.1.5.12';

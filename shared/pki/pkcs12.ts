@@ -10,15 +10,9 @@ import { PKI_DEFAULTS } from './defaults.ts';
 import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
 import { describePbe, PbeError, pbeDecrypt } from './pbe.ts';
+import { HarnessError } from '../errors.ts';
 
-export class Pkcs12Error extends Error {
-  constructor(
-    readonly code: 'p12_bad_password' | 'p12_password_required' | 'p12_unsupported' | 'p12_malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class Pkcs12Error extends HarnessError<'p12_bad_password' | 'p12_password_required' | 'p12_unsupported' | 'p12_malformed'> {}
 
 export interface Pkcs12Item {
   der: Uint8Array;

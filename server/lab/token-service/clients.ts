@@ -2,6 +2,7 @@
 // register with their own keys (bounded per session and in all, forgotten with the session).
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { HarnessError } from '../../../shared/errors.ts';
 import type { LabRegistration } from '../../../shared/flows/flow-request.ts';
 import type { Jwks, PublicJwk } from '../../../shared/jwt/keys.ts';
 import { labJwkProblem } from '../lab-jwk.ts';
@@ -34,12 +35,7 @@ export interface LabRegisterOptions {
 }
 
 /** A registration the lab refuses; `code` is the protocol's error code. */
-export class LabRegistrationRefused extends Error {
-  constructor(readonly code: 'jwk_invalid' | 'too_many_registrations', message: string) {
-    super(message);
-    this.name = 'LabRegistrationRefused';
-  }
-}
+export class LabRegistrationRefused extends HarnessError<'jwk_invalid' | 'too_many_registrations'> {}
 
 const ALL_GRANTS = ['client_credentials', 'authorization_code', 'refresh_token', JWT_BEARER];
 

@@ -4,12 +4,13 @@
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { HarnessError } from '../../../shared/errors.ts';
 import { LAB_TOKEN_DEFAULTS } from './constants.ts';
 
-/** A request the lab refuses: `error` and `description` go in the body, `reason` in x-lab-reason. */
-export class Refusal extends Error {
-  constructor(readonly status: number, readonly error: string, readonly description: string, readonly reason: string) {
-    super(reason);
+/** A request the lab refuses: `code` (the OAuth error) and `description` go in the body, `reason` in x-lab-reason. */
+export class Refusal extends HarnessError {
+  constructor(readonly status: number, error: string, readonly description: string, readonly reason: string) {
+    super(error, reason);
   }
 }
 

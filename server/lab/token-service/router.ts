@@ -61,8 +61,8 @@ export function handler(lab: LabState, listener: 'token' | 'authorize') {
     } catch (err) {
       if (err instanceof Refusal) {
         const headers: Record<string, string> = { 'x-lab-reason': err.reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) };
-        if (err.status === 401 && req.headers.authorization) headers['www-authenticate'] = `Basic realm="${lab.origin}", error="${err.error}"`;
-        return send(res, err.status, { error: err.error, error_description: err.description }, headers);
+        if (err.status === 401 && req.headers.authorization) headers['www-authenticate'] = `Basic realm="${lab.origin}", error="${err.code}"`;
+        return send(res, err.status, { error: err.code, error_description: err.description }, headers);
       }
       return send(res, 500, { error: 'server_error', error_description: 'the lab failed to handle this request' });
     }
