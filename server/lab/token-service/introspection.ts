@@ -4,17 +4,22 @@ import type http from 'node:http';
 import { LAB_USER } from './constants.ts';
 import { authenticateAt } from './client-auth.ts';
 import { invalidRequest, readForm, send } from './http.ts';
-import type { LabState } from './state.ts';
+import type { LabClient, LabState } from './state.ts';
 import type { Tenant } from './tenants.ts';
-import { lookUpToken } from './tokens.ts';
+import { lookUpToken, type KnownToken } from './tokens.ts';
+
+/** Both endpoints take an authenticated client and a `token`, which the lab may or may not know. */
+async function tokenRequest(lab: LabState, req: http.IncomingMessage, t: Tenant, endpoint: string): Promise<{ client: LabClient; found: KnownToken | null }> {
+  const form = await readForm(req);
+  const client = await authenticateAt(lab, req, form, t, endpoint);
+  const token = form.get('token');
+  if (!token) throw invalidRequest("missing required parameter 'token'", 'no token');
+  return { client, found: await lookUpToken(lab, token, t) };
+}
 
 // RFC 7662: only the client a token was issued to learns about it; anything else is inactive.
 export async function introspectionEndpoint(lab: LabState, req: http.IncomingMessage, res: http.ServerResponse, t: Tenant): Promise<void> {
-  const form = await readForm(req);
-  const client = await authenticateAt(lab, req, form, t, '/introspect');
-  const token = form.get('token');
-  if (!token) throw invalidRequest("missing required parameter 'token'", 'no token');
-  const found = await lookUpToken(lab, token, t);
+  const { client, found } = await tokenRequest(lab, req, t, '/introspect');
   const inactive = (reason: string) => send(res, 200, { active: false }, { 'x-lab-reason': reason, 'cache-control': 'no-store' });
   if (!found) return inactive('unknown, expired or malformed token');
   if (found.kind === 'refresh_token') {
@@ -31,11 +36,7 @@ export async function introspectionEndpoint(lab: LabState, req: http.IncomingMes
 
 // RFC 7009: 200 whether or not the token was known (§2.2); a refresh token takes its grant with it.
 export async function revocationEndpoint(lab: LabState, req: http.IncomingMessage, res: http.ServerResponse, t: Tenant): Promise<void> {
-  const form = await readForm(req);
-  const client = await authenticateAt(lab, req, form, t, '/revoke');
-  const token = form.get('token');
-  if (!token) throw invalidRequest("missing required parameter 'token'", 'no token');
-  const found = await lookUpToken(lab, token, t);
+  const { client, found } = await tokenRequest(lab, req, t, '/revoke');
   let reason = 'unknown token: nothing to revoke';
   if (found?.kind === 'refresh_token' && found.entry.clientId === client.clientId) {
     lab.revokeFamily(found.entry.family);
