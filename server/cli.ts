@@ -1,6 +1,5 @@
 // `harness` command line: serve the app with its lab, run a probe headless, inspect
 // certificates. Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
-import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -21,6 +20,7 @@ import { defaultLabDir } from './lab/lab-dir.ts';
 import { TranscriptRecorder } from './transcripts/recorder.ts';
 import { readSecret, SecretError } from './access-secret.ts';
 import { LOG_FORMATS, type LogFormat } from './log.ts';
+import { HarnessError } from '../shared/errors.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -97,7 +97,11 @@ Usage:
 Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
 `;
 
-class UsageError extends Error {}
+class UsageError extends HarnessError<'usage'> {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;

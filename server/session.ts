@@ -15,6 +15,7 @@ import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { IssuedTokenSet } from './flows/issued-tokens.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
 import { LabRegistrationRefused } from './lab/token-service.ts';
+import { CsrError } from '../shared/pki/issue.ts';
 import type { RunningLab } from './lab/lab.ts';
 import { isRefusal, type RunRate, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
 import type { Logger } from './log.ts';
@@ -366,7 +367,7 @@ export class Session {
         const signed = await lab.signCsr(msg.csrPem, msg.profile);
         return this.send({ type: 'lab.signed', id: msg.id, ...signed });
       } catch (err) {
-        const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
+        const message = err instanceof CsrError ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
         return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
       }
     });

@@ -7,14 +7,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { webcrypto } from 'node:crypto';
 import { startRelay, type RunningRelay, type RelayOptions } from './relay.ts';
 import { RelayClient, openOrRefused, type Msg } from './testing/relay-client.ts';
 import { knownLimits, slotHogging, nonReader, paddedJwk, waitingFlow, retainedBytes } from './testing/hostile-clients.ts';
-import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { publicJwkOf } from '../shared/jwt/sign.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
 
 const relays: RunningRelay[] = [];
 after(() => Promise.all(relays.map((r) => r.close())));

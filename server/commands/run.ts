@@ -9,7 +9,6 @@
 // (--allow-*, or a yes on a terminal), asked for every file before anything runs, and each run
 // lists which secret goes to which host before sending anything (server/scenarios/consent.ts).
 // --save-refresh-token writes a rotated refresh token back to the file it was read from.
-import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { realpath } from 'node:fs/promises';

@@ -16,16 +16,10 @@ import { formatBody } from '../../shared/format-body.ts';
 import type { ProbePhase } from '../../shared/protocol/index.ts';
 import { CallFailure, httpCall, type CallResult, type CallTls } from '../net/http-call.ts';
 import type { FlowContext, FlowResult } from './context.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 /** Thrown to end a flow at a failed step; the runner turns it into the verdict. */
-export class FlowStopped extends Error {
-  readonly code: DiagnosisCode;
-  constructor(code: DiagnosisCode, summary: string) {
-    super(summary);
-    this.name = 'FlowStopped';
-    this.code = code;
-  }
-}
+export class FlowStopped extends HarnessError<DiagnosisCode> {}
 
 export interface FlowRequestSpec {
   method: string;

@@ -12,6 +12,7 @@ import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolv
 import { exchange, type HttpResult, type OutgoingRequest } from './http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 import { describeAcceptance } from './acceptable-cas.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 /** The TLS side of every call of a flow, checked once in the flow's inputs step. */
 export interface CallTls {
@@ -93,15 +94,12 @@ export function certificatePage(res: CallResult, callTls: CallTls): { code: Diag
 }
 
 /** A call that did not get an HTTP answer, with the diagnosis the probe would give. */
-export class CallFailure extends Error {
-  readonly code: DiagnosisCode;
+export class CallFailure extends HarnessError<DiagnosisCode> {
   readonly evidence: string[];
   readonly connection: ConnectionInfo | undefined;
   readonly phase: FailureSignals['phase'] | 'url';
   constructor(code: DiagnosisCode, evidence: string[], message: string, phase: CallFailure['phase'], connection?: ConnectionInfo) {
-    super(message);
-    this.name = 'CallFailure';
-    this.code = code;
+    super(code, message);
     this.evidence = evidence;
     this.phase = phase;
     this.connection = connection;

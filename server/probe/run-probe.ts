@@ -2,6 +2,7 @@
 // event sent the moment it starts and again when it ends. The TLS step reports what the wire
 // tap saw (CertificateRequest, acceptable CA names, both chains as sent); verification of the
 // server is judged here so the chain can be shown even when it fails.
+import { HarnessError } from '../../shared/errors.ts';
 import net from 'node:net';
 import type { X509Certificate } from 'node:crypto';
 import type { Diagnosis, ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol/index.ts';
@@ -53,10 +54,10 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
 }
 
 /** Thrown to end the probe at a step once its verdict is sent; run() returns the result it carries. */
-class ProbeStopped extends Error {
+class ProbeStopped extends HarnessError<'probe_stopped'> {
   readonly result: ProbeResult;
   constructor(result: ProbeResult) {
-    super('probe stopped');
+    super('probe_stopped', 'probe stopped');
     this.result = result;
   }
 }

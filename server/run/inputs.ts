@@ -2,7 +2,6 @@
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
 import { X509Certificate, createHash } from 'node:crypto';
 import type { ClientCredentials } from '../../shared/protocol/index.ts';
-import '../pki/provider.ts';
 import { checkClientCredentials, type ClientCredentialsReport } from '../../shared/pki/credentials.ts';
 import type { KeyDescription } from '../../shared/pki/keys.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;

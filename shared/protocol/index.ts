@@ -7,6 +7,7 @@ import type { PublicJwk } from '../jwt/keys.ts';
 import type { MtlsCheckRequest } from '../check/request.ts';
 import type { ResourceCheckRequest, SignedJwtCheckRequest } from '../check/jwt-request.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport, CheckInstallKit } from '../check/messages.ts';
+import { HarnessError } from '../errors.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -295,13 +296,10 @@ export type RunEvent = Extract<ServerMessage, { type: 'run.started' | 'step' | '
 
 // ---- validation at the edge -----------------------------------------------------------
 
-export class ProtocolError extends Error {
-  readonly code: ErrorCode;
+export class ProtocolError extends HarnessError<ErrorCode> {
   readonly id: string | undefined;
   constructor(code: ErrorCode, message: string, id?: string) {
-    super(message);
-    this.name = 'ProtocolError';
-    this.code = code;
+    super(code, message);
     this.id = id;
   }
 }
