@@ -7,10 +7,10 @@ import type { LabInfo, LabTarget } from '../../../../shared/protocol/index.ts';
 import { exportJWK, importX509 } from 'jose';
 import type { Harness } from '../app/harness.svelte.ts';
 import type { Credential } from '../keys/credential.svelte.ts';
-import { jwtTools, type JwtTools } from '../jwt/tools.ts';
+import { JwtTools } from '../jwt/tools.ts';
 import type { BrowserAlg, LabRegistered } from '../jwt/signer.svelte.ts';
 import { keyringSigningKey } from './keyring-signer.ts';
-import { RelayError, describeError } from '../relay/errors.ts';
+import { describeError } from '../relay/errors.ts';
 import { resolveScenario } from '../scenarios/resolve.ts';
 import { buildFlow } from './build.ts';
 import { FlowFields, isLabClientId, LAB_CLIENTS, type AuthChoice } from './fields.svelte.ts';
@@ -35,7 +35,7 @@ export class FlowsController {
 
   constructor(harness: Harness) {
     this.#harness = harness;
-    this.jwt = jwtTools(harness);
+    this.jwt = harness.screen(JwtTools);
     this.session = new FlowsSession(harness.relay, { signer: this.jwt.signer, keyring: harness.keyring });
   }
 
@@ -131,7 +131,6 @@ export class FlowsController {
     try {
       const { publicJwk } = await keyringSigningKey(credential, alg);
       const reply = await relay.request({ type: 'lab.register', id: relay.nextId(), publicJwk });
-      if (reply.type !== 'lab.registered') throw new RelayError('internal', `the relay answered lab.register with ${reply.type}`);
       this.#keyringClients.set(`${credential.id} ${alg}`, reply);
       return reply;
     } catch (err) {
@@ -237,7 +236,6 @@ export class FlowsController {
       const jwk = await exportJWK(await importX509(credential.certificatePem, alg, { extractable: true }));
       const x5c = [credential.certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')];
       const reply = await relay.request({ type: 'lab.register', id: relay.nextId(), method: 'self_signed_tls_client_auth', publicJwk: { ...(jwk as { kty: string }), x5c } });
-      if (reply.type !== 'lab.registered') throw new RelayError('internal', `the relay answered lab.register with ${reply.type}`);
       f.clientId = reply.clientId;
     } catch (err) {
       this.labError = `The lab did not register the certificate: ${describeError(err)}`;
@@ -319,15 +317,4 @@ export class FlowsController {
     }
     return all;
   }
-}
-
-const byHarness = new WeakMap<Harness, FlowsController>();
-
-export function flowsController(harness: Harness): FlowsController {
-  let c = byHarness.get(harness);
-  if (!c) {
-    c = new FlowsController(harness);
-    byHarness.set(harness, c);
-  }
-  return c;
 }
