@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createHash, createPublicKey, randomBytes, timingSafeEqual, webcrypto, type JsonWebKey as NodeJwk } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, importJWK, importX509, jwtVerify, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTVerifyOptions } from 'jose';
-import type { LabTarget } from '../../shared/protocol/index.ts';
+import type { LabInfo, LabTarget } from '../../shared/protocol/index.ts';
 import type { LabRegistration } from '../../shared/flows/flow-request.ts';
 import type { Jwks, PublicJwk } from '../../shared/jwt/keys.ts';
 import { useCrypto, generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../../shared/pki/issue.ts';
@@ -25,6 +25,8 @@ export const LAB_API_KEY = 'lab-api-key';
 export const LAB_API_USER = 'lab-user';
 export const LAB_USER = 'lab-user';
 export const LAB_SCOPES = ['openid', 'offline_access', 'orders:read', 'orders:write'];
+/** How the ids of the clients register() makes begin. */
+export const LAB_REGISTERED_PREFIX = 'lab-reg-';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -103,6 +105,8 @@ export interface LabTokenService {
   /** http://localhost:PORT2, where the authorization endpoint listens (no certificate warning in the browser popup). */
   authorizeOrigin: string;
   targets: LabTarget[];
+  /** What the welcome's lab info says about this service (its demo clients, issuers…), so the app copies none of it. */
+  facts: Pick<LabInfo, 'clients' | 'issuers' | 'registeredClientPrefix' | 'apiKey'>;
   demo: LabDemoCredentials;
   knownClient(url: string, clientId: string): LabClientInfo | undefined;
   /** Throws LabRegistrationRefused for a key the lab will not hold, or past a count limit. */
@@ -870,6 +874,13 @@ export async function startTokenService(opts: {
     issuer: origin,
     authorizeOrigin,
     targets,
+    facts: {
+      // The demo clients only: a client register() makes is its session's, not the lab's.
+      clients: [...clients.values()].map((c) => ({ clientId: c.clientId, method: c.method, ...(c.secret ? { secret: c.secret } : {}) })),
+      issuers: TENANTS.map((t) => t.name || 'issuer'),
+      registeredClientPrefix: LAB_REGISTERED_PREFIX,
+      apiKey: { key: LAB_API_KEY, username: LAB_API_USER },
+    },
     demo: {
       signingKeyPem: await exportPkcs8Pem((await importJWK(keys.demoKey, 'RS256', { extractable: true })) as CryptoKey),
       signingKid: demoKid,
@@ -897,7 +908,7 @@ export async function startTokenService(opts: {
       if (reg.publicJwk.x5c?.[0]) jwk['x5t#S256'] = createHash('sha256').update(Buffer.from(reg.publicJwk.x5c[0], 'base64')).digest('base64url');
       // One client per (registrant, key): the same key registered by another session is another
       // client, so nobody can change the method of, or be handed the secret of, someone else's.
-      const clientId = `lab-reg-${createHash('sha256').update(`${owner}\0${thumb}`).digest('base64url').slice(0, 12)}`;
+      const clientId = `${LAB_REGISTERED_PREFIX}${createHash('sha256').update(`${owner}\0${thumb}`).digest('base64url').slice(0, 12)}`;
       const existing = registrations.get(clientId);
       const mine = owned.get(owner) ?? new Set<string>();
       if (!existing) {
