@@ -196,6 +196,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   mtls.keepAliveTimeout = 1_000;
   const port = await listenStable(mtls, opts.port ?? 0, host, opts.onPortTaken);
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '127.0.0.1' ? 'localhost' : host;
+  const tokens = await startTokenService({ pki, dataDir: opts.dataDir, host, hostForUrl, port: opts.port ? labPorts(opts.port)[1]! : 0, ...(opts.onPortTaken ? { onPortTaken: opts.onPortTaken } : {}) });
   const info: LabInfo = {
     caCertificatePem: pki.clientCaPem,
     caSubject: ctx.clientCaSubject,
@@ -232,8 +233,8 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
         expect: 'The regional CA\'s certificate revocation list (DER, application/pkix-crl); no client certificate needed.',
       },
     ],
+    ...tokens.facts,
   };
-  const tokens = await startTokenService({ pki, dataDir: opts.dataDir, host, hostForUrl, port: opts.port ? labPorts(opts.port)[1]! : 0, ...(opts.onPortTaken ? { onPortTaken: opts.onPortTaken } : {}) });
   info.targets.push(...tokens.targets);
   return {
     info,

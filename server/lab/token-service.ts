@@ -20,7 +20,7 @@ import type { LabRegistration } from '../../shared/flows/flow-request.ts';
 import type { LabPki } from './lab-pki.ts';
 import { listenStable } from './listen.ts';
 import { addDemoClients, forgetOwner, knownClient, registerClient, type LabClientInfo, type LabRegistered, type LabRegisterOptions } from './token-service/clients.ts';
-import { labTargets } from './token-service/discovery.ts';
+import { labFacts, labTargets, type LabFacts } from './token-service/discovery.ts';
 import { loadLabKeys, type LabDemoCredentials } from './token-service/keys.ts';
 import { handler } from './token-service/router.ts';
 import { LabState } from './token-service/state.ts';
@@ -35,6 +35,8 @@ export interface LabTokenService {
   /** http://localhost:PORT2, where the authorization endpoint listens (no certificate warning in the browser popup). */
   authorizeOrigin: string;
   targets: LabTarget[];
+  /** What the welcome's lab info says about this service (its demo clients, issuers…), so the app copies none of it. */
+  facts: LabFacts;
   demo: LabDemoCredentials;
   knownClient(url: string, clientId: string): LabClientInfo | undefined;
   /** Throws LabRegistrationRefused for a key the lab will not hold, or past a count limit. */
@@ -84,6 +86,7 @@ export async function startTokenService(opts: {
     issuer: lab.origin,
     authorizeOrigin: lab.authorizeOrigin,
     targets: labTargets(lab),
+    facts: labFacts(lab),
     demo: keys.demo,
     knownClient: (url, clientId) => knownClient(lab, url, clientId),
     register: (reg, registerOpts) => registerClient(lab, reg, registerOpts),

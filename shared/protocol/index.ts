@@ -2,7 +2,7 @@
 // Every frame is one JSON object keyed on `type`. Requests carry a client-chosen `id`;
 // replies and run events echo it so a client can match them. See docs/protocol.md.
 
-import { FLOW_LIMITS, parseFlowRequest, parseLabRegistration, type FlowRequest, type LabRegistration } from '../flows/flow-request.ts';
+import { FLOW_LIMITS, parseFlowRequest, parseLabRegistration, type ClientAuthMethod, type FlowRequest, type LabRegistration } from '../flows/flow-request.ts';
 import type { PublicJwk } from '../jwt/keys.ts';
 import type { MtlsCheckRequest } from '../check/request.ts';
 import type { ResourceCheckRequest, SignedJwtCheckRequest } from '../check/jwt-request.ts';
@@ -198,6 +198,21 @@ export interface LabInfo {
   /** The CA that issued the lab targets' server certificates (public): `ca.pem` for copied commands. */
   serverCaPem: string;
   targets: LabTarget[];
+  /** The demo clients every lab issuer knows, in the lab's order (docs/scenarios.md). */
+  clients: LabDemoClient[];
+  /** Ids of the targets that are authorization servers (discovery and every token flow); the lab's own first. */
+  issuers: string[];
+  /** How the ids of the clients lab.register makes begin (they are forgotten when the lab restarts). */
+  registeredClientPrefix: string;
+  /** What the API-key target (`apikey`) accepts. */
+  apiKey: { key: string; username: string };
+}
+
+/** A lab demo client. `secret` is its published demo value (it opens only this lab), for methods that use one. */
+export interface LabDemoClient {
+  clientId: string;
+  method: ClientAuthMethod;
+  secret?: string;
 }
 
 export interface RelayInfo {

@@ -6,7 +6,7 @@ import { HarnessError } from '../../../shared/errors.ts';
 import type { LabRegistration } from '../../../shared/flows/flow-request.ts';
 import type { Jwks, PublicJwk } from '../../../shared/jwt/keys.ts';
 import { labJwkProblem } from '../lab-jwk.ts';
-import { JWT_BEARER } from './constants.ts';
+import { JWT_BEARER, LAB_REGISTERED_PREFIX } from './constants.ts';
 import type { LabAuthMethod, LabState } from './state.ts';
 
 /** What a flow may know about a lab client: how it authenticates and which keys it has. */
@@ -77,7 +77,7 @@ export async function registerClient(lab: LabState, reg: LabRegistration, opts: 
   if (reg.publicJwk.x5c?.[0]) jwk['x5t#S256'] = createHash('sha256').update(Buffer.from(reg.publicJwk.x5c[0], 'base64')).digest('base64url');
   // One client per (registrant, key): the same key registered by another session is another
   // client, so nobody can change the method of, or be handed the secret of, someone else's.
-  const clientId = `lab-reg-${createHash('sha256').update(`${owner}\0${thumb}`).digest('base64url').slice(0, 12)}`;
+  const clientId = `${LAB_REGISTERED_PREFIX}${createHash('sha256').update(`${owner}\0${thumb}`).digest('base64url').slice(0, 12)}`;
   const existing = lab.registrations.get(clientId);
   const mine = lab.owned.get(owner) ?? new Set<string>();
   if (!existing) {

@@ -4,6 +4,8 @@ export const LAB_API_KEY = 'lab-api-key';
 export const LAB_API_USER = 'lab-user';
 export const LAB_USER = 'lab-user';
 export const LAB_SCOPES = ['openid', 'offline_access', 'orders:read', 'orders:write'];
+/** How the ids of the clients register() makes begin. */
+export const LAB_REGISTERED_PREFIX = 'lab-reg-';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

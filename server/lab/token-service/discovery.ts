@@ -1,7 +1,7 @@
 // What the lab publishes: RFC 8414 / OpenID discovery metadata for each tenant, and the list of
 // lab targets the relay shows (one per tenant plus the token endpoint, the exchange and the APIs).
-import type { LabTarget } from '../../../shared/protocol/index.ts';
-import { JWT_BEARER, LAB_API_KEY, LAB_API_USER, LAB_SCOPES, SIGNING_ALGS } from './constants.ts';
+import type { LabInfo, LabTarget } from '../../../shared/protocol/index.ts';
+import { JWT_BEARER, LAB_API_KEY, LAB_API_USER, LAB_REGISTERED_PREFIX, LAB_SCOPES, SIGNING_ALGS } from './constants.ts';
 import type { LabState } from './state.ts';
 import { TENANTS, type Tenant } from './tenants.ts';
 
@@ -41,4 +41,17 @@ export function labTargets(lab: LabState): LabTarget[] {
     { id: 'api', title: 'Lab protected API', url: `${origin}/api/resource`, expect: 'Accepts a lab access token as Bearer; a certificate-bound token needs the same client certificate.' },
     { id: 'apikey', title: 'Lab API-key API', url: `${origin}/api/key-resource`, expect: `apiKey: ${LAB_API_KEY} and username: ${LAB_API_USER} → 200; a wrong key → 403; missing headers → 401.` },
   ];
+}
+
+/** What the welcome's lab info says about this service (its demo clients, issuers…), so the app copies none of it. */
+export type LabFacts = Pick<LabInfo, 'clients' | 'issuers' | 'registeredClientPrefix' | 'apiKey'>;
+
+export function labFacts(lab: LabState): LabFacts {
+  return {
+    // The demo clients only (read at start, before any registration): a client register() makes is its session's, not the lab's.
+    clients: [...lab.clients.values()].map((c) => ({ clientId: c.clientId, method: c.method, ...(c.secret ? { secret: c.secret } : {}) })),
+    issuers: TENANTS.map((t) => t.name || 'issuer'),
+    registeredClientPrefix: LAB_REGISTERED_PREFIX,
+    apiKey: { key: LAB_API_KEY, username: LAB_API_USER },
+  };
 }
