@@ -4,24 +4,15 @@
 // client secret appears in anything the command prints or writes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import https from 'node:https';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startLab, type RunningLab } from '../lab/lab.ts';
+import { harness } from '../testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/harness.js', import.meta.url));
 const SECRET = 'lab-seed-secret';
 
-function harness(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 let lab: RunningLab;
