@@ -11,7 +11,7 @@ import type { InboundLimits } from './limits.ts';
 import type { ServerIdentity } from './server-identity.ts';
 import type { TrustBundle } from './trust-bundle.ts';
 
-export interface InboundListenerOptions {
+interface InboundListenerOptions {
   listenerId: string;
   /** The inbound.start id; the listener's runs echo it in run.started. */
   requestId: string;

@@ -10,7 +10,7 @@ const CLI_TIMEOUT_MS = 90_000;
 /** Transcripts and JSON event streams can be large. */
 const CLI_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 
-export interface CliResult {
+interface CliResult {
   code: number;
   stdout: string;
   stderr: string;

@@ -83,7 +83,7 @@ export function opensslServer(args: string[]): Promise<OpenSslServer> {
   });
 }
 
-export interface SClientView {
+interface SClientView {
   /** Lines under "Acceptable client certificate CA names", as printed. */
   acceptableCAs: string[];
   /** The "Requested Signature Algorithms" line split on ':' (OpenSSL's names). */

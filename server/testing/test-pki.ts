@@ -22,7 +22,7 @@ export interface Pair {
   der: Uint8Array;
 }
 
-export interface Crl {
+interface Crl {
   pem: string;
   file: string;
 }

@@ -7,8 +7,6 @@ import { rfc4514FromDer } from './names.ts';
 
 export type KeyAlgorithmName = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384' | 'Ed25519';
 
-export const KEY_ALGORITHMS: readonly KeyAlgorithmName[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'P-256', 'P-384', 'Ed25519'];
-
 let provider: Crypto | undefined;
 
 export function useCrypto(crypto: Crypto): void {
@@ -87,7 +85,7 @@ export async function createCsr(keys: CryptoKeyPair, subject: string): Promise<s
   return csr.toString('pem');
 }
 
-export type CertificateProfile = 'root-ca' | 'intermediate-ca' | 'client' | 'server';
+type CertificateProfile = 'root-ca' | 'intermediate-ca' | 'client' | 'server';
 
 export interface IssueOptions {
   subject: string;

@@ -21,7 +21,7 @@ export class Pkcs12Error extends Error {
   }
 }
 
-export interface Pkcs12Item {
+interface Pkcs12Item {
   der: Uint8Array;
   /** `certificate 1`, `key 1`, with the friendly name when the file has one. */
   where: string;
@@ -30,7 +30,7 @@ export interface Pkcs12Item {
   localKeyId?: string;
 }
 
-export interface Pkcs12Contents {
+interface Pkcs12Contents {
   certificates: Pkcs12Item[];
   /** PKCS#8 PrivateKeyInfo DER, already decrypted. */
   keys: Pkcs12Item[];

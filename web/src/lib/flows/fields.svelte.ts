@@ -48,7 +48,7 @@ export function isLabClientId(id: string): boolean {
   return LAB_CLIENT_IDS.has(id) || id.startsWith('lab-reg-');
 }
 
-export type JwtSource = 'sign' | 'paste';
+type JwtSource = 'sign' | 'paste';
 
 export class FlowFields {
   readonly kind: FlowKind;
