@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { tapConnection } from '../server/tls/tap.ts';
-import { makeTestPki, type TestPki } from '../server/tls/testing/pki.ts';
+import { makeTapPki, type TapPki } from '../server/testing/test-pki.ts';
 
 const SERVE = '--serve';
 
@@ -36,11 +36,11 @@ interface Timing {
   firstByteMs: number;
 }
 
-async function handshake(port: number, pki: TestPki, through: 'tap' | 'plain'): Promise<Timing> {
+async function handshake(port: number, pki: TapPki, through: 'tap' | 'plain'): Promise<Timing> {
   const socket = net.connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise((resolve) => socket.once('connect', resolve));
-  const options = { servername: 'localhost', ca: pki.serverRoot.certPem, cert: pki.client.certPem, key: pki.client.keyPem };
+  const options = { servername: 'localhost', ca: pki.serverCa.cert, cert: pki.clientRsa.cert, key: pki.clientRsa.key };
   const start = performance.now();
   const tap = through === 'tap' ? tapConnection(socket) : null;
   const tlsSocket = tap ? tap.connect(options) : tls.connect({ ...options, socket });
@@ -67,12 +67,12 @@ function quantile(values: number[], q: number): number {
 async function main(): Promise<void> {
   const iterations = Number(process.argv[2] ?? 200);
   const warmup = 20;
-  const pki = await makeTestPki();
+  const pki = await makeTapPki();
   const child = fork(fileURLToPath(import.meta.url), [SERVE]);
   try {
     const port = await new Promise<number>((resolve) => {
       child.once('message', (message) => resolve(message as number));
-      child.send({ key: pki.server.keyPem, cert: pki.serverChainPem, ca: pki.clientRoot.certPem } satisfies ServerConfig);
+      child.send({ key: pki.serverViaIntermediate.key, cert: pki.serverChainPem, ca: pki.clientCa.cert } satisfies ServerConfig);
     });
     const results: Record<'tap' | 'plain', Timing[]> = { tap: [], plain: [] };
     for (let i = 0; i < warmup + iterations; i++) {

@@ -3,23 +3,12 @@
 // Save and Open (the component the probe page mounts).
 import { readFileSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
-import { makeLabCredential, openHarness, verdictOf } from './harness.ts';
+import { makeLabCredential, openHarness, saveFile, verdictOf } from './harness.ts';
 
 async function openFile(page: Page, name: string, text: string): Promise<void> {
   const chooser = page.waitForEvent('filechooser');
   await page.getByRole('button', { name: 'Open scenario…' }).click();
   await (await chooser).setFiles({ name, mimeType: 'application/json', buffer: Buffer.from(text) });
-}
-
-async function saveFile(page: Page, name: string, opts: { includeSecrets?: boolean } = {}): Promise<{ filename: string; file: Record<string, any> }> {
-  await page.getByRole('button', { name: 'Save scenario' }).click();
-  const save = page.getByRole('form', { name: 'Save scenario' });
-  await save.getByLabel('Scenario name').fill(name);
-  if (opts.includeSecrets) await save.getByLabel('Include secrets').check();
-  const downloaded = page.waitForEvent('download');
-  await save.getByRole('button', { name: 'Download JSON' }).click();
-  const download = await downloaded;
-  return { filename: download.suggestedFilename(), file: JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, any> };
 }
 
 test('save a flow as a scenario without its secrets, open it again', async ({ page }) => {
@@ -28,7 +17,7 @@ test('save a flow as a scenario without its secrets, open it again', async ({ pa
   await page.getByRole('radio', { name: 'Client credentials', exact: true }).check();
   const form = page.getByRole('form', { name: 'Client credentials flow' });
   await form.getByLabel('Scope (optional)').fill('orders:read orders:write');
-  const { filename, file } = await saveFile(page, 'CC basic');
+  const { filename, file } = await saveFile(page, 'CC basic', { keepOpen: true });
   expect(filename).toBe('cc-basic.json');
   expect(file).toMatchObject({ version: 1, name: 'CC basic', kind: 'flow', flow: { kind: 'client-credentials', issuer: 'lab:issuer', scope: 'orders:read orders:write' } });
   expect(file.flow.clientAuth).toEqual({ method: 'client_secret_basic', clientId: 'lab-basic', clientSecret: { $secret: 'client_secret' } });
@@ -77,7 +66,7 @@ test('probe scenarios: an example opens and runs; a probe with a client certific
 
   await makeLabCredential(page, 'P-256', 'e2e-scenario-client');
   await page.getByRole('article', { name: 'e2e-scenario-client' }).getByRole('button', { name: 'Use in probe' }).click();
-  const { file } = await saveFile(page, 'Probe with a client certificate');
+  const { file } = await saveFile(page, 'Probe with a client certificate', { keepOpen: true });
   expect(file).toMatchObject({ kind: 'probe', probe: { url: 'lab:mtls' } });
   expect(file.probe.client.certificatePem).toContain('BEGIN CERTIFICATE');
   expect(file.probe.client.privateKeyPem).toEqual({ $secret: 'client_key' });

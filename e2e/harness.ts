@@ -1,5 +1,6 @@
 // Helpers shared by the browser tests: open the app against the relay that global-setup
 // started, record what the relay sent, and compare the screen with those events.
+import { readFileSync } from 'node:fs';
 import { expect, type Page } from '@playwright/test';
 import type { ServerMessage, Step } from '../shared/protocol/index.ts';
 
@@ -90,4 +91,21 @@ export async function makeLabCredential(page: Page, algorithm: string, commonNam
   await card.getByRole('button', { name: 'Get certificate from the lab CA' }).click();
   await expect(card).toContainText('Certificate from the lab CA');
   await expect(card).toContainText(`CN=${commonName}`);
+}
+
+/**
+ * Saves the screen's run from the Save scenario dialog as a JSON download and reads the file.
+ * The dialog is closed afterwards unless `keepOpen` (its report says which secrets were left out).
+ */
+export async function saveFile(page: Page, name: string, opts: { includeSecrets?: boolean; keepOpen?: boolean } = {}): Promise<{ filename: string; file: Record<string, any> }> {
+  await page.getByRole('button', { name: 'Save scenario' }).click();
+  const save = page.getByRole('form', { name: 'Save scenario' });
+  await save.getByLabel('Scenario name').fill(name);
+  if (opts.includeSecrets) await save.getByLabel('Include secrets').check();
+  const downloaded = page.waitForEvent('download');
+  await save.getByRole('button', { name: 'Download JSON' }).click();
+  const download = await downloaded;
+  const file = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, any>;
+  if (!opts.keepOpen) await page.getByRole('button', { name: 'Close' }).click();
+  return { filename: download.suggestedFilename(), file };
 }

@@ -3,7 +3,7 @@
 // and a refresh-token run that uses the refresh token the relay kept from an Auth code run. Each
 // is saved from the app, re-run headless with `harness run --check`, and opened in a fresh
 // browser profile that is asked for what the file does not hold and reproduces the outcome.
-import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,24 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, type Browser, type Page } from '@playwright/test';
 import { makeTestPki, type TestPki } from '../server/testing/test-pki.ts';
-import { makeLabCredential, openHarness, relayUrl, verdictOf } from './harness.ts';
+import { makeLabCredential, openHarness, relayUrl, saveFile, verdictOf } from './harness.ts';
 
 const SCREENS = 'test-results/screens';
 
 // Each test runs in the app, headless (a child process) and again in a fresh profile.
 test.describe.configure({ timeout: 150_000 });
-
-async function saveFile(page: Page, name: string, includeSecrets: boolean): Promise<Record<string, any>> {
-  await page.getByRole('button', { name: 'Save scenario' }).click();
-  const save = page.getByRole('form', { name: 'Save scenario' });
-  await save.getByLabel('Scenario name').fill(name);
-  if (includeSecrets) await save.getByLabel('Include secrets').check();
-  const downloaded = page.waitForEvent('download');
-  await save.getByRole('button', { name: 'Download JSON' }).click();
-  const file = JSON.parse(readFileSync((await (await downloaded).path())!, 'utf8')) as Record<string, any>;
-  await page.getByRole('button', { name: 'Close' }).click();
-  return file;
-}
 
 /** Asynchronous: the partner server lives in this test process and must keep answering meanwhile. */
 function harnessRun(file: string, env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
@@ -84,7 +72,7 @@ test.describe('non-lab target', () => {
     await page.getByLabel('Server CA bundle (PEM, optional)').fill(pki.serverCa.cert);
     await page.getByRole('button', { name: 'Run', exact: true }).click();
     expect(await verdictOf(page)).toBe('pass');
-    const saved = await saveFile(page, 'Partner probe', false);
+    const { file: saved } = await saveFile(page, 'Partner probe');
     expect(saved.probe.url).toBe(url);
     expect(saved.secrets).toEqual({ client_key: { file: 'client-key.pem' } });
     expect(JSON.stringify(saved)).not.toContain('PRIVATE KEY');
@@ -118,8 +106,8 @@ test('tls_client_auth: a fresh profile gets the need card for the missing key, R
   await form.getByLabel('Client certificate', { exact: true }).selectOption({ label: (await form.getByLabel('Client certificate', { exact: true }).locator('option', { hasText: 'e2e-tls-flow' }).textContent())!.trim() });
   await form.getByRole('button', { name: 'Run', exact: true }).click();
   expect(await verdictOf(page)).toBe('pass');
-  const withKey = await saveFile(page, 'tls_client_auth with key', true);
-  const saved = await saveFile(page, 'tls_client_auth', false);
+  const { file: withKey } = await saveFile(page, 'tls_client_auth with key', { includeSecrets: true });
+  const { file: saved } = await saveFile(page, 'tls_client_auth');
   expect(saved.flow.tls.client.privateKeyPem).toEqual({ $secret: 'client_key' });
   const keyPem = withKey.secrets.client_key.value as string;
 
@@ -161,8 +149,8 @@ test('an inbound check saved from the app re-runs headless and in a fresh profil
   await expect(rows.first()).toHaveAttribute('data-outcome', 'fail');
   await expect(page.getByTestId('verdict')).toHaveAttribute('data-outcome', 'fail');
   await page.screenshot({ path: `${SCREENS}/roundtrip-inbound-connect.png`, fullPage: true });
-  const withKey = await saveFile(page, 'Inbound with key', true);
-  const saved = await saveFile(page, 'Inbound partner-only', false);
+  const { file: withKey } = await saveFile(page, 'Inbound with key', { includeSecrets: true });
+  const { file: saved } = await saveFile(page, 'Inbound partner-only');
   expect(saved.kind).toBe('inbound');
   expect(saved.expect).toEqual({ outcome: 'fail', diagnoses: ['access_denied'] });
   expect(saved.inbound.listener.rule).toEqual({ cnEquals: 'partner-only' });
@@ -214,7 +202,7 @@ test('refresh token: the one the relay kept from an Auth code run is used, saved
   await page.screenshot({ path: `${SCREENS}/roundtrip-refresh-source.png`, fullPage: true });
   await form.getByRole('button', { name: 'Run', exact: true }).click();
   expect(await verdictOf(page)).toBe('pass');
-  const saved = await saveFile(page, 'Refresh from auth code', false);
+  const { file: saved } = await saveFile(page, 'Refresh from auth code');
   expect(saved.secrets.refresh_token).toEqual({ lab: 'refresh-token:lab-basic' });
   expect(JSON.stringify(saved)).not.toMatch(/refreshTokenFromRun|"r[0-9a-f]{12}"/);
 

@@ -1,28 +1,16 @@
 // A saved run reproduces anywhere: a probe saved from the app re-runs headless with the same
 // outcome, and a fresh browser profile that opens the file without its key is asked for the key
 // (Run refuses to probe without it) and then reproduces the run, judged by the file's expect.
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
-import { openHarness, relayUrl, verdictOf } from './harness.ts';
+import { openHarness, relayUrl, saveFile, verdictOf } from './harness.ts';
 
 // Each test runs in the app, headless (a child process) and again in a fresh profile: the probe
 // test took 58 s of the default 60 on a loaded two-core machine, and timed out twice.
 test.describe.configure({ timeout: 150_000 });
-
-async function saveFile(page: Page, name: string, includeSecrets: boolean): Promise<Record<string, any>> {
-  await page.getByRole('button', { name: 'Save scenario' }).click();
-  const save = page.getByRole('form', { name: 'Save scenario' });
-  await save.getByLabel('Scenario name').fill(name);
-  if (includeSecrets) await save.getByLabel('Include secrets').check();
-  const downloaded = page.waitForEvent('download');
-  await save.getByRole('button', { name: 'Download JSON' }).click();
-  const file = JSON.parse(readFileSync((await (await downloaded).path())!, 'utf8')) as Record<string, any>;
-  await page.getByRole('button', { name: 'Close' }).click();
-  return file;
-}
 
 function harnessRun(file: string): { code: number; out: string } {
   const r = spawnSync(process.execPath, ['bin/harness.js', 'run', file, '--check'], { encoding: 'utf8', env: process.env, timeout: 60_000 });
@@ -33,8 +21,8 @@ test('a probe saved from the app re-runs headless and in a fresh profile, which 
   await openHarness(page);
   await page.getByRole('button', { name: 'Run the lab demo' }).click();
   expect(await verdictOf(page)).toBe('pass');
-  const withSecrets = await saveFile(page, 'Lab probe with key', true);
-  const withoutSecrets = await saveFile(page, 'Lab probe', false);
+  const { file: withSecrets } = await saveFile(page, 'Lab probe with key', { includeSecrets: true });
+  const { file: withoutSecrets } = await saveFile(page, 'Lab probe');
   expect(withoutSecrets.expect).toEqual({ outcome: 'pass', diagnoses: [] });
   expect(JSON.stringify(withoutSecrets)).not.toContain('PRIVATE KEY');
   const keyPem = withSecrets.secrets.client_key.value as string;
@@ -106,7 +94,7 @@ for (const flow of FLOWS) {
     const form = page.getByRole('form', { name: `${flow.kind} flow` });
     await form.getByRole('button', { name: 'Run', exact: true }).click();
     expect(await verdictOf(page)).toBe('pass');
-    const saved = await saveFile(page, `${flow.kind} round trip`, false);
+    const { file: saved } = await saveFile(page, `${flow.kind} round trip`);
     const text = JSON.stringify(saved);
     expect(text).not.toMatch(/lab-reg-|eyJ[\w-]+\.eyJ/);
 

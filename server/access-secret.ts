@@ -7,7 +7,7 @@ import { HarnessError } from '../shared/errors.ts';
 
 /** Characters that survive a URL query unchanged (the token travels in `?token=`). */
 const SECRET_SHAPE = /^[A-Za-z0-9._~-]+$/;
-export const SECRET_LIMITS = {
+const SECRET_LIMITS = {
   /** Shortest secret accepted: 32 characters of hex are 128 bits. */
   minChars: 32, // characters
   maxChars: 512, // characters
@@ -20,7 +20,7 @@ export class SecretError extends HarnessError<'secret_invalid'> {
 }
 
 /** Checks a secret's shape; `source` names where it came from in the error. */
-export function checkSecret(value: string, source: string): string {
+function checkSecret(value: string, source: string): string {
   const secret = value.trim();
   if (secret.length < SECRET_LIMITS.minChars) throw new SecretError(`${source} holds ${secret.length} characters; a secret needs at least ${SECRET_LIMITS.minChars} (make one with: openssl rand -hex 32)`);
   if (secret.length > SECRET_LIMITS.maxChars) throw new SecretError(`${source} holds more than ${SECRET_LIMITS.maxChars} characters`);

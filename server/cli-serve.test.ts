@@ -4,26 +4,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
-import type { ServerMessage } from '../shared/protocol/index.ts';
 import { makeTestPki } from './testing/test-pki.ts';
+import { probeDiagnoses } from './testing/relay-client.ts';
+import { HARNESS_BIN } from './testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
-
-async function probeVia(url: string, target: string): Promise<string[]> {
+/** Probes `target` through the relay whose page is `url` (the "Open:" line serve prints). */
+function probeVia(url: string, target: string): Promise<string[]> {
   const page = new URL(url);
-  const ws = new WebSocket(`ws://${page.host}/ws?token=${page.searchParams.get('token') ?? new URLSearchParams(page.hash.slice(1)).get('token')}`, { origin: page.origin });
-  await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
-  ws.send(JSON.stringify({ type: 'probe.start', id: 'p', probe: { url: target, verifyServer: false } }));
-  const finished = await new Promise<Extract<ServerMessage, { type: 'run.finished' }>>((ok) => {
-    ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as ServerMessage;
-      if (m.type === 'run.finished') ok(m);
-    });
-  });
-  ws.close();
-  return finished.diagnoses;
+  const token = page.searchParams.get('token') ?? new URLSearchParams(page.hash.slice(1)).get('token') ?? '';
+  return probeDiagnoses({ port: Number(page.port), token, origin: page.origin }, { url: target, verifyServer: false });
 }
 
 test('serve --hosted --allow-port N adds N to the default ports instead of replacing them', async () => {
@@ -32,7 +21,7 @@ test('serve --hosted --allow-port N adds N to the default ports instead of repla
   const target = https.createServer({ cert: pki.server.cert, key: pki.server.key }, (_req, res) => { hits++; res.end('ok'); });
   await new Promise<void>((ok) => target.listen(0, '127.0.0.1', ok));
   const port = (target.address() as AddressInfo).port;
-  const child = spawn(process.execPath, [BIN, 'serve', '--hosted', '--port', '0', '--no-lab', '--allow-target', 'localhost', '--allow-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [HARNESS_BIN, 'serve', '--hosted', '--port', '0', '--no-lab', '--allow-target', 'localhost', '--allow-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let out = '';
     const url = await new Promise<string>((ok, fail) => {

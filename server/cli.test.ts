@@ -1,24 +1,16 @@
 // The `harness` command as a user runs it: exit codes, JSON events, errors on bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { startLab } from './lab/lab.ts';
 import { createCsr, exportPkcs8Pem, generateKeyPair } from '../shared/pki/issue.ts';
+import { harness } from './testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
 
-function harness(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const labDir = mkdtemp(join(tmpdir(), 'harness-cli-lab-'));
 

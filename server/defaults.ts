@@ -1,5 +1,8 @@
-// Every limit the relay enforces, with its unit. CLI flags override these; validateLimits()
-// checks the result at start so a typo fails loudly instead of disabling a limit.
+// The relay's limits, with their units: `harness serve --limit NAME=VALUE` overrides any of
+// these, and validateLimits() checks the result at start so a typo fails loudly instead of
+// disabling a limit. The inbound listeners', the server check's, the JWKS fetch's and the message
+// fields' limits live beside their code (inbound/limits.ts, check/limits.ts, jwks/fetch-jwks.ts,
+// shared/protocol/) and are not reached by --limit.
 
 export const DEFAULT_LIMITS = {
   /** Largest WebSocket frame accepted from a client. */

@@ -3,7 +3,7 @@
 // version, counts or addresses that would help an attacker.
 import type http from 'node:http';
 
-export const HEALTH_PATHS = { live: '/healthz', ready: '/readyz' } as const;
+const HEALTH_PATHS = { live: '/healthz', ready: '/readyz' } as const;
 
 /** Answers /healthz and /readyz; false for any other path. `ready`: the relay accepts new sessions. */
 export function answerHealth(req: http.IncomingMessage, res: http.ServerResponse, ready: () => boolean): boolean {

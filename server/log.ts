@@ -20,13 +20,13 @@ export interface Logger {
   throttled(reason: string, message: string, fields?: Record<string, unknown>): void;
 }
 
-export interface LogThrottle {
+interface LogThrottle {
   /** Lines written per reason per window; the rest are counted. */
   linesPerWindow: number; // lines
   windowMs: number; // ms
 }
 
-export const LOG_THROTTLE: LogThrottle = { linesPerWindow: 20, windowMs: 60_000 };
+const LOG_THROTTLE: LogThrottle = { linesPerWindow: 20, windowMs: 60_000 };
 
 export function createLogger(quiet = false, write: (line: string) => void = (l) => process.stderr.write(l), throttle: LogThrottle = LOG_THROTTLE, format: LogFormat = 'text'): Logger {
   const json = format === 'json' ? jsonLogger(write) : null;

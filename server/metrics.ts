@@ -8,18 +8,18 @@ import type http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunOutcome, Step } from '../shared/protocol/index.ts';
 
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 
 /** What a run is, as counted: the protocol's run kinds plus server checks and JWKS fetches. */
-export type MeteredKind = 'probe' | 'flow' | 'inbound' | 'check' | 'jwks';
+type MeteredKind = 'probe' | 'flow' | 'inbound' | 'check' | 'jwks';
 
 /** Why something was refused: protocol error codes and the relay's own edges. A fixed set. */
-export const REFUSAL_REASONS = [
+const REFUSAL_REASONS = [
   'busy_session', 'busy_address', 'busy_relay', 'slow_reader', 'shutting_down', 'rate_limited',
   'upgrade_path', 'upgrade_host', 'upgrade_origin', 'upgrade_token', 'upgrade_invalid', 'upgrade_draining',
   'pre_auth_sockets', 'pre_auth_sockets_per_address',
 ] as const;
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 const OUTCOMES = new Set<string>(['pass', 'fail', 'error']);
 const STEP_STATUSES = new Set<string>(['ok', 'warn', 'fail', 'skipped']);

@@ -7,12 +7,12 @@ import type http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from './log.ts';
 
-export interface PreAuthLimits {
+interface PreAuthLimits {
   preAuthSockets: number;
   preAuthSocketsPerAddress: number;
 }
 
-export interface PreAuthTracker {
+interface PreAuthTracker {
   /** The socket became an authorized WebSocket session: it no longer counts. */
   authorized(socket: net.Socket | import('node:stream').Duplex): void;
   /** Sockets counted now (for tests and diagnostics). */

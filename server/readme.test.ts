@@ -5,11 +5,11 @@
 // offers X25519MLKEM768 first, Node 20's x25519) is normalised.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { harness } from './testing/cli.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -31,9 +31,7 @@ test('every README sample output marked "output of" is what the command prints t
   assert.ok(samples.length >= 1, 'the README marks its sample output');
   const labDir = await mkdtemp(join(tmpdir(), 'harness-readme-lab-'));
   for (const [, command, sample] of samples) {
-    const out = await new Promise<string>((resolve) => {
-      execFile(process.execPath, [join(ROOT, 'bin/harness.js'), ...command!.split(' ')], { env: { ...process.env, HARNESS_LAB_DIR: labDir }, timeout: 60_000 }, (_err, stdout) => resolve(stdout));
-    });
+    const out = (await harness(command!.split(' '), { HARNESS_LAB_DIR: labDir })).stdout;
     assert.deepEqual(normalise(sample!), normalise(out), `README sample of "harness ${command}"`);
   }
 });

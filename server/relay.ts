@@ -285,7 +285,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 }
 
 /** The origin of a --public-url: http(s), no credentials, path, query or fragment (TypeError otherwise). */
-export function checkPublicUrl(value: string): string {
+function checkPublicUrl(value: string): string {
   let url: URL;
   try {
     url = new URL(value);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 
 /** For every non-app response: nothing may load, run, frame it or be posted from it. */
-export const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export const BASE_HEADERS = {
   'content-security-policy': STRICT_CSP,
@@ -19,7 +19,7 @@ export const BASE_HEADERS = {
  * closes the window and an inline style attribute: exactly that script is allowed, by its hash.
  * relay.test.ts checks every script the served page holds against this policy.
  */
-export const CALLBACK_PAGE_SCRIPT = 'setTimeout(() => window.close(), 800)';
+const CALLBACK_PAGE_SCRIPT = 'setTimeout(() => window.close(), 800)';
 
 /**
  * The "redirect ignored" page tells the app (same origin, another browsing context group: the
@@ -28,7 +28,7 @@ export const CALLBACK_PAGE_SCRIPT = 'setTimeout(() => window.close(), 800)';
  */
 export const CALLBACK_IGNORED_SCRIPT = "new BroadcastChannel('harness-callback').postMessage(location.pathname)";
 
-export function scriptHash(source: string): string {
+function scriptHash(source: string): string {
   return `'sha256-${createHash('sha256').update(source).digest('base64')}'`;
 }
 

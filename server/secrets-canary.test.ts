@@ -3,17 +3,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from './relay.ts';
 import { makeTestPki, type TestPki } from './testing/test-pki.ts';
 import { freePort } from './testing/peers.ts';
+import { harness } from './testing/cli.ts';
 
 const marker = (field: string) => `CANARY${field}${randomBytes(6).toString('hex')}`;
 const M = {
@@ -112,12 +111,11 @@ test('CLI output (human and --json) carries no marker', async () => {
   await writeFile(join(dir, 'c.key'), pki.client.key);
   await writeFile(join(dir, 'ca.pem'), pki.serverCa.cert);
   await writeFile(join(dir, 'body'), `client_secret=${M.clientSecret}&password=${M.password}`);
-  const bin = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
   for (const extra of [[], ['--json']]) {
-    const out = await new Promise<string>((ok) => execFile(process.execPath, [
-      bin, 'probe', echoUrl, '--cert', join(dir, 'c.pem'), '--key', join(dir, 'c.key'), '--ca', join(dir, 'ca.pem'), '--method', 'POST',
+    const out = await harness([
+      'probe', echoUrl, '--cert', join(dir, 'c.pem'), '--key', join(dir, 'c.key'), '--ca', join(dir, 'ca.pem'), '--method', 'POST',
       '-H', `Authorization: Bearer ${M.authorization}`, '-H', `apiKey: ${M.apiKey}`, '-H', `Cookie: a=${M.cookie}`, '--data-file', join(dir, 'body'), ...extra,
-    ], (_e, stdout, stderr) => ok(stdout + stderr)));
+    ]).then((r) => r.stdout + r.stderr);
     assert.match(out, /500/);
     assertNoMarkers(`CLI ${extra.join(' ') || 'human'} output`, out);
   }
@@ -184,11 +182,10 @@ test('CLI --json against a target echoing every encoding: no canary', async () =
   await writeFile(join(dir, 'ca.pem'), pki.serverCa.cert);
   const req = await hostileProbe('text');
   await writeFile(join(dir, 'body'), req.body);
-  const bin = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
-  const out = await new Promise<string>((ok) => execFile(process.execPath, [
-    bin, 'probe', req.url, '--ca', join(dir, 'ca.pem'), '--method', 'POST', '--json',
+  const out = await harness([
+    'probe', req.url, '--ca', join(dir, 'ca.pem'), '--method', 'POST', '--json',
     '-H', `Authorization: ${req.headers.Authorization}`, '-H', `X-Auth-Token: ${req.headers['X-Auth-Token']}`, '--data-file', join(dir, 'body'),
-  ], (_e, stdout, stderr) => ok(stdout + stderr)));
+  ]).then((r) => r.stdout + r.stderr);
   assert.match(out, /"status":200/);
   for (const name of ['basic', 'xAuth', 'form', 'accessToken', 'apiKeyQuery', 'password'] as const) assert.ok(!out.includes(C[name]), `CLI --json: ${name} leaked`);
 });

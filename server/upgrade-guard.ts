@@ -14,7 +14,7 @@ export interface GuardConfig {
 }
 
 /** `code`: which check refused, for the refusal metric (a fixed set, unlike `reason`). */
-export type GuardVerdict = { ok: true } | { ok: false; status: 403 | 404; reason: string; code: 'path' | 'host' | 'origin' | 'token' };
+type GuardVerdict = { ok: true } | { ok: false; status: 403 | 404; reason: string; code: 'path' | 'host' | 'origin' | 'token' };
 
 export function loopbackNames(port: number): { hosts: Set<string>; origins: Set<string> } {
   const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);

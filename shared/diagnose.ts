@@ -39,7 +39,7 @@ export interface FailureSignals {
   refusal?: 'target_address_refused' | 'target_port_refused' | 'target_scheme_refused' | 'target_userinfo_refused';
 }
 
-export interface Classified {
+interface Classified {
   code: DiagnosisCode;
   evidence: string[];
 }
@@ -52,7 +52,7 @@ const NGINX_CERT_ERROR = /The SSL certificate error/i;
  * the lab's, and the names commonly given to nginx's $ssl_client_verify ("FAILED:reason") and
  * Apache's SSL_CLIENT_VERIFY when passed on.
  */
-export const VERIFY_ERROR_HEADERS = ['x-lab-verify-error', 'x-ssl-client-verify', 'x-client-verify', 'ssl-client-verify', 'x-client-cert-verify'] as const;
+const VERIFY_ERROR_HEADERS = ['x-lab-verify-error', 'x-ssl-client-verify', 'x-client-verify', 'ssl-client-verify', 'x-client-cert-verify'] as const;
 
 /** Verification errors as OpenSSL's text (nginx, Apache) or Node's code (the lab) spell them. */
 const VERIFY_ERRORS: [RegExp, DiagnosisCode][] = [
@@ -82,7 +82,7 @@ function headerCause(headers: FailureSignals['httpHeaders']): { code: DiagnosisC
  * What the probe knows about its own certificate that singles out why a server refused it
  * without saying why: its dates, its EKU, the acceptable CA names. Null when nothing does.
  */
-export function inferCertCause(s: FailureSignals): { code: DiagnosisCode; evidence: string[] } | null {
+function inferCertCause(s: FailureSignals): { code: DiagnosisCode; evidence: string[] } | null {
   const now = s.now ?? Date.now();
   if (s.clientCertSent === false) return null;
   if (s.clientNotAfter !== undefined && s.clientNotAfter < now) {

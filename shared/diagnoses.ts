@@ -2,7 +2,7 @@
 // staff search for them — so add new codes rather than renaming old ones.
 import type { Diagnosis, Fix, ProbePhase } from './protocol/index.ts';
 
-export interface DiagnosisEntry {
+interface DiagnosisEntry {
   /** Phase the failure belongs to. */
   phase: ProbePhase;
   /** Short heading, e.g. for the timeline. */

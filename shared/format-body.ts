@@ -124,7 +124,7 @@ function measure(json: unknown, maxDepth: number, maxValues: number): Shape {
  * Whether JSON text nests deeper than `maxDepth` or holds more than `maxValues` values (counted
  * as openings and separators, an upper bound), in one pass that skips strings; null when neither.
  */
-export function scanJson(text: string, maxDepth: number, maxValues: number): string | null {
+function scanJson(text: string, maxDepth: number, maxValues: number): string | null {
   let depth = 0;
   let values = 1;
   for (let i = 0; i < text.length; i++) {

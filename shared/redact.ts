@@ -211,7 +211,7 @@ export function redactUrl(url: string, extraNames: SecretNames = []): string {
 const MIN_SECRET_LENGTH = 6;
 
 /** UTF-8 bytes as base64 (what `Basic` carries), without Node's Buffer: shared/ runs in browsers. */
-export function base64Utf8(text: string): string {
+function base64Utf8(text: string): string {
   let binary = '';
   for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
   return btoa(binary);

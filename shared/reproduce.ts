@@ -22,7 +22,7 @@ function envName(header: string): string {
   return header.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 }
 
-export interface ReproOptions {
+interface ReproOptions {
   /** Certificates the client sends (leaf + intermediates); decides whether a chain file is named. */
   clientChainLength?: number;
 }

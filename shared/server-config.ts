@@ -89,7 +89,7 @@ interface Checked {
   address: string | undefined;
 }
 
-export function checkServerConfigInput(input: ServerConfigInput): Checked {
+function checkServerConfigInput(input: ServerConfigInput): Checked {
   if (typeof input !== 'object' || input === null) throw new TypeError('server config input must be an object');
   const rule = input.rule;
   if (rule !== undefined && (typeof rule !== 'object' || rule === null)) throw new TypeError('rule must be an object');

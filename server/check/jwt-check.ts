@@ -23,7 +23,7 @@ import { flowSecrets, runFlow, type FlowResult } from '../flows/run.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
 
 /** As the mTLS check's context, but the lab itself (its clients' keys are known to the check). */
-export type JwtCheckContext = Omit<CheckContext, 'lab'> & {
+type JwtCheckContext = Omit<CheckContext, 'lab'> & {
   /** The built-in lab, when running: trusted for its own targets, its clients' keys known. */
   lab?: RunningLab | null;
 };
@@ -31,7 +31,7 @@ export type JwtCheckContext = Omit<CheckContext, 'lab'> & {
 /** What a check needs besides its assertions: the request without any key. */
 type JwtRequestFields = Omit<JwtCheckRequest, 'privateKeyPem'>;
 
-export interface PreparedJwtCheck {
+interface PreparedJwtCheck {
   req: JwtCheckRequest;
   url: URL;
   signing: CaseSigningKey;
@@ -58,7 +58,7 @@ function algorithmOf(key: KeyObject): CaseSigningKey['alg'] {
 }
 
 /** Every field checked, the key loaded, the URL allowed by the outbound guard — before anything is signed or sent. */
-export function prepareJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; limits?: Partial<CheckLimits> } = {}): PreparedJwtCheck {
+function prepareJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; limits?: Partial<CheckLimits> } = {}): PreparedJwtCheck {
   const limits = validateCheckLimits(opts.limits);
   const { tokenURL: url, ...req } = checkJwtRequest(raw);
   const policy = opts.policy ?? LOCAL_POLICY;
@@ -75,7 +75,7 @@ export function prepareJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; l
   return { req, url, signing: { key, alg, publicPem }, limits };
 }
 
-export interface PreparedSignedJwtCheck {
+interface PreparedSignedJwtCheck {
   req: Omit<SignedJwtCheckRequest, 'assertions'>;
   url: URL;
   plans: PlannedJwtCase[];
@@ -83,7 +83,7 @@ export interface PreparedSignedJwtCheck {
 }
 
 /** A check whose assertions were signed in the browser: every field and assertion checked, the URL allowed — before anything is sent. */
-export function prepareSignedJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; limits?: Partial<CheckLimits> } = {}): PreparedSignedJwtCheck {
+function prepareSignedJwtCheck(raw: unknown, opts: { policy?: OutboundPolicy; limits?: Partial<CheckLimits> } = {}): PreparedSignedJwtCheck {
   const limits = validateCheckLimits(opts.limits);
   const { tokenURL: url, ...req } = checkSignedJwtFields(raw);
   checkTargetAllowed(url, opts.policy ?? LOCAL_POLICY, 'tokenUrl');
@@ -92,7 +92,7 @@ export function prepareSignedJwtCheck(raw: unknown, opts: { policy?: OutboundPol
 }
 
 /** The case as the normal token flow of its kind, carrying the pre-built JWT. */
-export function caseFlow(req: JwtRequestFields, token: string): FlowRequest {
+function caseFlow(req: JwtRequestFields, token: string): FlowRequest {
   const tls: FlowTls = { ...(req.caPem !== undefined ? { caPem: req.caPem } : {}), ...(req.trustLab !== undefined ? { trustLab: req.trustLab } : {}) };
   const kinds: Record<JwtCheckKind, () => FlowRequest> = {
     exchange: () => ({ kind: 'jwt-exchange', tokenUrl: req.tokenUrl, clientId: req.clientId, clientSecret: req.clientSecret!, jwt: token, tls }),

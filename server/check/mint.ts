@@ -75,9 +75,9 @@ async function derivedP256(secret: KeyObject, label: string): Promise<CryptoKeyP
   }
 }
 
-export type LeafKey = 'P-256' | 'RSA-1024';
+type LeafKey = 'P-256' | 'RSA-1024';
 
-export interface LeafOptions {
+interface LeafOptions {
   subject: x509.JsonName;
   notBefore?: Date;
   notAfter?: Date;

@@ -3,7 +3,6 @@
 // certificate (grade A); each API weakness tenant is caught by exactly its cases.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,34 +10,17 @@ import type { CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError } from '../../shared/check/request.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
+import { boundLabToken, labToken } from '../testing/lab-token.ts';
 import { runResourceCheck, type ResourceCheckRequest } from './resource-check.ts';
 
 let lab: RunningLab;
 let boundToken: string;
 let plainToken: string;
 
-function tokenFrom(lab: RunningLab, form: string, opts: { cert?: string; key?: string; basic?: string }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(`${lab.tokens!.issuer}/token`, {
-      method: 'POST',
-      ca: lab.serverCaPem,
-      ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(opts.basic ? { authorization: `Basic ${Buffer.from(opts.basic).toString('base64')}` } : {}) },
-    }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body).access_token) : reject(new Error(`${res.statusCode} ${body}`))));
-    });
-    req.on('error', reject);
-    req.end(form);
-  });
-}
-
 before(async () => {
   lab = await startLab({ dataDir: await mkdtemp(join(tmpdir(), 'harness-resource-check-')) });
-  const self = lab.tokens!.demo.selfSigned;
-  boundToken = await tokenFrom(lab, 'grant_type=client_credentials&client_id=lab-selfsigned', { cert: self.certificatePem, key: self.privateKeyPem });
-  plainToken = await tokenFrom(lab, 'grant_type=client_credentials', { basic: 'lab-basic:lab-basic-secret' });
+  boundToken = await boundLabToken(lab);
+  plainToken = await labToken(lab, 'grant_type=client_credentials', { basic: 'lab-basic:lab-basic-secret' });
 });
 
 after(async () => {

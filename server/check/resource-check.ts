@@ -23,7 +23,7 @@ import { leafKeys, mintLeaf } from './mint.ts';
 
 
 /** What the mTLS check's engine takes, less its limits (the resource check runs its few cases in turn). */
-export type ResourceCheckContext = Omit<CheckContext, 'checkLimits'>;
+type ResourceCheckContext = Omit<CheckContext, 'checkLimits'>;
 
 const b64json = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** Tolerated: the claim the tampered copy changes, on top of whatever the token says. */

@@ -170,15 +170,21 @@ test('a run streams each case\'s steps with its id, at most checkConcurrency at 
   }
 });
 
-test('case certificates are reused for casePlanTtlMs for the same CA, rule and depth, and only then', async () => {
-  const serial = async (over: Partial<MtlsCheckRequest>, limits = {}) => {
-    const plans = await planCases(await prepareCheck(request(over), { limits }));
+test('case certificates are reused for casePlanTtlMs for the same CA, rule and depth, and only then', async (t) => {
+  const ttl = { casePlanTtlMs: 60_000 };
+  // The cache reads Date.now(): a mocked clock makes "only then" exact to the millisecond. It
+  // starts a whole TTL after the real clock, so an entry an earlier test made here is stale.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() + ttl.casePlanTtlMs });
+  const serial = async (over: Partial<MtlsCheckRequest>) => {
+    const plans = await planCases(await prepareCheck(request(over), { limits: ttl }));
     return new X509Certificate(plans.find((p) => p.id === 'valid')!.client!.certificatePem).serialNumber;
   };
   const first = await serial({ verifyDepth: 3 });
+  t.mock.timers.tick(ttl.casePlanTtlMs - 1);
   assert.equal(await serial({ verifyDepth: 3 }), first);
   assert.notEqual(await serial({ verifyDepth: 3, rule: { cnEquals: 'another.example' } }), first);
-  assert.notEqual(await serial({ verifyDepth: 3 }, { casePlanTtlMs: 1 }), first);
+  t.mock.timers.tick(1);
+  assert.notEqual(await serial({ verifyDepth: 3 }), first);
 });
 
 test('a check run again builds no TLS context for its cached cases (a custom case builds its own); the cache drops them with its entry', async () => {

@@ -5,7 +5,6 @@
 // (non-extractable, registered with lab.register) — every case streamed, graded, no secret back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { parseClientMessage, ProtocolError, type ServerMessage } from '../../sha
 import { publicJwkOf } from '../../shared/jwt/sign.ts';
 import { planJwtCases, signedCaseIds, spkiPem, type CaseSigningKey } from '../../shared/check/jwt-plan.ts';
 import { RelayClient, type Msg } from '../testing/relay-client.ts';
+import { boundLabToken } from '../testing/lab-token.ts';
 
 let relay: RunningRelay;
 let hosted: RunningRelay;
@@ -169,13 +169,7 @@ test('checksPerMinute counts JWT and resource checks too', async () => {
 test('a resource check over the WebSocket: the lab API enforces the binding, grade A; neither the token nor the key comes back', async () => {
   const lab = relay.lab!.tokens!;
   const self = lab.demo.selfSigned;
-  const token = await new Promise<string>((resolve, reject) => {
-    https.request(`${lab.issuer}/token`, { method: 'POST', ca: relay.lab!.serverCaPem, cert: self.certificatePem, key: self.privateKeyPem, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => resolve(JSON.parse(body).access_token));
-    }).on('error', reject).end('grant_type=client_credentials&client_id=lab-selfsigned');
-  });
+  const token = await boundLabToken(relay.lab!);
   const client = await RelayClient.open(relay);
   try {
     const { first, events } = await runCheck(client, { kind: 'resource', resource: { url: `${lab.issuer}/api/resource`, accessToken: token, client: { certificatePem: self.certificatePem, privateKeyPem: self.privateKeyPem } } });

@@ -67,7 +67,7 @@ function formatCertificate(c: CertificateInfo, n: number): string {
 
 const SYMBOL: Record<Problem['severity'], string> = { error: '✗', warning: '!', info: 'i' };
 
-export function formatReport(report: InspectionReport): string {
+function formatReport(report: InspectionReport): string {
   const out: string[] = [];
   for (const i of report.inputs) {
     const counts = [`${i.certificates} certificate${i.certificates === 1 ? '' : 's'}`, `${i.keys} key${i.keys === 1 ? '' : 's'}`];

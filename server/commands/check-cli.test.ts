@@ -3,24 +3,15 @@
 // unless the grade required allows it); bad input is refused before anything is sent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
-import { startNginx, type NginxServer } from '../testing/nginx.ts';
+import type { NginxServer } from '../testing/nginx.ts';
+import { startNginxFromNewKit } from '../testing/check-ca.ts';
+import { harness } from '../testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/harness.js', import.meta.url));
 const CN = 'cxml-supplier.coupahost.com';
-
-function harness(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 let pki: TestPki;
@@ -29,20 +20,7 @@ let nginx: NginxServer<'good' | 'noRule'>;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'check-cli-'));
   pki = await makeTestPki();
-  const made = await harness(['check', 'https://127.0.0.1/', '--cn', CN, '--depth', '3', '--new-ca', join(dir, 'kit')]);
-  assert.equal(made.code, 0, made.stderr);
-  const conf = await readFile(join(dir, 'kit', 'nginx.conf'), 'utf8');
-  const site = (port: number, weaken = false) => {
-    let s = conf
-      .replace('/etc/ssl/harness-check/check-ca.pem', join(dir, 'kit', 'check-ca.pem'))
-      .replace('/etc/ssl/harness-check/check-crl.pem', join(dir, 'kit', 'check-crl.pem'))
-      .replace('/etc/ssl/private/server.pem', pki.server.certFile)
-      .replace('/etc/ssl/private/server.key', pki.server.keyFile)
-      .replace('listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`);
-    if (weaken) s = s.replace(/ {2}if \(\$ssl_client_s_dn[\s\S]*?\n {2}\}\n/, '');
-    return s;
-  };
-  nginx = await startNginx({ sites: { good: (port) => site(port), noRule: (port) => site(port, true) } });
+  nginx = await startNginxFromNewKit(join(dir, 'kit'), CN, pki.server);
 });
 
 after(async () => nginx?.stop());

@@ -4,24 +4,15 @@
 // client secret appears in anything the command prints or writes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import https from 'node:https';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startLab, type RunningLab } from '../lab/lab.ts';
+import { boundLabToken } from '../testing/lab-token.ts';
+import { harness } from '../testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/harness.js', import.meta.url));
 const SECRET = 'lab-seed-secret';
 
-function harness(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 let lab: RunningLab;
@@ -120,13 +111,7 @@ test('bad input exits 2 with a specific message, before anything is sent', async
 
 test('--resource: a bound token against the lab API that ignores the binding: caught, grade D, exit 1; the strict API grades A', async () => {
   const self = lab.tokens!.demo.selfSigned;
-  const token = await new Promise<string>((resolve, reject) => {
-    https.request(`${lab.tokens!.issuer}/token`, { method: 'POST', ca: lab.serverCaPem, cert: self.certificatePem, key: self.privateKeyPem, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => resolve(JSON.parse(body).access_token));
-    }).on('error', reject).end('grant_type=client_credentials&client_id=lab-selfsigned');
-  });
+  const token = await boundLabToken(lab);
   const files = { token: join(dir, 'token.txt'), cert: join(dir, 'bound.pem'), key: join(dir, 'bound.key') };
   await writeFile(files.token, `${token}\n`, { mode: 0o600 });
   await writeFile(files.cert, self.certificatePem);

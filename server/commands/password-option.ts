@@ -12,7 +12,7 @@ export const PASSWORD_OPTIONS = {
 
 export const PASSWORD_USAGE = '[--password-file F | --password-env NAME | --password P]';
 
-export interface PasswordFlags {
+interface PasswordFlags {
   password?: string;
   'password-file'?: string;
   'password-env'?: string;

@@ -19,7 +19,7 @@ export async function readTranscriptFile(file: string): Promise<Transcript> {
   return parseTranscript(text);
 }
 
-export function formatTranscript(t: Transcript): string {
+function formatTranscript(t: Transcript): string {
   const run = readRun(t);
   const lines = [
     `Recorded run: ${t.name}`,

@@ -7,12 +7,12 @@ import { parseWwwAuthenticate } from '../../shared/flows/oauth-errors.ts';
 import { FlowRun } from './flow-steps.ts';
 import { certificatePage } from '../net/http-call.ts';
 
-export interface CallAuth {
+interface CallAuth {
   bearer?: { token: string; expiresAt?: number; boundTo?: string };
   apiKey?: { headerName: string; key: string; userHeaderName: string; username: string };
 }
 
-export interface CallOutcome {
+interface CallOutcome {
   status: number;
   ok: boolean;
   explanation?: Explanation;

@@ -4,7 +4,7 @@ import type { ApiKeyFlow } from '../../shared/flows/flow-request.ts';
 import { FlowRun } from './flow-steps.ts';
 import { callApi } from './api-call.ts';
 
-export const DEFAULT_HEADER_NAMES = { apiKey: 'apiKey', username: 'username' } as const;
+const DEFAULT_HEADER_NAMES = { apiKey: 'apiKey', username: 'username' } as const;
 
 export async function runApiKey(flow: ApiKeyFlow, run: FlowRun): Promise<string> {
   run.plan([['call', 'call', 'API call']]);

@@ -18,7 +18,7 @@ import { parseLoopbackRedirect } from '../../shared/flows/redirect-uri.ts';
 /** How long the relay waits for the browser to come back, unless the request says. */
 export const DEFAULT_CALLBACK_TIMEOUT_MS = 120_000; // ms
 /** A token expiring sooner than this is refreshed before the call rather than after a 401. */
-export const REFRESH_MARGIN_SEC = 10; // s
+const REFRESH_MARGIN_SEC = 10; // s
 /** Redirects with a wrong or missing state reported as steps each; later ones are only counted (anyone can send them). */
 export const IGNORED_REDIRECTS_REPORTED = 5; // redirects
 /** Time kept back from the run's own limit so a missing redirect ends as a diagnosis, not a cancel. */

@@ -30,7 +30,7 @@ export interface CallbackScreen {
 }
 
 /** The wait ended early: the only user agent sent to sign in is done and brought nothing usable. */
-export const CALLBACK_SETTLED = 'CALLBACK_SETTLED';
+const CALLBACK_SETTLED = 'CALLBACK_SETTLED';
 
 interface Waiter {
   /** True when the redirect was taken. */

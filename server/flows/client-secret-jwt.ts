@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 
 /** Lifetime of an assertion the relay signs: short, well under the 5 minutes servers allow. */
-export const CLIENT_SECRET_JWT_LIFETIME_SEC = 60; // s
+const CLIENT_SECRET_JWT_LIFETIME_SEC = 60; // s
 
 export async function signClientSecretJwt(clientId: string, secret: string, audience: string, now = Date.now()): Promise<string> {
   const iat = Math.floor(now / 1000);

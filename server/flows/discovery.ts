@@ -26,7 +26,7 @@ export interface ServerMetadata {
 }
 
 /** Where each well-known document lives for an issuer (RFC 8414 §3 inserts the path after it). */
-export function wellKnownUrls(issuer: string): { openid: URL; oauth: URL } {
+function wellKnownUrls(issuer: string): { openid: URL; oauth: URL } {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/$/, '');
   return {
@@ -58,7 +58,7 @@ function badEndpoint(member: EndpointMember, v: string): BadEndpoint | null {
 }
 
 /** The endpoint members read from the metadata (each must parse as a URL to be kept). */
-export const ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'introspection_endpoint', 'revocation_endpoint'] as const;
+const ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'introspection_endpoint', 'revocation_endpoint'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
 /** Keeps only well-formed members, so later checks can trust the types and every endpoint parses. */

@@ -9,7 +9,7 @@ import { authenticateClient, refuse, type AssertionPool, type ServerKnowledge } 
 import type { FlowRequestSpec } from './flow-steps.ts';
 
 /** The introspection answer as the flow reads it. */
-export interface IntrospectionAnswer {
+interface IntrospectionAnswer {
   active: boolean;
   claims: Record<string, unknown>;
 }

@@ -9,7 +9,7 @@ import { inspectTokens } from './token-check.ts';
 import { callApi } from './api-call.ts';
 import { knowServer } from './server-ref.ts';
 
-export const DEFAULT_FIELD_NAMES = { clientId: 'client_id', clientSecret: 'client_secret', jwt: 'jwt_token' } as const;
+const DEFAULT_FIELD_NAMES = { clientId: 'client_id', clientSecret: 'client_secret', jwt: 'jwt_token' } as const;
 
 export async function runJwtExchange(flow: JwtExchangeFlow, run: FlowRun): Promise<string> {
   run.plan([

@@ -12,9 +12,9 @@ import { fetchJwks } from './discovery.ts';
 import type { TokenSet } from './token-request.ts';
 
 /** Access tokens living less than this are flagged: clients refresh before nearly every call. */
-export const SHORT_LIVED_SEC = 60; // s
+const SHORT_LIVED_SEC = 60; // s
 
-export interface InspectOptions {
+interface InspectOptions {
   id?: string;
   title?: string;
   jwksUrl?: string;

@@ -60,7 +60,7 @@ export class AssertionPool {
   }
 }
 
-export interface TokenRequestOptions {
+interface TokenRequestOptions {
   id: string;
   title: string;
   phase?: ProbePhase;
@@ -82,7 +82,7 @@ export interface TokenRequestOptions {
   okSummary?: (t: TokenSet) => string;
 }
 
-export type TokenResult = { token: TokenSet; serverDate?: number; details: Record<string, unknown> };
+type TokenResult = { token: TokenSet; serverDate?: number; details: Record<string, unknown> };
 
 function numberish(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
@@ -90,7 +90,7 @@ function numberish(v: unknown): number | undefined {
   return undefined;
 }
 
-export function readTokenResponse(json: unknown, receivedAt: number): TokenSet | string {
+function readTokenResponse(json: unknown, receivedAt: number): TokenSet | string {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return 'the body is not a JSON object';
   const o = json as Record<string, unknown>;
   if (typeof o.access_token !== 'string' || o.access_token === '') return 'no access_token in the response';
@@ -109,7 +109,7 @@ export function readTokenResponse(json: unknown, receivedAt: number): TokenSet |
  * Lints one JWT as the server will judge it, and with the registered keys at hand checks its
  * signature against them; the check feeds the explanation of a refusal.
  */
-export async function checkJwt(label: string, token: string, opts: LintOptions): Promise<{ check: JwtCheck; shown: Record<string, unknown> }> {
+async function checkJwt(label: string, token: string, opts: LintOptions): Promise<{ check: JwtCheck; shown: Record<string, unknown> }> {
   const d = decodeJwt(token);
   if (!d.ok) return { check: { label, decodeProblem: d.message, findings: [] }, shown: { problem: d.code, message: d.message } };
   const findings = lintJwt(d.jwt.header, d.jwt.claims, opts);

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
-export interface UserAgentOptions {
+interface UserAgentOptions {
   /** CAs trusted for HTTPS pages (the lab's, a test PKI's). */
   ca?: string[];
   maxHops?: number;
@@ -13,12 +13,12 @@ export interface UserAgentOptions {
   timeoutMs?: number;
 }
 
-export interface Visit {
+interface Visit {
   url: string;
   status: number;
 }
 
-export interface UserAgentResult {
+interface UserAgentResult {
   visits: Visit[];
   /** The page the redirects ended on. */
   final: Visit & { body: string };

@@ -4,13 +4,13 @@
 import type { Diagnosis, InboundRule } from '../../shared/protocol/index.ts';
 import type { PresentedCertificate, RuleCheck } from './checks.ts';
 
-export const SEMANTICS =
+const SEMANTICS =
   'Answers like nginx with ssl_verify_client optional plus an access rule: 400 "No required SSL certificate was sent" when no client certificate came, ' +
   '400 "The SSL certificate error" when it did not verify against the CA bundle (or its chain is deeper than the verify depth), ' +
   '403 when it verified but the access rule refused it, 200 when every check passed. Apache refuses the first two during the handshake instead (TLS alerts).';
 
-export const NO_CERTIFICATE = 'No required SSL certificate was sent';
-export const CERTIFICATE_ERROR = 'The SSL certificate error';
+const NO_CERTIFICATE = 'No required SSL certificate was sent';
+const CERTIFICATE_ERROR = 'The SSL certificate error';
 
 export type Refusal = 'no_certificate' | 'certificate_error' | 'forbidden' | null;
 
@@ -27,7 +27,7 @@ export function statusOf(refusal: Refusal): { status: number; reason: string } {
   }
 }
 
-export interface AnswerInput {
+interface AnswerInput {
   runId: string;
   refusal: Refusal;
   diagnosis: Diagnosis | null;

@@ -10,7 +10,7 @@ import type { InspectedCertificate } from '../../shared/pki/inspect.ts';
 import type { TlsObservation } from '../tls/observation.ts';
 import type { TrustBundle } from './trust-bundle.ts';
 
-export interface Finding {
+interface Finding {
   code: DiagnosisCode;
   summary: string;
   evidence: string[];
@@ -162,13 +162,13 @@ export interface RuleCheck {
   matched: boolean;
 }
 
-export interface RuleResult {
+interface RuleResult {
   matched: boolean;
   checks: RuleCheck[];
   finding?: Finding;
 }
 
-export function dnsNamesOf(c: InspectedCertificate): string[] {
+function dnsNamesOf(c: InspectedCertificate): string[] {
   return c.info.subjectAltNames.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
 }
 

@@ -23,7 +23,7 @@ import type { InboundLimits } from './limits.ts';
 import { tapInbound } from './tap.ts';
 import type { TrustBundle } from './trust-bundle.ts';
 
-export interface ConnectionContext {
+interface ConnectionContext {
   /** The inbound.start id: every run.started of the listener echoes it. */
   requestId: string;
   listenerUrl: string;

@@ -12,7 +12,7 @@ import type { ServerIdentity } from './server-identity.ts';
 import type { TrustBundle } from './trust-bundle.ts';
 import { HarnessError } from '../../shared/errors.ts';
 
-export interface InboundListenerOptions {
+interface InboundListenerOptions {
   listenerId: string;
   /** The inbound.start id; the listener's runs echo it in run.started. */
   requestId: string;

@@ -10,7 +10,7 @@ import { ListenError, startInboundListener, type InboundListener } from './liste
 import { serverIdentity } from './server-identity.ts';
 import { CaBundleError, readTrustBundle } from './trust-bundle.ts';
 
-export interface InboundDeps {
+interface InboundDeps {
   hosted: boolean;
   lab: RunningLab | null;
   log: Logger;

@@ -12,7 +12,7 @@ export interface ServerIdentity {
   source: 'lab' | 'self-signed';
 }
 
-export const SELF_SIGNED_SUBJECT = 'CN=localhost, O=mTLS Harness inbound check';
+const SELF_SIGNED_SUBJECT = 'CN=localhost, O=mTLS Harness inbound check';
 
 export async function serverIdentity(lab: LabPki | null): Promise<ServerIdentity> {
   if (lab) return { certPem: lab.serverCertPem, keyPem: lab.serverKeyPem, caPem: lab.serverCaPem, source: 'lab' };

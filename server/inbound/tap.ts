@@ -10,7 +10,7 @@ import type { TlsObservation } from '../tls/observation.ts';
 import { TlsHandshakeObserver } from '../tls/observer.ts';
 import { createTappedSocket } from '../tls/tapped-socket.ts';
 
-export interface InboundTap {
+interface InboundTap {
   /** Give this to the TLS server in place of the socket. */
   duplex: Duplex;
   /** A line from the TLS server's `keylog` event for this connection (TLS 1.3 decryption needs it). */

@@ -25,7 +25,7 @@ export class JwksFetchFailed extends HarnessError<'jwks_fetch_failed'> {
   }
 }
 
-export interface JwksFetchContext {
+interface JwksFetchContext {
   limits: Limits;
   policy: OutboundPolicy;
   lab?: LabTrust;
@@ -43,7 +43,7 @@ function isLabEndpoint(url: URL, lab: LabTrust | undefined): boolean {
 }
 
 /** The keys of a parsed body, public members only; throws JwksFetchFailed naming the problem. */
-export function readKeySet(json: unknown): PublicJwk[] {
+function readKeySet(json: unknown): PublicJwk[] {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new JwksFetchFailed('the response is JSON but not an object: a JWK Set is {"keys":[…]}');
   const keys = (json as { keys?: unknown }).keys;
   if (!Array.isArray(keys)) throw new JwksFetchFailed('the JSON has no "keys" array: not a JWK Set (RFC 7517 §5)');

@@ -5,7 +5,7 @@ import { createPublicKey } from 'node:crypto';
 import { SIGNING_ALGS, type PublicJwk } from '../../shared/jwt/keys.ts';
 
 /** Sizes of registered keys, in bits or characters as noted. */
-export const LAB_JWK_LIMITS = {
+const LAB_JWK_LIMITS = {
   rsaMinBits: 2048, // bits (jose refuses smaller RSA keys for RS*/PS*)
   rsaMaxBits: 4096, // bits
   /** Public exponent: 65537 is 3 bytes; anything beyond 8 bytes is not a real key. */

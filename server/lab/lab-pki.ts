@@ -13,8 +13,8 @@ import type { LabSignProfile } from '../../shared/protocol/index.ts';
  * The lab CAs' names carry a short identifier made with the lab, so a certificate from one
  * lab refused by another says why in its issuer name: "Harness Lab Client CA 3f9a2c1b".
  */
-export const labClientCaSubject = (labId: string) => `CN=Harness Lab Client CA ${labId}, O=mTLS Harness Lab`;
-export const labServerCaSubject = (labId: string) => `CN=Harness Lab Server CA ${labId}, O=mTLS Harness Lab`;
+const labClientCaSubject = (labId: string) => `CN=Harness Lab Client CA ${labId}, O=mTLS Harness Lab`;
+const labServerCaSubject = (labId: string) => `CN=Harness Lab Server CA ${labId}, O=mTLS Harness Lab`;
 
 export interface LabPki {
   /** Tells this lab from any other: in both CA names and in the relay's welcome. */
@@ -108,10 +108,10 @@ export async function loadOrCreateLabPki(dir: string): Promise<LabPki> {
 }
 
 /** Days a lab-signed client certificate is valid. */
-export const LAB_CLIENT_CERT_DAYS = 365;
+const LAB_CLIENT_CERT_DAYS = 365;
 
 /** Signs a browser-made CSR as a client certificate (EKU clientAuth). Throws CsrError for a bad CSR. */
-export async function signClientCsr(pki: LabPki, csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
+async function signClientCsr(pki: LabPki, csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
   const { subject, publicKey } = await readCsr(csrPem);
   if (subject.length > 512) throw new TypeError('CSR subject is too long');
   const now = Date.now();
@@ -124,8 +124,8 @@ export async function signClientCsr(pki: LabPki, csrPem: string): Promise<{ cert
   return { certificatePem: cert.toString('pem') + '\n', chainPem: pki.clientCaPem };
 }
 
-export const labIntermediateCaSubject = (labId: string) => `CN=Harness Lab Intermediate CA ${labId}, O=mTLS Harness Lab`;
-export const labRegionalCaSubject = (labId: string) => `CN=Harness Lab Regional CA EMEA ${labId}, O=mTLS Harness Lab`;
+const labIntermediateCaSubject = (labId: string) => `CN=Harness Lab Intermediate CA ${labId}, O=mTLS Harness Lab`;
+const labRegionalCaSubject = (labId: string) => `CN=Harness Lab Regional CA EMEA ${labId}, O=mTLS Harness Lab`;
 
 /**
  * The CAs behind the lessons' targets, kept in their own file so a lab made before them keeps

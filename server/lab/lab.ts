@@ -13,7 +13,7 @@ import { x509 } from '../../shared/pki/issue.ts';
 import { startTokenService, type LabTokenService } from './token-service.ts';
 import type { LabTrust } from '../net/dial.ts';
 
-export interface LabOptions {
+interface LabOptions {
   dataDir: string;
   host?: string;
   /**
@@ -70,7 +70,7 @@ const NGINX_403 = '<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>
  * The lab's locations on the one mTLS listener, each with its own rule (as nginx/Apache apply
  * per-location rules after one handshake). Every other path is the plain `mtls` target.
  */
-export const LAB_PATHS = {
+const LAB_PATHS = {
   mtls: '/orders',
   intermediate: '/intermediate/orders',
   coupa: '/coupa/cxml',
@@ -80,7 +80,7 @@ export const LAB_PATHS = {
 type Location = keyof typeof LAB_PATHS;
 
 /** The CN the `coupa` location requires, as the partner's `Require expr` would. */
-export const LAB_COUPA_CN = 'acme-coupa-supplier';
+const LAB_COUPA_CN = 'acme-coupa-supplier';
 
 function locationOf(url: string | undefined): Location {
   const path = new URL(url ?? '/', 'https://lab.invalid').pathname.replace(/\/+$/, '');

@@ -3,16 +3,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DEFAULT_LIMITS } from '../defaults.ts';
-import { startOpenSslServer, stopAllOpenSslServers } from '../tls/testing/openssl-peers.ts';
-import { makeTestPki, type TestPki } from '../tls/testing/pki.ts';
+import { opensslServer } from '../testing/peers.ts';
+import { makeTapPki, type TapPki } from '../testing/test-pki.ts';
 import { connectTcp, handshakeTls, PhaseError } from './dial.ts';
 
-let pki: TestPki;
+let pki: TapPki;
 before(async () => {
-  pki = await makeTestPki();
+  pki = await makeTapPki();
 });
 after(async () => {
-  stopAllOpenSslServers();
   await pki?.remove();
 });
 
@@ -24,11 +23,11 @@ const cases = [
 for (const c of cases) {
   test(`a refusing server's alert reaches the signals from the tap: ${c.name}`, async () => {
     // The client's own CA is left out of -CAfile for the unknown_ca case.
-    const caFile = c.clientCert ? pki.serverRoot.certPath : pki.clientCasPath;
-    const server = await startOpenSslServer(['-cert', pki.server.certPath, '-key', pki.server.keyPath, '-cert_chain', pki.serverIntermediate.certPath, c.flag, '-Verify', '1', '-verify_return_error', '-CAfile', caFile]);
+    const caFile = c.clientCert ? pki.serverCa.certFile : pki.clientCas.file;
+    const server = await opensslServer(['-www', '-cert', pki.serverViaIntermediate.certFile, '-key', pki.serverViaIntermediate.keyFile, '-cert_chain', pki.serverIntermediate.certFile, c.flag, '-Verify', '1', '-verify_return_error', '-CAfile', caFile]);
     try {
       const socket = await connectTcp('127.0.0.1', server.port, 4, DEFAULT_LIMITS);
-      const opts = { servername: 'localhost', ca: [pki.serverRoot.certPem], ...(c.clientCert ? { certificatePem: pki.client.certPem, privateKeyPem: pki.client.keyPem } : {}) };
+      const opts = { servername: 'localhost', ca: [pki.serverCa.cert], ...(c.clientCert ? { certificatePem: pki.clientRsa.cert, privateKeyPem: pki.clientRsa.key } : {}) };
       const err = await handshakeTls(socket, opts, 'localhost', DEFAULT_LIMITS, undefined, {}).then(
         () => assert.fail('the handshake should fail'),
         (e: unknown) => e,
@@ -37,7 +36,7 @@ for (const c of cases) {
       assert.equal(err.signals.phase, 'tls');
       assert.equal(err.signals.serverAlert, c.alert, `error ${err.signals.errorCode}`);
     } finally {
-      server.stop();
+      await server.close();
     }
   });
 }

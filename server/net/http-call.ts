@@ -30,13 +30,13 @@ export interface CallTls {
   problems?: { code: string; message: string }[];
 }
 
-export interface CallContext {
+interface CallContext {
   limits: Limits;
   signal?: AbortSignal;
   policy?: OutboundPolicy;
 }
 
-export interface ConnectionInfo {
+interface ConnectionInfo {
   endpoint: string;
   tls: boolean;
   /** Which CAs verified the server: "system store", "lab CA (lab target)", "CA bundle given…". */
@@ -55,7 +55,7 @@ export interface ConnectionInfo {
   chainReachesAcceptableCA?: boolean;
 }
 
-export interface CallTimings {
+interface CallTimings {
   dnsMs: number;
   connectMs: number;
   tlsMs: number | null;

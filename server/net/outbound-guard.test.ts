@@ -11,6 +11,7 @@ import { checkAllAddresses, checkUrlAllowed, hostedPolicy, LOCAL_POLICY, Outboun
 import { startRelay, type RunningRelay } from '../relay.ts';
 import type { ServerMessage } from '../../shared/protocol/index.ts';
 import { makeTestPki } from '../testing/test-pki.ts';
+import { probeDiagnoses } from '../testing/relay-client.ts';
 
 const addressCases: [string, boolean][] = [
   ['127.0.0.1', false], ['127.255.255.254', false], ['::1', false], ['::ffff:127.0.0.1', false], ['::ffff:7f00:1', false],
@@ -129,19 +130,7 @@ after(async () => {
   redirector.close();
 });
 
-async function probeViaRelay(url: string): Promise<string[]> {
-  const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin });
-  await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
-  ws.send(JSON.stringify({ type: 'probe.start', id: 'p', probe: { url } }));
-  const finished = await new Promise<Extract<ServerMessage, { type: 'run.finished' }>>((ok) => {
-    ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as ServerMessage;
-      if (m.type === 'run.finished') ok(m);
-    });
-  });
-  ws.close();
-  return finished.diagnoses;
-}
+const probeViaRelay = (url: string) => probeDiagnoses(relay, { url });
 
 test('hosted relay: the SSRF corpus is refused and the canary sees no connection', async () => {
   const p = () => canaryPort;

@@ -3,19 +3,21 @@ import assert from 'node:assert/strict';
 import { StepRecorder } from './recorder.ts';
 import type { Step } from '../../shared/protocol/index.ts';
 
-test('with a running notice, quick steps arrive once, finished; slow ones and the first step as they start', async () => {
+test('with a running notice, quick steps arrive once, finished; slow ones and the first step as they start', (t) => {
+  // The notice is a setTimeout: mocked timers make "quick" and "slow" exact, whatever the load.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const sent: Step[] = [];
   const rec = new StepRecorder((s) => sent.push(s), performance.now(), { runningNoticeMs: 20 });
   rec.start('inputs', 'inputs', 'Inputs').finish('ok');
   const quick = rec.start('dns', 'dns', 'DNS');
-  await new Promise((ok) => setTimeout(ok, 2));
+  t.mock.timers.tick(2);
   quick.finish('ok');
   const slow = rec.start('tcp', 'tcp', 'TCP');
-  await new Promise((ok) => setTimeout(ok, 60));
+  t.mock.timers.tick(60);
   slow.finish('fail');
   const hanging = rec.start('tls', 'tls', 'TLS handshake');
   rec.amend('tls', 'skipped', { summary: 'cancelled' });
-  await new Promise((ok) => setTimeout(ok, 40));
+  t.mock.timers.tick(40);
   assert.deepEqual(sent.map((s) => `${s.id}:${s.status}`), ['inputs:running', 'inputs:ok', 'dns:ok', 'tcp:running', 'tcp:fail', 'tls:skipped']);
   assert.equal(rec.get('tls')?.status, 'skipped');
   assert.ok(hanging);

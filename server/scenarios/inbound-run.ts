@@ -14,9 +14,9 @@ import { CaBundleError, readTrustBundle } from '../inbound/trust-bundle.ts';
 import { ScenarioError } from '../../shared/flows/scenario.ts';
 
 /** How long an inbound scenario waits for its connection's run to end: the listener's own handshake and request limits, and a margin. */
-export const INBOUND_SCENARIO_TIMEOUT_MS = INBOUND_LIMITS.handshakeTimeoutMs + INBOUND_LIMITS.headersTimeoutMs + 5_000; // ms
+const INBOUND_SCENARIO_TIMEOUT_MS = INBOUND_LIMITS.handshakeTimeoutMs + INBOUND_LIMITS.headersTimeoutMs + 5_000; // ms
 
-export interface InboundRunResult {
+interface InboundRunResult {
   outcome: RunOutcome;
   diagnoses: string[];
   durationMs: number;

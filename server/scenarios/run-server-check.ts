@@ -18,7 +18,7 @@ import { meetsGrade, type CheckMode } from '../commands/check-output.ts';
 import { ScenarioError, type ResolvedServerCheck } from './scenario.ts';
 
 /** Events of a check run from a scenario carry this check id (one check per scenario run). */
-export const SCENARIO_CHECK_ID = 'cli';
+const SCENARIO_CHECK_ID = 'cli';
 
 export interface ServerCheckOutcome {
   outcome: 'pass' | 'fail' | 'error';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
+import { boundLabToken } from '../testing/lab-token.ts';
 import { checkExpect, needsLab, parseScenario, resolveScenario, ScenarioError } from './scenario.ts';
 import { run, runScenario } from '../commands/run.ts';
-import https from 'node:https';
 import { exportPKCS8, generateKeyPair } from 'jose';
 import { publicJwkOf } from '../../shared/jwt/sign.ts';
 
@@ -68,14 +68,7 @@ test('a server-check kit folder becomes the four file secrets of the test CA', (
 });
 
 test('a resource server-check scenario against the lab: the API that ignores binding fails on exactly its two cases; the strict one passes; no token in the events', async () => {
-  const self = lab.tokens!.demo.selfSigned;
-  const token = await new Promise<string>((resolve, reject) => {
-    https.request(`${lab.tokens!.issuer}/token`, { method: 'POST', ca: lab.serverCaPem, cert: self.certificatePem, key: self.privateKeyPem, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => resolve(JSON.parse(body).access_token));
-    }).on('error', reject).end('grant_type=client_credentials&client_id=lab-selfsigned');
-  });
+  const token = await boundLabToken(lab);
   const scenario = (api: string) => parseScenario(JSON.stringify({
     version: 1, name: 'resource', kind: 'server-check',
     'server-check': { resource: { url: api, accessToken: { $secret: 'token' }, client: { certificatePem: { $secret: 'cert' }, privateKeyPem: { $secret: 'key' } } }, require: 'B' },

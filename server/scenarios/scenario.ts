@@ -27,7 +27,7 @@ export const SECRET_FILE_MAX_BYTES = 1024 * 1024; // bytes
 
 export { checkExpect, needsLab, parseScenario, ScenarioError, SCENARIO_VERSION, type Scenario, type ScenarioExpect, type SecretSource } from '../../shared/flows/scenario.ts';
 
-export interface ResolveOptions {
+interface ResolveOptions {
   /** Directory `file` secrets are relative to (the scenario file's). */
   baseDir: string;
   lab: RunningLab | null;
@@ -43,7 +43,7 @@ export type ResolvedServerCheck =
   | { mode: 'jwt'; request: JwtCheckRequest }
   | { mode: 'resource'; request: ResourceCheckRequest };
 
-export type ResolvedScenario =
+type ResolvedScenario =
   | { kind: 'probe'; probe: ProbeRequest; secrets: string[]; notes: string[] }
   | {
     kind: 'flow'; flow: FlowRequest; secrets: string[]; notes: string[];

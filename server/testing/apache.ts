@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, startSiteServer, type SiteServer } from './daemon.ts';
 
-export const APACHE_BINARY = '/usr/sbin/apache2';
-export const APACHE_MODULES = '/usr/lib/apache2/modules';
+const APACHE_BINARY = '/usr/sbin/apache2';
+const APACHE_MODULES = '/usr/lib/apache2/modules';
 
 /** Only what a TLS virtual host with client certificates and `Require expr` needs. */
 const MODULES: [string, string][] = [
@@ -19,7 +19,7 @@ const MODULES: [string, string][] = [
   ['dir_module', 'mod_dir.so'],
 ];
 
-export interface ApacheOptions<K extends string> {
+interface ApacheOptions<K extends string> {
   /**
    * Server-level config per site name, built for the port the launcher chose: usually one
    * `<VirtualHost *:PORT>` block. The launcher adds `Listen 127.0.0.1:PORT` for each.
@@ -34,7 +34,7 @@ export interface ApacheOptions<K extends string> {
 export type ApacheServer<K extends string> = SiteServer<K>;
 
 /** The body every site's DocumentRoot serves at "/". */
-export const APACHE_BODY = 'ok from apache\n';
+const APACHE_BODY = 'ok from apache\n';
 
 export function mainConfig(dir: string, listen: number[], sites: string[], opts: { logLevel?: string; modulesDir?: string } = {}): string {
   const modules = opts.modulesDir ?? APACHE_MODULES;

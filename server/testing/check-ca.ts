@@ -1,6 +1,6 @@
 // A test CA hierarchy for the server check (root → intermediate, P-256), as the user would
 // make it in the workshop, and the install kit written to a temp dir for real servers to read.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportPkcs8Pem, generateKeyPair, issue, selfSign } from '../../shared/pki/issue.ts';
@@ -8,6 +8,9 @@ import type { TestCaPems } from '../../shared/check/request.ts';
 import type { InstallKit } from '../check/prepare.ts';
 import tls from 'node:tls';
 import { mintLeaf } from '../check/mint.ts';
+import { harness } from './cli.ts';
+import { startNginx, type NginxServer } from './nginx.ts';
+import type { Pair } from './test-pki.ts';
 
 export async function makeCheckCa(name = 'Check Test'): Promise<TestCaPems> {
   const rootKeys = await generateKeyPair('P-256', true);
@@ -47,4 +50,26 @@ export async function clientSendsRsa1024(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * What a partner does with `harness check --new-ca`: makes the test CA kit in `kitDir`, then
+ * starts nginx from the kit's own nginx.conf, its paths pointed at the kit and at `server`'s
+ * certificate and key: site `good` as the kit writes it, `noRule` without its DN rule.
+ */
+export async function startNginxFromNewKit(kitDir: string, cn: string, server: Pair): Promise<NginxServer<'good' | 'noRule'>> {
+  const made = await harness(['check', 'https://127.0.0.1/', '--cn', cn, '--depth', '3', '--new-ca', kitDir]);
+  if (made.code !== 0) throw new Error(`harness check --new-ca exited with ${made.code}: ${made.stderr}`);
+  const conf = await readFile(join(kitDir, 'nginx.conf'), 'utf8');
+  const site = (port: number, weaken = false) => {
+    let s = conf
+      .replace('/etc/ssl/harness-check/check-ca.pem', join(kitDir, 'check-ca.pem'))
+      .replace('/etc/ssl/harness-check/check-crl.pem', join(kitDir, 'check-crl.pem'))
+      .replace('/etc/ssl/private/server.pem', server.certFile)
+      .replace('/etc/ssl/private/server.key', server.keyFile)
+      .replace('listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`);
+    if (weaken) s = s.replace(/ {2}if \(\$ssl_client_s_dn[\s\S]*?\n {2}\}\n/, '');
+    return s;
+  };
+  return startNginx({ sites: { good: (port) => site(port), noRule: (port) => site(port, true) } });
 }

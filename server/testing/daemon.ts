@@ -15,7 +15,7 @@ const LOG_WAIT_MS = 2_000;
 const STOP_GRACE_MS = 3_000;
 const POLL_MS = 15;
 
-export interface RunningDaemon {
+interface RunningDaemon {
   pid: number;
   /** stdout and stderr so far (config errors land here before the error log is open). */
   output(): string;
@@ -34,7 +34,7 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-export interface DaemonSpec {
+interface DaemonSpec {
   name: string;
   command: string;
   args: string[];
@@ -151,7 +151,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
  * Picks a free port per name, builds the config and starts the server; when a port was taken
  * in the meantime, tries again with new ports.
  */
-export async function startWithPorts<K extends string>(
+async function startWithPorts<K extends string>(
   names: readonly K[],
   start: (ports: Record<K, number>) => Promise<RunningDaemon>,
   attempts = 3,

@@ -14,7 +14,7 @@ import { startHostileTarget } from './hostile-target.ts';
 import { RelayClient } from './relay-client.ts';
 
 /** A full garbage collection, without starting node with --expose-gc. */
-export const forceGc: () => void = (() => {
+const forceGc: () => void = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 })();
@@ -107,7 +107,7 @@ export async function slotHogging(relay: RelayRef, opts: { sessions?: number; fl
 }
 
 /** An HTTPS target (the lab's server certificate) answering every request with `bodyBytes` of text. */
-export async function bulkyTarget(relay: RelayRef, bodyBytes = 200 * 1024): Promise<{ url: string; caPem: string; close(): Promise<void> }> {
+async function bulkyTarget(relay: RelayRef, bodyBytes = 200 * 1024): Promise<{ url: string; caPem: string; close(): Promise<void> }> {
   const body = 'lorem ipsum dolor sit amet '.repeat(Math.ceil(bodyBytes / 27)).slice(0, bodyBytes);
   const server = https.createServer({ cert: relay.lab!.pki.serverCertPem, key: relay.lab!.pki.serverKeyPem }, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(body);
@@ -155,7 +155,7 @@ export async function paddedJwk(bytes = 900 * 1024): Promise<Record<string, unkn
 }
 
 /** One session registers padded keys (16 different ones, in turn) with the lab as fast as it is answered. */
-export async function registrationFlood(relay: RelayRef, opts: { count?: number; bytes?: number } = {}): Promise<Attack> {
+async function registrationFlood(relay: RelayRef, opts: { count?: number; bytes?: number } = {}): Promise<Attack> {
   const stats: Record<string, number> = {};
   const client = await RelayClient.open(relay);
   client.keepSteps = false;
@@ -174,7 +174,7 @@ export async function registrationFlood(relay: RelayRef, opts: { count?: number;
 }
 
 /** One session sends `count` lab.sign requests at once, again every time they are answered. */
-export async function signFlood(relay: RelayRef, opts: { count?: number } = {}): Promise<Attack> {
+async function signFlood(relay: RelayRef, opts: { count?: number } = {}): Promise<Attack> {
   const stats: Record<string, number> = {};
   const client = await RelayClient.open(relay);
   client.keepSteps = false;
@@ -194,7 +194,7 @@ export async function signFlood(relay: RelayRef, opts: { count?: number } = {}):
  * its answer: JSON nested 4,000 deep (pretty-printing once made a 272 MB frame of it) or 256 KiB
  * of `-eyJab` (redaction once backtracked on it for seconds).
  */
-export async function hostileBodies(relay: RelayRef, route: 'deep-json' | 'backtrack'): Promise<Attack> {
+async function hostileBodies(relay: RelayRef, route: 'deep-json' | 'backtrack'): Promise<Attack> {
   const stats: Record<string, number> = {};
   const target = await startHostileTarget({ cert: relay.lab!.pki.serverCertPem, key: relay.lab!.pki.serverKeyPem });
   const client = await RelayClient.open(relay);

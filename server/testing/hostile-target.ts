@@ -20,7 +20,7 @@ export function deepJson(levels = 4_000, elements = 60_000): string {
 }
 
 /** `-eyJab` repeated to `bytes`: every `eyJ` starts a run a JWT regex scans to the end. */
-export function backtrackingText(bytes = 256 * 1024): string {
+function backtrackingText(bytes = 256 * 1024): string {
   return '-eyJab'.repeat(Math.ceil(bytes / 6)).slice(0, bytes);
 }
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, startSiteServer, type SiteServer } from './daemon.ts';
 
-export const NGINX_BINARY = '/usr/sbin/nginx';
+const NGINX_BINARY = '/usr/sbin/nginx';
 
-export interface NginxOptions<K extends string> {
+interface NginxOptions<K extends string> {
   /**
    * http-level config per site name, built for the port the launcher chose: usually one
    * `server { listen 127.0.0.1:PORT ssl; … }` block.
@@ -22,7 +22,7 @@ export interface NginxOptions<K extends string> {
 export type NginxServer<K extends string> = SiteServer<K>;
 
 /** What "/" answers in a server block without locations: the default root, html/ in the prefix. */
-export const NGINX_BODY = 'ok from nginx\n';
+const NGINX_BODY = 'ok from nginx\n';
 
 export function mainConfig(dir: string, sites: string[], opts: { logLevel?: string } = {}): string {
   const asRoot = process.getuid?.() === 0;

@@ -113,3 +113,13 @@ export async function openOrRefused(relay: Pick<RunningRelay, 'port' | 'token' |
   const outcome = await Promise.race([client.next((m) => m.type === 'welcome').then(() => 'welcomed' as const), client.closed]);
   return outcome === 'welcomed' ? { client, welcomed: true } : { client, welcomed: false, close: outcome };
 }
+
+/** Opens a session, runs one probe to its end and closes: the diagnoses it finished with. */
+export async function probeDiagnoses(relay: Pick<RunningRelay, 'port' | 'token' | 'origin'>, probe: Record<string, unknown>): Promise<string[]> {
+  const client = await RelayClient.open(relay);
+  try {
+    return (await client.probe(probe)).diagnoses;
+  } finally {
+    await client.close();
+  }
+}

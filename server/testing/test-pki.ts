@@ -1,9 +1,14 @@
-// A throwaway PKI for tests, made at run time with the harness's own issuer (so any validity
-// window can be made) and written to a temp dir for openssl/nginx/Apache to read.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+// The throwaway PKI for tests, made at run time with the harness's own issuer (so any validity
+// window can be made) and written to a temp dir for openssl/nginx/Apache to read. makeTapPki()
+// adds what the TLS tap's tests compare against OpenSSL: a CA whose DN exercises OpenSSL's
+// quoting and escaping and an OCSP response, both made by the openssl CLI itself.
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, selfSign, issue, exportPkcs8Pem, type Issuer, type IssueOptions } from '../../shared/pki/issue.ts';
+import { promisify } from 'node:util';
+import { generateKeyPair, selfSign, issue, exportPkcs8Pem, type Issuer, type IssueOptions, type KeyAlgorithmName } from '../../shared/pki/issue.ts';
 import { createCrl, crlPem } from '../../shared/pki/crl.ts';
 
 
@@ -12,9 +17,11 @@ export interface Pair {
   key: string;
   certFile: string;
   keyFile: string;
+  /** DER of the first certificate in `cert`. */
+  der: Uint8Array;
 }
 
-export interface Crl {
+interface Crl {
   pem: string;
   file: string;
 }
@@ -54,9 +61,13 @@ export interface TestPki {
   /** CN=localhost issued by serverIntermediate; the file holds the leaf alone (no intermediate). */
   serverViaIntermediate: Pair;
   /** Issues another client certificate from the client root (subjects with odd characters, SANs…). */
-  issueClient(name: string, opts: Omit<IssueOptions, 'profile'>): Promise<Pair>;
+  issueClient(name: string, opts: Omit<IssueOptions, 'profile'>, key?: KeyAlgorithmName): Promise<Pair>;
   file(name: string, text: string): Promise<string>;
+  /** Removes the temp dir. */
+  remove(): Promise<void>;
 }
+
+const derOf = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 
 export async function makeTestPki(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'harness-pki-'));
@@ -65,7 +76,7 @@ export async function makeTestPki(): Promise<TestPki> {
     const keyFile = join(dir, `${name}.key`);
     await writeFile(certFile, cert);
     await writeFile(keyFile, key, { mode: 0o600 });
-    return { cert, key, certFile, keyFile };
+    return { cert, key, certFile, keyFile, der: derOf(cert) };
   };
   const root = async (name: string, subject: string) => {
     const keys = await generateKeyPair('P-256', true);
@@ -73,8 +84,8 @@ export async function makeTestPki(): Promise<TestPki> {
     const issuer: Issuer = { certificate: cert, privateKey: keys.privateKey };
     return { issuer, pair: await save(name, cert.toString('pem') + '\n', await exportPkcs8Pem(keys.privateKey)) };
   };
-  const leaf = async (name: string, by: Issuer, opts: IssueOptions) => {
-    const keys = await generateKeyPair('P-256', true);
+  const leaf = async (name: string, by: Issuer, opts: IssueOptions, key: KeyAlgorithmName = 'P-256') => {
+    const keys = await generateKeyPair(key, true);
     const cert = await issue(keys.publicKey, by, opts);
     return { issuer: { certificate: cert, privateKey: keys.privateKey }, pair: await save(name, cert.toString('pem') + '\n', await exportPkcs8Pem(keys.privateKey)) };
   };
@@ -136,11 +147,69 @@ export async function makeTestPki(): Promise<TestPki> {
     clientCrls: await saveCrl('client-all.crl.pem', rootCrl + intermediateCrls),
     serverIntermediate: serverIntermediate.pair,
     serverViaIntermediate: serverViaIntermediate.pair,
-    issueClient: async (name, opts) => (await leaf(name, clientCa.issuer, { ...opts, profile: 'client' })).pair,
+    issueClient: async (name, opts, key) => (await leaf(name, clientCa.issuer, { ...opts, profile: 'client' }, key)).pair,
     file: async (name, text) => {
       const path = join(dir, name);
       await writeFile(path, text);
       return path;
     },
+    remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+const run = promisify(execFile);
+
+/** Quotes, a comma, a backslash, a multi-valued RDN, a leading # and non-ASCII: all the printing rules at once. */
+const SECOND_CLIENT_CA_SUBJECT = '/O=Tap, Second "CA"+OU=Multi/L=#Hash Town/CN=Zweite Stelle é \\\\ x/emailAddress=ca@example.test';
+
+export interface TapPki extends TestPki {
+  /** A second client root, made by `openssl req -utf8` with SECOND_CLIENT_CA_SUBJECT. */
+  secondClientCa: Pair;
+  /** clientCa then secondClientCa in one file: the CA list servers are given. */
+  clientCas: Crl;
+  /** RSA-2048, issued by clientCa (for signature algorithm lists that leave ECDSA P-256 out). */
+  clientRsa: Pair;
+  /** serverViaIntermediate then serverIntermediate: the chain a server should send. */
+  serverChainPem: string;
+  /** A "good" OCSP response for serverViaIntermediate, signed by its issuer: what s_server -status_file staples. */
+  serverOcspResponse: { file: string; der: Uint8Array };
+}
+
+export async function makeTapPki(): Promise<TapPki> {
+  const pki = await makeTestPki();
+  try {
+    const certFile = join(pki.dir, 'second-client-ca.pem');
+    const keyFile = join(pki.dir, 'second-client-ca.key');
+    await run('openssl', ['req', '-x509', '-utf8', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', SECOND_CLIENT_CA_SUBJECT, '-days', '2',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    const cert = await readFile(certFile, 'utf8');
+    const secondClientCa = { cert, key: await readFile(keyFile, 'utf8'), certFile, keyFile, der: derOf(cert) };
+    const clientCasPem = pki.clientCa.cert + secondClientCa.cert;
+    const serverOcspResponse = await ocspResponse(pki.dir, pki.serverViaIntermediate, pki.serverIntermediate);
+    return {
+      ...pki,
+      secondClientCa,
+      clientCas: { pem: clientCasPem, file: await pki.file('client-cas.pem', clientCasPem) },
+      clientRsa: await pki.issueClient('client-rsa', { subject: 'CN=rsa-client, O=Harness Tests' }, 'RSA-2048'),
+      serverChainPem: pki.serverViaIntermediate.cert + pki.serverIntermediate.cert,
+      serverOcspResponse: { file: serverOcspResponse, der: new Uint8Array(await readFile(serverOcspResponse)) },
+    };
+  } catch (error) {
+    await pki.remove();
+    throw error;
+  }
+}
+
+/** Answers an OCSP request for `subject` from a one-line CA index (`openssl ocsp -index`). */
+async function ocspResponse(dir: string, subject: Pair, issuer: Pair): Promise<string> {
+  const { stdout } = await run('openssl', ['x509', '-in', subject.certFile, '-noout', '-serial']);
+  const serial = stdout.trim().replace(/^serial=/, '');
+  const expiry = new Date(Date.now() + 2 * DAY).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+  const indexPath = join(dir, 'ocsp-index.txt');
+  await writeFile(indexPath, `V\t${expiry}\t\t${serial}\tunknown\t/CN=localhost\n`);
+  const requestPath = join(dir, 'ocsp-request.der');
+  const responsePath = join(dir, 'ocsp-response.der');
+  await run('openssl', ['ocsp', '-issuer', issuer.certFile, '-cert', subject.certFile, '-no_nonce', '-reqout', requestPath]);
+  await run('openssl', ['ocsp', '-index', indexPath, '-rsigner', issuer.certFile, '-rkey', issuer.keyFile, '-CA', issuer.certFile, '-reqin', requestPath, '-respout', responsePath, '-ndays', '1']);
+  return responsePath;
 }

@@ -10,7 +10,7 @@ import type { TlsObservation } from './observation.ts';
 import { TlsHandshakeObserver } from './observer.ts';
 import { createTappedSocket } from './tapped-socket.ts';
 import { connectThroughTap } from './testing/connect.ts';
-import { makeTestPki, type TestPki } from './testing/pki.ts';
+import { makeTapPki, type TapPki } from '../testing/test-pki.ts';
 
 interface Recording {
   /** Chunks as they crossed the socket, in order. */
@@ -18,13 +18,13 @@ interface Recording {
   keylog: Buffer[];
 }
 
-let pki: TestPki;
+let pki: TapPki;
 const recordings = new Map<string, Recording>();
 
 /** Runs one real handshake (client certificate requested and sent) and keeps every byte. */
 async function record(version: 'TLSv1.2' | 'TLSv1.3'): Promise<Recording> {
   const server = tls.createServer(
-    { key: pki.server.keyPem, cert: pki.serverChainPem, requestCert: true, ca: [pki.clientRoot.certPem, pki.secondClientCa.certPem], minVersion: version, maxVersion: version },
+    { key: pki.serverViaIntermediate.key, cert: pki.serverChainPem, requestCert: true, ca: [pki.clientCa.cert, pki.secondClientCa.cert], minVersion: version, maxVersion: version },
     (peer) => peer.end('done'),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -35,7 +35,7 @@ async function record(version: 'TLSv1.2' | 'TLSv1.3'): Promise<Recording> {
     inbound: (bytes) => recording.chunks.push({ from: 'server', bytes: new Uint8Array(bytes) }),
     outbound: (bytes) => recording.chunks.push({ from: 'client', bytes: new Uint8Array(bytes) }),
   });
-  const tlsSocket = tls.connect({ socket: duplex, servername: 'localhost', ca: pki.serverRoot.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
+  const tlsSocket = tls.connect({ socket: duplex, servername: 'localhost', ca: pki.serverCa.cert, cert: pki.clientRsa.cert, key: pki.clientRsa.key });
   restoreHalfOpenPolicy(tlsSocket);
   tlsSocket.on('keylog', (line) => recording.keylog.push(line));
   tlsSocket.resume();
@@ -66,7 +66,7 @@ function assertOnlyTapErrors(o: TlsObservation): void {
 }
 
 before(async () => {
-  pki = await makeTestPki();
+  pki = await makeTapPki();
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) recordings.set(version, await record(version));
 });
 after(async () => {
@@ -81,8 +81,8 @@ describe('replayed handshakes', () => {
       assert.equal(reference.version, version);
       assert.equal(reference.certificateRequested, true);
       assert.equal(reference.acceptableCAs.length, 2);
-      assert.deepEqual(reference.clientChainDer, [pki.client.der]);
-      assert.deepEqual(reference.serverChainDer, [pki.server.der, pki.serverIntermediate.der]);
+      assert.deepEqual(reference.clientChainDer, [pki.clientRsa.der]);
+      assert.deepEqual(reference.serverChainDer, [pki.serverViaIntermediate.der, pki.serverIntermediate.der]);
       assert.equal(reference.decryptionFailed, undefined);
       for (const pieceSize of [1, 2, 3, 5, 7, 64, 1000]) {
         for (const keylog of ['first', 'last'] as const) {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type tls from 'node:tls';
 import { connectThroughTap } from './testing/connect.ts';
-import { sClient, startOpenSslServer, stopAllOpenSslServers, type OpenSslServer } from './testing/openssl-peers.ts';
-import { makeTestPki, type TestPki } from './testing/pki.ts';
+import { sClient, opensslServer, type OpenSslServer } from '../testing/peers.ts';
+import { makeTapPki, type TapPki } from '../testing/test-pki.ts';
 
 /** OpenSSL's spelling of signature algorithms (s_client "Requested Signature Algorithms") → IANA's. */
 function ianaSignatureName(openssl: string): string {
@@ -19,20 +19,19 @@ function ianaSignatureName(openssl: string): string {
   return openssl;
 }
 
-let pki: TestPki;
+let pki: TapPki;
 before(async () => {
-  pki = await makeTestPki();
+  pki = await makeTapPki();
 });
 after(async () => {
-  stopAllOpenSslServers();
   await pki?.remove();
 });
 
 function serverArgs(...extra: string[]): string[] {
-  return ['-cert', pki.server.certPath, '-key', pki.server.keyPath, '-cert_chain', pki.serverIntermediate.certPath, ...extra];
+  return ['-www', '-cert', pki.serverViaIntermediate.certFile, '-key', pki.serverViaIntermediate.keyFile, '-cert_chain', pki.serverIntermediate.certFile, ...extra];
 }
 
-const withClientCert = () => ({ cert: pki.client.certPem, key: pki.client.keyPem, ca: pki.serverRoot.certPem });
+const withClientCert = () => ({ cert: pki.clientRsa.cert, key: pki.clientRsa.key, ca: pki.serverCa.cert });
 
 for (const [version, flag, noCertAlert] of [
   ['TLSv1.2', '-tls1_2', 40],
@@ -41,9 +40,9 @@ for (const [version, flag, noCertAlert] of [
   describe(`s_server ${version} requiring a client certificate`, () => {
     let server: OpenSslServer;
     before(async () => {
-      server = await startOpenSslServer(serverArgs(flag, '-Verify', '1', '-CAfile', pki.clientCasPath, '-alpn', 'h2,http/1.1'));
+      server = await opensslServer(serverArgs(flag, '-Verify', '1', '-CAfile', pki.clientCas.file, '-alpn', 'h2,http/1.1'));
     });
-    after(() => server.stop());
+    after(() => server.close());
 
     test('sees the CertificateRequest, its CA names as s_client prints them, and both chains as sent', async () => {
       const oracle = await sClient(server.port);
@@ -58,11 +57,11 @@ for (const [version, flag, noCertAlert] of [
       assert.equal(o.certificateRequested, true);
       assert.equal(oracle.acceptableCAs.length, 2, oracle.raw);
       assert.deepEqual(o.acceptableCANames.map((n) => n.openssl), oracle.acceptableCAs);
-      assert.equal(o.acceptableCAs[0], 'CN=Tap Client Root, O=Harness Test, C=US');
+      assert.equal(o.acceptableCAs[0], 'CN=Test Client Root, O=Harness Tests');
       assert.deepEqual(o.signatureAlgorithms, oracle.requestedSignatureAlgorithms.map(ianaSignatureName));
       assert.deepEqual(o.serverChainDer, oracle.chainDer);
-      assert.deepEqual(o.serverChainDer, [pki.server.der, pki.serverIntermediate.der]);
-      assert.deepEqual(o.clientChainDer, [pki.client.der]);
+      assert.deepEqual(o.serverChainDer, [pki.serverViaIntermediate.der, pki.serverIntermediate.der]);
+      assert.deepEqual(o.clientChainDer, [pki.clientRsa.der]);
       assert.equal(o.alpn, 'http/1.1');
       assert.equal(o.keyExchangeGroup, 'x25519');
       assert.match(o.cipherSuite ?? '', /^TLS_/);
@@ -71,7 +70,7 @@ for (const [version, flag, noCertAlert] of [
     });
 
     test('without a client certificate: an empty Certificate message, then the server alert', async () => {
-      const result = await connectThroughTap(server.port, { ca: pki.serverRoot.certPem });
+      const result = await connectThroughTap(server.port, { ca: pki.serverCa.cert });
       const o = result.observation;
       assert.equal(o.certificateRequested, true);
       assert.deepEqual(o.clientChainDer, []);
@@ -90,7 +89,7 @@ for (const [version, flag, noCertAlert] of [
 describe('s_server variations', () => {
   test('no certificate request: certificateRequested false, no client Certificate message', async () => {
     for (const flag of ['-tls1_2', '-tls1_3']) {
-      const server = await startOpenSslServer(serverArgs(flag));
+      const server = await opensslServer(serverArgs(flag));
       try {
         const result = await connectThroughTap(server.port, withClientCert());
         assert.equal(result.error, undefined);
@@ -99,32 +98,32 @@ describe('s_server variations', () => {
         assert.equal(result.observation.clientChainDer, null, flag);
         assert.equal(result.observation.serverChainDer.length, 2, flag);
       } finally {
-        server.stop();
+        await server.close();
       }
     }
   });
 
   test('optional client certificate (-verify) on TLS 1.3: the handshake completes with an empty Certificate', async () => {
-    const server = await startOpenSslServer(serverArgs('-tls1_3', '-verify', '1', '-CAfile', pki.clientCasPath));
+    const server = await opensslServer(serverArgs('-tls1_3', '-verify', '1', '-CAfile', pki.clientCas.file));
     try {
-      const result = await connectThroughTap(server.port, { ca: pki.serverRoot.certPem });
+      const result = await connectThroughTap(server.port, { ca: pki.serverCa.cert });
       assert.equal(result.error, undefined);
       assert.equal(result.observation.certificateRequested, true);
       assert.deepEqual(result.observation.clientChainDer, []);
       assert.deepEqual(result.observation.alerts.filter((a) => a.level === 2), []);
     } finally {
-      server.stop();
+      await server.close();
     }
   });
 
   test('-client_sigalgs limits the signature algorithms the CertificateRequest lists', async () => {
     for (const flag of ['-tls1_2', '-tls1_3']) {
-      const server = await startOpenSslServer(serverArgs(flag, '-Verify', '1', '-CAfile', pki.clientCasPath, '-client_sigalgs', 'RSA-PSS+SHA256:ECDSA+SHA384'));
+      const server = await opensslServer(serverArgs(flag, '-Verify', '1', '-CAfile', pki.clientCas.file, '-client_sigalgs', 'RSA-PSS+SHA256:ECDSA+SHA384'));
       try {
         const result = await connectThroughTap(server.port, withClientCert());
         assert.deepEqual(result.observation.signatureAlgorithms, ['rsa_pss_rsae_sha256', 'ecdsa_secp384r1_sha384'], flag);
       } finally {
-        server.stop();
+        await server.close();
       }
     }
   });
@@ -139,7 +138,7 @@ describe('s_server variations', () => {
 
   for (const suite of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_CCM_SHA256', 'TLS_AES_128_CCM_8_SHA256']) {
     test(`decrypts the TLS 1.3 handshake under ${suite}`, async () => {
-      const server = await startOpenSslServer(serverArgs('-tls1_3', '-ciphersuites', suite, '-Verify', '1', '-CAfile', pki.clientCasPath));
+      const server = await opensslServer(serverArgs('-tls1_3', '-ciphersuites', suite, '-Verify', '1', '-CAfile', pki.clientCas.file));
       try {
         // Node offers only the first three by default; the CCM suites must be asked for, and
         // CCM_8 (an 8-byte tag) at security level 0 (see BELOW_SECURITY_LEVEL_1).
@@ -151,16 +150,16 @@ describe('s_server variations', () => {
         assert.equal(o.decryptionFailed, undefined);
         assert.equal(o.certificateRequested, true);
         assert.equal(o.acceptableCAs.length, 2);
-        assert.deepEqual(o.serverChainDer, [pki.server.der, pki.serverIntermediate.der]);
-        assert.deepEqual(o.clientChainDer, [pki.client.der]);
+        assert.deepEqual(o.serverChainDer, [pki.serverViaIntermediate.der, pki.serverIntermediate.der]);
+        assert.deepEqual(o.clientChainDer, [pki.clientRsa.der]);
       } finally {
-        server.stop();
+        await server.close();
       }
     });
   }
 
   test('follows a HelloRetryRequest (server only takes P-256)', async () => {
-    const server = await startOpenSslServer(serverArgs('-tls1_3', '-groups', 'P-256', '-Verify', '1', '-CAfile', pki.clientCasPath));
+    const server = await opensslServer(serverArgs('-tls1_3', '-groups', 'P-256', '-Verify', '1', '-CAfile', pki.clientCas.file));
     try {
       const result = await connectThroughTap(server.port, withClientCert());
       const o = result.observation;
@@ -174,22 +173,22 @@ describe('s_server variations', () => {
         ['client', 'server', 'client', 'server'],
       );
     } finally {
-      server.stop();
+      await server.close();
     }
   });
 
   test('sees a stapled OCSP response (TLS 1.2 CertificateStatus, TLS 1.3 certificate entry extension)', async () => {
     for (const flag of ['-tls1_2', '-tls1_3']) {
-      const server = await startOpenSslServer(serverArgs(flag, '-status_file', pki.serverOcspResponsePath));
+      const server = await opensslServer(serverArgs(flag, '-status_file', pki.serverOcspResponse.file));
       try {
         // requestOCSP is a documented tls.connect option that @types/node leaves out.
         const options: tls.ConnectionOptions & { requestOCSP: boolean } = { ...withClientCert(), requestOCSP: true };
         const result = await connectThroughTap(server.port, options);
         assert.equal(result.error, undefined);
         assert.equal(result.observation.ocspStapled, true, flag);
-        assert.deepEqual(result.observation.ocspResponseDer, pki.serverOcspResponseDer, flag);
+        assert.deepEqual(result.observation.ocspResponseDer, pki.serverOcspResponse.der, flag);
       } finally {
-        server.stop();
+        await server.close();
       }
     }
   });

@@ -8,11 +8,11 @@ import tls from 'node:tls';
 import { tapConnection } from './tap.ts';
 import { createTappedSocket } from './tapped-socket.ts';
 import { connectionOutcome } from './testing/connect.ts';
-import { makeTestPki, type TestPki } from './testing/pki.ts';
+import { makeTapPki, type TapPki } from '../testing/test-pki.ts';
 
-let pki: TestPki;
+let pki: TapPki;
 before(async () => {
-  pki = await makeTestPki();
+  pki = await makeTapPki();
 });
 after(async () => {
   await pki?.remove();
@@ -44,7 +44,7 @@ async function listen(server: net.Server): Promise<Listening> {
 }
 
 function tlsServer(onSecure: (socket: tls.TLSSocket) => void, options: tls.TlsOptions = {}): tls.Server {
-  return tls.createServer({ key: pki.server.keyPem, cert: pki.serverChainPem, ...options }, onSecure);
+  return tls.createServer({ key: pki.serverViaIntermediate.key, cert: pki.serverChainPem, ...options }, onSecure);
 }
 
 async function connectedSocket(port: number, options: net.NetConnectOpts = { port }): Promise<net.Socket> {
@@ -58,7 +58,7 @@ function closed(socket: net.Socket): Promise<void> {
   return socket.destroyed && socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
-const clientOptions = () => ({ servername: 'localhost', ca: pki.serverRoot.certPem });
+const clientOptions = () => ({ servername: 'localhost', ca: pki.serverCa.cert });
 
 describe('errors', { timeout: 10_000 }, () => {
   test('a reset during the handshake surfaces on the TLS socket as the net.Socket error itself (ECONNRESET)', async () => {
@@ -77,7 +77,7 @@ describe('errors', { timeout: 10_000 }, () => {
   });
 
   test('a reset after the handshake surfaces as ECONNRESET too, as over a plain socket', async () => {
-    const context = tls.createSecureContext({ key: pki.server.keyPem, cert: pki.serverChainPem });
+    const context = tls.createSecureContext({ key: pki.serverViaIntermediate.key, cert: pki.serverChainPem });
     const server = await listen(
       net.createServer((raw) => {
         const peer = new tls.TLSSocket(raw, { isServer: true, secureContext: context });

@@ -13,20 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { parseTranscript, readRun } from '../../shared/transcript/transcript.ts';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
 import { opensslServer, type Peer } from '../testing/peers.ts';
+import { harness } from '../testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/harness.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
 let dir: string;
 let labDir: string;
 
-function harness(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, HARNESS_LAB_DIR: labDir, ...env }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+/** The lab's files go to this test's own dir, not the user's. */
+const harnessWithLab = (args: string[]) => harness(args, { HARNESS_LAB_DIR: labDir });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'transcripts-cli-'));
@@ -36,7 +31,7 @@ before(async () => {
 test('run many scenarios: one exit code, a summary, a transcript each, one report, JUnit a JUnit parser reads', async () => {
   const files = ['probe-lab.json', 'probe-no-certificate.json', 'api-key.json', 'client-credentials-wrong-secret.json'].map((f) => join(EXAMPLES, f));
   const out = join(dir, 'many');
-  const r = await harness(['run', ...files, '--check', '--transcript', join(out, 'transcripts'), '--report', join(out, 'report.html'), '--junit', join(out, 'junit.xml')]);
+  const r = await harnessWithLab(['run', ...files, '--check', '--transcript', join(out, 'transcripts'), '--report', join(out, 'report.html'), '--junit', join(out, 'junit.xml')]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Summary: 4 of 4 as expected/);
   const written = await readdir(join(out, 'transcripts'));
@@ -69,7 +64,7 @@ print(len(cases), sum(1 for c in cases if c.is_passed), ",".join(sorted(c.classn
 
 test('without --check a failing run fails its JUnit case with the diagnosis; a bad file stops everything first', async () => {
   const out = join(dir, 'fails');
-  const r = await harness(['run', join(EXAMPLES, 'probe-lab.json'), join(EXAMPLES, 'probe-no-certificate.json'), '--junit', join(out, 'junit.xml')]);
+  const r = await harnessWithLab(['run', join(EXAMPLES, 'probe-lab.json'), join(EXAMPLES, 'probe-no-certificate.json'), '--junit', join(out, 'junit.xml')]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /Summary: 1 of 2 passed/);
   const py = `
@@ -84,7 +79,7 @@ for s in xml:
   assert.equal(parsed, 'Failure run failed: client_cert_required');
 
   await writeFile(join(dir, 'broken.json'), '{"version":1');
-  const bad = await harness(['run', join(EXAMPLES, 'probe-lab.json'), join(dir, 'broken.json')]);
+  const bad = await harnessWithLab(['run', join(EXAMPLES, 'probe-lab.json'), join(dir, 'broken.json')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /broken\.json: not valid JSON/);
   assert.doesNotMatch(bad.stdout, /Scenario:/, 'nothing ran');
@@ -111,27 +106,27 @@ test('diff names the missing intermediate between a passing and a failing run; s
   await writeFile(join(pki.dir, 'bad.json'), JSON.stringify(scenario('leaf alone', 'leaf-only.pem')));
   const a = join(dir, 'a.json');
   const b = join(dir, 'b.json');
-  assert.equal((await harness(['run', join(pki.dir, 'good.json'), '--transcript', a])).code, 0);
-  assert.equal((await harness(['run', join(pki.dir, 'bad.json'), '--transcript', b])).code, 1);
+  assert.equal((await harnessWithLab(['run', join(pki.dir, 'good.json'), '--transcript', a])).code, 0);
+  assert.equal((await harnessWithLab(['run', join(pki.dir, 'bad.json'), '--transcript', b])).code, 1);
 
-  const d = await harness(['diff', a, b]);
+  const d = await harnessWithLab(['diff', a, b]);
   assert.equal(d.code, 1, d.stderr);
   assert.match(d.stdout, /run B sent 1 certificate, run A 2: B's intermediate CN=Test Client Intermediate, O=Harness Tests is missing/);
-  assert.equal((await harness(['diff', a, a])).code, 0);
+  assert.equal((await harnessWithLab(['diff', a, a])).code, 0);
 
-  const s = await harness(['show', b]);
+  const s = await harnessWithLab(['show', b]);
   assert.equal(s.code, 1);
   assert.match(s.stdout, /^Recorded run: leaf alone/);
   assert.match(s.stdout, /FAILED/);
-  const shownJson = await harness(['show', b, '--json']);
+  const shownJson = await harnessWithLab(['show', b, '--json']);
   const events = shownJson.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
   assert.equal(events[0]?.type, 'run.started');
   assert.equal(events.at(-1)?.type, 'run.finished');
 
-  const notTranscript = await harness(['show', join(pki.dir, 'good.json')]);
+  const notTranscript = await harnessWithLab(['show', join(pki.dir, 'good.json')]);
   assert.equal(notTranscript.code, 2);
   assert.match(notTranscript.stderr, /format: this is a scenario, not a transcript/);
-  const diffBad = await harness(['diff', a, join(dir, 'nope.json')]);
+  const diffBad = await harnessWithLab(['diff', a, join(dir, 'nope.json')]);
   assert.equal(diffBad.code, 2);
   assert.match(diffBad.stderr, /nope\.json: cannot read/);
 });
@@ -163,7 +158,7 @@ test('no secret reaches a transcript, report or JUnit file, even from a server t
       secrets: { s: { file: 'client-secret.txt' } },
     }));
     const out = join(dir, 'canary');
-    const r = await harness(['run', join(dir, 'echo-api-key.json'), join(dir, 'echo-basic.json'), '--json', '--transcript', join(out, 't'), '--report', join(out, 'r.html'), '--junit', join(out, 'j.xml')]);
+    const r = await harnessWithLab(['run', join(dir, 'echo-api-key.json'), join(dir, 'echo-basic.json'), '--json', '--transcript', join(out, 't'), '--report', join(out, 'r.html'), '--junit', join(out, 'j.xml')]);
     assert.ok(r.code === 0 || r.code === 1, r.stderr);
     const texts = [r.stdout, r.stderr, await readFile(join(out, 'r.html'), 'utf8'), await readFile(join(out, 'j.xml'), 'utf8')];
     for (const f of await readdir(join(out, 't'))) texts.push(await readFile(join(out, 't', f), 'utf8'));

@@ -7,7 +7,7 @@ export type Expectation = 'accept' | 'refuse';
 export type Grade = 'A' | 'B' | 'C' | 'D' | 'F';
 export const GRADES: readonly Grade[] = ['A', 'B', 'C', 'D', 'F'];
 
-export interface ServerFix {
+interface ServerFix {
   /** What to change, in words. */
   text: string;
   /** Directives whose lines (from the generated snippet, shared/server-config.ts) fix it. */
@@ -165,7 +165,7 @@ export interface CustomCase {
   capIfNotEnforced?: Grade;
 }
 
-export const CUSTOM_CASE_DEFAULT_CAP: Grade = 'C';
+const CUSTOM_CASE_DEFAULT_CAP: Grade = 'C';
 /** Custom cases are ids `custom-1`, `custom-2`, … in the order given. */
 export const CUSTOM_CASE_PREFIX = 'custom-';
 

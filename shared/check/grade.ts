@@ -21,7 +21,7 @@ export interface GradeCap {
   why: string;
 }
 
-export interface CheckGrade {
+interface CheckGrade {
   /** null: the valid certificate did not get through for a reason outside the check. */
   grade: Grade | null;
   caps: GradeCap[];
@@ -31,7 +31,7 @@ export interface CheckGrade {
 }
 
 /** What grading needs from a catalogue: the caps and the words of the summary. */
-export interface GradeCatalogue {
+interface GradeCatalogue {
   /** Head of the summary line, e.g. "mTLS server check". */
   label: string;
   /** What the `valid` case sends, e.g. "certificate". */
@@ -39,7 +39,7 @@ export interface GradeCatalogue {
   entry(id: string): { capIfNotEnforced: Grade; capIfInconclusive: Grade; weakness: string } | undefined;
 }
 
-export const mtlsCatalogue = (custom: readonly CustomCase[] = []): GradeCatalogue => ({ label: 'mTLS server check', validNoun: 'certificate', entry: (id) => caseEntry(id, custom) });
+const mtlsCatalogue = (custom: readonly CustomCase[] = []): GradeCatalogue => ({ label: 'mTLS server check', validNoun: 'certificate', entry: (id) => caseEntry(id, custom) });
 export const JWT_CATALOGUE: GradeCatalogue = { label: 'JWT check', validNoun: 'assertion', entry: jwtCaseEntry };
 export const RESOURCE_CATALOGUE: GradeCatalogue = { label: 'Resource check', validNoun: 'access token', entry: resourceCaseEntry };
 

@@ -25,7 +25,7 @@ export interface CaseJudgement {
 }
 
 /** Diagnoses that mean the server refused the client's certificate (or its absence). */
-export const REFUSAL_CODES: ReadonlySet<string> = new Set([
+const REFUSAL_CODES: ReadonlySet<string> = new Set([
   'client_cert_required', 'client_cert_unknown_ca', 'client_cert_expired', 'client_cert_not_yet_valid',
   'client_cert_revoked', 'client_cert_wrong_usage', 'client_cert_signature_invalid', 'client_chain_too_deep',
   'client_cert_rejected', 'access_denied', 'tls_handshake_failed',
@@ -41,7 +41,7 @@ function stepById(steps: readonly Step[], id: string): Step | undefined {
 }
 
 /** The signals of a finished probe worth quoting, most telling first. */
-export function probeEvidence(probe: FinishedProbe): string[] {
+function probeEvidence(probe: FinishedProbe): string[] {
   const out: string[] = [];
   const tls = stepById(probe.steps, 'tls');
   const response = stepById(probe.steps, 'response');

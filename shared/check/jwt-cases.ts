@@ -14,7 +14,7 @@ export const JWT_CHECK_KINDS = ['exchange', 'jwt-bearer', 'private_key_jwt'] as 
 export type JwtCheckKind = (typeof JWT_CHECK_KINDS)[number];
 
 /** An mTLS case's shape, with a fix in words (no Apache or nginx lines apply to a JWT). */
-export interface JwtCaseEntry extends Omit<CaseEntry, 'fix'> {
+interface JwtCaseEntry extends Omit<CaseEntry, 'fix'> {
   fix: { text: string };
   /** The kinds the case applies to (a wrong `sub` is only wrong where sub must be the client). */
   kinds: readonly JwtCheckKind[];
@@ -200,7 +200,7 @@ export function jwtCaseEntry(id: string): JwtCaseEntry | undefined {
 
 // ---- protected resource: what an API must refuse of the access tokens it is shown
 
-export interface ResourceCaseEntry extends Omit<JwtCaseEntry, 'kinds'> {
+interface ResourceCaseEntry extends Omit<JwtCaseEntry, 'kinds'> {
   /** Only run when the token is certificate-bound (cnf x5t#S256, RFC 8705). */
   boundOnly?: true;
 }

@@ -10,7 +10,7 @@ import type { Expectation } from './cases.ts';
 import type { CaseJudgement, FinishedProbe, Observed } from './judge.ts';
 
 /** The step every token flow sends its token request in. */
-export const TOKEN_STEP = 'exchange';
+const TOKEN_STEP = 'exchange';
 const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403]);
 const DESCRIPTION_CHARS = 160;
 
@@ -26,7 +26,7 @@ function response(step: Step | undefined): { status?: number; body?: string } {
 }
 
 /** HTTP status, the OAuth error and its description, the diagnoses. */
-export function tokenEvidence(flow: FinishedProbe): string[] {
+function tokenEvidence(flow: FinishedProbe): string[] {
   const out: string[] = [];
   const { status, body } = response(lastStep(flow.steps, TOKEN_STEP));
   if (status !== undefined) out.push(`HTTP ${status}`);
@@ -36,7 +36,7 @@ export function tokenEvidence(flow: FinishedProbe): string[] {
   return out;
 }
 
-export function observeToken(flow: FinishedProbe): { observed: Observed; reason: string } {
+function observeToken(flow: FinishedProbe): { observed: Observed; reason: string } {
   const inputs = lastStep(flow.steps, 'inputs');
   if (inputs?.status === 'fail') return { observed: 'unknown', reason: `the harness could not use the case's inputs: ${inputs.summary ?? 'invalid input'}` };
   if (flow.outcome === 'error') return { observed: 'unknown', reason: 'the run was cancelled or broke off' };

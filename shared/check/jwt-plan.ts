@@ -19,7 +19,7 @@ const UNKNOWN_KID = 'harness-check-unknown-kid';
 const CRIT_EXTENSION = 'urn:harness-check:critical';
 
 /** Algorithms the check signs with; the key's type decides. */
-export const JWT_CHECK_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
+const JWT_CHECK_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
 
 /** The user's key, as the side that holds it has it. */
 export interface CaseSigningKey {
@@ -30,7 +30,7 @@ export interface CaseSigningKey {
 }
 
 /** What the assertions are made of (a JwtCheckRequest less what only the token request needs). */
-export interface JwtPlanInput {
+interface JwtPlanInput {
   kind: JwtCheckKind;
   tokenUrl: string;
   clientId: string;

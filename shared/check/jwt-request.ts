@@ -63,7 +63,7 @@ function name(raw: unknown, field: string, what: string, max: number, required: 
   return raw;
 }
 
-export function checkTokenUrl(raw: unknown): URL {
+function checkTokenUrl(raw: unknown): URL {
   if (typeof raw !== 'string' || raw === '') throw new CheckInputError('tokenUrl', 'give the https:// URL of the token endpoint');
   let url: URL;
   try {

@@ -18,8 +18,6 @@ import type { Expectation, Grade } from './cases.ts';
 import type { CaseVerdict, Observed } from './judge.ts';
 import type { CaseFix } from './install.ts';
 import type { GradeCap } from './grade.ts';
-import type { MtlsCheckRequest } from './request.ts';
-import type { ResourceCheckRequest, SignedJwtCheckRequest } from './jwt-request.ts';
 
 export interface CheckCaseInfo {
   caseId: string;
@@ -53,17 +51,6 @@ export interface CheckReport {
   cases: CheckCaseResult[];
   durationMs: number;
 }
-
-export type CheckClientMessage =
-  | { type: 'check.start'; id: string; kind?: 'mtls'; check: MtlsCheckRequest }
-  | { type: 'check.start'; id: string; kind: 'jwt'; jwt: SignedJwtCheckRequest }
-  | { type: 'check.start'; id: string; kind: 'resource'; resource: ResourceCheckRequest };
-
-export type CheckServerMessage =
-  | { type: 'check.started'; id: string; checkId: string; target: string; cases: CheckCaseInfo[] }
-  | { type: 'check.step'; checkId: string; caseId: string; step: Step }
-  | { type: 'check.case'; checkId: string; caseId: string; result: CheckCaseResult }
-  | { type: 'check.finished'; checkId: string; report: CheckReport };
 
 /** What to install on the server for a test CA: the CA and CRL files and both snippets. */
 export interface CheckInstallKit {

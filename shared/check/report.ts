@@ -39,7 +39,7 @@ export function checkReportHtml(report: CheckReport, environment: TranscriptEnvi
   );
 }
 
-export interface CheckEntriesOptions extends Omit<TranscriptOptions, 'name'> {
+interface CheckEntriesOptions extends Omit<TranscriptOptions, 'name'> {
   /** The scenario's name: each entry is named "caseId — name", the grade "grade — name". */
   name: string;
   require: Grade;

@@ -31,7 +31,7 @@ export interface MtlsCheckRequest {
   trustLab?: boolean;
 }
 
-export const MIN_VERIFY_DEPTH = 1;
+const MIN_VERIFY_DEPTH = 1;
 export const MAX_VERIFY_DEPTH = 9;
 /** X.520 upper bound for commonName. */
 const MAX_CN = 64;

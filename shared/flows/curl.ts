@@ -10,7 +10,7 @@ export interface EnvRef {
   prefix?: string;
 }
 
-export interface CurlSpec {
+interface CurlSpec {
   method: string;
   url: string;
   headers?: [string, string | EnvRef][];

@@ -26,7 +26,7 @@ export interface JwtCheck {
 }
 
 /** Problems the Inputs step found in the client certificate (shared/pki/problems.ts codes). */
-export interface CertProblem {
+interface CertProblem {
   code: string;
   message: string;
 }
@@ -77,7 +77,7 @@ const LINT_PRIORITY: [LintCode, DiagnosisCode][] = [
   ['clock_skew', 'clock_skew'],
 ];
 
-export const CLOCK_OFFSET_TOLERANCE_SEC = 60;
+const CLOCK_OFFSET_TOLERANCE_SEC = 60;
 
 /** The diagnosis a lint finding becomes when it explains a refusal (or a risky acceptance). */
 export function diagnosisForLint(code: LintCode): DiagnosisCode {
@@ -97,7 +97,7 @@ function registeredCause(check: JwtCheck): Explanation | null {
 }
 
 /** The most telling lint finding of a JWT check, as a diagnosis; errors before warnings. */
-export function jwtCause(check: JwtCheck | undefined, severities: LintFinding['severity'][] = ['error']): Explanation | null {
+function jwtCause(check: JwtCheck | undefined, severities: LintFinding['severity'][] = ['error']): Explanation | null {
   if (!check) return null;
   if (check.decodeProblem) return { code: 'jwt_malformed', evidence: [`${check.label}: ${check.decodeProblem}`] };
   for (const [lint, code] of LINT_PRIORITY) {
@@ -375,7 +375,7 @@ export function explainTokenRefusal(r: TokenRefusal): Explanation {
   return { code: 'http_error', evidence };
 }
 
-export interface ApiRefusal {
+interface ApiRefusal {
   status: number;
   mode: 'bearer' | 'api-key';
   challenges: Challenge[];

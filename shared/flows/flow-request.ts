@@ -157,7 +157,7 @@ export interface AuthorizationCodeFlow extends TokenFlowBase {
   callbackTimeoutMs?: number;
 }
 
-export const TOKEN_TYPE_HINTS = ['access_token', 'refresh_token'] as const;
+const TOKEN_TYPE_HINTS = ['access_token', 'refresh_token'] as const;
 export type TokenTypeHint = (typeof TOKEN_TYPE_HINTS)[number];
 
 /** Where the introspection and revocation endpoints are, and the client that asks. */
@@ -211,7 +211,7 @@ export interface ApiKeyFlow {
 }
 
 /** Fields every flow may carry. */
-export interface FlowCommon {
+interface FlowCommon {
   /**
    * Header, form-field or query-parameter names whose values are secret beyond the built-in
    * list: masked in every event of the run and scrubbed wherever echoed.

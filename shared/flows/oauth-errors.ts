@@ -8,18 +8,12 @@ export interface OAuthError {
   uri?: string;
 }
 
-/** Error codes of RFC 6749 §5.2, RFC 8707, RFC 8693 and RFC 6750 that have their own explanation. */
-export const KNOWN_OAUTH_ERRORS = [
-  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
-  'invalid_target', 'access_denied', 'server_error', 'temporarily_unavailable', 'invalid_token', 'insufficient_scope',
-] as const;
-
 /**
  * What an error_description can say beyond its error name: servers answer many refusals with
  * invalid_request (or a name of their own), and the description then names the real cause.
  * Matched in order; `grants` limits a hint to the grants where it can apply.
  */
-export const DESCRIPTION_HINTS = [
+const DESCRIPTION_HINTS = [
   { pattern: /grant[ _-]?types?\b.{0,40}\bnot (allowed|authori[sz]ed|permitted|enabled)|not (allowed|authori[sz]ed|permitted) to use (this|the) grant/i, code: 'grant_not_allowed_for_client', means: 'the client may not use this grant type' },
   { pattern: /unsupported grant[ _-]?type|grant[ _-]?type.{0,40}\bnot supported/i, code: 'grant_type_not_supported', means: 'the server does not support this grant type' },
   { pattern: /\b(resource|audience)\b.{0,40}\b(invalid|unknown|not (allowed|permitted|registered|recogni[sz]ed))|\b(invalid|unknown) (resource|audience)/i, code: 'resource_target_rejected', means: 'the requested resource or audience is refused' },
@@ -27,7 +21,7 @@ export const DESCRIPTION_HINTS = [
   { pattern: /redirect_uri|code_verifier|\bPKCE\b/i, code: 'authorization_code_rejected', means: 'the code exchange does not match the authorization request', grants: ['authorization_code'] },
 ] as const satisfies readonly { pattern: RegExp; code: DiagnosisCode; means: string; grants?: readonly string[] }[];
 
-export type DescriptionHint = (typeof DESCRIPTION_HINTS)[number];
+type DescriptionHint = (typeof DESCRIPTION_HINTS)[number];
 
 /** The hint an error_description gives for this grant, if any. */
 export function descriptionHint(e: OAuthError | null, grant: string): DescriptionHint | undefined {

@@ -3,7 +3,7 @@
 // and `harness run` must listen on exactly that origin and path. Only loopback over plain HTTP
 // (RFC 8252 §7.3, native apps) with an explicit port, in the harness's `/callback/<key>` form.
 
-export interface LoopbackRedirect {
+interface LoopbackRedirect {
   /** `http://127.0.0.1:8765`: the origin the CLI's callback listener serves. */
   origin: string;
   port: number;

@@ -16,14 +16,13 @@ export const SCENARIO_VERSION = 1;
  * A probe, a token flow, an inbound check (docs/scenarios.md) or a server check
  * (docs/server-check.md); the request is under the key of the same name.
  */
-export const SCENARIO_KINDS = ['probe', 'flow', 'inbound', 'server-check'] as const;
+const SCENARIO_KINDS = ['probe', 'flow', 'inbound', 'server-check'] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 /** The three server checks a `server-check` scenario runs, by the key its request is under. */
-export const SERVER_CHECK_MODES = ['mtls', 'jwt', 'resource'] as const;
-export type ServerCheckMode = (typeof SERVER_CHECK_MODES)[number];
+const SERVER_CHECK_MODES = ['mtls', 'jwt', 'resource'] as const;
 const GRADE_NAMES = ['A', 'B', 'C', 'D', 'F'] as const;
 /** The files `harness check --new-ca DIR` writes for the test CA, by the request field each fills. */
-export const CA_KIT_FILES = {
+const CA_KIT_FILES = {
   rootCertificatePem: 'root.pem',
   rootPrivateKeyPem: 'root.key',
   intermediateCertificatePem: 'intermediate.pem',
@@ -207,7 +206,7 @@ export function checkExpect(s: Scenario, result: { outcome: RunOutcome; diagnose
 
 // ---- export: a request as a scenario, secrets left out unless asked for ---------------------
 
-export interface ScenarioFile {
+interface ScenarioFile {
   version: typeof SCENARIO_VERSION;
   name: string;
   description?: string;
@@ -219,7 +218,7 @@ export interface ScenarioFile {
   expect?: ScenarioExpect;
 }
 
-export interface ExportOptions {
+interface ExportOptions {
   name: string;
   description?: string;
   /** Put secret values in the file ({"value": …}). Default false: they become env/file references. */

@@ -22,7 +22,7 @@ export interface DecodedJwt {
   signingInput: string;
 }
 
-export type DecodeProblem = 'not_a_jwt' | 'encrypted' | 'header_invalid' | 'claims_invalid' | 'signature_missing';
+type DecodeProblem = 'not_a_jwt' | 'encrypted' | 'header_invalid' | 'claims_invalid' | 'signature_missing';
 
 export type DecodeResult = { ok: true; jwt: DecodedJwt } | { ok: false; code: DecodeProblem; message: string };
 
@@ -36,10 +36,6 @@ function parsePart(part: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
-}
-
-export function looksLikeJwt(token: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
 /** `allowUnsigned`: read an unsigned JWT (alg none, empty signature) too — the server check sends one on purpose. */

@@ -23,7 +23,6 @@ export interface Jwks {
 
 /** Asymmetric JWS algorithms the harness signs and verifies. */
 export const SIGNING_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 const EC_CURVE: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
 
@@ -40,16 +39,7 @@ export function algKeyProblem(alg: string | undefined, jwk: PublicJwk): string |
   return `${alg} is not an algorithm the harness knows`;
 }
 
-/** The algorithm a key makes by default, for templates. */
-export function defaultAlgFor(jwk: PublicJwk): SigningAlg | null {
-  if (typeof jwk.alg === 'string' && (SIGNING_ALGS as readonly string[]).includes(jwk.alg)) return jwk.alg as SigningAlg;
-  if (jwk.kty === 'RSA') return 'RS256';
-  if (jwk.kty === 'EC') return jwk.crv === 'P-384' ? 'ES384' : jwk.crv === 'P-521' ? 'ES512' : 'ES256';
-  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
-  return null;
-}
-
-export function describeJwk(jwk: PublicJwk): string {
+function describeJwk(jwk: PublicJwk): string {
   if (jwk.kty === 'RSA') return typeof jwk.n === 'string' ? `RSA-${rsaBits(jwk.n)}` : 'RSA';
   if (jwk.kty === 'EC' || jwk.kty === 'OKP') return `${jwk.kty} ${jwk.crv ?? ''}`.trim();
   return jwk.kty;

@@ -31,7 +31,7 @@ export interface LintFinding {
   claim?: string;
 }
 
-export const LINT_DEFAULTS = {
+const LINT_DEFAULTS = {
   /** Longest assertion lifetime many servers accept (Okta, Auth0, Azure AD: 5–60 min; RFC 7523 asks for short). */
   maxLifetimeSec: 300, // s
   /** Difference between two clocks before it is worth a warning. */
@@ -147,8 +147,4 @@ export function lintJwt(header: JwtHeader, claims: JwtClaims, opts: LintOptions)
     add('clock_skew', 'warning', `iat is ${secondsText(iat - nowSec)} in the future: the signer's clock runs ahead`, 'iat');
   }
   return out;
-}
-
-export function lintErrors(findings: readonly LintFinding[]): LintFinding[] {
-  return findings.filter((f) => f.severity === 'error');
 }

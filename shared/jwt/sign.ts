@@ -4,7 +4,7 @@ import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, SignJWT, typ
 import type { JwtClaims } from './decode.ts';
 import type { PublicJwk } from './keys.ts';
 
-export interface SignHeader {
+interface SignHeader {
   alg: string;
   kid?: string;
   typ?: string;

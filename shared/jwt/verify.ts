@@ -12,7 +12,7 @@ export type KeySource =
   /** The leaf certificate in the token's x5c header. Trust in that certificate is a separate question. */
   | { type: 'x5c' };
 
-export const VERIFY_FAILURES = ['malformed', 'key_unusable', 'key_not_found', 'alg_not_allowed', 'signature_invalid', 'expired', 'not_yet_valid', 'claim_invalid'] as const;
+const VERIFY_FAILURES = ['malformed', 'key_unusable', 'key_not_found', 'alg_not_allowed', 'signature_invalid', 'expired', 'not_yet_valid', 'claim_invalid'] as const;
 export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
 
 export interface VerifyOptions {

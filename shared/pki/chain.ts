@@ -8,7 +8,7 @@ import type { InspectedCertificate } from './inspect.ts';
 import { problem, type Problem } from './problems.ts';
 
 export type Signature = 'valid' | 'invalid' | 'unknown';
-export type ChainRole = 'leaf' | 'intermediate' | 'root';
+type ChainRole = 'leaf' | 'intermediate' | 'root';
 
 export interface ChainMember {
   where: string;
@@ -19,7 +19,7 @@ export interface ChainMember {
   signature?: Signature | 'self';
 }
 
-export interface ChainPath {
+interface ChainPath {
   /** Leaf (or lowest CA) first. */
   members: ChainMember[];
   /** Ends in a self-signed certificate (a trust anchor). */
@@ -51,7 +51,7 @@ function signedBy(child: InspectedCertificate, issuer: InspectedCertificate): Pr
   return result;
 }
 
-export interface IssuerLookup {
+interface IssuerLookup {
   issuer?: InspectedCertificate;
   signature?: Signature;
   /** A certificate with the right subject whose key did not sign the child. */
@@ -81,7 +81,7 @@ function roleOf(c: InspectedCertificate): ChainRole {
   return c.info.selfSigned ? 'root' : c.info.isCa ? 'intermediate' : 'leaf';
 }
 
-export interface BuiltPath {
+interface BuiltPath {
   certificates: InspectedCertificate[];
   path: ChainPath;
   /** Pairs where the named issuer is present but did not sign. */
@@ -122,7 +122,7 @@ function list(certs: readonly InspectedCertificate[]): string {
   return certs.map((c) => c.info.subject).join(' → ');
 }
 
-export interface AnalyzeOptions {
+interface AnalyzeOptions {
   /**
    * Names the bundle each certificate came from; order is judged only within one bundle (two
    * files given side by side have no order). Default: all one bundle.

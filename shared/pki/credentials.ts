@@ -10,7 +10,7 @@ import { OID } from './oids.ts';
 import { problem, type Problem } from './problems.ts';
 import { readInput, type FoundKey, type KeyFormat } from './read.ts';
 
-export interface ClientKeyInfo {
+interface ClientKeyInfo {
   where: string;
   format: KeyFormat;
   key: KeyDescription;

@@ -6,7 +6,7 @@ import { x509, algorithmParams, keyAlgorithmOf, toPem, type Issuer } from './iss
 const CRL_NUMBER_OID = '2.5.29.20';
 const HOUR = 3_600_000;
 
-export interface RevokedEntry {
+interface RevokedEntry {
   /** The revoked certificate's serial number, hexadecimal (as x509 and node:crypto print it). */
   serialNumber: string;
   /** Default: the CRL's thisUpdate. */
@@ -14,7 +14,7 @@ export interface RevokedEntry {
   reason?: x509.X509CrlReason;
 }
 
-export interface CrlOptions {
+interface CrlOptions {
   revoked?: RevokedEntry[];
   /** Default: five minutes ago, so a server whose clock lags a little still accepts the CRL. */
   thisUpdate?: Date;

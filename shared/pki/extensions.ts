@@ -13,7 +13,7 @@ export interface RawExtension {
   value: Uint8Array;
 }
 
-export type GeneralNameType = 'DNS' | 'IP' | 'email' | 'URI' | 'DirName' | 'othername' | 'RID' | 'X400' | 'EdiParty';
+type GeneralNameType = 'DNS' | 'IP' | 'email' | 'URI' | 'DirName' | 'othername' | 'RID' | 'X400' | 'EdiParty';
 
 export interface GeneralName {
   type: GeneralNameType;
@@ -54,7 +54,7 @@ function ip(bytes: Uint8Array): string {
 
 const ascii = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
 
-export function parseGeneralName(bytes: Uint8Array, tlv: Tlv): GeneralName {
+function parseGeneralName(bytes: Uint8Array, tlv: Tlv): GeneralName {
   const content = contentOf(bytes, tlv);
   switch (tlv.tag) {
     case 0x81:
@@ -86,7 +86,7 @@ function generalNames(bytes: Uint8Array, tlv: Tlv): GeneralName[] {
   return children(bytes, tlv).map((n) => parseGeneralName(bytes, n));
 }
 
-export interface BasicConstraints {
+interface BasicConstraints {
   ca: boolean;
   pathLength?: number;
 }
@@ -142,7 +142,7 @@ export function parseCrlDistributionPoints(value: Uint8Array): GeneralName[] {
   return out;
 }
 
-export interface AuthorityInfoAccess {
+interface AuthorityInfoAccess {
   ocsp: GeneralName[];
   caIssuers: GeneralName[];
 }

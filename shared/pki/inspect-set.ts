@@ -14,7 +14,7 @@ export interface InspectInput {
   data: string | Uint8Array;
 }
 
-export interface InputSummary {
+interface InputSummary {
   name: string;
   format: InputFormat;
   certificates: number;
@@ -23,7 +23,7 @@ export interface InputSummary {
   readable: boolean;
 }
 
-export interface KeySummary {
+interface KeySummary {
   where: string;
   format: KeyFormat;
   key: KeyDescription;
@@ -43,7 +43,7 @@ export interface InspectionReport {
 }
 
 /** Problems that mean an input (or part of it) could not be read at all. */
-export const READING_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
+const READING_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
   'pem_malformed',
   'pem_mismatched_markers',
   'der_truncated',

@@ -29,7 +29,7 @@ import { problem, type Problem } from './problems.ts';
 import type { FoundCertificate } from './read.ts';
 import { HarnessError } from '../errors.ts';
 
-export type ValidityStatus = 'valid' | 'expired' | 'not_yet_valid';
+type ValidityStatus = 'valid' | 'expired' | 'not_yet_valid';
 
 export interface Validity {
   status: ValidityStatus;
@@ -97,7 +97,7 @@ export class CertificateError extends HarnessError<'cert_malformed'> {
 
 const DAY = 86_400_000; // ms
 
-export function validityAt(notBefore: Date, notAfter: Date, now: Date): Validity {
+function validityAt(notBefore: Date, notAfter: Date, now: Date): Validity {
   const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY);
   const status: ValidityStatus = now < notBefore ? 'not_yet_valid' : now > notAfter ? 'expired' : 'valid';
   return { status, daysLeft, expiresSoon: status === 'valid' && daysLeft < PKI_DEFAULTS.expiryWarningDays };

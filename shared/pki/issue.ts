@@ -8,7 +8,6 @@ import { HarnessError } from '../errors.ts';
 
 export type KeyAlgorithmName = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384' | 'Ed25519';
 
-export const KEY_ALGORITHMS: readonly KeyAlgorithmName[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'P-256', 'P-384', 'Ed25519'];
 
 /** WebCrypto parameters to generate and to sign with each key algorithm. */
 export function algorithmParams(name: KeyAlgorithmName): { generate: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; sign: Algorithm | EcdsaParams } {
@@ -71,7 +70,7 @@ export async function createCsr(keys: CryptoKeyPair, subject: string): Promise<s
   return csr.toString('pem');
 }
 
-export type CertificateProfile = 'root-ca' | 'intermediate-ca' | 'client' | 'server';
+type CertificateProfile = 'root-ca' | 'intermediate-ca' | 'client' | 'server';
 
 export interface IssueOptions {
   subject: string;

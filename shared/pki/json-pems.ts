@@ -6,7 +6,7 @@ import { classifyDer, readTlv } from './der.ts';
 import { fromBase64 } from './encoding.ts';
 import { looksLikePem } from './pem.ts';
 
-export interface JsonFind {
+interface JsonFind {
   /** JSONPath-like location, e.g. `entities[0].certificate`; `$` for a top-level string. */
   path: string;
   /** A string holding one or more PEM blocks. */
@@ -17,7 +17,7 @@ export interface JsonFind {
   name?: string;
 }
 
-export interface JsonScan {
+interface JsonScan {
   /** False when the text is not valid JSON (nothing was found then). */
   parsed: boolean;
   finds: JsonFind[];

@@ -31,7 +31,7 @@ export async function jwkThumbprint(jwk: JsonWebKey): Promise<string> {
 }
 
 /** The JWS `alg` the harness signs with for this key (RS256 for RSA, as issue.ts and most token endpoints use). */
-export function jwsAlgorithm(key: KeyDescription): string | undefined {
+function jwsAlgorithm(key: KeyDescription): string | undefined {
   switch (key.kind) {
     case 'RSA':
       return 'RS256';
@@ -47,7 +47,7 @@ export function jwsAlgorithm(key: KeyDescription): string | undefined {
   }
 }
 
-export interface JwkOptions {
+interface JwkOptions {
   /** DER certificates for `x5c`, the one certifying this key first, then its chain. */
   certificates?: readonly Uint8Array[];
 }

@@ -7,7 +7,7 @@ import { toArrayBuffer, toBase64 } from './encoding.ts';
 import { CURVES, OID } from './oids.ts';
 import { HarnessError } from '../errors.ts';
 
-export type KeyKind = 'RSA' | 'RSA-PSS' | 'EC' | 'Ed25519' | 'Ed448' | 'X25519' | 'X448' | 'unknown';
+type KeyKind = 'RSA' | 'RSA-PSS' | 'EC' | 'Ed25519' | 'Ed448' | 'X25519' | 'X448' | 'unknown';
 
 export interface KeyDescription {
   kind: KeyKind;
@@ -171,7 +171,7 @@ async function firstImport<T>(attempts: ImportParams[], run: (params: ImportPara
   throw new KeyError('key_unsupported', `this runtime's WebCrypto cannot load ${what}`);
 }
 
-export interface DerivedPublicKey {
+interface DerivedPublicKey {
   jwk: JsonWebKey;
   /** DER SubjectPublicKeyInfo of the public half. */
   spki: Uint8Array;

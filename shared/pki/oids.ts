@@ -36,13 +36,6 @@ export const CURVES: Record<string, { name: string; webCrypto?: 'P-256' | 'P-384
   '1.3.36.3.3.2.8.1.1.11': { name: 'brainpoolP384r1' },
 };
 
-/** OpenSSL's NIST curve aliases, as `openssl x509 -text` prints them ("NIST CURVE: P-256"). */
-export const CURVE_OPENSSL_NAMES: Record<string, string> = {
-  'P-256': 'prime256v1',
-  'P-384': 'secp384r1',
-  'P-521': 'secp521r1',
-};
-
 export const SIGNATURE_ALGORITHMS: Record<string, string> = {
   '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
   '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',

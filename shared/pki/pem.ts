@@ -19,7 +19,7 @@ export interface PemBlock {
   where: string;
 }
 
-export interface PemReadResult {
+interface PemReadResult {
   blocks: PemBlock[];
   problems: Problem[];
 }

@@ -10,7 +10,7 @@ import { readTlv } from './der.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
 import { digest } from './fingerprint.ts';
 
-export const PKCS12_WRITE_DEFAULTS = {
+const PKCS12_WRITE_DEFAULTS = {
   /** PBKDF2 rounds for the encryption and PKCS#12 KDF rounds for the MAC: OpenSSL 3's PKCS12_DEFAULT_ITER. */
   iterations: 2048,
   /** Longest password accepted (characters); the PKCS#12 MAC KDF runs in JavaScript over it. */
@@ -20,14 +20,14 @@ export const PKCS12_WRITE_DEFAULTS = {
 /** The protection written; the only one so far, named so a legacy variant can be added beside it. */
 export const PKCS12_PROTECTION = 'PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), MAC HMAC-SHA256';
 
-export interface Pkcs12WriteInput {
+interface Pkcs12WriteInput {
   /** DER certificates, the key's certificate first, then its chain. */
   certificates: readonly Uint8Array[];
   /** PKCS#8 PrivateKeyInfo DER of the first certificate's key; omit for a certificates-only file. */
   privateKey?: Uint8Array;
 }
 
-export interface Pkcs12WriteOptions {
+interface Pkcs12WriteOptions {
   /** Must not be empty: an unprotected .p12 holding a private key is refused by many importers. */
   password: string;
   /** Shown by Windows and keychains as the entry's name ("alias" in Java). */

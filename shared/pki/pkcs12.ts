@@ -14,7 +14,7 @@ import { HarnessError } from '../errors.ts';
 
 export class Pkcs12Error extends HarnessError<'p12_bad_password' | 'p12_password_required' | 'p12_unsupported' | 'p12_malformed'> {}
 
-export interface Pkcs12Item {
+interface Pkcs12Item {
   der: Uint8Array;
   /** `certificate 1`, `key 1`, with the friendly name when the file has one. */
   where: string;
@@ -23,7 +23,7 @@ export interface Pkcs12Item {
   localKeyId?: string;
 }
 
-export interface Pkcs12Contents {
+interface Pkcs12Contents {
   certificates: Pkcs12Item[];
   /** PKCS#8 PrivateKeyInfo DER, already decrypted. */
   keys: Pkcs12Item[];

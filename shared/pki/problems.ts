@@ -2,9 +2,9 @@
 // search for them, the UI keys help text on them and tests assert them. Each instance names what
 // and where in `message` and `where`; the catalogue holds the explanation that does not change.
 
-export type Severity = 'error' | 'warning' | 'info';
+type Severity = 'error' | 'warning' | 'info';
 
-export interface ProblemInfo {
+interface ProblemInfo {
   severity: Severity;
   /** A few words, for a list or a heading. */
   title: string;

@@ -8,7 +8,7 @@ import type { ReportEntry } from './report-html.ts';
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
 /** Escapes text for XML and drops the characters XML 1.0 cannot hold at all. */
-export function escapeXml(s: string): string {
+function escapeXml(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
 }

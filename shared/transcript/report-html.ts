@@ -16,7 +16,7 @@ export interface ReportEntry {
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 const ICON: Record<Step['status'], string> = { running: '…', ok: '✓', warn: '!', fail: '✗', skipped: '–' };
 const WORD: Record<Step['status'], string> = { running: 'running', ok: 'ok', warn: 'warning', fail: 'failed', skipped: 'skipped' };

@@ -7,13 +7,13 @@ import { PROTOCOL_VERSION, type RunEvent, type RunKind, type RunOutcome, type St
 import { MASK, redactDeep, scrubDeep } from '../redact.ts';
 import { HarnessError } from '../errors.ts';
 
-export const TRANSCRIPT_FORMAT = 'mtls-harness-transcript';
+const TRANSCRIPT_FORMAT = 'mtls-harness-transcript';
 export const TRANSCRIPT_VERSION = 1;
 
 /** Largest transcript file read, in characters: a run's events are bounded far below this. */
 export const MAX_TRANSCRIPT_CHARS = 16 * 1024 * 1024;
 /** Most events one transcript may hold (a run sends tens; an inbound listener a few hundred). */
-export const MAX_TRANSCRIPT_EVENTS = 10_000;
+const MAX_TRANSCRIPT_EVENTS = 10_000;
 
 export interface TranscriptEnvironment {
   /** The harness release that ran the relay. */
@@ -102,7 +102,7 @@ export function makeTranscript(input: {
  * A scenario with inline secret values replaced by a mask: the sources (`env`, `file`, `lab`,
  * `generate`) say where a secret comes from and stay, so the file still makes the run again.
  */
-export function scenarioWithoutSecrets(scenario: unknown): unknown {
+function scenarioWithoutSecrets(scenario: unknown): unknown {
   if (!isObj(scenario) || !isObj(scenario.secrets)) return scenario;
   const secrets: Record<string, unknown> = {};
   for (const [name, source] of Object.entries(scenario.secrets)) {

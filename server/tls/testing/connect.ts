@@ -5,7 +5,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type tls from 'node:tls';
 import { tapConnection, type TlsObservation } from '../tap.ts';
 
-export interface TappedConnection {
+interface TappedConnection {
   observation: TlsObservation;
   secureConnect: boolean;
   /** getProtocol() at secureConnect (it is null once closed). */
@@ -50,7 +50,7 @@ export async function connectThroughTap(port: number, options: tls.ConnectionOpt
   };
 }
 
-export interface ConnectionOutcome {
+interface ConnectionOutcome {
   secureConnect: boolean;
   errorCode?: string;
   /** Bytes the server sent after the handshake. */

@@ -49,7 +49,7 @@ export function isLabClientId(lab: LabInfo | null, id: string): boolean {
   return lab !== null && (lab.clients.some((c) => c.clientId === id) || id.startsWith(lab.registeredClientPrefix));
 }
 
-export type JwtSource = 'sign' | 'paste';
+type JwtSource = 'sign' | 'paste';
 
 export class FlowFields {
   readonly kind: FlowKind;

@@ -3,7 +3,7 @@
 // relay's `authorize` step arrives, would be blocked — and pointed at the authorization URL
 // when the relay sends it. The provider redirects the popup to the relay, whose page closes it.
 
-export const POPUP = {
+const POPUP = {
   name: 'harness-authorization',
   features: 'popup,width=600,height=720',
 } as const;
@@ -15,7 +15,7 @@ export const POPUP = {
  */
 export const CALLBACK_CHANNEL = 'harness-callback';
 
-export type PopupStatus = 'waiting' | 'open' | 'blocked' | 'closed';
+type PopupStatus = 'waiting' | 'open' | 'blocked' | 'closed';
 
 export class AuthorizationPopup {
   url = $state<string | null>(null);

@@ -14,7 +14,7 @@ import { AuthorizationPopup, CALLBACK_CHANNEL } from './popup.svelte.ts';
 const KEPT_REFRESH_SOURCES = 4; // runs
 
 /** An Auth code run whose final refresh token the relay kept. */
-export interface RefreshSource {
+interface RefreshSource {
   runId: string;
   clientId: string;
   issuer: string;

@@ -34,14 +34,14 @@ export interface InboundConnection {
   arrivedAt: Date;
 }
 
-export type ListenerState = 'stopped' | 'starting' | 'listening' | 'stopping';
+type ListenerState = 'stopped' | 'starting' | 'listening' | 'stopping';
 
 /**
  * The inbound check: the form, the listener the relay opened, and every client connection to
  * it, each followed live as a run. It lives as long as the page (not the screen), so clients
  * keep being recorded while the user looks at another screen.
  */
-export class InboundSession {
+class InboundSession {
   caPem = $state('');
   report = $state<BundleReport | null>(null);
   cnEquals = $state('');

@@ -13,7 +13,7 @@ import type { RelayClock } from './relay-clock.svelte.ts';
 import { BROWSER_ALGS, type BrowserAlg, type BrowserSigner } from './signer.svelte.ts';
 
 export const BUILDER_ALGS = [...BROWSER_ALGS, 'HS256'] as const;
-export type BuilderAlg = (typeof BUILDER_ALGS)[number];
+type BuilderAlg = (typeof BUILDER_ALGS)[number];
 
 export type BuilderTemplate = JwtTemplate | 'custom';
 export const TEMPLATE_TITLES: Record<BuilderTemplate, string> = {
@@ -46,7 +46,7 @@ async function sha256Base64url(b64: string): Promise<string> {
   return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-export interface SignedJwt {
+interface SignedJwt {
   token: string;
   /** How it was signed, for the screen. */
   keyDescription: string;

@@ -1,6 +1,6 @@
 // Small pure helpers for showing a JWT: its three parts, and its times relative to a clock.
 
-export interface JwtParts {
+interface JwtParts {
   header: string;
   payload: string;
   signature: string;
@@ -14,7 +14,7 @@ export function splitCompact(token: string): JwtParts | null {
 }
 
 /** "in 1 min 57 s", "3 s ago": how far an epoch-seconds time is from `nowMs`. */
-export function relativeTime(epochSec: number, nowMs: number): string {
+function relativeTime(epochSec: number, nowMs: number): string {
   const diff = Math.round(epochSec - nowMs / 1000);
   const abs = Math.abs(diff);
   let text: string;
@@ -25,7 +25,7 @@ export function relativeTime(epochSec: number, nowMs: number): string {
   return diff === 0 ? 'now' : diff > 0 ? `in ${text}` : `${text} ago`;
 }
 
-export const TIME_CLAIMS = ['iat', 'nbf', 'exp'] as const;
+const TIME_CLAIMS = ['iat', 'nbf', 'exp'] as const;
 
 /** The time claims present, as rows for a table. */
 export function timeRows(claims: Record<string, unknown>, nowMs: number): { name: string; iso: string; relative: string }[] {

@@ -3,12 +3,12 @@
 // connected, the browser's clock is used, and the screen says so.
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 
-export const CLOCK_LIMITS = {
+const CLOCK_LIMITS = {
   /** Offsets smaller than this are the welcome's travel time, not a clock difference. */
   resolutionMs: 1_000, // ms
 } as const;
 
-export type ClockSource = { kind: 'relay'; offsetMs: number } | { kind: 'browser'; why: string };
+type ClockSource = { kind: 'relay'; offsetMs: number } | { kind: 'browser'; why: string };
 
 export class RelayClock {
   source = $state<ClockSource>({ kind: 'browser', why: 'the relay has not been asked yet' });

@@ -31,7 +31,7 @@ export const FAILURE_SUBJECT: Record<VerifyFailure, string> = {
   claim_invalid: 'Claim',
 };
 
-export type VerifyOutcome = VerifyResult & { keyDescription: string };
+type VerifyOutcome = VerifyResult & { keyDescription: string };
 
 export type FetchedJwks = Omit<Extract<ServerMessage, { type: 'jwks.fetched' }>, 'type' | 'id'>;
 

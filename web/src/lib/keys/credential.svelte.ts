@@ -2,7 +2,7 @@ import type { CertificateSummary } from './inspect.ts';
 import { loadPki } from './pki.ts';
 
 /** generated: on the Keys page. pasted: a PEM pair or an imported PKCS#12. workshop: made in the certificate workshop. All are kept in IndexedDB when the browser allows. */
-export type CredentialOrigin = 'generated' | 'pasted' | 'workshop';
+type CredentialOrigin = 'generated' | 'pasted' | 'workshop';
 
 /**
  * A client key with, once issued, its certificate. Keys are kept in this browser's IndexedDB

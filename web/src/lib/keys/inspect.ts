@@ -24,7 +24,7 @@ const EKU_NAMES: Record<string, string> = {
   '1.3.6.1.5.5.7.3.4': 'emailProtection',
 };
 
-export function describeKeyAlgorithm(algorithm: Algorithm & { namedCurve?: string; modulusLength?: number }): string {
+function describeKeyAlgorithm(algorithm: Algorithm & { namedCurve?: string; modulusLength?: number }): string {
   if (algorithm.namedCurve) return algorithm.namedCurve;
   if (algorithm.modulusLength) return `RSA-${algorithm.modulusLength}`;
   return algorithm.name;

@@ -13,7 +13,7 @@ export function pemBlocks(text: string): PemBlock[] {
   return [...normalised.matchAll(BLOCK)].map((m) => ({ label: m[1] ?? '', text: `${m[0].trim()}\n` }));
 }
 
-export type PrivateKeyCheck = { ok: true; pem: string } | { ok: false; message: string };
+type PrivateKeyCheck = { ok: true; pem: string } | { ok: false; message: string };
 
 /** Accepts exactly one unencrypted private key; explains what to do with anything else. */
 export function checkPrivateKeyPem(text: string): PrivateKeyCheck {
@@ -28,7 +28,7 @@ export function checkPrivateKeyPem(text: string): PrivateKeyCheck {
   return { ok: true, pem: keys[0]!.text };
 }
 
-export type CertificateCheck = { ok: true; leafPem: string; chainPem: string } | { ok: false; message: string };
+type CertificateCheck = { ok: true; leafPem: string; chainPem: string } | { ok: false; message: string };
 
 /** Accepts a leaf certificate optionally followed by intermediates (the order a TLS client sends). */
 export function checkCertificatePem(text: string): CertificateCheck {

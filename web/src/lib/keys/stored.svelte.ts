@@ -1,6 +1,6 @@
 import { Vault, type StoredItem } from './vault.ts';
 
-export type StorageState = 'loading' | 'ready' | 'unavailable';
+type StorageState = 'loading' | 'ready' | 'unavailable';
 
 /**
  * The workshop's keys and certificates as the screens see them, mirrored to IndexedDB. When the

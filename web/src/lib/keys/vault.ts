@@ -4,7 +4,7 @@
 import type { KeyAlgorithmName } from '../../../../shared/pki/issue.ts';
 import type { CertificateSummary } from './inspect.ts';
 
-export const VAULT = {
+const VAULT = {
   database: 'mtls-jwt-harness',
   store: 'workshop-items',
   version: 1,

@@ -6,7 +6,7 @@ import { describeError } from '../relay/errors.ts';
 
 export type DemoStage = 'idle' | 'key' | 'certificate' | 'probe' | 'done' | 'failed';
 
-export const DEMO_COMMON_NAME = 'lab-client';
+const DEMO_COMMON_NAME = 'lab-client';
 
 /**
  * The one-click lab demo: a P-256 key made in this browser, a CSR, a certificate from the

@@ -5,7 +5,7 @@ import { isDiagnosisCode } from '../../../../shared/diagnoses.ts';
 import { LAB_SIGN_PROFILES, type LabSignProfile } from '../../../../shared/protocol/index.ts';
 import { parseScenario, ScenarioError, type Scenario } from '../../../../shared/flows/scenario.ts';
 
-export const LESSON_FORMAT_VERSION = 1;
+const LESSON_FORMAT_VERSION = 1;
 
 /** Limits on a lesson file, so one bad file cannot flood the screen. */
 export const LESSON_LIMITS = {
@@ -15,15 +15,15 @@ export const LESSON_LIMITS = {
 } as const;
 
 /** Screens a lesson can prepare: the probe form or a token-flow form. */
-export const SETUP_SCREENS = ['probe', 'flows'] as const;
-export type SetupScreen = (typeof SETUP_SCREENS)[number];
+const SETUP_SCREENS = ['probe', 'flows'] as const;
+type SetupScreen = (typeof SETUP_SCREENS)[number];
 
 /**
  * A key the lesson makes in this browser before it fills the form: signed by the lab's client CA,
  * or self-signed (a certificate the lab does not trust).
  */
-export const CREDENTIAL_KINDS = ['lab-signed', 'self-signed'] as const;
-export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+const CREDENTIAL_KINDS = ['lab-signed', 'self-signed'] as const;
+type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
 export interface LessonCredential {
   kind: CredentialKind;
@@ -44,7 +44,7 @@ export interface LessonSetup {
   jwtClockOffsetSec?: number;
 }
 
-export const RUN_OUTCOMES = ['pass', 'fail', 'error'] as const;
+const RUN_OUTCOMES = ['pass', 'fail', 'error'] as const;
 
 /** One condition on a step's evidence: the value at `path` (dots; `length` works) of a step's details. */
 export interface EvidenceCondition {

@@ -58,7 +58,7 @@ function holds(c: EvidenceCondition, v: unknown): boolean {
   return false;
 }
 
-export function describeEvidence(c: EvidenceCondition): string {
+function describeEvidence(c: EvidenceCondition): string {
   if (c.says) return c.says;
   const where = `${c.step ? `step ${c.step}: ` : ''}${c.path}`;
   if (c.exists !== undefined) return `${where} ${c.exists ? 'is present' : 'is absent'}`;

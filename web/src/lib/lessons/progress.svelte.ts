@@ -1,6 +1,6 @@
 // A learner's progress, kept in this browser only: when each lesson was set up (runs from
 // before do not count), how many hints are open, and when it was solved.
-export interface LessonProgress {
+interface LessonProgress {
   /** The relay's clock (ISO 8601) when the lesson was last set up; runs from then on are judged. */
   setupAt?: string;
   hintsShown: number;

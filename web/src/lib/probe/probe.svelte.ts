@@ -28,7 +28,7 @@ export interface RunInputs {
 export type { ClientNeed };
 
 /** The scenario the form was last filled from: its expect block judges the runs. */
-export interface OpenedScenario {
+interface OpenedScenario {
   name: string;
   expect: { outcome: 'pass' | 'fail' | 'error'; diagnoses?: string[] } | null;
 }

@@ -4,7 +4,7 @@ import { pemBlocks } from '../keys/pem.ts';
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 export type Method = (typeof METHODS)[number];
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** "Name: value" per line; blank lines ignored. */
 export function parseHeaderLines(text: string): Parsed<Record<string, string>> {
@@ -35,7 +35,7 @@ export function checkTargetUrl(text: string): Parsed<string> {
   return { ok: true, value: url.href };
 }
 
-export interface ProbeInput {
+interface ProbeInput {
   url: string;
   method: Method;
   headersText: string;

@@ -9,7 +9,7 @@ export interface HistoryEntry {
   transcript: Transcript;
 }
 
-export const HISTORY_LIMITS = {
+const HISTORY_LIMITS = {
   /** Runs kept; the oldest go first. */
   entries: 30,
   /** Characters of JSON kept in localStorage, well under the browsers' 5 MB per origin. */

@@ -104,7 +104,7 @@ export function fileNameFor(name: string): string {
  * A client certificate from a scenario: the key-ring credential with that certificate, or a new
  * one when the file carries the key too. Returns the credential id, or '' with a note.
  */
-export async function credentialFor(keyring: KeyRing, client: unknown, notes: string[]): Promise<string> {
+async function credentialFor(keyring: KeyRing, client: unknown, notes: string[]): Promise<string> {
   if (!isObj(client)) return '';
   const certificatePem = typeof client.certificatePem === 'string' ? client.certificatePem : '';
   const keyPem = typeof client.privateKeyPem === 'string' ? client.privateKeyPem : '';

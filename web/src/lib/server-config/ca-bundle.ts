@@ -42,7 +42,7 @@ export function caChoices(lab: LabInfo | null, keyring: KeyRing): CaChoice[] {
   return choices;
 }
 
-export interface BundleCertificate {
+interface BundleCertificate {
   subject: string;
   issuer: string;
   notAfter: Date;

@@ -2,7 +2,7 @@ import { serverConfigSnippets, type ServerConfigInput, type ServerConfigSnippets
 import type { BundleReport } from './ca-bundle.ts';
 
 /** Form fields, keyed as the generator names its options in its TypeErrors. */
-export const FIELD_LABELS = {
+const FIELD_LABELS = {
   caBundleFile: 'The CA bundle path',
   verifyDepth: 'The verify depth',
   crlFile: 'The CRL path',
@@ -17,10 +17,10 @@ export const FIELD_LABELS = {
 
 export type FieldName = keyof typeof FIELD_LABELS;
 
-export type Generated = { ok: true; snippets: ServerConfigSnippets; input: ServerConfigInput } | { ok: false; field: FieldName | null; message: string };
+type Generated = { ok: true; snippets: ServerConfigSnippets; input: ServerConfigInput } | { ok: false; field: FieldName | null; message: string };
 
 /** "rule.cnEquals must not contain …" → the field and "The CN must not contain …". */
-export function explainInputError(message: string): { field: FieldName | null; message: string } {
+function explainInputError(message: string): { field: FieldName | null; message: string } {
   const names = Object.keys(FIELD_LABELS) as FieldName[];
   const field = names.filter((name) => message.startsWith(`${name} `)).sort((a, b) => b.length - a.length)[0] ?? null;
   return { field, message: field ? `${FIELD_LABELS[field]}${message.slice(field.length)}.` : message };
@@ -30,7 +30,7 @@ export function explainInputError(message: string): { field: FieldName | null; m
  * The server-config screen's form. Harness keeps it (harness.screen) so a half-filled form
  * survives moving to another screen and back (screens are unmounted when hidden).
  */
-export class ServerConfigForm {
+class ServerConfigForm {
   caPem = $state('');
   report = $state<BundleReport | null>(null);
   caBundleFile = $state('/etc/ssl/client-ca.pem');

@@ -7,7 +7,7 @@ import { indentXml } from '../../../../shared/indent-xml.ts';
 
 export { indentXml };
 
-export type BodyLanguage = 'json' | 'xml' | 'text';
+type BodyLanguage = 'json' | 'xml' | 'text';
 
 export interface FormattedBody {
   text: string;

@@ -1,7 +1,7 @@
 import type { RunEvent, RunOutcome, Step } from '../../../../shared/protocol/index.ts';
 import type { Transcript } from '../../../../shared/transcript/transcript.ts';
 
-export type RunState = 'starting' | 'running' | 'finished' | 'interrupted';
+type RunState = 'starting' | 'running' | 'finished' | 'interrupted';
 
 /**
  * One run as the relay reported it. Everything the timeline shows comes from `apply()`:

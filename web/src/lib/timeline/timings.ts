@@ -3,7 +3,7 @@
 // the total from the verdict's `details.totalMs`.
 import type { Step } from '../../../../shared/protocol/index.ts';
 
-export interface TimingRow {
+interface TimingRow {
   id: string;
   label: string;
   /** What the span measures, for the reader who wonders. */

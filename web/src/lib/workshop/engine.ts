@@ -4,7 +4,7 @@
 import { loadPki } from '../keys/pki.ts';
 
 type Modules = typeof import('./engine-modules.ts');
-export type Engine = Modules & { pki: Awaited<ReturnType<typeof loadPki>> };
+type Engine = Modules & { pki: Awaited<ReturnType<typeof loadPki>> };
 
 let loading: Promise<Engine> | undefined;
 

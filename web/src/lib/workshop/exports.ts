@@ -9,7 +9,7 @@ export function fileStem(item: Pick<StoredItem, 'label'>): string {
   return item.label.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '') || 'certificate';
 }
 
-export interface PemExports {
+interface PemExports {
   /** The item's own certificate. */
   certificate: string;
   /** Leaf and intermediates: what a TLS client or server sends. Equal to `certificate` when there are none. */
@@ -54,7 +54,7 @@ export async function pkcs12Of(item: StoredItem, password: string): Promise<Uint
   return engine.writePkcs12({ certificates: await chainDer(item), privateKey: pkcs8 }, { password, friendlyName: item.label });
 }
 
-export interface KeyIdentity {
+interface KeyIdentity {
   jwk: PublicJwk;
   /** Present for items with a certificate. */
   sha256?: string;

@@ -69,7 +69,6 @@ export interface MakeRequest {
 
 export const ISSUED_KINDS: ReadonlySet<ItemKind> = new Set(['intermediate-ca', 'client', 'server']);
 export const CA_KINDS: ReadonlySet<ItemKind> = new Set(['root-ca', 'intermediate-ca']);
-export const CERTIFICATE_KINDS: ReadonlySet<ItemKind> = new Set(['root-ca', 'intermediate-ca', 'client', 'server', 'self-signed']);
 
 export function validityWindow(choice: ValidityChoice, kind: ItemKind, now: Date = new Date()): { notBefore: Date; notAfter: Date } {
   const t = now.getTime();

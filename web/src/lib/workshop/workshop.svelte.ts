@@ -15,7 +15,7 @@ export const TABS = [
 
 export type WorkshopTab = (typeof TABS)[number]['id'];
 
-export interface InspectInputFile {
+interface InspectInputFile {
   id: number;
   name: string;
   data: string | Uint8Array;
@@ -108,7 +108,7 @@ export async function credentialFromReport(session: InspectSession, keyring: Key
   return keyring.persisted(credential) ? `${credential.label} (kept in this browser)` : `${credential.label} (this tab only)`;
 }
 
-export interface RotationCandidateInput {
+interface RotationCandidateInput {
   id: number;
   role: RotationRole;
   pem: string;
