@@ -15,9 +15,12 @@ import { rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 
 export class PhaseError extends Error {
   readonly signals: FailureSignals;
-  constructor(signals: FailureSignals) {
+  /** A failed TLS phase: what the tap saw first (a TLS 1.2 server's CertificateRequest before it refused). */
+  readonly wire: TlsObservation | undefined;
+  constructor(signals: FailureSignals, wire?: TlsObservation) {
     super(signals.errorMessage ?? signals.errorCode ?? 'failed');
     this.signals = signals;
+    this.wire = wire;
   }
 }
 
@@ -236,7 +239,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
     if (err instanceof CancelledError) throw err;
     const info = errInfo(err);
     const wire = tap.observation();
-    throw Object.assign(new PhaseError({ phase: 'tls', ...base, ...wireSignals(wire), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' }), { wire });
+    throw new PhaseError({ phase: 'tls', ...base, ...wireSignals(wire), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' }, wire);
   }
 
   let late: Error | undefined;
