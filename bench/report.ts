@@ -49,7 +49,13 @@ ${rows.join('\n')}
   this is what keeps *scale* (first step) low. A single probe never waits.
 - **Fewer, coalesced events.** Events produced by one piece of work leave in one write, and a
   probe step (after the first) that ends within 30 ms is sent once, finished: 10 events per
-  probe instead of 16.
+  probe instead of 16. A step that ends within 16 ms of the session's last write waits for the
+  next one (\`STEP_HOLD_MS\` in \`server/session.ts\`): a quick probe's steps leave with its
+  verdict, two writes per probe instead of about seven, and each write wakes the browser's
+  side (on a loaded machine the wake-ups cost more than the frames).
+- **Secrets encoded once.** The values scrubbed from a run's events include every encoding of
+  every line of the client's key; each distinct form is now encoded once (\`secretValues\`,
+  3× faster, the same values).
 - **Request before analysis.** The request is written as soon as the server's certificate is
   judged; the wire tap's reading of the handshake happens while the server answers.
 - **Where the overhead is.** The *floor* rows answer what the architecture alone costs: another

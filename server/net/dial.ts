@@ -16,9 +16,12 @@ import { HarnessError } from '../../shared/errors.ts';
 
 export class PhaseError extends HarnessError<'phase_failed'> {
   readonly signals: FailureSignals;
-  constructor(signals: FailureSignals) {
+  /** A failed TLS phase: what the tap saw first (a TLS 1.2 server's CertificateRequest before it refused). */
+  readonly wire: TlsObservation | undefined;
+  constructor(signals: FailureSignals, wire?: TlsObservation) {
     super('phase_failed', signals.errorMessage ?? signals.errorCode ?? 'failed');
     this.signals = signals;
+    this.wire = wire;
   }
 }
 
@@ -237,7 +240,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
     if (err instanceof CancelledError) throw err;
     const info = errInfo(err);
     const wire = tap.observation();
-    throw Object.assign(new PhaseError({ phase: 'tls', ...base, ...wireSignals(wire), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' }), { wire });
+    throw new PhaseError({ phase: 'tls', ...base, ...wireSignals(wire), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' }, wire);
   }
 
   let late: Error | undefined;

@@ -218,7 +218,7 @@ class ProbeRun {
       }, hostname, limits, signal, this.#signals);
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
-      const failedWire = (err as PhaseError & { wire?: TlsObservation }).wire;
+      const failedWire = err.wire;
       // TLS 1.2 servers reject before secureConnect, but the CertificateRequest was already read.
       const preflight = leaf && failedWire ? preflightAcceptance(client.chain, failedWire) : undefined;
       if (preflight) rec.keep(preflight);
