@@ -55,6 +55,7 @@ class Session {
   #n = 0;
   readonly #finished = new Map<string, (m: ServerMessage) => void>();
   readonly #started = new Map<string, (m: ServerMessage) => void>();
+  readonly #ended = new Map<string, ServerMessage>();
 
   constructor(port: number, origin: string) {
     const t0 = performance.now();
@@ -70,7 +71,10 @@ class Session {
         } else if (m.type === 'run.started' || m.type === 'error') {
           this.#started.get(m.id ?? '')?.(m);
         } else if (m.type === 'run.finished') {
-          this.#finished.get(m.runId)?.(m);
+          // run.started and run.finished can come in one read: keep an end nobody waits for yet.
+          const waiter = this.#finished.get(m.runId);
+          if (waiter) waiter(m);
+          else this.#ended.set(m.runId, m);
         }
       });
     });
@@ -85,7 +89,8 @@ class Session {
     });
     this.#started.delete(id);
     if (started.type !== 'run.started') throw new Error(`probe refused: ${JSON.stringify(started)}`);
-    const finished = await new Promise<ServerMessage>((ok) => this.#finished.set(started.runId, ok));
+    const finished = this.#ended.get(started.runId) ?? await new Promise<ServerMessage>((ok) => this.#finished.set(started.runId, ok));
+    this.#ended.delete(started.runId);
     this.#finished.delete(started.runId);
     if (finished.type === 'run.finished' && finished.outcome !== 'pass') throw new Error(`probe ${finished.outcome}: ${finished.diagnoses.join(', ')}`);
   }
@@ -127,7 +132,7 @@ async function ramp(port: number, origin: string, cap: number): Promise<{ held: 
 const rssKiB = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]);
 const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
-export async function clusterBench(rounds = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 3), cap = Number(process.env.BENCH_CLUSTER_SESSIONS ?? 1000)): Promise<ClusterBench> {
+export async function clusterBench(rounds = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 5), cap = Number(process.env.BENCH_CLUSTER_SESSIONS ?? 1000)): Promise<ClusterBench> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-cluster-'));
   const labDir = join(dir, 'lab');
   const pki = await loadOrCreateLabPki(labDir);
@@ -148,6 +153,7 @@ export async function clusterBench(rounds = Number(process.env.BENCH_CLUSTER_ROU
     for (let i = 0; i < rounds; i++) {
       directRates.push(await rate(direct, client));
       nginxRates.push(await rate(viaNginx, client));
+      console.log(`  round ${i + 1}: one relay direct ${directRates[i]!.toFixed(0)} probes/s, two behind nginx ${nginxRates[i]!.toFixed(0)} probes/s`);
     }
     for (const s of [...direct, ...viaNginx]) s.close();
     await new Promise((r) => setTimeout(r, 500));
@@ -156,11 +162,13 @@ export async function clusterBench(rounds = Number(process.env.BENCH_CLUSTER_ROU
     const rss0 = await rssKiB(pid);
     const fds0 = fdCount(pid);
     const one = await ramp(relays[0]!.port, origin, cap);
+    console.log(`  one relay held ${one.held} sessions`);
     const rssKiBPerSession = (await rssKiB(pid) - rss0) / one.sessions.length;
     const fdsPerSession = (fdCount(pid) - fds0) / one.sessions.length;
     for (const s of one.sessions) s.close();
     await new Promise((r) => setTimeout(r, 500));
     const two = await ramp(nginxPort, origin, cap * 2);
+    console.log(`  two relays behind nginx held ${two.held} sessions`);
     for (const s of two.sessions) s.close();
     const medianDirect = median(directRates);
     const medianNginx = median(nginxRates);
