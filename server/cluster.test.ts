@@ -379,9 +379,12 @@ test('SIGKILL one relay mid-run: its sessions reconnect to the other, each run e
 test('nginx restarted mid-class: every session reconnects, the relay closes the old ones, runs work again', async () => {
   const r1 = relays.get('r1')!;
   const before = learners.map((l) => l.connections);
+  const relayFds = fds(r1.child.pid!);
   await nginx.restart();
   await eventually('every session reconnected', async () => learners.every((l, i) => l.open && l.connections > before[i]!), 30_000, () => JSON.stringify(tally()));
   await eventually('the relay dropped the sessions of the old nginx', async () => (await sessionsOn(r1)) === SESSIONS);
+  // Its descriptors too: one per session, as before the restart (not one per session per nginx).
+  await eventually(`r1's descriptors back to ${relayFds} (now ${fds(r1.child.pid!)})`, () => fds(r1.child.pid!) <= relayFds + 8);
   const after = await pooled([...spread(20, learners).map((l) => () => probe(l)), ...spread(4, learners).map((l) => () => authorizationCode(l, true))]);
   assert.ok(after.every(passed), JSON.stringify(after.filter((e) => !passed(e))));
   assert.deepEqual(learners.flatMap((l) => l.foreign), []);
