@@ -8,7 +8,7 @@ export async function writePerformanceDoc(results: Result[], path: string): Prom
   const rows = results.map((r) => `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.baseline === null ? '—' : `${fmt(r.baseline)} ${r.unit}`} | ${fmt(r.ratio)} | ${r.goal} | ${r.met ? 'yes' : '**no**'} | ${r.note ?? ''} |`);
   const text = `# Performance
 
-Measured by \`npm run bench\` (sections: \`npm run bench -- overhead floor concurrency tap scale endurance frontend\`),
+Measured by \`npm run bench\` (sections: \`npm run bench -- overhead floor concurrency tap scale endurance frontend check cluster\`),
 which writes [\`bench/results.json\`](../bench/results.json) and this table. Every ratio is measured
 against its baseline **in the same run**, on loopback, with the relay in its own process and the
 built-in lab's mTLS target as the server. The machine is shared and noisy (2 cores): compare
@@ -29,6 +29,11 @@ ratios, not absolute times, across runs.
   of the relay process against the values after warm-up.
 - *Front end*: gzip size of the JavaScript the first page load fetches; click on Run → first
   step row in the DOM, in Debian's Chromium driven by Playwright; key generation in the page.
+- *Cluster* (\`npm run bench -- cluster\`, \`bench/cluster.ts\`): two \`harness serve --hosted\` processes
+  (one shared lab directory) and real nginx with the configuration of docs/deployment.md. 16
+  sessions × 15 lab mTLS probes to one relay directly, then 16 through nginx to both, alternating,
+  5 rounds; then sessions opened in batches of 250 until a batch's 95th-percentile welcome
+  passes 1 s (or the cap), on one relay directly and on both through nginx.
 
 | figure | value | baseline | ratio | goal | met | note |
 | --- | --- | --- | --- | --- | --- | --- |

@@ -47,6 +47,7 @@ Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
                 [--public-url URL] [--secret-file F] [--metrics-token-file F] [--log-format text|json]
+                [--relay-id ID] [--lab-dir DIR]
       Serve the web app and relay (with the built-in lab) and print the URL to open. The lab listens
       on 7443, 7444 and 7445 (--lab-port N: N and the next two; 0: free ports).
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
@@ -58,6 +59,9 @@ Usage:
       --public-url: where learners reach the relay (implies --hosted). --secret-file (or
       $HARNESS_ACCESS_SECRET): the access secret, kept across restarts and replicas; default:
       a new random one each start.
+      Several relays behind one balancer (docs/deployment.md): give each its --relay-id (or
+      $HARNESS_RELAY_ID; the balancer routes sign-in redirects by it) and one --lab-dir (or
+      $HARNESS_LAB_DIR), so all present the same lab CA and keys.
   harness probe URL [--cert FILE --key FILE | --cert FILE.p12] [--password-file F | --password-env NAME | --password P]
                     [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
@@ -193,6 +197,8 @@ async function serve(argv: string[], io: Io): Promise<number> {
       'log-format': { type: 'string' },
       'public-url': { type: 'string' },
       'secret-file': { type: 'string' },
+      'relay-id': { type: 'string', default: process.env.HARNESS_RELAY_ID || undefined },
+      'lab-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -228,6 +234,8 @@ async function serve(argv: string[], io: Io): Promise<number> {
       ...(accessSecret ? { token: accessSecret } : {}),
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
       ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
+      ...(values['relay-id'] ? { relayId: values['relay-id'] } : {}),
+      ...(values['lab-dir'] ? { dataDir: values['lab-dir'] } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -243,6 +251,8 @@ async function serve(argv: string[], io: Io): Promise<number> {
   }
   io.stdout(`mTLS & JWT Harness ${VERSION}\n`);
   io.stdout(`  Open: ${relay.url}\n`);
+  // Behind a proxy the link names the public origin: say where the proxy must send requests.
+  if (values['public-url']) io.stdout(`  Listening: ${values.host.includes(':') ? `[${values.host}]` : values.host}:${relay.port}${values['relay-id'] ? ` as relay ${values['relay-id']}` : ''}\n`);
   if (relay.hosted) io.stdout('  Hosted mode: targets on loopback, private and other non-public addresses are refused.\n');
   io.stdout(`  Health: ${relay.origin}/healthz, ${relay.origin}/readyz${relay.metricsServed ? `; metrics: ${relay.origin}/metrics${metricsToken ? ' (bearer token)' : ''}` : ''}\n`);
   if (relay.lab) {

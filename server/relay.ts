@@ -13,7 +13,7 @@ import { staticHandler } from './static-files.ts';
 import { Session, type RelayState } from './session.ts';
 import { startLab, type RunningLab } from './lab/lab.ts';
 import { createLogger, type LogFormat } from './log.ts';
-import { CALLBACK_PREFIX, CallbackRegistry } from './flows/callbacks.ts';
+import { CALLBACK_PREFIX, CallbackRegistry, checkRelayId } from './flows/callbacks.ts';
 import { BASE_HEADERS, CALLBACK_PAGE_CSP, rawResponse } from './response-headers.ts';
 import { trackPreAuthSockets } from './pre-auth.ts';
 import { answerHealth } from './health.ts';
@@ -71,6 +71,11 @@ export interface RelayOptions {
    * authorization-code flows use it. Implies hosted mode.
    */
   publicUrl?: string;
+  /**
+   * This relay's name among several behind one load balancer: marks the state and callback keys
+   * of its authorization-code flows so the balancer routes each redirect here (CallbackRegistry).
+   */
+  relayId?: string;
 }
 
 export interface RunningRelay {
@@ -107,6 +112,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const limits = validateLimits(opts.limits);
   const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs }, opts.logFormat ?? (hosted ? 'json' : 'text'));
   const token = opts.token ?? randomBytes(32).toString('hex');
+  if (opts.relayId !== undefined) checkRelayId(opts.relayId);
   const lab = opts.lab === false ? null : await startLab({
     dataDir: opts.dataDir ?? defaultLabDir(),
     port: opts.labPort ?? 0,
@@ -114,7 +120,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     onPortTaken: (wanted, got) => log.info('lab port in use, took a free one', { wanted, got }),
   });
 
-  const callbacks = new CallbackRegistry();
+  const callbacks = new CallbackRegistry(opts.relayId);
   const policy = hosted
     ? hostedPolicy({ allowedPorts: opts.allowPorts, allowTargets: opts.allowTargets, allowEndpoints: lab?.info.targets.map((t) => new URL(t.url).host) ?? [] })
     : LOCAL_POLICY;

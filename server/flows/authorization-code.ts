@@ -29,7 +29,7 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
   const auth = flow.clientAuth;
   const pkce = flow.pkce !== false;
   const fixed = flow.redirectUri !== undefined ? parseLoopbackRedirect(flow.redirectUri) : undefined;
-  const key = (typeof fixed === 'object' ? fixed.key : undefined) ?? flow.redirectKey ?? randomState().replace(/[^A-Za-z0-9]/g, '').slice(0, 16);
+  const key = (typeof fixed === 'object' ? fixed.key : undefined) ?? flow.redirectKey ?? ctx.callbacks.newKey();
   const redirectUri = `${ctx.relayOrigin}${CALLBACK_PREFIX}${key}`;
   run.plan([
     ...(flow.issuer ? [['discovery', 'discovery', 'Discovery'] as const] : []),
@@ -59,7 +59,8 @@ export async function runAuthorizationCode(flow: AuthorizationCodeFlow, run: Flo
   // ---- authorization request
   const authorize = run.start('authorize', 'authorize', 'Authorization request');
   if (!server.authorizationUrl) run.stop(authorize, 'discovery_invalid', ['no authorization endpoint: give authorizationUrl or an issuer whose discovery names one']);
-  const state = randomState();
+  // Marked with the relay id when there are several behind a balancer (see CallbackRegistry).
+  const state = ctx.callbacks.newState();
   const verifier = codeVerifier();
   run.secret(verifier);
   const url = new URL(server.authorizationUrl);

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CancelledError } from '../net/dial.ts';
 import { CALLBACK_IGNORED_SCRIPT } from '../response-headers.ts';
+import { randomState } from '../../shared/flows/pkce.ts';
 
 export const CALLBACK_PREFIX = '/callback/';
 
@@ -39,8 +40,49 @@ interface Waiter {
   settle(): void;
 }
 
+/**
+ * A relay's name among several behind one load balancer (`--relay-id`): lower-case letters,
+ * digits and inner hyphens, so it is safe in a path, a query value and an nginx map pattern.
+ */
+export const RELAY_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/** The relay id, or a TypeError that says what is wrong with it (never echoes more than 40 characters). */
+export function checkRelayId(value: string): string {
+  if (!RELAY_ID_PATTERN.test(value)) throw new TypeError(`relay id "${value.slice(0, 40)}" must be 1-32 characters of a-z, 0-9 and inner hyphens (e.g. harness-0)`);
+  return value;
+}
+
+/**
+ * Several relays behind one balancer: a redirect must reach the relay whose flow waits for it.
+ * The relay marks what it mints with its id, and the balancer routes on the mark
+ * (docs/deployment.md): the state as `<relayId>.<random>` (providers return it unchanged, and
+ * the redirect URI a person registered stays the same on every relay), and a generated callback
+ * key as `<relayId>-<random>` (for a provider that drops state). Without an id, both are plain.
+ */
 export class CallbackRegistry {
   readonly #waiting = new Map<string, Waiter>();
+
+  constructor(readonly relayId?: string) {
+    if (relayId !== undefined) checkRelayId(relayId);
+  }
+
+  /** A fresh state for an authorization request, marked with the relay id. */
+  newState(): string {
+    return this.relayId === undefined ? randomState() : `${this.relayId}.${randomState()}`;
+  }
+
+  /** A fresh callback key (alphanumeric), marked with the relay id. */
+  newKey(): string {
+    const random = randomState().replace(/[^A-Za-z0-9]/g, '').slice(0, 16);
+    return this.relayId === undefined ? random : `${this.relayId}-${random}`;
+  }
+
+  /** The relay a state or generated key names, when it is not this one (a balancer routed it wrong). */
+  #otherRelay(key: string, state: string | null): string | null {
+    if (this.relayId === undefined) return null;
+    const named = state?.match(/^([a-z0-9-]+)\./)?.[1] ?? key.match(/^([a-z0-9-]+)-[A-Za-z0-9]+$/)?.[1];
+    return named && named !== this.relayId && RELAY_ID_PATTERN.test(named) ? named : null;
+  }
 
   /** True while a flow waits on `key`: a second flow on the same key would steal its redirect. */
   isWaiting(key: string): boolean {
@@ -99,7 +141,12 @@ export class CallbackRegistry {
     if (!url.pathname.startsWith(CALLBACK_PREFIX)) return false;
     const waiter = this.#waiting.get(url.pathname.slice(CALLBACK_PREFIX.length));
     if (!waiter) {
-      res.writeHead(404, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('No flow is waiting for this redirect (it may have timed out).');
+      const other = this.#otherRelay(url.pathname.slice(CALLBACK_PREFIX.length), url.searchParams.get('state'));
+      // Only ids fit RELAY_ID_PATTERN reach the page, so nothing a sender chose beyond that is echoed.
+      const text = other === null
+        ? 'No flow is waiting for this redirect (it may have timed out).'
+        : `No flow is waiting for this redirect here: it belongs to relay ${other}, and this is relay ${this.relayId}. The load balancer must route /callback/ by the relay id in the state or key (docs/deployment.md, "Several relays behind nginx").`;
+      res.writeHead(404, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(text);
       return true;
     }
     const taken = waiter.deliver(url.searchParams);

@@ -111,7 +111,7 @@ export async function loadOrCreateLabPki(dir: string): Promise<LabPki> {
 const LAB_CLIENT_CERT_DAYS = 365;
 
 /** Signs a browser-made CSR as a client certificate (EKU clientAuth). Throws CsrError for a bad CSR. */
-async function signClientCsr(pki: LabPki, csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
+export async function signClientCsr(pki: LabPki, csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
   const { subject, publicKey } = await readCsr(csrPem);
   if (subject.length > 512) throw new TypeError('CSR subject is too long');
   const now = Date.now();

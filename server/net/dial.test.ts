@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { DEFAULT_LIMITS } from '../defaults.ts';
 import { opensslServer } from '../testing/peers.ts';
 import { makeTapPki, type TapPki } from '../testing/test-pki.ts';
-import { connectTcp, handshakeTls, PhaseError } from './dial.ts';
+import { bounded, CancelledError, connectTcp, handshakeTls, PhaseError } from './dial.ts';
 
 let pki: TapPki;
 before(async () => {
@@ -40,3 +40,14 @@ for (const c of cases) {
     }
   });
 }
+
+test('bounded: a cancelled wait leaves no timer behind (a shut-down relay exits at once)', async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const ac = new AbortController();
+  const waits = Array.from({ length: 5 }, () => bounded(new Promise<never>(() => {}), 60_000, ac.signal, () => new Error('timeout')));
+  assert.equal(timers(), before + 5);
+  ac.abort();
+  for (const w of waits) await assert.rejects(w, CancelledError);
+  assert.equal(timers(), before);
+});

@@ -41,7 +41,9 @@ export function bounded<T>(promise: Promise<T>, ms: number, signal: AbortSignal 
       return reject(new CancelledError());
     }
     const timer = setTimeout(() => reject(onTimeout()), ms);
-    const onAbort = () => reject(new CancelledError());
+    // Cancelled (a relay shutting down cancels every run): the timer goes too, or it would hold
+    // the process open for up to `ms` after the shutdown finished.
+    const onAbort = () => { done(); promise.catch(() => {}); reject(new CancelledError()); };
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
     promise.then((v) => { done(); resolve(v); }, (e) => { done(); reject(e); });

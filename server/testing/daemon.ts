@@ -15,7 +15,7 @@ const LOG_WAIT_MS = 2_000;
 const STOP_GRACE_MS = 3_000;
 const POLL_MS = 15;
 
-interface RunningDaemon {
+export interface RunningDaemon {
   pid: number;
   /** stdout and stderr so far (config errors land here before the error log is open). */
   output(): string;

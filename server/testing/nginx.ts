@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, startSiteServer, type SiteServer } from './daemon.ts';
 
-const NGINX_BINARY = '/usr/sbin/nginx';
+export const NGINX_BINARY = '/usr/sbin/nginx';
 
 interface NginxOptions<K extends string> {
   /**
@@ -24,7 +24,7 @@ export type NginxServer<K extends string> = SiteServer<K>;
 /** What "/" answers in a server block without locations: the default root, html/ in the prefix. */
 const NGINX_BODY = 'ok from nginx\n';
 
-export function mainConfig(dir: string, sites: string[], opts: { logLevel?: string } = {}): string {
+export function mainConfig(dir: string, sites: string[], opts: { logLevel?: string; workerConnections?: number } = {}): string {
   const asRoot = process.getuid?.() === 0;
   return [
     'daemon off;',
@@ -34,7 +34,9 @@ export function mainConfig(dir: string, sites: string[], opts: { logLevel?: stri
     ...(asRoot ? ['user root;'] : []),
     `pid ${dir}/nginx.pid;`,
     `error_log ${dir}/error.log ${opts.logLevel ?? 'info'};`,
-    'events { worker_connections 128; }',
+    // Many proxied WebSockets (cluster tests) need more descriptors than the default soft limit.
+    ...(opts.workerConnections ? [`worker_rlimit_nofile ${opts.workerConnections * 2};`] : []),
+    `events { worker_connections ${opts.workerConnections ?? 128}; }`,
     'http {',
     '  access_log off;',
     '  keepalive_timeout 1s;',
