@@ -41,7 +41,7 @@ type ListenerState = 'stopped' | 'starting' | 'listening' | 'stopping';
  * it, each followed live as a run. It lives as long as the page (not the screen), so clients
  * keep being recorded while the user looks at another screen.
  */
-class InboundSession {
+export class InboundSession {
   caPem = $state('');
   report = $state<BundleReport | null>(null);
   cnEquals = $state('');
