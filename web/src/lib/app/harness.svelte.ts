@@ -19,7 +19,7 @@ export const VIEWS = [
   { id: 'lessons', title: 'Lessons' },
 ] as const;
 
-export type ViewId = (typeof VIEWS)[number]['id'];
+type ViewId = (typeof VIEWS)[number]['id'];
 
 function viewFromHash(hash: string): ViewId | null {
   const id = hash.replace(/^#\/?/, '');

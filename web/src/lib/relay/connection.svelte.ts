@@ -23,7 +23,7 @@ export interface RunHandlers {
 }
 
 /** The events of one server check (docs/server-check.md), in order; hears if the connection drops. */
-export interface CheckHandlers {
+interface CheckHandlers {
   onEvent(event: Extract<ServerMessage, { type: 'check.started' | 'check.step' | 'check.case' | 'check.finished' }>): void;
   onLost(reason: string): void;
 }
