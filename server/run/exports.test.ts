@@ -1,4 +1,4 @@
-// Every name a module of server/ or shared/ exports is imported by some other file (issue 11: no
+// Every name a module of server/, shared/ or web/src/ exports is imported by some other file (issue 11: no
 // unused exports). A name only its own file uses is file-local; a name nobody uses is dead code.
 // Read with regular expressions and matched by name, not by module: a name imported anywhere
 // (server/, shared/, web/src/ with .svelte, e2e/, bench/, scripts/, bin/, tests included) counts as
@@ -76,7 +76,7 @@ export function unusedExports(modules: Map<string, string>, consumers: Map<strin
 
 const read = (paths: string[]) => new Map(paths.map((p) => [p, readFileSync(join(ROOT, p), 'utf8')] as const));
 const consumers = read(CONSUMERS.flatMap((dir) => files(dir, (name) => /\.(ts|svelte|js|mjs)$/.test(name) && !name.endsWith('.d.ts'))));
-const modules = new Map([...consumers].filter(([path]) => (path.startsWith('server/') || path.startsWith('shared/')) && isModule(path)));
+const modules = new Map([...consumers].filter(([path]) => ['server/', 'shared/', 'web/src/'].some((dir) => path.startsWith(dir)) && isModule(path)));
 
 test('the scan reads the modules and what imports them', () => {
   assert.ok(modules.size > 150, `${modules.size} modules`);
@@ -84,7 +84,7 @@ test('the scan reads the modules and what imports them', () => {
   assert.ok(exportedNames(modules.get('server/run/envelope.ts')!).includes('runInEnvelope'));
 });
 
-test('no module of server/ or shared/ exports a name no other file imports', () => {
+test('no module of server/, shared/ or web/src/ exports a name no other file imports', () => {
   assert.deepEqual(unusedExports(modules, consumers), []);
 });
 

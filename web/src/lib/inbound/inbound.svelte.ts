@@ -11,7 +11,7 @@ import { RunTimeline } from '../timeline/run.svelte.ts';
 type Started = Extract<ServerMessage, { type: 'inbound.started' }>;
 
 /** One listener the relay opened for this page, as inbound.started described it. */
-export interface Listener {
+interface Listener {
   /** The inbound.start id; every run.started of this listener echoes it. */
   requestId: string;
   listenerId: string;

@@ -14,7 +14,7 @@ import type { RelayAddress } from './address.ts';
 import { RelayError } from './errors.ts';
 import { isReplyTo, type RelayRequest, type ReplyTo, type RequestType } from './replies.ts';
 
-export type RelayStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused';
+type RelayStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused';
 
 /** Receives the events of one run, in order, and hears if the connection drops mid-run. */
 export interface RunHandlers {
