@@ -32,7 +32,7 @@ import { newRunId, runInEnvelope, type RunContext, type RunResult } from './run/
 const STEP_HOLD_MS = 16;
 
 /** What a run's executor gets from the session: the envelope's context, and its run slot's waiting. */
-export interface SessionRunContext extends RunContext {
+interface SessionRunContext extends RunContext {
   /** The run waits for a person (true) or works again (false): see shares.ts. */
   onWaiting(waiting: boolean): void;
 }

@@ -14,7 +14,7 @@ export const FORMAT_LIMITS = {
   maxIndentedBytes: 1024 * 1024, // bytes
 } as const;
 
-export interface FormattedBody {
+interface FormattedBody {
   text: string;
   /** Why the body is not shown indented, or was cut; absent when shown whole and formatted. */
   note?: string;

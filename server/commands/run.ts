@@ -48,7 +48,7 @@ export interface Io {
 
 const USAGE = 'usage: harness run FILE|DIR... [--json] [--check] [--transcript OUT] [--report OUT.html] [--junit OUT.xml] [--allow-env NAME]... [--allow-all-env] [--allow-file PATH]... [--allow-outside] [--redirect-uri http://127.0.0.1:PORT/callback/KEY] [--save-refresh-token]\n';
 
-export interface ScenarioRunOptions {
+interface ScenarioRunOptions {
   baseDir: string;
   /** A lab already running (tests share one); otherwise one is started when the scenario needs it. */
   lab?: RunningLab | null;
@@ -100,7 +100,7 @@ async function saveSecretFile(path: string, value: string): Promise<void> {
   }
 }
 
-export interface ScenarioRunResult {
+interface ScenarioRunResult {
   outcome: RunOutcome;
   /** A server check's: the cases not enforced. */
   diagnoses: string[];

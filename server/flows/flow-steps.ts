@@ -32,7 +32,7 @@ export interface FlowRequestSpec {
   basic?: { user: string; password: string };
 }
 
-export interface DisplayOptions {
+interface DisplayOptions {
   /** Form fields or headers that are secret under a custom name (e.g. an edited jwt_token field). */
   secretNames?: string[];
 }
@@ -50,7 +50,7 @@ export interface HttpStepResult {
 
 const FORM = 'application/x-www-form-urlencoded';
 
-export function parseJson(text: string): unknown {
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -32,7 +32,7 @@ export interface Inspected {
   boundTo?: string;
 }
 
-export function x5tS256(der: Buffer): string {
+function x5tS256(der: Buffer): string {
   return createHash('sha256').update(der).digest('base64url');
 }
 

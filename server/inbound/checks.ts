@@ -53,7 +53,7 @@ export function describePresented(c: InspectedCertificate, bundle: TrustBundle):
   };
 }
 
-export interface Verification {
+interface Verification {
   ok: boolean;
   /** Subjects from the client certificate up to the trust anchor, as far as the chain goes. */
   path: string[];

@@ -44,7 +44,7 @@ export class ListenError extends HarnessError<'listen_failed'> {
 }
 
 /** The URL a client uses: the certificate is for localhost, so loopback and wildcard binds use that name. */
-export function listenerUrl(host: string, port: number): string {
+function listenerUrl(host: string, port: number): string {
   const local = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(host);
   const name = local ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `https://${name}:${port}/`;

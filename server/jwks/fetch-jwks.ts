@@ -32,7 +32,7 @@ interface JwksFetchContext {
   signal?: AbortSignal;
 }
 
-export interface FetchedJwks {
+interface FetchedJwks {
   url: string;
   keys: PublicJwk[];
   fetchedAt: number;

@@ -26,8 +26,7 @@ import { handler } from './token-service/router.ts';
 import { LabState } from './token-service/state.ts';
 import { issueRefreshToken } from './token-service/tokens.ts';
 
-export { LabRegistrationRefused, type LabClientInfo, type LabRegistered, type LabRegisterOptions } from './token-service/clients.ts';
-export type { LabDemoCredentials } from './token-service/keys.ts';
+export { LabRegistrationRefused, type LabRegistered } from './token-service/clients.ts';
 
 export interface LabTokenService {
   /** https://localhost:PORT, the default tenant's issuer. */

@@ -59,7 +59,7 @@ function timeoutError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-export interface Resolved {
+interface Resolved {
   address: string;
   family: number;
   all: string[];
@@ -110,7 +110,7 @@ export async function connectTcp(address: string, port: number, family: number, 
   }
 }
 
-export interface TlsOptions {
+interface TlsOptions {
   servername: string | undefined;
   /** Trusted CAs; undefined = Node's built-in root store (shared, so no per-connection cost). */
   ca: string[] | undefined;
@@ -136,7 +136,7 @@ export function oneLineDn(dn: string): string {
   return rfc4514FromNodeDn(dn);
 }
 
-export function summarize(cert: X509Certificate): CertSummary {
+function summarize(cert: X509Certificate): CertSummary {
   return {
     subject: oneLineDn(cert.subject),
     issuer: oneLineDn(cert.issuer),

@@ -26,12 +26,12 @@ export interface HttpResult {
   endMs: number;
 }
 
-export interface ExchangeHooks {
+interface ExchangeHooks {
   /** The whole request was handed to the socket. */
   onSent?(): void;
 }
 
-export const USER_AGENT = 'mtls-harness/0.1';
+const USER_AGENT = 'mtls-harness/0.1';
 
 export function requestHeaders(req: OutgoingRequest): Record<string, string> {
   const headers: Record<string, string> = { host: req.url.host, 'user-agent': USER_AGENT, accept: '*/*', ...req.headers };

@@ -36,11 +36,11 @@ function endpointOf(url: URL): string {
 }
 
 /** True when the URL names an endpoint the operator admitted as a whole (the lab). */
-export function isAdmittedEndpoint(url: URL, policy: OutboundPolicy): boolean {
+function isAdmittedEndpoint(url: URL, policy: OutboundPolicy): boolean {
   return policy.allowEndpoints.has(endpointOf(url));
 }
 
-export type RefusalCode = 'target_scheme_refused' | 'target_userinfo_refused' | 'target_port_refused' | 'target_address_refused';
+type RefusalCode = 'target_scheme_refused' | 'target_userinfo_refused' | 'target_port_refused' | 'target_address_refused';
 
 export class OutboundRefused extends HarnessError<RefusalCode> {}
 

@@ -8,7 +8,7 @@
 import tls from 'node:tls';
 import { createHash } from 'node:crypto';
 
-export interface ContextOptions {
+interface ContextOptions {
   certificatePem?: string;
   privateKeyPem?: string;
   /** Trusted CAs; undefined = Node's built-in root store. */

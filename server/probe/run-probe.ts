@@ -22,7 +22,7 @@ import { yourTurn } from '../net/fair-share.ts';
 import { checkCaBundle, checkClient, checkUrl } from '../run/inputs.ts';
 import { preflightAcceptance, untrustedAcceptance, wireDetails } from './tls-findings.ts';
 
-export interface ProbeContext {
+interface ProbeContext {
   limits: Limits;
   /** The lab's server CA, trusted for lab targets unless the request says otherwise. */
   lab?: LabTrust;

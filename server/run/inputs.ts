@@ -9,7 +9,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
 const parsedChains = new Map<string, X509Certificate[]>();
 
 /** The PEM's certificates, parsed once per distinct text (repeated probes send the same chain). */
-export function parseCertificates(pem: string): X509Certificate[] {
+function parseCertificates(pem: string): X509Certificate[] {
   const hit = parsedChains.get(pem);
   if (hit) return hit;
   const chain = (pem.match(PEM_CERT) ?? []).map((block) => new X509Certificate(block));
@@ -18,7 +18,7 @@ export function parseCertificates(pem: string): X509Certificate[] {
   return chain;
 }
 
-export interface InputProblem {
+interface InputProblem {
   /** `url_invalid`, `ca_unreadable`, or a problem code of the certificate engine (shared/pki/problems.ts). */
   code: string;
   /** True when the run cannot go on (the TLS stack would refuse the input). */
@@ -26,7 +26,7 @@ export interface InputProblem {
   message: string;
 }
 
-export interface CheckedInputs {
+interface CheckedInputs {
   url: URL | null;
   chain: X509Certificate[];
   /** The private key PEM to hand to TLS, once the engine has checked it. */

@@ -2,7 +2,7 @@
 // UI, the CLI and tests all see the same sequence: `running`, then the final state.
 import type { Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol/index.ts';
 
-export type StepSink = (step: Step) => void;
+type StepSink = (step: Step) => void;
 
 /** A step the run expects to take, in order: id, phase, title. */
 export type PlannedStep = readonly [id: string, phase: ProbePhase, title: string];
@@ -16,7 +16,7 @@ export interface OpenStep {
   finish(status: Exclude<StepStatus, 'running'>, fields?: Partial<Pick<Step, 'title' | 'summary' | 'details' | 'diagnosis'>>, endedAt?: number): Step;
 }
 
-export interface RecorderOptions {
+interface RecorderOptions {
   /**
    * Send a step's `running` state only once it has lasted this long: a step that ends sooner
    * arrives once, finished (nobody sees a spinner for a few milliseconds, and each event costs

@@ -66,7 +66,7 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function describeSource(src: SecretSource): string {
+function describeSource(src: SecretSource): string {
   if ('env' in src) return `environment variable ${src.env}`;
   if ('file' in src) return `file ${printable(src.file)}`;
   if ('value' in src) return 'inline value in the scenario';

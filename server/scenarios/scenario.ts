@@ -25,7 +25,7 @@ import { allowsEnv, allowsFile, ConsentError, locateFile, printable, type Secret
 /** Largest file a `{"file"}` secret may name: keys and certificate bundles are far smaller. */
 export const SECRET_FILE_MAX_BYTES = 1024 * 1024; // bytes
 
-export { checkExpect, needsLab, parseScenario, ScenarioError, SCENARIO_VERSION, type Scenario, type ScenarioExpect, type SecretSource } from '../../shared/flows/scenario.ts';
+export { checkExpect, needsLab, parseScenario, ScenarioError, type Scenario, type ScenarioExpect, type SecretSource } from '../../shared/flows/scenario.ts';
 
 interface ResolveOptions {
   /** Directory `file` secrets are relative to (the scenario file's). */

@@ -5,7 +5,7 @@ import { copyBytes } from './bytes.ts';
 import { parseDistinguishedName, type DistinguishedName } from './distinguished-name.ts';
 import { TlsTapError } from './errors.ts';
 
-export interface CertificateNames {
+interface CertificateNames {
   subject: DistinguishedName;
   issuer: DistinguishedName;
 }

@@ -7,7 +7,7 @@ import { DN_ATTRIBUTES } from '../../shared/pki/oids.ts';
 import { children, oidOf, readTlv, type Tlv } from '../../shared/pki/der.ts';
 import { TlsTapError } from './errors.ts';
 
-export interface NameAttribute {
+interface NameAttribute {
   /** Dotted OID, e.g. 2.5.4.3. */
   oid: string;
   /** OpenSSL's short name (CN, O, emailAddress, …), or the dotted OID when OpenSSL has none. */

@@ -6,7 +6,7 @@ import { equalBytes } from './bytes.ts';
 import { TlsTapError } from './errors.ts';
 import { EXTENSION_TYPE } from './iana-names.ts';
 
-export interface Extension {
+interface Extension {
   type: number;
   data: Uint8Array;
 }
@@ -39,7 +39,7 @@ function u16List(bytes: ByteReader): number[] {
   return values;
 }
 
-export interface ClientHello {
+interface ClientHello {
   /** Names this connection's lines in the keylog. */
   random: Uint8Array;
 }
@@ -50,7 +50,7 @@ export function parseClientHello(body: Uint8Array): ClientHello {
   return { random: r.take(32) };
 }
 
-export interface ServerHello {
+interface ServerHello {
   isHelloRetryRequest: boolean;
   /** From supported_versions when present (TLS 1.3), else legacy_version. */
   version: number;
@@ -91,7 +91,7 @@ function parseAlpn(data: Uint8Array): string {
   return new TextDecoder().decode(list.vectorBytes(1));
 }
 
-export interface EncryptedExtensions {
+interface EncryptedExtensions {
   alpn?: string;
 }
 
@@ -100,7 +100,7 @@ export function parseEncryptedExtensions(body: Uint8Array): EncryptedExtensions 
   return alpn ? { alpn: parseAlpn(alpn.data) } : {};
 }
 
-export interface CertificateMessage {
+interface CertificateMessage {
   /** DER certificates in the order sent: the end-entity first, then whatever chain the peer added. */
   certificates: Uint8Array[];
   /** TLS 1.3: OCSP response stapled to the end-entity entry (status_request extension). */
@@ -136,7 +136,7 @@ export function parseCertificateStatus(body: Uint8Array): Uint8Array {
   return parseOcspStatus(body);
 }
 
-export interface CertificateRequest {
+interface CertificateRequest {
   /** TLS 1.2 ClientCertificateType values (absent from TLS 1.3). */
   certificateTypes: number[];
   /** SignatureScheme values the server accepts for CertificateVerify. */

@@ -10,7 +10,7 @@ export type KeylogLabel =
   | 'EXPORTER_SECRET'
   | 'CLIENT_RANDOM';
 
-export interface KeylogEntry {
+interface KeylogEntry {
   label: string;
   clientRandom: Uint8Array;
   secret: Uint8Array;

@@ -7,7 +7,7 @@ import type { TlsVersionName } from './iana-names.ts';
 
 export type Peer = 'client' | 'server';
 
-export interface ObservedAlert {
+interface ObservedAlert {
   from: Peer;
   /** 1 = warning, 2 = fatal. */
   level: number;
@@ -18,7 +18,7 @@ export interface ObservedAlert {
   encrypted: boolean;
 }
 
-export interface ObservedMessage {
+interface ObservedMessage {
   from: Peer;
   /** Handshake message type as the RFCs name it, e.g. certificate_request. */
   type: string;

@@ -12,7 +12,7 @@ export const CONTENT_TYPE = {
   heartbeat: 24,
 } as const;
 
-export const RECORD_HEADER_LENGTH = 5;
+const RECORD_HEADER_LENGTH = 5;
 
 /** 2^14 plaintext + 2048 bytes of expansion: the largest record TLS 1.2 allows (1.3 allows less). */
 const MAX_RECORD_LENGTH = 16384 + 2048;
@@ -34,7 +34,7 @@ export interface HandshakeMessage {
   body: Uint8Array;
 }
 
-export interface AlertMessage {
+interface AlertMessage {
   level: number;
   description: number;
 }

@@ -18,13 +18,13 @@ import { DeferredObserver } from './deferred-observer.ts';
 import { TlsHandshakeObserver } from './observer.ts';
 import { createTappedSocket, type Deliver } from './tapped-socket.ts';
 
-export type { ObservedAlert, ObservedMessage, Peer, TlsObservation } from './observation.ts';
+export type { Peer, TlsObservation } from './observation.ts';
 export type { DistinguishedName } from './distinguished-name.ts';
 export { TLS_ALERTS, alertName } from './alerts.ts';
-export { certificateNames, type CertificateNames } from './certificate-names.ts';
+export { certificateNames } from './certificate-names.ts';
 export { parseDistinguishedName } from './distinguished-name.ts';
 
-export interface TlsTap {
+interface TlsTap {
   /** Hand this to tls.connect({ socket }), then call attach() at once. */
   duplex: Duplex;
   /**

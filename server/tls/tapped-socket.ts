@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
-export interface ByteTee {
+interface ByteTee {
   /** A chunk read from the socket (sent by the peer). */
   inbound(chunk: Buffer): void;
   /** A chunk about to be written to the socket (sent by us). */

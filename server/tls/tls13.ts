@@ -46,7 +46,7 @@ export function hkdfExpandLabel(hash: string, secret: Uint8Array, label: string,
   return hkdfExpand(hash, secret, info, length);
 }
 
-export interface InnerPlaintext {
+interface InnerPlaintext {
   /** The real content type, hidden inside the encryption (RFC 8446 §5.2). */
   contentType: number;
   content: Buffer;

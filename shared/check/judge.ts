@@ -62,7 +62,7 @@ function probeEvidence(probe: FinishedProbe): string[] {
 }
 
 /** Accepted, refused, or neither, from the probe alone. */
-export function observe(probe: FinishedProbe): { observed: Observed; reason: string } {
+function observe(probe: FinishedProbe): { observed: Observed; reason: string } {
   const inputs = stepById(probe.steps, 'inputs');
   if (inputs?.status === 'fail') return { observed: 'unknown', reason: `the harness could not use the case's inputs: ${inputs.summary ?? 'invalid input'}` };
   if (probe.outcome === 'pass') {

@@ -32,7 +32,7 @@ export interface MtlsCheckRequest {
 }
 
 const MIN_VERIFY_DEPTH = 1;
-export const MAX_VERIFY_DEPTH = 9;
+const MAX_VERIFY_DEPTH = 9;
 /** X.520 upper bound for commonName. */
 const MAX_CN = 64;
 const DNS_NAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;

@@ -10,7 +10,7 @@ import { decodeJwt } from '../jwt/decode.ts';
 import { envName } from './curl.ts';
 import { HarnessError } from '../errors.ts';
 
-export const SCENARIO_VERSION = 1;
+const SCENARIO_VERSION = 1;
 
 /**
  * A probe, a token flow, an inbound check (docs/scenarios.md) or a server check

@@ -7,7 +7,7 @@ import { PKI_DEFAULTS } from './defaults.ts';
 import type { InspectedCertificate } from './inspect.ts';
 import { problem, type Problem } from './problems.ts';
 
-export type Signature = 'valid' | 'invalid' | 'unknown';
+type Signature = 'valid' | 'invalid' | 'unknown';
 type ChainRole = 'leaf' | 'intermediate' | 'root';
 
 export interface ChainMember {

@@ -31,7 +31,7 @@ import { HarnessError } from '../errors.ts';
 
 type ValidityStatus = 'valid' | 'expired' | 'not_yet_valid';
 
-export interface Validity {
+interface Validity {
   status: ValidityStatus;
   /** Whole days until notAfter (negative once expired). */
   daysLeft: number;

@@ -131,7 +131,7 @@ function defaultValidity(opts: IssueOptions): { notBefore: Date; notAfter: Date 
  * RFC 4514 section 2.1 reads it: the last RDN of the string first (C/O, then CN). Encoded as
  * written, OpenSSL and Apache would show the name backwards.
  */
-export function nameOf(rfc4514: string): x509.Name {
+function nameOf(rfc4514: string): x509.Name {
   return new x509.Name(new x509.Name(rfc4514).toJSON().reverse());
 }
 

@@ -5,7 +5,7 @@
 import { children, readTlv, oidOf, TAG, type Tlv } from './der.ts';
 import { DN_ATTRIBUTES } from './oids.ts';
 
-export interface NameAttribute {
+interface NameAttribute {
   oid: string;
   /** Short name (`CN`, `O`, `emailAddress`) or the dotted OID when it has none. */
   type: string;

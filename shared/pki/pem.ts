@@ -5,7 +5,7 @@
 import { fromBase64 } from './encoding.ts';
 import { problem, type Problem } from './problems.ts';
 
-export interface PemBlock {
+interface PemBlock {
   /** The label between BEGIN and END, e.g. `CERTIFICATE`, `RSA PRIVATE KEY`. */
   label: string;
   der: Uint8Array;

@@ -17,9 +17,6 @@ const PKCS12_WRITE_DEFAULTS = {
   maxPasswordLength: 1024,
 } as const;
 
-/** The protection written; the only one so far, named so a legacy variant can be added beside it. */
-export const PKCS12_PROTECTION = 'PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), MAC HMAC-SHA256';
-
 interface Pkcs12WriteInput {
   /** DER certificates, the key's certificate first, then its chain. */
   certificates: readonly Uint8Array[];

@@ -4,7 +4,7 @@
 import type { Step } from '../protocol/index.ts';
 import { readRun, type Transcript, type TranscriptRun } from './transcript.ts';
 
-export interface Difference {
+interface Difference {
   /** The step id the difference is in; absent for the run as a whole. */
   step?: string;
   /** What differs, in words: "sent certificates", "TLS version", "HTTP status". */
@@ -17,7 +17,7 @@ export interface Difference {
   weight: 'cause' | 'context';
 }
 
-export interface Comparison {
+interface Comparison {
   a: { name: string; outcome: string; diagnoses: string[] };
   b: { name: string; outcome: string; diagnoses: string[] };
   /** True when nothing that matters differs (timings aside). */

@@ -96,7 +96,7 @@ export async function registerClient(lab: LabState, reg: LabRegistration, opts: 
   return { clientId, clientSecret: secret, kid, method, issuer: lab.origin, tokenUrl: `${lab.origin}/token` };
 }
 
-export function forgetClient(lab: LabState, clientId: string): void {
+function forgetClient(lab: LabState, clientId: string): void {
   const r = lab.registrations.get(clientId);
   if (!r) return;
   clearTimeout(r.timer);

@@ -8,9 +8,9 @@ import type { LabClient, LabState } from './state.ts';
 import type { Tenant } from './tenants.ts';
 
 /** Makes the refusal a failed check gets: invalid_client for client authentication, invalid_grant for grants. */
-export type Fail = (reason: string) => Refusal;
+type Fail = (reason: string) => Refusal;
 
-export interface ClientJwtCheck {
+interface ClientJwtCheck {
   /** Accepted audiences; null: no audience check. */
   audiences: string[] | null;
   /** What the token is, for the reason: 'client assertion', 'assertion', 'jwt_token'. */

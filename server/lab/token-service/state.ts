@@ -18,7 +18,7 @@ export interface LabClient {
   boundTokens?: boolean;
 }
 
-export interface CodeEntry {
+interface CodeEntry {
   clientId: string;
   tenant: Tenant;
   redirectUri: string;
@@ -39,7 +39,7 @@ export interface RefreshEntry {
 }
 
 /** A bounded map that forgets its oldest entries. */
-export class Store<V> extends Map<string, V> {
+class Store<V> extends Map<string, V> {
   override set(key: string, value: V): this {
     if (this.size >= LAB_TOKEN_DEFAULTS.maxEntries) this.delete(this.keys().next().value as string);
     return super.set(key, value);

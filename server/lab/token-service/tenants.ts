@@ -22,7 +22,7 @@ export interface Tenant {
   apiIgnoresBinding?: boolean;
 }
 
-export interface JwtWeakness {
+interface JwtWeakness {
   acceptAlgNone?: true;
   skipExp?: true;
   ignoreAud?: true;

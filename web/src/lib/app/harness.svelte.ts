@@ -19,7 +19,7 @@ export const VIEWS = [
   { id: 'lessons', title: 'Lessons' },
 ] as const;
 
-export type ViewId = (typeof VIEWS)[number]['id'];
+type ViewId = (typeof VIEWS)[number]['id'];
 
 function viewFromHash(hash: string): ViewId | null {
   const id = hash.replace(/^#\/?/, '');
@@ -30,7 +30,7 @@ function viewFromHash(hash: string): ViewId | null {
  * A screen's state: a class whose constructor takes the Harness. Its module belongs to the
  * screen, so a screen loaded on first use (App.svelte's PAGES) brings its state class along.
  */
-export type ScreenState<T> = new (harness: Harness) => T;
+type ScreenState<T> = new (harness: Harness) => T;
 
 /**
  * Everything the screens share: the relay, the key ring, the run history and which view is

@@ -17,7 +17,7 @@ export interface BuildContext {
   keyring: KeyRing;
 }
 
-export type Built =
+type Built =
   | {
       ok: true;
       flow: FlowRequest;

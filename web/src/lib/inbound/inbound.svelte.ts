@@ -11,7 +11,7 @@ import { RunTimeline } from '../timeline/run.svelte.ts';
 type Started = Extract<ServerMessage, { type: 'inbound.started' }>;
 
 /** One listener the relay opened for this page, as inbound.started described it. */
-export interface Listener {
+interface Listener {
   /** The inbound.start id; every run.started of this listener echoes it. */
   requestId: string;
   listenerId: string;
@@ -41,7 +41,7 @@ type ListenerState = 'stopped' | 'starting' | 'listening' | 'stopping';
  * it, each followed live as a run. It lives as long as the page (not the screen), so clients
  * keep being recorded while the user looks at another screen.
  */
-class InboundSession {
+export class InboundSession {
   caPem = $state('');
   report = $state<BundleReport | null>(null);
   cnEquals = $state('');

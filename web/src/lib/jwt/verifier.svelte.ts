@@ -33,7 +33,7 @@ export const FAILURE_SUBJECT: Record<VerifyFailure, string> = {
 
 type VerifyOutcome = VerifyResult & { keyDescription: string };
 
-export type FetchedJwks = Omit<Extract<ServerMessage, { type: 'jwks.fetched' }>, 'type' | 'id'>;
+type FetchedJwks = Omit<Extract<ServerMessage, { type: 'jwks.fetched' }>, 'type' | 'id'>;
 
 function parseJson(text: string): unknown {
   return JSON.parse(text);

@@ -30,7 +30,7 @@ function describeKeyAlgorithm(algorithm: Algorithm & { namedCurve?: string; modu
   return algorithm.name;
 }
 
-export class CertificateParseError extends Error {
+class CertificateParseError extends Error {
   readonly code = 'certificate_invalid';
 }
 

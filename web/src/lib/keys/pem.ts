@@ -1,6 +1,6 @@
 // Plain-text PEM handling that needs no ASN.1 parser, so it can live in the first-load bundle.
 
-export interface PemBlock {
+interface PemBlock {
   label: string;
   text: string;
 }

@@ -57,7 +57,7 @@ function finished(tx: IDBTransaction): Promise<void> {
   });
 }
 
-export class VaultUnavailableError extends Error {
+class VaultUnavailableError extends Error {
   readonly code = 'storage_unavailable';
 }
 

@@ -68,7 +68,7 @@ function describeEvidence(c: EvidenceCondition): string {
 }
 
 /** Each condition of a check, in the order they are judged, with a sentence for people. */
-export function conditions(check: LessonCheck): { says: string; test: (run: TranscriptRun) => boolean }[] {
+function conditions(check: LessonCheck): { says: string; test: (run: TranscriptRun) => boolean }[] {
   const list: { says: string; test: (run: TranscriptRun) => boolean }[] = [];
   if (check.outcome) list.push({ says: `the run's outcome is ${check.outcome}`, test: (r) => r.outcome === check.outcome });
   for (const code of check.diagnoses ?? []) list.push({ says: `the run noted ${code}`, test: (r) => r.diagnoses.includes(code) });

@@ -17,7 +17,7 @@ function localStore(): Storage | null {
   }
 }
 
-class LessonsSession {
+export class LessonsSession {
   lessons = $state<Lesson[]>([...CATALOGUE.lessons]);
   /** Lesson files that could not be read: the file and the field at fault. */
   problems = $state<{ file: string; message: string }[]>([...CATALOGUE.problems]);

@@ -14,7 +14,7 @@ import type { RelayAddress } from './address.ts';
 import { RelayError } from './errors.ts';
 import { isReplyTo, type RelayRequest, type ReplyTo, type RequestType } from './replies.ts';
 
-export type RelayStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused';
+type RelayStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused';
 
 /** Receives the events of one run, in order, and hears if the connection drops mid-run. */
 export interface RunHandlers {
@@ -23,7 +23,7 @@ export interface RunHandlers {
 }
 
 /** The events of one server check (docs/server-check.md), in order; hears if the connection drops. */
-export interface CheckHandlers {
+interface CheckHandlers {
   onEvent(event: Extract<ServerMessage, { type: 'check.started' | 'check.step' | 'check.case' | 'check.finished' }>): void;
   onLost(reason: string): void;
 }

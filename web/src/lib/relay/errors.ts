@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../../../../shared/protocol/index.ts';
 
 /** Codes the browser adds to the relay's own when a request cannot be answered. */
-export type LocalErrorCode = 'not_connected' | 'disconnected' | 'timeout';
+type LocalErrorCode = 'not_connected' | 'disconnected' | 'timeout';
 
 /** A request the relay refused or could not answer; `code` is stable, `message` is for people. */
 export class RelayError extends Error {

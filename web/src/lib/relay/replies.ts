@@ -3,7 +3,7 @@
 // and refuses any other, so no caller checks `reply.type` itself.
 import type { ClientMessage, ServerMessage } from '../../../../shared/protocol/index.ts';
 
-export const REPLIES = {
+const REPLIES = {
   'probe.start': ['run.started'],
   'flow.start': ['run.started'],
   'check.start': ['check.started'],

@@ -29,7 +29,7 @@ export function isJwtSpec(v: unknown): v is { $jwt: JwtSpec } {
   return isObj(v) && isObj(v.$jwt);
 }
 
-export interface Resolved {
+interface Resolved {
   /** The request with lab URLs and inline secrets filled in; `$jwt` placeholders kept. */
   request: Obj;
   /** What the user has to supply or know, one sentence each. */

@@ -30,7 +30,7 @@ function explainInputError(message: string): { field: FieldName | null; message:
  * The server-config screen's form. Harness keeps it (harness.screen) so a half-filled form
  * survives moving to another screen and back (screens are unmounted when hidden).
  */
-class ServerConfigForm {
+export class ServerConfigForm {
   caPem = $state('');
   report = $state<BundleReport | null>(null);
   caBundleFile = $state('/etc/ssl/client-ca.pem');

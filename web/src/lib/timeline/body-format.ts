@@ -9,7 +9,7 @@ export { indentXml };
 
 type BodyLanguage = 'json' | 'xml' | 'text';
 
-export interface FormattedBody {
+interface FormattedBody {
   text: string;
   language: BodyLanguage;
   /** True when the text differs from the input (so "as received" is worth offering). */

@@ -1,7 +1,7 @@
 // Everything loadEngine() brings in, as one chunk.
 export { inspectSet } from '../../../../shared/pki/inspect-set.ts';
 export { checkRotation } from '../../../../shared/pki/rotation.ts';
-export { writePkcs12, PKCS12_PROTECTION } from '../../../../shared/pki/pkcs12-write.ts';
+export { writePkcs12 } from '../../../../shared/pki/pkcs12-write.ts';
 export { publicJwkOfSpki, jwks } from '../../../../shared/pki/jwk.ts';
 export { fingerprints } from '../../../../shared/pki/fingerprint.ts';
 export { parseCertificate } from '../../../../shared/pki/certificate.ts';

@@ -26,7 +26,7 @@ export function pemExports(item: StoredItem): PemExports | null {
   return { certificate: item.certificatePem, chain, fullChain: chain + item.rootPem, root: item.rootPem || item.certificatePem };
 }
 
-export class NotExtractableError extends Error {
+class NotExtractableError extends Error {
   readonly code = 'key_not_extractable';
 }
 

@@ -105,7 +105,7 @@ export function parseSubjectAltNames(text: string): { dnsNames: string[]; ipAddr
   return out;
 }
 
-export function subjectOf(request: Pick<MakeRequest, 'commonName' | 'organization'>): string {
+function subjectOf(request: Pick<MakeRequest, 'commonName' | 'organization'>): string {
   const parts = [`CN=${escapeDnValue(request.commonName.trim())}`];
   if (request.organization.trim()) parts.push(`O=${escapeDnValue(request.organization.trim())}`);
   return parts.join(', ');
