@@ -496,7 +496,7 @@ export class Session {
         signal: controller.signal,
         onStep: (step) => {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
-          if (step.id === 'authorize' && typeof step.details?.authorizationUrl === 'string') this.#authorizationUrls.set(runId, step.details.authorizationUrl);
+          if (step.phase === 'authorize' && step.details) this.#authorizationUrls.set(runId, step.details.authorizationUrl);
           this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) });
           metrics.step(step);
         },

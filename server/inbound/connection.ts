@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { Diagnosis, InboundRule, RunEvent, RunOutcome, Step } from '../../shared/protocol/index.ts';
+import type { Diagnosis, InboundRule, RunEvent, RunOutcome, Step, WireEvidence } from '../../shared/protocol/index.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { inspectCertificate, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import type { TlsObservation } from '../tls/observation.ts';
@@ -90,7 +90,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function wireDetails(obs: TlsObservation): Record<string, unknown> {
+function wireDetails(obs: TlsObservation): WireEvidence {
   return {
     clientCertificateMessage: obs.clientChainDer === null ? 'none' : plural(obs.clientChainDer.length, 'certificate'),
     ...(obs.alerts.length ? { alertsSeen: obs.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),

@@ -4,7 +4,7 @@
 // server is judged here so the chain can be shown even when it fails.
 import net from 'node:net';
 import type { X509Certificate } from 'node:crypto';
-import type { Diagnosis, ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol/index.ts';
+import type { DetailsOf, Diagnosis, ProbeRequest, ProbeStep, ProbeTlsDetails, RunOutcome, Step, StepStatus, WireEvidence } from '../../shared/protocol/index.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
@@ -36,7 +36,7 @@ export interface ProbeResult {
   outcome: RunOutcome;
   diagnoses: string[];
   durationMs: number;
-  steps: Step[];
+  steps: ProbeStep[];
 }
 
 /** Probe steps that end within this time are sent once, finished (see StepRecorder). */
@@ -46,7 +46,7 @@ const LATER_STEPS: [string, Step['phase'], string][] = [
   ['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response'],
 ];
 
-function wireDetails(wire: TlsObservation | undefined): Record<string, unknown> {
+function wireDetails(wire: TlsObservation | undefined): ProbeTlsDetails {
   if (!wire) return {};
   return {
     certificateRequested: wire.certificateRequested,
@@ -56,7 +56,8 @@ function wireDetails(wire: TlsObservation | undefined): Record<string, unknown> 
     clientCertificateMessage: wire.clientChainDer === null ? 'none' : `${wire.clientChainDer.length} certificate${wire.clientChainDer.length === 1 ? '' : 's'}`,
     ...(wire.decryptionFailed ? { tapNote: wire.decryptionFailed } : {}),
     ...(wire.alerts.length ? { alertsSeen: wire.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),
-  };
+    ...(wire.parseProblem ? { tapProblem: wire.parseProblem.message } : {}),
+  } satisfies ProbeTlsDetails & WireEvidence;
 }
 
 /** `client_ca_not_acceptable` when the server listed CA names and the client chain reaches none. */
@@ -98,7 +99,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
   const finish = (outcome: RunOutcome): ProbeResult => {
     conn?.socket.destroy();
     socket?.destroy();
-    return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() };
+    return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() as ProbeStep[] };
   };
   const skipAfter = (id: string) => {
     let after = false;
@@ -116,7 +117,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce, totalMs: rec.elapsed() } });
     return finish(outcome);
   };
-  const fail = (open: OpenStep, signals: FailureSignals, details: Record<string, unknown> = {}) => {
+  const fail = <P extends 'dns' | 'tcp' | 'tls'>(open: OpenStep<P>, signals: FailureSignals, details: DetailsOf<P> = {}) => {
     const { code, evidence } = classifyFailure(signals);
     const d = diagnosis(code, evidence);
     open.finish('fail', { summary: d.summary, diagnosis: d, details: { ...details, error: signals.errorMessage, errorCode: signals.errorCode } });
@@ -239,7 +240,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     const wire = conn.wire();
     Object.assign(base, wireSignals(wire));
     const serverChain = conn.serverChain();
-    const tlsDetails: Record<string, unknown> = {
+    const tlsDetails: ProbeTlsDetails = {
       protocol: conn.protocol,
       cipher: conn.cipher,
       group: conn.group,

@@ -1,16 +1,25 @@
 // Records a run's steps with their timings and hands each change to the run's sink, so the
 // UI, the CLI and tests all see the same sequence: `running`, then the final state.
-import type { Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol/index.ts';
+import type { DetailsOf, Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol/index.ts';
 
 export type StepSink = (step: Step) => void;
 
-export interface OpenStep {
+/** What a finished step may set beside its status: `details` is its phase's evidence (shared/protocol/evidence.ts). */
+export interface StepFields<P extends ProbePhase = ProbePhase> {
+  title?: string;
+  summary?: string;
+  details?: DetailsOf<P>;
+  diagnosis?: Diagnosis;
+}
+
+export interface OpenStep<P extends ProbePhase = ProbePhase> {
   readonly id: string;
+  readonly phase: P;
   /**
    * Replace the step with its final state. Returns the step as sent. `endedAt`
    * (performance.now()) is when the work really ended, if the report comes later.
    */
-  finish(status: Exclude<StepStatus, 'running'>, fields?: Partial<Pick<Step, 'title' | 'summary' | 'details' | 'diagnosis'>>, endedAt?: number): Step;
+  finish(status: Exclude<StepStatus, 'running'>, fields?: StepFields<P>, endedAt?: number): Step;
 }
 
 export interface RecorderOptions {
@@ -49,9 +58,9 @@ export class StepRecorder {
   }
 
   /** `startedAt` (performance.now()): when the work began, if it began before this report. */
-  start(id: string, phase: ProbePhase, title: string, summary?: string, startedAt = performance.now()): OpenStep {
+  start<P extends ProbePhase>(id: string, phase: P, title: string, summary?: string, startedAt = performance.now()): OpenStep<P> {
     const started = startedAt;
-    const step: Step = { id, phase, status: 'running', title, startMs: round(started - this.#t0) };
+    const step = { id, phase, status: 'running', title, startMs: round(started - this.#t0) } as Step;
     if (summary) step.summary = summary;
     if (this.#steps.size === 0 || this.#runningNoticeMs <= 0) {
       this.#emit(step);
@@ -64,8 +73,9 @@ export class StepRecorder {
     }
     return {
       id,
+      phase,
       finish: (status, fields = {}, endedAt = performance.now()) => {
-        const done: Step = { ...step, ...fields, status, durationMs: round(endedAt - started) };
+        const done = { ...step, ...fields, status, durationMs: round(endedAt - started) } as Step;
         this.#emit(done);
         return done;
       },
@@ -77,7 +87,7 @@ export class StepRecorder {
    * A diagnosis it replaces stays in the run's list (a pre-flight warning explains the
    * rejection) unless `replace` says it no longer holds.
    */
-  amend(id: string, status: Exclude<StepStatus, 'running'>, fields: Partial<Pick<Step, 'summary' | 'details' | 'diagnosis' | 'title'>>, opts: { replace?: boolean } = {}): void {
+  amend(id: string, status: Exclude<StepStatus, 'running'>, fields: StepFields, opts: { replace?: boolean } = {}): void {
     const prev = this.#steps.get(id);
     if (!prev) return;
     // `replace`: the new diagnosis supersedes the old one, which no longer holds (a warning
@@ -86,7 +96,7 @@ export class StepRecorder {
       this.#kept.push(prev.diagnosis);
       fields = { ...fields, diagnosis: { ...fields.diagnosis, evidence: [...fields.diagnosis.evidence, `${prev.diagnosis.code}: ${prev.diagnosis.summary}`] } };
     }
-    this.#emit({ ...prev, ...fields, status, details: { ...prev.details, ...fields.details } });
+    this.#emit({ ...prev, ...fields, status, details: { ...prev.details, ...fields.details } } as Step);
   }
 
   /** A diagnosis that holds for the run though no step shows it (e.g. a pre-flight after a failed handshake). */
@@ -96,7 +106,7 @@ export class StepRecorder {
 
   /** A step that was never reached. */
   skip(id: string, phase: ProbePhase, title: string, summary: string): void {
-    this.#emit({ id, phase, status: 'skipped', title, summary, startMs: this.elapsed() });
+    this.#emit({ id, phase, status: 'skipped', title, summary, startMs: this.elapsed() } as Step);
   }
 
   /** Diagnoses of failed or warning steps, each code once, in step order. */

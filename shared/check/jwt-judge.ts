@@ -21,7 +21,8 @@ function lastStep(steps: readonly Step[], id: string): Step | undefined {
 }
 
 function response(step: Step | undefined): { status?: number; body?: string } {
-  const r = step?.details?.response as { status?: unknown; body?: unknown } | undefined;
+  const d = step?.details;
+  const r = d && 'response' in d ? d.response : undefined;
   return { ...(typeof r?.status === 'number' ? { status: r.status } : {}), ...(typeof r?.body === 'string' ? { body: r.body } : {}) };
 }
 
