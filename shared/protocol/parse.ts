@@ -25,22 +25,12 @@ export class ProtocolError extends Error {
   }
 }
 
+// ---- the rules: one set for every message ---------------------------------------------
 
 /** An HTTP token (RFC 9110 §5.6.2): what a header, form-field or query-parameter name may be here. */
-const SECRET_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** Validates a request's `secretNames` (probe and flows): at most 32 tokens of at most 64 characters. */
-export function parseSecretNames(v: unknown, path: string, id?: string): string[] {
-  if (!Array.isArray(v)) throw new ProtocolError('bad_message', `${path} must be an array of header, field or parameter names`, id);
-  if (v.length > FIELD_LIMITS.secretNames) throw new ProtocolError('bad_message', `${path} has more than ${FIELD_LIMITS.secretNames} names`, id);
-  return v.map((name, i) => {
-    if (typeof name !== 'string' || name.length === 0 || name.length > FIELD_LIMITS.secretName) throw new ProtocolError('bad_message', `${path}[${i}] must be a name of 1 to ${FIELD_LIMITS.secretName} characters`, id);
-    if (!SECRET_NAME.test(name)) throw new ProtocolError('bad_message', `${path}[${i}] "${name.slice(0, 40)}" is not a valid name (letters, digits and !#$%&'*+.^_\`|~-)`, id);
-    return name;
-  });
-}
-
-const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH']);
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Names that would reach an object's prototype if used as keys. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 type Obj = Record<string, unknown>;
 
@@ -48,300 +38,14 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function str(o: Obj, key: string, max: number, path: string, id?: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw new ProtocolError('bad_message', `${path}${key} must be a string`, id);
-  if (v.length > max) throw new ProtocolError('bad_message', `${path}${key} is longer than ${max} characters`, id);
-  return v;
+function isHeaderName(name: string): boolean {
+  return name.length > 0 && name.length <= FIELD_LIMITS.headerName && HTTP_TOKEN.test(name);
 }
 
-function optStr(o: Obj, key: string, max: number, path: string, id?: string): string | undefined {
-  return o[key] === undefined ? undefined : str(o, key, max, path, id);
-}
-
-function optBool(o: Obj, key: string, path: string, id?: string): boolean | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw new ProtocolError('bad_message', `${path}${key} must be true or false`, id);
-  return v;
-}
-
-/** A client certificate and its key (PEM), as a probe and the resource check take them. */
-function optClient(o: Obj, path: string, id: string): ClientCredentials | undefined {
-  if (o.client === undefined) return undefined;
-  if (!isObj(o.client)) throw new ProtocolError('bad_message', `${path}client must be an object with certificatePem and privateKeyPem`, id);
-  return {
-    certificatePem: str(o.client, 'certificatePem', FIELD_LIMITS.pem, `${path}client.`, id),
-    privateKeyPem: str(o.client, 'privateKeyPem', FIELD_LIMITS.pem, `${path}client.`, id),
-  };
-}
-
-function parseProbe(v: unknown, id: string): ProbeRequest {
-  if (!isObj(v)) throw new ProtocolError('bad_message', 'probe must be an object', id);
-  const p = 'probe.';
-  const probe: ProbeRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id) };
-  const method = optStr(v, 'method', 8, p, id);
-  if (method !== undefined) {
-    if (!METHODS.has(method)) throw new ProtocolError('bad_message', `probe.method must be one of ${[...METHODS].join(', ')}`, id);
-    probe.method = method as ProbeRequest['method'];
-  }
-  if (v.headers !== undefined) {
-    if (!isObj(v.headers)) throw new ProtocolError('bad_message', 'probe.headers must be an object of strings', id);
-    const entries = Object.entries(v.headers);
-    if (entries.length > FIELD_LIMITS.headers) throw new ProtocolError('bad_message', `probe.headers has more than ${FIELD_LIMITS.headers} entries`, id);
-    const headers: Record<string, string> = Object.create(null);
-    for (const [name, value] of entries) {
-      if (name === '__proto__' || name === 'constructor' || name === 'prototype') throw new ProtocolError('bad_message', `probe.headers: "${name}" is not an acceptable header name`, id);
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/.test(name)) throw new ProtocolError('bad_message', `probe.headers: "${name.slice(0, 40)}" is not a valid header name`, id);
-      if (typeof value !== 'string' || value.length > FIELD_LIMITS.headerValue || /[\r\n\0]/.test(value)) {
-        throw new ProtocolError('bad_message', `probe.headers.${name} must be a single-line string`, id);
-      }
-      headers[name] = value;
-    }
-    probe.headers = headers;
-  }
-  const body = optStr(v, 'body', FIELD_LIMITS.body, p, id);
-  if (body !== undefined) probe.body = body;
-  const client = optClient(v, p, id);
-  if (client) probe.client = client;
-  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, p, id);
-  if (caPem !== undefined) probe.caPem = caPem;
-  const verifyServer = optBool(v, 'verifyServer', p, id);
-  if (verifyServer !== undefined) probe.verifyServer = verifyServer;
-  const trustLab = optBool(v, 'trustLab', p, id);
-  if (trustLab !== undefined) probe.trustLab = trustLab;
-  if (v.secretNames !== undefined) probe.secretNames = parseSecretNames(v.secretNames, 'probe.secretNames', id);
-  return probe;
-}
-
-
-const RULE_FIELDS = new Set(['cnEquals', 'sanDnsEquals']);
-
-function parseInbound(v: unknown, id: string): InboundRequest {
-  if (!isObj(v)) throw new ProtocolError('bad_message', 'inbound must be an object', id);
-  const p = 'inbound.';
-  const inbound: InboundRequest = { caPem: str(v, 'caPem', FIELD_LIMITS.pem, p, id) };
-  if (!inbound.caPem.includes('-----BEGIN CERTIFICATE-----')) throw new ProtocolError('bad_message', 'inbound.caPem must be a PEM bundle with at least one -----BEGIN CERTIFICATE----- block', id);
-  if (v.port !== undefined) {
-    if (typeof v.port !== 'number' || !Number.isInteger(v.port) || v.port < 0 || v.port > 65535) throw new ProtocolError('bad_message', 'inbound.port must be an integer from 0 to 65535 (0 picks a free port)', id);
-    inbound.port = v.port;
-  }
-  const host = optStr(v, 'host', INBOUND_FIELD_LIMITS.host, p, id);
-  if (host !== undefined) {
-    const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host);
-    const ipv6 = /^[0-9A-Fa-f:.]+$/.test(host) && host.includes(':');
-    if (!ipv4 && !ipv6 && host !== 'localhost') throw new ProtocolError('bad_message', 'inbound.host must be an IP address or localhost (default 127.0.0.1)', id);
-    inbound.host = host;
-  }
-  if (v.rule !== undefined) {
-    if (!isObj(v.rule)) throw new ProtocolError('bad_message', 'inbound.rule must be an object', id);
-    // A misspelt condition must not quietly let every certificate through.
-    for (const key of Object.keys(v.rule)) {
-      if (!RULE_FIELDS.has(key)) throw new ProtocolError('bad_message', `inbound.rule.${key.slice(0, 40)} is not a rule field; use cnEquals or sanDnsEquals`, id);
-    }
-    const rule: InboundRule = {};
-    for (const key of ['cnEquals', 'sanDnsEquals'] as const) {
-      const value = optStr(v.rule, key, INBOUND_FIELD_LIMITS.ruleValue, 'inbound.rule.', id);
-      if (value === undefined) continue;
-      if (value === '' || /[\0-\x1f\x7f]/.test(value)) throw new ProtocolError('bad_message', `inbound.rule.${key} must be a non-empty single-line string`, id);
-      rule[key] = value;
-    }
-    inbound.rule = rule;
-  }
-  if (v.verifyDepth !== undefined) {
-    const d = v.verifyDepth;
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > INBOUND_FIELD_LIMITS.maxVerifyDepth) {
-      throw new ProtocolError('bad_message', `inbound.verifyDepth must be an integer from 0 to ${INBOUND_FIELD_LIMITS.maxVerifyDepth} (CA certificates above the client certificate, root included)`, id);
-    }
-    inbound.verifyDepth = d;
-  }
-  return inbound;
-}
-
-/**
- * A jwks.fetch URL: absolute http(s) without credentials. Whether plain http:// is allowed
- * depends on the lab's endpoints, which only the relay knows; it refuses the rest.
- */
-function parseJwksFetch(raw: Obj, id: string): Extract<ClientMessage, { type: 'jwks.fetch' }> {
-  const url = str(raw, 'url', FIELD_LIMITS.url, '', id);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ProtocolError('bad_message', 'url must be an absolute https:// URL', id);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ProtocolError('bad_message', `url: ${parsed.protocol}// is not HTTP; use https://`, id);
-  if (parsed.username || parsed.password) throw new ProtocolError('bad_message', 'url must not contain a user name or password', id);
-  const caPem = optStr(raw, 'caPem', FIELD_LIMITS.pem, '', id);
-  if (caPem !== undefined && !caPem.includes('-----BEGIN CERTIFICATE-----')) throw new ProtocolError('bad_message', 'caPem must be a PEM bundle with at least one -----BEGIN CERTIFICATE----- block', id);
-  return { type: 'jwks.fetch', id, url, ...(caPem !== undefined ? { caPem } : {}) };
-}
-
-
-/** How a check trusts the server's own certificate: an extra CA bundle, and whether the lab's CA counts. */
-function serverTrust(v: Obj, path: string, id: string): { caPem?: string; trustLab?: boolean } {
-  const caPem = optStr(v, 'caPem', FIELD_LIMITS.pem, path, id);
-  const trustLab = optBool(v, 'trustLab', path, id);
-  return { ...(caPem !== undefined ? { caPem } : {}), ...(trustLab !== undefined ? { trustLab } : {}) };
-}
-
-/** The JWT check's shape at the edge: strings and sizes. The key never comes: a request carrying one is refused. */
-function parseJwtCheck(v: unknown, id: string): SignedJwtCheckRequest {
-  if (!isObj(v)) throw new ProtocolError('bad_message', 'jwt must be an object (the JWT check: kind, tokenUrl, clientId, assertions, …)', id);
-  const p = 'jwt.';
-  if (v.privateKeyPem !== undefined) throw new ProtocolError('bad_message', 'jwt.privateKeyPem: the key stays in the browser; send the signed assertions instead', id);
-  if (!isObj(v.assertions)) throw new ProtocolError('bad_message', 'jwt.assertions must be an object of one signed assertion per case id', id);
-  const entries = Object.entries(v.assertions);
-  if (entries.length > CHECK_FIELD_LIMITS.assertions) throw new ProtocolError('bad_message', `jwt.assertions has more than ${CHECK_FIELD_LIMITS.assertions} entries`, id);
-  const assertions: Record<string, string> = Object.create(null);
-  for (const [caseId, token] of entries) {
-    if (caseId.length > 40 || !/^[a-z0-9_]+$/.test(caseId)) throw new ProtocolError('bad_message', `jwt.assertions: "${caseId.slice(0, 40)}" is not a case id`, id);
-    assertions[caseId] = str(v.assertions, caseId, FLOW_LIMITS.jwt, 'jwt.assertions.', id);
-  }
-  const jwt: SignedJwtCheckRequest = {
-    kind: str(v, 'kind', 32, p, id) as SignedJwtCheckRequest['kind'],
-    tokenUrl: str(v, 'tokenUrl', FIELD_LIMITS.url, p, id),
-    clientId: str(v, 'clientId', FLOW_LIMITS.clientId, p, id),
-    assertions,
-  };
-  for (const [key, max] of [['clientSecret', FLOW_LIMITS.secret], ['kid', CHECK_FIELD_LIMITS.text], ['audience', FIELD_LIMITS.url], ['issuer', FLOW_LIMITS.clientId], ['subject', FLOW_LIMITS.clientId]] as const) {
-    const value = optStr(v, key, max, p, id);
-    if (value !== undefined) jwt[key] = value;
-  }
-  return { ...jwt, ...serverTrust(v, p, id) };
-}
-
-/** The resource check's shape at the edge. A bound token's certificate key goes to the relay for this check, as a probe's does. */
-function parseResourceCheck(v: unknown, id: string): ResourceCheckRequest {
-  if (!isObj(v)) throw new ProtocolError('bad_message', 'resource must be an object (the resource check: url, accessToken, …)', id);
-  const p = 'resource.';
-  const resource: ResourceCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), accessToken: str(v, 'accessToken', FLOW_LIMITS.jwt, p, id) };
-  const client = optClient(v, p, id);
-  if (client) resource.client = client;
-  return { ...resource, ...serverTrust(v, p, id) };
-}
-
-function parseCheckStart(raw: Obj, id: string): Extract<ClientMessage, { type: 'check.start' }> {
-  const kind = raw.kind ?? 'mtls';
-  switch (kind) {
-    case 'mtls':
-      return { type: 'check.start', id, check: parseCheck(raw.check, id) };
-    case 'jwt':
-      return { type: 'check.start', id, kind: 'jwt', jwt: parseJwtCheck(raw.jwt, id) };
-    case 'resource':
-      return { type: 'check.start', id, kind: 'resource', resource: parseResourceCheck(raw.resource, id) };
-    default:
-      throw new ProtocolError('bad_message', `kind must be one of ${CHECK_KINDS.join(', ')} (default mtls)`, id);
-  }
-}
-
-/** The shape of a check request at the edge: strings and sizes. Meaning is checked by the relay. */
-function parseCheck(v: unknown, id: string): MtlsCheckRequest {
-  if (!isObj(v)) throw new ProtocolError('bad_message', 'check must be an object', id);
-  const p = 'check.';
-  if (!isObj(v.ca)) throw new ProtocolError('bad_message', 'check.ca must be an object with the test CA\'s PEMs', id);
-  const ca = {
-    rootCertificatePem: str(v.ca, 'rootCertificatePem', FIELD_LIMITS.pem, 'check.ca.', id),
-    rootPrivateKeyPem: str(v.ca, 'rootPrivateKeyPem', FIELD_LIMITS.pem, 'check.ca.', id),
-    intermediateCertificatePem: str(v.ca, 'intermediateCertificatePem', FIELD_LIMITS.pem, 'check.ca.', id),
-    intermediatePrivateKeyPem: str(v.ca, 'intermediatePrivateKeyPem', FIELD_LIMITS.pem, 'check.ca.', id),
-  };
-  if (!isObj(v.rule)) throw new ProtocolError('bad_message', 'check.rule must be {cnEquals: "…"} or {sanDnsEquals: "…"}', id);
-  const rule: Record<string, string> = {};
-  for (const key of Object.keys(v.rule)) rule[key.slice(0, 40)] = str(v.rule, key, CHECK_FIELD_LIMITS.text, 'check.rule.', id);
-  if (typeof v.verifyDepth !== 'number') throw new ProtocolError('bad_message', 'check.verifyDepth must be a number', id);
-  const check: MtlsCheckRequest = { url: str(v, 'url', FIELD_LIMITS.url, p, id), ca, rule: rule as unknown as MtlsCheckRequest['rule'], verifyDepth: v.verifyDepth };
-  Object.assign(check, serverTrust(v, p, id));
-  if (v.custom !== undefined) {
-    if (!Array.isArray(v.custom) || v.custom.length > CHECK_FIELD_LIMITS.customCases) throw new ProtocolError('bad_message', `check.custom must be a list of at most ${CHECK_FIELD_LIMITS.customCases} cases`, id);
-    check.custom = v.custom.map((c, i) => {
-      const path = `check.custom[${i}].`;
-      if (!isObj(c)) throw new ProtocolError('bad_message', `${path.slice(0, -1)} must be an object`, id);
-      if (c.expect !== 'accept' && c.expect !== 'refuse') throw new ProtocolError('bad_message', `${path}expect must be "accept" or "refuse"`, id);
-      const cap = optStr(c, 'capIfNotEnforced', 1, path, id);
-      return {
-        title: str(c, 'title', CHECK_FIELD_LIMITS.text, path, id),
-        expect: c.expect,
-        certificatePem: str(c, 'certificatePem', FIELD_LIMITS.pem, path, id),
-        privateKeyPem: str(c, 'privateKeyPem', FIELD_LIMITS.pem, path, id),
-        ...(cap !== undefined ? { capIfNotEnforced: cap as 'A' } : {}),
-      };
-    });
-  }
-  return check;
-}
-
-/**
- * Parses one text frame into a ClientMessage or throws ProtocolError.
- * Unknown extra fields are ignored; missing or mistyped ones are named in the message.
- */
-export function parseClientMessage(text: string): ClientMessage {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new ProtocolError('bad_json', 'frame is not valid JSON');
-  }
-  if (!isObj(raw)) throw new ProtocolError('bad_message', 'frame must be a JSON object');
-  const id = typeof raw.id === 'string' && raw.id.length <= FIELD_LIMITS.id ? raw.id : undefined;
-  if (typeof raw.type !== 'string') throw new ProtocolError('bad_message', 'frame has no "type"', id);
-  if (id === undefined) throw new ProtocolError('bad_message', `"id" must be a string of at most ${FIELD_LIMITS.id} characters`);
-  switch (raw.type) {
-    case 'probe.start':
-      return { type: 'probe.start', id, probe: parseProbe(raw.probe, id) };
-    case 'flow.start':
-      return { type: 'flow.start', id, flow: parseFlowRequest(raw.flow, id) };
-    case 'run.cancel':
-    case 'run.settle':
-      return { type: raw.type, id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id) };
-    case 'flow.reveal': {
-      const which = raw.which;
-      if (typeof which !== 'string' || !(ISSUED_TOKEN_NAMES as readonly string[]).includes(which)) throw new ProtocolError('bad_message', `"which" must be one of ${ISSUED_TOKEN_NAMES.join(', ')}`, id);
-      return { type: 'flow.reveal', id, runId: str(raw, 'runId', FIELD_LIMITS.id, '', id), which: which as IssuedTokenName };
-    }
-    case 'lab.sign': {
-      const csrPem = str(raw, 'csrPem', FIELD_LIMITS.pem, '', id);
-      if (raw.profile === undefined) return { type: 'lab.sign', id, csrPem };
-      const profile = raw.profile;
-      if (typeof profile !== 'string' || !(LAB_SIGN_PROFILES as readonly string[]).includes(profile)) {
-        throw new ProtocolError('bad_message', `profile must be one of ${LAB_SIGN_PROFILES.join(', ')}`, id);
-      }
-      return { type: 'lab.sign', id, csrPem, profile: profile as LabSignProfile };
-    }
-    case 'lab.register':
-      return { type: 'lab.register', id, ...parseLabRegistration(raw, id) };
-    case 'inbound.start':
-      return { type: 'inbound.start', id, inbound: parseInbound(raw.inbound, id) };
-    case 'inbound.stop':
-      return { type: 'inbound.stop', id, listenerId: str(raw, 'listenerId', FIELD_LIMITS.id, '', id) };
-    case 'jwks.fetch':
-      return parseJwksFetch(raw, id);
-    case 'check.kit':
-      return { type: 'check.kit', id, check: parseCheck(raw.check, id) };
-    case 'check.start':
-      return parseCheckStart(raw, id);
-    case 'ping':
-      return { type: 'ping', id };
-    default:
-      throw new ProtocolError('unknown_type', `unknown message type "${raw.type.slice(0, 40)}"`, id);
-  }
-}
-
-/** Parses a relay frame on the client side; throws on anything that is not a ServerMessage. */
-export function parseServerMessage(text: string): ServerMessage {
-  const raw: unknown = JSON.parse(text);
-  if (!isObj(raw) || typeof raw.type !== 'string') throw new Error('relay sent a frame without a type');
-  return raw as ServerMessage;
-}
-
-// ---- flow.start and lab.register ----------------------------------------------------
-
-const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
+/** Reads one request's fields; every refusal is a bad_message naming the field, with the request's id. */
 class Parser {
-  readonly #id: string;
-  constructor(id: string) {
+  readonly #id: string | undefined;
+  constructor(id: string | undefined) {
     this.#id = id;
   }
 
@@ -349,9 +53,9 @@ class Parser {
     throw new ProtocolError('bad_message', message, this.#id);
   }
 
-  obj(v: unknown, path: string): Obj {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(`${path} must be an object`);
-    return v as Obj;
+  obj(v: unknown, path: string, what = ''): Obj {
+    if (!isObj(v)) this.fail(`${path} must be an object${what}`);
+    return v;
   }
 
   str(o: Obj, key: string, max: number, path: string, opts: { nonEmpty?: boolean } = {}): string {
@@ -389,7 +93,7 @@ class Parser {
     const out: Record<string, string> = Object.create(null);
     for (const [name, value] of entries) {
       if (FORBIDDEN_KEYS.has(name)) this.fail(`${path}: "${name}" is not an acceptable name`);
-      if (kind === 'header' && !TOKEN_NAME.test(name)) this.fail(`${path}: "${name.slice(0, 40)}" is not a valid header name`);
+      if (kind === 'header' && !isHeaderName(name)) this.fail(`${path}: "${name.slice(0, 40)}" is not a valid header name`);
       if (kind === 'param' && (name.length === 0 || name.length > FLOW_LIMITS.paramName)) this.fail(`${path}: parameter names must be 1-${FLOW_LIMITS.paramName} characters`);
       const max = kind === 'header' ? FIELD_LIMITS.headerValue : FLOW_LIMITS.paramValue;
       if (typeof value !== 'string' || value.length > max || (kind === 'header' && /[\r\n\0]/.test(value))) {
@@ -400,9 +104,30 @@ class Parser {
     return out;
   }
 
+  /** A client certificate and its key (PEM), as a probe, a flow's tls and the resource check take them. */
+  optClient(o: Obj, path: string): ClientCredentials | undefined {
+    if (o.client === undefined) return undefined;
+    const c = this.obj(o.client, `${path}client`, ' with certificatePem and privateKeyPem');
+    return {
+      certificatePem: this.str(c, 'certificatePem', FIELD_LIMITS.pem, `${path}client.`),
+      privateKeyPem: this.str(c, 'privateKeyPem', FIELD_LIMITS.pem, `${path}client.`),
+    };
+  }
+
+  /** A request's `secretNames` (probe and flows): at most 32 HTTP tokens of at most 64 characters. */
+  secretNames(v: unknown, path: string): string[] {
+    if (!Array.isArray(v)) this.fail(`${path} must be an array of header, field or parameter names`);
+    if (v.length > FIELD_LIMITS.secretNames) this.fail(`${path} has more than ${FIELD_LIMITS.secretNames} names`);
+    return v.map((name, i) => {
+      if (typeof name !== 'string' || name.length === 0 || name.length > FIELD_LIMITS.secretName) this.fail(`${path}[${i}] must be a name of 1 to ${FIELD_LIMITS.secretName} characters`);
+      if (!HTTP_TOKEN.test(name)) this.fail(`${path}[${i}] "${name.slice(0, 40)}" is not a valid name (letters, digits and !#$%&'*+.^_\`|~-)`);
+      return name;
+    });
+  }
+
   headerName(o: Obj, key: string, path: string): string | undefined {
     const v = this.optStr(o, key, FIELD_LIMITS.headerName, path);
-    if (v !== undefined && !TOKEN_NAME.test(v)) this.fail(`${path}${key} "${v.slice(0, 40)}" is not a valid header name`);
+    if (v !== undefined && !isHeaderName(v)) this.fail(`${path}${key} "${v.slice(0, 40)}" is not a valid header name`);
     return v;
   }
 
@@ -410,13 +135,8 @@ class Parser {
     const o = this.obj(v, path);
     const p = `${path}.`;
     const out: FlowTls = {};
-    if (o.client !== undefined) {
-      const c = this.obj(o.client, `${p}client`);
-      out.client = {
-        certificatePem: this.str(c, 'certificatePem', FIELD_LIMITS.pem, `${p}client.`),
-        privateKeyPem: this.str(c, 'privateKeyPem', FIELD_LIMITS.pem, `${p}client.`),
-      };
-    }
+    const client = this.optClient(o, p);
+    if (client) out.client = client;
     const caPem = this.optStr(o, 'caPem', FIELD_LIMITS.pem, p);
     if (caPem !== undefined) out.caPem = caPem;
     const verifyServer = this.optBool(o, 'verifyServer', p);
@@ -534,6 +254,263 @@ class Parser {
     if (o.tls !== undefined) target.tls = this.tls(o.tls, 'flow.tls');
   }
 }
+
+/** Validates a request's `secretNames` (probe and flows): at most 32 tokens of at most 64 characters. */
+export function parseSecretNames(v: unknown, path: string, id?: string): string[] {
+  return new Parser(id).secretNames(v, path);
+}
+
+// ---- the messages ------------------------------------------------------------------
+
+function parseProbe(v: unknown, id: string): ProbeRequest {
+  const read: Parser = new Parser(id);
+  if (!isObj(v)) read.fail('probe must be an object');
+  const p = 'probe.';
+  const probe: ProbeRequest = { url: read.str(v, 'url', FIELD_LIMITS.url, p) };
+  const method = read.optEnum(v, 'method', HTTP_METHODS, p);
+  if (method !== undefined) probe.method = method;
+  if (v.headers !== undefined) probe.headers = read.strings(v.headers, 'probe.headers', 'header');
+  const body = read.optStr(v, 'body', FIELD_LIMITS.body, p);
+  if (body !== undefined) probe.body = body;
+  const client = read.optClient(v, p);
+  if (client) probe.client = client;
+  const caPem = read.optStr(v, 'caPem', FIELD_LIMITS.pem, p);
+  if (caPem !== undefined) probe.caPem = caPem;
+  const verifyServer = read.optBool(v, 'verifyServer', p);
+  if (verifyServer !== undefined) probe.verifyServer = verifyServer;
+  const trustLab = read.optBool(v, 'trustLab', p);
+  if (trustLab !== undefined) probe.trustLab = trustLab;
+  if (v.secretNames !== undefined) probe.secretNames = read.secretNames(v.secretNames, 'probe.secretNames');
+  return probe;
+}
+
+const RULE_FIELDS = new Set(['cnEquals', 'sanDnsEquals']);
+
+function parseInbound(v: unknown, id: string): InboundRequest {
+  const read: Parser = new Parser(id);
+  if (!isObj(v)) read.fail('inbound must be an object');
+  const p = 'inbound.';
+  const inbound: InboundRequest = { caPem: read.str(v, 'caPem', FIELD_LIMITS.pem, p) };
+  if (!inbound.caPem.includes('-----BEGIN CERTIFICATE-----')) read.fail('inbound.caPem must be a PEM bundle with at least one -----BEGIN CERTIFICATE----- block');
+  if (v.port !== undefined) {
+    if (typeof v.port !== 'number' || !Number.isInteger(v.port) || v.port < 0 || v.port > 65535) read.fail('inbound.port must be an integer from 0 to 65535 (0 picks a free port)');
+    inbound.port = v.port;
+  }
+  const host = read.optStr(v, 'host', INBOUND_FIELD_LIMITS.host, p);
+  if (host !== undefined) {
+    const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host);
+    const ipv6 = /^[0-9A-Fa-f:.]+$/.test(host) && host.includes(':');
+    if (!ipv4 && !ipv6 && host !== 'localhost') read.fail('inbound.host must be an IP address or localhost (default 127.0.0.1)');
+    inbound.host = host;
+  }
+  if (v.rule !== undefined) {
+    if (!isObj(v.rule)) read.fail('inbound.rule must be an object');
+    // A misspelt condition must not quietly let every certificate through.
+    for (const key of Object.keys(v.rule)) {
+      if (!RULE_FIELDS.has(key)) read.fail(`inbound.rule.${key.slice(0, 40)} is not a rule field; use cnEquals or sanDnsEquals`);
+    }
+    const rule: InboundRule = {};
+    for (const key of ['cnEquals', 'sanDnsEquals'] as const) {
+      const value = read.optStr(v.rule, key, INBOUND_FIELD_LIMITS.ruleValue, 'inbound.rule.');
+      if (value === undefined) continue;
+      if (value === '' || /[\0-\x1f\x7f]/.test(value)) read.fail(`inbound.rule.${key} must be a non-empty single-line string`);
+      rule[key] = value;
+    }
+    inbound.rule = rule;
+  }
+  if (v.verifyDepth !== undefined) {
+    const d = v.verifyDepth;
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > INBOUND_FIELD_LIMITS.maxVerifyDepth) {
+      read.fail(`inbound.verifyDepth must be an integer from 0 to ${INBOUND_FIELD_LIMITS.maxVerifyDepth} (CA certificates above the client certificate, root included)`);
+    }
+    inbound.verifyDepth = d;
+  }
+  return inbound;
+}
+
+/**
+ * A jwks.fetch URL: absolute http(s) without credentials. Whether plain http:// is allowed
+ * depends on the lab's endpoints, which only the relay knows; it refuses the rest.
+ */
+function parseJwksFetch(raw: Obj, id: string): Extract<ClientMessage, { type: 'jwks.fetch' }> {
+  const read: Parser = new Parser(id);
+  const url = read.str(raw, 'url', FIELD_LIMITS.url, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    read.fail('url must be an absolute https:// URL');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') read.fail(`url: ${parsed.protocol}// is not HTTP; use https://`);
+  if (parsed.username || parsed.password) read.fail('url must not contain a user name or password');
+  const caPem = read.optStr(raw, 'caPem', FIELD_LIMITS.pem, '');
+  if (caPem !== undefined && !caPem.includes('-----BEGIN CERTIFICATE-----')) read.fail('caPem must be a PEM bundle with at least one -----BEGIN CERTIFICATE----- block');
+  return { type: 'jwks.fetch', id, url, ...(caPem !== undefined ? { caPem } : {}) };
+}
+
+/** How a check trusts the server's own certificate: an extra CA bundle, and whether the lab's CA counts. */
+function serverTrust(v: Obj, path: string, id: string): { caPem?: string; trustLab?: boolean } {
+  const read: Parser = new Parser(id);
+  const caPem = read.optStr(v, 'caPem', FIELD_LIMITS.pem, path);
+  const trustLab = read.optBool(v, 'trustLab', path);
+  return { ...(caPem !== undefined ? { caPem } : {}), ...(trustLab !== undefined ? { trustLab } : {}) };
+}
+
+/** The JWT check's shape at the edge: strings and sizes. The key never comes: a request carrying one is refused. */
+function parseJwtCheck(v: unknown, id: string): SignedJwtCheckRequest {
+  const read: Parser = new Parser(id);
+  if (!isObj(v)) read.fail('jwt must be an object (the JWT check: kind, tokenUrl, clientId, assertions, …)');
+  const p = 'jwt.';
+  if (v.privateKeyPem !== undefined) read.fail('jwt.privateKeyPem: the key stays in the browser; send the signed assertions instead');
+  if (!isObj(v.assertions)) read.fail('jwt.assertions must be an object of one signed assertion per case id');
+  const entries = Object.entries(v.assertions);
+  if (entries.length > CHECK_FIELD_LIMITS.assertions) read.fail(`jwt.assertions has more than ${CHECK_FIELD_LIMITS.assertions} entries`);
+  const assertions: Record<string, string> = Object.create(null);
+  for (const [caseId, token] of entries) {
+    if (caseId.length > 40 || !/^[a-z0-9_]+$/.test(caseId)) read.fail(`jwt.assertions: "${caseId.slice(0, 40)}" is not a case id`);
+    assertions[caseId] = read.str(v.assertions, caseId, FLOW_LIMITS.jwt, 'jwt.assertions.');
+  }
+  const jwt: SignedJwtCheckRequest = {
+    kind: read.str(v, 'kind', 32, p) as SignedJwtCheckRequest['kind'],
+    tokenUrl: read.str(v, 'tokenUrl', FIELD_LIMITS.url, p),
+    clientId: read.str(v, 'clientId', FLOW_LIMITS.clientId, p),
+    assertions,
+  };
+  for (const [key, max] of [['clientSecret', FLOW_LIMITS.secret], ['kid', CHECK_FIELD_LIMITS.text], ['audience', FIELD_LIMITS.url], ['issuer', FLOW_LIMITS.clientId], ['subject', FLOW_LIMITS.clientId]] as const) {
+    const value = read.optStr(v, key, max, p);
+    if (value !== undefined) jwt[key] = value;
+  }
+  return { ...jwt, ...serverTrust(v, p, id) };
+}
+
+/** The resource check's shape at the edge. A bound token's certificate key goes to the relay for this check, as a probe's does. */
+function parseResourceCheck(v: unknown, id: string): ResourceCheckRequest {
+  const read: Parser = new Parser(id);
+  if (!isObj(v)) read.fail('resource must be an object (the resource check: url, accessToken, …)');
+  const p = 'resource.';
+  const resource: ResourceCheckRequest = { url: read.str(v, 'url', FIELD_LIMITS.url, p), accessToken: read.str(v, 'accessToken', FLOW_LIMITS.jwt, p) };
+  const client = read.optClient(v, p);
+  if (client) resource.client = client;
+  return { ...resource, ...serverTrust(v, p, id) };
+}
+
+function parseCheckStart(raw: Obj, id: string): Extract<ClientMessage, { type: 'check.start' }> {
+  const read: Parser = new Parser(id);
+  const kind = raw.kind ?? 'mtls';
+  switch (kind) {
+    case 'mtls':
+      return { type: 'check.start', id, check: parseCheck(raw.check, id) };
+    case 'jwt':
+      return { type: 'check.start', id, kind: 'jwt', jwt: parseJwtCheck(raw.jwt, id) };
+    case 'resource':
+      return { type: 'check.start', id, kind: 'resource', resource: parseResourceCheck(raw.resource, id) };
+    default:
+      read.fail(`kind must be one of ${CHECK_KINDS.join(', ')} (default mtls)`);
+  }
+}
+
+/** The shape of a check request at the edge: strings and sizes. Meaning is checked by the relay. */
+function parseCheck(v: unknown, id: string): MtlsCheckRequest {
+  const read: Parser = new Parser(id);
+  if (!isObj(v)) read.fail('check must be an object');
+  const p = 'check.';
+  if (!isObj(v.ca)) read.fail('check.ca must be an object with the test CA\'s PEMs');
+  const ca = {
+    rootCertificatePem: read.str(v.ca, 'rootCertificatePem', FIELD_LIMITS.pem, 'check.ca.'),
+    rootPrivateKeyPem: read.str(v.ca, 'rootPrivateKeyPem', FIELD_LIMITS.pem, 'check.ca.'),
+    intermediateCertificatePem: read.str(v.ca, 'intermediateCertificatePem', FIELD_LIMITS.pem, 'check.ca.'),
+    intermediatePrivateKeyPem: read.str(v.ca, 'intermediatePrivateKeyPem', FIELD_LIMITS.pem, 'check.ca.'),
+  };
+  if (!isObj(v.rule)) read.fail('check.rule must be {cnEquals: "…"} or {sanDnsEquals: "…"}');
+  const rule: Record<string, string> = {};
+  for (const key of Object.keys(v.rule)) rule[key.slice(0, 40)] = read.str(v.rule, key, CHECK_FIELD_LIMITS.text, 'check.rule.');
+  if (typeof v.verifyDepth !== 'number') read.fail('check.verifyDepth must be a number');
+  const check: MtlsCheckRequest = { url: read.str(v, 'url', FIELD_LIMITS.url, p), ca, rule: rule as unknown as MtlsCheckRequest['rule'], verifyDepth: v.verifyDepth };
+  Object.assign(check, serverTrust(v, p, id));
+  if (v.custom !== undefined) {
+    if (!Array.isArray(v.custom) || v.custom.length > CHECK_FIELD_LIMITS.customCases) read.fail(`check.custom must be a list of at most ${CHECK_FIELD_LIMITS.customCases} cases`);
+    check.custom = v.custom.map((c, i) => {
+      const path = `check.custom[${i}].`;
+      if (!isObj(c)) read.fail(`${path.slice(0, -1)} must be an object`);
+      if (c.expect !== 'accept' && c.expect !== 'refuse') read.fail(`${path}expect must be "accept" or "refuse"`);
+      const cap = read.optStr(c, 'capIfNotEnforced', 1, path);
+      return {
+        title: read.str(c, 'title', CHECK_FIELD_LIMITS.text, path),
+        expect: c.expect,
+        certificatePem: read.str(c, 'certificatePem', FIELD_LIMITS.pem, path),
+        privateKeyPem: read.str(c, 'privateKeyPem', FIELD_LIMITS.pem, path),
+        ...(cap !== undefined ? { capIfNotEnforced: cap as 'A' } : {}),
+      };
+    });
+  }
+  return check;
+}
+
+/**
+ * Parses one text frame into a ClientMessage or throws ProtocolError.
+ * Unknown extra fields are ignored; missing or mistyped ones are named in the message.
+ */
+export function parseClientMessage(text: string): ClientMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('bad_json', 'frame is not valid JSON');
+  }
+  if (!isObj(raw)) throw new ProtocolError('bad_message', 'frame must be a JSON object');
+  const id = typeof raw.id === 'string' && raw.id.length <= FIELD_LIMITS.id ? raw.id : undefined;
+  const read: Parser = new Parser(id);
+  if (typeof raw.type !== 'string') read.fail('frame has no "type"');
+  if (id === undefined) read.fail(`"id" must be a string of at most ${FIELD_LIMITS.id} characters`);
+  switch (raw.type) {
+    case 'probe.start':
+      return { type: 'probe.start', id, probe: parseProbe(raw.probe, id) };
+    case 'flow.start':
+      return { type: 'flow.start', id, flow: parseFlowRequest(raw.flow, id) };
+    case 'run.cancel':
+    case 'run.settle':
+      return { type: raw.type, id, runId: read.str(raw, 'runId', FIELD_LIMITS.id, '') };
+    case 'flow.reveal': {
+      const which = raw.which;
+      if (typeof which !== 'string' || !(ISSUED_TOKEN_NAMES as readonly string[]).includes(which)) read.fail(`"which" must be one of ${ISSUED_TOKEN_NAMES.join(', ')}`);
+      return { type: 'flow.reveal', id, runId: read.str(raw, 'runId', FIELD_LIMITS.id, ''), which: which as IssuedTokenName };
+    }
+    case 'lab.sign': {
+      const csrPem = read.str(raw, 'csrPem', FIELD_LIMITS.pem, '');
+      if (raw.profile === undefined) return { type: 'lab.sign', id, csrPem };
+      const profile = raw.profile;
+      if (typeof profile !== 'string' || !(LAB_SIGN_PROFILES as readonly string[]).includes(profile)) {
+        read.fail(`profile must be one of ${LAB_SIGN_PROFILES.join(', ')}`);
+      }
+      return { type: 'lab.sign', id, csrPem, profile: profile as LabSignProfile };
+    }
+    case 'lab.register':
+      return { type: 'lab.register', id, ...parseLabRegistration(raw, id) };
+    case 'inbound.start':
+      return { type: 'inbound.start', id, inbound: parseInbound(raw.inbound, id) };
+    case 'inbound.stop':
+      return { type: 'inbound.stop', id, listenerId: read.str(raw, 'listenerId', FIELD_LIMITS.id, '') };
+    case 'jwks.fetch':
+      return parseJwksFetch(raw, id);
+    case 'check.kit':
+      return { type: 'check.kit', id, check: parseCheck(raw.check, id) };
+    case 'check.start':
+      return parseCheckStart(raw, id);
+    case 'ping':
+      return { type: 'ping', id };
+    default:
+      throw new ProtocolError('unknown_type', `unknown message type "${raw.type.slice(0, 40)}"`, id);
+  }
+}
+
+/** Parses a relay frame on the client side; throws on anything that is not a ServerMessage. */
+export function parseServerMessage(text: string): ServerMessage {
+  const raw: unknown = JSON.parse(text);
+  if (!isObj(raw) || typeof raw.type !== 'string') throw new Error('relay sent a frame without a type');
+  return raw as ServerMessage;
+}
+
+// ---- flow.start and lab.register ----------------------------------------------------
 
 export function parseFlowRequest(v: unknown, id: string): FlowRequest {
   const flow: FlowRequest = parseFlowKind(v, id);
