@@ -1,7 +1,6 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../server/pki/provider.ts';
 import { startLab } from '../server/lab/lab.ts';
 import { runProbe } from '../server/probe/run-probe.ts';
 import { validateLimits } from '../server/defaults.ts';

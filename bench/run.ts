@@ -9,14 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import net from 'node:net';
-import { webcrypto } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import WebSocket from 'ws';
 import type { ServerMessage } from '../shared/protocol/index.ts';
-import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { tapConnection } from '../server/tls/tap.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface Result {

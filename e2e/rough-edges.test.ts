@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import { makeLabCredential, openHarness, verdictOf } from './harness.ts';
-import { generateKeyPair, issue, selfSign, useCrypto } from '../shared/pki/issue.ts';
+import { generateKeyPair, issue, selfSign } from '../shared/pki/issue.ts';
 
 /** Console errors and failed requests of the page, from before it loads. */
 function watchErrors(page: Page): string[] {
@@ -142,7 +142,6 @@ test('Keys & certs keeps what the workshop keeps: the lab demo key, a pasted pai
 });
 
 test('rotation check: certificates come from Import & inspect, JSON names show, a successor not valid yet is not an error', async ({ page }) => {
-  useCrypto(globalThis.crypto);
   const day = 86_400_000;
   const rootKeys = await generateKeyPair('P-256', true);
   const root = await selfSign(rootKeys, { subject: 'CN=Partner Rotation Root', profile: 'root-ca', notBefore: new Date(Date.now() - 400 * day) });

@@ -3,6 +3,7 @@
 // metrics token. From a file (a mounted secret) or an environment variable, never a flag (a
 // flag shows in `ps`). Errors name the source, never the value.
 import { readFile } from 'node:fs/promises';
+import { HarnessError } from '../shared/errors.ts';
 
 /** Characters that survive a URL query unchanged (the token travels in `?token=`). */
 const SECRET_SHAPE = /^[A-Za-z0-9._~-]+$/;
@@ -12,7 +13,11 @@ export const SECRET_LIMITS = {
   maxChars: 512, // characters
 } as const;
 
-export class SecretError extends Error {}
+export class SecretError extends HarnessError<'secret_invalid'> {
+  constructor(message: string) {
+    super('secret_invalid', message);
+  }
+}
 
 /** Checks a secret's shape; `source` names where it came from in the error. */
 export function checkSecret(value: string, source: string): string {

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 
 import { startLab } from './lab/lab.ts';
 import { createCsr, exportPkcs8Pem, generateKeyPair } from '../shared/pki/issue.ts';
-import './pki/provider.ts';
 
 const BIN = fileURLToPath(new URL('../bin/harness.js', import.meta.url));
 

@@ -1,15 +1,15 @@
 // `harness` command line: serve the app with its lab, run a probe headless, inspect
 // certificates. Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
-import './pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { ProbeRequest, ServerMessage } from '../shared/protocol/index.ts';
+import type { ProbeRequest } from '../shared/protocol/index.ts';
 import { startRelay, VERSION } from './relay.ts';
 import { DEFAULT_HOSTED_PORTS } from './net/outbound-guard.ts';
 import { LAB_DEFAULT_PORT, startLab, type RunningLab } from './lab/lab.ts';
 import { labPorts } from './lab/listen.ts';
 import { runProbe } from './probe/run-probe.ts';
+import { runInEnvelope } from './run/envelope.ts';
 import { validateLimits } from './defaults.ts';
 import { formatFinished, StepPrinter } from './format-steps.ts';
 import { BadInputFile, loadClientFiles, readInputFile } from './commands/client-files.ts';
@@ -20,6 +20,7 @@ import { defaultLabDir } from './lab/lab-dir.ts';
 import { TranscriptRecorder } from './transcripts/recorder.ts';
 import { readSecret, SecretError } from './access-secret.ts';
 import { LOG_FORMATS, type LogFormat } from './log.ts';
+import { HarnessError } from '../shared/errors.ts';
 
 export interface Io {
   stdout(s: string): void;
@@ -96,7 +97,11 @@ Usage:
 Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
 `;
 
-class UsageError extends Error {}
+class UsageError extends HarnessError<'usage'> {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
@@ -349,27 +354,18 @@ async function probe(argv: string[], io: Io): Promise<number> {
       throw new UsageError('--lab-cert only goes with the URL "lab"');
     }
 
-    const runId = 'cli';
     const secrets = secretValues({ headers: req.headers, body: req.body, url: req.url, privateKeyPems: req.client ? [req.client.privateKeyPem] : [], extra: password ? [password] : [] });
-    const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const recorder = new TranscriptRecorder();
     const printer = new StepPrinter((s) => io.stdout(s), 'probe');
-    const emit = (msg: ServerMessage) => {
-      const shown = clean(msg);
-      recorder.record(shown);
-      if (values.json) io.stdout(`${JSON.stringify(shown)}\n`);
-    };
-    emit({ type: 'run.started', id: 'cli', runId, kind: 'probe', target: req.url });
-    if (!values.json) io.stdout(clean(`Probe ${method} ${redactUrl(req.url)}\n`));
-    const result = await runProbe(req, {
-      limits: validateLimits(),
-      ...(lab ? { lab: { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } } : {}),
-      onStep: (step) => {
-        emit({ type: 'step', runId, step });
-        if (!values.json) printer.step(clean(step));
+    if (!values.json) io.stdout(scrubDeep(redactDeep(`Probe ${method} ${redactUrl(req.url)}\n`), secrets));
+    const result = await runInEnvelope({
+      requestId: 'cli', runId: 'cli', kind: 'probe', target: redactUrl(req.url), secrets,
+      send: (event) => {
+        recorder.record(event);
+        if (values.json) io.stdout(`${JSON.stringify(event)}\n`);
+        else if (event.type === 'step') printer.step(event.step);
       },
-    });
-    emit({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+    }, (ctx) => runProbe(req, { limits: validateLimits(), ...(lab ? { lab: lab.trust } : {}), ...ctx }));
     if (!values.json) printer.end();
     if (!values.json) io.stdout(formatFinished(result.outcome, result.diagnoses, result.durationMs));
     if (values.transcript) {

@@ -8,16 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
 import { startRelay, type RunningRelay } from './relay.ts';
 import { RelayClient, type Msg } from './testing/relay-client.ts';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ATTACKS, relayRef, retainedBytes } from './testing/hostile-clients.ts';
 import { queuedTasks } from './net/fair-share.ts';
-import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
+import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 
 /** How the load test measures: probes per median, time an attack gets to reach its stride. */
 const LOAD = {

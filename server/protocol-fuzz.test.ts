@@ -5,14 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from './relay.ts';
 import type { ServerMessage } from '../shared/protocol/index.ts';
-import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
+import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);

@@ -4,18 +4,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunEvent, type RunKind, type RunOutcome, type ServerMessage, type Step } from '../shared/protocol/index.ts';
+import { parseClientMessage, ProtocolError, PROTOCOL_VERSION, CLOSE_CODES, CLOSE_REASONS, type ClientMessage, type RelayInfo, type RunEvent, type RunKind, type RunOutcome, type ServerMessage } from '../shared/protocol/index.ts';
 import { diagnosis } from '../shared/diagnoses.ts';
-import { redactDeep, redactUrl, scrubDeep, secretValues } from '../shared/redact.ts';
+import { redactDeep, redactUrl, secretValues } from '../shared/redact.ts';
 import type { Limits } from './defaults.ts';
 import { runProbe } from './probe/run-probe.ts';
-import { runFlow, flowTarget, flowSecrets } from './flows/run-flow.ts';
+import { runFlow, flowTarget, flowSecrets } from './flows/run.ts';
 import { DEFAULT_CALLBACK_TIMEOUT_MS } from './flows/authorization-code.ts';
 import type { CallbackRegistry } from './flows/callbacks.ts';
 import type { IssuedTokenSet } from './flows/issued-tokens.ts';
 import type { OutboundPolicy } from './net/outbound-guard.ts';
-import type { LabTrust } from './net/dial.ts';
 import { LabRegistrationRefused } from './lab/token-service.ts';
+import { CsrError } from '../shared/pki/issue.ts';
 import type { RunningLab } from './lab/lab.ts';
 import { isRefusal, type RunRate, type RunSlot, type RunSlots, type ShareRefusal, type SlotHolder } from './shares.ts';
 import type { Logger } from './log.ts';
@@ -26,17 +26,15 @@ import { IssuedTokens, ISSUED_TOKEN_RUNS_PER_SESSION, ISSUED_TOKENS_KEPT_MS } fr
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
 import { asOwner } from './net/fair-share.ts';
+import { newRunId, runInEnvelope, type RunContext, type RunResult } from './run/envelope.ts';
 
-/** What a run's executor gets: where to send steps and when to stop. */
-export interface RunContext {
-  runId: string;
-  signal: AbortSignal;
-  onStep(step: Step): void;
+/** What a run's executor gets from the session: the envelope's context, and its run slot's waiting. */
+export interface SessionRunContext extends RunContext {
   /** The run waits for a person (true) or works again (false): see shares.ts. */
   onWaiting(waiting: boolean): void;
 }
 
-type Executor = (ctx: RunContext) => Promise<{ outcome: RunOutcome; diagnoses: string[]; durationMs: number }>;
+type Executor = (ctx: SessionRunContext) => Promise<RunResult>;
 
 export interface RelayState {
   limits: Limits;
@@ -333,46 +331,12 @@ export class Session {
         run.abort();
         return;
       }
-      case 'lab.sign': {
-        const lab = this.#state.lab;
-        if (!lab) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
-        return this.#labRequest(msg.id, async () => {
-          try {
-            const signed = await lab.signCsr(msg.csrPem, msg.profile);
-            return this.send({ type: 'lab.signed', id: msg.id, ...signed });
-          } catch (err) {
-            const message = err instanceof Error && (err as { code?: string }).code === 'csr_invalid' ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
-            return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
-          }
-        });
-      }
-      case 'lab.register': {
-        const tokens = this.#state.lab?.tokens;
-        if (!tokens) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
-        const { limits } = this.#state;
-        return this.#labRequest(msg.id, async () => {
-          try {
-            const registered = await tokens.register({ publicJwk: msg.publicJwk, ...(msg.method ? { method: msg.method } : {}) }, {
-              owner: this.#labOwner,
-              maxPerOwner: limits.labRegistrationsPerConnection,
-              maxTotal: limits.labRegistrationsTotal,
-              ttlMs: limits.labRegistrationTtlMs,
-            });
-            // Registered after the session closed (the reply would reach no one): forget it now.
-            if (this.#ws.readyState !== this.#ws.OPEN) tokens.forget(this.#labOwner);
-            return this.send({ type: 'lab.registered', id: msg.id, ...registered });
-          } catch (err) {
-            if (err instanceof LabRegistrationRefused) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
-            throw err;
-          }
-        });
-      }
-      case 'probe.start': {
-        const lab = this.#labTrust();
-        const { headers, body, client, url, secretNames } = msg.probe;
-        const secrets = secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: client ? [client.privateKeyPem] : [] });
-        return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
-      }
+      case 'lab.sign':
+        return this.#labSign(msg);
+      case 'lab.register':
+        return this.#labRegister(msg);
+      case 'probe.start':
+        return this.#startProbe(msg);
       case 'inbound.start':
         return this.send(await this.#inbound.start(msg));
       case 'inbound.stop':
@@ -386,64 +350,114 @@ export class Session {
         return this.send(await answerCheckKit(msg, this.#checkDeps()));
       case 'check.start':
         return this.#startCheck(msg);
-      case 'jwks.fetch': {
-        if (this.#notReading()) return this.send(this.#slowReader(msg.id));
-        const slot = this.#acquire();
-        if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
-        const lab = this.#labTrust();
-        const { metrics } = this.#state;
-        const t0 = performance.now();
-        let outcome: RunOutcome = 'error';
-        metrics.runStarted('jwks');
-        try {
-          const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
-          outcome = 'pass';
-          return this.send({ type: 'jwks.fetched', id: msg.id, ...fetched });
-        } catch (err) {
-          if (err instanceof JwksFetchFailed) {
-            outcome = 'fail';
-            return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
-          }
-          throw err;
-        } finally {
-          metrics.runFinished('jwks', outcome, (performance.now() - t0) / 1000);
-          slot.release();
-        }
-      }
-      case 'flow.start': {
-        const { origin, callbacks, lab } = this.#state;
-        const target = flowTarget(msg.flow);
-        // Time a person spends logging in at the authorization server is not the relay's to cap
-        // (FLOW_LIMITS.callbackTimeoutMs bounds it); the flow waits on a waiting slot meanwhile.
-        const waits = msg.flow.kind === 'authorization-code';
-        const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
-        const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
-        // A refresh-token run that names an earlier authorization-code run exchanges the token
-        // that run ended with (kept here, never sent to the page), and keeps a rotated one.
-        let flow = msg.flow;
-        let keep: ((runId: string, token: string) => void) | undefined;
-        if (flow.kind === 'authorization-code') keep = (runId, token) => this.#refreshTokens.keep(runId, token);
-        if (flow.kind === 'refresh-token' && flow.refreshTokenFromRun) {
-          const from = flow.refreshTokenFromRun;
-          const token = this.#refreshTokens.get(from);
-          if (!token) return this.send({ type: 'error', id: msg.id, code: 'unknown_run', message: `no refresh token is kept from run ${from}: it was not an authorization-code run of this connection that ended with a refresh token (the relay keeps the last ${KEPT_REFRESH_TOKENS_PER_SESSION}); run the authorization code flow again, or paste a refresh token` });
-          const { refreshTokenFromRun: _from, ...rest } = flow;
-          flow = { ...rest, refreshToken: token };
-          keep = (_runId, rotated) => this.#refreshTokens.keep(from, rotated);
-        }
-        const run = flow;
-        // Only a local relay keeps issued tokens for the person to reveal; a hosted one never holds them past the run.
-        const local = this.#state.info.mode === 'local';
-        return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, {
-          limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy,
-          ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}),
-          ...(local ? { onIssuedTokens: (tokens: IssuedTokenSet) => this.#issued.keep(runId, tokens) } : {}),
-          ...ctx,
-        }), { runTimeoutMs: limits.runTimeoutMs, waits });
-      }
+      case 'jwks.fetch':
+        return this.#fetchJwks(msg);
+      case 'flow.start':
+        return this.#startFlow(msg);
       case 'flow.reveal':
         return this.send(this.#reveal(msg));
     }
+  }
+
+  #labSign(msg: Extract<ClientMessage, { type: 'lab.sign' }>): Promise<void> | void {
+    const lab = this.#state.lab;
+    if (!lab) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
+    return this.#labRequest(msg.id, async () => {
+      try {
+        const signed = await lab.signCsr(msg.csrPem, msg.profile);
+        return this.send({ type: 'lab.signed', id: msg.id, ...signed });
+      } catch (err) {
+        const message = err instanceof CsrError ? err.message : 'the CSR could not be signed: it is not a valid PKCS#10 request';
+        return this.send({ type: 'error', id: msg.id, code: 'csr_invalid', message });
+      }
+    });
+  }
+
+  #labRegister(msg: Extract<ClientMessage, { type: 'lab.register' }>): Promise<void> | void {
+    const tokens = this.#state.lab?.tokens;
+    if (!tokens) return this.send({ type: 'error', id: msg.id, code: 'lab_unavailable', message: 'the built-in lab is not running (relay started with --no-lab)' });
+    const { limits } = this.#state;
+    return this.#labRequest(msg.id, async () => {
+      try {
+        const registered = await tokens.register({ publicJwk: msg.publicJwk, ...(msg.method ? { method: msg.method } : {}) }, {
+          owner: this.#labOwner,
+          maxPerOwner: limits.labRegistrationsPerConnection,
+          maxTotal: limits.labRegistrationsTotal,
+          ttlMs: limits.labRegistrationTtlMs,
+        });
+        // Registered after the session closed (the reply would reach no one): forget it now.
+        if (this.#ws.readyState !== this.#ws.OPEN) tokens.forget(this.#labOwner);
+        return this.send({ type: 'lab.registered', id: msg.id, ...registered });
+      } catch (err) {
+        if (err instanceof LabRegistrationRefused) return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+        throw err;
+      }
+    });
+  }
+
+  #startProbe(msg: Extract<ClientMessage, { type: 'probe.start' }>): Promise<void> {
+    const lab = this.#state.lab?.trust;
+    const { headers, body, client, url, secretNames } = msg.probe;
+    const secrets = secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: client ? [client.privateKeyPem] : [] });
+    return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
+  }
+
+  /** A JWKS fetch holds a run slot while it runs, like a run, but answers with one reply. */
+  async #fetchJwks(msg: Extract<ClientMessage, { type: 'jwks.fetch' }>): Promise<void> {
+    if (this.#notReading()) return this.send(this.#slowReader(msg.id));
+    const slot = this.#acquire();
+    if (isRefusal(slot)) return this.send(this.#refusal(msg.id, slot));
+    const lab = this.#state.lab?.trust;
+    const { metrics } = this.#state;
+    const t0 = performance.now();
+    let outcome: RunOutcome = 'error';
+    metrics.runStarted('jwks');
+    try {
+      const fetched = await fetchJwks(msg.url, msg.caPem, { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), signal: AbortSignal.timeout(this.#state.limits.runTimeoutMs) });
+      outcome = 'pass';
+      return this.send({ type: 'jwks.fetched', id: msg.id, ...fetched });
+    } catch (err) {
+      if (err instanceof JwksFetchFailed) {
+        outcome = 'fail';
+        return this.send({ type: 'error', id: msg.id, code: err.code, message: err.message });
+      }
+      throw err;
+    } finally {
+      metrics.runFinished('jwks', outcome, (performance.now() - t0) / 1000);
+      slot.release();
+    }
+  }
+
+  #startFlow(msg: Extract<ClientMessage, { type: 'flow.start' }>): Promise<void> | void {
+    const { origin, callbacks, lab } = this.#state;
+    const target = flowTarget(msg.flow);
+    // Time a person spends logging in at the authorization server is not the relay's to cap
+    // (FLOW_LIMITS.callbackTimeoutMs bounds it); the flow waits on a waiting slot meanwhile.
+    const waits = msg.flow.kind === 'authorization-code';
+    const personMs = msg.flow.kind === 'authorization-code' ? (msg.flow.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS) : 0;
+    const limits = { ...this.#state.limits, runTimeoutMs: this.#state.limits.runTimeoutMs + personMs };
+    // A refresh-token run that names an earlier authorization-code run exchanges the token
+    // that run ended with (kept here, never sent to the page), and keeps a rotated one.
+    let flow = msg.flow;
+    let keep: ((runId: string, token: string) => void) | undefined;
+    if (flow.kind === 'authorization-code') keep = (runId, token) => this.#refreshTokens.keep(runId, token);
+    if (flow.kind === 'refresh-token' && flow.refreshTokenFromRun) {
+      const from = flow.refreshTokenFromRun;
+      const token = this.#refreshTokens.get(from);
+      if (!token) return this.send({ type: 'error', id: msg.id, code: 'unknown_run', message: `no refresh token is kept from run ${from}: it was not an authorization-code run of this connection that ended with a refresh token (the relay keeps the last ${KEPT_REFRESH_TOKENS_PER_SESSION}); run the authorization code flow again, or paste a refresh token` });
+      const { refreshTokenFromRun: _from, ...rest } = flow;
+      flow = { ...rest, refreshToken: token };
+      keep = (_runId, rotated) => this.#refreshTokens.keep(from, rotated);
+    }
+    const run = flow;
+    // Only a local relay keeps issued tokens for the person to reveal; a hosted one never holds them past the run.
+    const local = this.#state.info.mode === 'local';
+    return this.#startRun(msg.id, 'flow', target, secretValues({ extra: flowSecrets(run) }), ({ runId, ...ctx }) => runFlow(run, {
+      limits, relayOrigin: origin, callbacks, lab, policy: this.#state.policy,
+      ...(keep ? { keepRefreshToken: (token: string) => keep(runId, token) } : {}),
+      ...(local ? { onIssuedTokens: (tokens: IssuedTokenSet) => this.#issued.keep(runId, tokens) } : {}),
+      ...ctx,
+    }), { runTimeoutMs: limits.runTimeoutMs, waits });
   }
 
   /**
@@ -466,11 +480,6 @@ export class Session {
     };
   }
 
-  #labTrust(): LabTrust | undefined {
-    const lab = this.#state.lab;
-    return lab ? { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } : undefined;
-  }
-
   /**
    * Common life of every run: limits, id, started/finished events, cancellation, cleanup.
    * `secrets` are the values the request carries (credentials, key lines): they are scrubbed
@@ -481,34 +490,29 @@ export class Session {
     if (this.#notReading()) return this.send(this.#slowReader(requestId));
     const slot: RunSlot | ShareRefusal = this.#acquire({ waits: opts.waits === true });
     if (isRefusal(slot)) return this.send(this.#refusal(requestId, slot));
-    const runId = `r${randomBytes(6).toString('hex')}`;
+    const runId = newRunId();
     const controller = new AbortController();
     const runTimer = setTimeout(() => controller.abort(), opts.runTimeoutMs ?? this.#state.limits.runTimeoutMs);
     this.#runs.set(runId, controller);
-    this.send({ type: 'run.started', id: requestId, runId, kind, target: scrubDeep(redactUrl(target), secrets) });
     const t0 = performance.now();
     const { metrics } = this.#state;
     metrics.runStarted(kind);
     let outcome: RunOutcome = 'error';
     try {
-      const result = await asOwner(this.#labOwner, () => execute({
-        runId,
+      const result = await runInEnvelope({
+        requestId, runId, kind, target: redactUrl(target), secrets,
+        send: (event) => this.send(event),
         signal: controller.signal,
-        onStep: (step) => {
+        observeStep: (step) => {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
           if (step.phase === 'authorize' && step.details) this.#authorizationUrls.set(runId, step.details.authorizationUrl);
-          this.send({ type: 'step', runId, step: scrubDeep(redactDeep(step), secrets) });
           metrics.step(step);
         },
-        onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()),
-      }));
+        // A bug in one run must not take the relay or anyone else's runs down.
+        onFault: (message) => this.#state.log.error('run failed', { runId, kind, error: message }),
+        interrupted: (elapsedMs) => (this.#shutdownCancelled ? this.#finishedByShutdown(runId, elapsedMs) : undefined),
+      }, (ctx) => asOwner(this.#labOwner, () => execute({ ...ctx, onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()) })));
       outcome = result.outcome;
-      if (this.#shutdownCancelled && controller.signal.aborted) this.#finishedByShutdown(runId, performance.now() - t0);
-      else this.send({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
-    } catch (err) {
-      // A bug in one run must not take the relay or anyone else's runs down.
-      this.#state.log.error('run failed', { runId, kind, error: scrubDeep(err instanceof Error ? err.message : String(err), secrets) });
-      this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: [], durationMs: Math.round(performance.now() - t0) });
     } finally {
       clearTimeout(runTimer);
       metrics.runFinished(kind, outcome, (performance.now() - t0) / 1000);
@@ -521,11 +525,13 @@ export class Session {
   }
 
   /** A run cancelled because the relay shut down: a verdict the person can read, then its end. */
-  #finishedByShutdown(runId: string, elapsedMs: number): void {
+  #finishedByShutdown(runId: string, elapsedMs: number): RunEvent[] {
     const durationMs = Math.round(elapsedMs);
     const d = diagnosis('relay_shutdown', [`still running ${this.#state.limits.shutdownGraceMs} ms after the relay was told to stop (shutdownGraceMs)`]);
-    this.send({ type: 'step', runId, step: { id: 'relay-shutdown', phase: 'verdict', status: 'fail', title: 'Relay shut down', summary: d.summary, startMs: durationMs, durationMs: 0, diagnosis: d } });
-    this.send({ type: 'run.finished', runId, outcome: 'error', diagnoses: ['relay_shutdown'], durationMs });
+    return [
+      { type: 'step', runId, step: { id: 'relay-shutdown', phase: 'verdict', status: 'fail', title: 'Relay shut down', summary: d.summary, startMs: durationMs, durationMs: 0, diagnosis: d } },
+      { type: 'run.finished', runId, outcome: 'error', diagnoses: ['relay_shutdown'], durationMs },
+    ];
   }
 
   #shuttingDown(id: string): ServerMessage {
@@ -534,7 +540,7 @@ export class Session {
   }
 
   #checkDeps(): CheckDeps {
-    const lab = this.#labTrust();
+    const lab = this.#state.lab?.trust;
     return { limits: this.#state.limits, policy: this.#state.policy, ...(lab ? { lab } : {}), runningLab: this.#state.lab };
   }
 

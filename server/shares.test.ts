@@ -7,15 +7,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { webcrypto } from 'node:crypto';
 import { startRelay, type RunningRelay, type RelayOptions } from './relay.ts';
 import { RelayClient, openOrRefused, type Msg } from './testing/relay-client.ts';
 import { knownLimits, slotHogging, nonReader, paddedJwk, waitingFlow, retainedBytes } from './testing/hostile-clients.ts';
-import { useCrypto, generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
+import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { publicJwkOf } from '../shared/jwt/sign.ts';
 import { detailsOf } from '../shared/protocol/index.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
 
 const relays: RunningRelay[] = [];
 after(() => Promise.all(relays.map((r) => r.close())));
@@ -144,7 +141,12 @@ test('a client that stops reading for a moment finds its runs cancelled (slow_re
   const r = await relay({ limits: { sendBufferBytes: 2 * 1024 * 1024, sendBufferStallMs: 20_000 } });
   const attack = await nonReader(r);
   try {
-    await new Promise((ok) => setTimeout(ok, 2_500));
+    // Until the relay has found it not reading (its new runs are refused as slow_reader): a fixed
+    // wait was too short when the machine was busy and the bulky answers came slowly.
+    for (const until = performance.now() + 30_000; (await slowReaderRefusals(r)) === 0;) {
+      assert.ok(performance.now() < until, 'the relay never found the session not reading');
+      await new Promise((ok) => setTimeout(ok, 250));
+    }
     attack.stopSending();
     attack.client.resumeReading();
     await attack.client.next((m) => m.type === 'error' && m.code === 'slow_reader', 10_000);
@@ -157,6 +159,12 @@ test('a client that stops reading for a moment finds its runs cancelled (slow_re
     await attack.stop();
   }
 });
+
+/** The relay's count of runs refused because their session was not reading, from /metrics. */
+async function slowReaderRefusals(r: RunningRelay): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text();
+  return Number(text.match(/^harness_refusals_total\{reason="slow_reader"\} (\d+)/m)?.[1] ?? 0);
+}
 
 // ---- 3. lab registrations
 

@@ -19,7 +19,7 @@ import { LOCAL_POLICY, type OutboundPolicy } from '../net/outbound-guard.ts';
 import { checkTargetAllowed } from './prepare.ts';
 import type { CheckContext } from './run-check.ts';
 import { CallbackRegistry } from '../flows/callbacks.ts';
-import { flowSecrets, runFlow, type FlowResult } from '../flows/run-flow.ts';
+import { flowSecrets, runFlow, type FlowResult } from '../flows/run.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
 
 /** As the mTLS check's context, but the lab itself (its clients' keys are known to the check). */

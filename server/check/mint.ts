@@ -1,7 +1,6 @@
 // Certificates for the server check, minted on the fly from the user's test CA: each case's
 // certificate differs from the valid one in exactly one property (dates, EKU, key usage, issuer,
 // key size, subject, chain), so a server that accepts it lacks exactly one check.
-import '../pki/provider.ts';
 import { createHash, createHmac, createPrivateKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import { x509, algorithmParams, exportPkcs8Pem, keyAlgorithmOf, type Issuer } from '../../shared/pki/issue.ts';
 

@@ -3,7 +3,6 @@
 // issued (must pass), a tampered copy, an unsigned copy, and — for a bound token (RFC 8705) — no
 // certificate and another certificate. Each call is a normal probe with its timeline, judged like
 // an mTLS case (401/403 refuse), graded with the resource catalogue.
-import '../pki/provider.ts';
 import { createHash, X509Certificate } from 'node:crypto';
 import type { ClientCredentials, ProbeRequest } from '../../shared/protocol/index.ts';
 import type { ResourceCheckRequest } from '../../shared/check/jwt-request.ts';

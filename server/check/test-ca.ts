@@ -1,6 +1,5 @@
 // A test CA hierarchy for the server check — a root and an intermediate, made here — for a
 // partner who has none: they install its CA file and CRL on a staging server, then run the check.
-import '../pki/provider.ts';
 import { randomBytes } from 'node:crypto';
 import { exportPkcs8Pem, generateKeyPair, issue, selfSign } from '../../shared/pki/issue.ts';
 import type { TestCaPems } from '../../shared/check/request.ts';

@@ -5,7 +5,6 @@
 // problem was found (expired, key of another certificate, …), so a script can gate on it; else 0.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { useCrypto } from '../../shared/pki/issue.ts';
 import { inspectSet, type InspectInput, type InspectionReport } from '../../shared/pki/inspect-set.ts';
 import type { CertificateInfo } from '../../shared/pki/inspect.ts';
 import { PROBLEMS, type Problem } from '../../shared/pki/problems.ts';
@@ -131,7 +130,6 @@ export async function certInspect(argv: string[], out: Out): Promise<number> {
     out.stderr(`harness cert inspect: no file given\n${USAGE}`);
     return 2;
   }
-  useCrypto(globalThis.crypto);
   let password: string | undefined;
   try {
     password = await passwordFrom(values);

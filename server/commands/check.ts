@@ -3,7 +3,6 @@
 // files it runs every case against the server, prints each verdict and the grade, and exits 0
 // only when the grade is at least --require (default A). 2: bad input, nothing was sent.
 // `harness check --jwt KIND TOKEN_URL …` is the JWT / token-endpoint check, same output and codes.
-import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { makeTestCa } from '../check/test-ca.ts';
 import { runEnvironment } from '../transcripts/environment.ts';
 import type { Io } from './run.ts';
 import { caseLine, finishedText, meetsGrade, withoutSteps, type CheckMode } from './check-output.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 const USAGE = `usage: harness check URL (--cn NAME | --san DNSNAME) [--depth N]
          (--new-ca DIR | --root F --root-key F --intermediate F --intermediate-key F)
@@ -38,7 +38,11 @@ const MTLS_ONLY = ['cn', 'san', 'new-ca', 'root', 'root-key', 'intermediate', 'i
 const JWT_ONLY = ['client-id', 'client-secret-file', 'key', 'kid', 'aud', 'iss', 'sub'] as const;
 const RESOURCE_ONLY = ['token-file', 'cert', 'cert-key'] as const;
 
-class Usage extends Error {}
+class Usage extends HarnessError<'usage'> {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
 
 /** Each case as it is judged: a line, or with --json the check.started and check.case events. */
 function progress(json: boolean, url: string, io: Io, mode: CheckMode) {

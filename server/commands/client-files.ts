@@ -3,16 +3,20 @@
 // missing, empty, or holds nothing usable of what it was given for is bad input (exit 2, the
 // file named), not a probe that fails; what the Inputs step judges (expiry, usage, a key of
 // another certificate) stays for the run. The password never appears in a message.
-import '../pki/provider.ts';
 import { readFile } from 'node:fs/promises';
 import type { ClientCredentials } from '../../shared/protocol/index.ts';
 import { toBase64 } from '../../shared/pki/encoding.ts';
 import { inspectCertificates } from '../../shared/pki/inspect.ts';
 import { jwkOfSpki, pkcs8Pem, publicKeyOfPrivate, sameJwk } from '../../shared/pki/keys.ts';
 import { readInput, type FoundCertificate, type FoundKey, type ReadResult } from '../../shared/pki/read.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 /** Bad input on the command line: the message names the file and never holds a secret. */
-export class BadInputFile extends Error {}
+export class BadInputFile extends HarnessError<'input_file_invalid'> {
+  constructor(message: string) {
+    super('input_file_invalid', message);
+  }
+}
 
 /** Reads a file as bytes; a read error or (unless allowed) an empty file is a BadInputFile naming it. */
 export async function readInputFile(path: string, what: string, opts: { allowEmpty?: boolean } = {}): Promise<Uint8Array> {

@@ -9,12 +9,11 @@
 // (--allow-*, or a yes on a terminal), asked for every file before anything runs, and each run
 // lists which secret goes to which host before sending anything (server/scenarios/consent.ts).
 // --save-refresh-token writes a rotated refresh token back to the file it was read from.
-import '../pki/provider.ts';
 import { parseArgs } from 'node:util';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { RunOutcome, ServerMessage, Step } from '../../shared/protocol/index.ts';
+import type { RunOutcome, ServerMessage } from '../../shared/protocol/index.ts';
 import { flowTarget, type AuthorizationCodeFlow, type FlowRequest } from '../../shared/flows/flow-request.ts';
 import { parseLoopbackRedirect } from '../../shared/flows/redirect-uri.ts';
 import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
@@ -22,7 +21,8 @@ import { validateLimits } from '../defaults.ts';
 import { formatFinished, StepPrinter } from '../format-steps.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
 import { runProbe } from '../probe/run-probe.ts';
-import { runFlow, flowSecrets } from '../flows/run-flow.ts';
+import { runInEnvelope } from '../run/envelope.ts';
+import { runFlow, flowSecrets } from '../flows/run.ts';
 import { startCallbackListener, type CallbackListener } from '../flows/callback-listener.ts';
 import { followRedirects } from '../flows/user-agent.ts';
 import { checkExpect, loadScenario, needsLab, resolveScenario, ScenarioError, type Scenario } from '../scenarios/scenario.ts';
@@ -109,10 +109,6 @@ export interface ScenarioRunResult {
   check?: ServerCheckOutcome['check'];
 }
 
-function labTrust(lab: RunningLab) {
-  return { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) };
-}
-
 /** Runs a parsed scenario. Throws ScenarioError when its secrets or request cannot be resolved. */
 export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions): Promise<ScenarioRunResult> {
   let ownLab: RunningLab | null = null;
@@ -125,16 +121,13 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     const resolved = await resolveScenario(scenario, { baseDir: opts.baseDir, lab, ...(opts.env ? { env: opts.env } : {}), ...(opts.consent ? { consent: opts.consent } : {}) });
     for (const note of resolved.notes) opts.onNote?.(note);
     const limits = validateLimits();
-    const runId = 'cli';
+    /** The run's events, as `harness probe` sends them. */
+    const envelope = (kind: 'probe' | 'flow', target: string, secrets: string[]) => ({ requestId: 'cli', runId: 'cli', kind, target: redactUrl(target), secrets, send: opts.onEvent });
     if (resolved.kind === 'server-check') return await runServerCheck(resolved, { limits, lab, onEvent: opts.onEvent });
     if (resolved.kind === 'probe') {
       const { probe } = resolved;
       const secrets = [...resolved.secrets, ...secretValues({ headers: probe.headers, body: probe.body, url: probe.url, ...(probe.secretNames ? { names: probe.secretNames } : {}), privateKeyPems: probe.client ? [probe.client.privateKeyPem] : [] })];
-      const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
-      opts.onEvent(clean({ type: 'run.started', id: 'cli', runId, kind: 'probe', target: redactUrl(probe.url) }));
-      const result = await runProbe(probe, { limits, ...(lab ? { lab: labTrust(lab) } : {}), onStep: (step) => opts.onEvent(clean({ type: 'step', runId, step })) });
-      opts.onEvent({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
-      return result;
+      return await runInEnvelope(envelope('probe', probe.url, secrets), (ctx) => runProbe(probe, { limits, ...(lab ? { lab: lab.trust } : {}), ...ctx }));
     }
     if (resolved.kind === 'inbound') {
       const secrets = [...resolved.secrets, ...secretValues({ privateKeyPems: resolved.client ? [resolved.client.privateKeyPem] : [] })];
@@ -143,18 +136,16 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     }
     const { flow } = resolved;
     const secrets = [...resolved.secrets, ...secretValues({ extra: flowSecrets(flow) })];
-    const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
     const { listener, origin } = await callbackListenerFor(flow, opts.redirectUri);
     let rotated: string | undefined;
     try {
-      opts.onEvent(clean({ type: 'run.started', id: 'cli', runId, kind: 'flow', target: redactUrl(flowTarget(flow)) }));
-      const result = await runFlow(flow, {
+      const result = await runInEnvelope(envelope('flow', flowTarget(flow), secrets), (ctx) => runFlow(flow, {
+        ...ctx,
         limits,
         relayOrigin: origin,
         callbacks: listener.callbacks,
         lab,
         ...(opts.saveRefreshToken ? { onRotatedRefreshToken: (token: string) => { rotated = token; } } : {}),
-        onStep: (step: Step) => opts.onEvent(clean({ type: 'step', runId, step })),
         openAuthorizationUrl: (url) => {
           // The lab approves by itself: follow its redirects here. Anyone else needs a person.
           if (lab?.tokens && new URL(url).origin === lab.tokens.authorizeOrigin) {
@@ -165,8 +156,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
             opts.onAuthorizationUrl?.(url);
           }
         },
-      });
-      opts.onEvent({ type: 'run.finished', runId, outcome: result.outcome, diagnoses: result.diagnoses, durationMs: result.durationMs });
+      }));
       if (opts.saveRefreshToken) {
         const file = resolved.refreshTokenFile;
         if (!file) opts.onNote?.('--save-refresh-token: nothing saved: the scenario is not a refresh-token flow whose refreshToken comes from a {"file"} secret');

@@ -4,8 +4,8 @@
 import type { ApiCall } from '../../shared/flows/flow-request.ts';
 import { explainApiRefusal, type Explanation } from '../../shared/flows/explain.ts';
 import { parseWwwAuthenticate } from '../../shared/flows/oauth-errors.ts';
-import { FlowRun } from './flow-run.ts';
-import { certificatePage } from './http-call.ts';
+import { FlowRun } from './flow-steps.ts';
+import { certificatePage } from '../net/http-call.ts';
 
 export interface CallAuth {
   bearer?: { token: string; expiresAt?: number; boundTo?: string };

@@ -1,7 +1,7 @@
 // The API-key mode some partners offer instead of OAuth: every call carries an API key and a
 // user name in headers (apiKey and username by default; names editable).
 import type { ApiKeyFlow } from '../../shared/flows/flow-request.ts';
-import { FlowRun } from './flow-run.ts';
+import { FlowRun } from './flow-steps.ts';
 import { callApi } from './api-call.ts';
 
 export const DEFAULT_HEADER_NAMES = { apiKey: 'apiKey', username: 'username' } as const;

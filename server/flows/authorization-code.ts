@@ -8,7 +8,7 @@ import { codeVerifier, randomState, s256 } from '../../shared/flows/pkce.ts';
 import { redactForm } from '../../shared/redact.ts';
 import { CALLBACK_PREFIX, type CallbackScreen } from './callbacks.ts';
 import { CancelledError } from '../net/dial.ts';
-import { FlowRun } from './flow-run.ts';
+import { FlowRun } from './flow-steps.ts';
 import { tokenRequest, type TokenSet } from './token-request.ts';
 import { inspectTokens, type Inspected } from './token-check.ts';
 import { callApi } from './api-call.ts';

@@ -11,7 +11,7 @@ import type { FlowRequest } from '../../shared/flows/flow-request.ts';
 import type { Step } from '../../shared/protocol/index.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
-import { runFlow } from './run-flow.ts';
+import { runFlow } from './run.ts';
 import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
 import { followRedirects } from './user-agent.ts';
 import { IGNORED_REDIRECTS_REPORTED } from './authorization-code.ts';

@@ -3,7 +3,7 @@
 // self_signed_tls_client_auth (RFC 8705, the certificate in tls.client). Then the token is
 // read and, when asked, a protected resource called with it.
 import type { ClientCredentialsFlow } from '../../shared/flows/flow-request.ts';
-import { FlowRun } from './flow-run.ts';
+import { FlowRun } from './flow-steps.ts';
 import { tokenRequest } from './token-request.ts';
 import { beginClientGrant, inspectAndCall } from './grant-steps.ts';
 

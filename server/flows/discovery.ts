@@ -5,7 +5,7 @@ import type { DiscoveryFlow } from '../../shared/flows/flow-request.ts';
 import type { Jwks } from '../../shared/jwt/keys.ts';
 import type { DiscoveryDetails } from '../../shared/protocol/index.ts';
 import type { OpenStep } from '../run/recorder.ts';
-import { FlowRun, type HttpStepResult } from './flow-run.ts';
+import { FlowRun, type HttpStepResult } from './flow-steps.ts';
 
 export interface ServerMetadata {
   issuer: string;

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +13,10 @@ import type { FlowRequest, ClientAuth } from '../../shared/flows/flow-request.ts
 import type { Step } from '../../shared/protocol/index.ts';
 import { templateClaims, newJti, type JwtTemplate, type TemplateInput } from '../../shared/jwt/claims.ts';
 import { signJwt, importSigningKey, publicJwkOf } from '../../shared/jwt/sign.ts';
-import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';
+import { generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
-import { runFlow, type FlowResult } from './run-flow.ts';
+import { runFlow, type FlowResult } from './run.ts';
 import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
 import { followRedirects } from './user-agent.ts';
 import { signClientSecretJwt } from './client-secret-jwt.ts';
@@ -39,7 +38,6 @@ before(async () => {
   demoKey = await importSigningKey(lab.tokens!.demo.signingKeyPem, 'RS256');
   demoKid = lab.tokens!.demo.signingKid;
   otherKey = (await generateKeyPair('RS256', { extractable: true })).privateKey;
-  useCrypto(webcrypto as unknown as Crypto);
   const keys = await pkiKeyPair('P-256', true);
   const signed = await lab.signCsr(await createCsr(keys, 'CN=lab-client, O=mTLS Harness Lab'));
   labClient = { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };
@@ -162,7 +160,6 @@ test('client_credentials refusals are explained from the harness\'s own checks',
 
 test('refusals whose cause the harness found itself name it (inferred), not the generic code', async () => {
   // An expired certificate from the lab's own CA: the Inputs step warns cert_expired, the lab says only invalid_client.
-  useCrypto(webcrypto as unknown as Crypto);
   const keys = await pkiKeyPair('P-256', true);
   const day = 86_400_000;
   const old = await issue(keys.publicKey, lab.pki.clientCa, { subject: 'CN=lab-client-expired', profile: 'client', notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) });

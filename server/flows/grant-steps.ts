@@ -1,7 +1,7 @@
 // What the single-grant flows (client_credentials, refresh_token, RFC 7523) share around their
 // token request: the steps they plan, and after the token, its inspection and the API call.
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
-import type { FlowRun } from './flow-run.ts';
+import type { FlowRun } from './flow-steps.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, knowServer, type KnownServer } from './server-ref.ts';
 import type { TokenSet } from './token-request.ts';
 import { inspectTokens } from './token-check.ts';

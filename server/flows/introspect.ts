@@ -2,11 +2,11 @@
 // authorization server whether a token is active; the answer's claims are shown. The revoke
 // flow reuses the request to prove a revoked token is gone.
 import type { ClientAuth, IntrospectFlow, RevokeFlow, TokenTypeHint } from '../../shared/flows/flow-request.ts';
-import { FlowRun } from './flow-run.ts';
+import { FlowRun } from './flow-steps.ts';
 import { discover, type Endpoint, type ServerMetadata } from './discovery.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, labClient } from './server-ref.ts';
 import { authenticateClient, refuse, type AssertionPool, type ServerKnowledge } from './token-request.ts';
-import type { FlowRequestSpec } from './flow-run.ts';
+import type { FlowRequestSpec } from './flow-steps.ts';
 import type { SentJwtEvidence, TokenDetails } from '../../shared/protocol/index.ts';
 
 /** The introspection answer as the flow reads it. */

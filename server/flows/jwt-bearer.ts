@@ -2,7 +2,7 @@
 // with the signed assertion (iss, sub, aud = token endpoint, exp, iat, jti), optionally with
 // client authentication as well.
 import type { JwtBearerFlow } from '../../shared/flows/flow-request.ts';
-import { FlowRun } from './flow-run.ts';
+import { FlowRun } from './flow-steps.ts';
 import { JWT_BEARER_GRANT, tokenRequest } from './token-request.ts';
 import { inspectAndCall, planGrant } from './grant-steps.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, issuerOf, knowServer, labClient } from './server-ref.ts';

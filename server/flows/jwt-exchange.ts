@@ -3,7 +3,7 @@
 // since every provider names them differently.
 import type { JwtExchangeFlow } from '../../shared/flows/flow-request.ts';
 import { isSecretField } from '../../shared/redact.ts';
-import { FlowRun } from './flow-run.ts';
+import { FlowRun } from './flow-steps.ts';
 import { tokenRequest } from './token-request.ts';
 import { inspectTokens } from './token-check.ts';
 import { callApi } from './api-call.ts';

@@ -9,7 +9,7 @@ import { startNginx, type NginxServer } from '../testing/nginx.ts';
 import { validateLimits } from '../defaults.ts';
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
 import type { Step } from '../../shared/protocol/index.ts';
-import { runFlow } from './run-flow.ts';
+import { runFlow } from './run.ts';
 import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
 
 let pki: TestPki;

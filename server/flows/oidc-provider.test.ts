@@ -20,7 +20,7 @@ import { publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import type { PublicJwk } from '../../shared/jwt/keys.ts';
 import { makeTestPki, type TestPki } from '../testing/test-pki.ts';
 import { validateLimits } from '../defaults.ts';
-import { runFlow, type FlowResult } from './run-flow.ts';
+import { runFlow, type FlowResult } from './run.ts';
 import { startCallbackListener, type CallbackListener } from './callback-listener.ts';
 import { followRedirects } from './user-agent.ts';
 

@@ -1,7 +1,7 @@
 // refresh_token grant (RFC 6749 §6) on its own: a refresh token the user has, exchanged for a
 // new access token (and, with rotation, a new refresh token).
 import type { RefreshTokenFlow } from '../../shared/flows/flow-request.ts';
-import { FlowRun } from './flow-run.ts';
+import { FlowRun } from './flow-steps.ts';
 import { tokenRequest } from './token-request.ts';
 import { beginClientGrant, inspectAndCall } from './grant-steps.ts';
 import { grantParams } from './client-credentials.ts';

@@ -2,7 +2,7 @@
 // asked — the flow proves it is gone: introspection must say inactive, the API must refuse it.
 // A server answers 200 whether or not it knew the token (§2.2), so only the proof shows it worked.
 import type { RevokeFlow } from '../../shared/flows/flow-request.ts';
-import { FlowRun, type FlowRequestSpec } from './flow-run.ts';
+import { FlowRun, type FlowRequestSpec } from './flow-steps.ts';
 import type { Endpoint } from './discovery.ts';
 import { authenticateClient, refuse } from './token-request.ts';
 import { beginEndpointFlow, endpointKnowledge, introspectRequest } from './introspect.ts';

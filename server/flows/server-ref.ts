@@ -5,7 +5,7 @@ import type { ClientAuth, ClientAuthMethod, FlowTls, ServerRef } from '../../sha
 import type { Jwks } from '../../shared/jwt/keys.ts';
 import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { discover, type ServerMetadata } from './discovery.ts';
-import { FlowRun, type JwtInput } from './flow-run.ts';
+import { FlowRun, type JwtInput } from './flow-steps.ts';
 import { AssertionPool, tokenEndpointFor, type ServerKnowledge } from './token-request.ts';
 
 export interface KnownServer extends ServerKnowledge {

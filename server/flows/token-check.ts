@@ -7,7 +7,7 @@ import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import { decodeJwt, type JwtClaims } from '../../shared/jwt/decode.ts';
 import type { Jwks } from '../../shared/jwt/keys.ts';
 import { verifyJwt } from '../../shared/jwt/verify.ts';
-import { FlowRun, decodedForDisplay } from './flow-run.ts';
+import { FlowRun, decodedForDisplay } from './flow-steps.ts';
 import { fetchJwks } from './discovery.ts';
 import type { TokenSet } from './token-request.ts';
 import type { ShownJwt, TokenDetails } from '../../shared/protocol/index.ts';

@@ -10,10 +10,10 @@ import { checkRegisteredKey } from '../../shared/jwt/registered.ts';
 import type { Jwks } from '../../shared/jwt/keys.ts';
 import type { ExchangeDetails, SentJwtEvidence, ShownJwt } from '../../shared/protocol/index.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
-import { FlowRun, decodedForDisplay, type FlowRequestSpec } from './flow-run.ts';
+import { FlowRun, decodedForDisplay, type FlowRequestSpec } from './flow-steps.ts';
 import type { OpenStep } from '../run/recorder.ts';
-import type { CallResult } from './http-call.ts';
-import { certificatePage } from './http-call.ts';
+import type { CallResult } from '../net/http-call.ts';
+import { certificatePage } from '../net/http-call.ts';
 import { signClientSecretJwt } from './client-secret-jwt.ts';
 import type { ServerMetadata } from './discovery.ts';
 

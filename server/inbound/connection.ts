@@ -7,15 +7,15 @@
 // the tap sits on the socket, and the connection is injected with server.emit('connection',
 // duplex), as Node documents for any Duplex. Node then verifies the client chain and sets
 // `authorized`/`authorizationError`, and every event of that server belongs to this run.
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { Diagnosis, InboundRule, RunEvent, RunOutcome, Step, WireEvidence } from '../../shared/protocol/index.ts';
+import type { Diagnosis, InboundRule, RunEvent, RunOutcome, WireEvidence } from '../../shared/protocol/index.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { inspectCertificate, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import type { TlsObservation } from '../tls/observation.ts';
-import { StepRecorder } from '../run/recorder.ts';
+import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
+import { newRunId } from '../run/envelope.ts';
 import { answerBody, plainHttpAnswer, statusOf, type Refusal } from './answer.ts';
 import { classifyHandshakeFailure, describePresented, evaluateRule, verifyPresented, type PresentedCertificate, type RuleCheck } from './checks.ts';
 import { inboundDiagnosis } from './fixes.ts';
@@ -44,7 +44,8 @@ export interface ServedConnection {
   stop(): void;
 }
 
-const LATER_STEPS: [string, Step['phase'], string][] = [
+/** The steps after the handshake; skipped when a client's run ends before reaching them. */
+const LATER_STEPS: readonly PlannedStep[] = [
   ['certificate', 'certificate', 'Client certificate'],
   ['verify', 'verify', 'Chain verification'],
   ['rule', 'rule', 'Access rule'],
@@ -112,95 +113,133 @@ function nodeChain(tlsSocket: tls.TLSSocket): Uint8Array[] {
 }
 
 export function serveConnection(socket: net.Socket, ctx: ConnectionContext): ServedConnection {
-  const runId = `r${randomBytes(6).toString('hex')}`;
-  const remote = endpoint(socket.remoteAddress, socket.remotePort);
-  const rec = new StepRecorder((step) => ctx.emit({ type: 'step', runId, step }));
-  let state: 'handshake' | 'http' | 'ending' | 'finished' = 'handshake';
-  let stopped = false;
-  let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => { resolveDone = resolve; });
-  const timers: NodeJS.Timeout[] = [];
+  const connection = new InboundConnection(socket, ctx);
+  return { done: connection.done, stop: () => connection.stop() };
+}
 
-  ctx.emit({ type: 'run.started', id: ctx.requestId, runId, kind: 'inbound', target: `${remote} → ${ctx.listenerUrl}` });
-  rec.start('tcp', 'tcp', 'Connection').finish('ok', {
-    summary: `from ${remote}`,
-    details: { remoteAddress: socket.remoteAddress ?? null, remotePort: socket.remotePort ?? null, localAddress: socket.localAddress ?? null, localPort: socket.localPort ?? null },
-  });
-  const tlsStep = rec.start('tls', 'tls', 'TLS handshake', 'waiting for the client hello');
+/**
+ * One client's run, driven by its socket's events: `state` says how far the client got, and
+ * each step of the run is a method (the handshake's end or failure, the certificate checks,
+ * the HTTP request, the answer).
+ */
+class InboundConnection {
+  readonly done: Promise<void>;
+  readonly #socket: net.Socket;
+  readonly #ctx: ConnectionContext;
+  readonly #runId = newRunId();
+  readonly #rec: StepRecorder;
+  readonly #tap: ReturnType<typeof tapInbound>;
+  readonly #tlsStep: OpenStep;
+  #state: 'handshake' | 'http' | 'ending' | 'finished' = 'handshake';
+  /** The listener is closing: the run ends with outcome `error` at its next step. */
+  #stopped = false;
+  #resolveDone!: () => void;
+  readonly #timers: NodeJS.Timeout[] = [];
 
-  /** Sends the steps after TLS that were never started as skipped. */
-  const skipRest = (summary: string) => {
-    for (const [id, phase, title] of LATER_STEPS) if (!rec.get(id)) rec.skip(id, phase, title, summary);
-  };
+  constructor(socket: net.Socket, ctx: ConnectionContext) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.done = new Promise<void>((resolve) => { this.#resolveDone = resolve; });
+    const runId = this.#runId;
+    const remote = endpoint(socket.remoteAddress, socket.remotePort);
+    const rec = new StepRecorder((step) => ctx.emit({ type: 'step', runId, step }));
+    this.#rec = rec;
+    rec.plan(LATER_STEPS);
 
-  const finish = (outcome: RunOutcome, summary: string, code: string | null, status: number | null) => {
-    if (state === 'finished') return;
-    state = 'finished';
-    for (const t of timers) clearTimeout(t);
+    ctx.emit({ type: 'run.started', id: ctx.requestId, runId, kind: 'inbound', target: `${remote} → ${ctx.listenerUrl}` });
+    rec.start('tcp', 'tcp', 'Connection').finish('ok', {
+      summary: `from ${remote}`,
+      details: { remoteAddress: socket.remoteAddress ?? null, remotePort: socket.remotePort ?? null, localAddress: socket.localAddress ?? null, localPort: socket.localPort ?? null },
+    });
+    this.#tlsStep = rec.start('tls', 'tls', 'TLS handshake', 'waiting for the client hello');
+    this.#tap = tapInbound(socket);
+    this.#handshake();
+  }
+
+  /** Hands the tapped socket to a TLS server of its own; a client that sends nothing gets a short deadline. */
+  #handshake(): void {
+    const socket = this.#socket;
+    const tap = this.#tap;
+    const server = tls.createServer(this.#ctx.tlsOptions);
+    server.on('keylog', (line: Buffer) => tap.keylog(line));
+    server.on('tlsClientError', (err: Error & { code?: string }) => this.#handshakeFailed(err));
+    server.on('secureConnection', (tlsSocket: tls.TLSSocket) => {
+      if (this.#state !== 'handshake') return;
+      this.#state = 'http';
+      tap.adopt(tlsSocket);
+      this.#afterHandshake(tlsSocket).catch(() => {
+        // A fault in the checks must not leave the run open or the client hanging.
+        if (this.#state !== 'finished') this.#finish('error', 'The relay failed while checking this client.', null, null);
+        tlsSocket.destroy();
+      });
+    });
+    // The tap keeps the socket half-open for TLS; a client that hangs up mid-handshake would
+    // otherwise sit until the handshake timeout.
+    socket.on('end', () => setImmediate(() => { if (this.#state === 'handshake') socket.destroy(); }));
+    socket.on('close', () => {
+      for (const t of this.#timers) clearTimeout(t);
+      setImmediate(() => {
+        if (this.#state === 'handshake') this.#handshakeFailed(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      });
+    });
+    server.emit('connection', tap.duplex);
+    // A client that sends nothing holds a slot of the listener: it gets a short deadline for its
+    // first byte, so silent connections cannot keep honest clients out for the whole handshake timeout.
+    const { firstByteTimeoutMs } = this.#ctx.limits;
+    this.#timers.push(setTimeout(() => {
+      if (this.#state !== 'handshake' || tap.clientBytes() > 0) return;
+      this.#handshakeFailed(Object.assign(new Error('no byte from the client'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' }), firstByteTimeoutMs);
+    }, firstByteTimeoutMs));
+  }
+
+  /** The listener is closing: end the connection; the run finishes with outcome `error`. */
+  stop(): void {
+    if (this.#state !== 'finished') this.#stopped = true;
+    this.#socket.destroy();
+  }
+
+  #finish(outcome: RunOutcome, summary: string, code: string | null, status: number | null): void {
+    if (this.#state === 'finished') return;
+    this.#state = 'finished';
+    for (const t of this.#timers) clearTimeout(t);
+    const rec = this.#rec;
     const title = outcome === 'pass' ? 'Verdict: pass' : outcome === 'fail' ? 'Verdict: fail' : 'Verdict: not reached';
     rec.start('verdict', 'verdict', title).finish(outcome === 'pass' ? 'ok' : outcome === 'fail' ? 'fail' : 'skipped', {
       summary,
-      details: { ...(code ? { diagnosis: code } : {}), status, reproduce: { curl: ctx.curl }, totalMs: rec.elapsed() },
+      details: { ...(code ? { diagnosis: code } : {}), status, reproduce: { curl: this.#ctx.curl }, totalMs: rec.elapsed() },
     });
-    ctx.emit({ type: 'run.finished', runId, outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed() });
-    resolveDone();
-  };
+    this.#ctx.emit({ type: 'run.finished', runId: this.#runId, outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed() });
+    this.#resolveDone();
+  }
 
-  const finishStopped = () => {
-    for (const s of rec.steps()) if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'the listener stopped' });
-    skipRest('the listener stopped');
-    finish('error', 'The listener stopped before this client was done.', null, null);
-  };
+  #finishStopped(): void {
+    this.#rec.skipRunning('the listener stopped');
+    this.#rec.skipUnreached('the listener stopped');
+    this.#finish('error', 'The listener stopped before this client was done.', null, null);
+  }
 
-  const onHandshakeError = (err: Error & { code?: string }, timeoutMs = ctx.limits.handshakeTimeoutMs) => {
-    if (state !== 'handshake') return;
-    state = 'ending';
-    if (stopped) return finishStopped();
+  #handshakeFailed(err: Error & { code?: string }, timeoutMs = this.#ctx.limits.handshakeTimeoutMs): void {
+    if (this.#state !== 'handshake') return;
+    this.#state = 'ending';
+    if (this.#stopped) return this.#finishStopped();
+    const socket = this.#socket;
+    const tap = this.#tap;
     const observation = tap.observation();
     const found = classifyHandshakeFailure({ errorCode: err.code, errorMessage: err.message, observation, clientBytes: tap.clientBytes(), handshakeTimeoutMs: timeoutMs });
     const d = inboundDiagnosis(found.code, found.evidence, found.summary);
-    tlsStep.finish('fail', { summary: d.summary, diagnosis: d, details: { ...wireDetails(observation), clientBytes: tap.clientBytes(), error: err.message, errorCode: err.code ?? null } });
+    this.#tlsStep.finish('fail', { summary: d.summary, diagnosis: d, details: { ...wireDetails(observation), clientBytes: tap.clientBytes(), error: err.message, errorCode: err.code ?? null } });
     // Like nginx: a client that forgot https:// is told so in HTTP, which it can read.
     const answered = found.plainHttp === true && socket.writable;
     if (answered) socket.end(plainHttpAnswer());
-    skipRest('no TLS connection');
-    finish('fail', d.summary, found.code, answered ? 400 : null);
+    this.#rec.skipUnreached('no TLS connection');
+    this.#finish('fail', d.summary, found.code, answered ? 400 : null);
     if (!answered) socket.destroy();
-  };
+  }
 
-  const tap = tapInbound(socket);
-  const server = tls.createServer(ctx.tlsOptions);
-  server.on('keylog', (line: Buffer) => tap.keylog(line));
-  server.on('tlsClientError', (err: Error & { code?: string }) => onHandshakeError(err));
-  server.on('secureConnection', (tlsSocket: tls.TLSSocket) => {
-    if (state !== 'handshake') return;
-    state = 'http';
-    tap.adopt(tlsSocket);
-    afterHandshake(tlsSocket).catch(() => {
-      // A fault in the checks must not leave the run open or the client hanging.
-      if (state !== 'finished') finish('error', 'The relay failed while checking this client.', null, null);
-      tlsSocket.destroy();
-    });
-  });
-  // The tap keeps the socket half-open for TLS; a client that hangs up mid-handshake would
-  // otherwise sit until the handshake timeout.
-  socket.on('end', () => setImmediate(() => { if (state === 'handshake') socket.destroy(); }));
-  socket.on('close', () => {
-    for (const t of timers) clearTimeout(t);
-    setImmediate(() => {
-      if (state === 'handshake') onHandshakeError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-    });
-  });
-  server.emit('connection', tap.duplex);
-  // A client that sends nothing holds a slot of the listener: it gets a short deadline for its
-  // first byte, so silent connections cannot keep honest clients out for the whole handshake timeout.
-  timers.push(setTimeout(() => {
-    if (state !== 'handshake' || tap.clientBytes() > 0) return;
-    onHandshakeError(Object.assign(new Error('no byte from the client'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' }), ctx.limits.firstByteTimeoutMs);
-  }, ctx.limits.firstByteTimeoutMs));
-
-  async function judge(tlsSocket: tls.TLSSocket, observation: TlsObservation): Promise<Judgement> {
-    const { bundle, rule, verifyDepth } = ctx;
+  /** The Client certificate, Chain verification and Access rule steps: whether and why the listener refuses. */
+  async #judge(tlsSocket: tls.TLSSocket, observation: TlsObservation): Promise<Judgement> {
+    const { bundle } = this.#ctx;
+    const rec = this.#rec;
     const certStep = rec.start('certificate', 'certificate', 'Client certificate');
     const fromWire = observation.clientChainDer !== null && !observation.decryptionFailed;
     const der = fromWire ? observation.clientChainDer! : nodeChain(tlsSocket);
@@ -232,7 +271,14 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
       summary: `${leaf.info.subject} · issued by ${leaf.info.issuer} · valid until ${day(leaf.info.notAfter)}${chain.length > 1 ? ` · with ${plural(chain.length - 1, 'CA certificate')}` : ''}`,
       details: { presented: true, chainSource, chain: presented },
     });
+    return this.#verifyAndRule(tlsSocket, chain, presented);
+  }
 
+  /** Chain verification, then (if it verifies) the access rule. */
+  async #verifyAndRule(tlsSocket: tls.TLSSocket, chain: InspectedCertificate[], presented: PresentedCertificate[]): Promise<Judgement> {
+    const { bundle, rule, verifyDepth } = this.#ctx;
+    const rec = this.#rec;
+    const leaf = chain[0]!;
     const verifyStep = rec.start('verify', 'verify', 'Chain verification');
     const authorizationError = tlsSocket.authorizationError ? String(tlsSocket.authorizationError) : null;
     const v = await verifyPresented({ chain, authorized: tlsSocket.authorized, authorizationError, bundle, verifyDepth });
@@ -264,8 +310,8 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
   }
 
   /** Waits for the one HTTP request of this connection; never rejects. */
-  function readRequest(tlsSocket: tls.TLSSocket): Promise<RequestOutcome> {
-    const { limits } = ctx;
+  #readRequest(tlsSocket: tls.TLSSocket): Promise<RequestOutcome> {
+    const { limits } = this.#ctx;
     return new Promise((resolve) => {
       let settled = false;
       const settle = (outcome: RequestOutcome) => {
@@ -300,42 +346,48 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
         tlsSocket.destroy();
       };
       const headersTimer = setTimeout(giveUp(`${limits.headersTimeoutMs / 1000} s (headers)`), limits.headersTimeoutMs);
-      timers.push(headersTimer, setTimeout(giveUp(`${limits.requestTimeoutMs / 1000} s`), limits.requestTimeoutMs));
+      this.#timers.push(headersTimer, setTimeout(giveUp(`${limits.requestTimeoutMs / 1000} s`), limits.requestTimeoutMs));
       http1.on('request', () => clearTimeout(headersTimer));
       tlsSocket.on('close', () => settle({ problem: 'the client closed the connection without sending an HTTP request' }));
       http1.emit('connection', tlsSocket);
     });
   }
 
-  async function afterHandshake(tlsSocket: tls.TLSSocket): Promise<void> {
+  /** The TLS step as negotiated; then the certificate checks, the request and the answer. */
+  async #afterHandshake(tlsSocket: tls.TLSSocket): Promise<void> {
     tlsSocket.on('error', () => {}); // resets after the handshake end the run through 'close'
-    const observation = tap.observation();
+    const observation = this.#tap.observation();
     const protocol = tlsSocket.getProtocol();
     const cipher = tlsSocket.getCipher()?.standardName ?? null;
     const sni = typeof tlsSocket.servername === 'string' ? tlsSocket.servername : null;
     const sent = observation.clientChainDer;
     const sentWhat = sent === null ? 'no certificate message' : sent.length === 0 ? 'client sent no certificate' : `client sent ${plural(sent.length, 'certificate')}`;
-    tlsStep.finish('ok', {
+    this.#tlsStep.finish('ok', {
       title: protocol?.replace('v', ' ') ?? 'TLS',
       summary: `${cipher ?? 'unknown cipher'} · ${sentWhat}${sni ? ` · SNI ${sni}` : ''}`,
-      details: { protocol, cipher, group: observation.keyExchangeGroup ?? null, servername: sni, alpn: tlsSocket.alpnProtocol || null, certificateRequested: true, acceptableCAs: ctx.bundle.subjects, ...wireDetails(observation) },
+      details: { protocol, cipher, group: observation.keyExchangeGroup ?? null, servername: sni, alpn: tlsSocket.alpnProtocol || null, certificateRequested: true, acceptableCAs: this.#ctx.bundle.subjects, ...wireDetails(observation) },
     });
     // Listen for the request at once; it is reported once the certificate checks are.
-    const request = readRequest(tlsSocket);
-    const judged = await judge(tlsSocket, observation);
-    if (stopped) return finishStopped();
+    const request = this.#readRequest(tlsSocket);
+    const judged = await this.#judge(tlsSocket, observation);
+    if (this.#stopped) return this.#finishStopped();
+    const reqStep = this.#rec.start('request', 'request', 'Request', 'waiting for the HTTP request');
+    const got = await request;
+    if (this.#stopped) return this.#finishStopped();
+    return this.#answer(judged, reqStep, got, { protocol, cipher });
+  }
+
+  /** The Request and Response steps: the listener's answer to what the checks decided, then the verdict. */
+  async #answer(judged: Judgement, reqStep: OpenStep, got: RequestOutcome, tlsParams: { protocol: string | null; cipher: string | null }): Promise<void> {
+    const rec = this.#rec;
     const outcome: RunOutcome = judged.refusal === null ? 'pass' : 'fail';
     const { status, reason } = statusOf(judged.refusal);
     const verdictSummary = judged.refusal === null ? `HTTP ${status} · ${judged.leafSubject} accepted` : judged.diagnosis!.summary;
     const code = judged.diagnosis?.code ?? null;
-
-    const reqStep = rec.start('request', 'request', 'Request', 'waiting for the HTTP request');
-    const got = await request;
-    if (stopped) return finishStopped();
     if ('problem' in got) {
       reqStep.finish('warn', { summary: got.problem });
       rec.skip('response', 'response', 'Response', 'no request to answer');
-      finish(outcome, `${verdictSummary} (no HTTP request: ${got.problem})`, code, null);
+      this.#finish(outcome, `${verdictSummary} (no HTTP request: ${got.problem})`, code, null);
       return;
     }
     const { res, gone, ...shown } = got.request;
@@ -343,10 +395,10 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
 
     const respStep = rec.start('response', 'response', 'Response');
     const body = answerBody({
-      runId,
+      runId: this.#runId,
       refusal: judged.refusal,
       diagnosis: judged.diagnosis,
-      tls: { protocol, cipher },
+      tls: tlsParams,
       chain: judged.chain,
       verification: judged.verification,
       rule: judged.rule,
@@ -361,23 +413,16 @@ export function serveConnection(socket: net.Socket, ctx: ConnectionContext): Ser
       res.writeHead(status, reason, headers);
       res.end(text);
     });
-    if (!sentOk && stopped) return finishStopped();
+    if (!sentOk && this.#stopped) return this.#finishStopped();
     if (!sentOk) {
       respStep.finish('warn', { title: `HTTP ${status} not delivered`, summary: 'the client closed the connection before the answer could be sent', details: { status, reason, headers, body } });
-      finish(outcome, verdictSummary, code, null);
+      this.#finish(outcome, verdictSummary, code, null);
       return;
     }
     respStep.finish(status === 200 ? 'ok' : 'fail', { title: `HTTP ${status}`, summary: `${reason} · ${Buffer.byteLength(text)} bytes of JSON`, details: { status, reason, headers, body } });
-    finish(outcome, verdictSummary, code, status);
+    this.#finish(outcome, verdictSummary, code, status);
     // The answer is on its way with Connection: close; a client that never closes is cut off.
+    const socket = this.#socket;
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   }
-
-  return {
-    done,
-    stop: () => {
-      if (state !== 'finished') stopped = true;
-      socket.destroy();
-    },
-  };
 }

@@ -10,6 +10,7 @@ import { serveConnection, type ServedConnection } from './connection.ts';
 import type { InboundLimits } from './limits.ts';
 import type { ServerIdentity } from './server-identity.ts';
 import type { TrustBundle } from './trust-bundle.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 export interface InboundListenerOptions {
   listenerId: string;
@@ -36,8 +37,10 @@ export interface InboundListener {
 }
 
 /** Why a listener could not start, in words the user can act on. */
-export class ListenError extends Error {
-  readonly code = 'listen_failed';
+export class ListenError extends HarnessError<'listen_failed'> {
+  constructor(message: string) {
+    super('listen_failed', message);
+  }
 }
 
 /** The URL a client uses: the certificate is for localhost, so loopback and wildcard binds use that name. */

@@ -1,7 +1,6 @@
 // The certificate a listener presents: the lab's localhost certificate when the lab runs (its
 // CA is one partners may already trust from the lab), otherwise a self-signed P-256 one made
 // when the listener starts. Either way the client is told which CA to trust.
-import '../pki/provider.ts';
 import { exportPkcs8Pem, generateKeyPair, selfSign } from '../../shared/pki/issue.ts';
 import type { LabPki } from '../lab/lab-pki.ts';
 

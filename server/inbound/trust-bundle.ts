@@ -1,10 +1,10 @@
 // The CA bundle a listener verifies client certificates against, read once at listener start:
 // the PEMs Node gets, the inspected certificates the checks use, and warnings about a bundle
 // that will make every client fail (an expired CA, an intermediate without its root).
-import '../pki/provider.ts';
 import { findIssuer } from '../../shared/pki/chain.ts';
 import { inspectCertificates, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import { readInput } from '../../shared/pki/read.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 export interface TrustBundle {
   certificates: InspectedCertificate[];
@@ -15,8 +15,10 @@ export interface TrustBundle {
 }
 
 /** A CA bundle that cannot be used; the message names what is wrong and is safe to show. */
-export class CaBundleError extends Error {
-  readonly code = 'ca_invalid';
+export class CaBundleError extends HarnessError<'ca_invalid'> {
+  constructor(message: string) {
+    super('ca_invalid', message);
+  }
 }
 
 export async function readTrustBundle(caPem: string, now = new Date()): Promise<TrustBundle> {

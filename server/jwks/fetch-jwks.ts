@@ -8,7 +8,8 @@ import type { Limits } from '../defaults.ts';
 import type { LabTrust } from '../net/dial.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { checkCaBundle } from '../run/inputs.ts';
-import { CallFailure, CancelledError, httpCall } from '../flows/http-call.ts';
+import { CallFailure, CancelledError, httpCall } from '../net/http-call.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 export const JWKS_FETCH_LIMITS = {
   maxBodyBytes: 256 * 1024, // bytes; published key sets are a few KiB
@@ -18,11 +19,9 @@ export const JWKS_FETCH_LIMITS = {
 /** Members that only a private (or symmetric) JWK has (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
-export class JwksFetchFailed extends Error {
-  readonly code = 'jwks_fetch_failed';
+export class JwksFetchFailed extends HarnessError<'jwks_fetch_failed'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'JwksFetchFailed';
+    super('jwks_fetch_failed', message);
   }
 }
 

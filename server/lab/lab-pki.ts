@@ -2,7 +2,6 @@
 // server CA + localhost certificate for the lab targets. Made fresh on first start and kept
 // in the lab directory (one per user and machine, see lab-dir.ts) so a restart, and every
 // command that starts a lab, keeps issued certificates valid.
-import '../pki/provider.ts';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

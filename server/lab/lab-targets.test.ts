@@ -7,7 +7,6 @@ import https from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../pki/provider.ts';
 import { startLab, type RunningLab } from './lab.ts';
 import { createCsr, exportPkcs8Pem, generateKeyPair, x509 } from '../../shared/pki/issue.ts';
 import type { LabSignProfile } from '../../shared/protocol/index.ts';

@@ -11,6 +11,7 @@ import { rfc4514FromDer, rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 import { loadOrCreateLabPki, loadOrCreateTargetsPki, signClientCsrAs, RegionalCrl, type LabPki, type LabTargetsPki } from './lab-pki.ts';
 import { x509 } from '../../shared/pki/issue.ts';
 import { startTokenService, type LabTokenService } from './token-service.ts';
+import type { LabTrust } from '../net/dial.ts';
 
 export interface LabOptions {
   dataDir: string;
@@ -34,6 +35,8 @@ export interface RunningLab {
   pki: LabPki;
   /** PEM of the CA that issued the lab's server certificate: probes trust it for lab targets. */
   serverCaPem: string;
+  /** That CA and the lab endpoints it is trusted for: what probes, flows, checks and JWKS fetches trust. */
+  trust: LabTrust;
   /** Signs a browser-made CSR; `profile` (default `client`) picks the issuer and validity, see LAB_SIGN_PROFILES. */
   signCsr(csrPem: string, profile?: LabSignProfile): Promise<{ certificatePem: string; chainPem: string }>;
   /** The lab's authorization server (token flows); its targets are in info.targets. */
@@ -193,6 +196,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   mtls.keepAliveTimeout = 1_000;
   const port = await listenStable(mtls, opts.port ?? 0, host, opts.onPortTaken);
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '127.0.0.1' ? 'localhost' : host;
+  const tokens = await startTokenService({ pki, dataDir: opts.dataDir, host, hostForUrl, port: opts.port ? labPorts(opts.port)[1]! : 0, ...(opts.onPortTaken ? { onPortTaken: opts.onPortTaken } : {}) });
   const info: LabInfo = {
     caCertificatePem: pki.clientCaPem,
     caSubject: ctx.clientCaSubject,
@@ -229,13 +233,14 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
         expect: 'The regional CA\'s certificate revocation list (DER, application/pkix-crl); no client certificate needed.',
       },
     ],
+    ...tokens.facts,
   };
-  const tokens = await startTokenService({ pki, dataDir: opts.dataDir, host, hostForUrl, port: opts.port ? labPorts(opts.port)[1]! : 0, ...(opts.onPortTaken ? { onPortTaken: opts.onPortTaken } : {}) });
   info.targets.push(...tokens.targets);
   return {
     info,
     pki,
     serverCaPem: pki.serverCaPem,
+    trust: { serverCaPem: pki.serverCaPem, endpoints: info.targets.map((t) => new URL(t.url).host) },
     signCsr: (csrPem, profile = 'client') => signClientCsrAs(pki, targetsPki, crl, csrPem, profile),
     tokens,
     close: async () => {

@@ -12,18 +12,19 @@ import { acquireContext, type ContextHold } from './tls-contexts.ts';
 import { deliverFairly } from './fair-share.ts';
 import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 import { rfc4514FromNodeDn } from '../../shared/pki/names.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
-export class PhaseError extends Error {
+export class PhaseError extends HarnessError<'phase_failed'> {
   readonly signals: FailureSignals;
   constructor(signals: FailureSignals) {
-    super(signals.errorMessage ?? signals.errorCode ?? 'failed');
+    super('phase_failed', signals.errorMessage ?? signals.errorCode ?? 'failed');
     this.signals = signals;
   }
 }
 
-export class CancelledError extends Error {
+export class CancelledError extends HarnessError<'cancelled'> {
   constructor() {
-    super('run cancelled');
+    super('cancelled', 'run cancelled');
   }
 }
 

@@ -2,6 +2,7 @@
 // it runs in (SSRF). Every address a name resolves to is checked — and the connection goes to
 // the address that was checked, so a second DNS answer cannot swap it (rebinding).
 import ipaddr from 'ipaddr.js';
+import { HarnessError } from '../../shared/errors.ts';
 
 export interface OutboundPolicy {
   /** Off in local mode: partners test servers on their own network and loopback. */
@@ -41,14 +42,7 @@ export function isAdmittedEndpoint(url: URL, policy: OutboundPolicy): boolean {
 
 export type RefusalCode = 'target_scheme_refused' | 'target_userinfo_refused' | 'target_port_refused' | 'target_address_refused';
 
-export class OutboundRefused extends Error {
-  readonly code: RefusalCode;
-  constructor(code: RefusalCode, message: string) {
-    super(message);
-    this.name = 'OutboundRefused';
-    this.code = code;
-  }
-}
+export class OutboundRefused extends HarnessError<RefusalCode> {}
 
 function normaliseHost(host: string): string {
   return host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');

@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
 import { runProbe } from './run-probe.ts';
 import { validateLimits } from '../defaults.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
-import { useCrypto, generateKeyPair, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';
+import { generateKeyPair, exportPkcs8Pem, selfSign, issue } from '../../shared/pki/issue.ts';
 import type { ProbeRequest } from '../../shared/protocol/index.ts';
 
 let lab: RunningLab;
@@ -19,7 +18,6 @@ let expired: NonNullable<ProbeRequest['client']>;
 
 before(async () => {
   lab = await startLab({ dataDir: await mkdtemp(join(tmpdir(), 'lab-probe-')) });
-  useCrypto(webcrypto as unknown as Crypto);
   const keys = await generateKeyPair('P-256', true);
   const key = await exportPkcs8Pem(keys.privateKey);
   stranger = { certificatePem: (await selfSign(keys, { subject: 'CN=stranger', profile: 'client' })).toString('pem'), privateKeyPem: key };

@@ -2,9 +2,10 @@
 // event sent the moment it starts and again when it ends. The TLS step reports what the wire
 // tap saw (CertificateRequest, acceptable CA names, both chains as sent); verification of the
 // server is judged here so the chain can be shown even when it fails.
+import { HarnessError } from '../../shared/errors.ts';
 import net from 'node:net';
 import type { X509Certificate } from 'node:crypto';
-import type { DetailsOf, Diagnosis, ProbeRequest, ProbeStep, ProbeTlsDetails, RunOutcome, Step, StepStatus, WireEvidence } from '../../shared/protocol/index.ts';
+import type { DetailsOf, Diagnosis, ProbeRequest, ProbeStep, ProbeTlsDetails, RunOutcome, Step, StepStatus } from '../../shared/protocol/index.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
@@ -12,13 +13,14 @@ import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import type { ContextHold } from '../net/tls-contexts.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
-import { exchange, requestHeaders } from '../net/http-exchange.ts';
+import { exchange, requestHeaders, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
-import { StepRecorder, type OpenStep } from '../run/recorder.ts';
+import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
 import { yourTurn } from '../net/fair-share.ts';
-import { checkCaBundle, checkClient, checkUrl, describeAcceptance } from '../run/inputs.ts';
+import { checkCaBundle, checkClient, checkUrl } from '../run/inputs.ts';
+import { preflightAcceptance, untrustedAcceptance, wireDetails } from './tls-findings.ts';
 
 export interface ProbeContext {
   limits: Limits;
@@ -42,201 +44,223 @@ export interface ProbeResult {
 /** Probe steps that end within this time are sent once, finished (see StepRecorder). */
 const RUNNING_NOTICE_MS = 30;
 
-const LATER_STEPS: [string, Step['phase'], string][] = [
+/** The connection's steps after the inputs; skipped when a run ends before reaching them. */
+const LATER_STEPS: readonly PlannedStep[] = [
   ['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response'],
 ];
 
-function wireDetails(wire: TlsObservation | undefined): ProbeTlsDetails {
-  if (!wire) return {};
-  return {
-    certificateRequested: wire.certificateRequested,
-    acceptableCAs: wire.acceptableCAs,
-    signatureAlgorithms: wire.signatureAlgorithms,
-    ocspStapled: wire.ocspStapled,
-    clientCertificateMessage: wire.clientChainDer === null ? 'none' : `${wire.clientChainDer.length} certificate${wire.clientChainDer.length === 1 ? '' : 's'}`,
-    ...(wire.decryptionFailed ? { tapNote: wire.decryptionFailed } : {}),
-    ...(wire.alerts.length ? { alertsSeen: wire.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),
-    ...(wire.parseProblem ? { tapProblem: wire.parseProblem.message } : {}),
-  } satisfies ProbeTlsDetails & WireEvidence;
+export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
+  return new ProbeRun(req, ctx).run();
 }
 
-/** `client_ca_not_acceptable` when the server listed CA names and the client chain reaches none. */
-function preflightAcceptance(chain: X509Certificate[], wire: TlsObservation): Diagnosis | undefined {
-  if (!wire.certificateRequested || wire.acceptableCAs.length === 0) return undefined;
-  const acceptance = describeAcceptance(chain, wire.acceptableCAs);
-  if (acceptance.reaches) return undefined;
-  return diagnosis('client_ca_not_acceptable', [`acceptable CA names: ${wire.acceptableCAs.join(' · ')}`, `client chain: ${acceptance.chainNames.join(' ← ')}`]);
+/** Thrown to end the probe at a step once its verdict is sent; run() returns the result it carries. */
+class ProbeStopped extends HarnessError<'probe_stopped'> {
+  readonly result: ProbeResult;
+  constructor(result: ProbeResult) {
+    super('probe_stopped', 'probe stopped');
+    this.result = result;
+  }
 }
 
-/** Input problems that say the server should have refused the certificate. */
-const SHOULD_REFUSE = new Set(['cert_expired', 'cert_not_yet_valid']);
+/** What the Inputs step hands on: the target and the client credentials, checked. */
+interface ProbeInputs {
+  url: URL;
+  policy: OutboundPolicy;
+  client: Awaited<ReturnType<typeof checkClient>>;
+  /** The CA bundle the user gave, as PEM blocks (empty: the system store or the lab's CA). */
+  cas: string[];
+}
+
+/** A completed handshake and what the TLS step said about it. */
+interface Connected {
+  conn: Handshake;
+  wire: TlsObservation;
+  servername: string | undefined;
+  /** The TLS step's summary and diagnosis: a passing run may amend them with a finding. */
+  tlsSummary: string;
+  tlsDiagnosis: Diagnosis | undefined;
+}
 
 /**
- * The security finding of a probe that passed with a certificate the harness knows the server
- * should not have trusted: its chain reaches none of the CA names the server sent, it is
- * self-signed, or it is expired or not yet valid. Replaces the pre-flight warning, which
- * predicted a refusal that did not come.
+ * One probe: each phase is a method that reports its step and returns what the next needs, or
+ * ends the run with its verdict. The request may leave before the TLS step is reported (see
+ * #sendEarly); #requestSent bridges that.
  */
-function untrustedAcceptance(chain: X509Certificate[], problems: { code: string; message: string }[], preflight: Diagnosis | undefined): Diagnosis | undefined {
-  const leaf = chain[0];
-  if (!leaf) return undefined;
-  const evidence: string[] = [];
-  if (preflight) evidence.push(...preflight.evidence.map((e) => `not among the acceptable CAs: ${e}`));
-  if (leaf.subject === leaf.issuer && leaf.verify(leaf.publicKey)) evidence.push(`the client certificate is self-signed (${oneLineDn(leaf.subject)})`);
-  for (const p of problems) if (SHOULD_REFUSE.has(p.code)) evidence.push(`${p.code}: ${p.message}`);
-  if (!evidence.length) return undefined;
-  return diagnosis('server_accepts_untrusted_client_cert', evidence);
-}
+class ProbeRun {
+  readonly #req: ProbeRequest;
+  readonly #ctx: ProbeContext;
+  readonly #t0 = performance.now();
+  readonly #rec: StepRecorder;
+  readonly #secretNames: readonly string[];
+  /** Set once the URL is read: the copied commands trust the lab CA for it as the run did. */
+  #url: URL | undefined;
+  /** The client chain as checked (empty without a certificate): the openssl command sends as many. */
+  #clientChain: X509Certificate[] = [];
+  #socket: net.Socket | undefined;
+  #conn: Handshake | undefined;
+  /** What a failure's diagnosis knows besides its error: our certificate, then what the wire showed. */
+  readonly #signals: Partial<FailureSignals> = {};
+  /** When the request left, if before its step was reported; else what to do once it leaves. */
+  #sentEarlyAt: number | undefined;
+  #onSent: ((at?: number) => void) | undefined;
+  #responseStep: OpenStep | undefined;
+  /** The request as it goes, and the exchange under way (set once the server's certificate allows sending). */
+  #outgoing: OutgoingRequest | undefined;
+  #exchanged: Promise<HttpResult> | undefined;
+  #requestStartedAt = 0;
 
-export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
-  const t0 = performance.now();
-  const rec = new StepRecorder(ctx.onStep, t0, { runningNoticeMs: RUNNING_NOTICE_MS });
-  const { limits, signal } = ctx;
-  const secretNames = req.secretNames ?? [];
-  let conn: Handshake | undefined;
-  let socket: net.Socket | undefined;
-
-  const finish = (outcome: RunOutcome): ProbeResult => {
-    conn?.socket.destroy();
-    socket?.destroy();
-    return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() as ProbeStep[] };
-  };
-  const skipAfter = (id: string) => {
-    let after = false;
-    for (const [sid, phase, title] of LATER_STEPS) {
-      if (after && !rec.get(sid)) rec.skip(sid, phase, title, 'not reached');
-      if (sid === id) after = true;
-    }
-  };
-  const verdict = (outcome: RunOutcome, summary: string, code?: DiagnosisCode) => {
-    const v = rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
-    // When the lab's CA was trusted implicitly, the copied command needs it as ca.pem.
-    const labCaPem = 'url' in urlCheck ? trustFor(urlCheck.url, [], ctx.lab, req.trustLab !== false).labCaPem : undefined;
-    const asRun = !req.caPem && labCaPem ? { ...req, caPem: labCaPem } : req;
-    const reproduce = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: client.chain.length }) };
-    v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce, totalMs: rec.elapsed() } });
-    return finish(outcome);
-  };
-  const fail = <P extends 'dns' | 'tcp' | 'tls'>(open: OpenStep<P>, signals: FailureSignals, details: DetailsOf<P> = {}) => {
-    const { code, evidence } = classifyFailure(signals);
-    const d = diagnosis(code, evidence);
-    open.finish('fail', { summary: d.summary, diagnosis: d, details: { ...details, error: signals.errorMessage, errorCode: signals.errorCode } });
-    skipAfter(open.id);
-    return verdict('fail', d.summary, code);
-  };
-  const cancelled = () => {
-    for (const s of rec.steps()) if (s.status === 'running') rec.amend(s.id, 'skipped', { summary: 'cancelled' });
-    return finish('error');
-  };
-
-  // ---- inputs
-  const inputs = rec.start('inputs', 'inputs', 'Inputs');
-  // The browser has its answer (the run started); under load the work waits its turn, so the
-  // relay reads whatever else arrived first and a burst of runs all start at once.
-  await yourTurn();
-  if (signal?.aborted) return cancelled();
-  const urlCheck = checkUrl(req.url);
-  const client = await checkClient(req.client);
-  const ca = checkCaBundle(req.caPem);
-  const problems = [...('problem' in urlCheck ? [urlCheck.problem] : []), ...client.problems, ...(ca.problem ? [ca.problem] : [])];
-  const fatal = problems.filter((p) => p.fatal);
-  const inputDetails = { ...client.details, problems: problems.map((p) => ({ code: p.code, message: p.message })) };
-  if (fatal.length || !('url' in urlCheck)) {
-    const d = diagnosis('input_invalid', fatal.map((p) => `${p.code}: ${p.message}`), fatal[0]?.message);
-    inputs.finish('fail', { summary: fatal[0]?.message ?? 'invalid input', details: inputDetails, diagnosis: d });
-    skipAfter('inputs');
-    return verdict('fail', d.summary, 'input_invalid');
+  constructor(req: ProbeRequest, ctx: ProbeContext) {
+    this.#req = req;
+    this.#ctx = ctx;
+    this.#rec = new StepRecorder(ctx.onStep, this.#t0, { runningNoticeMs: RUNNING_NOTICE_MS });
+    this.#rec.plan(LATER_STEPS);
+    this.#secretNames = req.secretNames ?? [];
   }
-  const url = urlCheck.url;
-  const policy = ctx.policy ?? LOCAL_POLICY;
-  try {
-    checkUrlAllowed(url, policy);
-  } catch (err) {
-    if (!(err instanceof OutboundRefused)) throw err;
-    const d = diagnosis(err.code, [err.message]);
-    inputs.finish('fail', { summary: err.message, details: inputDetails, diagnosis: d });
-    skipAfter('inputs');
-    return verdict('fail', d.summary, err.code);
-  }
-  const leaf = client.chain[0];
-  inputs.finish(problems.length ? 'warn' : 'ok', {
-    summary: leaf
-      ? `${oneLineDn(leaf.subject)} · ${client.details.keyType ?? ''} · ${problems.length ? problems.map((p) => p.message).join('; ') : 'key matches certificate · clientAuth · valid'}`
-      : 'no client certificate',
-    details: inputDetails,
-  });
 
-  const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(url.port || 443);
-  const method = req.method ?? 'GET';
-  const base: Partial<FailureSignals> = {
-    clientCertSent: !!leaf,
-    clientChainLength: client.chain.length,
-    clientNotBefore: leaf ? Date.parse(leaf.validFrom) : undefined,
-    clientNotAfter: leaf ? Date.parse(leaf.validTo) : undefined,
-    // nginx answers a wrong EKU with a generic 400; the certificate itself says which case it is.
-    clientCertClientAuth: leaf ? !client.problems.some((p) => p.code === 'eku_missing_client_auth') : undefined,
-  };
-
-  try {
-    // ---- DNS
-    const dnsStep = rec.start('dns', 'dns', 'DNS');
-    let resolved;
+  async run(): Promise<ProbeResult> {
+    let inputs: ProbeInputs;
     try {
-      resolved = await resolveHost(hostname, limits, signal, policy, port);
+      inputs = await this.#inputs();
     } catch (err) {
-      if (err instanceof PhaseError) return fail(dnsStep, err.signals);
+      if (err instanceof ProbeStopped) return err.result;
       throw err;
     }
+    try {
+      const connected = await this.#connect(inputs);
+      return await this.#requestAndResponse(inputs, connected);
+    } catch (err) {
+      if (err instanceof ProbeStopped) return err.result;
+      if (err instanceof CancelledError || this.#ctx.signal?.aborted) return this.#cancelled();
+      throw err;
+    }
+  }
+
+  /** The Inputs step: URL, client certificate and key, CA bundle, outbound guard. */
+  async #inputs(): Promise<ProbeInputs> {
+    const req = this.#req;
+    const ctx = this.#ctx;
+    const rec = this.#rec;
+    const inputs = rec.start('inputs', 'inputs', 'Inputs');
+    // The browser has its answer (the run started); under load the work waits its turn, so the
+    // relay reads whatever else arrived first and a burst of runs all start at once.
+    await yourTurn();
+    if (ctx.signal?.aborted) throw new ProbeStopped(this.#cancelled());
+    const urlCheck = checkUrl(req.url);
+    if ('url' in urlCheck) this.#url = urlCheck.url;
+    const client = await checkClient(req.client);
+    this.#clientChain = client.chain;
+    const ca = checkCaBundle(req.caPem);
+    const problems = [...('problem' in urlCheck ? [urlCheck.problem] : []), ...client.problems, ...(ca.problem ? [ca.problem] : [])];
+    const fatal = problems.filter((p) => p.fatal);
+    const inputDetails = { ...client.details, problems: problems.map((p) => ({ code: p.code, message: p.message })) };
+    if (fatal.length || !('url' in urlCheck)) {
+      const d = diagnosis('input_invalid', fatal.map((p) => `${p.code}: ${p.message}`), fatal[0]?.message);
+      inputs.finish('fail', { summary: fatal[0]?.message ?? 'invalid input', details: inputDetails, diagnosis: d });
+      this.#stop('fail', d.summary, 'input_invalid');
+    }
+    const url = urlCheck.url;
+    const policy = ctx.policy ?? LOCAL_POLICY;
+    try {
+      checkUrlAllowed(url, policy);
+    } catch (err) {
+      if (!(err instanceof OutboundRefused)) throw err;
+      const d = diagnosis(err.code, [err.message]);
+      inputs.finish('fail', { summary: err.message, details: inputDetails, diagnosis: d });
+      this.#stop('fail', d.summary, err.code);
+    }
+    const leaf = client.chain[0];
+    inputs.finish(problems.length ? 'warn' : 'ok', {
+      summary: leaf
+        ? `${oneLineDn(leaf.subject)} · ${client.details.keyType ?? ''} · ${problems.length ? problems.map((p) => p.message).join('; ') : 'key matches certificate · clientAuth · valid'}`
+        : 'no client certificate',
+      details: inputDetails,
+    });
+    Object.assign(this.#signals, {
+      clientCertSent: !!leaf,
+      clientChainLength: client.chain.length,
+      clientNotBefore: leaf ? Date.parse(leaf.validFrom) : undefined,
+      clientNotAfter: leaf ? Date.parse(leaf.validTo) : undefined,
+      // nginx answers a wrong EKU with a generic 400; the certificate itself says which case it is.
+      clientCertClientAuth: leaf ? !client.problems.some((p) => p.code === 'eku_missing_client_auth') : undefined,
+    } satisfies Partial<FailureSignals>);
+    return { url, policy, client, cas: ca.cas };
+  }
+
+  /** The DNS, TCP and TLS steps; with the server's certificate verified, the request leaves at once. */
+  async #connect(inputs: ProbeInputs): Promise<Connected> {
+    const { url, policy, client, cas } = inputs;
+    const { limits, signal } = this.#ctx;
+    const rec = this.#rec;
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || 443);
+
+    const dnsStep = rec.start('dns', 'dns', 'DNS');
+    const resolved = await this.#phase(dnsStep, () => resolveHost(hostname, limits, signal, policy, port));
     dnsStep.finish('ok', { summary: resolved.literal ? `${hostname} is an IP address` : `${hostname} → ${resolved.all.join(', ')}`, details: { addresses: resolved.all } });
 
-    // ---- TCP
     const endpoint = `${resolved.family === 6 ? `[${resolved.address}]` : resolved.address}:${port}`;
     const tcpStep = rec.start('tcp', 'tcp', 'TCP', endpoint);
-    try {
-      socket = await connectTcp(resolved.address, port, resolved.family, limits, signal);
-    } catch (err) {
-      if (err instanceof PhaseError) return fail(tcpStep, err.signals, { endpoint });
-      throw err;
-    }
+    const socket = await this.#phase(tcpStep, () => connectTcp(resolved.address, port, resolved.family, limits, signal), { endpoint });
+    this.#socket = socket;
     tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket.localPort } });
 
-    // ---- TLS
     const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
-    const trust = trustFor(url, ca.cas, ctx.lab, req.trustLab !== false);
+    const trust = trustFor(url, cas, this.#ctx.lab, this.#req.trustLab !== false);
     const servername = net.isIP(hostname) ? undefined : hostname;
+    const leaf = client.chain[0];
+    let conn: Handshake;
     try {
       conn = await handshakeTls(socket, {
         servername,
         ca: trust.ca,
-        ...(leaf && client.key ? { certificatePem: req.client!.certificatePem, privateKeyPem: client.key } : {}),
-        ...(ctx.tlsContextHold ? { hold: ctx.tlsContextHold } : {}),
-      }, hostname, limits, signal, base);
+        ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
+        ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
+      }, hostname, limits, signal, this.#signals);
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
       const failedWire = (err as PhaseError & { wire?: TlsObservation }).wire;
       // TLS 1.2 servers reject before secureConnect, but the CertificateRequest was already read.
       const preflight = leaf && failedWire ? preflightAcceptance(client.chain, failedWire) : undefined;
       if (preflight) rec.keep(preflight);
-      return fail(tlsStep, { ...err.signals, ...(preflight ? { clientChainReachesAcceptableCA: false } : {}) }, wireDetails(failedWire));
+      this.#fail(tlsStep, { ...err.signals, ...(preflight ? { clientChainReachesAcceptableCA: false } : {}) }, wireDetails(failedWire));
     }
-    const path = `${url.pathname}${url.search}`;
-    const outgoing = { method, url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
+    this.#conn = conn;
     // The server's verdict on its certificate is known at secureConnect. When the request may
     // go, it goes now: reading the wire and building the TLS report then happens while the
     // server works on its answer instead of before the request leaves.
-    let exchanged: ReturnType<typeof exchange> | undefined;
-    let sent: ((at?: number) => void) | undefined;
-    let sentEarlyAt: number | undefined;
-    const requestStartedAt = performance.now();
-    if (!conn.verifyError || req.verifyServer === false) {
-      exchanged = exchange(conn.socket, outgoing, limits, signal, t0, conn.lateError, base, {
-        onSent: () => (sent ? sent() : (sentEarlyAt = performance.now())),
-      });
-      exchanged.catch(() => {}); // awaited below; this only stops an early failure counting as unhandled
-      await new Promise<void>((ok) => process.nextTick(ok)); // http writes the request on the next tick
-    }
+    const sending = !conn.verifyError || this.#req.verifyServer === false;
+    if (sending) await this.#sendEarly(inputs, conn);
+    return { conn, servername, ...this.#reportTls(tlsStep, inputs, conn, trust.label, servername, sending) };
+  }
 
+  /** Runs one connection phase; a PhaseError fails its step and ends the run. */
+  async #phase<T, P extends 'dns' | 'tcp'>(step: OpenStep<P>, work: () => Promise<T>, details: DetailsOf<P> = {}): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof PhaseError) this.#fail(step, err.signals, details);
+      throw err;
+    }
+  }
+
+  /** Starts the HTTP exchange as soon as the handshake allows; its outcome is awaited by #requestAndResponse. */
+  async #sendEarly(inputs: ProbeInputs, conn: Handshake): Promise<void> {
+    const { limits, signal } = this.#ctx;
+    this.#requestStartedAt = performance.now();
+    const req = this.#req;
+    this.#outgoing = { method: req.method ?? 'GET', url: inputs.url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
+    this.#exchanged = exchange(conn.socket, this.#outgoing, limits, signal, this.#t0, conn.lateError, this.#signals, {
+      onSent: () => (this.#onSent ? this.#onSent() : (this.#sentEarlyAt = performance.now())),
+    });
+    this.#exchanged.catch(() => {}); // awaited later; this only stops an early failure counting as unhandled
+    await new Promise<void>((ok) => process.nextTick(ok)); // http writes the request on the next tick
+  }
+
+  /** Finishes the TLS step: what was negotiated, what the tap saw, the pre-flight and the server's verification. */
+  #reportTls(tlsStep: OpenStep, inputs: ProbeInputs, conn: Handshake, trustLabel: string, servername: string | undefined, sending: boolean): Pick<Connected, 'wire' | 'tlsSummary' | 'tlsDiagnosis'> {
+    const { client } = inputs;
+    const leaf = client.chain[0];
+    const base = this.#signals;
     const wire = conn.wire();
     Object.assign(base, wireSignals(wire));
     const serverChain = conn.serverChain();
@@ -251,7 +275,7 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       serverChain,
       serverVerified: !conn.verifyError,
       serverVerifyError: conn.verifyError,
-      trust: trust.label,
+      trust: trustLabel,
       clientCertificateSent: base.clientCertSent,
       sentChain: client.chain.map((c) => oneLineDn(c.subject)),
     };
@@ -276,48 +300,71 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
     if (conn.verifyError) {
       const code = classifyServerVerification(conn.verifyError);
       const d = diagnosis(code, [`server verification: ${conn.verifyError}`, `server sent: ${serverChain.map((c) => c.subject).join(' ← ')}`]);
-      if (!exchanged) {
+      if (!sending) {
         tlsStep.finish('fail', { title: tlsTitle, summary: d.summary, details: tlsDetails, diagnosis: d }, conn.endedAt);
-        skipAfter('tls');
-        return verdict('fail', d.summary, code);
+        this.#rec.skipUnreached('not reached');
+        this.#stop('fail', d.summary, code);
       }
       tlsStatus = 'warn';
       tlsDiagnosis ??= d;
       tlsSummary += ` · server not verified (${conn.verifyError})`;
     }
     tlsStep.finish(tlsStatus, { title: tlsTitle, summary: tlsSummary, details: tlsDetails, ...(tlsDiagnosis ? { diagnosis: tlsDiagnosis } : {}) }, conn.endedAt);
+    return { wire, tlsSummary, tlsDiagnosis };
+  }
 
-    // ---- request and response
-    const reqStep = rec.start('request', 'request', 'Request', `${method} ${redactUrl(path, secretNames)}`, requestStartedAt);
-    let respStep: OpenStep | undefined;
-    sent = (at = performance.now()) => {
-      reqStep.finish('ok', { details: { method, path: redactUrl(path, secretNames), headers: redactHeaders(requestHeaders(outgoing), secretNames), bodyBytes: req.body ? Buffer.byteLength(req.body) : 0 } }, at);
-      respStep = rec.start('response', 'response', 'Response', 'waiting for headers', at);
+  /** The Request and Response steps, then the verdict. */
+  async #requestAndResponse(inputs: ProbeInputs, connected: Connected): Promise<ProbeResult> {
+    const { url } = inputs;
+    const method = this.#req.method ?? 'GET';
+    const path = `${url.pathname}${url.search}`;
+    const secretNames = this.#secretNames;
+    const reqStep = this.#rec.start('request', 'request', 'Request', `${method} ${redactUrl(path, secretNames)}`, this.#requestStartedAt);
+    this.#onSent = (at = performance.now()) => {
+      reqStep.finish('ok', { details: { method, path: redactUrl(path, secretNames), headers: redactHeaders(requestHeaders(this.#outgoing!), secretNames), bodyBytes: this.#req.body ? Buffer.byteLength(this.#req.body) : 0 } }, at);
+      this.#responseStep = this.#rec.start('response', 'response', 'Response', 'waiting for headers', at);
     };
-    if (sentEarlyAt !== undefined) sent(sentEarlyAt);
-    let result;
+    if (this.#sentEarlyAt !== undefined) this.#onSent(this.#sentEarlyAt);
+    let result: HttpResult;
     try {
-      result = await exchanged!;
+      result = await this.#exchanged!;
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
-      const { code, evidence } = classifyFailure({ ...err.signals, ...base });
-      const d = diagnosis(code, evidence);
-      const errorDetails = { error: err.signals.errorMessage, errorCode: err.signals.errorCode };
-      if (code.startsWith('client_') || code === 'tls_handshake_failed' || code === 'tls_version_mismatch') {
-        // A TLS 1.3 server judges our certificate after our secureConnect: the handshake was
-        // not really accepted, so the TLS step takes the failure.
-        rec.amend('tls', 'fail', { summary: d.summary, diagnosis: d, details: errorDetails });
-        if (rec.get('request')?.status === 'running') reqStep.finish('skipped', { summary: 'the server closed the connection' });
-        if (respStep) respStep.finish('skipped', { summary: 'no response' });
-        else rec.skip('response', 'response', 'Response', 'no response');
-      } else {
-        const open = respStep ?? (rec.get('request')?.status === 'running' ? reqStep : rec.start('response', 'response', 'Response'));
-        open.finish('fail', { summary: d.summary, diagnosis: d, details: errorDetails });
-        if (!rec.get('response')) rec.skip('response', 'response', 'Response', 'no response');
-      }
-      return verdict('fail', d.summary, code);
+      return this.#exchangeFailed(err, reqStep);
     }
+    return this.#judgeResponse(inputs, connected, result);
+  }
 
+  /** No HTTP answer: a TLS 1.3 refusal of our certificate belongs to the TLS step, anything else to the step that was open. */
+  #exchangeFailed(err: PhaseError, reqStep: OpenStep): ProbeResult {
+    const rec = this.#rec;
+    const respStep = this.#responseStep;
+    const { code, evidence } = classifyFailure({ ...err.signals, ...this.#signals });
+    const d = diagnosis(code, evidence);
+    const errorDetails = { error: err.signals.errorMessage, errorCode: err.signals.errorCode };
+    if (code.startsWith('client_') || code === 'tls_handshake_failed' || code === 'tls_version_mismatch') {
+      // A TLS 1.3 server judges our certificate after our secureConnect: the handshake was
+      // not really accepted, so the TLS step takes the failure.
+      rec.amend('tls', 'fail', { summary: d.summary, diagnosis: d, details: errorDetails });
+      if (rec.get('request')?.status === 'running') reqStep.finish('skipped', { summary: 'the server closed the connection' });
+      if (respStep) respStep.finish('skipped', { summary: 'no response' });
+      else rec.skip('response', 'response', 'Response', 'no response');
+    } else {
+      const open = respStep ?? (rec.get('request')?.status === 'running' ? reqStep : rec.start('response', 'response', 'Response'));
+      open.finish('fail', { summary: d.summary, diagnosis: d, details: errorDetails });
+      if (!rec.get('response')) rec.skip('response', 'response', 'Response', 'no response');
+    }
+    return this.#verdict('fail', d.summary, code);
+  }
+
+  /** The Response step and the verdict: a status below 400 passes, unless the server trusted what it should not have. */
+  #judgeResponse(inputs: ProbeInputs, connected: Connected, result: HttpResult): ProbeResult {
+    const { limits } = this.#ctx;
+    const { client } = inputs;
+    const { conn, wire, tlsSummary, tlsDiagnosis } = connected;
+    const leaf = client.chain[0];
+    const secretNames = this.#secretNames;
+    const rec = this.#rec;
     const contentType = String(result.headers['content-type'] ?? '');
     const shown = formatBody(result.body, contentType, limits.maxResponseBodyBytes, secretNames);
     const details = {
@@ -329,25 +376,58 @@ export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<Pr
       truncated: result.truncated,
       timings: { requestSentMs: result.sentMs, headersMs: result.headersMs, firstByteMs: result.firstByteMs, endMs: result.endMs },
     };
-    const open = respStep ?? rec.start('response', 'response', 'Response');
+    const open = this.#responseStep ?? rec.start('response', 'response', 'Response');
     if (result.status < 400) {
       open.finish('ok', { title: `HTTP ${result.status}`, summary: `${contentType || 'no content type'} · ${result.bytes} bytes`, details });
       const passed = `HTTP ${result.status} over ${conn.protocol} with ${leaf ? 'the client certificate accepted' : 'no client certificate'}`;
       const finding = wire.certificateRequested ? untrustedAcceptance(client.chain, client.problems, tlsDiagnosis?.code === 'client_ca_not_acceptable' ? tlsDiagnosis : undefined) : undefined;
-      if (!finding) return verdict('pass', passed);
+      if (!finding) return this.#verdict('pass', passed);
       // details.untrustedAccepted: a screen showing the pre-flight warning shows the finding instead.
       rec.amend('tls', 'warn', { diagnosis: finding, summary: `${tlsSummary} · the server accepted a certificate it should not trust`, details: { untrustedAccepted: true } }, { replace: true });
-      return verdict('pass', `${passed} — but the server should not have trusted it: it does not enforce client-certificate verification`, 'server_accepts_untrusted_client_cert');
+      return this.#verdict('pass', `${passed} — but the server should not have trusted it: it does not enforce client-certificate verification`, 'server_accepts_untrusted_client_cert');
     }
-    const { code, evidence } = classifyFailure({ phase: 'response', ...base, handshakeComplete: true, httpStatus: result.status, httpBody: result.body, httpHeaders: result.headers as FailureSignals['httpHeaders'] });
+    const { code, evidence } = classifyFailure({ phase: 'response', ...this.#signals, handshakeComplete: true, httpStatus: result.status, httpBody: result.body, httpHeaders: result.headers as FailureSignals['httpHeaders'] });
     const d = diagnosis(code, evidence);
     // nginx answers certificate problems in HTTP: show them on the TLS step too.
     if (code.startsWith('client_cert')) rec.amend('tls', 'fail', { diagnosis: d, summary: d.summary });
     open.finish('fail', { title: `HTTP ${result.status}`, summary: d.summary, details, diagnosis: d });
-    return verdict('fail', d.summary, code);
-  } catch (err) {
-    if (err instanceof CancelledError || signal?.aborted) return cancelled();
-    throw err;
+    return this.#verdict('fail', d.summary, code);
+  }
+
+  /** Fails `open` with the diagnosis of a connection failure, skips the rest and ends the run. */
+  #fail<P extends 'dns' | 'tcp' | 'tls'>(open: OpenStep<P>, signals: FailureSignals, details: DetailsOf<P> = {}): never {
+    const { code, evidence } = classifyFailure(signals);
+    const d = diagnosis(code, evidence);
+    open.finish('fail', { summary: d.summary, diagnosis: d, details: { ...details, error: signals.errorMessage, errorCode: signals.errorCode } });
+    this.#rec.skipUnreached('not reached');
+    this.#stop('fail', d.summary, code);
+  }
+
+  #stop(outcome: RunOutcome, summary: string, code?: DiagnosisCode): never {
+    throw new ProbeStopped(this.#verdict(outcome, summary, code));
+  }
+
+  /** The Verdict step, with the curl and openssl commands that reproduce the run. */
+  #verdict(outcome: RunOutcome, summary: string, code?: DiagnosisCode): ProbeResult {
+    const req = this.#req;
+    const v = this.#rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
+    // When the lab's CA was trusted implicitly, the copied command needs it as ca.pem.
+    const labCaPem = this.#url ? trustFor(this.#url, [], this.#ctx.lab, req.trustLab !== false).labCaPem : undefined;
+    const asRun = !req.caPem && labCaPem ? { ...req, caPem: labCaPem } : req;
+    const reproduce = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: this.#clientChain.length }) };
+    v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce, totalMs: this.#rec.elapsed() } });
+    return this.#finish(outcome);
+  }
+
+  #cancelled(): ProbeResult {
+    this.#rec.skipRunning('cancelled');
+    return this.#finish('error');
+  }
+
+  #finish(outcome: RunOutcome): ProbeResult {
+    this.#conn?.socket.destroy();
+    this.#socket?.destroy();
+    const rec = this.#rec;
+    return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() as ProbeStep[] };
   }
 }
-

@@ -2,10 +2,8 @@
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
 import { X509Certificate, createHash } from 'node:crypto';
 import type { ClientCredentials, ProbeInputsDetails } from '../../shared/protocol/index.ts';
-import '../pki/provider.ts';
 import { checkClientCredentials, type ClientCredentialsReport } from '../../shared/pki/credentials.ts';
 import type { KeyDescription } from '../../shared/pki/keys.ts';
-import { oneLineDn } from '../net/dial.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 const parsedChains = new Map<string, X509Certificate[]>();
@@ -143,19 +141,4 @@ export function checkCaBundle(pem: string | undefined): { cas: string[]; problem
   } catch {
     return { cas: [], problem: { code: 'ca_unreadable', fatal: true, message: 'the CA bundle PEM is malformed' } };
   }
-}
-
-/** Attribute set of a DN, order- and case-insensitive: "CN=A, O=B" and "O=B\nCN=A" compare equal. */
-function dnKey(dn: string): string {
-  return dn.split(/\n|,\s*(?=[A-Za-z][\w.]*\s*=)/).map((part) => {
-    const i = part.indexOf('=');
-    return `${part.slice(0, i).trim().toLowerCase()}=${part.slice(i + 1).trim().toLowerCase()}`;
-  }).sort().join('|');
-}
-
-/** Does the client chain reach one of the CA names the server said it accepts? */
-export function describeAcceptance(chain: X509Certificate[], acceptableCAs: string[]): { reaches: boolean; chainNames: string[] } {
-  const acceptable = new Set(acceptableCAs.map(dnKey));
-  const names = chain.flatMap((c) => [c.subject, c.issuer]);
-  return { reaches: names.some((n) => acceptable.has(dnKey(n))), chainNames: [...new Set(names.map(oneLineDn))] };
 }

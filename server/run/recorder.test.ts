@@ -28,3 +28,15 @@ test('without one, every step is sent as it starts', () => {
   rec.start('b', 'dns', 'B').finish('ok');
   assert.deepEqual(sent, ['a:running', 'a:ok', 'b:running', 'b:ok']);
 });
+
+test('planned steps never reached are skipped in plan order; running ones end as skipped', () => {
+  const sent: string[] = [];
+  const rec = new StepRecorder((s) => sent.push(`${s.id}:${s.status}${s.summary ? `:${s.summary}` : ''}`));
+  rec.plan([['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request']]);
+  rec.start('dns', 'dns', 'DNS').finish('ok');
+  rec.start('tcp', 'tcp', 'TCP');
+  rec.skipRunning('cancelled');
+  rec.skipUnreached('not reached');
+  assert.deepEqual(sent, ['dns:running', 'dns:ok', 'tcp:running', 'tcp:skipped:cancelled', 'tls:skipped:not reached', 'request:skipped:not reached']);
+  assert.deepEqual(rec.steps().map((s) => s.id), ['dns', 'tcp', 'tls', 'request']);
+});

@@ -4,6 +4,9 @@ import type { DetailsOf, Diagnosis, ProbePhase, Step, StepStatus } from '../../s
 
 export type StepSink = (step: Step) => void;
 
+/** A step the run expects to take, in order: id, phase, title. */
+export type PlannedStep = readonly [id: string, phase: ProbePhase, title: string];
+
 /** What a finished step may set beside its status: `details` is its phase's evidence (shared/protocol/evidence.ts). */
 export interface StepFields<P extends ProbePhase = ProbePhase> {
   title?: string;
@@ -40,6 +43,8 @@ export class StepRecorder {
   readonly #notices = new Map<string, NodeJS.Timeout>();
   /** Diagnoses that still hold after their step was re-issued with a more decisive one. */
   readonly #kept: Diagnosis[] = [];
+  /** The steps the run expects; the ones never reached are sent as skipped (skipUnreached). */
+  #plan: readonly PlannedStep[] = [];
 
   readonly #runningNoticeMs: number;
 
@@ -107,6 +112,21 @@ export class StepRecorder {
   /** A step that was never reached. */
   skip(id: string, phase: ProbePhase, title: string, summary: string): void {
     this.#emit({ id, phase, status: 'skipped', title, summary, startMs: this.elapsed() } as Step);
+  }
+
+  /** The steps this run expects to take, so the ones it never reaches can be shown as skipped. */
+  plan(steps: readonly PlannedStep[]): void {
+    this.#plan = steps;
+  }
+
+  /** Sends every planned step that was never started as skipped, in plan order (the run stopped early). */
+  skipUnreached(summary: string): void {
+    for (const [id, phase, title] of this.#plan) if (!this.#steps.has(id)) this.skip(id, phase, title, summary);
+  }
+
+  /** Ends every step still running as skipped (the run was cancelled or its listener stopped). */
+  skipRunning(summary: string): void {
+    for (const s of this.steps()) if (s.status === 'running') this.amend(s.id, 'skipped', { summary });
   }
 
   /** Diagnoses of failed or warning steps, each code once, in step order. */

@@ -48,7 +48,7 @@ export async function runServerCheck(resolved: { check: ResolvedServerCheck; req
   const secrets = [...resolved.secrets, ...requestSecrets(check)];
   const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
   const checkId = SCENARIO_CHECK_ID;
-  const labTrust = opts.lab ? { serverCaPem: opts.lab.serverCaPem, endpoints: opts.lab.info.targets.map((t) => new URL(t.url).host) } : undefined;
+  const labTrust = opts.lab?.trust;
   const ctx = {
     limits: opts.limits,
     onStarted: (cases: CheckCaseInfo[]) => opts.onEvent(clean({ type: 'check.started', id: checkId, checkId, target: targetOf(check), cases })),

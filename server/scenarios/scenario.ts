@@ -5,7 +5,7 @@
 // point at the lab started for the run. The filled-in request goes through the same edge
 // validation as a WebSocket frame. See docs/scenarios.md.
 import { readFile, stat } from 'node:fs/promises';
-import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { parseClientMessage, ProtocolError, type ClientCredentials, type InboundRequest, type ProbeRequest } from '../../shared/protocol/index.ts';
@@ -15,7 +15,7 @@ import { JWT_TEMPLATES, newJti, templateClaims, type JwtTemplate } from '../../s
 import { importSigningKey, publicJwkOf, signJwt } from '../../shared/jwt/sign.ts';
 import { sameKey, type Jwks, type PublicJwk } from '../../shared/jwt/keys.ts';
 import { lintJwt } from '../../shared/jwt/lint.ts';
-import { useCrypto, generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
+import { generateKeyPair as pkiKeyPair, createCsr, exportPkcs8Pem } from '../../shared/pki/issue.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import type { Grade } from '../../shared/check/cases.ts';
 import type { MtlsCheckRequest } from '../../shared/check/request.ts';
@@ -174,7 +174,6 @@ export async function resolveScenario(s: Scenario, opts: ResolveOptions): Promis
       else if (ref === 'self-signed-key') value = tokens.demo.selfSigned.privateKeyPem;
       else if (ref === 'client-certificate' || ref === 'client-key') {
         if (!labClientPair) {
-          useCrypto(webcrypto as unknown as Crypto);
           const keys = await pkiKeyPair('P-256', true);
           const signed = await lab.signCsr(await createCsr(keys, 'CN=lab-client, O=mTLS Harness Lab'));
           labClientPair = { certificatePem: signed.certificatePem, privateKeyPem: await exportPkcs8Pem(keys.privateKey) };

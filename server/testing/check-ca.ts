@@ -1,6 +1,5 @@
 // A test CA hierarchy for the server check (root → intermediate, P-256), as the user would
 // make it in the workshop, and the install kit written to a temp dir for real servers to read.
-import '../pki/provider.ts';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { freePort } from './peers.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 /** How long a server may take to accept on all its ports. */
 const START_TIMEOUT_MS = 10_000;
@@ -72,11 +73,11 @@ async function readLog(file: string): Promise<string> {
   }
 }
 
-export class DaemonStartError extends Error {
+export class DaemonStartError extends HarnessError<'daemon_start_failed'> {
   /** The ports could not be bound (another process took one between choosing and binding). */
   readonly portTaken: boolean;
   constructor(message: string, portTaken: boolean) {
-    super(message);
+    super('daemon_start_failed', message);
     this.portTaken = portTaken;
   }
 }

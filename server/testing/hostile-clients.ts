@@ -3,18 +3,15 @@
 // the per-point tests and by server/load.test.ts (which adds its own attacks the same way).
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { webcrypto } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DEFAULT_LIMITS, type Limits } from '../defaults.ts';
 import type { RunningRelay } from '../relay.ts';
 import type { LabInfo } from '../../shared/protocol/index.ts';
-import { useCrypto, generateKeyPair, createCsr } from '../../shared/pki/issue.ts';
+import { generateKeyPair, createCsr } from '../../shared/pki/issue.ts';
 import { publicJwkOf } from '../../shared/jwt/sign.ts';
 import { startHostileTarget } from './hostile-target.ts';
 import { RelayClient } from './relay-client.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
 
 /** A full garbage collection, without starting node with --expose-gc. */
 export const forceGc: () => void = (() => {

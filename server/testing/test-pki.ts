@@ -1,6 +1,5 @@
 // A throwaway PKI for tests, made at run time with the harness's own issuer (so any validity
 // window can be made) and written to a temp dir for openssl/nginx/Apache to read.
-import '../pki/provider.ts';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

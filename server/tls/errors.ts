@@ -1,6 +1,7 @@
 // Errors raised while reading TLS bytes. They never leave the tap: the observer catches them and
 // records them as a parse problem, so a peer that speaks something other than TLS (or a bug
 // here) cannot break the connection being observed.
+import { HarnessError } from '../../shared/errors.ts';
 
 export type TlsTapErrorCode =
   /** The bytes are not TLS records at all (e.g. the peer answered in plain HTTP). */
@@ -14,12 +15,4 @@ export type TlsTapErrorCode =
   /** A protected record failed to decrypt with the secret from the keylog. */
   | 'decrypt_failed';
 
-export class TlsTapError extends Error {
-  constructor(
-    readonly code: TlsTapErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TlsTapError';
-  }
-}
+export class TlsTapError extends HarnessError<TlsTapErrorCode> {}

@@ -3,7 +3,7 @@
 // that names the client certificate (a TLS alert, nginx's 400 pages, a 403 of the subject rule)
 // counts as a refusal; anything else (timeouts, a 404, the server's own certificate failing) is
 // inconclusive, with the reason.
-import { detailsOf, type RunOutcome, type Step } from '../protocol/index.ts';
+import { detailsOf, type RunOutcome, type Step } from '../protocol/evidence.ts';
 import type { Expectation } from './cases.ts';
 
 export type CaseVerdict = 'enforced' | 'not_enforced' | 'inconclusive';

@@ -4,7 +4,7 @@
 // Anything else (no answer, a 404 or 405 of a wrong URL, a 5xx, a 200 without a token, inputs the
 // harness could not use) is inconclusive, with the reason. What happens after the token was
 // issued (reading it, calling an API) does not change the verdict on the endpoint.
-import type { Step } from '../protocol/index.ts';
+import type { Step } from '../protocol/evidence.ts';
 import { parseOAuthError } from '../flows/oauth-errors.ts';
 import type { Expectation } from './cases.ts';
 import type { CaseJudgement, FinishedProbe, Observed } from './judge.ts';

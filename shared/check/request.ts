@@ -2,6 +2,7 @@
 // rule and the depth. A request the check cannot use is refused with a message naming the
 // field, before any certificate is minted or any packet sent (the engine adds the CA checks).
 import type { CustomCase } from './cases.ts';
+import { HarnessError } from '../errors.ts';
 
 export interface TestCaPems {
   rootCertificatePem: string;
@@ -38,11 +39,11 @@ const DNS_NAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f"]/;
 
-export class CheckInputError extends Error {
+export class CheckInputError extends HarnessError<'check_input_invalid'> {
   /** The request field at fault, e.g. `url`, `rule`, `ca.intermediatePrivateKeyPem`. */
   readonly field: string;
   constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
+    super('check_input_invalid', `${field}: ${message}`);
     this.field = field;
   }
 }

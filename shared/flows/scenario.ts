@@ -8,6 +8,7 @@ import type { FlowRequest } from './flow-request.ts';
 import { isSecretField, isSecretHeader, isSecretName, secretValues } from '../redact.ts';
 import { decodeJwt } from '../jwt/decode.ts';
 import { envName } from './curl.ts';
+import { HarnessError } from '../errors.ts';
 
 export const SCENARIO_VERSION = 1;
 
@@ -74,10 +75,9 @@ export interface Scenario {
   expect?: ScenarioExpect;
 }
 
-export class ScenarioError extends Error {
+export class ScenarioError extends HarnessError<'scenario_invalid'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ScenarioError';
+    super('scenario_invalid', message);
   }
 }
 

@@ -1,13 +1,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { webcrypto } from 'node:crypto';
 import { exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { verifyJwt, type KeySource, type VerifyFailure, type VerifyOptions } from './verify.ts';
 import { decodeJwt, describeTimes } from './decode.ts';
 import { signJwt, publicJwkOf, importSigningKey } from './sign.ts';
 import { templateClaims, TemplateError } from './claims.ts';
 import type { PublicJwk } from './keys.ts';
-import { useCrypto, generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../pki/issue.ts';
+import { generateKeyPair as pkiKeyPair, selfSign, exportPkcs8Pem } from '../pki/issue.ts';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const T = NOW / 1000;
@@ -26,7 +25,6 @@ before(async () => {
   other = { privateKey: b.privateKey, jwk: await publicJwkOf(b.publicKey, 'rsa-2') };
   const e = await generateKeyPair('ES256', { extractable: true });
   ec = { privateKey: e.privateKey, jwk: await publicJwkOf(e.publicKey, 'ec-1') };
-  useCrypto(webcrypto as unknown as Crypto);
   const keys = await pkiKeyPair('P-256', true);
   const cert = await selfSign(keys, { subject: 'CN=x5c signer', profile: 'client' });
   certPem = cert.toString('pem');

@@ -7,11 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
-import { useCrypto, generateKeyPair, selfSign, issue, x509, type Issuer } from './issue.ts';
+import { generateKeyPair, selfSign, issue, x509, type Issuer } from './issue.ts';
 import { createCrl, crlPem } from './crl.ts';
-
-useCrypto(webcrypto as unknown as Crypto);
 
 function openssl(dir: string, args: string[]): { out: string; ok: boolean } {
   try {

@@ -1,6 +1,7 @@
 // A minimal DER/BER reader: enough to tell a truncated file from a damaged one, and to tell what
 // a binary blob is (certificate, key, PKCS#12, …) before handing it to a real parser. Full
 // parsing stays with @peculiar/x509 and pkijs; their errors do not say "the file was cut short".
+import { HarnessError } from '../errors.ts';
 
 export interface Tlv {
   tag: number;
@@ -14,14 +15,7 @@ export interface Tlv {
   contentEnd: number;
 }
 
-export class DerError extends Error {
-  constructor(
-    readonly code: 'der_truncated' | 'der_malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class DerError extends HarnessError<'der_truncated' | 'der_malformed'> {}
 
 const MAX_DEPTH = 64;
 

@@ -3,7 +3,6 @@
 // RFC 7515) and the SPKI pin (`pin-sha256`, base64 of the public key's hash: curl
 // `--pinnedpubkey sha256//…`).
 import { toArrayBuffer, toBase64, toBase64Url, toColonHex } from './encoding.ts';
-import { currentCrypto } from './issue.ts';
 
 export interface Fingerprints {
   /** `AB:CD:…`, upper case. */
@@ -18,7 +17,7 @@ export interface Fingerprints {
 }
 
 export async function digest(algorithm: 'SHA-1' | 'SHA-256', data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await currentCrypto().subtle.digest(algorithm, toArrayBuffer(data)));
+  return new Uint8Array(await crypto.subtle.digest(algorithm, toArrayBuffer(data)));
 }
 
 export async function fingerprints(der: Uint8Array, spki: Uint8Array): Promise<Fingerprints> {

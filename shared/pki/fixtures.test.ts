@@ -5,9 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportPkcs8Pem, generateKeyPair, issue, selfSign, useCrypto, type IssueOptions, type KeyAlgorithmName } from './issue.ts';
-
-useCrypto(globalThis.crypto);
+import { exportPkcs8Pem, generateKeyPair, issue, selfSign, type IssueOptions, type KeyAlgorithmName } from './issue.ts';
 
 export const OPENSSL = '/usr/bin/openssl';
 

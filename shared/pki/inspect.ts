@@ -27,6 +27,7 @@ import { commonName, formatName, nameKey } from './names.ts';
 import { OID, SIGNATURE_ALGORITHMS, type KeyUsageName } from './oids.ts';
 import { problem, type Problem } from './problems.ts';
 import type { FoundCertificate } from './read.ts';
+import { HarnessError } from '../errors.ts';
 
 export type ValidityStatus = 'valid' | 'expired' | 'not_yet_valid';
 
@@ -88,8 +89,10 @@ export interface InspectedCertificate {
   signedBy(issuer: InspectedCertificate): Promise<boolean | 'unknown'>;
 }
 
-export class CertificateError extends Error {
-  readonly code = 'cert_malformed';
+export class CertificateError extends HarnessError<'cert_malformed'> {
+  constructor(message: string) {
+    super('cert_malformed', message);
+  }
 }
 
 const DAY = 86_400_000; // ms

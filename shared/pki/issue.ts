@@ -1,30 +1,14 @@
 // Key generation, CSRs and certificate issuing over WebCrypto, used by the browser (keys made
-// there) and by the relay's lab CA alike. The caller installs a WebCrypto provider once with
-// useCrypto(): the browser passes `crypto`, Node passes `globalThis.crypto`.
+// there) and by the relay's lab CA alike. Both run it on the global WebCrypto (`crypto`: every
+// browser, Node >= 20); @peculiar/x509 finds the same object on its own when it loads.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { rfc4514FromDer } from './names.ts';
+import { HarnessError } from '../errors.ts';
 
 export type KeyAlgorithmName = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384' | 'Ed25519';
 
 export const KEY_ALGORITHMS: readonly KeyAlgorithmName[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'P-256', 'P-384', 'Ed25519'];
-
-let provider: Crypto | undefined;
-
-export function useCrypto(crypto: Crypto): void {
-  provider = crypto;
-  x509.cryptoProvider.set(crypto);
-}
-
-/** The WebCrypto provider installed with useCrypto(); the inspection modules use it too. */
-export function currentCrypto(): Crypto {
-  if (!provider) throw new TypeError('useCrypto() must be called before using shared/pki');
-  return provider;
-}
-
-function subtle(): SubtleCrypto {
-  return currentCrypto().subtle;
-}
 
 /** WebCrypto parameters to generate and to sign with each key algorithm. */
 export function algorithmParams(name: KeyAlgorithmName): { generate: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; sign: Algorithm | EcdsaParams } {
@@ -50,7 +34,7 @@ export function algorithmParams(name: KeyAlgorithmName): { generate: RsaHashedKe
 /** Generates a key pair. `extractable` must be true for keys that an mTLS run sends to the relay. */
 export async function generateKeyPair(name: KeyAlgorithmName, extractable: boolean): Promise<CryptoKeyPair> {
   const { generate } = algorithmParams(name);
-  return (await subtle().generateKey(generate, extractable, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await crypto.subtle.generateKey(generate, extractable, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
 export function keyAlgorithmOf(key: CryptoKey): KeyAlgorithmName {
@@ -74,7 +58,7 @@ export function toPem(der: ArrayBuffer, label: string): string {
 }
 
 export async function exportPkcs8Pem(privateKey: CryptoKey): Promise<string> {
-  return toPem(await subtle().exportKey('pkcs8', privateKey), 'PRIVATE KEY');
+  return toPem(await crypto.subtle.exportKey('pkcs8', privateKey), 'PRIVATE KEY');
 }
 
 export async function createCsr(keys: CryptoKeyPair, subject: string): Promise<string> {
@@ -109,7 +93,7 @@ export interface Issuer {
 }
 
 function randomSerial(): string {
-  const bytes = provider!.getRandomValues(new Uint8Array(16));
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[0] = bytes[0]! & 0x7f; // keep the serial positive
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -179,8 +163,10 @@ export async function issue(publicKey: CryptoKey | x509.PublicKey, issuer: Issue
   });
 }
 
-export class CsrError extends Error {
-  readonly code = 'csr_invalid';
+export class CsrError extends HarnessError<'csr_invalid'> {
+  constructor(message: string) {
+    super('csr_invalid', message);
+  }
 }
 
 /** Parses a PEM CSR and checks its self-signature; returns subject and public key. */

@@ -4,8 +4,8 @@
 // certificate's SubjectPublicKeyInfo.
 import { children, contentOf, DerError, elementOf, encodeOid, encodeTlv, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { toArrayBuffer, toBase64 } from './encoding.ts';
-import { currentCrypto } from './issue.ts';
 import { CURVES, OID } from './oids.ts';
+import { HarnessError } from '../errors.ts';
 
 export type KeyKind = 'RSA' | 'RSA-PSS' | 'EC' | 'Ed25519' | 'Ed448' | 'X25519' | 'X448' | 'unknown';
 
@@ -20,14 +20,7 @@ export interface KeyDescription {
   algorithmOid: string;
 }
 
-export class KeyError extends Error {
-  constructor(
-    readonly code: 'key_unsupported' | 'key_malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class KeyError extends HarnessError<'key_unsupported' | 'key_malformed'> {}
 
 const CURVE_BITS: Record<string, number> = { 'P-256': 256, 'P-384': 384, 'P-521': 521, secp256k1: 256, brainpoolP256r1: 256, brainpoolP384r1: 384 };
 
@@ -186,7 +179,7 @@ export interface DerivedPublicKey {
 
 /** Derives the public key from a PKCS#8 private key (WebCrypto computes EC and EdDSA public points). */
 export async function publicKeyOfPrivate(pkcs8: Uint8Array, key: KeyDescription = describePkcs8(pkcs8)): Promise<DerivedPublicKey> {
-  const { subtle } = currentCrypto();
+  const { subtle } = crypto;
   return firstImport(
     importParams(key),
     async (params) => {
@@ -201,7 +194,7 @@ export async function publicKeyOfPrivate(pkcs8: Uint8Array, key: KeyDescription 
 
 /** The public key of a SubjectPublicKeyInfo as a JWK, for comparison with a derived one. */
 export async function jwkOfSpki(spki: Uint8Array, key: KeyDescription = describeSpki(spki)): Promise<JsonWebKey> {
-  const { subtle } = currentCrypto();
+  const { subtle } = crypto;
   return firstImport(
     importParams(key),
     async (params) => publicJwk(await subtle.exportKey('jwk', await subtle.importKey('spki', toArrayBuffer(spki), params, true, key.kind.startsWith('X') ? [] : ['verify']))),

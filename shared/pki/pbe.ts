@@ -4,17 +4,10 @@
 import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { PKI_DEFAULTS } from './defaults.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
-import { currentCrypto } from './issue.ts';
 import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf, rc2CbcDecrypt, tripleDesCbcDecrypt, unpad } from './legacy-ciphers.ts';
+import { HarnessError } from '../errors.ts';
 
-export class PbeError extends Error {
-  constructor(
-    readonly code: 'bad_password' | 'unsupported' | 'malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class PbeError extends HarnessError<'bad_password' | 'unsupported' | 'malformed'> {}
 
 const PBES2 = '1.2.840.113549.1.5.13';
 const PBKDF2 = '1.2.840.113549.1.5.12';
@@ -111,7 +104,7 @@ function parseScheme(alg: Uint8Array): Scheme {
   return {
     text,
     async decrypt(data, password) {
-      const { subtle } = currentCrypto();
+      const { subtle } = crypto;
       const base = await subtle.importKey('raw', toArrayBuffer(utf8(password)), 'PBKDF2', false, ['deriveBits']);
       const keyBytes = new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash, salt: toArrayBuffer(saltBytes), iterations }, base, cipher.keyBytes * 8));
       if (cipher.name === 'DES-EDE3-CBC') {

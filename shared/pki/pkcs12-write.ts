@@ -9,7 +9,6 @@ import * as pkijs from 'pkijs';
 import { readTlv } from './der.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
 import { digest } from './fingerprint.ts';
-import { currentCrypto } from './issue.ts';
 
 export const PKCS12_WRITE_DEFAULTS = {
   /** PBKDF2 rounds for the encryption and PKCS#12 KDF rounds for the MAC: OpenSSL 3's PKCS12_DEFAULT_ITER. */
@@ -62,7 +61,7 @@ export async function writePkcs12(input: Pkcs12WriteInput, options: Pkcs12WriteO
   input.certificates.forEach((c, i) => checkDer(c, `certificates[${i}]`));
   if (input.privateKey) checkDer(input.privateKey, 'privateKey');
 
-  const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto: currentCrypto() });
+  const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto });
   const password = toArrayBuffer(utf8(options.password));
   // pkijs types AES-CBC parameters as including the IV, which it generates itself.
   const contentEncryptionAlgorithm = { name: 'AES-CBC', length: 256 } as pkijs.ContentEncryptionAlgorithm;

@@ -9,17 +9,10 @@ import * as pkijs from 'pkijs';
 import { PKI_DEFAULTS } from './defaults.ts';
 import { children, contentOf, DerError, oidOf, readTlv, TAG, type Tlv } from './der.ts';
 import { toArrayBuffer, utf8 } from './encoding.ts';
-import { currentCrypto } from './issue.ts';
 import { describePbe, PbeError, pbeDecrypt } from './pbe.ts';
+import { HarnessError } from '../errors.ts';
 
-export class Pkcs12Error extends Error {
-  constructor(
-    readonly code: 'p12_bad_password' | 'p12_password_required' | 'p12_unsupported' | 'p12_malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class Pkcs12Error extends HarnessError<'p12_bad_password' | 'p12_password_required' | 'p12_unsupported' | 'p12_malformed'> {}
 
 export interface Pkcs12Item {
   der: Uint8Array;
@@ -155,7 +148,7 @@ async function verifyMac(bytes: Uint8Array, macData: Tlv, content: Uint8Array, p
     for (let i = iterTlv.contentStart; i < iterTlv.contentEnd; i++) iterations = iterations * 256 + bytes[i]!;
   }
   if (iterations > PKI_DEFAULTS.maxPkcs12KdfIterations) throw new Pkcs12Error('p12_unsupported', `the PKCS#12 integrity check uses ${iterations} iterations, more than this tool runs`);
-  const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto: currentCrypto() });
+  const engine = new pkijs.CryptoEngine({ name: 'pkcs12', crypto });
   const ok = await engine.verifyDataStampedWithPassword({
     password: toArrayBuffer(utf8(password)),
     hashAlgorithm: hash,

@@ -1,7 +1,6 @@
 // Token-flow requests (JWT exchange, RFC 7523, client credentials, refresh, discovery, API key,
 // authorization code, introspection, revocation): their shapes, as flow.start carries them.
 // Validated by parse.ts. See docs/protocol.md.
-import type { ClientCredentials } from './messages.ts';
 import type { Jwks, PublicJwk } from '../jwt/keys.ts';
 
 export const FLOW_KINDS = ['discovery', 'jwt-exchange', 'jwt-bearer', 'client-credentials', 'refresh-token', 'authorization-code', 'api-key', 'introspect', 'revoke'] as const;
@@ -12,6 +11,14 @@ export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** A client certificate and its key, as a probe, a flow's connections and the resource check send them. */
+export interface ClientCredentials {
+  /** Leaf certificate first, then any intermediates to send, PEM. */
+  certificatePem: string;
+  /** PKCS#8 (or PKCS#1/SEC1) PEM. Lives in relay memory for this run only. */
+  privateKeyPem: string;
+}
 
 /** How every connection of the flow is made; the same fields as a probe's. */
 export interface FlowTls {

@@ -4,20 +4,13 @@
 
 import type { PROTOCOL_VERSION, IssuedTokenName, LabSignProfile } from './constants.ts';
 import type { RunKind, RunOutcome, Step } from './evidence.ts';
-import type { FlowRequest, LabRegistration } from './flows.ts';
+import type { ClientAuthMethod, ClientCredentials, FlowRequest, LabRegistration } from './flows.ts';
 import type { PublicJwk } from '../jwt/keys.ts';
 import type { MtlsCheckRequest } from '../check/request.ts';
 import type { ResourceCheckRequest, SignedJwtCheckRequest } from '../check/jwt-request.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport, CheckInstallKit } from '../check/messages.ts';
 
 // ---- client → relay -------------------------------------------------------------------
-
-export interface ClientCredentials {
-  /** Leaf certificate first, then any intermediates to send, PEM. */
-  certificatePem: string;
-  /** PKCS#8 (or PKCS#1/SEC1) PEM. Lives in relay memory for this run only. */
-  privateKeyPem: string;
-}
 
 export interface ProbeRequest {
   url: string;
@@ -104,6 +97,21 @@ export interface LabInfo {
   /** The CA that issued the lab targets' server certificates (public): `ca.pem` for copied commands. */
   serverCaPem: string;
   targets: LabTarget[];
+  /** The demo clients every lab issuer knows, in the lab's order (docs/scenarios.md). */
+  clients: LabDemoClient[];
+  /** Ids of the targets that are authorization servers (discovery and every token flow); the lab's own first. */
+  issuers: string[];
+  /** How the ids of the clients lab.register makes begin (they are forgotten when the lab restarts). */
+  registeredClientPrefix: string;
+  /** What the API-key target (`apikey`) accepts. */
+  apiKey: { key: string; username: string };
+}
+
+/** A lab demo client. `secret` is its published demo value (it opens only this lab), for methods that use one. */
+export interface LabDemoClient {
+  clientId: string;
+  method: ClientAuthMethod;
+  secret?: string;
 }
 
 export interface RelayInfo {

@@ -3,24 +3,22 @@
 // ones are named in the message. See docs/protocol.md.
 import { CHECK_KINDS, ISSUED_TOKEN_NAMES, LAB_SIGN_PROFILES, type IssuedTokenName, type LabSignProfile } from './constants.ts';
 import { CHECK_FIELD_LIMITS, FIELD_LIMITS, FLOW_LIMITS, INBOUND_FIELD_LIMITS } from './limits.ts';
-import type { ClientCredentials, ClientMessage, ErrorCode, InboundRequest, InboundRule, ProbeRequest, ServerMessage } from './messages.ts';
+import type { ClientMessage, ErrorCode, InboundRequest, InboundRule, ProbeRequest, ServerMessage } from './messages.ts';
 import {
   CLIENT_AUTH_METHODS, FLOW_KINDS, HTTP_METHODS, TOKEN_TYPE_HINTS,
-  type ApiCall, type ApiKeyFlow, type AuthorizationCodeFlow, type ClientAuth, type ClientCredentialsFlow, type DiscoveryFlow, type FlowKind, type FlowRequest, type FlowTls,
+  type ApiCall, type ApiKeyFlow, type AuthorizationCodeFlow, type ClientAuth, type ClientCredentials, type ClientCredentialsFlow, type DiscoveryFlow, type FlowKind, type FlowRequest, type FlowTls,
   type IntrospectFlow, type JwtBearerFlow, type JwtExchangeFlow, type LabRegistration, type RefreshTokenFlow, type RevokeFlow, type ServerRef, type TokenFlowBase,
 } from './flows.ts';
 import type { Jwks, PublicJwk } from '../jwt/keys.ts';
 import type { MtlsCheckRequest } from '../check/request.ts';
 import type { ResourceCheckRequest, SignedJwtCheckRequest } from '../check/jwt-request.ts';
 import { parseLoopbackRedirect } from '../flows/redirect-uri.ts';
+import { HarnessError } from '../errors.ts';
 
-export class ProtocolError extends Error {
-  readonly code: ErrorCode;
+export class ProtocolError extends HarnessError<ErrorCode> {
   readonly id: string | undefined;
   constructor(code: ErrorCode, message: string, id?: string) {
-    super(message);
-    this.name = 'ProtocolError';
-    this.code = code;
+    super(code, message);
     this.id = id;
   }
 }

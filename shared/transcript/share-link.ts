@@ -2,16 +2,16 @@
 // send to a server, so opening the link replays the run without the relay or anyone else seeing
 // it. Uses the Compression Streams API (browsers, Node ≥ 18).
 import { parseTranscript, type Transcript } from './transcript.ts';
+import { HarnessError } from '../errors.ts';
 
 /** Longest link offered: browsers, chat tools and ticket systems cut longer ones. */
 export const MAX_SHARE_LINK_CHARS = 32_000;
 /** The fragment's prefix, so the app knows what the fragment holds. */
 export const SHARE_PREFIX = 'transcript=';
 
-export class ShareLinkError extends Error {
+export class ShareLinkError extends HarnessError<'share_link_invalid'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ShareLinkError';
+    super('share_link_invalid', message);
   }
 }
 

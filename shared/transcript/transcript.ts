@@ -5,6 +5,7 @@
 // Format: docs/transcripts.md. Pure: the app and the CLI write and read it with this code.
 import { EVIDENCE_VERSION, PROTOCOL_VERSION, type RunEvent, type RunKind, type RunOutcome, type Step } from '../protocol/index.ts';
 import { MASK, redactDeep, scrubDeep } from '../redact.ts';
+import { HarnessError } from '../errors.ts';
 
 export const TRANSCRIPT_FORMAT = 'mtls-harness-transcript';
 export const TRANSCRIPT_VERSION = 1;
@@ -62,12 +63,11 @@ export interface TranscriptRun {
   durationMs: number | undefined;
 }
 
-export class TranscriptError extends Error {
+export class TranscriptError extends HarnessError<'transcript_invalid'> {
   /** The field at fault, dotted ("events[3].event.type"), or "" for the file as a whole. */
   readonly field: string;
   constructor(field: string, message: string) {
-    super(field ? `${field}: ${message}` : message);
-    this.name = 'TranscriptError';
+    super('transcript_invalid', field ? `${field}: ${message}` : message);
     this.field = field;
   }
 }

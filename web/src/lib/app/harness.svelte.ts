@@ -1,13 +1,8 @@
 import { createContext } from 'svelte';
 import { KeyRing } from '../keys/keyring.svelte.ts';
-import { LabDemo } from '../lab/demo.svelte.ts';
-import { ProbeSession } from '../probe/probe.svelte.ts';
 import type { RelayAddress } from '../relay/address.ts';
 import { RelayConnection } from '../relay/connection.svelte.ts';
 import { RunHistory } from '../runs/history.svelte.ts';
-import { RunsView } from '../runs/runs.svelte.ts';
-import { CheckSession } from '../check/check.svelte.ts';
-import { jwtTools } from '../jwt/tools.ts';
 import { SHARE_PREFIX } from '../../../../shared/transcript/share-link.ts';
 
 /** The screens in the left navigation. New tools (JWT builder, token flows…) add theirs here. */
@@ -31,31 +26,35 @@ function viewFromHash(hash: string): ViewId | null {
   return VIEWS.find((v) => v.id === id)?.id ?? null;
 }
 
-/** Everything the screens share: the relay, the key ring, the probe and which view is open. */
+/**
+ * A screen's state: a class whose constructor takes the Harness. Its module belongs to the
+ * screen, so a screen loaded on first use (App.svelte's PAGES) brings its state class along.
+ */
+export type ScreenState<T> = new (harness: Harness) => T;
+
+/**
+ * Everything the screens share: the relay, the key ring, the run history and which view is
+ * open; and each screen's state, made on first use by `screen()` and kept for the page's life,
+ * so leaving a screen and coming back loses nothing.
+ */
 export class Harness {
   readonly relay: RelayConnection;
   readonly keyring = new KeyRing();
-  readonly probe: ProbeSession;
-  readonly demo: LabDemo;
   /** The last runs of this browser and opened transcripts; every run is recorded here. */
   readonly history: RunHistory;
-  readonly runs: RunsView;
   view = $state<ViewId>('probe');
-  #check: CheckSession | null = null;
+  readonly #screens = new Map<ScreenState<unknown>, unknown>();
 
   constructor(address: RelayAddress, storage: Storage | null = null) {
     this.relay = new RelayConnection(address);
-    this.probe = new ProbeSession(this.relay, this.keyring);
-    this.demo = new LabDemo(this.relay, this.keyring, this.probe);
     this.history = new RunHistory(storage);
     this.history.record(this.relay);
-    this.runs = new RunsView(this.history);
   }
 
-  /** The Server check screen's state, made when the screen first opens. */
-  get check(): CheckSession {
-    this.#check ??= new CheckSession(this.relay, this.keyring, jwtTools(this).signer);
-    return this.#check;
+  /** The one `State` of this page (a screen's, or one screens share such as JwtTools), made on first use. */
+  screen<T>(State: ScreenState<T>): T {
+    if (!this.#screens.has(State)) this.#screens.set(State, new State(this));
+    return this.#screens.get(State) as T;
   }
 
   /** Follows the URL hash so Back and bookmarks work; call once from the root component. */
@@ -63,8 +62,9 @@ export class Harness {
     const sync = () => {
       // A share link carries a transcript after `#`: open it on the Runs screen.
       if (location.hash.startsWith(`#${SHARE_PREFIX}`)) {
+        const link = location.hash;
         this.view = 'runs';
-        void this.runs.openLink(location.hash);
+        void import('../runs/runs.svelte.ts').then(({ RunsView }) => this.screen(RunsView).openLink(link));
         history.replaceState(history.state, '', '#/runs');
         return;
       }

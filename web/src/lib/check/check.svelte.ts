@@ -1,7 +1,8 @@
 import type { CheckCaseInfo, CheckCaseResult, CheckInstallKit, CheckReport } from '../../../../shared/check/messages.ts';
 import type { MtlsCheckRequest } from '../../../../shared/check/request.ts';
 import type { CheckKind, ClientMessage, Step } from '../../../../shared/protocol/index.ts';
-import type { BrowserSigner } from '../jwt/signer.svelte.ts';
+import type { Harness } from '../app/harness.svelte.ts';
+import { JwtTools } from '../jwt/tools.ts';
 import { FormProblem, JwtCheckForm, ResourceCheckForm } from './jwt-check.svelte.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import type { StoredItem } from '../keys/vault.ts';
@@ -50,11 +51,11 @@ export class CheckSession {
   readonly #relay: RelayConnection;
   readonly #keyring: KeyRing;
 
-  constructor(relay: RelayConnection, keyring: KeyRing, signer: BrowserSigner) {
-    this.#relay = relay;
-    this.#keyring = keyring;
-    this.jwt = new JwtCheckForm(keyring, signer);
-    this.resource = new ResourceCheckForm(keyring);
+  constructor(harness: Harness) {
+    this.#relay = harness.relay;
+    this.#keyring = harness.keyring;
+    this.jwt = new JwtCheckForm(harness.keyring, harness.screen(JwtTools).signer);
+    this.resource = new ResourceCheckForm(harness.keyring);
   }
 
   /** The built-in lab as the JWT check's target (this browser's key registered with it). */
@@ -147,7 +148,7 @@ export class CheckSession {
     this.busy = 'Preparing the files to install…';
     try {
       const reply = await this.#relay.request({ type: 'check.kit', id: this.#relay.nextId(), check: { ...check, url: check.url || 'https://staging.example/' } });
-      if (reply.type === 'check.kit.ready') this.kit = reply.kit;
+      this.kit = reply.kit;
     } catch (err) {
       this.error = describeError(err);
     } finally {

@@ -7,13 +7,13 @@ import type { LabInfo, LabTarget } from '../../../../shared/protocol/index.ts';
 import { exportJWK, importX509 } from 'jose';
 import type { Harness } from '../app/harness.svelte.ts';
 import type { Credential } from '../keys/credential.svelte.ts';
-import { jwtTools, type JwtTools } from '../jwt/tools.ts';
+import { JwtTools } from '../jwt/tools.ts';
 import type { BrowserAlg, LabRegistered } from '../jwt/signer.svelte.ts';
 import { keyringSigningKey } from './keyring-signer.ts';
-import { RelayError, describeError } from '../relay/errors.ts';
+import { describeError } from '../relay/errors.ts';
 import { resolveScenario } from '../scenarios/resolve.ts';
 import { buildFlow } from './build.ts';
-import { FlowFields, isLabClientId, LAB_CLIENTS, type AuthChoice } from './fields.svelte.ts';
+import { FlowFields, isLabClientId, labClientFor, type AuthChoice } from './fields.svelte.ts';
 import { flowKindOf, loadFlow } from './scenario-load.ts';
 import { FlowsSession } from './session.svelte.ts';
 
@@ -35,7 +35,7 @@ export class FlowsController {
 
   constructor(harness: Harness) {
     this.#harness = harness;
-    this.jwt = jwtTools(harness);
+    this.jwt = harness.screen(JwtTools);
     this.session = new FlowsSession(harness.relay, { signer: this.jwt.signer, keyring: harness.keyring });
   }
 
@@ -43,8 +43,13 @@ export class FlowsController {
     return this.forms[this.kind];
   }
 
+  /** The relay's lab, as its welcome describes it; null without one. */
+  get lab(): LabInfo | null {
+    return this.#harness.relay.info?.lab ?? null;
+  }
+
   get labTargets(): LabTarget[] {
-    return this.#harness.relay.info?.lab?.targets ?? [];
+    return this.lab?.targets ?? [];
   }
 
   /** Is this URL one of the lab's (same origin as a lab target)? */
@@ -77,8 +82,8 @@ export class FlowsController {
       };
       for (const f of Object.values(this.forms)) {
         for (const key of ['issuer', 'tokenUrl', 'jwksUrl', 'authorizationUrl', 'callUrl', 'url'] as const) f[key] = follow(f[key]);
-        if (f.clientId.startsWith('lab-reg-')) f.clientId = '';
-        if (f.jwtIssuer.startsWith('lab-reg-')) f.jwtIssuer = '';
+        if (f.clientId.startsWith(lab.registeredClientPrefix)) f.clientId = '';
+        if (f.jwtIssuer.startsWith(lab.registeredClientPrefix)) f.jwtIssuer = '';
       }
     }
     void this.offerLabDefaults();
@@ -86,9 +91,9 @@ export class FlowsController {
 
   /** Every form points at the lab; the JWT flows get the lab client made for this browser's RS256 key. */
   async offerLabDefaults(): Promise<void> {
-    const targets = this.labTargets;
-    if (!targets.length) return;
-    for (const f of Object.values(this.forms)) f.applyLabDefaults(targets);
+    const lab = this.lab;
+    if (!lab?.targets.length) return;
+    for (const f of Object.values(this.forms)) f.applyLabDefaults(lab);
     const exchange = this.forms['jwt-exchange'];
     const bearer = this.forms['jwt-bearer'];
     if (exchange.clientId && bearer.jwtIssuer) return;
@@ -131,7 +136,6 @@ export class FlowsController {
     try {
       const { publicJwk } = await keyringSigningKey(credential, alg);
       const reply = await relay.request({ type: 'lab.register', id: relay.nextId(), publicJwk });
-      if (reply.type !== 'lab.registered') throw new RelayError('internal', `the relay answered lab.register with ${reply.type}`);
       this.#keyringClients.set(`${credential.id} ${alg}`, reply);
       return reply;
     } catch (err) {
@@ -154,7 +158,7 @@ export class FlowsController {
     if (!this.isLab(f.issuer || f.tokenUrl)) return;
     if (f.kind === 'jwt-exchange' || f.kind === 'jwt-bearer') {
       if (f.jwtSource === 'sign') await this.useBrowserClientForJwt(f);
-    } else if (f.authMethod === 'private_key_jwt' && (!f.clientId || isLabClientId(f.clientId))) {
+    } else if (f.authMethod === 'private_key_jwt' && (!f.clientId || isLabClientId(this.lab, f.clientId))) {
       const reg = await this.signingClient(f, f.assertionAlg);
       if (reg) f.clientId = reg.clientId;
     }
@@ -183,11 +187,11 @@ export class FlowsController {
 
   async #setAuthMethod(f: FlowFields, method: AuthChoice): Promise<void> {
     f.authMethod = method;
-    if (method === 'omit' || !this.isLab(f.issuer || f.tokenUrl) || (f.clientId && !isLabClientId(f.clientId))) return;
-    const lab = LAB_CLIENTS[method as ClientAuthMethod];
+    if (method === 'omit' || !this.isLab(f.issuer || f.tokenUrl) || (f.clientId && !isLabClientId(this.lab, f.clientId))) return;
+    const lab = labClientFor(this.lab, method);
     if (lab) {
       f.clientId = lab.clientId;
-      f.clientSecret = lab.clientSecret ?? '';
+      f.clientSecret = lab.secret ?? '';
     } else if (method === 'private_key_jwt') {
       f.clientSecret = '';
       const reg = await this.signingClient(f, f.assertionAlg);
@@ -207,7 +211,7 @@ export class FlowsController {
 
   async #setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
     f.assertionAlg = alg;
-    if (f.authMethod === 'private_key_jwt' && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
+    if (f.authMethod === 'private_key_jwt' && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(this.lab, f.clientId))) {
       const reg = await this.signingClient(f, alg);
       if (reg) f.clientId = reg.clientId;
     }
@@ -221,7 +225,7 @@ export class FlowsController {
   async #setCredential(f: FlowFields, credentialId: string): Promise<void> {
     f.credentialId = credentialId;
     const credential = this.#harness.keyring.get(credentialId);
-    if (f.authMethod === 'self_signed_tls_client_auth' && credential && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(f.clientId))) {
+    if (f.authMethod === 'self_signed_tls_client_auth' && credential && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(this.lab, f.clientId))) {
       await this.registerCertificate(f, credential);
     }
   }
@@ -237,7 +241,6 @@ export class FlowsController {
       const jwk = await exportJWK(await importX509(credential.certificatePem, alg, { extractable: true }));
       const x5c = [credential.certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')];
       const reply = await relay.request({ type: 'lab.register', id: relay.nextId(), method: 'self_signed_tls_client_auth', publicJwk: { ...(jwk as { kty: string }), x5c } });
-      if (reply.type !== 'lab.registered') throw new RelayError('internal', `the relay answered lab.register with ${reply.type}`);
       f.clientId = reply.clientId;
     } catch (err) {
       this.labError = `The lab did not register the certificate: ${describeError(err)}`;
@@ -319,15 +322,4 @@ export class FlowsController {
     }
     return all;
   }
-}
-
-const byHarness = new WeakMap<Harness, FlowsController>();
-
-export function flowsController(harness: Harness): FlowsController {
-  let c = byHarness.get(harness);
-  if (!c) {
-    c = new FlowsController(harness);
-    byHarness.set(harness, c);
-  }
-  return c;
 }

@@ -3,7 +3,7 @@
 // built-in authorization server.
 import type { ClientAuthMethod, FlowKind, HttpMethod, TokenTypeHint } from '../../../../shared/flows/flow-request.ts';
 import type { ClientNeed } from '../scenarios/resolve.ts';
-import type { LabTarget } from '../../../../shared/protocol/index.ts';
+import type { LabDemoClient, LabInfo } from '../../../../shared/protocol/index.ts';
 import type { BrowserAlg } from '../jwt/signer.svelte.ts';
 
 export const FLOW_KIND_INFO: Record<FlowKind, { title: string; hint: string }> = {
@@ -34,18 +34,19 @@ export const AUTH_METHOD_TITLES: Record<ClientAuthMethod, string> = {
 /** jwt-bearer may go without client authentication. */
 export type AuthChoice = ClientAuthMethod | 'omit';
 
-/** The lab's demo clients (docs/scenarios.md); their secrets are published demo values. */
-export const LAB_CLIENTS: Partial<Record<ClientAuthMethod, { clientId: string; clientSecret?: string }>> = {
-  client_secret_basic: { clientId: 'lab-basic', clientSecret: 'lab-basic-secret' },
-  client_secret_post: { clientId: 'lab-post', clientSecret: 'lab-post-secret' },
-  client_secret_jwt: { clientId: 'lab-secretjwt', clientSecret: 'lab-secretjwt-secret' },
-  tls_client_auth: { clientId: 'lab-mtls' },
-  none: { clientId: 'lab-public' },
-};
-const LAB_CLIENT_IDS = new Set(['lab-basic', 'lab-post', 'lab-secretjwt', 'lab-pkjwt', 'lab-mtls', 'lab-selfsigned', 'lab-seed', 'lab-public']);
+/**
+ * The lab demo client (from the relay's welcome) the form uses for `method`: the first the lab
+ * lists. None for private_key_jwt and self-signed certificates, whose lab clients hold the lab's
+ * own keys: there the form registers this browser's key (or certificate) instead.
+ */
+export function labClientFor(lab: LabInfo | null, method: ClientAuthMethod): LabDemoClient | undefined {
+  if (!lab || method === 'private_key_jwt' || method === 'self_signed_tls_client_auth') return undefined;
+  return lab.clients.find((c) => c.method === method);
+}
 
-export function isLabClientId(id: string): boolean {
-  return LAB_CLIENT_IDS.has(id) || id.startsWith('lab-reg-');
+/** A lab demo client's id, or one lab.register made: the form may replace it as the method changes. */
+export function isLabClientId(lab: LabInfo | null, id: string): boolean {
+  return lab !== null && (lab.clients.some((c) => c.clientId === id) || id.startsWith(lab.registeredClientPrefix));
 }
 
 export type JwtSource = 'sign' | 'paste';
@@ -132,10 +133,11 @@ export class FlowFields {
   }
 
   /** Points empty fields at the lab. */
-  applyLabDefaults(targets: LabTarget[]): void {
+  applyLabDefaults(lab: LabInfo): void {
     if (this.labDefaultsApplied) return;
-    const url = (id: string) => targets.find((t) => t.id === id)?.url ?? '';
-    const issuer = url('issuer');
+    const url = (id: string) => lab.targets.find((t) => t.id === id)?.url ?? '';
+    const issuer = url(lab.issuers[0] ?? '');
+    const basic = labClientFor(lab, 'client_secret_basic');
     if (!issuer) return;
     this.labDefaultsApplied = true;
     const fill = <K extends 'issuer' | 'tokenUrl' | 'jwksUrl' | 'callUrl' | 'url' | 'scope' | 'clientId' | 'clientSecret' | 'apiKey' | 'username'>(key: K, value: string) => {
@@ -157,23 +159,23 @@ export class FlowFields {
       case 'introspect':
       case 'revoke':
         fill('issuer', issuer);
-        fill('clientId', LAB_CLIENTS.client_secret_basic!.clientId);
-        fill('clientSecret', LAB_CLIENTS.client_secret_basic!.clientSecret!);
+        fill('clientId', basic?.clientId ?? '');
+        fill('clientSecret', basic?.secret ?? '');
         break;
       case 'client-credentials':
       case 'refresh-token':
       case 'authorization-code': {
         fill('issuer', issuer);
         fill('callUrl', url('api'));
-        fill('clientId', LAB_CLIENTS.client_secret_basic!.clientId);
-        fill('clientSecret', LAB_CLIENTS.client_secret_basic!.clientSecret!);
+        fill('clientId', basic?.clientId ?? '');
+        fill('clientSecret', basic?.secret ?? '');
         fill('scope', this.kind === 'authorization-code' ? 'openid offline_access orders:read' : this.kind === 'client-credentials' ? 'orders:read' : '');
         break;
       }
       case 'api-key':
         fill('url', url('apikey'));
-        fill('apiKey', 'lab-api-key');
-        fill('username', 'lab-user');
+        fill('apiKey', lab.apiKey.key);
+        fill('username', lab.apiKey.username);
         break;
     }
   }

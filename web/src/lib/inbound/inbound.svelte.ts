@@ -1,5 +1,6 @@
 import type { InboundRequest, ProbeRequest, ServerMessage } from '../../../../shared/protocol/index.ts';
 import type { InboundScenarioRequest, ScenarioExpect } from '../../../../shared/flows/scenario.ts';
+import type { Harness } from '../app/harness.svelte.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import type { RelayConnection, RunHandlers } from '../relay/connection.svelte.ts';
 import { clientNeedMessage, type ClientNeed } from '../scenarios/resolve.ts';
@@ -76,9 +77,10 @@ export class InboundSession {
   readonly #relay: RelayConnection;
   readonly #keyring: KeyRing;
 
-  constructor(relay: RelayConnection, keyring: KeyRing) {
+  constructor(harness: Harness) {
+    const relay = harness.relay;
     this.#relay = relay;
-    this.#keyring = keyring;
+    this.#keyring = harness.keyring;
     relay.onUnsolicitedRun((started) => this.#adopt(started));
     $effect.root(() => {
       $effect(() => {
@@ -129,7 +131,6 @@ export class InboundSession {
     const id = this.#relay.nextId();
     try {
       const reply = await this.#relay.request({ type: 'inbound.start', id, inbound: built.inbound });
-      if (reply.type !== 'inbound.started') throw new Error(`the relay answered inbound.start with ${reply.type}`);
       this.listener = {
         requestId: id,
         listenerId: reply.listenerId,
@@ -245,16 +246,4 @@ export class InboundSession {
       onLost: (reason) => timeline.interrupt(reason),
     };
   }
-}
-
-const sessions = new WeakMap<RelayConnection, InboundSession>();
-
-/** The page's one inbound session for this relay connection. */
-export function inboundSessionFor(relay: RelayConnection, keyring: KeyRing): InboundSession {
-  let session = sessions.get(relay);
-  if (!session) {
-    session = new InboundSession(relay, keyring);
-    sessions.set(relay, session);
-  }
-  return session;
 }

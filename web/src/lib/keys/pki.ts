@@ -6,9 +6,6 @@ type Pki = typeof import('../../../../shared/pki/issue.ts');
 let loading: Promise<Pki> | undefined;
 
 export function loadPki(): Promise<Pki> {
-  loading ??= import('../../../../shared/pki/issue.ts').then((pki) => {
-    pki.useCrypto(crypto);
-    return pki;
-  });
+  loading ??= import('../../../../shared/pki/issue.ts');
   return loading;
 }

@@ -1,5 +1,6 @@
 import type { KeyRing } from '../keys/keyring.svelte.ts';
-import type { ProbeSession } from '../probe/probe.svelte.ts';
+import type { Harness } from '../app/harness.svelte.ts';
+import { ProbeSession } from '../probe/probe.svelte.ts';
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { describeError } from '../relay/errors.ts';
 
@@ -20,10 +21,10 @@ export class LabDemo {
   readonly #keyring: KeyRing;
   readonly #probe: ProbeSession;
 
-  constructor(relay: RelayConnection, keyring: KeyRing, probe: ProbeSession) {
-    this.#relay = relay;
-    this.#keyring = keyring;
-    this.#probe = probe;
+  constructor(harness: Harness) {
+    this.#relay = harness.relay;
+    this.#keyring = harness.keyring;
+    this.#probe = harness.screen(ProbeSession);
   }
 
   get busy(): boolean {

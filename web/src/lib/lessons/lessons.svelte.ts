@@ -112,14 +112,3 @@ export class LessonsSession {
     }
   }
 }
-
-const byHarness = new WeakMap<Harness, LessonsSession>();
-
-export function lessonsSession(harness: Harness): LessonsSession {
-  let s = byHarness.get(harness);
-  if (!s) {
-    s = new LessonsSession(harness);
-    byHarness.set(harness, s);
-  }
-  return s;
-}

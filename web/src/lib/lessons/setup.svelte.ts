@@ -6,6 +6,7 @@ import { HTTP_METHODS } from '../../../../shared/flows/flow-request.ts';
 import type { Harness } from '../app/harness.svelte.ts';
 import { escapeDnValue } from '../keys/keyring.svelte.ts';
 import { loadPki } from '../keys/pki.ts';
+import { ProbeSession } from '../probe/probe.svelte.ts';
 import type { Method } from '../probe/request.ts';
 import { isObj, resolveScenario } from '../scenarios/resolve.ts';
 import type { LessonCredential, LessonSetup } from './format.ts';
@@ -29,7 +30,7 @@ async function makeCredential(harness: Harness, spec: LessonCredential): Promise
 }
 
 function openProbe(harness: Harness, scenario: Scenario, credentialId: string): void {
-  const probe = harness.probe;
+  const probe = harness.screen(ProbeSession);
   const { request: r } = resolveScenario(scenario, harness.relay.info?.lab?.targets ?? []);
   probe.url = typeof r.url === 'string' ? r.url : '';
   probe.urlEdited = true;
@@ -46,8 +47,8 @@ function openProbe(harness: Harness, scenario: Scenario, credentialId: string): 
 }
 
 async function openFlow(harness: Harness, setup: LessonSetup, scenario: Scenario, credentialId: string): Promise<string[]> {
-  const { flowsController } = await import('../flows/controller.svelte.ts');
-  const controller = flowsController(harness);
+  const { FlowsController } = await import('../flows/controller.svelte.ts');
+  const controller = harness.screen(FlowsController);
   const lab = harness.relay.info?.lab;
   // The lab defaults first, so the screen's own first look at the lab fills nothing over the lesson.
   if (lab) controller.labSeen(lab);

@@ -1,3 +1,4 @@
+import type { Harness } from '../app/harness.svelte.ts';
 import type { RelayConnection } from '../relay/connection.svelte.ts';
 import { describeError } from '../relay/errors.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
@@ -60,9 +61,9 @@ export class ProbeSession {
   readonly #relay: RelayConnection;
   readonly #keyring: KeyRing;
 
-  constructor(relay: RelayConnection, keyring: KeyRing) {
-    this.#relay = relay;
-    this.#keyring = keyring;
+  constructor(harness: Harness) {
+    this.#relay = harness.relay;
+    this.#keyring = harness.keyring;
   }
 
   get running(): boolean {

@@ -12,6 +12,7 @@ import {
 } from '../../../../shared/protocol/index.ts';
 import type { RelayAddress } from './address.ts';
 import { RelayError } from './errors.ts';
+import { isReplyTo, type RelayRequest, type ReplyTo, type RequestType } from './replies.ts';
 
 export type RelayStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused';
 
@@ -127,37 +128,33 @@ export class RelayConnection {
 
   /** Asks the lab CA to sign `csrPem`; `profile` picks the issuer and validity (LAB_SIGN_PROFILES). */
   async signCsr(csrPem: string, profile?: LabSignProfile): Promise<{ certificatePem: string; chainPem: string }> {
-    const reply = await this.#request(profile ? { type: 'lab.sign', id: this.#nextId(), csrPem, profile } : { type: 'lab.sign', id: this.#nextId(), csrPem });
-    if (reply.type !== 'lab.signed') throw new RelayError('internal', `the relay answered lab.sign with ${reply.type}`);
+    const reply = await this.request(profile ? { type: 'lab.sign', id: this.#nextId(), csrPem, profile } : { type: 'lab.sign', id: this.#nextId(), csrPem });
     return { certificatePem: reply.certificatePem, chainPem: reply.chainPem };
   }
 
   /** Starts a probe; resolves with the run id once the relay accepted it. Events go to `run`. */
-  async startProbe(probe: ProbeRequest, run: RunHandlers): Promise<string> {
-    const reply = await this.#request({ type: 'probe.start', id: this.#nextId(), probe }, run);
-    if (reply.type !== 'run.started') throw new RelayError('internal', `the relay answered probe.start with ${reply.type}`);
-    return reply.runId;
+  startProbe(probe: ProbeRequest, run: RunHandlers): Promise<string> {
+    return this.startRun({ type: 'probe.start', id: this.#nextId(), probe }, run);
   }
 
   /**
    * Starts any run-starting request (flow.start, …); resolves with the run id once accepted.
    * Feature screens use this rather than a method each.
    */
-  async startRun(message: Extract<ClientMessage, { type: 'flow.start' | 'probe.start' }>, run: RunHandlers): Promise<string> {
-    const reply = await this.#request(message, run);
-    if (reply.type !== 'run.started') throw new RelayError('internal', `the relay answered ${message.type} with ${reply.type}`);
-    return reply.runId;
+  async startRun(message: RelayRequest<'flow.start' | 'probe.start'>, run: RunHandlers): Promise<string> {
+    return (await this.#request(message, run)).runId;
   }
 
   /** Starts a server check; resolves with its id (cancel it with cancelRun) once accepted. Events go to `check`. */
-  async startCheck(message: Extract<ClientMessage, { type: 'check.start' }>, check: CheckHandlers): Promise<string> {
-    const reply = await this.#request(message, undefined, check);
-    if (reply.type !== 'check.started') throw new RelayError('internal', `the relay answered check.start with ${reply.type}`);
-    return reply.checkId;
+  async startCheck(message: RelayRequest<'check.start'>, check: CheckHandlers): Promise<string> {
+    return (await this.#request(message, undefined, check)).checkId;
   }
 
-  /** Any other request with a single reply (matched by id). Rejects with the relay's error. */
-  request(message: ClientMessage): Promise<ServerMessage> {
+  /**
+   * Any request the relay answers once (REPLIES): resolves with its reply, typed by the request's
+   * type; rejects with a RelayError carrying the relay's `code` when it answers with an error.
+   */
+  request<T extends RequestType>(message: RelayRequest<T>): Promise<ReplyTo<T>> {
     return this.#request(message);
   }
 
@@ -201,21 +198,27 @@ export class RelayConnection {
     this.#socket.send(JSON.stringify(message));
   }
 
-  #request(message: ClientMessage, run?: RunHandlers, check?: CheckHandlers): Promise<ServerMessage> {
+  #request<T extends RequestType>(message: RelayRequest<T>, run?: RunHandlers, check?: CheckHandlers): Promise<ReplyTo<T>> {
+    // `Extract` over a type parameter hides the members every request has.
+    const { id, type } = message as ClientMessage & { type: T };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#pending.delete(message.id);
-        reject(new RelayError('timeout', `The relay did not answer ${message.type} within ${RELAY_LIMITS.replyTimeoutMs / 1000} s`));
+        this.#pending.delete(id);
+        reject(new RelayError('timeout', `The relay did not answer ${type} within ${RELAY_LIMITS.replyTimeoutMs / 1000} s`));
       }, RELAY_LIMITS.replyTimeoutMs);
-      const pending: Pending = { resolve, reject, timer };
+      const answer = (reply: ServerMessage) => {
+        if (isReplyTo(type, reply)) resolve(reply);
+        else reject(new RelayError('internal', `the relay answered ${type} with ${reply.type}`));
+      };
+      const pending: Pending = { resolve: answer, reject, timer };
       if (run) pending.run = run;
       if (check) pending.check = check;
-      this.#pending.set(message.id, pending);
+      this.#pending.set(id, pending);
       try {
         this.#send(message);
       } catch (err) {
         clearTimeout(timer);
-        this.#pending.delete(message.id);
+        this.#pending.delete(id);
         reject(err);
       }
     });

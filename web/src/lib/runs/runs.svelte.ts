@@ -1,4 +1,5 @@
 import { MAX_TRANSCRIPT_CHARS, parseTranscript, TranscriptError } from '../../../../shared/transcript/transcript.ts';
+import type { Harness } from '../app/harness.svelte.ts';
 import type { RunHistory, HistoryEntry } from './history.svelte.ts';
 
 /** The Runs screen: which run is shown, which two are compared, and what went wrong opening one. */
@@ -11,8 +12,8 @@ export class RunsView {
   /** Why the last file or link could not be opened; nothing else on screen changes. */
   openError = $state<string | null>(null);
 
-  constructor(history: RunHistory) {
-    this.history = history;
+  constructor(harness: Harness) {
+    this.history = harness.history;
   }
 
   get shown(): HistoryEntry | undefined {

@@ -27,8 +27,8 @@ export function explainInputError(message: string): { field: FieldName | null; m
 }
 
 /**
- * The server-config screen's form. It lives at module level so a half-filled form survives
- * moving to another screen and back (screens are unmounted when hidden).
+ * The server-config screen's form. Harness keeps it (harness.screen) so a half-filled form
+ * survives moving to another screen and back (screens are unmounted when hidden).
  */
 export class ServerConfigForm {
   caPem = $state('');
@@ -84,4 +84,3 @@ export class ServerConfigForm {
   }
 }
 
-export const serverConfigForm = new ServerConfigForm();

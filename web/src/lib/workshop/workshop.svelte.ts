@@ -1,3 +1,4 @@
+import type { Harness } from '../app/harness.svelte.ts';
 import type { KeyRing } from '../keys/keyring.svelte.ts';
 import type { ItemKind, StoredItem } from '../keys/vault.ts';
 import type { KeyAlgorithmName } from '../../../../shared/pki/issue.ts';
@@ -185,8 +186,8 @@ export class WorkshopSession {
   readonly rotation = new RotationSession();
   readonly keyring: KeyRing;
 
-  constructor(keyring: KeyRing) {
-    this.keyring = keyring;
+  constructor(harness: Harness) {
+    this.keyring = harness.keyring;
   }
 
   get items(): StoredItem[] {
@@ -237,12 +238,4 @@ export class WorkshopSession {
     this.tab = 'inspect';
     void this.inspect.run();
   }
-}
-
-const sessions = new WeakMap<KeyRing, WorkshopSession>();
-
-export function workshopFor(keyring: KeyRing): WorkshopSession {
-  let session = sessions.get(keyring);
-  if (!session) sessions.set(keyring, (session = new WorkshopSession(keyring)));
-  return session;
 }

@@ -8,26 +8,18 @@ import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { MASK, basicCredential, isSecretField, isSecretHeader, isSecretName, redactDeep, redactForm, redactHeaders, redactText, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
 import { curlFor, envName, type EnvRef } from '../../shared/flows/curl.ts';
 import { decodeJwt, describeTimes, type DecodedJwt } from '../../shared/jwt/decode.ts';
-import { StepRecorder, type OpenStep } from '../run/recorder.ts';
+import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
 import { checkCaBundle, checkClient } from '../run/inputs.ts';
 import { oneLineDn } from '../net/dial.ts';
 import { requestHeaders } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import type { CallConnection, DetailsOf, FlowInputsDetails, FlowVerdictDetails, HttpCallEvidence, ProbePhase, ShownHttpRequest, ShownJwt } from '../../shared/protocol/index.ts';
-import { CallFailure, httpCall, type CallResult, type CallTls } from './http-call.ts';
-import type { FlowContext, FlowResult } from './run-flow.ts';
+import { CallFailure, httpCall, type CallResult, type CallTls } from '../net/http-call.ts';
+import type { FlowContext, FlowResult } from './context.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 /** Thrown to end a flow at a failed step; the runner turns it into the verdict. */
-export class FlowStopped extends Error {
-  readonly code: DiagnosisCode;
-  constructor(code: DiagnosisCode, summary: string) {
-    super(summary);
-    this.name = 'FlowStopped';
-    this.code = code;
-  }
-}
-
-export type PlannedStep = readonly [id: string, phase: ProbePhase, title: string];
+export class FlowStopped extends HarnessError<DiagnosisCode> {}
 
 export interface FlowRequestSpec {
   method: string;
@@ -76,7 +68,6 @@ export class FlowRun {
   /** Values learnt during the run (tokens, codes, verifiers) scrubbed from every event. */
   readonly #secrets = new Set<string>();
   #scrub: string[] = [];
-  #plan: readonly PlannedStep[] = [];
   #curls: { step: string; command: string }[] = [];
   /** Names the user marked secret for this run (the flow's `secretNames`). */
   secretNames: readonly string[] = [];
@@ -97,7 +88,7 @@ export class FlowRun {
 
   /** The steps this flow expects to run, so the ones not reached can be shown as skipped. */
   plan(steps: readonly PlannedStep[]): void {
-    this.#plan = steps;
+    this.rec.plan(steps);
   }
 
   start<P extends ProbePhase>(id: string, phase: P, title: string, summary?: string): OpenStep<P> {
@@ -151,7 +142,7 @@ export class FlowRun {
       key: client.key,
       ...(opts.tls?.client ? { certificatePem: opts.tls.client.certificatePem } : {}),
       bundle: ca.cas,
-      ...(lab ? { lab: { serverCaPem: lab.serverCaPem, endpoints: lab.info.targets.map((t) => new URL(t.url).host) } } : {}),
+      ...(lab ? { lab: lab.trust } : {}),
       trustLab: opts.tls?.trustLab !== false,
       verifyServer: opts.tls?.verifyServer !== false,
       problems: client.problems.map((p) => ({ code: p.code, message: p.message })),
@@ -281,7 +272,7 @@ export class FlowRun {
 
   /** Skips planned steps not reached and sends the verdict. */
   verdict(outcome: RunOutcome, summary: string, code?: DiagnosisCode, details: Partial<FlowVerdictDetails> = {}): FlowResult {
-    for (const [id, phase, title] of this.#plan) if (!this.rec.get(id)) this.rec.skip(id, phase, title, 'not reached');
+    this.rec.skipUnreached('not reached');
     const v = this.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
     const warnings = this.rec.diagnoses().filter((d) => this.#statusOf(d.code) === 'warn').map((d) => d.code);
     v.finish(outcome === 'pass' ? (warnings.length ? 'warn' : 'ok') : 'fail', {
@@ -296,7 +287,7 @@ export class FlowRun {
   }
 
   cancelled(): FlowResult {
-    for (const s of this.rec.steps()) if (s.status === 'running') this.rec.amend(s.id, 'skipped', { summary: 'cancelled' });
+    this.rec.skipRunning('cancelled');
     return { outcome: 'error', diagnoses: this.rec.diagnoses().map((d) => d.code), durationMs: this.rec.elapsed(), steps: this.rec.steps() };
   }
 }

@@ -1,4 +1,4 @@
-// One HTTP call of a token flow, through the same connection phases as the probe (DNS, TCP,
+// One HTTP call of a token flow or a JWKS fetch, through the same connection phases as the probe (DNS, TCP,
 // TLS with the wire tap, one HTTP exchange): client certificates, timeouts, the outbound guard
 // and the transport diagnoses come with it. A failure is thrown as a CallFailure that already
 // carries its diagnosis, so every flow step explains a dead connection the way the probe does.
@@ -8,10 +8,11 @@ import type { X509Certificate } from 'node:crypto';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import type { Limits } from '../defaults.ts';
-import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type CertSummary, type LabTrust } from '../net/dial.ts';
-import { exchange, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
-import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
-import { describeAcceptance } from '../run/inputs.ts';
+import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type CertSummary, type LabTrust } from './dial.ts';
+import { exchange, type HttpResult, type OutgoingRequest } from './http-exchange.ts';
+import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
+import { describeAcceptance } from './acceptable-cas.ts';
+import { HarnessError } from '../../shared/errors.ts';
 
 /** The TLS side of every call of a flow, checked once in the flow's inputs step. */
 export interface CallTls {
@@ -93,15 +94,12 @@ export function certificatePage(res: CallResult, callTls: CallTls): { code: Diag
 }
 
 /** A call that did not get an HTTP answer, with the diagnosis the probe would give. */
-export class CallFailure extends Error {
-  readonly code: DiagnosisCode;
+export class CallFailure extends HarnessError<DiagnosisCode> {
   readonly evidence: string[];
   readonly connection: ConnectionInfo | undefined;
   readonly phase: FailureSignals['phase'] | 'url';
   constructor(code: DiagnosisCode, evidence: string[], message: string, phase: CallFailure['phase'], connection?: ConnectionInfo) {
-    super(message);
-    this.name = 'CallFailure';
-    this.code = code;
+    super(code, message);
     this.evidence = evidence;
     this.phase = phase;
     this.connection = connection;

@@ -2,15 +2,10 @@
 // file in this folder; this one only dispatches, and turns an early stop or a cancel into the
 // verdict.
 import type { FlowRequest } from '../../shared/flows/flow-request.ts';
-import type { RunOutcome, Step } from '../../shared/protocol/index.ts';
 import { secretValues } from '../../shared/redact.ts';
-import type { Limits } from '../defaults.ts';
-import type { RunningLab } from '../lab/lab.ts';
-import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { CancelledError } from '../net/dial.ts';
-import type { CallbackRegistry } from './callbacks.ts';
-import type { IssuedTokenSet } from './issued-tokens.ts';
-import { FlowRun, FlowStopped } from './flow-run.ts';
+import type { FlowContext, FlowResult } from './context.ts';
+import { FlowRun, FlowStopped } from './flow-steps.ts';
 import { runDiscovery } from './discovery.ts';
 import { runJwtExchange } from './jwt-exchange.ts';
 import { runJwtBearer } from './jwt-bearer.ts';
@@ -22,52 +17,7 @@ import { runIntrospect } from './introspect.ts';
 import { runRevoke } from './revoke.ts';
 
 export { flowTarget } from '../../shared/flows/flow-request.ts';
-
-export interface FlowContext {
-  limits: Limits;
-  signal?: AbortSignal;
-  onStep(step: Step): void;
-  /** The relay's own origin (for redirect URIs) and its callback endpoint. */
-  relayOrigin: string;
-  callbacks: CallbackRegistry;
-  lab: RunningLab | null;
-  /** The outbound guard (hosted mode); default: local, nothing refused. */
-  policy?: OutboundPolicy;
-  /**
-   * Called with the authorization URL once the relay listens for the redirect. The browser
-   * reads it from the `authorize` step instead; the CLI and tests follow it here.
-   */
-  openAuthorizationUrl?(url: string): void;
-  /** The flow only waits for a person (true) or works again (false); the session lends its run slot meanwhile. */
-  onWaiting?(waiting: boolean): void;
-  /**
-   * Send unsigned JWTs (alg none) instead of stopping at the inputs step. Only the server check
-   * sets it, to prove the server refuses them; the protocol cannot.
-   */
-  sendUnsignedJwts?: boolean;
-  /**
-   * The refresh token a refresh-token flow was issued in place of its own (rotation), for a
-   * caller that keeps it (`harness run --save-refresh-token`). It never appears in an event.
-   */
-  onRotatedRefreshToken?(refreshToken: string): void;
-  /**
-   * The refresh token a flow ends with (authorization code, or a rotating refresh): the session
-   * keeps it so a later refresh-token run can name this run instead of the token.
-   */
-  keepRefreshToken?(token: string): void;
-  /**
-   * Every token a token request of the run was issued, for the session to keep (local mode
-   * only) until the person reveals one (flow.reveal). Never part of an event.
-   */
-  onIssuedTokens?(tokens: IssuedTokenSet): void;
-}
-
-export interface FlowResult {
-  outcome: RunOutcome;
-  diagnoses: string[];
-  durationMs: number;
-  steps: Step[];
-}
+export type { FlowContext, FlowResult } from './context.ts';
 
 /** Secret values the flow request carries, scrubbed from all of its events once passed through secretValues (which adds their encodings). */
 export function flowSecrets(flow: FlowRequest): string[] {
