@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { makeTestPki, type TestPki } from '../server/testing/test-pki.ts';
 import { expectTimelineMatchesEvents, openHarness, relayOrigin, verdictOf } from './harness.ts';
+import { findStep } from '../shared/protocol/index.ts';
 
 const REDIRECT_KEY = 'oidc-e2e';
 const API_SCOPE = 'api:read';
@@ -94,15 +95,14 @@ test('oidc-provider: authorization code + PKCE + state + refresh through the for
   expect(await verdictOf(page)).toBe('pass');
   const runId = frames.runIds().at(-1)!;
   const steps = await expectTimelineMatchesEvents(page, frames, runId);
-  const byId = new Map(steps.map((s) => [s.id, s]));
-  const authorizationUrl = new URL(String(byId.get('authorize')?.details?.authorizationUrl));
+  const authorizationUrl = new URL(String(findStep(steps, 'authorize')?.details?.authorizationUrl));
   expect(authorizationUrl.origin).toBe(issuer);
   expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
   expect(authorizationUrl.searchParams.get('redirect_uri')).toBe(`${relayOrigin()}/callback/${REDIRECT_KEY}`);
-  expect(byId.get('callback')?.details?.iss).toBe(issuer);
-  expect(byId.get('callback')?.details?.stateReturned).toBe(byId.get('authorize')?.details?.state);
-  expect(byId.get('token')?.details?.refreshTokenIssued).toBe(true);
-  expect(byId.get('refresh')?.status).toBe('ok');
+  expect(findStep(steps, 'callback')?.details?.iss).toBe(issuer);
+  expect(findStep(steps, 'callback')?.details?.stateReturned).toBe(findStep(steps, 'authorize')?.details?.state);
+  expect(findStep(steps, 'token')?.details?.refreshTokenIssued).toBe(true);
+  expect(steps.find((s) => s.id === 'refresh')?.status).toBe('ok');
   await expect(page.locator('li[data-step="refresh"]')).toContainText('OK');
   await expect(page.locator('li[data-step="token"]')).toContainText('verified');
   await expect.poll(() => popup.isClosed()).toBe(true);

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { expectTimelineMatchesEvents, makeLabCredential, openHarness, verdictOf, type RelayFrames } from './harness.ts';
+import { findStep } from '../shared/protocol/index.ts';
 
 // Screens for people to look at; HARNESS_SCREENS moves them out of test-results.
 const SCREENS = process.env.HARNESS_SCREENS ?? 'test-results/screens';
@@ -139,7 +140,7 @@ test('authorization code + PKCE + refresh through the real popup, then the state
     ['refresh', 'ok'],
     ['verdict', 'ok'],
   ]);
-  const authorize = steps.find((s) => s.id === 'authorize')!;
+  const authorize = findStep(steps, 'authorize')!;
   expect(String(authorize.details?.authorizationUrl)).toMatch(/code_challenge_method=S256/);
   expect(String(authorize.details?.authorizationUrl)).toMatch(/state=/);
   const callback = await openStep(page, 'callback');
@@ -195,7 +196,7 @@ test('client credentials: private_key_jwt assertion signed in the browser, then 
   expect(await verdictOf(page)).toBe('pass');
   runId = lastRun(frames);
   const steps = await expectTimelineMatchesEvents(page, frames, runId);
-  const token = steps.find((s) => s.id === 'token')!;
+  const token = findStep(steps, 'token')!;
   expect((token.details?.accessToken as { binding?: { matches?: boolean } }).binding?.matches).toBe(true);
   await expect(await openStep(page, 'token')).toContainText('certificate-bound');
 });

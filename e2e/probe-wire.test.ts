@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import type { Step } from '../shared/protocol/index.ts';
 import { expectTimelineMatchesEvents, makeLabCredential, openHarness, relayOrigin, verdictOf, type RelayFrames } from './harness.ts';
+import { findStep, type ProbeStep } from '../shared/protocol/index.ts';
 
 const SCREENS = 'test-results/screens';
 
@@ -42,7 +43,7 @@ test('a lab probe shows the CertificateRequest, both chains, timings, and copies
   const { runId, steps } = await runAndFinish(page, frames);
   expect(frames.finished(runId)?.outcome).toBe('pass');
 
-  const tlsEvent = steps.find((s) => s.id === 'tls')!;
+  const tlsEvent = findStep(steps as ProbeStep[], 'tls')!;
   const labCa = frames.messages.find((m) => m.type === 'welcome')?.relay.lab?.caSubject ?? '';
   const acceptable = tlsEvent.details!.acceptableCAs as string[];
   expect(acceptable.length).toBeGreaterThan(0);
@@ -63,8 +64,8 @@ test('a lab probe shows the CertificateRequest, both chains, timings, and copies
 
   // Phase timings: the numbers the events carry.
   const timings = page.getByTestId('phase-timings');
-  const http = steps.find((s) => s.id === 'response')!.details!.timings as Record<string, number>;
-  const verdictStep = steps.find((s) => s.id === 'verdict')!;
+  const http = findStep(steps as ProbeStep[], 'response')!.details!.timings!;
+  const verdictStep = findStep(steps as ProbeStep[], 'verdict')!;
   for (const id of ['dns', 'tcp', 'tls']) {
     const step = steps.find((s) => s.id === id)!;
     await expect(timings.locator(`tr[data-timing="${id}"]`)).toContainText(formatMs(step.durationMs!));
@@ -111,7 +112,7 @@ test('a cXML order is one click: POST with Content-Type text/xml, the body inden
 
   const { runId, steps } = await runAndFinish(page, frames);
   expect(frames.finished(runId)?.outcome).toBe('pass');
-  const requestEvent = steps.find((s) => s.id === 'request')!;
+  const requestEvent = findStep(steps as ProbeStep[], 'request')!;
   expect(requestEvent.details!.method).toBe('POST');
   expect((requestEvent.details!.headers as Record<string, string>)['Content-Type']).toBe('text/xml');
   expect(requestEvent.details!.bodyBytes).toBeGreaterThan(500);
@@ -130,7 +131,7 @@ test('a cXML order is one click: POST with Content-Type text/xml, the body inden
   await expect(got.locator('pre')).toContainText('"method": "POST"');
   await expect(got.locator('pre')).toContainText('"subject": "CN=e2e-cxml');
 
-  const reproduce = steps.find((s) => s.id === 'verdict')!.details!.reproduce as { curl: string };
+  const reproduce = findStep(steps as ProbeStep[], 'verdict')!.details!.reproduce as { curl: string };
   expect(reproduce.curl).toContain('--data-binary @body.txt');
   await expect(page.getByTestId('reproduce').getByRole('button', { name: 'body.txt' })).toBeVisible();
 
@@ -168,7 +169,7 @@ test('a certificate from another CA gets the pre-flight warning; an unverified s
     const diagnoses = frames.finished(runId)!.diagnoses;
     expect(diagnoses).toContain('client_ca_not_acceptable');
 
-    const tlsEvent = steps.find((s) => s.id === 'tls')!;
+    const tlsEvent = findStep(steps as ProbeStep[], 'tls')!;
     expect(tlsEvent.details!.chainReachesAcceptableCA).toBe(false);
     expect(tlsEvent.details!.serverVerified).toBe(false);
     const tls = await openStep(page, 'tls');
@@ -184,7 +185,7 @@ test('a certificate from another CA gets the pre-flight warning; an unverified s
     await page.mouse.move(1270, 790);
     await page.screenshot({ path: `${SCREENS}/probe-preflight-light.png` });
 
-    const reproduce = steps.find((s) => s.id === 'verdict')!.details!.reproduce as { curl: string };
+    const reproduce = findStep(steps as ProbeStep[], 'verdict')!.details!.reproduce as { curl: string };
     expect(reproduce.curl).toContain('--insecure');
     await expect(page.getByTestId('reproduce').locator('pre').first()).toHaveText(reproduce.curl);
   } finally {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from './relay.ts';
-import type { ServerMessage } from '../shared/protocol/index.ts';
+import { detailsOf, type ServerMessage } from '../shared/protocol/index.ts';
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { RelayClient, type Msg } from './testing/relay-client.ts';
 
@@ -90,7 +90,7 @@ test('lab signs a browser-style CSR and the probe with it passes', async () => {
   const finalIds = [...new Map(steps.map((s) => [s.step.id, s.step.status])).entries()];
   assert.deepEqual(finalIds, [['inputs', 'ok'], ['dns', 'ok'], ['tcp', 'ok'], ['tls', 'ok'], ['request', 'ok'], ['response', 'ok'], ['verdict', 'ok']]);
   const response = steps.findLast((s) => s.step.id === 'response')!.step;
-  assert.match(String(response.details?.body), /relay-test-client/);
+  assert.match(String(detailsOf(response, 'response')?.body), /relay-test-client/);
   const keyText = JSON.stringify(c.messages);
   assert.ok(!keyText.includes(client.privateKeyPem.split('\n')[1]!), 'the private key is never echoed');
   c.ws.close();

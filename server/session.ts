@@ -534,7 +534,7 @@ export class Session {
         signal: controller.signal,
         observeStep: (step) => {
           // The authorization URL this run sent the browser to: run.settle ends its wait early.
-          if (step.id === 'authorize' && typeof step.details?.authorizationUrl === 'string') this.#authorizationUrls.set(runId, step.details.authorizationUrl);
+          if (step.phase === 'authorize' && step.details) this.#authorizationUrls.set(runId, step.details.authorizationUrl);
           metrics.step(step);
         },
         // A bug in one run must not take the relay or anyone else's runs down.

@@ -12,6 +12,7 @@ import { RelayClient, openOrRefused, type Msg } from './testing/relay-client.ts'
 import { knownLimits, slotHogging, nonReader, paddedJwk, waitingFlow, retainedBytes } from './testing/hostile-clients.ts';
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { publicJwkOf } from '../shared/jwt/sign.ts';
+import { detailsOf } from '../shared/protocol/index.ts';
 
 const relays: RunningRelay[] = [];
 after(() => Promise.all(relays.map((r) => r.close())));
@@ -58,7 +59,7 @@ test('a flow that got its redirect works again on a run slot, and the slot comes
   const started = await c.start('flow.start', { flow: { ...waitingFlow(r), redirectKey: 'fair-share' } });
   assert.equal(started.type, 'run.started');
   const authorize = await c.next((m) => m.type === 'step' && m.step.id === 'authorize' && m.step.status !== 'running');
-  const state = String((authorize as Msg<'step'>).step.details?.state);
+  const state = String(detailsOf((authorize as Msg<'step'>).step, 'authorize')?.state);
   await c.next((m) => m.type === 'step' && m.step.id === 'callback');
   // While it waits, the session's one run slot is free for a probe.
   const probe = await labProbe(r, c);

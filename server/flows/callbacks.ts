@@ -44,7 +44,7 @@ interface Waiter {
  * A relay's name among several behind one load balancer (`--relay-id`): lower-case letters,
  * digits and inner hyphens, so it is safe in a path, a query value and an nginx map pattern.
  */
-export const RELAY_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+const RELAY_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 /** The relay id, or a TypeError that says what is wrong with it (never echoes more than 40 characters). */
 export function checkRelayId(value: string): string {

@@ -3,6 +3,8 @@
 // for what clients rely on; and its JWKS. Other flows run the same step when given an issuer.
 import type { DiscoveryFlow } from '../../shared/flows/flow-request.ts';
 import type { Jwks } from '../../shared/jwt/keys.ts';
+import type { DiscoveryDetails } from '../../shared/protocol/index.ts';
+import type { OpenStep } from '../run/recorder.ts';
 import { FlowRun, type HttpStepResult } from './flow-steps.ts';
 
 export interface ServerMetadata {
@@ -150,7 +152,7 @@ export async function discover(run: FlowRun, issuer: string, needs: Endpoint[] =
 }
 
 /** Fetches a JWKS on `step`; returns null (with the reason) when it is not a key set. */
-export async function fetchJwks(run: FlowRun, step: ReturnType<FlowRun['start']>, url: string): Promise<{ jwks: Jwks | null; details: Record<string, unknown>; problem?: string }> {
+export async function fetchJwks(run: FlowRun, step: OpenStep<'discovery' | 'token'>, url: string): Promise<{ jwks: Jwks | null; details: DiscoveryDetails; problem?: string }> {
   const r = await run.http(step, { method: 'GET', url: new URL(url), headers: { accept: 'application/jwk-set+json, application/json' } });
   const keys = (r.json as { keys?: unknown } | undefined)?.keys;
   if (r.res.status !== 200 || !Array.isArray(keys)) {

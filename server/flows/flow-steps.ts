@@ -13,7 +13,7 @@ import { checkCaBundle, checkClient } from '../run/inputs.ts';
 import { oneLineDn } from '../net/dial.ts';
 import { requestHeaders } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
-import type { ProbePhase } from '../../shared/protocol/index.ts';
+import type { CallConnection, DetailsOf, FlowInputsDetails, FlowVerdictDetails, HttpCallEvidence, ProbePhase, ShownHttpRequest, ShownJwt } from '../../shared/protocol/index.ts';
 import { CallFailure, httpCall, type CallResult, type CallTls } from '../net/http-call.ts';
 import type { FlowContext, FlowResult } from './context.ts';
 import { HarnessError } from '../../shared/errors.ts';
@@ -44,7 +44,7 @@ export interface JwtInput {
 
 export interface HttpStepResult {
   res: CallResult;
-  details: Record<string, unknown>;
+  details: HttpCallEvidence;
   json: unknown;
 }
 
@@ -58,7 +58,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-export function decodedForDisplay(jwt: DecodedJwt): Record<string, unknown> {
+export function decodedForDisplay(jwt: DecodedJwt): ShownJwt {
   return { header: jwt.header, claims: jwt.claims, times: describeTimes(jwt.claims), signature: MASK };
 }
 
@@ -91,19 +91,19 @@ export class FlowRun {
     this.rec.plan(steps);
   }
 
-  start(id: string, phase: ProbePhase, title: string, summary?: string): OpenStep {
+  start<P extends ProbePhase>(id: string, phase: P, title: string, summary?: string): OpenStep<P> {
     return this.rec.start(id, phase, title, summary);
   }
 
   /** Fails `step` with a diagnosis and stops the flow. */
-  stop(step: OpenStep, code: DiagnosisCode, evidence: string[], opts: { summary?: string; details?: Record<string, unknown>; title?: string } = {}): never {
+  stop<P extends ProbePhase>(step: OpenStep<P>, code: DiagnosisCode, evidence: string[], opts: { summary?: string; details?: DetailsOf<P>; title?: string } = {}): never {
     const d = diagnosis(code, evidence, opts.summary);
     step.finish('fail', { summary: d.summary, diagnosis: d, ...(opts.details ? { details: opts.details } : {}), ...(opts.title ? { title: opts.title } : {}) });
     throw new FlowStopped(code, d.summary);
   }
 
   /** Finishes a step that worked but with a remark worth a diagnosis (the run still passes). */
-  warn(step: OpenStep, code: DiagnosisCode, evidence: string[], opts: { summary?: string; details?: Record<string, unknown>; title?: string } = {}): Diagnosis {
+  warn<P extends ProbePhase>(step: OpenStep<P>, code: DiagnosisCode, evidence: string[], opts: { summary?: string; details?: DetailsOf<P>; title?: string } = {}): Diagnosis {
     const d = diagnosis(code, evidence, opts.summary);
     step.finish('warn', { summary: d.summary, diagnosis: d, ...(opts.details ? { details: opts.details } : {}), ...(opts.title ? { title: opts.title } : {}) });
     return d;
@@ -113,7 +113,7 @@ export class FlowRun {
    * The inputs step: URLs, the client certificate and CA bundle (with the probe's checks), and
    * each JWT decoded. Stops the flow on anything the run cannot use.
    */
-  async inputs(opts: { urls: [string, string | undefined][]; tls?: FlowTls; jwts?: JwtInput[]; details?: Record<string, unknown>; summary?: string; problems?: string[] }): Promise<void> {
+  async inputs(opts: { urls: [string, string | undefined][]; tls?: FlowTls; jwts?: JwtInput[]; details?: Partial<FlowInputsDetails>; summary?: string; problems?: string[] }): Promise<void> {
     const step = this.start('inputs', 'inputs', 'Inputs');
     const problems: string[] = [...(opts.problems ?? [])];
     const warnings: string[] = [];
@@ -147,7 +147,7 @@ export class FlowRun {
       verifyServer: opts.tls?.verifyServer !== false,
       problems: client.problems.map((p) => ({ code: p.code, message: p.message })),
     };
-    const jwts: Record<string, unknown> = {};
+    const jwts: Record<string, ShownJwt> = {};
     let malformed: string | undefined;
     for (const j of opts.jwts ?? []) {
       const d = decodeJwt(j.token, { allowUnsigned: this.ctx.sendUnsignedJwts === true });
@@ -157,7 +157,7 @@ export class FlowRun {
         malformed ??= `${j.label}: ${d.message}`;
       }
     }
-    const details = {
+    const details: FlowInputsDetails = {
       ...opts.details,
       urls,
       ...(opts.tls?.client ? { clientCertificate: client.details.clientCertificate, chainToSend: client.details.chainToSend, keyType: client.details.keyType } : {}),
@@ -179,7 +179,7 @@ export class FlowRun {
     return [...(opts.secretNames ?? []), ...this.secretNames];
   }
 
-  #displayRequest(req: FlowRequestSpec, headers: Record<string, string>, body: string | undefined, opts: DisplayOptions): Record<string, unknown> {
+  #displayRequest(req: FlowRequestSpec, headers: Record<string, string>, body: string | undefined, opts: DisplayOptions): ShownHttpRequest {
     const names = this.#names(opts);
     const secretNames = new Set(names.map((n) => n.toLowerCase()));
     const shownHeaders = redactHeaders(headers, names);
@@ -226,7 +226,7 @@ export class FlowRun {
    * connection and timings. A call that gets no HTTP answer fails the step with the transport
    * diagnosis and stops the flow; any HTTP answer is returned for the flow to judge.
    */
-  async http(step: OpenStep, req: FlowRequestSpec, opts: DisplayOptions = {}): Promise<HttpStepResult> {
+  async http(step: OpenStep<'discovery' | 'exchange' | 'token' | 'call'>, req: FlowRequestSpec, opts: DisplayOptions = {}): Promise<HttpStepResult> {
     const headers: Record<string, string> = { ...req.headers };
     let body = req.body;
     if (req.form) {
@@ -266,12 +266,12 @@ export class FlowRun {
     return { res, json, details: { request, response, connection: this.#connection(res.connection), timings: res.timings, curl } };
   }
 
-  #connection(c: CallResult['connection']): Record<string, unknown> {
+  #connection(c: CallResult['connection']): CallConnection {
     return { ...c };
   }
 
   /** Skips planned steps not reached and sends the verdict. */
-  verdict(outcome: RunOutcome, summary: string, code?: DiagnosisCode, details: Record<string, unknown> = {}): FlowResult {
+  verdict(outcome: RunOutcome, summary: string, code?: DiagnosisCode, details: Partial<FlowVerdictDetails> = {}): FlowResult {
     this.rec.skipUnreached('not reached');
     const v = this.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
     const warnings = this.rec.diagnoses().filter((d) => this.#statusOf(d.code) === 'warn').map((d) => d.code);

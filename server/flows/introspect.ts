@@ -7,6 +7,7 @@ import { discover, type Endpoint, type ServerMetadata } from './discovery.ts';
 import { assertionPool, clientAssertionInputs, clientAuthProblems, labClient } from './server-ref.ts';
 import { authenticateClient, refuse, type AssertionPool, type ServerKnowledge } from './token-request.ts';
 import type { FlowRequestSpec } from './flow-steps.ts';
+import type { SentJwtEvidence, TokenDetails } from '../../shared/protocol/index.ts';
 
 /** The introspection answer as the flow reads it. */
 interface IntrospectionAnswer {
@@ -67,10 +68,11 @@ export async function introspectRequest(
   const step = run.start(o.id, 'token', o.title, server.tokenUrl);
   const form: [string, string][] = [['token', o.token], ...(o.hint ? [['token_type_hint', o.hint] as [string, string]] : [])];
   const req: FlowRequestSpec = { method: 'POST', url: new URL(server.tokenUrl), form, headers: { accept: 'application/json' } };
-  const shown: Record<string, unknown> = {};
+  const shown: SentJwtEvidence = {};
   const clientAssertion = await authenticateClient(run, step, server, { auth: o.auth, assertions: o.pool, req, form, shown, now: Date.now() });
-  const { res, json, details } = await run.http(step, req);
-  Object.assign(details, shown);
+  const call = await run.http(step, req);
+  const { res, json } = call;
+  const details: TokenDetails = Object.assign(call.details, shown);
   const title = `${o.title}: HTTP ${res.status}`;
   if (res.status === 404 || res.status === 405) {
     run.stop(step, 'endpoint_not_found', [`POST ${server.tokenUrl} → HTTP ${res.status}`], { details, title: `${o.title}: HTTP ${res.status}`, summary: `The introspection endpoint answered HTTP ${res.status}: check the URL (discovery's introspection_endpoint).` });

@@ -157,7 +157,7 @@ const assertion = (o: Partial<TemplateInput> = {}, key = signingKey, kid = 'harn
 const cc = (clientAuth: ClientAuth, extra: object = {}): FlowRequest => ({ kind: 'client-credentials', issuer, clientAuth, tls: tls(), ...extra });
 
 function explain(r: Run): string {
-  return JSON.stringify([...['inputs', 'discovery', 'authorize', 'callback', 'exchange', 'token', 'call', 'refresh'].map((id) => r.step(id)).filter((s) => s?.diagnosis).map((s) => ({ id: s.id, d: s.diagnosis, details: s.details?.response }))]);
+  return JSON.stringify([...['inputs', 'discovery', 'authorize', 'callback', 'exchange', 'token', 'call', 'refresh'].map((id) => r.step(id)).filter((s) => s?.diagnosis).map((s) => ({ id: s.id, d: s.diagnosis, details: s.details && 'response' in s.details ? s.details.response : undefined }))]);
 }
 
 test('oidc-provider: client_credentials with each client authentication method', async () => {

@@ -7,6 +7,7 @@ import type { Endpoint } from './discovery.ts';
 import { authenticateClient, refuse } from './token-request.ts';
 import { beginEndpointFlow, endpointKnowledge, introspectRequest } from './introspect.ts';
 import { callApi } from './api-call.ts';
+import type { SentJwtEvidence, TokenDetails } from '../../shared/protocol/index.ts';
 
 export async function runRevoke(flow: RevokeFlow, run: FlowRun): Promise<string> {
   run.plan([
@@ -24,10 +25,11 @@ export async function runRevoke(flow: RevokeFlow, run: FlowRun): Promise<string>
   const step = run.start('revoke', 'token', 'Revocation', url);
   const form: [string, string][] = [['token', flow.token], ...(flow.tokenTypeHint ? [['token_type_hint', flow.tokenTypeHint] as [string, string]] : [])];
   const req: FlowRequestSpec = { method: 'POST', url: new URL(url), form };
-  const shown: Record<string, unknown> = {};
+  const shown: SentJwtEvidence = {};
   const clientAssertion = await authenticateClient(run, step, server, { auth, assertions: pool, req, form, shown, now: Date.now() });
-  const { res, details } = await run.http(step, req);
-  Object.assign(details, shown);
+  const call = await run.http(step, req);
+  const { res } = call;
+  const details: TokenDetails = Object.assign(call.details, shown);
   if (res.status === 404 || res.status === 405) {
     run.stop(step, 'endpoint_not_found', [`POST ${url} → HTTP ${res.status}`], { details, title: `Revocation: HTTP ${res.status}`, summary: `The revocation endpoint answered HTTP ${res.status}: check the URL (discovery's revocation_endpoint).` });
   }

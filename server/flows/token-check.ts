@@ -10,6 +10,7 @@ import { verifyJwt } from '../../shared/jwt/verify.ts';
 import { FlowRun, decodedForDisplay } from './flow-steps.ts';
 import { fetchJwks } from './discovery.ts';
 import type { TokenSet } from './token-request.ts';
+import type { ShownJwt, TokenDetails } from '../../shared/protocol/index.ts';
 
 /** Access tokens living less than this are flagged: clients refresh before nearly every call. */
 const SHORT_LIVED_SEC = 60; // s
@@ -46,7 +47,7 @@ export async function inspectTokens(run: FlowRun, token: TokenSet, o: InspectOpt
   const step = run.start(o.id ?? 'token', 'token', o.title ?? 'Access token');
   const now = Date.now();
   const remarks: Remark[] = [];
-  const details: Record<string, unknown> = {
+  const details: TokenDetails = {
     tokenType: token.tokenType,
     ...(token.expiresIn !== undefined ? { expiresIn: token.expiresIn } : {}),
     ...(token.scope !== undefined ? { scope: token.scope } : {}),
@@ -73,7 +74,7 @@ export async function inspectTokens(run: FlowRun, token: TokenSet, o: InspectOpt
   } else {
     const jwt = decoded.jwt;
     out.claims = jwt.claims;
-    const shown: Record<string, unknown> = { format: 'jwt', ...decodedForDisplay(jwt) };
+    const shown: ShownJwt = { format: 'jwt', ...decodedForDisplay(jwt) };
     summary.push(`JWT ${String(jwt.header.alg)}`);
     if (jwks) {
       const v = await verifyJwt(token.accessToken, { type: 'jwks', jwks }, { now, clockToleranceSec: 5, ...(o.issuer ? { issuer: o.issuer } : {}) });

@@ -8,7 +8,7 @@ import { decodeJwt } from '../../shared/jwt/decode.ts';
 import { lintJwt, type LintOptions } from '../../shared/jwt/lint.ts';
 import { checkRegisteredKey } from '../../shared/jwt/registered.ts';
 import type { Jwks } from '../../shared/jwt/keys.ts';
-import type { ProbePhase } from '../../shared/protocol/index.ts';
+import type { ExchangeDetails, SentJwtEvidence, ShownJwt } from '../../shared/protocol/index.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import { FlowRun, decodedForDisplay, type FlowRequestSpec } from './flow-steps.ts';
 import type { OpenStep } from '../run/recorder.ts';
@@ -63,7 +63,7 @@ export class AssertionPool {
 interface TokenRequestOptions {
   id: string;
   title: string;
-  phase?: ProbePhase;
+  phase?: 'exchange' | 'token';
   grant: GrantKind;
   /** Grant parameters (grant_type first). */
   params: [string, string][];
@@ -82,7 +82,7 @@ interface TokenRequestOptions {
   okSummary?: (t: TokenSet) => string;
 }
 
-type TokenResult = { token: TokenSet; serverDate?: number; details: Record<string, unknown> };
+type TokenResult = { token: TokenSet; serverDate?: number; details: ExchangeDetails };
 
 function numberish(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
@@ -109,7 +109,7 @@ function readTokenResponse(json: unknown, receivedAt: number): TokenSet | string
  * Lints one JWT as the server will judge it, and with the registered keys at hand checks its
  * signature against them; the check feeds the explanation of a refusal.
  */
-async function checkJwt(label: string, token: string, opts: LintOptions): Promise<{ check: JwtCheck; shown: Record<string, unknown> }> {
+async function checkJwt(label: string, token: string, opts: LintOptions): Promise<{ check: JwtCheck; shown: ShownJwt }> {
   const d = decodeJwt(token);
   if (!d.ok) return { check: { label, decodeProblem: d.message, findings: [] }, shown: { problem: d.code, message: d.message } };
   const findings = lintJwt(d.jwt.header, d.jwt.claims, opts);
@@ -136,7 +136,7 @@ export async function authenticateClient(
   run: FlowRun,
   step: OpenStep,
   server: ServerKnowledge,
-  c: { auth: ClientAuth | undefined; assertions: AssertionPool | undefined; req: FlowRequestSpec; form: [string, string][]; shown: Record<string, unknown>; now: number },
+  c: { auth: ClientAuth | undefined; assertions: AssertionPool | undefined; req: FlowRequestSpec; form: [string, string][]; shown: SentJwtEvidence; now: number },
 ): Promise<JwtCheck | undefined> {
   const { auth, assertions, req, form, shown, now } = c;
   const issuer = server.issuer ?? server.metadata?.issuer;
@@ -195,10 +195,10 @@ export async function authenticateClient(
 /** Fails `step` with the explained refusal of a token, introspection or revocation request, and stops the flow. */
 export function refuse(
   run: FlowRun,
-  step: OpenStep,
+  step: OpenStep<'exchange' | 'token'>,
   server: ServerKnowledge,
   res: CallResult,
-  details: Record<string, unknown>,
+  details: ExchangeDetails,
   o: { grant: GrantKind; title: string; method?: ClientAuthMethod; requestedScope?: string; clientAssertion?: JwtCheck; grantJwt?: JwtCheck; refusalSummary?: Partial<Record<DiagnosisCode, string>> },
 ): never {
   const serverClockOffsetSec = res.serverDate !== undefined ? (res.serverDate - Date.now()) / 1000 : undefined;
@@ -243,7 +243,7 @@ export async function tokenRequest(run: FlowRun, server: ServerKnowledge, o: Tok
   const now = Date.now();
   const form: [string, string][] = [...o.params];
   const req: FlowRequestSpec = { method: 'POST', url: new URL(server.tokenUrl), form };
-  const shown: Record<string, unknown> = {};
+  const shown: SentJwtEvidence = {};
   const auth = o.clientAuth;
   const clientAssertion = await authenticateClient(run, step, server, { auth, assertions: o.assertions, req, form, shown, now });
   let grantJwt: JwtCheck | undefined;

@@ -10,7 +10,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { Diagnosis, InboundRule, RunEvent, RunOutcome } from '../../shared/protocol/index.ts';
+import type { Diagnosis, InboundRule, RunEvent, RunOutcome, WireEvidence } from '../../shared/protocol/index.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { inspectCertificate, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import type { TlsObservation } from '../tls/observation.ts';
@@ -91,7 +91,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function wireDetails(obs: TlsObservation): Record<string, unknown> {
+function wireDetails(obs: TlsObservation): WireEvidence {
   return {
     clientCertificateMessage: obs.clientChainDer === null ? 'none' : plural(obs.clientChainDer.length, 'certificate'),
     ...(obs.alerts.length ? { alertsSeen: obs.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from '../relay.ts';
-import { INBOUND_PHASES, type ServerMessage, type Step } from '../../shared/protocol/index.ts';
+import { findStep, INBOUND_PHASES, type InboundStep, type ServerMessage, type Step } from '../../shared/protocol/index.ts';
 import { MASK } from '../../shared/redact.ts';
 import { makeTestPki, type Pair, type TestPki } from '../testing/test-pki.ts';
 
@@ -204,7 +204,7 @@ for (const c of cases) {
       assert.equal(body.runId, run.started.runId, 'the partner can quote the run id');
       if (c.want.reason) assert.match(String(body.reason), c.want.reason);
       assert.equal((body.diagnosis as { code: string } | null)?.code ?? null, c.want.diagnoses[0] ?? null);
-      const response = run.final.get('response')!;
+      const response = findStep(run.final.values() as Iterable<InboundStep>, 'response')!;
       assert.equal(response.title, `HTTP ${c.want.status}`);
     }
     if (c.want.failedStep === 'tls') {
@@ -217,13 +217,13 @@ test('the certificate step shows the chain as sent; verify shows the path and de
   const from = session.messages.length;
   await curl([...withCert(pki.clientViaTwoIntermediates)].map((a) => (typeof a === 'function' ? a() : a)), listener.url);
   const run = await nextRun(session, 'in-1', from);
-  const cert = run.final.get('certificate')!;
+  const cert = findStep(run.final.values() as Iterable<InboundStep>, 'certificate')!;
   const chain = cert.details!.chain as { subject: string; issuer: string; sha256: string; notAfter: string; inBundle: boolean }[];
   assert.deepEqual(chain.map((c) => c.subject), ['CN=deeper-client', 'CN=Test Client Intermediate 2, O=Harness Tests', 'CN=Test Client Intermediate, O=Harness Tests']);
   assert.match(String(cert.details!.chainSource), /as sent/);
   assert.match(chain[0]!.sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   assert.equal(chain[0]!.inBundle, false);
-  const verify = run.final.get('verify')!;
+  const verify = findStep(run.final.values() as Iterable<InboundStep>, 'verify')!;
   assert.equal(verify.details!.depth, 3);
   assert.equal(verify.details!.verifyDepth, 2);
   assert.equal(verify.details!.authorized, true, 'Node verified the chain; the depth is what refused it');
@@ -236,7 +236,7 @@ test('request headers are shown and answered with secrets masked', async () => {
   const args = [...withCert(pki.client)].map((a) => (typeof a === 'function' ? a() : a));
   const result = await curl([...args, '-X', 'POST', '-H', `Authorization: ${secret}`, '-H', 'X-Partner: acme', '--data', 'a=1&b=2'], `${listener.url}orders?x=1`);
   const run = await nextRun(session, 'in-1', from);
-  const request = run.final.get('request')!;
+  const request = findStep(run.final.values() as Iterable<InboundStep>, 'request')!;
   assert.equal(request.details!.method, 'POST');
   assert.equal(request.details!.path, '/orders?x=1');
   assert.equal(request.details!.bodyBytes, 7);
@@ -268,7 +268,7 @@ test('steps arrive while the client is still connected: checks before the reques
   assert.match(await response, /^HTTP\/1\.1 200 OK/);
   const run = await nextRun(session, 'in-1', from);
   assert.equal(run.finished.outcome, 'pass');
-  assert.equal(run.final.get('request')!.details!.path, '/late');
+  assert.equal(findStep(run.final.values() as Iterable<InboundStep>, 'request')!.details!.path, '/late');
   socket.destroy();
 });
 
@@ -285,7 +285,7 @@ test('a second listener without rule or depth limit lets a deep chain in; a thir
   const run = await nextRun(session, 'in-2', from);
   assert.equal(result.status, 200);
   assert.equal(run.finished.outcome, 'pass');
-  assert.equal(run.final.get('verify')!.details!.depth, 3);
+  assert.equal(findStep(run.final.values() as Iterable<InboundStep>, 'verify')!.details!.depth, 3);
   assert.match(String(run.final.get('rule')!.summary), /no access rule/);
 
   // inbound.stop closes the port.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { checkAllAddresses, checkUrlAllowed, hostedPolicy, LOCAL_POLICY, OutboundRefused } from './outbound-guard.ts';
 import { startRelay, type RunningRelay } from '../relay.ts';
-import type { ServerMessage } from '../../shared/protocol/index.ts';
+import { detailsOf, type ServerMessage } from '../../shared/protocol/index.ts';
 import { makeTestPki } from '../testing/test-pki.ts';
 import { probeDiagnoses } from '../testing/relay-client.ts';
 
@@ -178,7 +178,7 @@ test('hosted relay: a redirect to loopback is reported, never followed', async (
     ws.close();
     const response = steps.findLast((m) => m.type === 'step' && m.step.id === 'response');
     assert.ok(response && response.type === 'step');
-    assert.equal(response.step.details?.status, 302);
+    assert.equal(detailsOf(response.step, 'response')?.status, 302);
     assert.equal(canaryHits, 0);
   } finally {
     await admitted.close();

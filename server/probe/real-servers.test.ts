@@ -14,6 +14,7 @@ import { startApache, type ApacheServer } from '../testing/apache.ts';
 import { startNginx, type NginxServer } from '../testing/nginx.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import type { ProbeRequest } from '../../shared/protocol/index.ts';
+import { findStep } from '../../shared/protocol/index.ts';
 
 type Version = '1.2' | '1.3';
 const VERSIONS: Version[] = ['1.2', '1.3'];
@@ -200,7 +201,7 @@ function alertOf(r: ProbeResult): number | undefined {
 }
 
 function statusOf(r: ProbeResult): number | undefined {
-  return r.steps.find((s) => s.id === 'response')?.details?.status as number | undefined;
+  return findStep(r.steps, 'response')?.details?.status as number | undefined;
 }
 
 async function check(server: ApacheServer<string> | NginxServer<string>, site: string, c: Case, v: Version | undefined): Promise<void> {
@@ -213,7 +214,7 @@ async function check(server: ApacheServer<string> | NginxServer<string>, site: s
   if (c.want === 'pass') {
     assert.equal(r.outcome, 'pass', context);
     assert.deepEqual(r.diagnoses, []);
-    if (v) assert.equal(r.steps.find((s) => s.id === 'tls')?.details?.protocol, `TLSv${v}`);
+    if (v) assert.equal(findStep(r.steps, 'tls')?.details?.protocol, `TLSv${v}`);
   } else {
     assert.equal(r.outcome, 'fail', context);
     assert.deepEqual(r.diagnoses, [c.want, ...((v && c.also?.[v]) ?? [])], context);
@@ -229,8 +230,8 @@ async function check(server: ApacheServer<string> | NginxServer<string>, site: s
   if (c.log) assert.match(log, c.log, `server log${context}`);
   if (c.want.startsWith('client_')) {
     // A refused certificate belongs on the TLS step, whether the server alerted or answered 400.
-    assert.equal(r.steps.find((s) => s.id === 'tls')?.diagnosis?.code, c.want, context);
-    assert.equal(r.steps.find((s) => s.id === 'tls')?.diagnosis?.inferred ?? false, c.inferred ?? false, `inferred${context}`);
+    assert.equal(findStep(r.steps, 'tls')?.diagnosis?.code, c.want, context);
+    assert.equal(findStep(r.steps, 'tls')?.diagnosis?.inferred ?? false, c.inferred ?? false, `inferred${context}`);
   }
 }
 
@@ -266,7 +267,7 @@ for (const [name, server] of bothServers) {
   test(`${name}: server certificate sent without its intermediate → server_chain_incomplete`, async () => {
     const r = await probe({ url: server().url('noIntermediate'), caPem: pki.serverCa.cert });
     assert.deepEqual(r.diagnoses, ['server_chain_incomplete']);
-    const tls = r.steps.find((s) => s.id === 'tls')!;
+    const tls = findStep(r.steps, 'tls')!;
     assert.equal(tls.details?.serverVerifyError, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     assert.deepEqual((tls.details?.serverChain as { subject: string }[]).map((c) => c.subject), ['CN=localhost']);
   });
@@ -287,7 +288,7 @@ for (const [name, server] of bothServers) {
   test(`${name}: plain HTTP on the port → not_tls`, async () => {
     const r = await probe({ url: server().url('plain'), caPem: pki.serverCa.cert });
     assert.deepEqual(r.diagnoses, ['not_tls']);
-    assert.equal(r.steps.find((s) => s.id === 'tls')?.details?.errorCode, 'ERR_SSL_WRONG_VERSION_NUMBER');
+    assert.equal(findStep(r.steps, 'tls')?.details?.errorCode, 'ERR_SSL_WRONG_VERSION_NUMBER');
   });
 }
 

@@ -10,6 +10,7 @@ import { openContexts } from '../net/tls-contexts.ts';
 import { makeTestPki, type TestPki, type Pair } from '../testing/test-pki.ts';
 import { opensslServer, rawServer, freePort, type Peer } from '../testing/peers.ts';
 import type { ProbeRequest, Step } from '../../shared/protocol/index.ts';
+import { findStep } from '../../shared/protocol/index.ts';
 
 let pki: TestPki;
 const pkiReady = makeTestPki().then((p) => { pki = p; });
@@ -58,9 +59,9 @@ for (const version of ['-tls1_3', '-tls1_2'] as const) {
       if (c.want === 'pass') {
         assert.equal(r.outcome, 'pass', JSON.stringify(r.steps.at(-1)));
         assert.deepEqual(r.diagnoses, []);
-        const tlsStep = r.steps.find((s) => s.id === 'tls')!;
+        const tlsStep = findStep(r.steps, 'tls')!;
         assert.equal(tlsStep.details?.protocol, version === '-tls1_3' ? 'TLSv1.3' : 'TLSv1.2');
-        assert.equal(r.steps.find((s) => s.id === 'response')?.details?.status, 200);
+        assert.equal(findStep(r.steps, 'response')?.details?.status, 200);
         // Read off the wire by the tap: the server asked, named its CA, and got our one certificate.
         assert.equal(tlsStep.details?.certificateRequested, true);
         assert.deepEqual(tlsStep.details?.acceptableCAs, ['CN=Test Client Root, O=Harness Tests']);
@@ -85,7 +86,7 @@ test('server certificate from a CA the probe does not trust → server_cert_untr
   peers.push(peer);
   const r = await probe({ url: `https://localhost:${peer.port}/`, caPem: pki.otherCa.cert });
   assert.deepEqual(r.diagnoses, ['server_cert_untrusted']);
-  const tlsStep = r.steps.find((s) => s.id === 'tls')!;
+  const tlsStep = findStep(r.steps, 'tls')!;
   assert.equal(tlsStep.status, 'fail');
   const chain = tlsStep.details?.serverChain as { subject: string }[];
   assert.equal(chain[0]!.subject, 'CN=localhost', 'the chain is shown even when it does not verify');
@@ -98,7 +99,7 @@ test('self-signed server certificate → server_cert_self_signed; --insecure goe
   assert.deepEqual(strict.diagnoses, ['server_cert_self_signed']);
   const lax = await probe({ url: `https://localhost:${peer.port}/`, verifyServer: false });
   assert.equal(lax.outcome, 'pass');
-  assert.equal(lax.steps.find((s) => s.id === 'tls')!.status, 'warn');
+  assert.equal(findStep(lax.steps, 'tls')!.status, 'warn');
 });
 
 test('host name not in the server certificate → server_hostname_mismatch', async () => {
@@ -120,8 +121,8 @@ test('an IP target is checked against the certificate\'s IP addresses, the name 
 test('closed port → connect_refused on the TCP step', async () => {
   const r = await probe({ url: `https://127.0.0.1:${await freePort()}/` });
   assert.deepEqual(r.diagnoses, ['connect_refused']);
-  assert.equal(r.steps.find((s) => s.id === 'tcp')!.status, 'fail');
-  assert.equal(r.steps.find((s) => s.id === 'tls')!.status, 'skipped');
+  assert.equal(findStep(r.steps, 'tcp')!.status, 'fail');
+  assert.equal(findStep(r.steps, 'tls')!.status, 'skipped');
 });
 
 test('peer that accepts TCP and never speaks → tls_timeout within the TLS limit', async () => {
@@ -161,7 +162,7 @@ test('Node tls.Server that rejects silently: no certificate → client_cert_requ
   const stranger = await probe({ url, caPem: pki.serverCa.cert, client: creds(pki.clientFromOtherCa) });
   // The silent close says nothing; the pre-flight against the acceptable CA names says why.
   assert.deepEqual(stranger.diagnoses, ['client_cert_unknown_ca', 'client_ca_not_acceptable']);
-  const said = stranger.steps.find((s) => s.id === 'tls')!.diagnosis!;
+  const said = findStep(stranger.steps, 'tls')!.diagnosis!;
   assert.match(said.evidence.join('\n'), /client_ca_not_acceptable/);
   assert.equal(said.inferred, true, 'the server did not say so: the diagnosis is marked inferred');
   assert.match(said.summary, /The server did not say why: the harness inferred it \(the client chain reaches none of the CA names/);
@@ -183,7 +184,7 @@ for (const c of badInputs) {
   test(`bad input: ${c.name} → input_invalid with a specific message`, async () => {
     const r = await probe(c.req());
     assert.deepEqual(r.diagnoses, ['input_invalid']);
-    const inputs = r.steps.find((s) => s.id === 'inputs')!;
+    const inputs = findStep(r.steps, 'inputs')!;
     assert.match(inputs.summary ?? '', c.want);
     assert.ok(r.steps.filter((s) => s.id !== 'inputs' && s.id !== 'verdict').every((s) => s.status === 'skipped'));
   });

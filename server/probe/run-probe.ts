@@ -5,7 +5,7 @@
 import { HarnessError } from '../../shared/errors.ts';
 import net from 'node:net';
 import type { X509Certificate } from 'node:crypto';
-import type { Diagnosis, ProbeRequest, RunOutcome, Step, StepStatus } from '../../shared/protocol/index.ts';
+import type { DetailsOf, Diagnosis, ProbeRequest, ProbeStep, ProbeTlsDetails, RunOutcome, Step, StepStatus } from '../../shared/protocol/index.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
@@ -38,7 +38,7 @@ export interface ProbeResult {
   outcome: RunOutcome;
   diagnoses: string[];
   durationMs: number;
-  steps: Step[];
+  steps: ProbeStep[];
 }
 
 /** Probe steps that end within this time are sent once, finished (see StepRecorder). */
@@ -234,7 +234,7 @@ class ProbeRun {
   }
 
   /** Runs one connection phase; a PhaseError fails its step and ends the run. */
-  async #phase<T>(step: OpenStep, work: () => Promise<T>, details: Record<string, unknown> = {}): Promise<T> {
+  async #phase<T, P extends 'dns' | 'tcp'>(step: OpenStep<P>, work: () => Promise<T>, details: DetailsOf<P> = {}): Promise<T> {
     try {
       return await work();
     } catch (err) {
@@ -264,7 +264,7 @@ class ProbeRun {
     const wire = conn.wire();
     Object.assign(base, wireSignals(wire));
     const serverChain = conn.serverChain();
-    const tlsDetails: Record<string, unknown> = {
+    const tlsDetails: ProbeTlsDetails = {
       protocol: conn.protocol,
       cipher: conn.cipher,
       group: conn.group,
@@ -395,7 +395,7 @@ class ProbeRun {
   }
 
   /** Fails `open` with the diagnosis of a connection failure, skips the rest and ends the run. */
-  #fail(open: OpenStep, signals: FailureSignals, details: Record<string, unknown> = {}): never {
+  #fail<P extends 'dns' | 'tcp' | 'tls'>(open: OpenStep<P>, signals: FailureSignals, details: DetailsOf<P> = {}): never {
     const { code, evidence } = classifyFailure(signals);
     const d = diagnosis(code, evidence);
     open.finish('fail', { summary: d.summary, diagnosis: d, details: { ...details, error: signals.errorMessage, errorCode: signals.errorCode } });
@@ -428,6 +428,6 @@ class ProbeRun {
     this.#conn?.socket.destroy();
     this.#socket?.destroy();
     const rec = this.#rec;
-    return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() };
+    return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() as ProbeStep[] };
   }
 }

@@ -11,6 +11,7 @@ import { startApache, type ApacheServer } from '../testing/apache.ts';
 import { startNginx, type NginxServer } from '../testing/nginx.ts';
 import { apacheSnippet, nginxSnippet, type ServerConfigInput } from '../../shared/server-config.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
+import { findStep } from '../../shared/protocol/index.ts';
 
 const ODD_CN = 'Zoë, Ltd+1 %{HTTP_HOST}';
 
@@ -97,7 +98,7 @@ for (const c of cases) {
       const want = c[server];
       if (want === 'pass') {
         assert.equal(r.outcome, 'pass', context);
-        assert.equal(r.steps.find((st) => st.id === 'response')?.details?.status, 200);
+        assert.equal(findStep(r.steps, 'response')?.details?.status, 200);
       } else {
         assert.equal(r.outcome, 'fail', context);
         assert.equal(r.diagnoses[0], want, context);

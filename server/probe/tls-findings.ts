@@ -2,13 +2,13 @@
 // step, the pre-flight (does our chain reach a CA the server named?) and the finding that a
 // server accepted a certificate it should not trust.
 import type { X509Certificate } from 'node:crypto';
-import type { Diagnosis } from '../../shared/protocol/index.ts';
+import type { Diagnosis, ProbeTlsDetails } from '../../shared/protocol/index.ts';
 import { diagnosis } from '../../shared/diagnoses.ts';
 import { oneLineDn } from '../net/dial.ts';
 import { describeAcceptance } from '../net/acceptable-cas.ts';
 import type { TlsObservation } from '../tls/tap.ts';
 
-export function wireDetails(wire: TlsObservation | undefined): Record<string, unknown> {
+export function wireDetails(wire: TlsObservation | undefined): ProbeTlsDetails {
   if (!wire) return {};
   return {
     certificateRequested: wire.certificateRequested,
@@ -18,6 +18,7 @@ export function wireDetails(wire: TlsObservation | undefined): Record<string, un
     clientCertificateMessage: wire.clientChainDer === null ? 'none' : `${wire.clientChainDer.length} certificate${wire.clientChainDer.length === 1 ? '' : 's'}`,
     ...(wire.decryptionFailed ? { tapNote: wire.decryptionFailed } : {}),
     ...(wire.alerts.length ? { alertsSeen: wire.alerts.map((a) => `${a.from} ${a.description} ${a.name}`) } : {}),
+    ...(wire.parseProblem ? { tapProblem: wire.parseProblem.message } : {}),
   };
 }
 

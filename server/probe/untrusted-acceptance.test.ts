@@ -8,6 +8,7 @@ import { runProbe } from './run-probe.ts';
 import { validateLimits } from '../defaults.ts';
 import { makeTestPki, type TestPki, type Pair } from '../testing/test-pki.ts';
 import { opensslServer, type Peer } from '../testing/peers.ts';
+import { findStep } from '../../shared/protocol/index.ts';
 
 let pki: TestPki;
 let lax: Peer;
@@ -30,13 +31,13 @@ for (const c of cases) {
     const r = await runProbe({ url: `https://localhost:${lax.port}/`, caPem: pki.serverCa.cert, client: { certificatePem: c.client().cert, privateKeyPem: c.client().key } }, { limits: validateLimits(), onStep: () => {} });
     assert.equal(r.outcome, 'pass');
     assert.deepEqual(r.diagnoses, c.want);
-    const tlsStep = r.steps.find((s) => s.id === 'tls')!;
+    const tlsStep = findStep(r.steps, 'tls')!;
     if (c.evidence) {
       assert.equal(tlsStep.status, 'warn');
       assert.equal(tlsStep.diagnosis?.code, 'server_accepts_untrusted_client_cert');
       assert.equal(tlsStep.details?.untrustedAccepted, true);
       assert.match(tlsStep.diagnosis!.evidence.join('\n'), c.evidence);
-      assert.match(r.steps.find((s) => s.id === 'verdict')!.summary!, /should not have trusted/);
+      assert.match(findStep(r.steps, 'verdict')!.summary!, /should not have trusted/);
     } else {
       assert.equal(tlsStep.status, 'ok');
     }

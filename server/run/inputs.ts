@@ -1,7 +1,7 @@
 // The probe's first step: is what the user gave us usable, before any packet is sent?
 // URL, certificate chain, key, key ↔ certificate match, validity and clientAuth EKU.
 import { X509Certificate, createHash } from 'node:crypto';
-import type { ClientCredentials } from '../../shared/protocol/index.ts';
+import type { ClientCredentials, ProbeInputsDetails } from '../../shared/protocol/index.ts';
 import { checkClientCredentials, type ClientCredentialsReport } from '../../shared/pki/credentials.ts';
 import type { KeyDescription } from '../../shared/pki/keys.ts';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -32,7 +32,8 @@ interface CheckedInputs {
   /** The private key PEM to hand to TLS, once the engine has checked it. */
   key: string | null;
   problems: InputProblem[];
-  details: Record<string, unknown>;
+  /** The inputs step's evidence about the client certificate (the caller adds `problems`). */
+  details: Omit<ProbeInputsDetails, 'problems'>;
 }
 
 export function checkUrl(raw: string): { url: URL } | { problem: InputProblem } {
@@ -97,7 +98,7 @@ export async function checkClient(client: ClientCredentials | undefined, now = n
   const problems: InputProblem[] = report.problems
     .filter((p) => !QUIET.has(p.code))
     .map((p) => ({ code: p.code, fatal: p.severity === 'error' && !SERVER_JUDGES.has(p.code), message: p.where && !p.message.includes(p.where) ? `${p.message} (${p.where})` : p.message }));
-  const details: Record<string, unknown> = { notes: report.notes.map((n) => n.message) };
+  const details: Omit<ProbeInputsDetails, 'problems'> = { notes: report.notes.map((n) => n.message) };
   if (report.leaf) {
     details.clientCertificate = {
       subject: report.leaf.subject,

@@ -25,14 +25,8 @@ const LAYERS = [
   { name: 'relay', prefixes: ['server/'], isolated: false },
 ] as const;
 
-/**
- * Cycles known and owned elsewhere, each with why it is still here. The protocol's parser
- * and the flow request's parser share ProtocolError and field limits both ways; splitting
- * shared/protocol/ (issue 11, typed evidence) removes it, and then this entry goes.
- */
-const KNOWN_CYCLES: { why: string; holds(cycle: string[]): boolean }[] = [
-  { why: 'shared/protocol/ ↔ shared/flows/flow-request.ts', holds: (c) => c.includes('shared/flows/flow-request.ts') && c.some((f) => f.startsWith('shared/protocol/')) },
-];
+/** Cycles known and owned elsewhere, each with why it is still here (none now). */
+const KNOWN_CYCLES: { why: string; holds(cycle: string[]): boolean }[] = [];
 
 type Graph = Map<string, string[]>;
 

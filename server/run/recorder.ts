@@ -1,19 +1,28 @@
 // Records a run's steps with their timings and hands each change to the run's sink, so the
 // UI, the CLI and tests all see the same sequence: `running`, then the final state.
-import type { Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol/index.ts';
+import type { DetailsOf, Diagnosis, ProbePhase, Step, StepStatus } from '../../shared/protocol/index.ts';
 
 type StepSink = (step: Step) => void;
 
 /** A step the run expects to take, in order: id, phase, title. */
 export type PlannedStep = readonly [id: string, phase: ProbePhase, title: string];
 
-export interface OpenStep {
+/** What a finished step may set beside its status: `details` is its phase's evidence (shared/protocol/evidence.ts). */
+interface StepFields<P extends ProbePhase = ProbePhase> {
+  title?: string;
+  summary?: string;
+  details?: DetailsOf<P>;
+  diagnosis?: Diagnosis;
+}
+
+export interface OpenStep<P extends ProbePhase = ProbePhase> {
   readonly id: string;
+  readonly phase: P;
   /**
    * Replace the step with its final state. Returns the step as sent. `endedAt`
    * (performance.now()) is when the work really ended, if the report comes later.
    */
-  finish(status: Exclude<StepStatus, 'running'>, fields?: Partial<Pick<Step, 'title' | 'summary' | 'details' | 'diagnosis'>>, endedAt?: number): Step;
+  finish(status: Exclude<StepStatus, 'running'>, fields?: StepFields<P>, endedAt?: number): Step;
 }
 
 interface RecorderOptions {
@@ -54,9 +63,9 @@ export class StepRecorder {
   }
 
   /** `startedAt` (performance.now()): when the work began, if it began before this report. */
-  start(id: string, phase: ProbePhase, title: string, summary?: string, startedAt = performance.now()): OpenStep {
+  start<P extends ProbePhase>(id: string, phase: P, title: string, summary?: string, startedAt = performance.now()): OpenStep<P> {
     const started = startedAt;
-    const step: Step = { id, phase, status: 'running', title, startMs: round(started - this.#t0) };
+    const step = { id, phase, status: 'running', title, startMs: round(started - this.#t0) } as Step;
     if (summary) step.summary = summary;
     if (this.#steps.size === 0 || this.#runningNoticeMs <= 0) {
       this.#emit(step);
@@ -69,8 +78,9 @@ export class StepRecorder {
     }
     return {
       id,
+      phase,
       finish: (status, fields = {}, endedAt = performance.now()) => {
-        const done: Step = { ...step, ...fields, status, durationMs: round(endedAt - started) };
+        const done = { ...step, ...fields, status, durationMs: round(endedAt - started) } as Step;
         this.#emit(done);
         return done;
       },
@@ -82,7 +92,7 @@ export class StepRecorder {
    * A diagnosis it replaces stays in the run's list (a pre-flight warning explains the
    * rejection) unless `replace` says it no longer holds.
    */
-  amend(id: string, status: Exclude<StepStatus, 'running'>, fields: Partial<Pick<Step, 'summary' | 'details' | 'diagnosis' | 'title'>>, opts: { replace?: boolean } = {}): void {
+  amend(id: string, status: Exclude<StepStatus, 'running'>, fields: StepFields, opts: { replace?: boolean } = {}): void {
     const prev = this.#steps.get(id);
     if (!prev) return;
     // `replace`: the new diagnosis supersedes the old one, which no longer holds (a warning
@@ -91,7 +101,7 @@ export class StepRecorder {
       this.#kept.push(prev.diagnosis);
       fields = { ...fields, diagnosis: { ...fields.diagnosis, evidence: [...fields.diagnosis.evidence, `${prev.diagnosis.code}: ${prev.diagnosis.summary}`] } };
     }
-    this.#emit({ ...prev, ...fields, status, details: { ...prev.details, ...fields.details } });
+    this.#emit({ ...prev, ...fields, status, details: { ...prev.details, ...fields.details } } as Step);
   }
 
   /** A diagnosis that holds for the run though no step shows it (e.g. a pre-flight after a failed handshake). */
@@ -101,7 +111,7 @@ export class StepRecorder {
 
   /** A step that was never reached. */
   skip(id: string, phase: ProbePhase, title: string, summary: string): void {
-    this.#emit({ id, phase, status: 'skipped', title, summary, startMs: this.elapsed() });
+    this.#emit({ id, phase, status: 'skipped', title, summary, startMs: this.elapsed() } as Step);
   }
 
   /** The steps this run expects to take, so the ones it never reaches can be shown as skipped. */

@@ -12,7 +12,7 @@ import { caseFix, installSnippets } from './install.ts';
 // ---- finished probes as the relay emits them ------------------------------------------
 
 function step(id: string, status: Step['status'], extra: Partial<Step> = {}): Step {
-  return { id, phase: id as Step['phase'], status, title: id, startMs: 0, durationMs: 1, ...extra };
+  return { id, phase: id as Step['phase'], status, title: id, startMs: 0, durationMs: 1, ...extra } as Step;
 }
 const fix = { client: 'c', server: 's' };
 const PASS: FinishedProbe = {

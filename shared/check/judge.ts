@@ -3,7 +3,7 @@
 // that names the client certificate (a TLS alert, nginx's 400 pages, a 403 of the subject rule)
 // counts as a refusal; anything else (timeouts, a 404, the server's own certificate failing) is
 // inconclusive, with the reason.
-import type { RunOutcome, Step } from '../protocol/index.ts';
+import { detailsOf, type RunOutcome, type Step } from '../protocol/evidence.ts';
 import type { Expectation } from './cases.ts';
 
 export type CaseVerdict = 'enforced' | 'not_enforced' | 'inconclusive';
@@ -44,12 +44,12 @@ function stepById(steps: readonly Step[], id: string): Step | undefined {
 function probeEvidence(probe: FinishedProbe): string[] {
   const out: string[] = [];
   const tls = stepById(probe.steps, 'tls');
-  const response = stepById(probe.steps, 'response');
+  const response = detailsOf(stepById(probe.steps, 'response'), 'response');
   for (const e of tls?.diagnosis?.evidence ?? []) if (/^TLS alert/.test(e)) out.push(e);
-  const status = response?.details?.status;
+  const status = response?.status;
   if (typeof status === 'number') {
     out.push(`HTTP ${status}`);
-    const body = response?.details?.body;
+    const body = response?.body;
     if (status >= 400 && typeof body === 'string' && body.trim()) {
       const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1];
       const page = /No required SSL certificate was sent|The SSL certificate error|SSL certificate error/i.exec(body)?.[0];
@@ -66,13 +66,13 @@ function observe(probe: FinishedProbe): { observed: Observed; reason: string } {
   const inputs = stepById(probe.steps, 'inputs');
   if (inputs?.status === 'fail') return { observed: 'unknown', reason: `the harness could not use the case's inputs: ${inputs.summary ?? 'invalid input'}` };
   if (probe.outcome === 'pass') {
-    const status = stepById(probe.steps, 'response')?.details?.status;
+    const status = detailsOf(stepById(probe.steps, 'response'), 'response')?.status;
     return { observed: 'accepted', reason: `the server accepted it${typeof status === 'number' ? ` (HTTP ${status})` : ''}` };
   }
   if (probe.outcome === 'error') return { observed: 'unknown', reason: 'the run was cancelled or broke off' };
   const refusal = probe.diagnoses.find((d) => REFUSAL_CODES.has(d));
   if (refusal) return { observed: 'refused', reason: `the server refused it (${refusal})` };
-  const status = stepById(probe.steps, 'response')?.details?.status;
+  const status = detailsOf(stepById(probe.steps, 'response'), 'response')?.status;
   if (typeof status === 'number' && REFUSAL_STATUSES.has(status)) return { observed: 'refused', reason: `the server refused it (HTTP ${status})` };
   const verdict = stepById(probe.steps, 'verdict');
   return { observed: 'unknown', reason: `neither accepted nor refused for the certificate: ${verdict?.summary ?? probe.diagnoses.join(', ') ?? 'no verdict'}` };

@@ -14,7 +14,7 @@ function flow(outcome: FinishedProbe['outcome'], exchange: Partial<Step> | null,
   if (exchange) steps.push({ id: 'exchange', phase: 'exchange', title: 'Token request', status: 'ok', ...exchange } as Step);
   return { outcome, diagnoses: opts.diagnoses ?? [], steps };
 }
-const answer = (status: number, body: unknown, stepStatus: Step['status']) => ({ status: stepStatus, details: { response: { status, body: JSON.stringify(body) } } });
+const answer = (status: number, body: unknown, stepStatus: Step['status']) => ({ status: stepStatus, details: { response: { status, body: JSON.stringify(body) } } }) as Partial<Step>;
 
 const JUDGED: [name: string, expect: 'accept' | 'refuse', probe: FinishedProbe, verdict: string, evidence: RegExp][] = [
   ['valid assertion, token issued', 'accept', flow('pass', answer(200, { access_token: '[redacted]' }, 'ok')), 'enforced', /HTTP 200/],

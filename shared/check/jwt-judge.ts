@@ -4,7 +4,7 @@
 // Anything else (no answer, a 404 or 405 of a wrong URL, a 5xx, a 200 without a token, inputs the
 // harness could not use) is inconclusive, with the reason. What happens after the token was
 // issued (reading it, calling an API) does not change the verdict on the endpoint.
-import type { Step } from '../protocol/index.ts';
+import type { Step } from '../protocol/evidence.ts';
 import { parseOAuthError } from '../flows/oauth-errors.ts';
 import type { Expectation } from './cases.ts';
 import type { CaseJudgement, FinishedProbe, Observed } from './judge.ts';
@@ -21,7 +21,8 @@ function lastStep(steps: readonly Step[], id: string): Step | undefined {
 }
 
 function response(step: Step | undefined): { status?: number; body?: string } {
-  const r = step?.details?.response as { status?: unknown; body?: unknown } | undefined;
+  const d = step?.details;
+  const r = d && 'response' in d ? d.response : undefined;
   return { ...(typeof r?.status === 'number' ? { status: r.status } : {}), ...(typeof r?.body === 'string' ? { body: r.body } : {}) };
 }
 

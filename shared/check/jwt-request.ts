@@ -2,7 +2,7 @@
 // the check cannot use is refused with a message naming the field (never quoting a key or a
 // secret), before any assertion is signed or any packet sent; the engine adds the key check.
 import { CheckInputError } from './request.ts';
-import type { ClientCredentials } from '../protocol/index.ts';
+import type { ClientCredentials } from '../protocol/flows.ts';
 import { JWT_CHECK_KINDS, type JwtCheckKind } from './jwt-cases.ts';
 
 export interface JwtCheckRequest {

@@ -13,7 +13,7 @@
 // Nothing private travels back: case certificates are public; their keys stay in the relay. The
 // JWT check's key and client secret, its assertions and the access token are scrubbed from every
 // step; a case shows its assertion's header and claims only.
-import type { Step } from '../protocol/index.ts';
+import type { Step } from '../protocol/evidence.ts';
 import type { Expectation, Grade } from './cases.ts';
 import type { CaseVerdict, Observed } from './judge.ts';
 import type { CaseFix } from './install.ts';

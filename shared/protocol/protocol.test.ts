@@ -59,3 +59,31 @@ test('an error keeps the request id when it could be read, so the client can mat
     assert.equal((err as ProtocolError).id, 'req-7');
   }
 });
+
+// One set of rules: a header a probe may not send, a flow may not send either, refused in the same words.
+const BAD_HEADERS: [name: string, headers: string][] = [
+  ['a name with a space', '{"a b":"1"}'],
+  ['a prototype key', '{"__proto__":"1"}'],
+  ['a value over two lines', '{"x":"a\\nb"}'],
+  ['a value not a string', '{"x":5}'],
+  ['a value too long', JSON.stringify({ x: 'v'.repeat(FIELD_LIMITS.headerValue + 1) })],
+  ['not an object', '["x"]'],
+];
+for (const [name, headers] of BAD_HEADERS) {
+  test(`headers: ${name} is refused alike by probe.start and flow.start`, () => {
+    const refusal = (frame: string, prefix: string) => {
+      try {
+        parseClientMessage(frame);
+      } catch (err) {
+        assert.ok(err instanceof ProtocolError);
+        assert.equal(err.code, 'bad_message');
+        assert.ok(err.message.startsWith(prefix), err.message);
+        return err.message.slice(prefix.length);
+      }
+      return assert.fail(`${prefix} accepted`);
+    };
+    const probe = refusal(`{"type":"probe.start","id":"1","probe":{"url":"https://x/","headers":${headers}}}`, 'probe.headers');
+    const flow = refusal(`{"type":"flow.start","id":"1","flow":{"kind":"api-key","url":"https://x/","apiKey":"k","username":"u","headers":${headers}}}`, 'flow.headers');
+    assert.equal(probe, flow);
+  });
+}

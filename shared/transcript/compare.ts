@@ -1,7 +1,7 @@
 // Two runs side by side, step by step: what differs and what that means. The tool for "it
 // works for me and fails for the partner": run A (the one that passes) against run B. Pure: the
 // app's compare view and `harness diff` print the same list.
-import type { Step } from '../protocol/index.ts';
+import { detailsOf, type Step, type TokenDetails } from '../protocol/index.ts';
 import { readRun, type Transcript, type TranscriptRun } from './transcript.ts';
 
 interface Difference {
@@ -45,10 +45,10 @@ interface Handshake {
 function handshakeOf(step: Step): Handshake | null {
   const d = step.details;
   if (!d) return null;
-  const c = step.id === 'tls' ? d : isObj(d.connection) ? d.connection : null;
+  const c = step.phase === 'tls' ? step.details : 'connection' in d ? d.connection : undefined;
   if (!c) return null;
-  const serverChain = Array.isArray(c.serverChain) ? c.serverChain.map((x) => (isObj(x) ? str(x.subject) : str(x))).filter((x): x is string => !!x) : [];
-  const sent = Array.isArray(c.sentChain) ? strings(c.sentChain) : undefined;
+  const serverChain = 'serverChain' in c && Array.isArray(c.serverChain) ? c.serverChain.map((x) => (isObj(x) ? str(x.subject) : str(x))).filter((x): x is string => !!x) : [];
+  const sent = 'sentChain' in c && Array.isArray(c.sentChain) ? strings(c.sentChain) : undefined;
   return {
     protocol: str(c.protocol),
     cipher: str(c.cipher),
@@ -62,8 +62,8 @@ function handshakeOf(step: Step): Handshake | null {
 function httpStatusOf(step: Step): string | undefined {
   const d = step.details;
   if (!d) return undefined;
-  if (isObj(d.response)) return str(d.response.status);
-  return step.id === 'response' ? str(d.status) : undefined;
+  if ('response' in d && d.response) return str(d.response.status);
+  return step.phase === 'response' ? str(step.details?.status) : undefined;
 }
 
 function compareSentChains(step: string, a: string[], b: string[]): Difference | null {
@@ -111,7 +111,7 @@ function compareHandshakes(step: string, a: Handshake, b: Handshake): Difference
 const TOKEN_FIELDS = ['tokenType', 'scope', 'refreshTokenIssued'] as const;
 const CLAIMS = ['iss', 'aud', 'sub', 'azp', 'scope', 'cnf'] as const;
 
-function compareTokens(step: string, a: Obj, b: Obj): Difference[] {
+function compareTokens(step: string, a: TokenDetails, b: TokenDetails): Difference[] {
   const out: Difference[] = [];
   for (const k of TOKEN_FIELDS) {
     const va = str(a[k]);
@@ -152,7 +152,9 @@ function compareSteps(a: Step, b: Step): Difference[] {
   const sa = httpStatusOf(a);
   const sb = httpStatusOf(b);
   if (sa && sb && sa !== sb) out.push({ step: id, what: 'HTTP status', a: sa, b: sb, weight: 'cause' });
-  if (id === 'token' && a.details && b.details) out.push(...compareTokens(id, a.details, b.details));
+  const ta = detailsOf(a, 'token');
+  const tb = detailsOf(b, 'token');
+  if (id === 'token' && ta && tb) out.push(...compareTokens(id, ta, tb));
   const t = compareTiming(id, a, b);
   if (t) out.push(t);
   return out;

@@ -1,7 +1,7 @@
 // A report people read without the app: one self-contained HTML file (no network, no scripts,
 // inline styles; prints well) with a summary table and each run's timeline, diagnosis, fixes and
 // evidence. Made from transcripts, so it holds only what they hold: redacted events.
-import type { Step } from '../protocol/index.ts';
+import { detailsOf, type Step } from '../protocol/index.ts';
 import { readRun, type Transcript } from './transcript.ts';
 
 export interface ReportEntry {
@@ -35,28 +35,30 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 function keyFacts(step: Step): [string, string][] {
   const d = step.details;
   if (!d) return [];
+  const tls = detailsOf(step, 'tls');
+  const response = detailsOf(step, 'response');
   const out: [string, string][] = [];
   const add = (label: string, v: unknown) => {
     if (v === undefined || v === null || v === '') return;
     out.push([label, Array.isArray(v) ? (v.length ? v.map((x) => (isObj(x) && typeof x.subject === 'string' ? x.subject : String(x))).join(' ← ') : 'none') : typeof v === 'object' ? JSON.stringify(v) : String(v)]);
   };
-  if (step.id === 'tls') {
-    add('protocol', d.protocol);
-    add('cipher', d.cipher);
-    add('server asked for a client certificate', d.certificateRequested === undefined ? undefined : d.certificateRequested ? 'yes' : 'no');
-    if (Array.isArray(d.acceptableCAs)) out.push(['acceptable CA names', d.acceptableCAs.length ? d.acceptableCAs.join(' · ') : 'none']);
-    add('sent', d.sentChain);
-    add('server chain', d.serverChain);
+  if (step.id === 'tls' && tls) {
+    add('protocol', tls.protocol);
+    add('cipher', tls.cipher);
+    add('server asked for a client certificate', tls.certificateRequested === undefined ? undefined : tls.certificateRequested ? 'yes' : 'no');
+    if (Array.isArray(tls.acceptableCAs)) out.push(['acceptable CA names', tls.acceptableCAs.length ? tls.acceptableCAs.join(' · ') : 'none']);
+    if ('sentChain' in tls) add('sent', tls.sentChain);
+    if ('serverChain' in tls) add('server chain', tls.serverChain);
   }
-  if (isObj(d.response)) add('HTTP status', d.response.status);
-  else if (step.id === 'response') add('HTTP status', d.status);
-  if (isObj(d.request)) add('request', `${String(d.request.method ?? '')} ${String(d.request.url ?? '')}`.trim());
+  if ('response' in d && isObj(d.response)) add('HTTP status', d.response.status);
+  else if (step.id === 'response' && response) add('HTTP status', response.status);
+  if ('request' in d && isObj(d.request)) add('request', `${String(d.request.method ?? '')} ${String(d.request.url ?? '')}`.trim());
   return out;
 }
 
 function reproduceCommands(steps: Step[]): string[] {
   const verdict = steps.find((s) => s.id === 'verdict');
-  const r = verdict?.details?.reproduce;
+  const r = detailsOf(verdict, 'verdict')?.reproduce;
   if (!isObj(r)) return [];
   if (typeof r.curl === 'string') return [r.curl];
   if (Array.isArray(r.curl)) return r.curl.map((c) => (isObj(c) && typeof c.command === 'string' ? c.command : '')).filter(Boolean);

@@ -2,7 +2,7 @@
 // that is not a transcript of this version says which field or version is wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunEvent, Step } from '../protocol/index.ts';
+import { EVIDENCE_VERSION, type RunEvent, type Step } from '../protocol/index.ts';
 import { makeTranscript, parseTranscript, readRun, transcriptFileName, TranscriptError, TRANSCRIPT_VERSION, type Transcript, type TranscriptEvent } from './transcript.ts';
 import { compareTranscripts, formatComparison } from './compare.ts';
 import { renderHtmlReport } from './report-html.ts';
@@ -12,7 +12,7 @@ import { readShareLink, shareLink, ShareLinkError, MAX_SHARE_LINK_CHARS } from '
 const ENV = { harness: '0.1.0', node: '20.20.2', openssl: '3.0.17', platform: 'linux x64' };
 
 function step(id: string, status: Step['status'], details?: Record<string, unknown>, extra: Partial<Step> = {}): Step {
-  return { id, phase: id === 'verdict' ? 'verdict' : (id as Step['phase']), status, title: id, startMs: 1, durationMs: 2, ...(details ? { details } : {}), ...extra };
+  return { id, phase: id === 'verdict' ? 'verdict' : (id as Step['phase']), status, title: id, startMs: 1, durationMs: 2, ...(details ? { details } : {}), ...extra } as Step;
 }
 
 function probeRun(sentChain: string[], outcome: 'pass' | 'fail' | 'error', diagnoses: string[] = []): TranscriptEvent[] {
@@ -54,6 +54,15 @@ test('secret canaries never reach a transcript: keys, JWTs, secret fields, value
   assert.deepEqual((t.scenario as { secrets: unknown }).secrets, { client_secret: { value: '••••••' }, key: { file: 'client.key' } }, 'sources stay, values go');
 });
 
+test('a transcript records its evidence version; one written before it did (no evidenceVersion) still reads, as version 1', () => {
+  const t = transcript('x', probeRun(['CN=c'], 'pass'));
+  assert.equal(t.evidenceVersion, EVIDENCE_VERSION);
+  const { evidenceVersion: _, ...old } = t;
+  const back = parseTranscript(JSON.stringify(old));
+  assert.equal(back.evidenceVersion, undefined);
+  assert.equal(readRun(back).outcome, 'pass');
+});
+
 test('what is not a transcript of this version names the field or the version', () => {
   const good = transcript('x', probeRun(['CN=c'], 'pass'));
   const cases: { name: string; text: string; field: string; message: RegExp }[] = [
@@ -63,6 +72,8 @@ test('what is not a transcript of this version names the field or the version', 
     { name: 'an inbound scenario', text: JSON.stringify({ version: 1, name: 's', kind: 'inbound', inbound: { listener: {} } }), field: 'format', message: /scenario, not a transcript/ },
     { name: 'foreign JSON', text: JSON.stringify({ hello: 'world' }), field: 'format', message: /not a transcript/ },
     { name: 'newer version', text: JSON.stringify({ ...good, version: 7 }), field: 'version', message: /7 is newer than this harness reads \(1\)/ },
+    { name: 'newer evidence', text: JSON.stringify({ ...good, evidenceVersion: 2 }), field: 'evidenceVersion', message: /2 is newer than this harness reads \(1\)/ },
+    { name: 'evidence version not a number', text: JSON.stringify({ ...good, evidenceVersion: '1' }), field: 'evidenceVersion', message: /whole number/ },
     { name: 'bad event type', text: JSON.stringify({ ...good, events: [good.events[0], { t: 1, event: { type: 'welcome', runId: 'r1' } }] }), field: 'events[1].event.type', message: /not a run event/ },
     { name: 'bad step status', text: JSON.stringify({ ...good, events: [good.events[0], { t: 1, event: { type: 'step', runId: 'r1', step: { ...step('tls', 'ok'), status: 'great' } } }] }), field: 'events[1].event.step.status', message: /must be one of/ },
     { name: 'no run.started first', text: JSON.stringify({ ...good, events: good.events.slice(1) }), field: 'events[0].event.type', message: /run.started/ },

@@ -3,7 +3,7 @@
 // the relay sent it (already redacted), when each arrived, the scenario without its secrets, and
 // where the run was made (harness, Node and OpenSSL versions, platform, the relay's clock).
 // Format: docs/transcripts.md. Pure: the app and the CLI write and read it with this code.
-import { PROTOCOL_VERSION, type RunEvent, type RunKind, type RunOutcome, type Step } from '../protocol/index.ts';
+import { EVIDENCE_VERSION, PROTOCOL_VERSION, type RunEvent, type RunKind, type RunOutcome, type Step } from '../protocol/index.ts';
 import { MASK, redactDeep, scrubDeep } from '../redact.ts';
 import { HarnessError } from '../errors.ts';
 
@@ -36,6 +36,8 @@ export interface Transcript {
   version: typeof TRANSCRIPT_VERSION;
   /** Version of the protocol the events follow (docs/protocol.md). */
   protocolVersion: number;
+  /** Version of the step evidence in them (EVIDENCE_VERSION); absent in files written before it was recorded, which are version 1. */
+  evidenceVersion?: number;
   /** A name for people: the scenario's name, or what the run targeted. */
   name: string;
   /** Who recorded it: `cli` (harness run / probe) or `app` (the browser). */
@@ -89,6 +91,7 @@ export function makeTranscript(input: {
     format: TRANSCRIPT_FORMAT,
     version: TRANSCRIPT_VERSION,
     protocolVersion: PROTOCOL_VERSION,
+    evidenceVersion: EVIDENCE_VERSION,
     name: clean(input.name),
     recordedBy: input.recordedBy,
     startedAt: input.startedAt.toISOString(),
@@ -180,6 +183,10 @@ export function parseTranscript(text: string): Transcript {
   if (v.version > TRANSCRIPT_VERSION) throw new TranscriptError('version', `${v.version} is newer than this harness reads (${TRANSCRIPT_VERSION}); update the harness to open it`);
   need(v.version === TRANSCRIPT_VERSION, 'version', `${v.version} is not a transcript version (${TRANSCRIPT_VERSION})`);
   need(typeof v.protocolVersion === 'number', 'protocolVersion', 'must be a number');
+  if (v.evidenceVersion !== undefined) {
+    need(typeof v.evidenceVersion === 'number' && Number.isInteger(v.evidenceVersion) && v.evidenceVersion >= 1, 'evidenceVersion', 'must be a whole number from 1');
+    if (v.evidenceVersion > EVIDENCE_VERSION) throw new TranscriptError('evidenceVersion', `${v.evidenceVersion} is newer than this harness reads (${EVIDENCE_VERSION}); update the harness to open it`);
+  }
   need(typeof v.name === 'string', 'name', 'must be a string');
   need(v.recordedBy === 'cli' || v.recordedBy === 'app', 'recordedBy', 'must be "cli" or "app"');
   need(typeof v.startedAt === 'string' && !Number.isNaN(Date.parse(v.startedAt)), 'startedAt', 'must be an ISO 8601 time');

@@ -7,7 +7,8 @@ import { ISSUED_TOKEN_RUNS_PER_SESSION, ISSUED_TOKENS_KEPT_MS } from '../../../.
 import { issuedTokenNames, RELAY_KEEPS } from './issued-tokens.ts';
 
 function step(status: Step['status'], response?: { status: number; body: string }): Step {
-  return { id: 'exchange', phase: 'exchange', status, title: 'Token request', summary: '', startMs: 0, durationMs: 1, ...(response ? { details: { response } } : {}) };
+  const shown = response && { ...response, headers: {}, bytes: response.body.length, truncated: false };
+  return { id: 'exchange', phase: 'exchange', status, title: 'Token request', summary: '', startMs: 0, durationMs: 1, ...(shown ? { details: { response: shown } } : {}) };
 }
 
 const MASKED = '••••••';

@@ -15,9 +15,9 @@ const FIELDS = { access: 'access_token', refresh: 'refresh_token', id: 'id_token
 /** The tokens named in the run's successful token responses (JSON or form-encoded), in a fixed order. */
 export function issuedTokenNames(steps: readonly Step[]): IssuedTokenName[] {
   const bodies = steps.flatMap((s) => {
-    const res = (s.details?.response ?? null) as { status?: unknown; body?: unknown } | null;
-    const ok = (s.status === 'ok' || s.status === 'warn') && typeof res?.status === 'number' && res.status >= 200 && res.status < 300;
-    return ok && typeof res.body === 'string' ? [res.body] : [];
+    const res = s.details && 'response' in s.details ? s.details.response : undefined;
+    const ok = (s.status === 'ok' || s.status === 'warn') && res !== undefined && res.status >= 200 && res.status < 300;
+    return ok ? [res.body] : [];
   });
   return ISSUED_TOKEN_NAMES.filter((name) => bodies.some((b) => new RegExp(`(^|[^\\w])${FIELDS[name]}("\\s*:|=)`).test(b)));
 }

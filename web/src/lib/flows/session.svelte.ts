@@ -77,13 +77,9 @@ export class FlowsSession {
       const runId = await this.#relay.startRun({ type: 'flow.start', id: this.#relay.nextId(), flow }, {
         onEvent: (event) => {
           timeline.apply(event);
-          if (event.type === 'step' && event.step.id === 'authorize' && (event.step.status === 'ok' || event.step.status === 'warn')) {
-            const url = event.step.details?.authorizationUrl;
-            if (typeof url === 'string') popup?.navigate(url);
-          }
-          if (event.type === 'step' && event.step.id === 'authorize') {
-            const redirect = event.step.details?.redirectUri;
-            if (typeof redirect === 'string') ignoredHere.expect(redirect);
+          if (event.type === 'step' && event.step.phase === 'authorize' && event.step.details) {
+            if (event.step.status === 'ok' || event.step.status === 'warn') popup?.navigate(event.step.details.authorizationUrl);
+            ignoredHere.expect(event.step.details.redirectUri);
           }
           if (event.type === 'step' && event.step.id.startsWith('callback-ignored-')) ignoredHere.reported(() => timeline.runId && timeline.active && this.#relay.settleRun(timeline.runId));
           if (event.type === 'run.finished') {

@@ -1,6 +1,7 @@
 // Turns a step's structured `details` into labelled rows. Known keys get readable labels and
 // shapes (certificate chains, headers, timings; for token flows the HTTP exchange as sent, the
 // decoded JWTs and the curl command); anything else is shown as it came.
+import type { EvidenceField, ProbePhase } from '../../../../shared/protocol/index.ts';
 
 export interface DetailItem {
   text: string;
@@ -31,15 +32,14 @@ export interface JwtDetail {
   binding: Record<string, unknown> | null;
 }
 
-const LABELS: Record<string, string> = {
+/** Labels of evidence fields, checked against the types (a field no phase has is a compile error). */
+const LABELS: { [K in EvidenceField]?: string } = {
   clientCertificate: 'Client certificate',
   chainToSend: 'Chain to send',
   daysLeft: 'Days left',
-  extendedKeyUsage: 'Extended key usage',
   keyType: 'Key type',
   problems: 'Problems',
   addresses: 'Addresses',
-  address: 'Address',
   localPort: 'Local port',
   protocol: 'Protocol',
   cipher: 'Cipher suite',
@@ -65,7 +65,6 @@ const LABELS: Record<string, string> = {
   bodyNote: 'Body shown',
   timings: 'Timings',
   error: 'Error',
-  code: 'Error code',
   diagnosis: 'Diagnosis',
   trustedCAs: 'CAs the listener trusts',
   verified: 'Verified',
@@ -113,13 +112,6 @@ const LABELS: Record<string, string> = {
   metadata: 'Metadata',
 };
 
-const EKU_NAMES: Record<string, string> = {
-  '1.3.6.1.5.5.7.3.1': 'serverAuth',
-  '1.3.6.1.5.5.7.3.2': 'clientAuth',
-  '1.3.6.1.5.5.7.3.3': 'codeSigning',
-  '1.3.6.1.5.5.7.3.4': 'emailProtection',
-};
-
 /** Chains read leaf to root, the way a TLS peer sends them. */
 const CHAIN_KEYS = new Set(['chainToSend', 'sentChain']);
 
@@ -154,7 +146,8 @@ function certificateItem(cert: Obj & { subject: string; issuer: string }): Detai
 }
 
 function label(key: string): string {
-  if (LABELS[key]) return LABELS[key];
+  const known = (LABELS as Partial<Record<string, string>>)[key];
+  if (known) return known;
   const spaced = key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
@@ -170,23 +163,23 @@ function scalar(value: unknown): string {
  * The evidence that answers "what happened" for each phase, shown first; the other fields
  * are one click away. Phases not listed show everything.
  */
-const PRIMARY: Partial<Record<string, readonly string[]>> = {
-  inputs: ['clientCertificate', 'chainToSend', 'extendedKeyUsage', 'daysLeft', 'problems', 'grant', 'clientId', 'authMethod', 'urls', 'fieldNames', 'headerNames', 'username', 'redirectUri', 'jwts', 'warnings'],
-  tls: ['certificateRequested', 'acceptableCAs', 'clientCertificateSent', 'sentChain', 'serverChain', 'serverVerified', 'serverVerifyError', 'error', 'code'],
+const PRIMARY: { [P in ProbePhase]?: readonly EvidenceField<P>[] } = {
+  inputs: ['clientCertificate', 'chainToSend', 'daysLeft', 'problems', 'grant', 'clientId', 'authMethod', 'urls', 'fieldNames', 'headerNames', 'username', 'redirectUri', 'jwts', 'warnings'],
+  tls: ['certificateRequested', 'acceptableCAs', 'clientCertificateSent', 'sentChain', 'serverChain', 'serverVerified', 'serverVerifyError', 'error'],
   request: ['method', 'path', 'headers', 'bodyBytes'],
-  response: ['status', 'body', 'error', 'code'],
-  discovery: ['attempts', 'keys', 'error', 'code'],
+  response: ['status', 'body', 'error'],
+  discovery: ['attempts', 'keys', 'error'],
   authorize: ['authorizationUrl', 'redirectUri', 'state', 'codeChallengeMethod', 'scope', 'remarks'],
   callback: ['stateSent', 'stateReturned', 'iss', 'query'],
-  exchange: ['clientAssertion', 'grantAssertion', 'jwtToken', 'request', 'response', 'error', 'code'],
+  exchange: ['clientAssertion', 'grantAssertion', 'jwtToken', 'request', 'response', 'error'],
   token: ['accessToken', 'idToken', 'tokenType', 'expiresIn', 'expiresAt', 'scope', 'refreshTokenIssued', 'remarks'],
-  call: ['request', 'response', 'error', 'code'],
+  call: ['request', 'response', 'error'],
 };
 
 /** Splits details into the primary evidence for the phase and the rest. */
-export function splitDetails(phase: string, details: Record<string, unknown>): { primary: DetailEntry[]; rest: DetailEntry[] } {
+export function splitDetails(phase: ProbePhase, details: Record<string, unknown>): { primary: DetailEntry[]; rest: DetailEntry[] } {
   const entries = detailEntries(details);
-  const keys = PRIMARY[phase];
+  const keys: readonly string[] | undefined = PRIMARY[phase];
   if (!keys) return { primary: entries, rest: [] };
   // An empty field ("none") says nothing at first glance; it stays among the rest.
   const field = (e: DetailEntry) => e.key.split('.')[0]!;
@@ -283,7 +276,6 @@ function entry(key: string, value: unknown): DetailEntry {
         if (CHAIN_KEYS.has(key)) {
           return { ...base, kind: 'list', items: strings.map((text, i) => ({ text: i === 0 ? text : `← ${text}` })) };
         }
-        if (key === 'extendedKeyUsage') return { ...base, kind: 'text', text: strings.map((oid) => EKU_NAMES[oid] ?? oid).join(', ') };
         if (strings.length > 3 && strings.every((v) => v.length <= 32)) return { ...base, kind: 'inline', items: strings };
         return { ...base, kind: 'list', items: strings.map((text) => ({ text })) };
       }

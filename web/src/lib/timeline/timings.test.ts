@@ -5,7 +5,7 @@ import type { Step } from '../../../../shared/protocol/index.ts';
 import { phaseTimings } from './timings.ts';
 
 const step = (id: string, startMs: number, durationMs: number | undefined, details?: Record<string, unknown>, status: Step['status'] = 'ok'): Step =>
-  ({ id, title: id, status, startMs, durationMs, details }) as Step;
+  ({ id, phase: id, title: id, status, startMs, durationMs, details }) as Step;
 
 test('each finished phase is a row; the HTTP exchange is split by its timings; the verdict gives the total', () => {
   const t = phaseTimings([

@@ -1,7 +1,7 @@
 // Where a probe's time went, from the events alone: DNS, TCP and TLS are their steps' spans;
 // the HTTP exchange comes from the response step's `details.timings` (ms since run start);
 // the total from the verdict's `details.totalMs`.
-import type { Step } from '../../../../shared/protocol/index.ts';
+import { detailsOf, type Step } from '../../../../shared/protocol/index.ts';
 
 interface TimingRow {
   id: string;
@@ -42,9 +42,9 @@ export function phaseTimings(steps: Step[], runDurationMs: number | null): Phase
     if (s) rows.push({ id, label, means, startMs: s[0], endMs: s[1] });
   }
   const request = byId.get('request');
-  const http = byId.get('response')?.details?.timings;
-  if (typeof http === 'object' && http !== null) {
-    const t = http as Record<string, unknown>;
+  const response = detailsOf(byId.get('response'), 'response');
+  const t = response && 'timings' in response ? response.timings : undefined;
+  if (t) {
     const sent = num(t.requestSentMs);
     const headers = num(t.headersMs);
     const firstByte = num(t.firstByteMs);
@@ -58,7 +58,7 @@ export function phaseTimings(steps: Step[], runDurationMs: number | null): Phase
     }
   }
   if (rows.length === 0) return null;
-  const verdictTotal = num(byId.get('verdict')?.details?.totalMs);
+  const verdictTotal = num(detailsOf(byId.get('verdict'), 'verdict')?.totalMs);
   const totalMs = verdictTotal ?? runDurationMs ?? Math.max(...rows.map((r) => r.endMs));
   return { rows, totalMs };
 }
