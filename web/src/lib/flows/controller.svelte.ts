@@ -159,9 +159,18 @@ export class FlowsController {
     if (f.kind === 'jwt-exchange' || f.kind === 'jwt-bearer') {
       if (f.jwtSource === 'sign') await this.useBrowserClientForJwt(f);
     } else if (f.authMethod === 'private_key_jwt' && (!f.clientId || isLabClientId(this.lab, f.clientId))) {
-      const reg = await this.signingClient(f, f.assertionAlg);
-      if (reg) f.clientId = reg.clientId;
+      const alg = f.assertionAlg;
+      const reg = await this.signingClient(f, alg);
+      if (reg && this.#stillFor(f, 'private_key_jwt', alg, id)) f.clientId = reg.clientId;
     }
+  }
+
+  /**
+   * Whether the form still asks for the client a registration was started for: a slower answer
+   * (an RSA key is made first) must not overwrite the client of a later choice.
+   */
+  #stillFor(f: FlowFields, method: AuthChoice, alg: BrowserAlg, signingKeyId: string): boolean {
+    return f.authMethod === method && f.assertionAlg === alg && f.signingKeyId === signingKeyId;
   }
 
   /** Uses the lab client of the signing key in a JWT form (client id, secret and iss). */
@@ -194,8 +203,9 @@ export class FlowsController {
       f.clientSecret = lab.secret ?? '';
     } else if (method === 'private_key_jwt') {
       f.clientSecret = '';
-      const reg = await this.signingClient(f, f.assertionAlg);
-      if (reg) f.clientId = reg.clientId;
+      const { assertionAlg, signingKeyId } = f;
+      const reg = await this.signingClient(f, assertionAlg);
+      if (reg && this.#stillFor(f, method, assertionAlg, signingKeyId)) f.clientId = reg.clientId;
     } else if (method === 'self_signed_tls_client_auth') {
       f.clientSecret = '';
       const credential = this.#harness.keyring.get(f.credentialId);
@@ -212,8 +222,9 @@ export class FlowsController {
   async #setAssertionAlg(f: FlowFields, alg: BrowserAlg): Promise<void> {
     f.assertionAlg = alg;
     if (f.authMethod === 'private_key_jwt' && this.isLab(f.issuer || f.tokenUrl) && (!f.clientId || isLabClientId(this.lab, f.clientId))) {
+      const signingKeyId = f.signingKeyId;
       const reg = await this.signingClient(f, alg);
-      if (reg) f.clientId = reg.clientId;
+      if (reg && this.#stillFor(f, 'private_key_jwt', alg, signingKeyId)) f.clientId = reg.clientId;
     }
   }
 
