@@ -8,74 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { evidenceFromTypes, KINDS } from '../testing/evidence-fields.ts';
 
 const EVIDENCE = fileURLToPath(new URL('./evidence.ts', import.meta.url));
 const DOCS = fileURLToPath(new URL('../../docs/protocol.md', import.meta.url));
-
-/** Each kind's phase map in evidence.ts, and the heading of its table in the docs. */
-const KINDS = [
-  ['ProbeEvidence', 'Probe steps'],
-  ['FlowEvidence', 'Token flow steps'],
-  ['InboundEvidence', 'Inbound run steps'],
-] as const;
 const SHAPES_HEADING = 'Shapes';
-
-interface Evidence {
-  /** heading → phase → field names. */
-  phases: Map<string, Map<string, Set<string>>>;
-  /** shape name → field names. */
-  shapes: Map<string, Set<string>>;
-}
-
-export function evidenceFromTypes(file = EVIDENCE): Evidence {
-  const program = ts.createProgram([file], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, allowImportingTsExtensions: true, noEmit: true });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile(file)!;
-  const fileSymbol = checker.getSymbolAtLocation(source)!;
-  const exports = new Map(checker.getExportsOfModule(fileSymbol).map((s) => [s.name, s]));
-  const shapes = new Map<string, Set<string>>();
-
-  const declaredHere = (t: ts.Type) => (t.aliasSymbol ?? t.getSymbol())?.declarations?.some((d) => d.getSourceFile() === source) ?? false;
-  const nameOf = (t: ts.Type) => (t.aliasSymbol ?? t.getSymbol())?.name ?? '';
-
-  /** Field names of an object type, with those of its anonymous object-typed members inlined; named shapes are collected apart. */
-  const fieldsOf = (t: ts.Type, into = new Set<string>()): Set<string> => {
-    for (const p of checker.getPropertiesOfType(t)) {
-      into.add(p.name);
-      visit(checker.getTypeOfSymbol(p), into);
-    }
-    return into;
-  };
-  const visit = (t: ts.Type, row: Set<string>): void => {
-    const types = t.isUnion() ? t.types : [t];
-    for (const u of types) {
-      if (checker.isArrayType(u)) {
-        visit(checker.getTypeArguments(u as ts.TypeReference)[0]!, row);
-        continue;
-      }
-      if (!(u.flags & ts.TypeFlags.Object) && !u.isIntersection()) continue;
-      for (const info of checker.getIndexInfosOfType(u)) visit(info.type, row);
-      const name = nameOf(u);
-      if (declaredHere(u) && name && !name.startsWith('__') && name !== 'Record') {
-        if (!shapes.has(name)) {
-          shapes.set(name, new Set());
-          shapes.set(name, fieldsOf(u));
-        }
-      } else if (checker.getPropertiesOfType(u).length && (name === '__type' || name === '__object')) {
-        fieldsOf(u, row);
-      }
-    }
-  };
-
-  const phases = new Map<string, Map<string, Set<string>>>();
-  for (const [map, heading] of KINDS) {
-    const mapType = checker.getDeclaredTypeOfSymbol(exports.get(map)!);
-    const byPhase = new Map<string, Set<string>>();
-    for (const phase of checker.getPropertiesOfType(mapType)) byPhase.set(phase.name, fieldsOf(checker.getTypeOfSymbol(phase)));
-    phases.set(heading, byPhase);
-  }
-  return { phases, shapes };
-}
 
 /** The rows of the table under `### heading` in the "Step evidence" section: first cell → backticked names of the second. */
 export function docsTable(markdown: string, heading: string): Map<string, Set<string>> {
