@@ -47,7 +47,7 @@ Usage:
   harness serve [--port N] [--host H] [--no-lab] [--lab-port N] [--allow-origin URL]
                 [--hosted] [--allow-target HOST] [--allow-port N] [--limit NAME=VALUE]
                 [--public-url URL] [--secret-file F] [--metrics-token-file F] [--log-format text|json]
-                [--relay-id ID] [--lab-dir DIR]
+                [--relay-id ID] [--lab-dir DIR] [--trust-proxy ADDR,...]
       Serve the web app and relay (with the built-in lab) and print the URL to open. The lab listens
       on 7443, 7444 and 7445 (--lab-port N: N and the next two; 0: free ports).
       A non-loopback --host (or --hosted) turns on the outbound guard: only public
@@ -61,7 +61,9 @@ Usage:
       a new random one each start.
       Several relays behind one balancer (docs/deployment.md): give each its --relay-id (or
       $HARNESS_RELAY_ID; the balancer routes sign-in redirects by it) and one --lab-dir (or
-      $HARNESS_LAB_DIR), so all present the same lab CA and keys.
+      $HARNESS_LAB_DIR), so all present the same lab CA and keys. --trust-proxy (or
+      $HARNESS_TRUST_PROXY): the balancer's addresses; a session from one counts against the
+      client its X-Forwarded-For names, so per-address limits see each learner.
   harness probe URL [--cert FILE --key FILE | --cert FILE.p12] [--password-file F | --password-env NAME | --password P]
                     [--ca FILE] [--method M] [--header 'Name: value']
                     [--data TEXT | --data-file FILE] [--insecure] [--json] [--transcript OUT]
@@ -199,6 +201,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       'secret-file': { type: 'string' },
       'relay-id': { type: 'string', default: process.env.HARNESS_RELAY_ID || undefined },
       'lab-dir': { type: 'string' },
+      'trust-proxy': { type: 'string', multiple: true, default: process.env.HARNESS_TRUST_PROXY ? [process.env.HARNESS_TRUST_PROXY] : [] },
     },
     strict: true,
   });
@@ -235,6 +238,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
       ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
       ...(values['relay-id'] ? { relayId: values['relay-id'] } : {}),
+      ...(values['trust-proxy'].length ? { trustProxy: values['trust-proxy'] } : {}),
       ...(values['lab-dir'] ? { dataDir: values['lab-dir'] } : {}),
     });
   } catch (err) {

@@ -21,6 +21,7 @@ import { answerMetrics, RelayMetrics } from './metrics.ts';
 import { hostedPolicy, LOCAL_POLICY } from './net/outbound-guard.ts';
 import { defaultLabDir } from './lab/lab-dir.ts';
 import { addressKey, RunRate, RunSlots, SessionCount } from './shares.ts';
+import { clientAddress, parseTrustedProxies } from './client-address.ts';
 
 export const VERSION = '0.1.0';
 
@@ -76,6 +77,12 @@ export interface RelayOptions {
    * of its authorization-code flows so the balancer routes each redirect here (CallbackRegistry).
    */
   relayId?: string;
+  /**
+   * Addresses of the proxies in front (nginx, a load balancer): a session from one of them
+   * counts against the address it names in X-Forwarded-For (client-address.ts), so per-address
+   * limits see learners, not the proxy. Empty (the default): the TCP peer counts.
+   */
+  trustProxy?: string[];
 }
 
 export interface RunningRelay {
@@ -113,6 +120,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const log = createLogger(opts.quiet, opts.logWriter, { linesPerWindow: limits.logLinesPerReason, windowMs: limits.logWindowMs }, opts.logFormat ?? (hosted ? 'json' : 'text'));
   const token = opts.token ?? randomBytes(32).toString('hex');
   if (opts.relayId !== undefined) checkRelayId(opts.relayId);
+  const trustedProxies = parseTrustedProxies(opts.trustProxy ?? []);
   const lab = opts.lab === false ? null : await startLab({
     dataDir: opts.dataDir ?? defaultLabDir(),
     port: opts.labPort ?? 0,
@@ -212,7 +220,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       socket.end(rawResponse(verdict.status, verdict.reason));
       return;
     }
-    const address = addressKey(req.socket.remoteAddress);
+    const address = addressKey(clientAddress(req, trustedProxies));
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       preAuth.authorized(socket);
       if (draining) return ws.close(CLOSE_CODES.goingAway, CLOSE_REASONS.shuttingDown);

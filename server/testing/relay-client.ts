@@ -18,8 +18,9 @@ export class RelayClient {
   readonly #replies = new Map<string, (m: ServerMessage) => void>();
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(relay: Pick<RunningRelay, 'port' | 'token' | 'origin'>) {
-    this.ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin });
+  /** `headers`: more request headers for the upgrade, e.g. what a proxy in front would add. */
+  constructor(relay: Pick<RunningRelay, 'port' | 'token' | 'origin'>, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws?token=${relay.token}`, { origin: relay.origin, headers });
     this.ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as ServerMessage;
       // A reply awaited by id goes straight to its waiter (floods await thousands at once).
@@ -108,8 +109,8 @@ export class RelayClient {
 }
 
 /** A raw upgrade, to read the close code and reason of a refused session. */
-export async function openOrRefused(relay: Pick<RunningRelay, 'port' | 'token' | 'origin'>): Promise<{ client: RelayClient; welcomed: boolean; close?: { code: number; reason: string } }> {
-  const client = new RelayClient(relay);
+export async function openOrRefused(relay: Pick<RunningRelay, 'port' | 'token' | 'origin'>, headers: Record<string, string> = {}): Promise<{ client: RelayClient; welcomed: boolean; close?: { code: number; reason: string } }> {
+  const client = new RelayClient(relay, headers);
   const outcome = await Promise.race([client.next((m) => m.type === 'welcome').then(() => 'welcomed' as const), client.closed]);
   return outcome === 'welcomed' ? { client, welcomed: true } : { client, welcomed: false, close: outcome };
 }

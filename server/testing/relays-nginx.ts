@@ -53,6 +53,8 @@ server {
   proxy_set_header Host $http_host;
   proxy_set_header Upgrade $http_upgrade;
   proxy_set_header Connection $harness_connection;
+  # The learner's address, for the relays' per-address limits (they trust it from --trust-proxy only).
+  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
   proxy_buffering off;
   # A WebSocket is quiet between runs; the relay pings every 30 s.
   proxy_read_timeout 1h;
