@@ -56,7 +56,12 @@ if (want('check')) results.push(await stage('type check (tsc + svelte-check)', '
 if (want('unit')) {
   results.push(await stage('unit and integration tests (node:test)', process.execPath, [
     '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2',
-    ...testFiles('shared'), ...testFiles('server'), ...testFiles('web/src'), ...testFiles('scripts'),
+    ...testFiles('shared'), ...testFiles('server'), ...testFiles('web/src'),
+  ], nodeCounts));
+  // One at a time: `npm start` and `npm pack` both build dist/web, and a build empties it first,
+  // so side by side one could pack or serve a half-written app (seen on a fresh clone).
+  results.push(await stage('packaging and start-up tests (node:test, one at a time)', process.execPath, [
+    '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...testFiles('scripts'),
   ], nodeCounts));
 }
 if (want('build') || want('e2e')) results.push(await stage('build', 'npx', ['vite', 'build', '--logLevel', 'warn']));
