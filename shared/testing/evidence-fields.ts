@@ -1,10 +1,10 @@
 // The step evidence as evidence.ts declares it, read with the TypeScript compiler: each run
 // kind's phases with their details fields, and each named shape with its fields. The docs test
 // holds docs/protocol.md to it; the lessons test holds the catalogue's evidence paths to it.
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const EVIDENCE = fileURLToPath(new URL('../protocol/evidence.ts', import.meta.url));
+// A path without node:url (shared/ stays free of Node modules): file URLs of a checkout are plain paths.
+const EVIDENCE = decodeURIComponent(new URL('../protocol/evidence.ts', import.meta.url).pathname);
 
 export const KINDS = [
   ['ProbeEvidence', 'Probe steps'],
