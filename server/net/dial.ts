@@ -13,6 +13,7 @@ import { deliverFairly } from './fair-share.ts';
 import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 import { rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 import { HarnessError } from '../../shared/errors.ts';
+import type { CertificateSummary } from '../../shared/protocol/evidence.ts';
 
 export class PhaseError extends HarnessError<'phase_failed'> {
   readonly signals: FailureSignals;
@@ -121,22 +122,12 @@ interface TlsOptions {
   hold?: ContextHold;
 }
 
-export interface CertSummary {
-  subject: string;
-  issuer: string;
-  serialNumber: string;
-  notBefore: string;
-  notAfter: string;
-  fingerprint256: string;
-  selfSigned: boolean;
-}
-
 /** Node's multi-line DN as one RFC 4514 line (most specific first), as everywhere in the harness. */
 export function oneLineDn(dn: string): string {
   return rfc4514FromNodeDn(dn);
 }
 
-function summarize(cert: X509Certificate): CertSummary {
+function summarize(cert: X509Certificate): CertificateSummary {
   return {
     subject: oneLineDn(cert.subject),
     issuer: oneLineDn(cert.issuer),
@@ -161,7 +152,7 @@ export interface Handshake {
   /** What the wire said (CertificateRequest, CA names, chains as sent). */
   wire(): TlsObservation;
   /** The server's chain as sent, summarised; falls back to Node's view if the tap saw nothing. */
-  serverChain(): CertSummary[];
+  serverChain(): CertificateSummary[];
   /** Null when the certificate verifies and matches the host name. */
   verifyError: string | null;
   /** The first error after secureConnect (a TLS 1.3 alert about our certificate arrives then). */
@@ -174,10 +165,10 @@ const MAX_CHAIN = 10;
  * Servers send the same chain to every probe; parsing it each time showed up in profiles of
  * concurrent runs. Summaries (public data) are kept by the hash of the certificate's DER.
  */
-const summaries = new Map<string, CertSummary>();
+const summaries = new Map<string, CertificateSummary>();
 const SUMMARY_CACHE_SIZE = 256;
 
-function summaryOf(der: Uint8Array): CertSummary {
+function summaryOf(der: Uint8Array): CertificateSummary {
   const id = createHash('sha256').update(der).digest('base64');
   const hit = summaries.get(id);
   if (hit) return hit;
@@ -187,8 +178,8 @@ function summaryOf(der: Uint8Array): CertSummary {
   return summary;
 }
 
-function nodeChain(socket: tls.TLSSocket): CertSummary[] {
-  const out: CertSummary[] = [];
+function nodeChain(socket: tls.TLSSocket): CertificateSummary[] {
+  const out: CertificateSummary[] = [];
   let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
   const seen = new Set<string>();
   while (cert?.raw && out.length < MAX_CHAIN && !seen.has(cert.fingerprint256)) {
@@ -248,7 +239,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
   let late: Error | undefined;
   tlsSocket.on('error', (err) => { late ??= err; });
   const s = tlsSocket;
-  let chain: CertSummary[] | undefined;
+  let chain: CertificateSummary[] | undefined;
   const cipher = s.getCipher();
   const ephemeral = s.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
   return {

@@ -8,11 +8,12 @@ import type { X509Certificate } from 'node:crypto';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import type { Limits } from '../defaults.ts';
-import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type CertSummary, type LabTrust } from './dial.ts';
+import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type LabTrust } from './dial.ts';
 import { exchange, type HttpResult, type OutgoingRequest } from './http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 import { describeAcceptance } from './acceptable-cas.ts';
 import { HarnessError } from '../../shared/errors.ts';
+import type { CallConnection, CallTimings } from '../../shared/protocol/evidence.ts';
 
 /** The TLS side of every call of a flow, checked once in the flow's inputs step. */
 export interface CallTls {
@@ -36,36 +37,8 @@ interface CallContext {
   policy?: OutboundPolicy;
 }
 
-interface ConnectionInfo {
-  endpoint: string;
-  tls: boolean;
-  /** Which CAs verified the server: "system store", "lab CA (lab target)", "CA bundle given…". */
-  trust?: string;
-  protocol?: string | null;
-  cipher?: string;
-  serverCertificate?: CertSummary;
-  serverVerified?: boolean;
-  serverVerifyError?: string | null;
-  certificateRequested?: boolean;
-  acceptableCAs?: string[];
-  /** What the tap saw in our Certificate message. */
-  clientCertificateSent?: boolean;
-  clientCertificateSubject?: string;
-  /** Does the client chain reach one of the acceptable CA names (when the server named any)? */
-  chainReachesAcceptableCA?: boolean;
-}
-
-interface CallTimings {
-  dnsMs: number;
-  connectMs: number;
-  tlsMs: number | null;
-  requestSentMs: number;
-  headersMs: number;
-  endMs: number;
-}
-
 export interface CallResult extends HttpResult {
-  connection: ConnectionInfo;
+  connection: CallConnection;
   timings: CallTimings;
   /** The server's Date header, epoch ms, when it sent a parseable one. */
   serverDate?: number;
@@ -96,9 +69,9 @@ export function certificatePage(res: CallResult, callTls: CallTls): { code: Diag
 /** A call that did not get an HTTP answer, with the diagnosis the probe would give. */
 export class CallFailure extends HarnessError<DiagnosisCode> {
   readonly evidence: string[];
-  readonly connection: ConnectionInfo | undefined;
+  readonly connection: CallConnection | undefined;
   readonly phase: FailureSignals['phase'] | 'url';
-  constructor(code: DiagnosisCode, evidence: string[], message: string, phase: CallFailure['phase'], connection?: ConnectionInfo) {
+  constructor(code: DiagnosisCode, evidence: string[], message: string, phase: CallFailure['phase'], connection?: CallConnection) {
     super(code, message);
     this.evidence = evidence;
     this.phase = phase;
@@ -106,7 +79,7 @@ export class CallFailure extends HarnessError<DiagnosisCode> {
   }
 }
 
-function fromSignals(signals: FailureSignals, connection?: ConnectionInfo): CallFailure {
+function fromSignals(signals: FailureSignals, connection?: CallConnection): CallFailure {
   const { code, evidence } = classifyFailure(signals);
   return new CallFailure(code, evidence, signals.errorMessage ?? signals.errorCode ?? code, signals.phase, connection);
 }
@@ -147,7 +120,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
     const dnsMs = round(performance.now() - t0);
     const endpoint = `${resolved.family === 6 ? `[${resolved.address}]` : resolved.address}:${port}`;
     const trust = trustFor(url, callTls.bundle, callTls.lab, callTls.trustLab);
-    const connection: ConnectionInfo = { endpoint, tls: secure, ...(secure ? { trust: trust.label } : {}) };
+    const connection: CallConnection = { endpoint, tls: secure, ...(secure ? { trust: trust.label } : {}) };
     try {
       socket = await connectTcp(resolved.address, port, resolved.family, limits, signal);
     } catch (err) {

@@ -232,6 +232,7 @@ export interface ShownHttpResponse {
 export interface CallConnection {
   endpoint: string;
   tls: boolean;
+  /** Which CAs verified the server: "system store", "lab CA (lab target)", "CA bundle given…". */
   trust?: string;
   protocol?: string | null;
   cipher?: string;
@@ -240,8 +241,10 @@ export interface CallConnection {
   serverVerifyError?: string | null;
   certificateRequested?: boolean;
   acceptableCAs?: string[];
+  /** What the tap saw in our Certificate message. */
   clientCertificateSent?: boolean;
   clientCertificateSubject?: string;
+  /** Does the client chain reach one of the acceptable CA names (when the server named any)? */
   chainReachesAcceptableCA?: boolean;
 }
 
