@@ -6,11 +6,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from './relay.ts';
 import { detailsOf, type ServerMessage } from '../shared/protocol/index.ts';
 import { generateKeyPair, createCsr, exportPkcs8Pem } from '../shared/pki/issue.ts';
 import { RelayClient, type Msg } from './testing/relay-client.ts';
+import { openContexts } from './net/tls-contexts.ts';
 
 let relay: RunningRelay;
 
@@ -94,6 +96,27 @@ test('lab signs a browser-style CSR and the probe with it passes', async () => {
   const keyText = JSON.stringify(c.messages);
   assert.ok(!keyText.includes(client.privateKeyPem.split('\n')[1]!), 'the private key is never echoed');
   c.ws.close();
+});
+
+test('a probe repeated in one session parses its key once; the session\'s end drops what it kept', async () => {
+  const c = await RelayClient.open(relay);
+  const client = await labCredentials(c);
+  const lab = relay.lab!.info.targets[0]!.url;
+  const before = openContexts();
+  const build = tls.createSecureContext;
+  let built = 0;
+  tls.createSecureContext = (...args) => { built++; return build(...args); };
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await run(c, { url: lab, client })).finished.outcome, 'pass');
+  } finally {
+    tls.createSecureContext = build;
+  }
+  assert.equal(built, 1, 'one TLS context for three runs');
+  assert.equal(openContexts() - before, 1, 'kept for the session after its runs');
+  c.ws.close();
+  await c.closed;
+  for (let i = 0; i < 100 && openContexts() !== before; i++) await new Promise((ok) => setTimeout(ok, 20));
+  assert.equal(openContexts(), before, 'no context (and no key) outlives the session');
 });
 
 test('probe of the lab without a certificate fails with client_cert_required and its fix', async () => {

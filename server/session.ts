@@ -26,10 +26,18 @@ import { IssuedTokens, ISSUED_TOKEN_RUNS_PER_SESSION, ISSUED_TOKENS_KEPT_MS } fr
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
 import { asOwner } from './net/fair-share.ts';
+import { ContextHold } from './net/tls-contexts.ts';
 import { newRunId, runInEnvelope, type RunContext, type RunResult } from './run/envelope.ts';
 
 /** How long a step event that ends right after the last write may wait for the next one (ms). */
 const STEP_HOLD_MS = 16;
+
+/**
+ * A probe repeated with the same credentials reuses the TLS context of the session's last runs
+ * (the key parsed once) if it starts within this long of the last; the session's end drops them.
+ */
+const RECENT_CONTEXT_IDLE_MS = 5_000;
+const RECENT_CONTEXTS_PER_SESSION = 4;
 
 /** What a run's executor gets from the session: the envelope's context, and its run slot's waiting. */
 interface SessionRunContext extends RunContext {
@@ -79,6 +87,10 @@ export class Session {
   readonly #address: string;
   /** lab.sign / lab.register requests in flight (labRequestsPerConnection). */
   #labRequests = 0;
+  /** The TLS contexts (with the keys) of this session's last probes, for a repeated probe. */
+  readonly #recentContexts = new ContextHold(RECENT_CONTEXTS_PER_SESSION, { idleMs: RECENT_CONTEXT_IDLE_MS });
+  /** The secret values of this session's last probe and what they were computed from (#probeSecrets). */
+  #recentSecrets: { of: string; values: string[]; timer: NodeJS.Timeout } | undefined;
   /** When this session's recent server checks started (checksPerMinute). */
   #checkStarts: number[] = [];
   /** Authorization URLs of this session's waiting flows, by run id (run.settle). */
@@ -154,8 +166,11 @@ export class Session {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     // A browser that stopped reading loses the steps of its (cancelled) runs, not its replies.
     if (this.#congestion && msg.type === 'step') return;
-    this.#coalesce(msg.type === 'step');
+    this.#coalesce(msg.type === 'step' || msg.type === 'run.started');
     this.#ws.send(JSON.stringify(msg));
+    // A run's end leaves at once: nothing of that run follows it, and the cleanup after it
+    // (slots, metrics, sockets closing) would otherwise run first.
+    if (msg.type === 'run.finished') this.#uncork();
     if (!this.#congestion && this.#ws.bufferedAmount > this.#state.limits.sendBufferBytes) this.#congested();
   }
 
@@ -207,19 +222,21 @@ export class Session {
    * machine those wake-ups cost more than the frames. They leave before the relay turns to any
    * other I/O, so nothing waits behind another run's handshake.
    */
-  #coalesce(step: boolean): void {
+  #coalesce(holdable: boolean): void {
     const socket = this.#socket;
     if (!socket) return;
     if (!this.#corked) {
       this.#corked = true;
       socket.cork();
     }
-    // A step that ends soon after the last write waits (at most STEP_HOLD_MS) for the next one:
-    // a quick probe's steps then leave with its verdict in one write instead of one write each,
-    // which on a loaded machine costs both ends more than the frames. Anything else (a reply,
-    // a run's start or end) leaves at the end of this piece of work, with what waited.
+    // A step (or a run's start) that comes soon after the last write waits (at most
+    // STEP_HOLD_MS) for the next one: a quick probe repeated in a loop then leaves whole, start
+    // to verdict, in one write instead of one write each, which on a loaded machine costs both
+    // ends more than the frames. A run started after a quiet moment is announced at once.
+    // Anything else (a reply, a run's end) leaves at the end of this piece of work, with what
+    // waited.
     const sinceWrite = performance.now() - this.#wroteAt;
-    if (step && sinceWrite < STEP_HOLD_MS) {
+    if (holdable && sinceWrite < STEP_HOLD_MS) {
       this.#holdTimer ??= setTimeout(() => this.#uncork(), STEP_HOLD_MS - sinceWrite);
       return;
     }
@@ -424,11 +441,27 @@ export class Session {
     });
   }
 
+  /**
+   * The values a probe's request carries, in every encoding (a few hundred microseconds for a
+   * PEM key): a probe repeated within RECENT_CONTEXT_IDLE_MS with the same inputs reuses them, as
+   * it reuses the TLS context those inputs built.
+   */
+  #probeSecrets(headers: Record<string, string> | undefined, body: string | undefined, url: string, secretNames: string[] | undefined, privateKeyPem: string | undefined): string[] {
+    const of = JSON.stringify([headers ?? null, body ?? null, url, secretNames ?? null, privateKeyPem ?? null]);
+    const values = this.#recentSecrets?.of === of ? this.#recentSecrets.values : secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: privateKeyPem ? [privateKeyPem] : [] });
+    // Forgotten RECENT_CONTEXT_IDLE_MS after the last probe that used them, like the contexts.
+    clearTimeout(this.#recentSecrets?.timer);
+    const timer = setTimeout(() => { this.#recentSecrets = undefined; }, RECENT_CONTEXT_IDLE_MS);
+    timer.unref();
+    this.#recentSecrets = { of, values, timer };
+    return values;
+  }
+
   #startProbe(msg: Extract<ClientMessage, { type: 'probe.start' }>): Promise<void> {
     const lab = this.#state.lab?.trust;
     const { headers, body, client, url, secretNames } = msg.probe;
-    const secrets = secretValues({ headers, body, url, ...(secretNames ? { names: secretNames } : {}), privateKeyPems: client ? [client.privateKeyPem] : [] });
-    return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, ...ctx }));
+    const secrets = this.#probeSecrets(headers, body, url, secretNames, client?.privateKeyPem);
+    return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, tlsContextHold: this.#recentContexts, ...ctx }));
   }
 
   /** A JWKS fetch holds a run slot while it runs, like a run, but answers with one reply. */
@@ -660,6 +693,9 @@ export class Session {
     this.#inbox.length = 0;
     this.#cancelAll();
     this.#issued.clear();
+    this.#recentContexts.release();
+    clearTimeout(this.#recentSecrets?.timer);
+    this.#recentSecrets = undefined;
     this.#state.lab?.tokens?.forget(this.#labOwner);
     // Inbound runs cut short by the session's end still leave the in-flight gauge.
     for (const t0 of this.#inboundStarts.values()) this.#state.metrics.runFinished('inbound', 'error', (performance.now() - t0) / 1000);

@@ -36,7 +36,10 @@ class Client {
   open(): Promise<void> {
     return new Promise((ok, fail) => { this.ws.once('open', () => ok()); this.ws.once('error', fail); });
   }
+  /** The first message, already received or still to come, that `pred` accepts: events that arrive together (a run's start and its first steps) reach Node's ws in one go. */
   next<T extends ServerMessage>(pred: (m: ServerMessage) => boolean): Promise<T> {
+    const seen = this.frames.map((f) => JSON.parse(f) as ServerMessage).find(pred);
+    if (seen) return Promise.resolve(seen as T);
     return new Promise((resolve) => this.#waiters.push({ pred, resolve: resolve as (m: ServerMessage) => void }));
   }
   send(v: unknown): void {
@@ -119,9 +122,9 @@ test('refresh token from an earlier authorization-code run: exchanged by run id,
     [c, { refreshTokenFromRun: started.runId, refreshToken: 'x' }, /exactly one of refreshToken and refreshTokenFromRun/],
     [await client(), { refreshTokenFromRun: started.runId }, /no refresh token is kept from run/],
   ] as const;
-  for (const [who, extra, message] of bad) {
-    who.send({ type: 'flow.start', id: 'bad', flow: { kind: 'refresh-token', issuer, clientAuth, ...extra } });
-    const err = await who.next<Extract<ServerMessage, { type: 'error' }>>((m) => m.type === 'error' && m.id === 'bad');
+  for (const [i, [who, extra, message]] of bad.entries()) {
+    who.send({ type: 'flow.start', id: `bad${i}`, flow: { kind: 'refresh-token', issuer, clientAuth, ...extra } });
+    const err = await who.next<Extract<ServerMessage, { type: 'error' }>>((m) => m.type === 'error' && m.id === `bad${i}`);
     assert.match(err.message, message);
     if (who !== c) who.ws.close();
   }

@@ -63,34 +63,80 @@ export function acquireContext(opts: ContextOptions): { context: tls.SecureConte
 }
 
 /**
- * Contexts kept past their connections for as long as the owner of the hold wants them: a
- * server check's cache of case certificates (run-check.ts) holds the contexts its cases were
- * sent with until the cache drops those certificates, so a check run again does not build them
- * again. The keys in them are the cache's own, kept no longer than the cache keeps them; a hold
- * keeps at most one reference per distinct context.
+ * Contexts kept past their connections for as long as the owner of the hold wants them:
+ * - a server check's cache of case certificates (run-check.ts) holds the contexts its cases were
+ *   sent with until the cache drops those certificates, so a check run again does not build them
+ *   again;
+ * - a WebSocket session holds the contexts of its last few runs for `idleMs` after each was last
+ *   used (session.ts), so a probe repeated with the same credentials does not parse the same key
+ *   again (about 1 ms of CPU with OpenSSL 3.0, the largest single cost of a probe's own work).
+ * The keys in them are the owner's own, kept no longer than it keeps them; a hold keeps at most
+ * one reference per distinct context.
  */
 export class ContextHold {
-  readonly #releases = new Map<string, () => void>();
+  readonly #releases = new Map<string, { release(): void; timer?: NodeJS.Timeout }>();
   readonly #max: number;
+  readonly #idleMs: number | undefined;
   #released = false;
 
-  /** `max`: contexts kept at most (a check's cases: one each, whatever trust later runs use). */
-  constructor(max: number) {
+  /**
+   * `max`: contexts kept at most (a check's cases: one each, whatever trust later runs use).
+   * `idleMs`: each is dropped this long after it was last kept, and the least recently kept
+   * makes room for a new one; without it, contexts stay until release() and a full hold keeps
+   * no more.
+   */
+  constructor(max: number, opts: { idleMs?: number } = {}) {
     this.#max = max;
+    this.#idleMs = opts.idleMs;
   }
 
   /** Keeps the context of these options (already built by the connection that used them). */
   keep(opts: ContextOptions): void {
+    if (this.#released) return;
     const id = idOf(opts);
-    if (this.#released || this.#releases.has(id) || this.#releases.size >= this.#max) return;
-    this.#releases.set(id, acquireContext(opts).release);
+    const kept = this.#releases.get(id);
+    if (kept && this.#idleMs === undefined) return;
+    if (kept) {
+      // Most recently kept last: the first entry is the one to make room.
+      this.#releases.delete(id);
+      this.#releases.set(id, kept);
+      this.#arm(id, kept);
+      return;
+    }
+    if (this.#releases.size >= this.#max) {
+      if (this.#idleMs === undefined) return;
+      this.#drop(this.#releases.keys().next().value!);
+    }
+    const entry: { release(): void; timer?: NodeJS.Timeout } = { release: acquireContext(opts).release };
+    this.#arm(id, entry);
+    this.#releases.set(id, entry);
+  }
+
+  /** (Re)starts the idle time of a kept context; it never holds the process open. */
+  #arm(id: string, entry: { timer?: NodeJS.Timeout }): void {
+    if (this.#idleMs === undefined) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => this.#drop(id), this.#idleMs);
+    entry.timer.unref();
+  }
+
+  #drop(id: string): void {
+    const entry = this.#releases.get(id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    entry.release();
+    this.#releases.delete(id);
+  }
+
+  /** How many contexts this hold keeps now. */
+  get size(): number {
+    return this.#releases.size;
   }
 
   /** Drops every context kept; later keep() calls keep nothing. */
   release(): void {
     this.#released = true;
-    for (const release of this.#releases.values()) release();
-    this.#releases.clear();
+    for (const id of [...this.#releases.keys()]) this.#drop(id);
   }
 }
 
