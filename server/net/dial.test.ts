@@ -5,6 +5,10 @@ import { after, before, test } from 'node:test';
 import { DEFAULT_LIMITS } from '../defaults.ts';
 import { opensslServer } from '../testing/peers.ts';
 import { makeTapPki, type TapPki } from '../testing/test-pki.ts';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { exportPkcs8Pem, generateKeyPair, selfSign } from '../../shared/pki/issue.ts';
 import { bounded, CancelledError, connectTcp, handshakeTls, PhaseError } from './dial.ts';
 
 let pki: TapPki;
@@ -50,4 +54,34 @@ test('bounded: a cancelled wait leaves no timer behind (a shut-down relay exits 
   ac.abort();
   for (const w of waits) await assert.rejects(w, CancelledError);
   assert.equal(timers(), before);
+});
+
+test('the server name is judged as Node judges it: wildcards, CN-only certificates, IP addresses, letter case', async () => {
+  const names: { dnsNames?: string[]; ipAddresses?: string[]; subject: string }[] = [
+    { subject: 'CN=wild', dnsNames: ['*.example.test'] },
+    { subject: 'CN=partial', dnsNames: ['f*.example.test'] },
+    { subject: 'CN=cn-only.example.test' },
+    { subject: 'CN=localhost', dnsNames: ['LocalHost'], ipAddresses: ['127.0.0.1', '::1'] },
+  ];
+  const hosts = ['a.example.test', 'foo.example.test', 'a.b.example.test', 'example.test', 'cn-only.example.test', 'localhost', '127.0.0.1', '127.0.0.2', '::1'];
+  let compared = 0;
+  for (const n of names) {
+    const keys = await generateKeyPair('P-256', true);
+    const cert = (await selfSign(keys, { ...n, profile: 'server' })).toString('pem');
+    const server = tls.createServer({ cert, key: await exportPkcs8Pem(keys.privateKey) }, (s) => s.end());
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      for (const host of hosts) {
+        const node = tls.checkServerIdentity(host, new X509Certificate(cert).toLegacyObject() as tls.PeerCertificate);
+        const socket = await connectTcp('127.0.0.1', (server.address() as AddressInfo).port, 4, DEFAULT_LIMITS);
+        const hs = await handshakeTls(socket, { servername: undefined, ca: [cert] }, host, DEFAULT_LIMITS, undefined, {});
+        hs.socket.destroy();
+        assert.equal(hs.verifyError, node ? String((node as NodeJS.ErrnoException).code) : null, `${n.subject} for ${host}: Node says ${node?.message ?? 'match'}`);
+        compared++;
+      }
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  }
+  assert.equal(compared, names.length * hosts.length);
 });

@@ -92,23 +92,33 @@ export async function resolveHost(hostname: string, limits: Limits, signal?: Abo
   }
 }
 
-export async function connectTcp(address: string, port: number, family: number, limits: Limits, signal?: AbortSignal): Promise<net.Socket> {
+/**
+ * A TCP connection under way: the socket at once (what is written to it waits for the
+ * connection, so TLS can be set up meanwhile) and `connected`, which resolves with when the
+ * connection was made (performance.now()) or rejects with the TCP phase's failure.
+ */
+export function dialTcp(address: string, port: number, family: number, limits: Limits, signal?: AbortSignal): { socket: net.Socket | undefined; connected: Promise<number> } {
   let socket: net.Socket | undefined;
-  try {
-    return await bounded(new Promise<net.Socket>((resolve, reject) => {
-      // Through the tap, Node's http cannot reach the handle to turn Nagle off itself; without
-      // this a request written in two pieces waits for an ACK (about 0.5 ms per probe here).
-      const s = net.connect({ host: address, port, family, noDelay: true });
-      socket = s;
-      s.once('connect', () => { s.off('error', reject); resolve(s); });
-      s.once('error', reject);
-    }), limits.connectTimeoutMs, signal, () => timeoutError(`no TCP answer within ${limits.connectTimeoutMs} ms`, 'ETIMEDOUT'));
-  } catch (err) {
+  const connected = bounded(new Promise<number>((resolve, reject) => {
+    // Through the tap, Node's http cannot reach the handle to turn Nagle off itself; without
+    // this a request written in two pieces waits for an ACK (about 0.5 ms per probe here).
+    const s = net.connect({ host: address, port, family, noDelay: true });
+    socket = s;
+    s.once('connect', () => { s.off('error', reject); resolve(performance.now()); });
+    s.once('error', reject);
+  }), limits.connectTimeoutMs, signal, () => timeoutError(`no TCP answer within ${limits.connectTimeoutMs} ms`, 'ETIMEDOUT')).catch((err: unknown) => {
     socket?.destroy();
     if (err instanceof CancelledError) throw err;
     const info = errInfo(err);
     throw new PhaseError({ phase: 'tcp', ...info, timedOut: info.errorCode === 'ETIMEDOUT' });
-  }
+  });
+  return { socket, connected };
+}
+
+export async function connectTcp(address: string, port: number, family: number, limits: Limits, signal?: AbortSignal): Promise<net.Socket> {
+  const dialing = dialTcp(address, port, family, limits, signal);
+  await dialing.connected;
+  return dialing.socket!;
 }
 
 interface TlsOptions {
@@ -120,6 +130,19 @@ interface TlsOptions {
   alpn?: string[];
   /** Keeps this connection's TLS context after it closes (a server check's cached case). */
   hold?: ContextHold;
+  /**
+   * The TCP connection, if it is still being made (dialTcp): TLS is set up meanwhile, its
+   * ClientHello waits in the socket, and the TLS timeout counts from the connection. Should it
+   * fail, the handshake fails too; the caller reports the TCP failure.
+   */
+  connecting?: Promise<unknown>;
+  /**
+   * Called in the secureConnect event itself, before anything else is done with the handshake:
+   * a caller that sends its request here puts it on the wire as early as a bare tls.connect
+   * does, ahead of the promise reactions and the rest of the read that delivered the Finished.
+   * `lateError` is the first error after secureConnect, as on the Handshake.
+   */
+  onSecure?(socket: tls.TLSSocket, lateError: () => Error | undefined): void;
 }
 
 /** Node's multi-line DN as one RFC 4514 line (most specific first), as everywhere in the harness. */
@@ -198,11 +221,15 @@ function nodeChain(socket: tls.TLSSocket): CertificateSummary[] {
  */
 export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostname: string, limits: Limits, signal: AbortSignal | undefined, base: Partial<FailureSignals>): Promise<Handshake> {
   const tap = tapConnection(socket, deliverFairly);
+  /** Set as soon as it exists (the catch closes it); `secured` once its handshake is done. */
   let tlsSocket: tls.TLSSocket | undefined;
+  let secured: tls.TLSSocket;
   let endedAt = 0;
   let release = () => {};
+  let late: Error | undefined;
+  const lateError = () => late;
   try {
-    tlsSocket = await bounded(new Promise<tls.TLSSocket>((resolve, reject) => {
+    const handshake = new Promise<tls.TLSSocket>((resolve, reject) => {
       const contextOptions = {
         ...(opts.ca ? { ca: opts.ca } : {}),
         ...(opts.certificatePem && opts.privateKeyPem ? { certificatePem: opts.certificatePem, privateKeyPem: opts.privateKeyPem } : {}),
@@ -223,9 +250,18 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
       tlsSocket = s;
       tap.attach(s);
       s.once('close', release);
-      s.once('secureConnect', () => { endedAt = performance.now(); s.off('error', reject); resolve(s); });
+      s.once('secureConnect', () => {
+        endedAt = performance.now();
+        s.off('error', reject);
+        s.on('error', (err) => { late ??= err; });
+        opts.onSecure?.(s, lateError);
+        resolve(s);
+      });
       s.once('error', reject);
-    }), limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
+    });
+    handshake.catch(() => {}); // awaited below; a TCP failure first leaves it unasked
+    const timed = () => bounded(handshake, limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
+    secured = await (opts.connecting ? opts.connecting.then(timed) : timed());
   } catch (err) {
     if (tlsSocket) tlsSocket.destroy();
     else release();
@@ -236,9 +272,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
     throw new PhaseError({ phase: 'tls', ...base, ...wireSignals(wire), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' }, wire);
   }
 
-  let late: Error | undefined;
-  tlsSocket.on('error', (err) => { late ??= err; });
-  const s = tlsSocket;
+  const s = secured;
   let chain: CertificateSummary[] | undefined;
   const cipher = s.getCipher();
   const ephemeral = s.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
@@ -262,7 +296,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
       return chain;
     },
     verifyError: s.authorized ? null : String(s.authorizationError),
-    lateError: () => late,
+    lateError,
   };
 }
 

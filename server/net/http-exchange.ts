@@ -58,6 +58,31 @@ export async function exchange(socket: tls.TLSSocket, req: OutgoingRequest, limi
   };
 
   let res: http.IncomingMessage;
+  let headersMs = 0;
+  let firstByteMs: number | null = null;
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let bytes = 0;
+  // The body is read from the moment the headers arrive, not once the code awaiting them runs.
+  let body: Promise<void> | undefined;
+  const readBody = (response: http.IncomingMessage) => new Promise<void>((resolve, reject) => {
+    response.on('data', (chunk: Buffer) => {
+      firstByteMs ??= since();
+      bytes += chunk.length;
+      if (kept < limits.maxResponseBodyBytes) {
+        const part = chunk.subarray(0, limits.maxResponseBodyBytes - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      // An endless body must not keep the run (and a core) busy until the body timeout.
+      if (bytes > limits.maxResponseReadBytes) {
+        reject(Object.assign(new Error(`the response body passed ${limits.maxResponseReadBytes} bytes; reading stopped`), { code: 'BODY_TOO_LARGE' }));
+      }
+    });
+    response.on('end', () => resolve());
+    response.on('aborted', () => reject(Object.assign(new Error('the server closed the connection in the middle of the response body'), { code: 'ECONNRESET' })));
+    response.on('error', reject);
+  });
   try {
     res = await bounded(new Promise<http.IncomingMessage>((resolve, reject) => {
       const early = lateError();
@@ -80,7 +105,13 @@ export async function exchange(socket: tls.TLSSocket, req: OutgoingRequest, limi
       };
       r.on('error', reject);
       r.on('finish', markSent);
-      r.on('response', (response) => { markSent(); resolve(response); });
+      r.on('response', (response) => {
+        markSent();
+        headersMs = since();
+        body = readBody(response);
+        body.catch(() => {}); // awaited below once the headers are; this only stops an early failure counting as unhandled
+        resolve(response);
+      });
       r.end(req.body);
     }), limits.responseTimeoutMs, signal, () => Object.assign(new Error(`no response headers within ${limits.responseTimeoutMs} ms`), { code: 'RESPONSE_TIMEOUT' }));
   } catch (err) {
@@ -88,30 +119,8 @@ export async function exchange(socket: tls.TLSSocket, req: OutgoingRequest, limi
   }
 
   stage = 'body';
-  const headersMs = since();
-  let firstByteMs: number | null = null;
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  let bytes = 0;
   try {
-    await bounded(new Promise<void>((resolve, reject) => {
-      res.on('data', (chunk: Buffer) => {
-        firstByteMs ??= since();
-        bytes += chunk.length;
-        if (kept < limits.maxResponseBodyBytes) {
-          const part = chunk.subarray(0, limits.maxResponseBodyBytes - kept);
-          chunks.push(part);
-          kept += part.length;
-        }
-        // An endless body must not keep the run (and a core) busy until the body timeout.
-        if (bytes > limits.maxResponseReadBytes) {
-          reject(Object.assign(new Error(`the response body passed ${limits.maxResponseReadBytes} bytes; reading stopped`), { code: 'BODY_TOO_LARGE' }));
-        }
-      });
-      res.on('end', () => resolve());
-      res.on('aborted', () => reject(Object.assign(new Error('the server closed the connection in the middle of the response body'), { code: 'ECONNRESET' })));
-      res.on('error', reject);
-    }), limits.bodyTimeoutMs, signal, () => Object.assign(new Error(`the response body did not finish within ${limits.bodyTimeoutMs} ms`), { code: 'BODY_TIMEOUT' }));
+    await bounded(body!, limits.bodyTimeoutMs, signal, () => Object.assign(new Error(`the response body did not finish within ${limits.bodyTimeoutMs} ms`), { code: 'BODY_TIMEOUT' }));
   } catch (err) {
     return fail(err);
   }

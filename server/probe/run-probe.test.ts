@@ -125,6 +125,19 @@ test('closed port → connect_refused on the TCP step', async () => {
   assert.equal(findStep(r.steps, 'tls')!.status, 'skipped');
 });
 
+test('the name is looked up while the inputs are checked, and not when the inputs stop the run', async () => {
+  const peer = await opensslServer(['-cert', pki.server.certFile, '-key', pki.server.keyFile, '-www']);
+  peers.push(peer);
+  const r = await probe({ url: `https://localhost:${peer.port}/`, caPem: pki.serverCa.cert });
+  assert.equal(r.outcome, 'pass');
+  const inputs = findStep(r.steps, 'inputs')!;
+  const dns = findStep(r.steps, 'dns')!;
+  assert.ok(dns.startMs <= inputs.startMs, `the lookup began (${dns.startMs} ms) before the inputs step (${inputs.startMs} ms)`);
+  const stopped = await probe({ url: `https://localhost:${peer.port}/`, client: { certificatePem: 'not a certificate', privateKeyPem: pki.client.key } });
+  assert.deepEqual(stopped.diagnoses, ['input_invalid']);
+  assert.equal(findStep(stopped.steps, 'dns'), undefined, 'its lookup is dropped, not reported');
+});
+
 test('peer that accepts TCP and never speaks → tls_timeout within the TLS limit', async () => {
   const peer = await rawServer(() => {});
   peers.push(peer);

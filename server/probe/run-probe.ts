@@ -4,6 +4,7 @@
 // server is judged here so the chain can be shown even when it fails.
 import { HarnessError } from '../../shared/errors.ts';
 import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import type { DetailsOf, Diagnosis, ProbeRequest, ProbeStep, ProbeTlsDetails, RunOutcome, Step, StepStatus } from '../../shared/protocol/index.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
@@ -12,7 +13,7 @@ import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import type { ContextHold } from '../net/tls-contexts.ts';
-import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
+import { CancelledError, dialTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
 import { exchange, requestHeaders, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
@@ -49,6 +50,15 @@ const LATER_STEPS: readonly PlannedStep[] = [
   ['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response'],
 ];
 
+/** The host to look up and to name in SNI: an IPv6 literal without its brackets. */
+function hostnameOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
+
+function portOf(url: URL): number {
+  return Number(url.port || 443);
+}
+
 export async function runProbe(req: ProbeRequest, ctx: ProbeContext): Promise<ProbeResult> {
   return new ProbeRun(req, ctx).run();
 }
@@ -84,7 +94,7 @@ interface Connected {
 /**
  * One probe: each phase is a method that reports its step and returns what the next needs, or
  * ends the run with its verdict. The request may leave before the TLS step is reported (see
- * #sendEarly); #requestSent bridges that.
+ * #send); #requestSent bridges that.
  */
 class ProbeRun {
   readonly #req: ProbeRequest;
@@ -108,6 +118,10 @@ class ProbeRun {
   #outgoing: OutgoingRequest | undefined;
   #exchanged: Promise<HttpResult> | undefined;
   #requestStartedAt = 0;
+  /** The reproducing commands, made while the server works on its answer (#reproduce). */
+  #commands: { curl: string; openssl: string } | undefined;
+  /** The DNS lookup started while the inputs were checked (#lookUpEarly). */
+  #lookup: { resolved: ReturnType<typeof resolveHost>; startedAt: number } | undefined;
 
   constructor(req: ProbeRequest, ctx: ProbeContext) {
     this.#req = req;
@@ -140,13 +154,16 @@ class ProbeRun {
     const req = this.#req;
     const ctx = this.#ctx;
     const rec = this.#rec;
+    const urlCheck = checkUrl(req.url);
+    if ('url' in urlCheck) {
+      this.#url = urlCheck.url;
+      this.#lookUpEarly(urlCheck.url);
+    }
     const inputs = rec.start('inputs', 'inputs', 'Inputs');
     // The browser has its answer (the run started); under load the work waits its turn, so the
     // relay reads whatever else arrived first and a burst of runs all start at once.
     await yourTurn();
     if (ctx.signal?.aborted) throw new ProbeStopped(this.#cancelled());
-    const urlCheck = checkUrl(req.url);
-    if ('url' in urlCheck) this.#url = urlCheck.url;
     const client = await checkClient(req.client);
     this.#clientChain = client.chain;
     const ca = checkCaBundle(req.caPem);
@@ -186,36 +203,69 @@ class ProbeRun {
     return { url, policy, client, cas: ca.cas };
   }
 
+  /**
+   * Starts the DNS lookup of a URL the outbound guard allows while the rest of the inputs are
+   * checked: a name's lookup waits on a thread-pool round trip that costs a probe nothing when it
+   * overlaps them. The DNS step reports it from when it began; a run stopped at its inputs drops it.
+   */
+  #lookUpEarly(url: URL): void {
+    const policy = this.#ctx.policy ?? LOCAL_POLICY;
+    try {
+      checkUrlAllowed(url, policy);
+    } catch {
+      return; // refused: the inputs step says so, and nothing is looked up
+    }
+    const { limits, signal } = this.#ctx;
+    const startedAt = performance.now();
+    const resolved = resolveHost(hostnameOf(url), limits, signal, policy, portOf(url));
+    resolved.catch(() => {}); // awaited by the DNS step; a run stopped at its inputs never asks
+    this.#lookup = { resolved, startedAt };
+  }
+
   /** The DNS, TCP and TLS steps; with the server's certificate verified, the request leaves at once. */
   async #connect(inputs: ProbeInputs): Promise<Connected> {
     const { url, policy, client, cas } = inputs;
     const { limits, signal } = this.#ctx;
     const rec = this.#rec;
-    const hostname = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port || 443);
+    const hostname = hostnameOf(url);
+    const port = portOf(url);
 
-    const dnsStep = rec.start('dns', 'dns', 'DNS');
-    const resolved = await this.#phase(dnsStep, () => resolveHost(hostname, limits, signal, policy, port));
+    const lookup = this.#lookup;
+    const dnsStep = rec.start('dns', 'dns', 'DNS', undefined, lookup?.startedAt);
+    const resolved = await this.#phase(dnsStep, () => lookup?.resolved ?? resolveHost(hostname, limits, signal, policy, port));
     dnsStep.finish('ok', { summary: resolved.literal ? `${hostname} is an IP address` : `${hostname} → ${resolved.all.join(', ')}`, details: { addresses: resolved.all } });
 
     const endpoint = `${resolved.family === 6 ? `[${resolved.address}]` : resolved.address}:${port}`;
     const tcpStep = rec.start('tcp', 'tcp', 'TCP', endpoint);
-    const socket = await this.#phase(tcpStep, () => connectTcp(resolved.address, port, resolved.family, limits, signal), { endpoint });
+    const dialing = dialTcp(resolved.address, port, resolved.family, limits, signal);
+    const socket = dialing.socket;
     this.#socket = socket;
-    tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket.localPort } });
-
-    const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
+    // TLS is set up while TCP connects (its ClientHello waits in the socket); the TCP step reports
+    // the connection first, and a TCP failure is the run's, whatever the handshake then says.
     const trust = trustFor(url, cas, this.#ctx.lab, this.#req.trustLab !== false);
     const servername = net.isIP(hostname) ? undefined : hostname;
     const leaf = client.chain[0];
+    const handshaking = socket && handshakeTls(socket, {
+      servername,
+      ca: trust.ca,
+      ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
+      ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
+      connecting: dialing.connected,
+      // The server's verdict on its certificate is known at secureConnect. When the request
+      // may go, it goes then: reading the wire and building the TLS report happen while the
+      // server works on its answer instead of before the request leaves.
+      onSecure: (tlsSocket, lateError) => {
+        if (tlsSocket.authorized || this.#req.verifyServer === false) this.#send(inputs, tlsSocket, lateError);
+      },
+    }, hostname, limits, signal, this.#signals);
+    handshaking?.catch(() => {}); // awaited once TCP has connected
+    const connectedAt = await this.#phase(tcpStep, () => dialing.connected, { endpoint });
+    tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket!.localPort } }, connectedAt);
+
+    const tlsStep = rec.start('tls', 'tls', 'TLS handshake', undefined, connectedAt);
     let conn: Handshake;
     try {
-      conn = await handshakeTls(socket, {
-        servername,
-        ca: trust.ca,
-        ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
-        ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
-      }, hostname, limits, signal, this.#signals);
+      conn = await handshaking!;
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
       const failedWire = err.wire;
@@ -225,11 +275,11 @@ class ProbeRun {
       this.#fail(tlsStep, { ...err.signals, ...(preflight ? { clientChainReachesAcceptableCA: false } : {}) }, wireDetails(failedWire));
     }
     this.#conn = conn;
-    // The server's verdict on its certificate is known at secureConnect. When the request may
-    // go, it goes now: reading the wire and building the TLS report then happens while the
-    // server works on its answer instead of before the request leaves.
-    const sending = !conn.verifyError || this.#req.verifyServer === false;
-    if (sending) await this.#sendEarly(inputs, conn);
+    const sending = this.#exchanged !== undefined;
+    // Over the wire tap, TLS sends nothing more until the write of its last handshake flight is
+    // completed, which Node's JS stream socket does in a setImmediate; the request is encrypted
+    // and leaves then. Reading the wire first would hold it back by as long as the reading takes.
+    if (sending) await new Promise<void>((ok) => setImmediate(ok));
     return { conn, servername, ...this.#reportTls(tlsStep, inputs, conn, trust.label, servername, sending) };
   }
 
@@ -243,17 +293,20 @@ class ProbeRun {
     }
   }
 
-  /** Starts the HTTP exchange as soon as the handshake allows; its outcome is awaited by #requestAndResponse. */
-  async #sendEarly(inputs: ProbeInputs, conn: Handshake): Promise<void> {
+  /**
+   * Starts the HTTP exchange at secureConnect (see onSecure); its outcome is awaited by
+   * #requestAndResponse. http writes the request on the next tick, before the promise reactions
+   * that go on to report the TLS step.
+   */
+  #send(inputs: ProbeInputs, socket: TLSSocket, lateError: () => Error | undefined): void {
     const { limits, signal } = this.#ctx;
     this.#requestStartedAt = performance.now();
     const req = this.#req;
     this.#outgoing = { method: req.method ?? 'GET', url: inputs.url, headers: req.headers ?? {}, ...(req.body !== undefined ? { body: req.body } : {}) };
-    this.#exchanged = exchange(conn.socket, this.#outgoing, limits, signal, this.#t0, conn.lateError, this.#signals, {
+    this.#exchanged = exchange(socket, this.#outgoing, limits, signal, this.#t0, lateError, this.#signals, {
       onSent: () => (this.#onSent ? this.#onSent() : (this.#sentEarlyAt = performance.now())),
     });
     this.#exchanged.catch(() => {}); // awaited later; this only stops an early failure counting as unhandled
-    await new Promise<void>((ok) => process.nextTick(ok)); // http writes the request on the next tick
   }
 
   /** Finishes the TLS step: what was negotiated, what the tap saw, the pre-flight and the server's verification. */
@@ -325,6 +378,7 @@ class ProbeRun {
       this.#responseStep = this.#rec.start('response', 'response', 'Response', 'waiting for headers', at);
     };
     if (this.#sentEarlyAt !== undefined) this.#onSent(this.#sentEarlyAt);
+    this.#reproduce(); // while the server works on its answer
     let result: HttpResult;
     try {
       result = await this.#exchanged!;
@@ -411,10 +465,7 @@ class ProbeRun {
   #verdict(outcome: RunOutcome, summary: string, code?: DiagnosisCode): ProbeResult {
     const req = this.#req;
     const v = this.#rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
-    // When the lab's CA was trusted implicitly, the copied command needs it as ca.pem.
-    const labCaPem = this.#url ? trustFor(this.#url, [], this.#ctx.lab, req.trustLab !== false).labCaPem : undefined;
-    const asRun = !req.caPem && labCaPem ? { ...req, caPem: labCaPem } : req;
-    const reproduce = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: this.#clientChain.length }) };
+    const reproduce = this.#reproduce();
     v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce, totalMs: this.#rec.elapsed() } });
     return this.#finish(outcome);
   }
@@ -424,9 +475,21 @@ class ProbeRun {
     return this.#finish('error');
   }
 
+  /** The curl and openssl commands that reproduce the run: what was asked, not what came back. */
+  #reproduce(): { curl: string; openssl: string } {
+    if (this.#commands) return this.#commands;
+    const req = this.#req;
+    // When the lab's CA was trusted implicitly, the copied command needs it as ca.pem.
+    const labCaPem = this.#url ? trustFor(this.#url, [], this.#ctx.lab, req.trustLab !== false).labCaPem : undefined;
+    const asRun = !req.caPem && labCaPem ? { ...req, caPem: labCaPem } : req;
+    this.#commands = { curl: curlCommand(asRun), openssl: opensslCommand(asRun, { clientChainLength: this.#clientChain.length }) };
+    return this.#commands;
+  }
+
   #finish(outcome: RunOutcome): ProbeResult {
-    this.#conn?.socket.destroy();
-    this.#socket?.destroy();
+    // Closed once the result has gone (the run's end is sent first; the connection is done with).
+    const sockets = [this.#conn?.socket, this.#socket];
+    setImmediate(() => { for (const s of sockets) s?.destroy(); });
     const rec = this.#rec;
     return { outcome, diagnoses: rec.diagnoses().map((d) => d.code), durationMs: rec.elapsed(), steps: rec.steps() as ProbeStep[] };
   }
