@@ -140,3 +140,18 @@ test('scrubDeep passes over strings shorter than the shortest secret and still f
   const out = scrubDeep({ label: 'TLS', exact: secret, inside: ['x', `key ${longer} end`] }, [longer, secret]);
   assert.deepEqual(out, { label: 'TLS', exact: MASK, inside: ['x', `key ${MASK} end`] });
 });
+
+test('secretValues: a base64 value (a key line) gets every form the general encodings give it, and no other', () => {
+  // The encodings secretValues documents, applied as written, twice (an echo may encode again).
+  const latin1 = (v: string) => Array.from(new TextEncoder().encode(v), (b) => String.fromCharCode(b)).join('');
+  const once = (v: string) => {
+    const form = new URLSearchParams([['', v]]).toString().slice(1);
+    const json = JSON.stringify(v).slice(1, -1);
+    const xml = v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return [v, encodeURIComponent(v), encodeURIComponent(v).replace(/%20/g, '+'), form, form.replace(/\+/g, '%20'), json, json.replace(/\//g, '\\/'), xml, xml.replace(/"/g, '&quot;').replace(/'/g, '&#39;'), latin1(v)];
+  };
+  fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9+/=_.%-]{16,80}$/), (v) => {
+    const expected = new Set(once(v).flatMap(once));
+    assert.deepEqual(new Set(secretValues({ extra: [v] })), expected);
+  }), { numRuns: 300 });
+});

@@ -249,6 +249,26 @@ const UNCHANGED_BY_ENCODING = /^[A-Za-z0-9_.~-]*$/;
 function encodedForms(v: string): string[] {
   // Letters, digits and `-_.~` read the same in every form below.
   if (UNCHANGED_BY_ENCODING.test(v)) return [v];
+  if (BASE64_LIKE.test(v)) return base64Forms(v);
+  return allForms(v);
+}
+
+/** Base64 (a PEM key's lines, credentials) and its percent-encoding: `+/=%` and letters, digits, `-_.`. */
+const BASE64_LIKE = /^[A-Za-z0-9+/=%_.-]*$/;
+
+/**
+ * allForms() for a BASE64_LIKE value, made directly (a probe's start encodes a PEM key's 26 lines
+ * this way): every form-encoding turns `+/=%` into the same `%XX` and leaves the rest, and the
+ * JSON, XML and Latin-1 forms are the value itself, or with `/` escaped. Checked against
+ * allForms() by shared/redact.test.ts.
+ */
+function base64Forms(v: string): string[] {
+  const percent = v.replaceAll('%', '%25').replaceAll('+', '%2B').replaceAll('/', '%2F').replaceAll('=', '%3D');
+  const slash = v.replaceAll('/', '\\/');
+  return slash === v ? [percent, v] : [percent, v, slash];
+}
+
+function allForms(v: string): string[] {
   const form = new URLSearchParams([['', v]]).toString().slice(1);
   const json = JSON.stringify(v).slice(1, -1);
   const xml = v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
