@@ -15,7 +15,8 @@ const relay = await startRelay({
   lab: false,
   dataDir: await mkdtemp(join(tmpdir(), 'bench-lab-')),
   webRoot: await mkdtemp(join(tmpdir(), 'bench-web-')),
-  limits: { runsPerConnection: 64, runsTotal: 512 },
+  // The scale figure opens 1,000 sessions at once (the default cap is 256).
+  limits: { runsPerConnection: 64, runsTotal: 512, sessionsTotal: 1_100 },
 });
 
 process.send!({ type: 'ready', port: relay.port, token: relay.token, origin: relay.origin });

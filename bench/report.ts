@@ -41,12 +41,15 @@ ${rows.join('\n')}
 
 ## What shapes these figures
 
-- **Shared TLS contexts** (\`server/net/tls-contexts.ts\`). Building a context (parsing the key,
-  the certificate, the trusted CAs) costs about 1.5 ms of CPU, as much as the client's half of
-  the handshake. Connections open at the same time with the same credentials and trust share
-  one; it is dropped when the last of them closes, so a key lives no longer than the runs that
-  carry it. This is what lifts *concurrency*; it does nothing for *overhead*, where probes run
-  one after another and each builds its own, exactly like the baseline.
+- **Shared and recent TLS contexts** (\`server/net/tls-contexts.ts\`). Building a context
+  (parsing the key, the certificate, the trusted CAs) costs about 1–1.5 ms of CPU with OpenSSL
+  3.0, as much as the client's half of the handshake. Connections open at the same time with the
+  same credentials and trust share one, and a WebSocket session keeps the contexts of its last
+  four probes for 5 s after each was last used (\`RECENT_CONTEXT_IDLE_MS\` in
+  \`server/session.ts\`), dropped at once when the session ends: a probe repeated from the same
+  page parses its key once, where the baseline builds a context per connection. With the
+  secret values scrubbed from its events (kept the same way), this is the largest single part
+  of the *overhead* figure (about 0.15 of the ratio) and what lifts *concurrency*.
 - **Fair share of the event loop** (\`server/net/fair-share.ts\`). A hundred server flights
   arriving together cost the client side 1–2 ms of CPU each; they are handed to TLS at once
   while the current turn of the event loop has used less than 4 ms, otherwise in later turns,
@@ -54,26 +57,33 @@ ${rows.join('\n')}
   this is what keeps *scale* (first step) low. A single probe never waits.
 - **Fewer, coalesced events.** Events produced by one piece of work leave in one write, and a
   probe step (after the first) that ends within 30 ms is sent once, finished: 10 events per
-  probe instead of 16. A step that ends within 16 ms of the session's last write waits for the
-  next one (\`STEP_HOLD_MS\` in \`server/session.ts\`): a quick probe's steps leave with its
-  verdict, two writes per probe instead of about seven, and each write wakes the browser's
-  side (on a loaded machine the wake-ups cost more than the frames).
+  probe instead of 16. A step (or a run's start) that comes within 16 ms of the session's last
+  write waits for the next one (\`STEP_HOLD_MS\` in \`server/session.ts\`): a quick probe's
+  steps leave with its verdict, and a probe repeated in a loop leaves whole in one write
+  instead of about seven; each write wakes the browser's side (on a loaded machine the
+  wake-ups cost more than the frames). A run started after a quiet moment is announced at once.
 - **Secrets encoded once.** The values scrubbed from a run's events include every encoding of
   every line of the client's key; each distinct form is now encoded once (\`secretValues\`,
   3× faster, the same values).
-- **Request before analysis.** The request is written as soon as the server's certificate is
-  judged; the wire tap's reading of the handshake happens while the server answers.
+- **Request before analysis, and as early as a bare client.** The request is handed to TLS in
+  the \`secureConnect\` event itself, and the TLS report (the wire tap's reading of the
+  handshake) waits one turn of the event loop: over the tap, TLS sends nothing more until the
+  write of its last handshake flight completes (Node's JS stream socket completes writes in a
+  \`setImmediate\`), and reading the wire first held the request back by as long as the reading
+  took (about 1 ms).
+- **Waiting overlapped with work.** The target's name is looked up while the inputs are checked,
+  and TLS is set up (context, ClientHello) while TCP connects; the steps still report each
+  phase from when it began to when it ended. The reproducing commands are made while the server
+  works on its answer; the response body is read from the moment its headers arrive; a run's
+  end is written at once, and its sockets closed after it.
 - **Where the overhead is.** The *floor* rows answer what the architecture alone costs: another
   process and a WebSocket round trip put a do-nothing relay at about 1.05–1.12 × bare, and the
   wire tap adds nothing measurable to that. Everything above it is the relay's own work per
-  probe: the credential check, the target's DNS lookup (the baseline dials 127.0.0.1), the
-  separate TCP and TLS phases with their timeouts, the reading of the handshake, Node's HTTP
-  client, the steps and their redaction, the verdict. Switched off one at a time with temporary
-  switches that are not kept in the code (DNS, the
-  handshake reading, the step events, the copied commands, the turn-taking) none moved the
-  ratio by more than ~0.1, and all of them off together still measured 1.40–1.50: the cost is
-  spread thin. Keeping each TLS context across sequential runs (not done: a key would outlive
-  its run) measured 1.25–1.31.
+  probe: the target's DNS lookup (the baseline dials 127.0.0.1), the inputs step and the
+  credential check, the reading of the handshake, Node's HTTP client, the steps and their
+  redaction, the verdict. What is left is spread thin, each part under ~0.1 of the ratio.
+  Measured ratios move with the machine: the same code measures a lower ratio when the
+  baseline itself is slow (a busy machine), so only runs measured together compare.
 `;
   await writeFile(path, text);
 }
