@@ -71,9 +71,9 @@ ${rows.join('\n')}
   write of its last handshake flight completes (Node's JS stream socket completes writes in a
   \`setImmediate\`), and reading the wire first held the request back by as long as the reading
   took (about 1 ms).
-- **Waiting overlapped with work.** The target's name is looked up while the inputs are checked,
-  and TLS is set up (context, ClientHello) while TCP connects; the steps still report each
-  phase from when it began to when it ended. The reproducing commands are made while the server
+- **Waiting overlapped with work.** The target's name is looked up while the inputs are checked;
+  the DNS step reports it from when it began. (Setting TLS up while TCP connects was tried and
+  dropped: its CPU delayed the connect event, so it showed up as TCP time.) The reproducing commands are made while the server
   works on its answer; the response body is read from the moment its headers arrive; a run's
   end is written at once, and its sockets closed after it.
 - **Where the overhead is.** The *floor* rows answer what the architecture alone costs: another

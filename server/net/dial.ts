@@ -92,33 +92,23 @@ export async function resolveHost(hostname: string, limits: Limits, signal?: Abo
   }
 }
 
-/**
- * A TCP connection under way: the socket at once (what is written to it waits for the
- * connection, so TLS can be set up meanwhile) and `connected`, which resolves with when the
- * connection was made (performance.now()) or rejects with the TCP phase's failure.
- */
-export function dialTcp(address: string, port: number, family: number, limits: Limits, signal?: AbortSignal): { socket: net.Socket | undefined; connected: Promise<number> } {
+export async function connectTcp(address: string, port: number, family: number, limits: Limits, signal?: AbortSignal): Promise<net.Socket> {
   let socket: net.Socket | undefined;
-  const connected = bounded(new Promise<number>((resolve, reject) => {
-    // Through the tap, Node's http cannot reach the handle to turn Nagle off itself; without
-    // this a request written in two pieces waits for an ACK (about 0.5 ms per probe here).
-    const s = net.connect({ host: address, port, family, noDelay: true });
-    socket = s;
-    s.once('connect', () => { s.off('error', reject); resolve(performance.now()); });
-    s.once('error', reject);
-  }), limits.connectTimeoutMs, signal, () => timeoutError(`no TCP answer within ${limits.connectTimeoutMs} ms`, 'ETIMEDOUT')).catch((err: unknown) => {
+  try {
+    return await bounded(new Promise<net.Socket>((resolve, reject) => {
+      // Through the tap, Node's http cannot reach the handle to turn Nagle off itself; without
+      // this a request written in two pieces waits for an ACK (about 0.5 ms per probe here).
+      const s = net.connect({ host: address, port, family, noDelay: true });
+      socket = s;
+      s.once('connect', () => { s.off('error', reject); resolve(s); });
+      s.once('error', reject);
+    }), limits.connectTimeoutMs, signal, () => timeoutError(`no TCP answer within ${limits.connectTimeoutMs} ms`, 'ETIMEDOUT'));
+  } catch (err) {
     socket?.destroy();
     if (err instanceof CancelledError) throw err;
     const info = errInfo(err);
     throw new PhaseError({ phase: 'tcp', ...info, timedOut: info.errorCode === 'ETIMEDOUT' });
-  });
-  return { socket, connected };
-}
-
-export async function connectTcp(address: string, port: number, family: number, limits: Limits, signal?: AbortSignal): Promise<net.Socket> {
-  const dialing = dialTcp(address, port, family, limits, signal);
-  await dialing.connected;
-  return dialing.socket!;
+  }
 }
 
 interface TlsOptions {
@@ -130,12 +120,6 @@ interface TlsOptions {
   alpn?: string[];
   /** Keeps this connection's TLS context after it closes (a server check's cached case). */
   hold?: ContextHold;
-  /**
-   * The TCP connection, if it is still being made (dialTcp): TLS is set up meanwhile, its
-   * ClientHello waits in the socket, and the TLS timeout counts from the connection. Should it
-   * fail, the handshake fails too; the caller reports the TCP failure.
-   */
-  connecting?: Promise<unknown>;
   /**
    * Called in the secureConnect event itself, before anything else is done with the handshake:
    * a caller that sends its request here puts it on the wire as early as a bare tls.connect
@@ -259,9 +243,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
       });
       s.once('error', reject);
     });
-    handshake.catch(() => {}); // awaited below; a TCP failure first leaves it unasked
-    const timed = () => bounded(handshake, limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
-    secured = await (opts.connecting ? opts.connecting.then(timed) : timed());
+    secured = await bounded(handshake, limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
   } catch (err) {
     if (tlsSocket) tlsSocket.destroy();
     else release();

@@ -13,7 +13,7 @@ import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import type { ContextHold } from '../net/tls-contexts.ts';
-import { CancelledError, dialTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
+import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
 import { exchange, requestHeaders, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
@@ -237,20 +237,21 @@ class ProbeRun {
 
     const endpoint = `${resolved.family === 6 ? `[${resolved.address}]` : resolved.address}:${port}`;
     const tcpStep = rec.start('tcp', 'tcp', 'TCP', endpoint);
-    const dialing = dialTcp(resolved.address, port, resolved.family, limits, signal);
-    const socket = dialing.socket;
+    const socket = await this.#phase(tcpStep, () => connectTcp(resolved.address, port, resolved.family, limits, signal), { endpoint });
     this.#socket = socket;
-    // TLS is set up while TCP connects (its ClientHello waits in the socket); the TCP step reports
-    // the connection first, and a TCP failure is the run's, whatever the handshake then says.
+    tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket.localPort } });
+
+    // TLS is set up only once TCP has connected: set up meanwhile, its CPU would delay the
+    // connect event and show up as TCP time (6 ms of "TCP" on loopback, with the lab in-process).
+    const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
     const trust = trustFor(url, cas, this.#ctx.lab, this.#req.trustLab !== false);
     const servername = net.isIP(hostname) ? undefined : hostname;
     const leaf = client.chain[0];
-    const handshaking = socket && handshakeTls(socket, {
+    const handshaking = handshakeTls(socket, {
       servername,
       ca: trust.ca,
       ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
       ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
-      connecting: dialing.connected,
       // The server's verdict on its certificate is known at secureConnect. When the request
       // may go, it goes then: reading the wire and building the TLS report happen while the
       // server works on its answer instead of before the request leaves.
@@ -258,14 +259,9 @@ class ProbeRun {
         if (tlsSocket.authorized || this.#req.verifyServer === false) this.#send(inputs, tlsSocket, lateError);
       },
     }, hostname, limits, signal, this.#signals);
-    handshaking?.catch(() => {}); // awaited once TCP has connected
-    const connectedAt = await this.#phase(tcpStep, () => dialing.connected, { endpoint });
-    tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket!.localPort } }, connectedAt);
-
-    const tlsStep = rec.start('tls', 'tls', 'TLS handshake', undefined, connectedAt);
     let conn: Handshake;
     try {
-      conn = await handshaking!;
+      conn = await handshaking;
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
       const failedWire = err.wire;
