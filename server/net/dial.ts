@@ -205,15 +205,13 @@ function nodeChain(socket: tls.TLSSocket): CertificateSummary[] {
  */
 export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostname: string, limits: Limits, signal: AbortSignal | undefined, base: Partial<FailureSignals>): Promise<Handshake> {
   const tap = tapConnection(socket, deliverFairly);
-  /** Set as soon as it exists (the catch closes it); `secured` once its handshake is done. */
   let tlsSocket: tls.TLSSocket | undefined;
-  let secured: tls.TLSSocket;
   let endedAt = 0;
   let release = () => {};
   let late: Error | undefined;
   const lateError = () => late;
   try {
-    const handshake = new Promise<tls.TLSSocket>((resolve, reject) => {
+    tlsSocket = await bounded(new Promise<tls.TLSSocket>((resolve, reject) => {
       const contextOptions = {
         ...(opts.ca ? { ca: opts.ca } : {}),
         ...(opts.certificatePem && opts.privateKeyPem ? { certificatePem: opts.certificatePem, privateKeyPem: opts.privateKeyPem } : {}),
@@ -242,8 +240,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
         resolve(s);
       });
       s.once('error', reject);
-    });
-    secured = await bounded(handshake, limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
+    }), limits.tlsTimeoutMs, signal, () => timeoutError(`TLS handshake did not finish within ${limits.tlsTimeoutMs} ms`, 'TLS_TIMEOUT'));
   } catch (err) {
     if (tlsSocket) tlsSocket.destroy();
     else release();
@@ -254,7 +251,7 @@ export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostnam
     throw new PhaseError({ phase: 'tls', ...base, ...wireSignals(wire), ...info, timedOut: info.errorCode === 'TLS_TIMEOUT' }, wire);
   }
 
-  const s = secured;
+  const s = tlsSocket;
   let chain: CertificateSummary[] | undefined;
   const cipher = s.getCipher();
   const ephemeral = s.getEphemeralKeyInfo() as { type?: string; name?: string } | null;

@@ -155,9 +155,10 @@ class ProbeRun {
     const ctx = this.#ctx;
     const rec = this.#rec;
     const urlCheck = checkUrl(req.url);
+    let refused: OutboundRefused | undefined;
     if ('url' in urlCheck) {
       this.#url = urlCheck.url;
-      this.#lookUpEarly(urlCheck.url);
+      refused = this.#lookUpEarly(urlCheck.url);
     }
     const inputs = rec.start('inputs', 'inputs', 'Inputs');
     // The browser has its answer (the run started); under load the work waits its turn, so the
@@ -177,13 +178,10 @@ class ProbeRun {
     }
     const url = urlCheck.url;
     const policy = ctx.policy ?? LOCAL_POLICY;
-    try {
-      checkUrlAllowed(url, policy);
-    } catch (err) {
-      if (!(err instanceof OutboundRefused)) throw err;
-      const d = diagnosis(err.code, [err.message]);
-      inputs.finish('fail', { summary: err.message, details: inputDetails, diagnosis: d });
-      this.#stop('fail', d.summary, err.code);
+    if (refused) {
+      const d = diagnosis(refused.code, [refused.message]);
+      inputs.finish('fail', { summary: refused.message, details: inputDetails, diagnosis: d });
+      this.#stop('fail', d.summary, refused.code);
     }
     const leaf = client.chain[0];
     inputs.finish(problems.length ? 'warn' : 'ok', {
@@ -207,19 +205,22 @@ class ProbeRun {
    * Starts the DNS lookup of a URL the outbound guard allows while the rest of the inputs are
    * checked: a name's lookup waits on a thread-pool round trip that costs a probe nothing when it
    * overlaps them. The DNS step reports it from when it began; a run stopped at its inputs drops it.
+   * Returns the outbound guard's refusal, which the inputs step reports (nothing is looked up).
    */
-  #lookUpEarly(url: URL): void {
+  #lookUpEarly(url: URL): OutboundRefused | undefined {
     const policy = this.#ctx.policy ?? LOCAL_POLICY;
     try {
       checkUrlAllowed(url, policy);
-    } catch {
-      return; // refused: the inputs step says so, and nothing is looked up
+    } catch (err) {
+      if (!(err instanceof OutboundRefused)) throw err;
+      return err;
     }
     const { limits, signal } = this.#ctx;
     const startedAt = performance.now();
     const resolved = resolveHost(hostnameOf(url), limits, signal, policy, portOf(url));
     resolved.catch(() => {}); // awaited by the DNS step; a run stopped at its inputs never asks
     this.#lookup = { resolved, startedAt };
+    return undefined;
   }
 
   /** The DNS, TCP and TLS steps; with the server's certificate verified, the request leaves at once. */
@@ -241,27 +242,26 @@ class ProbeRun {
     this.#socket = socket;
     tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket.localPort } });
 
-    // TLS is set up only once TCP has connected: set up meanwhile, its CPU would delay the
-    // connect event and show up as TCP time (6 ms of "TCP" on loopback, with the lab in-process).
+    // TLS is set up once TCP has connected: set up meanwhile, its CPU would delay the connect
+    // event and show up as TCP time (6 ms of "TCP" on loopback, with the lab in-process).
     const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
     const trust = trustFor(url, cas, this.#ctx.lab, this.#req.trustLab !== false);
     const servername = net.isIP(hostname) ? undefined : hostname;
     const leaf = client.chain[0];
-    const handshaking = handshakeTls(socket, {
-      servername,
-      ca: trust.ca,
-      ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
-      ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
-      // The server's verdict on its certificate is known at secureConnect. When the request
-      // may go, it goes then: reading the wire and building the TLS report happen while the
-      // server works on its answer instead of before the request leaves.
-      onSecure: (tlsSocket, lateError) => {
-        if (tlsSocket.authorized || this.#req.verifyServer === false) this.#send(inputs, tlsSocket, lateError);
-      },
-    }, hostname, limits, signal, this.#signals);
     let conn: Handshake;
     try {
-      conn = await handshaking;
+      conn = await handshakeTls(socket, {
+        servername,
+        ca: trust.ca,
+        ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
+        ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
+        // The server's verdict on its certificate is known at secureConnect. When the request
+        // may go, it goes then: reading the wire and building the TLS report happen while the
+        // server works on its answer instead of before the request leaves.
+        onSecure: (tlsSocket, lateError) => {
+          if (tlsSocket.authorized || this.#req.verifyServer === false) this.#send(inputs, tlsSocket, lateError);
+        },
+      }, hostname, limits, signal, this.#signals);
     } catch (err) {
       if (!(err instanceof PhaseError)) throw err;
       const failedWire = err.wire;
