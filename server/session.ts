@@ -460,8 +460,14 @@ export class Session {
   #startProbe(msg: Extract<ClientMessage, { type: 'probe.start' }>): Promise<void> {
     const lab = this.#state.lab?.trust;
     const { headers, body, client, url, secretNames } = msg.probe;
-    const secrets = this.#probeSecrets(headers, body, url, secretNames, client?.privateKeyPem);
-    return this.#startRun(msg.id, 'probe', msg.probe.url, secrets, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, tlsContextHold: this.#recentContexts, ...ctx }));
+    const names = secretNames ? { names: secretNames } : {};
+    const pems = client?.privateKeyPem ? [client.privateKeyPem] : [];
+    // Until the run first waits its turn (it has read neither key nor certificate by then), its
+    // events are scrubbed of the key's lines as they are; their encodings follow (#probeSecrets).
+    const early = [...secretValues({ headers, body, url, ...names }), ...secretValues({ privateKeyPems: pems, encodings: false })].sort((a, b) => b.length - a.length);
+    return this.#startRun(msg.id, 'probe', msg.probe.url, early, (ctx) => runProbe(msg.probe, { limits: this.#state.limits, ...(lab ? { lab } : {}), policy: this.#state.policy, tlsContextHold: this.#recentContexts, ...ctx }), {
+      secretsOnceWaiting: () => this.#probeSecrets(headers, body, url, secretNames, client?.privateKeyPem),
+    });
   }
 
   /** A JWKS fetch holds a run slot while it runs, like a run, but answers with one reply. */
@@ -547,7 +553,7 @@ export class Session {
    * `secrets` are the values the request carries (credentials, key lines): they are scrubbed
    * from every event of the run, whatever echoes them.
    */
-  async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, opts: { runTimeoutMs?: number; waits?: boolean } = {}): Promise<void> {
+  async #startRun(requestId: string, kind: RunKind, target: string, secrets: string[], execute: Executor, opts: { runTimeoutMs?: number; waits?: boolean; secretsOnceWaiting?: () => readonly string[] } = {}): Promise<void> {
     if (this.#draining) return this.send(this.#shuttingDown(requestId));
     if (this.#notReading()) return this.send(this.#slowReader(requestId));
     const slot: RunSlot | ShareRefusal = this.#acquire({ waits: opts.waits === true });
@@ -563,6 +569,7 @@ export class Session {
     try {
       const result = await runInEnvelope({
         requestId, runId, kind, target: redactUrl(target), secrets,
+        ...(opts.secretsOnceWaiting ? { secretsOnceWaiting: opts.secretsOnceWaiting } : {}),
         send: (event) => this.send(event),
         signal: controller.signal,
         observeStep: (step) => {

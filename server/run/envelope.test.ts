@@ -62,3 +62,29 @@ test('a run stopped from outside ends with the caller\'s events when it has some
     assert.deepEqual(events.map((e) => (e.type === 'run.finished' ? `${e.type}:${e.outcome}` : e.type)), c.want, c.name);
   }
 });
+
+test('secrets made once the run first waits: asked for then, not at its start, and scrubbed from everything after', async () => {
+  const KEY_LINE = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC';
+  const ENCODED = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC%2Fencoded';
+  const events: RunEvent[] = [];
+  let asked = 0;
+  let askedAtStart = -1;
+  await runInEnvelope(options(events, {
+    secrets: [SECRET, KEY_LINE],
+    secretsOnceWaiting: () => {
+      asked++;
+      return [ENCODED, SECRET, KEY_LINE];
+    },
+  }), async (ctx) => {
+    ctx.onStep({ id: 'inputs', phase: 'inputs', status: 'running', title: 'Inputs', summary: `starting ${SECRET} ${KEY_LINE}`, startMs: 0 });
+    askedAtStart = asked;
+    await Promise.resolve();
+    ctx.onStep({ id: 'inputs', phase: 'inputs', status: 'ok', title: 'Inputs', summary: `echoed ${ENCODED}`, startMs: 0 });
+    ctx.onStep({ id: 'tls', phase: 'tls', status: 'ok', title: 'TLS', summary: `again ${ENCODED}`, startMs: 1 });
+    return { outcome: 'pass', diagnoses: [], durationMs: 1 };
+  });
+  assert.equal(askedAtStart, 0, 'the run\'s start is scrubbed with the secrets given up front');
+  assert.equal(asked, 1, 'made once');
+  const text = JSON.stringify(events.filter((e) => e.type === 'step'));
+  for (const v of [SECRET, KEY_LINE, 'encoded']) assert.doesNotMatch(text, new RegExp(v), `${v} scrubbed`);
+});
