@@ -25,7 +25,7 @@ import { KeptRefreshTokens, KEPT_REFRESH_TOKENS_PER_SESSION } from './flows/kept
 import { IssuedTokens, ISSUED_TOKEN_RUNS_PER_SESSION, ISSUED_TOKENS_KEPT_MS } from './flows/issued-tokens.ts';
 import { fetchJwks, JwksFetchFailed } from './jwks/fetch-jwks.ts';
 import { answerCheckKit, streamCheck, type CheckDeps } from './check/session-check.ts';
-import { asOwner } from './net/fair-share.ts';
+import type { Owner } from './net/fair-share.ts';
 import { ContextHold } from './net/tls-contexts.ts';
 import { newRunId, runInEnvelope, type RunContext, type RunResult } from './run/envelope.ts';
 
@@ -39,8 +39,10 @@ const STEP_HOLD_MS = 16;
 const RECENT_CONTEXT_IDLE_MS = 5_000;
 const RECENT_CONTEXTS_PER_SESSION = 4;
 
-/** What a run's executor gets from the session: the envelope's context, and its run slot's waiting. */
+/** What a run's executor gets from the session: the envelope's context, whose run it is, and its run slot's waiting. */
 interface SessionRunContext extends RunContext {
+  /** The session, for the fair share of the event loop (fair-share.ts). */
+  owner: Owner;
   /** The run waits for a person (true) or works again (false): see shares.ts. */
   onWaiting(waiting: boolean): void;
 }
@@ -580,7 +582,7 @@ export class Session {
         // A bug in one run must not take the relay or anyone else's runs down.
         onFault: (message) => this.#state.log.error('run failed', { runId, kind, error: message }),
         interrupted: (elapsedMs) => (this.#shutdownCancelled ? this.#finishedByShutdown(runId, elapsedMs) : undefined),
-      }, (ctx) => asOwner(this.#labOwner, () => execute({ ...ctx, onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()) })));
+      }, (ctx) => execute({ ...ctx, owner: this.#labOwner, onWaiting: (waiting) => (waiting ? slot.wait() : slot.resume()) }));
       outcome = result.outcome;
     } finally {
       clearTimeout(runTimer);
@@ -639,11 +641,11 @@ export class Session {
     let outcome: RunOutcome = 'error';
     metrics.runStarted('check');
     try {
-      await asOwner(this.#labOwner, () => streamCheck(msg, checkId, { ...this.#checkDeps(), signal: controller.signal, send: (m) => {
+      await streamCheck(msg, checkId, { ...this.#checkDeps(), owner: this.#labOwner, signal: controller.signal, send: (m) => {
         if (m.type === 'check.step') metrics.step(m.step);
         if (m.type === 'check.finished') outcome = m.report.grade === 'A' ? 'pass' : m.report.grade ? 'fail' : 'error';
         this.send(m);
-      } }));
+      } });
     } finally {
       metrics.runFinished('check', outcome, (performance.now() - t0) / 1000);
       clearTimeout(timer);

@@ -154,6 +154,7 @@ async function runPlannedJwtCheck(req: JwtRequestFields, url: URL, plans: Planne
         sendUnsignedJwts: true,
         ...(ctx.policy ? { policy: ctx.policy } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.owner ? { owner: ctx.owner } : {}),
         onStep: (s) => ctx.onStep?.(plan.id, scrub(s)),
       });
       flow = { ...flow, steps: scrub(flow.steps) };

@@ -96,7 +96,7 @@ export async function runResourceCheck(req: ResourceCheckRequest, ctx: ResourceC
       ...(req.caPem !== undefined ? { caPem: req.caPem } : {}),
       ...(req.trustLab !== undefined ? { trustLab: req.trustLab } : {}),
     };
-    const probe = await runProbe(probeReq, { limits: ctx.limits, ...(ctx.lab ? { lab: ctx.lab } : {}), ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), onStep: (s) => ctx.onStep?.(plan.id, clean(s)) });
+    const probe = await runProbe(probeReq, { limits: ctx.limits, ...(ctx.lab ? { lab: ctx.lab } : {}), ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.owner ? { owner: ctx.owner } : {}), onStep: (s) => ctx.onStep?.(plan.id, clean(s)) });
     const entry = RESOURCE_CASES[plan.id];
     const result: CheckCaseResult = {
       ...infos[i]!,

@@ -14,6 +14,7 @@ import type { MtlsCheckRequest } from '../../shared/check/request.ts';
 import { redactUrl } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
 import type { LabTrust } from '../net/dial.ts';
+import type { Owner } from '../net/fair-share.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { runProbe } from '../probe/run-probe.ts';
 import { deepCas, leafKeys, mintLeaf, mintStrangerRoot, pemOf, revokedSerial, type Minted } from './mint.ts';
@@ -29,6 +30,8 @@ export interface CheckContext {
   lab?: LabTrust;
   policy?: OutboundPolicy;
   signal?: AbortSignal;
+  /** Whose check it is, for the fair share of the event loop (the session). */
+  owner?: Owner;
   /** Every case is known (its certificate minted) before the first probe starts. */
   onStarted?(cases: CheckCaseInfo[]): void;
   onStep?(caseId: string, step: Step): void;
@@ -198,7 +201,7 @@ export async function runCheck(req: MtlsCheckRequest, ctx: CheckContext): Promis
         ...(plan.client ? { client: plan.client } : {}),
         ...(p.caPem !== undefined ? { caPem: p.caPem } : {}),
         ...(p.trustLab !== undefined ? { trustLab: p.trustLab } : {}),
-      }, { limits: ctx.limits, ...(plan.hold ? { tlsContextHold: plan.hold } : {}), ...(ctx.lab ? { lab: ctx.lab } : {}), ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), onStep: (s) => ctx.onStep?.(plan.id, s) });
+      }, { limits: ctx.limits, ...(plan.hold ? { tlsContextHold: plan.hold } : {}), ...(ctx.lab ? { lab: ctx.lab } : {}), ...(ctx.policy ? { policy: ctx.policy } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.owner ? { owner: ctx.owner } : {}), onStep: (s) => ctx.onStep?.(plan.id, s) });
       judgement = judgeCase(entry.expect, probe);
     }
     const result: CheckCaseResult = {

@@ -12,6 +12,7 @@ import { redactDeep, scrubDeep, secretValues } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import type { LabTrust } from '../net/dial.ts';
+import type { Owner } from '../net/fair-share.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import { installKit, prepareCheck } from './prepare.ts';
 import { runCheck } from './run-check.ts';
@@ -27,6 +28,8 @@ export interface CheckDeps {
   lab?: LabTrust;
   /** The built-in lab itself: the JWT check's token flows reach its endpoints through it. */
   runningLab?: RunningLab | null;
+  /** Whose check it is, for the fair share of the event loop (the session). */
+  owner?: Owner;
 }
 
 /** The values a check request carries that must never come back. */
@@ -66,7 +69,7 @@ interface Progress {
 
 /** The engine of the request's kind; each checks every field before its onStarted. */
 function runOfKind(msg: StartRequest, deps: CheckDeps & { signal: AbortSignal }, progress: Progress): Promise<CheckReport> {
-  const common = { limits: deps.limits, policy: deps.policy, signal: deps.signal, ...progress };
+  const common = { limits: deps.limits, policy: deps.policy, signal: deps.signal, ...(deps.owner ? { owner: deps.owner } : {}), ...progress };
   if ('jwt' in msg) return runSignedJwtCheck(msg.jwt, { ...common, lab: deps.runningLab ?? null });
   if ('resource' in msg) return runResourceCheck(msg.resource, { ...common, ...(deps.lab ? { lab: deps.lab } : {}) });
   return runCheck(msg.check, { ...common, ...(deps.lab ? { lab: deps.lab } : {}) });

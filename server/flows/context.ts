@@ -4,6 +4,7 @@
 import type { RunOutcome, Step } from '../../shared/protocol/index.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
+import type { Owner } from '../net/fair-share.ts';
 import type { OutboundPolicy } from '../net/outbound-guard.ts';
 import type { CallbackRegistry } from './callbacks.ts';
 import type { IssuedTokenSet } from './issued-tokens.ts';
@@ -18,6 +19,8 @@ export interface FlowContext {
   lab: RunningLab | null;
   /** The outbound guard (hosted mode); default: local, nothing refused. */
   policy?: OutboundPolicy;
+  /** Whose run it is, for the fair share of the event loop (the session). */
+  owner?: Owner;
   /**
    * Called with the authorization URL once the relay listens for the redirect. The browser
    * reads it from the `authorize` step instead; the CLI and tests follow it here.

@@ -241,7 +241,7 @@ export class FlowRun {
     this.#curls.push({ step: step.id, command: curl });
     let res: CallResult;
     try {
-      res = await httpCall(outgoing, this.callTls, { limits: this.ctx.limits, ...(this.ctx.signal ? { signal: this.ctx.signal } : {}), ...(this.ctx.policy ? { policy: this.ctx.policy } : {}) });
+      res = await httpCall(outgoing, this.callTls, { limits: this.ctx.limits, ...(this.ctx.signal ? { signal: this.ctx.signal } : {}), ...(this.ctx.policy ? { policy: this.ctx.policy } : {}), ...(this.ctx.owner ? { owner: this.ctx.owner } : {}) });
     } catch (err) {
       if (!(err instanceof CallFailure)) throw err;
       this.stop(step, err.code, err.evidence, { details: { request, ...(err.connection ? { connection: this.#connection(err.connection) } : {}), error: redactText(err.message), curl } });

@@ -9,7 +9,7 @@ import type { FailureSignals } from '../../shared/diagnose.ts';
 import type { Limits } from '../defaults.ts';
 import { tapConnection, type TlsObservation } from '../tls/tap.ts';
 import { acquireContext, type ContextHold } from './tls-contexts.ts';
-import { deliverFairly } from './fair-share.ts';
+import { deliverFairly, type Owner } from './fair-share.ts';
 import { checkAllAddresses, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 import { rfc4514FromNodeDn } from '../../shared/pki/names.ts';
 import { HarnessError } from '../../shared/errors.ts';
@@ -120,6 +120,8 @@ interface TlsOptions {
   alpn?: string[];
   /** Keeps this connection's TLS context after it closes (a server check's cached case). */
   hold?: ContextHold;
+  /** Whose work the server's bytes are, for the fair share (fair-share.ts); default: nobody's in particular. */
+  owner?: Owner;
   /**
    * Called in the secureConnect event itself, before anything else is done with the handshake:
    * a caller that sends its request here puts it on the wire as early as a bare tls.connect
@@ -204,7 +206,8 @@ function nodeChain(socket: tls.TLSSocket): CertificateSummary[] {
  * server's chain waits until asked, so a caller can put its request on the wire first.
  */
 export async function handshakeTls(socket: net.Socket, opts: TlsOptions, hostname: string, limits: Limits, signal: AbortSignal | undefined, base: Partial<FailureSignals>): Promise<Handshake> {
-  const tap = tapConnection(socket, deliverFairly);
+  const owner = opts.owner ?? '';
+  const tap = tapConnection(socket, (task) => deliverFairly(owner, task));
   let tlsSocket: tls.TLSSocket | undefined;
   let endedAt = 0;
   let release = () => {};

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asOwner, deliverFairly, FAIR_SHARE, yourTurn } from './fair-share.ts';
+import { deliverFairly, FAIR_SHARE, yourTurn } from './fair-share.ts';
 
 function busy(ms: number): void {
   const end = performance.now() + ms;
@@ -9,7 +9,7 @@ function busy(ms: number): void {
 
 test('a task on an idle loop runs at once', () => {
   let ran = false;
-  deliverFairly(() => { ran = true; });
+  deliverFairly('', () => { ran = true; });
   assert.equal(ran, true);
 });
 
@@ -19,7 +19,7 @@ test('a burst of heavy tasks yields to the event loop between turns and keeps it
   let seenByTimer = -1;
   setTimeout(() => { seenByTimer = done.length; }, 0);
   const all = new Promise<void>((ok) => {
-    for (let i = 0; i < 40; i++) deliverFairly(() => { busy(1); done.push(i); if (i === 39) ok(); });
+    for (let i = 0; i < 40; i++) deliverFairly('', () => { busy(1); done.push(i); if (i === 39) ok(); });
   });
   await all;
   assert.deepEqual(done, Array.from({ length: 40 }, (_, i) => i), 'tasks run in the order given');
@@ -32,7 +32,7 @@ test('yourTurn lets runs go on in order, a few per turn, with I/O read between',
   let seenByTimer = -1;
   setTimeout(() => { seenByTimer = order.length; }, 0);
   await Promise.all(Array.from({ length: 30 }, async (_, i) => {
-    await yourTurn();
+    await yourTurn('');
     busy(1);
     order.push(i);
   }));
@@ -45,12 +45,8 @@ test('owners take turns: one owner\'s burst does not keep another\'s single task
   const order: string[] = [];
   const all: Promise<void>[] = [];
   // Owner "bulk" fills the budget and queues 40 more; then "other" queues one.
-  asOwner('bulk', () => {
-    for (let i = 0; i < 41; i++) all.push(new Promise((ok) => deliverFairly(() => { busy(1); order.push(`bulk${i}`); ok(); })));
-  });
-  asOwner('other', () => {
-    all.push(new Promise((ok) => deliverFairly(() => { busy(1); order.push('other'); ok(); })));
-  });
+  for (let i = 0; i < 41; i++) all.push(new Promise((ok) => deliverFairly('bulk', () => { busy(1); order.push(`bulk${i}`); ok(); })));
+  all.push(new Promise((ok) => deliverFairly('other', () => { busy(1); order.push('other'); ok(); })));
   await Promise.all(all);
   const at = order.indexOf('other');
   const bulkBefore = order.slice(0, at).filter((x) => x.startsWith('bulk')).length;

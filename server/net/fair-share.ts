@@ -9,16 +9,14 @@
 // less than its budget, otherwise queued (in order) for a later turn, after the relay has read
 // whatever else arrived. One probe at a time never waits.
 //
-// Work has an owner (the session whose run it is, see asOwner), and each owner's recent CPU is
-// counted. An owner that has been using much of the loop while someone else also has work — a
-// session keeping eight probes of bulky answers going — has its work queued, and queued work runs
+// Work has an owner (the session whose run it is, passed down with the run's context), and each
+// owner's recent CPU is counted. An owner that has been using much of the loop while someone
+// else also has work — a session keeping eight probes of bulky answers going — has its work queued, and queued work runs
 // one task per turn (so all the stream events and promise reactions a task sets off are counted
 // to it), least-used owner first, a heavy owner's only once the light ones have been quiet for a
 // moment: another session's probe then goes on almost as if the relay were idle (measured 1.0–1.7×
 // its idle latency in server/load.test.ts, against 6× with one first-come line), and the heavy
 // session gets whatever the others leave.
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 export const FAIR_SHARE = {
   /** CPU a turn of the event loop may spend on queued work before new I/O is read again. */
   turnBudgetMs: 4, // ms
@@ -34,13 +32,13 @@ export const FAIR_SHARE = {
   activeWindowMs: 250, // ms
 } as const;
 
-/** Whose work runs in this async context: sockets and promises made in it keep the owner. */
-const owners = new AsyncLocalStorage<string>();
-
-/** Runs `fn` (a run's whole life) as `owner`'s work: queued work then takes turns by owner. */
-export function asOwner<T>(owner: string, fn: () => T): T {
-  return owners.run(owner, fn);
-}
+/**
+ * Owners are named by the caller rather than carried in an AsyncLocalStorage: on Node 20 every
+ * promise made inside one pays for promise hooks (200,000 awaited promises: 24 ms plain, 52–59 ms
+ * inside AsyncLocalStorage.run; Node 24 does without them), and a run makes hundreds. The empty
+ * owner is nobody's in particular (the CLI, a JWKS fetch).
+ */
+export type Owner = string;
 
 interface Account {
   /** CPU counted, faded to `at`. */
@@ -214,8 +212,7 @@ function runNow(owner: string, task: () => void): void {
  * work, in a later turn. Tasks of one owner run in the order given, so a connection's data, end
  * and close keep their order. Returns whether it ran now.
  */
-export function deliverFairly(task: () => void): boolean {
-  const owner = owners.getStore() ?? '';
+export function deliverFairly(owner: Owner, task: () => void): boolean {
   const now = performance.now();
   const heavy = isHeavy(owner, now);
   // Behind its own queued work (order), or heavy while someone else has work: wait.
@@ -247,16 +244,16 @@ let grantedThisTick = false;
  * goes on at once does its work in the microtasks after this call, which no budget check has
  * seen yet: so only one run per synchronous stretch goes on at once, the others queue.
  */
-export function yourTurn(): Promise<void> {
+export function yourTurn(owner: Owner): Promise<void> {
   return new Promise((ok) => {
     if (grantedThisTick) {
-      enqueue(owners.getStore() ?? '', ok);
+      enqueue(owner, ok);
       drainNextTurn();
       return;
     }
     grantedThisTick = true;
     queueMicrotask(() => { grantedThisTick = false; });
-    deliverFairly(ok);
+    deliverFairly(owner, ok);
   });
 }
 

@@ -11,6 +11,7 @@ import type { Limits } from '../defaults.ts';
 import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type LabTrust } from './dial.ts';
 import { exchange, type HttpResult, type OutgoingRequest } from './http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
+import type { Owner } from './fair-share.ts';
 import { describeAcceptance } from './acceptable-cas.ts';
 import { HarnessError } from '../../shared/errors.ts';
 import type { CallConnection, CallTimings } from '../../shared/protocol/evidence.ts';
@@ -35,6 +36,8 @@ interface CallContext {
   limits: Limits;
   signal?: AbortSignal;
   policy?: OutboundPolicy;
+  /** Whose run the call is part of, for the fair share of the event loop. */
+  owner?: Owner;
 }
 
 export interface CallResult extends HttpResult {
@@ -138,6 +141,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
           servername: net.isIP(hostname) ? undefined : hostname,
           ca: trust.ca,
           ...(leaf && callTls.key && callTls.certificatePem ? { certificatePem: callTls.certificatePem, privateKeyPem: callTls.key } : {}),
+          ...(ctx.owner ? { owner: ctx.owner } : {}),
         }, hostname, limits, signal, base);
       } catch (err) {
         if (err instanceof PhaseError) throw fromSignals(err.signals, connection);

@@ -19,7 +19,7 @@ import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
 import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
-import { yourTurn } from '../net/fair-share.ts';
+import { yourTurn, type Owner } from '../net/fair-share.ts';
 import { checkCaBundle, checkClient, checkUrl } from '../run/inputs.ts';
 import { preflightAcceptance, untrustedAcceptance, wireDetails } from './tls-findings.ts';
 
@@ -32,6 +32,8 @@ interface ProbeContext {
   signal?: AbortSignal;
   /** Keeps the TLS context after the run (a server check's cached case certificates). */
   tlsContextHold?: ContextHold;
+  /** Whose run it is, for the fair share of the event loop (the session); default: nobody's in particular. */
+  owner?: Owner;
   onStep(step: Step): void;
 }
 
@@ -163,7 +165,7 @@ class ProbeRun {
     const inputs = rec.start('inputs', 'inputs', 'Inputs');
     // The browser has its answer (the run started); under load the work waits its turn, so the
     // relay reads whatever else arrived first and a burst of runs all start at once.
-    await yourTurn();
+    await yourTurn(ctx.owner ?? '');
     if (ctx.signal?.aborted) throw new ProbeStopped(this.#cancelled());
     const client = await checkClient(req.client);
     this.#clientChain = client.chain;
@@ -255,6 +257,7 @@ class ProbeRun {
         ca: trust.ca,
         ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
         ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
+        ...(this.#ctx.owner ? { owner: this.#ctx.owner } : {}),
         // The server's verdict on its certificate is known at secureConnect. When the request
         // may go, it goes then: reading the wire and building the TLS report happen while the
         // server works on its answer instead of before the request leaves.
