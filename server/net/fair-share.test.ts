@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deliverFairly, FAIR_SHARE, yourTurn } from './fair-share.ts';
+import { afterThisRead, deliverFairly, FAIR_SHARE, yourTurn } from './fair-share.ts';
 
 function busy(ms: number): void {
   const end = performance.now() + ms;
@@ -54,4 +54,20 @@ test('owners take turns: one owner\'s burst does not keep another\'s single task
   assert.ok(bulkBefore <= FAIR_SHARE.heavyMs + 2, `"other" waited behind ${bulkBefore} of bulk's 41 tasks`);
   const bulk = order.filter((x) => x.startsWith('bulk'));
   assert.deepEqual(bulk, Array.from({ length: 41 }, (_, i) => `bulk${i}`), 'each owner\'s tasks keep their order');
+});
+
+test('afterThisRead: the first run started in a turn goes on at once, the others once the I/O read with it is handled', async () => {
+  await new Promise((ok) => setTimeout(ok, 20));
+  const order: string[] = [];
+  const runs = [1, 2, 3].map(async (i) => {
+    order.push(`announced ${i}`);
+    await afterThisRead('reader');
+    order.push(`work ${i}`);
+  });
+  await Promise.resolve();
+  order.push('stretch over');
+  setImmediate(() => order.push('next immediate'));
+  await Promise.all(runs);
+  await new Promise((ok) => setImmediate(ok));
+  assert.deepEqual(order, ['announced 1', 'announced 2', 'announced 3', 'work 1', 'stretch over', 'work 2', 'work 3', 'next immediate']);
 });

@@ -257,6 +257,27 @@ export function yourTurn(owner: Owner): Promise<void> {
   });
 }
 
+/** A run started in this turn of the event loop went on at once (afterThisRead). */
+let startedThisTurn = false;
+
+/**
+ * For a run started by a frame: the first of a turn goes on at once (like yourTurn), and any
+ * other started in the same turn waits for its check phase, after the I/O already read, in turn
+ * with queued work. A hundred frames read together then each announce their run before all but
+ * the first of those runs do their work; a lone run does not wait at all.
+ */
+export function afterThisRead(owner: Owner): Promise<void> {
+  if (!startedThisTurn && !queued) {
+    startedThisTurn = true;
+    setImmediate(() => { startedThisTurn = false; });
+    return yourTurn(owner);
+  }
+  return new Promise((ok) => {
+    enqueue(owner, ok);
+    drainNextTurn();
+  });
+}
+
 /** Tasks waiting their turn (tests wait for the relay to be idle before measuring it). */
 export function queuedTasks(): number {
   return queued;

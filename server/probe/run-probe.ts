@@ -19,7 +19,7 @@ import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
 import type { TlsObservation } from '../tls/tap.ts';
 import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
-import { yourTurn, type Owner } from '../net/fair-share.ts';
+import { afterThisRead, yourTurn, type Owner } from '../net/fair-share.ts';
 import { checkCaBundle, checkClient, checkUrl } from '../run/inputs.ts';
 import { preflightAcceptance, untrustedAcceptance, wireDetails } from './tls-findings.ts';
 
@@ -157,16 +157,15 @@ class ProbeRun {
     const ctx = this.#ctx;
     const rec = this.#rec;
     const urlCheck = checkUrl(req.url);
-    let refused: OutboundRefused | undefined;
-    if ('url' in urlCheck) {
-      this.#url = urlCheck.url;
-      refused = this.#lookUpEarly(urlCheck.url);
-    }
+    if ('url' in urlCheck) this.#url = urlCheck.url;
     const inputs = rec.start('inputs', 'inputs', 'Inputs');
     // The browser has its answer (the run started); under load the work waits its turn, so the
     // relay reads whatever else arrived first and a burst of runs all start at once.
-    await yourTurn(ctx.owner ?? '');
+    await afterThisRead(ctx.owner ?? '');
     if (ctx.signal?.aborted) throw new ProbeStopped(this.#cancelled());
+    // Looked up from here, once the run has its turn: a lookup is started in a tenth of a millisecond,
+    // which a burst of runs read together would otherwise pay before the last is announced.
+    const refused = 'url' in urlCheck ? this.#lookUpEarly(urlCheck.url) : undefined;
     const client = await checkClient(req.client);
     this.#clientChain = client.chain;
     const ca = checkCaBundle(req.caPem);
@@ -245,7 +244,12 @@ class ProbeRun {
     tcpStep.finish('ok', { summary: `connected to ${endpoint}`, details: { localPort: socket.localPort } });
 
     // TLS is set up once TCP has connected: set up meanwhile, its CPU would delay the connect
-    // event and show up as TCP time (6 ms of "TCP" on loopback, with the lab in-process).
+    // event and show up as TCP time (6 ms of "TCP" on loopback, with the lab in-process). Its
+    // setting up (a millisecond or so: the context, the ClientHello) waits its turn like the
+    // inputs: a hundred runs connecting together would otherwise keep the relay from reading
+    // anyone's frames for as long as all of theirs take.
+    await yourTurn(this.#ctx.owner ?? '');
+    if (signal?.aborted) throw new CancelledError();
     const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
     const trust = trustFor(url, cas, this.#ctx.lab, this.#req.trustLab !== false);
     const servername = net.isIP(hostname) ? undefined : hostname;
@@ -279,6 +283,8 @@ class ProbeRun {
     // completed, which Node's JS stream socket does in a setImmediate; the request is encrypted
     // and leaves then. Reading the wire first would hold it back by as long as the reading takes.
     if (sending) await new Promise<void>((ok) => setImmediate(ok));
+    // Reading the wire and building the report (a millisecond or two) can wait its turn too.
+    await yourTurn(this.#ctx.owner ?? '');
     return { conn, servername, ...this.#reportTls(tlsStep, inputs, conn, trust.label, servername, sending) };
   }
 
