@@ -52,9 +52,17 @@ ${rows.join('\n')}
   of the *overhead* figure (about 0.15 of the ratio) and what lifts *concurrency*.
 - **Fair share of the event loop** (\`server/net/fair-share.ts\`). A hundred server flights
   arriving together cost the client side 1–2 ms of CPU each; they are handed to TLS at once
-  while the current turn of the event loop has used less than 4 ms, otherwise in later turns,
-  and a probe waits its turn after its first step. Requests are read and answered first:
-  this is what keeps *scale* (first step) low. A single probe never waits.
+  while the current turn of the event loop has used less than 4 ms, otherwise in later turns.
+  A probe waits its turn after its first step, again before setting TLS up and before reading
+  the wire for its TLS report; of the probes started by frames read in one turn, all but the
+  first wait for that turn's check phase. So a hundred \`probe.start\` frames read together are
+  each answered (\`run.started\`, the Inputs step) before any of their work but the first run's:
+  this is what keeps *scale* (first step) low. A single probe never waits. Sessions are named
+  as owners explicitly (no \`AsyncLocalStorage\`, whose promise hooks cost every promise on Node 20).
+- **A run's start is cheap.** What \`probe.start\` costs before the run is announced is parsing,
+  the run slot and the two events; the key's lines in all their encodings (a few hundred
+  microseconds) are made when the run first waits, and its start is scrubbed of the lines as
+  they are (the run has not read the key by then).
 - **Fewer, coalesced events.** Events produced by one piece of work leave in one write, and a
   probe step (after the first) that ends within 30 ms is sent once, finished: 10 events per
   probe instead of 16. A step (or a run's start) that comes within 16 ms of the session's last
