@@ -90,7 +90,7 @@ Usage:
       Prove a server refuses the client certificates it must (docs/server-check.md): every
       case minted from the test CA, judged, graded; exit 0 only for the grade required (default A).
   harness check --jwt exchange|jwt-bearer|private-key-jwt TOKEN_URL --client-id ID --key KEY.pem
-                [--client-secret-file F] [--kid K] [--aud A] [--iss I] [--sub S] [--require GRADE] [--report OUT.html] [--json]
+                [--client-secret-file F] [--kid=K] [--aud A] [--iss I] [--sub S] [--require GRADE] [--report OUT.html] [--json]
       Prove a token endpoint refuses the assertions it must (expired, alg none, wrong aud, replayed
       jti, …) signed with the key it has registered; graded the same way.
   harness check --resource API_URL --token-file F [--cert F --cert-key F] [--require GRADE] [--report OUT.html] [--json]

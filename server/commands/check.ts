@@ -27,7 +27,7 @@ const USAGE = `usage: harness check URL (--cn NAME | --san DNSNAME) [--depth N]
          (--new-ca DIR | --root F --root-key F --intermediate F --intermediate-key F)
          [--ca FILE] [--require GRADE] [--install DIR] [--report OUT.html] [--json]
        harness check --jwt exchange|jwt-bearer|private-key-jwt TOKEN_URL --client-id ID --key KEY.pem
-         [--client-secret-file F] [--kid K] [--aud A] [--iss I] [--sub S]
+         [--client-secret-file F] [--kid=K] [--aud A] [--iss I] [--sub S]
          [--ca FILE] [--require GRADE] [--report OUT.html] [--json]
        harness check --resource API_URL --token-file F [--cert F --cert-key F]
          [--ca FILE] [--require GRADE] [--report OUT.html] [--json]
