@@ -1,8 +1,8 @@
 // What the listener answers the client, so the partner sees the verdict on their side too:
 // the same findings the run shows, as JSON, with nginx's status codes and reason phrases (a
 // client, or the harness's own probe, that knows nginx reads it the same way).
-import type { Diagnosis, InboundRule } from '../../shared/protocol/index.ts';
-import type { PresentedCertificate, RuleCheck } from './checks.ts';
+import type { Diagnosis, InboundRule, PresentedCertificate } from '../../shared/protocol/index.ts';
+import type { RuleCheck } from './checks.ts';
 
 const SEMANTICS =
   'Answers like nginx with ssl_verify_client optional plus an access rule: 400 "No required SSL certificate was sent" when no client certificate came, ' +

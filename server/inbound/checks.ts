@@ -2,7 +2,7 @@
 // that chain verified against the bundle within the verify depth, whether the access rule lets
 // it in, and why a handshake failed. Node does the verification (authorized /
 // authorizationError); these functions explain it and add what Node does not check.
-import type { InboundRule } from '../../shared/protocol/index.ts';
+import type { InboundRule, PresentedCertificate } from '../../shared/protocol/index.ts';
 import { INFERRED_PREFIX, type DiagnosisCode } from '../../shared/diagnoses.ts';
 import { alertFromError, alertName } from '../../shared/tls/alerts.ts';
 import { buildPath } from '../../shared/pki/chain.ts';
@@ -14,24 +14,6 @@ interface Finding {
   code: DiagnosisCode;
   summary: string;
   evidence: string[];
-}
-
-/** One certificate of the chain as the client sent it, as the UI and the client's answer show it. */
-export interface PresentedCertificate {
-  subject: string;
-  issuer: string;
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-  validity: 'valid' | 'expired' | 'not_yet_valid';
-  sha256: string;
-  key: string;
-  subjectAltNames: string[];
-  extendedKeyUsage: string[] | null;
-  isCa: boolean;
-  selfSigned: boolean;
-  /** The same certificate is in the listener's CA bundle. */
-  inBundle: boolean;
 }
 
 export function describePresented(c: InspectedCertificate, bundle: TrustBundle): PresentedCertificate {

@@ -10,14 +10,14 @@
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { Diagnosis, InboundRule, RunEvent, RunOutcome, WireEvidence } from '../../shared/protocol/index.ts';
+import type { Diagnosis, InboundRule, PresentedCertificate, RunEvent, RunOutcome, WireEvidence } from '../../shared/protocol/index.ts';
 import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { inspectCertificate, type InspectedCertificate } from '../../shared/pki/inspect.ts';
 import type { TlsObservation } from '../tls/observation.ts';
 import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
 import { newRunId } from '../run/envelope.ts';
 import { answerBody, plainHttpAnswer, statusOf, type Refusal } from './answer.ts';
-import { classifyHandshakeFailure, describePresented, evaluateRule, verifyPresented, type PresentedCertificate, type RuleCheck } from './checks.ts';
+import { classifyHandshakeFailure, describePresented, evaluateRule, verifyPresented, type RuleCheck } from './checks.ts';
 import { inboundDiagnosis } from './fixes.ts';
 import type { InboundLimits } from './limits.ts';
 import { tapInbound } from './tap.ts';

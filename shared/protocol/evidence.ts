@@ -477,14 +477,14 @@ export interface InboundTlsDetails extends TlsSessionEvidence, WireEvidence, Err
   clientBytes?: number;
 }
 
-/** A certificate the client presented, as the inbound check read it. */
+/** A certificate the client presented, as the inbound check read it (the UI and the client's answer show it). */
 export interface PresentedCertificate {
   subject: string;
   issuer: string;
   serial: string;
   notBefore: string;
   notAfter: string;
-  validity: string;
+  validity: 'valid' | 'expired' | 'not_yet_valid';
   sha256: string;
   key: string;
   subjectAltNames: string[];
