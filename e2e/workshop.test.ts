@@ -3,7 +3,7 @@
 // inspector (fields compared with openssl's), the client certificate used by the probe, and
 // IndexedDB persistence including a non-extractable key.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';

@@ -1,7 +1,7 @@
 // `harness` command line: serve the app with its lab, run a probe headless, inspect
 // certificates. Exit codes: 0 passed, 1 ran and failed, 2 bad usage or unreadable input.
 import { parseArgs } from 'node:util';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { ProbeRequest } from '../shared/protocol/index.ts';
 import { startRelay, VERSION } from './relay.ts';

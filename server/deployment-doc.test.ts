@@ -32,7 +32,7 @@ test('real nginx accepts the documented configuration (nginx -t)', async () => {
   try {
     const conf = join(dir, 'nginx.conf');
     await writeFile(conf, mainConfig(dir, [await documentedBlock()], { logLevel: 'warn' }));
-    const out = await new Promise<string>((resolve, reject) => execFile(NGINX_BINARY, ['-t', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stderr))));
+    const out = await new Promise<string>((resolve, reject) => execFile(NGINX_BINARY, ['-t', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')], (err, _stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stderr))));
     assert.match(out, /syntax is ok/);
   } finally {
     await rm(dir, { recursive: true, force: true });

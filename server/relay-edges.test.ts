@@ -86,8 +86,6 @@ test('a flood of refused upgrades writes a bounded number of log lines, then one
 
 // ---- (b) every response the relay writes carries nosniff and a CSP
 
-const STRICT = "default-src 'none'";
-
 const responseKinds: { name: string; request: (r: RunningRelay) => string; status: number; csp: RegExp }[] = [
   { name: 'GET /ws with the token (426)', request: (r) => `GET /ws?token=${r.token} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, status: 426, csp: /^default-src 'none'/ },
   { name: 'GET /ws without it (403)', request: () => 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 403, csp: /^default-src 'none'/ },

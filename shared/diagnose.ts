@@ -127,7 +127,6 @@ function errorEvidence(s: FailureSignals): string[] {
 }
 
 function fromAlert(alert: number, s: FailureSignals): DiagnosisCode {
-  const now = s.now ?? Date.now();
   switch (alert) {
     case 116:
       return 'client_cert_required';

@@ -115,7 +115,7 @@ async function mintCases(p: PreparedCheck): Promise<PlannedCase[]> {
   const right = { ...subjectFor(p), keys: await leafKeys('P-256') };
   const now = Date.now();
   const plans: Promise<PlannedCase>[] = [];
-  const add = (id: MtlsCaseId, make: () => Promise<PlannedCase>) => plans.push(make());
+  const add = (_id: MtlsCaseId, make: () => Promise<PlannedCase>) => plans.push(make());
   const leaf = (id: MtlsCaseId, opts: Partial<Parameters<typeof mintLeaf>[1]> = {}, by: typeof issuer | 'self' = issuer, sent = chain) =>
     add(id, async () => ({ id, client: asClient(await mintLeaf(by, { ...right, ...opts }, sent)) }));
 

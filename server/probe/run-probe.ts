@@ -468,7 +468,6 @@ class ProbeRun {
 
   /** The Verdict step, with the curl and openssl commands that reproduce the run. */
   #verdict(outcome: RunOutcome, summary: string, code?: DiagnosisCode): ProbeResult {
-    const req = this.#req;
     const v = this.#rec.start('verdict', 'verdict', outcome === 'pass' ? 'Verdict: pass' : 'Verdict: fail');
     const reproduce = this.#reproduce();
     v.finish(outcome === 'pass' ? 'ok' : 'fail', { summary, details: { ...(code ? { diagnosis: code } : {}), reproduce, totalMs: this.#rec.elapsed() } });

@@ -364,7 +364,7 @@ function parseJwtCheck(v: unknown, id: string): SignedJwtCheckRequest {
   const entries = Object.entries(v.assertions);
   if (entries.length > CHECK_FIELD_LIMITS.assertions) read.fail(`jwt.assertions has more than ${CHECK_FIELD_LIMITS.assertions} entries`);
   const assertions: Record<string, string> = Object.create(null);
-  for (const [caseId, token] of entries) {
+  for (const [caseId] of entries) {
     if (caseId.length > 40 || !/^[a-z0-9_]+$/.test(caseId)) read.fail(`jwt.assertions: "${caseId.slice(0, 40)}" is not a case id`);
     assertions[caseId] = read.str(v.assertions, caseId, FLOW_LIMITS.jwt, 'jwt.assertions.');
   }

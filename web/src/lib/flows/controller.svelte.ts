@@ -1,6 +1,6 @@
 // The token-flows screen's state across visits: one form per flow kind, the run, and the lab
 // clients made for this browser's keys (lab.register sends only public keys).
-import type { ClientAuthMethod, FlowKind } from '../../../../shared/flows/flow-request.ts';
+import type { FlowKind } from '../../../../shared/flows/flow-request.ts';
 import { FLOW_KINDS } from '../../../../shared/flows/flow-request.ts';
 import type { Scenario } from '../../../../shared/flows/scenario.ts';
 import type { LabInfo, LabTarget } from '../../../../shared/protocol/index.ts';
