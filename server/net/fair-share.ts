@@ -11,12 +11,12 @@
 //
 // Work has an owner (the session whose run it is, passed down with the run's context), and each
 // owner's recent CPU is counted. An owner that has been using much of the loop while someone
-// else also has work — a session keeping eight probes of bulky answers going — has its work queued, and queued work runs
-// one task per turn (so all the stream events and promise reactions a task sets off are counted
-// to it), least-used owner first, a heavy owner's only once the light ones have been quiet for a
-// moment: another session's probe then goes on almost as if the relay were idle (measured 1.0–1.7×
-// its idle latency in server/load.test.ts, against 6× with one first-come line), and the heavy
-// session gets whatever the others leave.
+// else also has work — a session keeping eight probes of bulky answers going — has its work
+// queued, and queued work runs one task per turn (so all the stream events and promise reactions
+// a task sets off are counted to it), least-used owner first, a heavy owner's only once the
+// light ones have been quiet for a moment: another session's probe then goes on almost as if the
+// relay were idle (measured 1.0–1.7× its idle latency in server/load.test.ts, against 6× with one
+// first-come line), and the heavy session gets whatever the others leave.
 export const FAIR_SHARE = {
   /** CPU a turn of the event loop may spend on queued work before new I/O is read again. */
   turnBudgetMs: 4, // ms

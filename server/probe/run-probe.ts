@@ -163,8 +163,9 @@ class ProbeRun {
     // relay reads whatever else arrived first and a burst of runs all start at once.
     await afterThisRead(ctx.owner ?? '');
     if (ctx.signal?.aborted) throw new ProbeStopped(this.#cancelled());
-    // Looked up from here, once the run has its turn: a lookup is started in a tenth of a millisecond,
-    // which a burst of runs read together would otherwise pay before the last is announced.
+    // Looked up from here, once the run has its turn: starting a lookup takes a tenth of a
+    // millisecond, which a burst of runs read together would otherwise pay before the last of
+    // them is announced. It still overlaps the checks below.
     const refused = 'url' in urlCheck ? this.#lookUpEarly(urlCheck.url) : undefined;
     const client = await checkClient(req.client);
     this.#clientChain = client.chain;
