@@ -22,9 +22,11 @@ const relay = await startRelay({
 process.send!({ type: 'ready', port: relay.port, token: relay.token, origin: relay.origin });
 process.on('message', (m: { type: string }) => {
   if (m.type === 'stats') {
+    // CPU so far (user + system, all threads), read before the collection below adds to it.
+    const cpu = process.cpuUsage();
     globalThis.gc?.();
     const mem = process.memoryUsage();
-    process.send!({ type: 'stats', heapUsed: mem.heapUsed, external: mem.external + mem.arrayBuffers, rss: mem.rss, fds: readdirSync('/proc/self/fd').length, loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6 });
+    process.send!({ type: 'stats', cpuMs: (cpu.user + cpu.system) / 1000, heapUsed: mem.heapUsed, external: mem.external + mem.arrayBuffers, rss: mem.rss, fds: readdirSync('/proc/self/fd').length, loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6 });
     delay.reset();
   }
   if (m.type === 'stop') void relay.close().then(() => process.exit(0));
