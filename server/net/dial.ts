@@ -131,6 +131,11 @@ interface TlsOptions {
   onSecure?(socket: tls.TLSSocket, lateError: () => Error | undefined): void;
 }
 
+/** The host a URL names, to look up and to send as SNI: an IPv6 literal without its brackets. */
+export function hostnameOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
+
 /** Node's multi-line DN as one RFC 4514 line (most specific first), as everywhere in the harness. */
 export function oneLineDn(dn: string): string {
   return rfc4514FromNodeDn(dn);
@@ -295,7 +300,7 @@ export interface LabTrust {
  */
 export function trustFor(url: URL, bundle: string[], lab: LabTrust | undefined, trustLab: boolean): { ca: string[] | undefined; label: string; labCaPem?: string } {
   if (bundle.length) return { ca: bundle, label: 'CA bundle given for this probe' };
-  const endpoint = `${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || 443}`;
+  const endpoint = `${hostnameOf(url)}:${url.port || 443}`;
   if (lab && trustLab && lab.endpoints.includes(endpoint)) return { ca: [lab.serverCaPem], label: 'lab CA (lab target)', labCaPem: lab.serverCaPem };
   return { ca: undefined, label: 'system store' };
 }

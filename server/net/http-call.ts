@@ -8,7 +8,7 @@ import type { X509Certificate } from 'node:crypto';
 import { classifyFailure, classifyServerVerification, type FailureSignals } from '../../shared/diagnose.ts';
 import type { DiagnosisCode } from '../../shared/diagnoses.ts';
 import type { Limits } from '../defaults.ts';
-import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type LabTrust } from './dial.ts';
+import { CancelledError, connectTcp, handshakeTls, hostnameOf, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type LabTrust } from './dial.ts';
 import { exchange, type HttpResult, type OutgoingRequest } from './http-exchange.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from './outbound-guard.ts';
 import type { Owner } from './fair-share.ts';
@@ -100,7 +100,7 @@ export async function httpCall(req: OutgoingRequest, callTls: CallTls, ctx: Call
     throw err;
   }
   const secure = url.protocol === 'https:';
-  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const hostname = hostnameOf(url);
   const port = Number(url.port || (secure ? 443 : 80));
   const leaf = callTls.chain[0];
   const base: Partial<FailureSignals> = {

@@ -73,8 +73,14 @@ export function acquireContext(opts: ContextOptions): { context: tls.SecureConte
  * The keys in them are the owner's own, kept no longer than it keeps them; a hold keeps at most
  * one reference per distinct context.
  */
+/** A context a hold keeps: how to let it go, and when it will if idle. */
+interface Kept {
+  release(): void;
+  timer?: NodeJS.Timeout;
+}
+
 export class ContextHold {
-  readonly #releases = new Map<string, { release(): void; timer?: NodeJS.Timeout }>();
+  readonly #releases = new Map<string, Kept>();
   readonly #max: number;
   readonly #idleMs: number | undefined;
   #released = false;
@@ -107,13 +113,13 @@ export class ContextHold {
       if (this.#idleMs === undefined) return;
       this.#drop(this.#releases.keys().next().value!);
     }
-    const entry: { release(): void; timer?: NodeJS.Timeout } = { release: acquireContext(opts).release };
+    const entry: Kept = { release: acquireContext(opts).release };
     this.#arm(id, entry);
     this.#releases.set(id, entry);
   }
 
   /** (Re)starts the idle time of a kept context; it never holds the process open. */
-  #arm(id: string, entry: { timer?: NodeJS.Timeout }): void {
+  #arm(id: string, entry: Kept): void {
     if (this.#idleMs === undefined) return;
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => this.#drop(id), this.#idleMs);

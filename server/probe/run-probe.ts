@@ -13,7 +13,7 @@ import { redactHeaders, redactUrl } from '../../shared/redact.ts';
 import { curlCommand, opensslCommand } from '../../shared/reproduce.ts';
 import type { Limits } from '../defaults.ts';
 import type { ContextHold } from '../net/tls-contexts.ts';
-import { CancelledError, connectTcp, handshakeTls, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
+import { CancelledError, connectTcp, handshakeTls, hostnameOf, oneLineDn, PhaseError, resolveHost, trustFor, wireSignals, type Handshake, type LabTrust } from '../net/dial.ts';
 import { exchange, requestHeaders, type HttpResult, type OutgoingRequest } from '../net/http-exchange.ts';
 import { formatBody } from '../../shared/format-body.ts';
 import { checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
@@ -51,11 +51,6 @@ const RUNNING_NOTICE_MS = 30;
 const LATER_STEPS: readonly PlannedStep[] = [
   ['dns', 'dns', 'DNS'], ['tcp', 'tcp', 'TCP'], ['tls', 'tls', 'TLS'], ['request', 'request', 'Request'], ['response', 'response', 'Response'],
 ];
-
-/** The host to look up and to name in SNI: an IPv6 literal without its brackets. */
-function hostnameOf(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, '');
-}
 
 function portOf(url: URL): number {
   return Number(url.port || 443);
@@ -101,6 +96,8 @@ interface Connected {
 class ProbeRun {
   readonly #req: ProbeRequest;
   readonly #ctx: ProbeContext;
+  /** Whose run it is, for the fair share (nobody's in particular unless the context says). */
+  readonly #owner: Owner;
   readonly #t0 = performance.now();
   readonly #rec: StepRecorder;
   readonly #secretNames: readonly string[];
@@ -128,6 +125,7 @@ class ProbeRun {
   constructor(req: ProbeRequest, ctx: ProbeContext) {
     this.#req = req;
     this.#ctx = ctx;
+    this.#owner = ctx.owner ?? '';
     this.#rec = new StepRecorder(ctx.onStep, this.#t0, { runningNoticeMs: RUNNING_NOTICE_MS });
     this.#rec.plan(LATER_STEPS);
     this.#secretNames = req.secretNames ?? [];
@@ -161,7 +159,7 @@ class ProbeRun {
     const inputs = rec.start('inputs', 'inputs', 'Inputs');
     // The browser has its answer (the run started); under load the work waits its turn, so the
     // relay reads whatever else arrived first and a burst of runs all start at once.
-    await afterThisRead(ctx.owner ?? '');
+    await afterThisRead(this.#owner);
     if (ctx.signal?.aborted) throw new ProbeStopped(this.#cancelled());
     // Looked up from here, once the run has its turn: starting a lookup takes a tenth of a
     // millisecond, which a burst of runs read together would otherwise pay before the last of
@@ -249,7 +247,7 @@ class ProbeRun {
     // setting up (a millisecond or so: the context, the ClientHello) waits its turn like the
     // inputs: a hundred runs connecting together would otherwise keep the relay from reading
     // anyone's frames for as long as all of theirs take.
-    await yourTurn(this.#ctx.owner ?? '');
+    await yourTurn(this.#owner);
     if (signal?.aborted) throw new CancelledError();
     const tlsStep = rec.start('tls', 'tls', 'TLS handshake');
     const trust = trustFor(url, cas, this.#ctx.lab, this.#req.trustLab !== false);
@@ -262,7 +260,7 @@ class ProbeRun {
         ca: trust.ca,
         ...(leaf && client.key ? { certificatePem: this.#req.client!.certificatePem, privateKeyPem: client.key } : {}),
         ...(this.#ctx.tlsContextHold ? { hold: this.#ctx.tlsContextHold } : {}),
-        ...(this.#ctx.owner ? { owner: this.#ctx.owner } : {}),
+        owner: this.#owner,
         // The server's verdict on its certificate is known at secureConnect. When the request
         // may go, it goes then: reading the wire and building the TLS report happen while the
         // server works on its answer instead of before the request leaves.
@@ -285,7 +283,7 @@ class ProbeRun {
     // and leaves then. Reading the wire first would hold it back by as long as the reading takes.
     if (sending) await new Promise<void>((ok) => setImmediate(ok));
     // Reading the wire and building the report (a millisecond or two) can wait its turn too.
-    await yourTurn(this.#ctx.owner ?? '');
+    await yourTurn(this.#owner);
     return { conn, servername, ...this.#reportTls(tlsStep, inputs, conn, trust.label, servername, sending) };
   }
 
