@@ -155,3 +155,38 @@ test('secretValues: a base64 value (a key line) gets every form the general enco
     assert.deepEqual(new Set(secretValues({ extra: [v] })), expected);
   }), { numRuns: 300 });
 });
+
+import { cleanDeep } from './redact.ts';
+
+test('cleanDeep: the same as scrubDeep(redactDeep()), for any JSON-like value', () => {
+  const secrets = secretValues({ extra: ['S3CRET-VALUE/1+x', 'MIIEvQIBADANBgkqhkiG9w0B'] });
+  const text = fc.constantFrom('plain', 'TLS_AES_256_GCM_SHA384', 'S3CRET-VALUE/1+x', 'S3CRET-VALUE%2F1%2Bx', `Bearer ${JWT}`, 'MIIEvQIBADANBgkqhkiG9w0B', '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----', '"access_token": "t0ken"', 'Authorization: Basic abc', '<Password>p</Password>', '');
+  const key = fc.constantFrom('summary', 'client_secret', 'access_token', 'Authorization', 'headerNames', 'fieldNames', 'details', 'code', 'password', 'chain');
+  const leaf = fc.oneof(fc.string(), text, fc.integer(), fc.boolean(), fc.constant(null));
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(key, tie('node'), { maxKeys: 5, noNullPrototype: true })),
+  })).node;
+  fc.assert(fc.property(value, (v) => {
+    const before = structuredClone(v);
+    // Compared as sent: a null-prototype object comes back as it is rather than as a plain copy.
+    assert.equal(JSON.stringify(cleanDeep(v, secrets)), JSON.stringify(scrubDeep(redactDeep(v), secrets)));
+    assert.deepEqual(v, before, 'the input is left as it was');
+  }), { numRuns: 500 });
+});
+
+test('cleanDeep shares what it does not change and copies the path to what it does', () => {
+  const evidence = { serverChain: [{ subject: 'CN=server', issuer: 'CN=lab CA' }], protocol: 'TLSv1.3' };
+  const headers = { 'content-type': 'text/plain', authorization: 'Bearer abc.def' };
+  const step = { id: 'tls', details: evidence, request: { headers }, echoed: ['fine', 'key S3CRET-VALUE/1+x'] };
+  const out = cleanDeep(step, ['S3CRET-VALUE/1+x']);
+  assert.equal(out.details, evidence, 'an unchanged subtree is the same object');
+  assert.notEqual(out, step);
+  assert.notEqual(out.request.headers, headers);
+  assert.equal(out.request.headers.authorization, MASK);
+  assert.deepEqual(out.echoed, ['fine', `key ${MASK}`]);
+  assert.equal(step.request.headers.authorization, 'Bearer abc.def');
+  const clean = { a: [{ b: 'nothing to hide' }] };
+  assert.equal(cleanDeep(clean, ['S3CRET-VALUE/1+x']), clean, 'nothing to hide: nothing copied');
+  const bytes = new Uint8Array([1, 2]);
+  assert.deepEqual(cleanDeep({ bytes }, []), { bytes: { 0: 1, 1: 2 } }, 'a typed array becomes a plain object, as with redactDeep');
+});

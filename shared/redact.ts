@@ -386,17 +386,70 @@ export function scrubDeep<T>(value: T, secrets: readonly string[]): T {
 
 function scrubValue<T>(value: T, secrets: readonly string[], shortest: number, depth: number): T {
   if (depth > MAX_DEPTH) return '[too deep]' as unknown as T;
-  if (typeof value === 'string') {
-    if (value.length < shortest) return value;
-    let out: string = value;
-    for (const s of secrets) if (out.includes(s)) out = out.split(s).join(MASK);
-    return out as unknown as T;
-  }
+  if (typeof value === 'string') return scrubString(value, secrets, shortest) as unknown as T;
   if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets, shortest, depth + 1)) as unknown as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = scrubValue(v, secrets, shortest, depth + 1);
     return out as T;
+  }
+  return value;
+}
+
+function scrubString(value: string, secrets: readonly string[], shortest: number): string {
+  if (value.length < shortest) return value;
+  let out = value;
+  for (const s of secrets) if (s.length <= out.length && out.includes(s)) out = out.split(s).join(MASK);
+  return out;
+}
+
+/**
+ * scrubDeep(redactDeep(value), secrets) in one pass that shares what neither changes: a run's
+ * steps are mostly evidence with nothing to hide, and copying each of their objects twice was a
+ * fifth of what a probe allocated. The result may therefore be, or hold, parts of `value`: treat
+ * both as read-only (a run's recorded steps are: the recorder replaces a step, never edits it).
+ * Objects that are not plain (a Map, a Uint8Array) are copied into plain ones, as redactDeep does.
+ */
+export function cleanDeep<T>(value: T, secrets: readonly string[]): T {
+  let shortest = Infinity;
+  for (const s of secrets) if (s.length < shortest) shortest = s.length;
+  return cleanValue(value, secrets, shortest, 0) as T;
+}
+
+function cleanValue(value: unknown, secrets: readonly string[], shortest: number, depth: number): unknown {
+  if (depth > MAX_DEPTH) return '[too deep]';
+  if (typeof value === 'string') return scrubString(redactText(value), secrets, shortest);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const c = cleanValue(v, secrets, shortest, depth + 1);
+      if (!out && c !== v) out = value.slice(0, i);
+      out?.push(c);
+    }
+    return out ?? value;
+  }
+  if (value && typeof value === 'object') {
+    const proto: unknown = Object.getPrototypeOf(value);
+    const plain = proto === Object.prototype || proto === null;
+    const source = value as Record<string, unknown>;
+    const keys = Object.keys(source);
+    let out: Record<string, unknown> | undefined = plain ? undefined : {};
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const v = source[k];
+      let c: unknown;
+      // As in redactDeep: a secret's value is masked; a map of names keeps its names.
+      if ((isSecretField(k) || isSecretHeader(k)) && (typeof v === 'string' || typeof v === 'number') && v !== '') c = scrubString(MASK, secrets, shortest);
+      else if (/Names$/.test(k) && v && typeof v === 'object' && !Array.isArray(v)) c = scrubValue(redactNameMap(v as Record<string, unknown>), secrets, shortest, depth + 1);
+      else c = cleanValue(v, secrets, shortest, depth + 1);
+      if (!out && c !== v) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = source[keys[j]!];
+      }
+      if (out) out[k] = c;
+    }
+    return out ?? value;
   }
   return value;
 }

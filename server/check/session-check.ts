@@ -8,7 +8,7 @@ import type { ClientMessage, ServerMessage } from '../../shared/protocol/index.t
 import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
 import type { Step } from '../../shared/protocol/index.ts';
 import { CheckInputError } from '../../shared/check/request.ts';
-import { redactDeep, scrubDeep, secretValues } from '../../shared/redact.ts';
+import { cleanDeep, scrubDeep, secretValues } from '../../shared/redact.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
 import type { LabTrust } from '../net/dial.ts';
@@ -87,7 +87,7 @@ function targetOf(msg: StartRequest): string {
  */
 export async function streamCheck(msg: StartRequest, checkId: string, deps: CheckDeps & { signal: AbortSignal; send(m: ServerMessage): void }): Promise<void> {
   const secrets = checkSecrets(msg);
-  const send = (m: ServerMessage) => deps.send(scrubDeep(redactDeep(m), secrets));
+  const send = (m: ServerMessage) => deps.send(cleanDeep(m, secrets));
   let started = false;
   const target = targetOf(msg);
   const run = runOfKind(msg, deps, {

@@ -5,7 +5,7 @@
 import type { Diagnosis, RunOutcome, StepStatus } from '../../shared/protocol/index.ts';
 import type { FlowTls } from '../../shared/flows/flow-request.ts';
 import { diagnosis, type DiagnosisCode } from '../../shared/diagnoses.ts';
-import { MASK, basicCredential, isSecretField, isSecretHeader, isSecretName, redactDeep, redactForm, redactHeaders, redactText, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
+import { MASK, basicCredential, cleanDeep, isSecretField, isSecretHeader, isSecretName, redactDeep, redactForm, redactHeaders, redactText, redactUrl, secretValues } from '../../shared/redact.ts';
 import { curlFor, envName, type EnvRef } from '../../shared/flows/curl.ts';
 import { decodeJwt, describeTimes, type DecodedJwt } from '../../shared/jwt/decode.ts';
 import { StepRecorder, type OpenStep, type PlannedStep } from '../run/recorder.ts';
@@ -75,7 +75,7 @@ export class FlowRun {
 
   constructor(ctx: FlowContext) {
     this.ctx = ctx;
-    this.rec = new StepRecorder((step) => ctx.onStep(scrubDeep(redactDeep(step), this.#scrub)), performance.now());
+    this.rec = new StepRecorder((step) => ctx.onStep(cleanDeep(step, this.#scrub)), performance.now());
   }
 
   /** A secret the run obtained (not one the request carried: the session scrubs those). */

@@ -4,7 +4,7 @@
 // (which events, in which order, scrubbed how) lives here once.
 import { randomUUID } from 'node:crypto';
 import type { RunEvent, RunKind, RunOutcome, Step } from '../../shared/protocol/index.ts';
-import { redactDeep, redactText, scrubDeep } from '../../shared/redact.ts';
+import { cleanDeep, redactText, scrubDeep } from '../../shared/redact.ts';
 
 /** What a run ends with: its run.finished. */
 export interface RunResult {
@@ -89,7 +89,7 @@ export async function runInEnvelope<T extends RunResult>(opts: EnvelopeOptions, 
       signal,
       onStep: (step) => {
         opts.observeStep?.(step);
-        send({ type: 'step', runId, step: scrubDeep(redactDeep(step), values()) });
+        send({ type: 'step', runId, step: cleanDeep(step, values()) });
       },
     });
     waited = true;

@@ -7,7 +7,7 @@ import type { ServerMessage } from '../../shared/protocol/index.ts';
 import type { Grade } from '../../shared/check/cases.ts';
 import type { CheckCaseInfo, CheckCaseResult, CheckReport } from '../../shared/check/messages.ts';
 import { CheckInputError } from '../../shared/check/request.ts';
-import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
+import { cleanDeep, redactUrl, secretValues } from '../../shared/redact.ts';
 import type { Step } from '../../shared/protocol/index.ts';
 import type { Limits } from '../defaults.ts';
 import type { RunningLab } from '../lab/lab.ts';
@@ -46,7 +46,7 @@ function targetOf(c: ResolvedServerCheck): string {
 export async function runServerCheck(resolved: { check: ResolvedServerCheck; require: Grade; secrets: string[] }, opts: { limits: Limits; lab: RunningLab | null; onEvent(msg: ServerMessage): void }): Promise<ServerCheckOutcome> {
   const { check, require } = resolved;
   const secrets = [...resolved.secrets, ...requestSecrets(check)];
-  const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
+  const clean = <T>(v: T): T => cleanDeep(v, secrets);
   const checkId = SCENARIO_CHECK_ID;
   const labTrust = opts.lab?.trust;
   const ctx = {
