@@ -2,6 +2,8 @@
 // BEFORE=checkout) and this checkout's (after), each in its own process, probes interleaved
 // (the order of the two relays alternates), so machine noise hits all three alike.
 //   node --import tsx bench/before-after.ts          BEFORE=/path/to/checkout N=150 IPTOO=1 (also by IP address)
+//   CLIENTS=16 ROUNDS=6: instead, rounds of 16 clients probing at once (bare, before, after in
+//   turn), comparing rates and the CPU each relay process spends per probe.
 import { fork } from 'node:child_process';
 import tls from 'node:tls';
 import WebSocket from 'ws';
@@ -48,6 +50,40 @@ async function relayClient(r: any) {
 }
 const rc = { before: await relayClient(ready.before), after: await relayClient(ready.after) };
 const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
+const cpuMs = (k: string) => new Promise<number>((ok) => {
+  const c = children[k]!;
+  const on = (m: { type?: string; cpuMs?: number }) => { if (m.type === 'stats') { c.off('message', on); ok(m.cpuMs!); } };
+  c.on('message', on);
+  c.send({ type: 'stats' });
+});
+if (process.env.CLIENTS) {
+  const clients = Number(process.env.CLIENTS);
+  const per = Number(process.env.PER ?? 25);
+  const pools = { before: await Promise.all(Array.from({ length: clients }, () => relayClient(ready.before))), after: await Promise.all(Array.from({ length: clients }, () => relayClient(ready.after))) };
+  const rate = async (one: (w: number) => Promise<unknown>) => {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: clients }, async (_, w) => { for (let i = 0; i < per; i++) await one(w); }));
+    return (clients * per) / ((performance.now() - t0) / 1000);
+  };
+  for (const k of ['before', 'after'] as const) await rate((w) => pools[k][w]!.probe()); // warm-up
+  const r = { bare: [] as number[], before: [] as number[], after: [] as number[] };
+  const cpu = { before: [] as number[], after: [] as number[] };
+  for (let round = 0; round < Number(process.env.ROUNDS ?? 6); round++) {
+    r.bare.push(await rate(() => bare()));
+    for (const k of (round % 2 ? ['before', 'after'] : ['after', 'before']) as ('before' | 'after')[]) {
+      const c0 = await cpuMs(k);
+      r[k].push(await rate((w) => pools[k][w]!.probe()));
+      cpu[k].push(((await cpuMs(k)) - c0) / (clients * per));
+    }
+  }
+  const line = (k: 'before' | 'after') => `${k} ${med(r[k]).toFixed(0)}/s (${(med(r[k]) / med(r.bare)).toFixed(2)}x), ${med(cpu[k]).toFixed(2)} ms CPU/probe [${cpu[k].map((x) => x.toFixed(2)).join(' ')}]`;
+  console.log(`rates by round: bare ${r.bare.map((x) => x.toFixed(0)).join(" ")} · before ${r.before.map((x) => x.toFixed(0)).join(" ")} · after ${r.after.map((x) => x.toFixed(0)).join(" ")}`);
+  console.log(`${clients} clients at once: bare ${med(r.bare).toFixed(0)}/s · ${line('before')} · ${line('after')}`);
+  for (const c of [...pools.before, ...pools.after]) c.ws.close();
+  for (const c of Object.values(rc)) c.ws.close();
+  for (const c of [...Object.values(children), labChild]) c.send({ type: 'stop' });
+  process.exit(0);
+}
 for (let i = 0; i < 20; i++) { await bare(); await rc.before.probe(); await rc.after.probe(); }
 const N = Number(process.env.N ?? 150);
 const t = { bare: [] as number[], before: [] as number[], after: [] as number[], ip: [] as number[] };
