@@ -20,17 +20,11 @@ const relay = await startRelay({
 });
 
 process.send!({ type: 'ready', port: relay.port, token: relay.token, origin: relay.origin });
-process.on('message', (m: { type: string }) => {
-  // CPU alone, without the collection `stats` forces: a full collection between rounds of
-  // probes left the next round about a fifth slower (the concurrency section's rounds).
-  if (m.type === 'cpu') {
-    const cpu = process.cpuUsage();
-    process.send!({ type: 'cpu', cpuMs: (cpu.user + cpu.system) / 1000 });
-  }
+process.on('message', (m: { type: string; collect?: boolean }) => {
   if (m.type === 'stats') {
     // CPU so far (user + system, all threads), read before the collection below adds to it.
     const cpu = process.cpuUsage();
-    globalThis.gc?.();
+    if (m.collect !== false) globalThis.gc?.();
     const mem = process.memoryUsage();
     process.send!({ type: 'stats', cpuMs: (cpu.user + cpu.system) / 1000, heapUsed: mem.heapUsed, external: mem.external + mem.arrayBuffers, rss: mem.rss, fds: readdirSync('/proc/self/fd').length, loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6 });
     delay.reset();
