@@ -95,12 +95,22 @@ ${rows.join('\n')}
   Measured ratios move with the machine: the same code measures a lower ratio when the
   baseline itself is slow (a busy machine), so only runs measured together compare.
 - **What bounds concurrency.** With 16 clients the relay is the busiest process (85–97 % of a
-  core while the lab serves at 20–50 %), so its CPU per probe sets its rate. It spends about
-  1.8× what a bare client does (the *CPU per probe* row, steadier than the rates): every TLS
-  read and write passes through the wire tap's JS stream, each run's events take about four
-  writes to the page (about 90 µs each on this machine's loopback), and the steps are redacted
-  and scrubbed and the TLS 1.3 handshake decrypted for its evidence. A ratio of 0.8 needs that
-  near 1.25×.
+  core while the lab serves at 20–50 %), so its CPU per probe sets its rate: a ratio of 0.8
+  needs it near 1.25× a bare client's (the *CPU per probe* row, steadier than the rates). What
+  it spends beyond the handshake: every TLS read and write passes through the wire tap's JS
+  stream, each run's events take about four writes to the page (about 90 µs each on this
+  machine's loopback), the steps are redacted and scrubbed and the TLS 1.3 handshake decrypted
+  for its evidence.
+- **Redaction shares what it does not change.** Each step is redacted and scrubbed in one pass
+  (\`cleanDeep\` in \`shared/redact.ts\`) that copies only the path to a string it masks; it had
+  copied every object of every step twice, a fifth of what a probe allocated.
+- **Measured warm, without forced collections.** Both sides of the *concurrency* figure speed
+  up over their first 2,000 or so probes as V8 optimises them (bare from about 230 to 340
+  probes/s here, the relay's CPU per probe from about 6 to 4 ms), so five rounds each come
+  first, and *scale* warms the relay with 400 probes. Neither forces a full collection between
+  rounds (the memory figures do, before they read): one before and after each round left the
+  next about a fifth slower, which no serving relay sees. \`bench/before-after.ts\` with
+  \`CLIENTS=16\` compares two relays round by round under concurrent clients.
 `;
   await writeFile(path, text);
 }
