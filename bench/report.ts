@@ -107,7 +107,8 @@ ${rows.join('\n')}
 - **Measured warm, without forced collections.** Both sides of the *concurrency* figure speed
   up over their first 2,000 or so probes as V8 optimises them (bare from about 230 to 340
   probes/s here, the relay's CPU per probe from about 6 to 4 ms), so five rounds each come
-  first, and *scale* warms the relay with 400 probes. Neither forces a full collection between
+  first; *overhead* and *floor* make 300 sequential probes each first (after only 20, the relay
+  measured 1.25–1.41 × bare), and *scale* warms the relay with 400 probes. Neither forces a full collection between
   rounds (the memory figures do, before they read): one before and after each round left the
   next about a fifth slower, which no serving relay sees. \`bench/before-after.ts\` with
   \`CLIENTS=16\` compares two relays round by round under concurrent clients.
