@@ -11,6 +11,7 @@ import { CheckInputError, checkCaPems, checkCustomCases, checkDepth, checkRule, 
 import { CA_FILE_NAME, CRL_FILE_NAME, installSnippets, type InstallPaths } from '../../shared/check/install.ts';
 import type { CustomCase } from '../../shared/check/cases.ts';
 import { checkAddressAllowed, checkUrlAllowed, LOCAL_POLICY, OutboundRefused, type OutboundPolicy } from '../net/outbound-guard.ts';
+import { hostnameOf } from '../net/dial.ts';
 import { deepCas, issuerFrom, revokedSerial, signingParams } from './mint.ts';
 import { validateCheckLimits, type CheckLimits } from './limits.ts';
 
@@ -100,7 +101,7 @@ export async function prepareCheck(req: MtlsCheckRequest, opts: { policy?: Outbo
 export function checkTargetAllowed(url: URL, policy: OutboundPolicy, field: string): void {
   try {
     checkUrlAllowed(url, policy);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = hostnameOf(url);
     if (isIP(host)) checkAddressAllowed(host, host, policy, Number(url.port || 443));
   } catch (err) {
     if (err instanceof OutboundRefused) throw new CheckInputError(field, err.message);
