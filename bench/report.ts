@@ -104,14 +104,15 @@ ${rows.join('\n')}
 - **Redaction shares what it does not change.** Each step is redacted and scrubbed in one pass
   (\`cleanDeep\` in \`shared/redact.ts\`) that copies only the path to a string it masks; it had
   copied every object of every step twice, a fifth of what a probe allocated.
-- **Measured warm, without forced collections.** Both sides of the *concurrency* figure speed
-  up over their first 2,000 or so probes as V8 optimises them (bare from about 230 to 340
-  probes/s here, the relay's CPU per probe from about 6 to 4 ms), so five rounds each come
-  first; *overhead* and *floor* make 300 sequential probes each first (after only 20, the relay
-  measured 1.25–1.41 × bare), and *scale* warms the relay with 400 probes. Neither forces a full collection between
-  rounds (the memory figures do, before they read): one before and after each round left the
-  next about a fifth slower, which no serving relay sees. \`bench/before-after.ts\` with
-  \`CLIENTS=16\` compares two relays round by round under concurrent clients.
+- **Measured warm, without forced collections.** Both sides speed up over their first few
+  hundred to 2,000 probes as V8 optimises them (with 16 clients, bare from about 230 to 340
+  probes/s here and the relay's CPU per probe from about 6 to 4 ms; sequentially, the relay
+  measured 1.25–1.41 × bare after 20 probes). So *concurrency* runs five rounds each first,
+  *overhead* and *floor* make 300 sequential probes each first, and *scale* warms the relay with
+  400 probes. None of them forces a full collection between rounds (the memory figures do,
+  before they read): one before and after each round left the next about a fifth slower, which
+  no serving relay sees. \`bench/before-after.ts\` with \`CLIENTS=16\` compares two relays
+  round by round under concurrent clients.
 `;
   await writeFile(path, text);
 }
