@@ -162,16 +162,25 @@ export function redactDeep<T>(value: T, depth = 0): T {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      // A secret's value is masked; a structure under a secret's name (a decoded JWT with its
-      // header and claims) is redacted like any other. Maps of names (`headerNames`,
-      // `fieldNames`) hold field names, not values.
-      if ((isSecretField(k) || isSecretHeader(k)) && (typeof v === 'string' || typeof v === 'number') && v !== '') out[k] = MASK;
-      else if (/Names$/.test(k) && v && typeof v === 'object' && !Array.isArray(v)) out[k] = redactNameMap(v as Record<string, unknown>);
+      const rule = memberRule(k, v);
+      if (rule === 'mask') out[k] = MASK;
+      else if (rule === 'names') out[k] = redactNameMap(v as Record<string, unknown>);
       else out[k] = redactDeep(v, depth + 1);
     }
     return out as T;
   }
   return value;
+}
+
+/**
+ * How redaction treats an object's member. A secret's value is masked; a structure under a
+ * secret's name (a decoded JWT with its header and claims) is redacted like any other. Maps of
+ * names (`headerNames`, `fieldNames`) hold field names, not values.
+ */
+function memberRule(key: string, value: unknown): 'mask' | 'names' | 'walk' {
+  if ((isSecretField(key) || isSecretHeader(key)) && (typeof value === 'string' || typeof value === 'number') && value !== '') return 'mask';
+  if (/Names$/.test(key) && value && typeof value === 'object' && !Array.isArray(value)) return 'names';
+  return 'walk';
 }
 
 function redactNameMap(names: Record<string, unknown>): Record<string, unknown> {
@@ -379,9 +388,7 @@ export function scrubDeep<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   // A string shorter than the shortest secret cannot hold one: most strings of an event (labels,
   // codes, names) are passed over without a search for each of the hundred-odd encoded values.
-  let shortest = Infinity;
-  for (const s of secrets) if (s.length < shortest) shortest = s.length;
-  return scrubValue(value, secrets, shortest, 0);
+  return scrubValue(value, secrets, shortestOf(secrets), 0);
 }
 
 function scrubValue<T>(value: T, secrets: readonly string[], shortest: number, depth: number): T {
@@ -411,9 +418,13 @@ function scrubString(value: string, secrets: readonly string[], shortest: number
  * Objects that are not plain (a Map, a Uint8Array) are copied into plain ones, as redactDeep does.
  */
 export function cleanDeep<T>(value: T, secrets: readonly string[]): T {
+  return cleanValue(value, secrets, shortestOf(secrets), 0) as T;
+}
+
+function shortestOf(secrets: readonly string[]): number {
   let shortest = Infinity;
   for (const s of secrets) if (s.length < shortest) shortest = s.length;
-  return cleanValue(value, secrets, shortest, 0) as T;
+  return shortest;
 }
 
 function cleanValue(value: unknown, secrets: readonly string[], shortest: number, depth: number): unknown {
@@ -438,11 +449,10 @@ function cleanValue(value: unknown, secrets: readonly string[], shortest: number
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       const v = source[k];
-      let c: unknown;
-      // As in redactDeep: a secret's value is masked; a map of names keeps its names.
-      if ((isSecretField(k) || isSecretHeader(k)) && (typeof v === 'string' || typeof v === 'number') && v !== '') c = scrubString(MASK, secrets, shortest);
-      else if (/Names$/.test(k) && v && typeof v === 'object' && !Array.isArray(v)) c = scrubValue(redactNameMap(v as Record<string, unknown>), secrets, shortest, depth + 1);
-      else c = cleanValue(v, secrets, shortest, depth + 1);
+      const rule = memberRule(k, v);
+      const c = rule === 'mask' ? scrubString(MASK, secrets, shortest)
+        : rule === 'names' ? scrubValue(redactNameMap(v as Record<string, unknown>), secrets, shortest, depth + 1)
+        : cleanValue(v, secrets, shortest, depth + 1);
       if (!out && c !== v) {
         out = {};
         for (let j = 0; j < i; j++) out[keys[j]!] = source[keys[j]!];

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { RunOutcome, ServerMessage } from '../../shared/protocol/index.ts';
 import { flowTarget, type AuthorizationCodeFlow, type FlowRequest } from '../../shared/flows/flow-request.ts';
 import { parseLoopbackRedirect } from '../../shared/flows/redirect-uri.ts';
-import { redactDeep, redactUrl, scrubDeep, secretValues } from '../../shared/redact.ts';
+import { cleanDeep, redactUrl, secretValues } from '../../shared/redact.ts';
 import { validateLimits } from '../defaults.ts';
 import { formatFinished, StepPrinter } from '../format-steps.ts';
 import { startLab, type RunningLab } from '../lab/lab.ts';
@@ -131,7 +131,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     }
     if (resolved.kind === 'inbound') {
       const secrets = [...resolved.secrets, ...secretValues({ privateKeyPems: resolved.client ? [resolved.client.privateKeyPem] : [] })];
-      const clean = <T>(v: T): T => scrubDeep(redactDeep(v), secrets);
+      const clean = <T>(v: T): T => cleanDeep(v, secrets);
       return await runInboundScenario(resolved.inbound, resolved.client, { lab, onEvent: (event) => opts.onEvent(clean(event)) });
     }
     const { flow } = resolved;
